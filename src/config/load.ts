@@ -1,0 +1,42 @@
+// Finding and loading the zone files of a config: every `*.yaml` in the zones folder is one zone.
+// Each file is loaded on its own so one broken zone never blocks the others; duplicate origins are errors.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServerConfig } from './server-config.js';
+import { displayPath, type Diagnostic } from './source.js';
+import { loadZoneFile, type ZoneSpec } from './zone-file.js';
+
+export interface ZoneFileResult {
+  file: string;
+  zone: ZoneSpec | null;
+  diagnostics: Diagnostic[];
+}
+
+/** Zone files in the zones folder, sorted; editor temp and hidden files are skipped. */
+export function listZoneFiles(dir: string): string[] | string {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => (d.isFile() || d.isSymbolicLink()) && d.name.endsWith('.yaml') && !d.name.startsWith('.'))
+      .map((d) => join(dir, d.name))
+      .sort();
+  } catch (e) {
+    return `cannot read the zones folder ${displayPath(dir)}: ${(e as Error).message}`;
+  }
+}
+
+export function loadZoneFiles(cfg: ServerConfig, files: string[]): ZoneFileResult[] {
+  const results = files.map((file) => ({ file, ...loadZoneFile(file, cfg) }));
+  const byOrigin = new Map<string, ZoneFileResult>();
+  for (const r of results) {
+    if (!r.zone) continue;
+    const first = byOrigin.get(r.zone.origin);
+    if (first) {
+      r.diagnostics.push({
+        file: displayPath(r.file), line: r.zone.originPos.line, col: r.zone.originPos.col, severity: 'error',
+        message: `zone ${r.zone.origin}. is already defined in ${displayPath(first.file)}`,
+      });
+      r.zone = null;
+    } else byOrigin.set(r.zone.origin, r);
+  }
+  return results;
+}

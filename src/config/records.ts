@@ -1,0 +1,219 @@
+// Static record types of the zone format (spec §3): YAML value → RDATA bytes, encoded with dns-packet's
+// per-type encoders at load time. Each parser checks the RFC field ranges and reports with a position.
+import packet from 'dns-packet';
+import type { Node } from 'yaml';
+import { entryMap, type SourceFile } from './source.js';
+import { ipFamily, resolveName } from './values.js';
+
+export interface RecordData {
+  rdata: Buffer;
+  text: string;          // presentation form, for messages, duplicate detection and hashing
+}
+
+/** RR type codes of the types the zone format accepts. */
+export const RECORD_TYPES = {
+  A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, NAPTR: 35, DS: 43, SSHFP: 44, TLSA: 52, CAA: 257,
+} as const;
+export type RecordType = keyof typeof RECORD_TYPES;
+
+export const TYPE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries({ ...RECORD_TYPES, SOA: 6, OPT: 41, ANY: 255, AXFR: 252, IXFR: 251 }).map(([k, v]) => [v, k]),
+);
+
+interface Ctx {
+  src: SourceFile;
+  origin: string;
+}
+
+type Parser = (ctx: Ctx, node: Node, what: string) => RecordData | null;
+
+// dns-packet's encoders write a 2-byte RDLENGTH first; the RDATA is what follows.
+function encode(type: string, data: unknown): Buffer {
+  const enc = (packet as unknown as { record(t: string): { encode(d: unknown): Buffer } }).record(type);
+  return Buffer.from(enc.encode(data).subarray(2));
+}
+
+function name(ctx: Ctx, node: Node, what: string): string | null {
+  const raw = ctx.src.string(node, what);
+  if (raw === null) return null;
+  const n = resolveName(raw, ctx.origin);
+  if (typeof n !== 'string') {
+    ctx.src.error(node, `${what}: ${n.error}`);
+    return null;
+  }
+  return n;
+}
+
+function fields(ctx: Ctx, node: Node, what: string, keys: readonly string[]): Map<string, Node | null> | null {
+  const entries = ctx.src.map(node, what);
+  if (!entries) return null;
+  ctx.src.knownKeys(entries, keys, what);
+  const m = entryMap(entries);
+  let ok = true;
+  for (const k of keys) {
+    if (!m.has(k)) {
+      ctx.src.error(node, `${what} needs ${k}`);
+      ok = false;
+    }
+  }
+  return ok ? new Map(keys.map((k) => [k, m.get(k)!.value])) : null;
+}
+
+function hex(ctx: Ctx, node: Node | null, what: string, length?: number): Buffer | null {
+  const s = (ctx.src.sourceText(node) ?? '').replace(/\s+/g, '');
+  if (!/^([0-9a-fA-F]{2})+$/.test(s) || (length !== undefined && s.length !== length * 2)) {
+    ctx.src.error(node, `${what} must be ${length ? `${length} octets of` : ''} hexadecimal`);
+    return null;
+  }
+  return Buffer.from(s, 'hex');
+}
+
+function characterString(ctx: Ctx, node: Node | null, what: string): string | null {
+  const v = ctx.src.scalar(node);
+  const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
+  if (s === null || Buffer.byteLength(s) > 255) {
+    ctx.src.error(node, `${what} must be a string of at most 255 octets`);
+    return null;
+  }
+  return s;
+}
+
+/** Splits a string into ≤255-octet pieces (RFC 1035 character-strings); long DKIM keys need several. */
+export function splitTxt(s: string): Buffer[] {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length === 0) return [b];
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += 255) out.push(b.subarray(i, i + 255));
+  return out;
+}
+
+const address = (family: 4 | 6): Parser => (ctx, node, what) => {
+  const s = ctx.src.string(node, what);
+  if (s === null) return null;
+  if (ipFamily(s) !== family) {
+    ctx.src.error(node, `${what}: "${s}" is not an IPv${family} address`);
+    return null;
+  }
+  return { rdata: encode(family === 4 ? 'A' : 'AAAA', s), text: s.toLowerCase() };
+};
+
+const nameRecord = (type: string): Parser => (ctx, node, what) => {
+  const n = name(ctx, node, what);
+  return n === null ? null : { rdata: encode(type, n), text: `${n}.` };
+};
+
+const u16 = (ctx: Ctx, n: Node | null | undefined, what: string) => ctx.src.integer(n ?? null, what, 0, 65535);
+const u8 = (ctx: Ctx, n: Node | null | undefined, what: string) => ctx.src.integer(n ?? null, what, 0, 255);
+
+export const RECORD_PARSERS: Record<RecordType, Parser> = {
+  A: address(4),
+  AAAA: address(6),
+  NS: nameRecord('NS'),
+  CNAME: nameRecord('CNAME'),
+  PTR: nameRecord('PTR'),
+  MX(ctx, node, what) {
+    const f = fields(ctx, node, what, ['preference', 'exchange']);
+    if (!f) return null;
+    const preference = u16(ctx, f.get('preference'), `${what} preference`);
+    const exchange = name(ctx, f.get('exchange')!, `${what} exchange`);
+    if (preference === null || exchange === null) return null;
+    return { rdata: encode('MX', { preference, exchange }), text: `${preference} ${exchange}.` };
+  },
+  TXT(ctx, node, what) {
+    // A plain string is one record (split into 255-octet pieces); a list of strings is one record of several.
+    const parts = ctx.src.isSeq(node) ? ctx.src.list(node) : [node];
+    const chunks: Buffer[] = [];
+    for (const p of parts) {
+      const v = ctx.src.scalar(p);
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+        ctx.src.error(p, `${what} must be a string or a list of strings`);
+        return null;
+      }
+      chunks.push(...splitTxt(String(v)));
+    }
+    if (chunks.length === 0) chunks.push(Buffer.alloc(0));
+    const rdata = encode('TXT', chunks);
+    if (rdata.length > 65535) {
+      ctx.src.error(node, `${what} is longer than 65535 octets`);
+      return null;
+    }
+    return { rdata, text: chunks.map((c) => JSON.stringify(c.toString('latin1'))).join(' ') };
+  },
+  SRV(ctx, node, what) {
+    const f = fields(ctx, node, what, ['priority', 'weight', 'port', 'target']);
+    if (!f) return null;
+    const priority = u16(ctx, f.get('priority'), `${what} priority`);
+    const weight = u16(ctx, f.get('weight'), `${what} weight`);
+    const port = u16(ctx, f.get('port'), `${what} port`);
+    const target = name(ctx, f.get('target')!, `${what} target`);
+    if (priority === null || weight === null || port === null || target === null) return null;
+    return { rdata: encode('SRV', { priority, weight, port, target }), text: `${priority} ${weight} ${port} ${target}.` };
+  },
+  CAA(ctx, node, what) {
+    const f = fields(ctx, node, what, ['flags', 'tag', 'value']);
+    if (!f) return null;
+    const flags = u8(ctx, f.get('flags'), `${what} flags`);
+    const tag = ctx.src.string(f.get('tag')!, `${what} tag`);
+    if (tag !== null && !/^[A-Za-z0-9]{1,15}$/.test(tag)) {
+      ctx.src.error(f.get('tag')!, `${what} tag must be 1 to 15 letters or digits (issue, issuewild, iodef, ...)`);
+      return null;
+    }
+    const v = ctx.src.scalar(f.get('value')!);
+    if (typeof v !== 'string') {
+      ctx.src.error(f.get('value')!, `${what} value must be a string`);
+      return null;
+    }
+    if (flags === null || tag === null) return null;
+    return { rdata: encode('CAA', { flags, tag, value: v }), text: `${flags} ${tag} ${JSON.stringify(v)}` };
+  },
+  DS(ctx, node, what) {
+    const f = fields(ctx, node, what, ['key_tag', 'algorithm', 'digest_type', 'digest']);
+    if (!f) return null;
+    const keyTag = u16(ctx, f.get('key_tag'), `${what} key_tag`);
+    const algorithm = u8(ctx, f.get('algorithm'), `${what} algorithm`);
+    const digestType = u8(ctx, f.get('digest_type'), `${what} digest_type`);
+    const digest = hex(ctx, f.get('digest')!, `${what} digest`);
+    if (keyTag === null || algorithm === null || digestType === null || digest === null) return null;
+    return { rdata: encode('DS', { keyTag, algorithm, digestType, digest }), text: `${keyTag} ${algorithm} ${digestType} ${digest.toString('hex')}` };
+  },
+  SSHFP(ctx, node, what) {
+    const f = fields(ctx, node, what, ['algorithm', 'fp_type', 'fingerprint']);
+    if (!f) return null;
+    const algorithm = u8(ctx, f.get('algorithm'), `${what} algorithm`);
+    const hash = ctx.src.integer(f.get('fp_type') ?? null, `${what} fp_type (1 = SHA-1, 2 = SHA-256)`, 1, 2);
+    if (algorithm === null || hash === null) return null;
+    const fp = hex(ctx, f.get('fingerprint')!, `${what} fingerprint`, hash === 1 ? 20 : 32);
+    if (fp === null) return null;
+    return { rdata: encode('SSHFP', { algorithm, hash, fingerprint: fp.toString('hex') }), text: `${algorithm} ${hash} ${fp.toString('hex')}` };
+  },
+  TLSA(ctx, node, what) {
+    const f = fields(ctx, node, what, ['usage', 'selector', 'matching_type', 'data']);
+    if (!f) return null;
+    const usage = u8(ctx, f.get('usage'), `${what} usage`);
+    const selector = u8(ctx, f.get('selector'), `${what} selector`);
+    const matchingType = u8(ctx, f.get('matching_type'), `${what} matching_type`);
+    const certificate = hex(ctx, f.get('data')!, `${what} data`);
+    if (usage === null || selector === null || matchingType === null || certificate === null) return null;
+    return { rdata: encode('TLSA', { usage, selector, matchingType, certificate }), text: `${usage} ${selector} ${matchingType} ${certificate.toString('hex')}` };
+  },
+  NAPTR(ctx, node, what) {
+    const f = fields(ctx, node, what, ['order', 'preference', 'flags', 'services', 'regexp', 'replacement']);
+    if (!f) return null;
+    const order = u16(ctx, f.get('order'), `${what} order`);
+    const preference = u16(ctx, f.get('preference'), `${what} preference`);
+    const flags = characterString(ctx, f.get('flags')!, `${what} flags`);
+    const services = characterString(ctx, f.get('services')!, `${what} services`);
+    const regexp = characterString(ctx, f.get('regexp')!, `${what} regexp`);
+    const replacement = name(ctx, f.get('replacement')!, `${what} replacement`);
+    if (order === null || preference === null || flags === null || services === null || regexp === null || replacement === null) return null;
+    return {
+      rdata: encode('NAPTR', { order, preference, flags, services, regexp, replacement }),
+      text: `${order} ${preference} ${JSON.stringify(flags)} ${JSON.stringify(services)} ${JSON.stringify(regexp)} ${replacement}.`,
+    };
+  },
+};
+
+/** The SOA RDATA; `email` may be written `user@domain` (a dot in `user` is escaped) or as a name. */
+export function soaRdata(mname: string, rname: string, serial: number, refresh: number, retry: number, expire: number, minimum: number): Buffer {
+  return encode('SOA', { mname, rname, serial, refresh, retry, expire, minimum });
+}

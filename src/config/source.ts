@@ -1,0 +1,205 @@
+// Reading YAML with positions. Every value the loaders take out of a file goes through these helpers,
+// so every error can name `file:line:col` of the node that broke a rule. Nothing here knows DNS.
+import { relative, isAbsolute } from 'node:path';
+import {
+  isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument,
+  type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq,
+} from 'yaml';
+
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+}
+
+/** A path as shown in messages: relative to the working directory when below it. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Where a diagnostic points: a YAML node, or a raw offset in the file. */
+export type At = Node | number | null | undefined;
+
+// Aliases are expanded as the loaders walk the tree; a budget keeps a "billion laughs" file from
+// expanding into billions of nodes.
+const MAX_ALIAS_EXPANSIONS = 10_000;
+
+export class SourceFile {
+  readonly doc: Document.Parsed;
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly lines = new LineCounter();
+  private aliasExpansions = 0;
+
+  constructor(readonly path: string, text: string, readonly display = displayPath(path)) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    for (const e of this.doc.errors) this.errorAt(e.pos[0], e.message);
+    for (const w of this.doc.warnings) this.warnAt(w.pos[0], w.message);
+  }
+
+  get root(): Node | null {
+    return this.deref(this.doc.contents as Node | null);
+  }
+
+  get hasErrors(): boolean {
+    return this.diagnostics.some((d) => d.severity === 'error');
+  }
+
+  offsetOf(at: At): number {
+    if (typeof at === 'number') return at;
+    return at?.range?.[0] ?? 0;
+  }
+
+  position(at: At): { line: number; col: number } {
+    return this.lines.linePos(this.offsetOf(at));
+  }
+
+  error(at: At, message: string): void {
+    this.errorAt(this.offsetOf(at), message);
+  }
+
+  warn(at: At, message: string): void {
+    this.warnAt(this.offsetOf(at), message);
+  }
+
+  private errorAt(offset: number, message: string): void {
+    this.push(offset, message, 'error');
+  }
+
+  private warnAt(offset: number, message: string): void {
+    this.push(offset, message, 'warning');
+  }
+
+  private push(offset: number, message: string, severity: Diagnostic['severity']): void {
+    const { line, col } = this.lines.linePos(offset);
+    const d = { file: this.display, line, col, message, severity };
+    if (!this.diagnostics.some((x) => x.line === line && x.col === col && x.message === message)) this.diagnostics.push(d);
+  }
+
+  /** Follows aliases (`*name`), counting expansions against the budget. */
+  deref(node: Node | null | undefined): Node | null {
+    let n: unknown = node ?? null;
+    while (isAlias(n)) {
+      if (++this.aliasExpansions > MAX_ALIAS_EXPANSIONS) {
+        this.error(n, `too many alias expansions (more than ${MAX_ALIAS_EXPANSIONS}): refusing to expand this file`);
+        return null;
+      }
+      n = n.resolve(this.doc) ?? null;
+    }
+    return n as Node | null;
+  }
+
+  // ---- typed access ------------------------------------------------------------------------
+
+  /** The entries of a mapping, keys as strings; reports and returns null when `node` is not a mapping. */
+  map(node: Node | null, what: string): Entry[] | null {
+    const n = this.deref(node);
+    if (!isMap(n)) {
+      this.error(n ?? node, `${what} must be a mapping`);
+      return null;
+    }
+    return this.entries(n);
+  }
+
+  private entries(m: YAMLMap): Entry[] {
+    const out: Entry[] = [];
+    for (const pair of m.items) {
+      const keyNode = this.deref(pair.key as Node | null);
+      if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
+        this.error(keyNode ?? m, 'mapping keys must be plain strings');
+        continue;
+      }
+      out.push({ key: String(keyNode.value), keyNode, value: this.deref(pair.value as Node | null) });
+    }
+    return out;
+  }
+
+  /** Reports every key not in `allowed`. */
+  knownKeys(entries: Entry[], allowed: readonly string[], what: string): void {
+    for (const e of entries) {
+      if (!allowed.includes(e.key)) {
+        this.error(e.keyNode, `unknown key "${e.key}" in ${what} (expected one of: ${allowed.join(', ')})`);
+      }
+    }
+  }
+
+  /** A sequence's items, or a single non-sequence value as a one-item list. */
+  list(node: Node | null): Node[] {
+    const n = this.deref(node);
+    if (isSeq(n)) return (n as YAMLSeq<Node>).items.map((i) => this.deref(i)).filter((i): i is Node => i !== null);
+    return n === null ? [] : [n];
+  }
+
+  isSeq(node: Node | null): boolean {
+    return isSeq(this.deref(node));
+  }
+
+  isMap(node: Node | null): boolean {
+    return isMap(this.deref(node));
+  }
+
+  scalar(node: Node | null): unknown {
+    const n = this.deref(node);
+    return isScalar(n) ? (n as Scalar).value : undefined;
+  }
+
+  /** The scalar as written in the file (for hex digests and the like, which YAML would read as numbers). */
+  sourceText(node: Node | null): string | undefined {
+    const n = this.deref(node);
+    if (!isScalar(n)) return undefined;
+    const s = (n as Scalar & { source?: string }).source;
+    return typeof n.value === 'string' ? n.value : s ?? (n.value === null ? undefined : String(n.value));
+  }
+
+  string(node: Node | null, what: string): string | null {
+    const v = this.scalar(node);
+    if (typeof v === 'string' && v.length > 0) return v;
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    this.error(node, `${what} must be a non-empty string`);
+    return null;
+  }
+
+  integer(node: Node | null, what: string, min: number, max: number): number | null {
+    const v = this.scalar(node);
+    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
+    this.error(node, `${what} must be an integer from ${min} to ${max}${v === undefined ? '' : `, got ${JSON.stringify(v)}`}`);
+    return null;
+  }
+
+  number(node: Node | null, what: string, min: number, max: number): number | null {
+    const v = this.scalar(node);
+    if (typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max) return v;
+    this.error(node, `${what} must be a number from ${min} to ${max}${v === undefined ? '' : `, got ${JSON.stringify(v)}`}`);
+    return null;
+  }
+
+  boolean(node: Node | null, what: string): boolean | null {
+    const v = this.scalar(node);
+    if (typeof v === 'boolean') return v;
+    this.error(node, `${what} must be true or false`);
+    return null;
+  }
+
+  oneOf<T extends string>(node: Node | null, what: string, values: readonly T[]): T | null {
+    const v = this.scalar(node);
+    if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+    this.error(node, `${what} must be one of ${values.join(', ')}${v === undefined ? '' : `, got ${JSON.stringify(v)}`}`);
+    return null;
+  }
+}
+
+export interface Entry {
+  key: string;
+  keyNode: Node;
+  value: Node | null;
+}
+
+export function entryMap(entries: Entry[]): Map<string, Entry> {
+  return new Map(entries.map((e) => [e.key, e]));
+}

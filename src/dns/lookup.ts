@@ -1,0 +1,151 @@
+// The authoritative lookup of RFC 1034 §4.3.2 over prepared zones: deepest zone, zone cuts and
+// referrals, exact matches, empty non-terminals, wildcards (RFC 4592), CNAME chasing inside the zone,
+// negative answers with the SOA (RFC 2308), minimal ANY (RFC 8482), pools for A/AAAA.
+// Pure and synchronous: (name, type, zones, client, env) → Answer.
+import { answerPool, type ClientInfo, type GslbEnv } from '../gslb/answer.js';
+import { MAX_CNAME_CHAIN, RCODE, TYPE } from './constants.js';
+import { emptyAnswer, rrset, withOwner, type Answer, type RRset } from './rrset.js';
+import type { Zone, ZoneNode } from './zone.js';
+
+export interface ZoneTable {
+  zones: Map<string, Zone>;
+}
+
+/** The deepest hosted zone containing `name`. DS at a hosted child's apex belongs to the parent. */
+export function findZone(table: ZoneTable, name: string, qtype: number): Zone | null {
+  let n = name;
+  for (;;) {
+    const z = table.zones.get(n);
+    if (z && !(qtype === TYPE.DS && n === name && n !== '' && hasParentZone(table, n))) return z;
+    if (n === '') return null;
+    const dot = n.indexOf('.');
+    n = dot < 0 ? '' : n.slice(dot + 1);
+  }
+}
+
+function hasParentZone(table: ZoneTable, name: string): boolean {
+  for (let n = name; n !== '';) {
+    const dot = n.indexOf('.');
+    n = dot < 0 ? '' : n.slice(dot + 1);
+    if (table.zones.has(n)) return true;
+  }
+  return false;
+}
+
+/** Answers (name, type) from the zones; REFUSED outside every zone. */
+export function lookup(table: ZoneTable, qname: string, qtype: number, client: ClientInfo, env: GslbEnv): Answer {
+  const zone = findZone(table, qname, qtype);
+  if (!zone) return emptyAnswer(RCODE.REFUSED, null);
+  const ans = emptyAnswer(RCODE.NOERROR, zone.origin, true);
+  resolve(zone, qname, qtype, ans, client, env, 0, null);
+  return ans;
+}
+
+/** The first zone cut at or above `name` (below the apex), searching from the apex down. */
+function findCut(zone: Zone, name: string): ZoneNode | null {
+  if (!zone.hasCuts || name === zone.origin) return null;
+  // labels of `name` below the origin, from the apex downwards
+  const stop = zone.origin === '' ? name.length : name.length - zone.origin.length - 1;
+  let i = stop;
+  for (;;) {
+    const start = name.lastIndexOf('.', i - 1) + 1;
+    const candidate = name.slice(start);
+    const node = zone.nodes.get(candidate);
+    if (!node) return null; // nothing exists below a missing name: no cut further down
+    if (node.referral) return node;
+    if (start === 0) return null;
+    i = start - 1;
+  }
+}
+
+function resolve(zone: Zone, qname: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
+  depth: number, seen: Set<string> | null): void {
+  const cut = findCut(zone, qname);
+  if (cut && !(cut.name === qname && qtype === TYPE.DS)) {
+    referral(cut, ans);
+    return;
+  }
+  let node = zone.nodes.get(qname);
+  if (!node) {
+    const wildcard = closestWildcard(zone, qname);
+    if (!wildcard) {
+      ans.rcode = RCODE.NXDOMAIN;
+      ans.authority.push(zone.negative);
+      return;
+    }
+    node = wildcard;
+  }
+  answerAt(zone, node, qname, qtype, ans, client, env, depth, seen);
+}
+
+/** RFC 4592: the source of synthesis `*.<closest encloser>`, if it exists. */
+function closestWildcard(zone: Zone, qname: string): ZoneNode | null {
+  let n = qname;
+  while (n !== zone.origin) {
+    const dot = n.indexOf('.');
+    n = dot < 0 ? '' : n.slice(dot + 1);
+    if (zone.nodes.has(n)) return zone.nodes.get(n === '' ? '*' : `*.${n}`) ?? null;
+  }
+  return null;
+}
+
+const ANY_PREFERENCE = [TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.TXT];
+
+function answerAt(zone: Zone, node: ZoneNode, owner: string, qtype: number, ans: Answer, client: ClientInfo,
+  env: GslbEnv, depth: number, seen: Set<string> | null): void {
+  const cname = node.rrsets.get(TYPE.CNAME);
+  if (cname && qtype !== TYPE.CNAME) {
+    ans.answer.push(withOwner(cname, owner));
+    chase(zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, env, depth, seen);
+    return;
+  }
+  let type = qtype;
+  if (qtype === TYPE.ANY) {
+    // RFC 8482: one RRset — the first present of A, AAAA, MX, TXT, else the first other one
+    const present = (t: number) => node.rrsets.has(t) || (!!node.pool && (t === TYPE.A ? node.pool.has4 : t === TYPE.AAAA && node.pool.has6));
+    type = ANY_PREFERENCE.find(present) ?? node.rrsets.keys().next().value ?? TYPE.ANY;
+  }
+  if (node.pool && (type === TYPE.A || type === TYPE.AAAA)) {
+    const d = answerPool(node.pool, type === TYPE.A ? 4 : 6, client, env);
+    ans.ecsScope = Math.max(ans.ecsScope, d.scope);
+    if (d.kind === 'answer') {
+      ans.answer.push(rrset(owner, type, d.ttl, d.rdata, false)); // already in the pool's order
+      return;
+    }
+    if (d.kind === 'servfail') {
+      ans.rcode = RCODE.SERVFAIL;
+      ans.answer.length = 0;
+      return;
+    }
+    ans.authority.push(node.negative);
+    return;
+  }
+  const set = node.rrsets.get(type);
+  if (!set) {
+    ans.authority.push(node.negative);
+    return;
+  }
+  ans.answer.push(withOwner(set, owner));
+  if (set.additional) ans.additional.push(...set.additional);
+}
+
+function chase(zone: Zone, cname: RRset, owner: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
+  depth: number, seen: Set<string> | null): void {
+  if (qtype < 0) return; // ANY: the CNAME alone
+  const target = cname.target!;
+  const inZone = zone.origin === '' || target === zone.origin || target.endsWith(`.${zone.origin}`);
+  if (!inZone || depth + 1 >= MAX_CNAME_CHAIN) return;
+  const visited = seen ?? new Set([owner]);
+  if (visited.has(target)) return; // loop: the chain so far is the answer
+  visited.add(target);
+  resolve(zone, target, qtype, ans, client, env, depth + 1, visited);
+}
+
+function referral(cut: ZoneNode, ans: Answer): void {
+  const r = cut.referral!;
+  // AA stays set when a CNAME we own led here (RFC 1034: AA describes the first owner name)
+  if (ans.answer.length === 0) ans.aa = false;
+  ans.authority.push(r.ns);
+  ans.additional.push(...r.glue);
+  ans.mandatoryAdditional = r.mandatory;
+}

@@ -1,0 +1,161 @@
+// Reading a query: the header and question straight from the bytes (so the question is echoed exactly as
+// asked and binary labels can never alias a zone name), the rest of the message validated by dns-packet,
+// and EDNS(0) (RFC 6891) with NSID (RFC 5001) and Client Subnet (RFC 7871).
+import packet from 'dns-packet';
+import { OPTION, TYPE } from './constants.js';
+
+export interface Question {
+  /** Lookup key: lower-case, dot-separated, no trailing dot; bytes outside [a-z0-9_*-] escaped as \DDD. */
+  name: string;
+  qtype: number;
+  qclass: number;
+  /** Offset of each label in the message (for compression pointers into the question). */
+  labelOffsets: number[];
+  /** Offset just past QCLASS. */
+  end: number;
+}
+
+export interface ClientSubnet {
+  family: 1 | 2;
+  sourcePrefix: number;
+  /** The address bytes as sent (ceil(sourcePrefix / 8) octets). */
+  address: Buffer;
+}
+
+export interface Edns {
+  payload: number;
+  version: number;
+  dnssecOk: boolean;
+  nsid: boolean;
+  ecs: ClientSubnet | null;
+}
+
+export interface Query {
+  id: number;
+  flags: number;
+  opcode: number;
+  qdcount: number;
+  question: Question | null;
+  edns: Edns | null;
+  /** Why the message gets FORMERR, when it does. */
+  formerr: string | null;
+}
+
+export const HEADER_SIZE = 12;
+
+/** True when the bytes cannot be answered at all (shorter than a header, or a response): drop them. */
+export function mustDrop(msg: Buffer): boolean {
+  return msg.length < HEADER_SIZE || (msg[2]! & 0x80) !== 0;
+}
+
+const SAFE = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789-_*') SAFE[c.charCodeAt(0)] = 1;
+
+/** Reads the question at `off` (no compression: nothing precedes it to point at). Null when malformed. */
+export function readQuestion(msg: Buffer, off: number): Question | null {
+  const labelOffsets: number[] = [];
+  let name = '';
+  let wire = 0;
+  for (;;) {
+    if (off >= msg.length) return null;
+    const len = msg[off]!;
+    if (len === 0) {
+      off++;
+      break;
+    }
+    if (len > 63) return null; // compression pointer or reserved label type
+    wire += len + 1;
+    if (wire > 254 || off + 1 + len > msg.length) return null;
+    labelOffsets.push(off);
+    if (name) name += '.';
+    for (let i = off + 1; i <= off + len; i++) {
+      let c = msg[i]!;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      name += SAFE[c] ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`;
+    }
+    off += len + 1;
+  }
+  if (off + 4 > msg.length) return null;
+  return { name, qtype: msg.readUInt16BE(off), qclass: msg.readUInt16BE(off + 2), labelOffsets, end: off + 4 };
+}
+
+interface DecodedOpt {
+  type: string;
+  name: string;
+  udpPayloadSize: number;
+  ednsVersion: number;
+  flags: number;
+  options: { code: number; data: Buffer }[];
+}
+
+export function parseQuery(msg: Buffer): Query {
+  const flags = msg.readUInt16BE(2);
+  const q: Query = {
+    id: msg.readUInt16BE(0), flags, opcode: (flags >> 11) & 0xf, qdcount: msg.readUInt16BE(4),
+    question: null, edns: null, formerr: null,
+  };
+  if (q.qdcount >= 1) q.question = readQuestion(msg, HEADER_SIZE);
+  if (q.qdcount !== 1 || !q.question) {
+    q.formerr = q.qdcount !== 1 ? `QDCOUNT is ${q.qdcount}` : 'unreadable question';
+    if (q.qdcount !== 1) q.question = null;
+    return q;
+  }
+  let decoded: { additionals?: unknown[] };
+  try {
+    decoded = packet.decode(msg) as { additionals?: unknown[] };
+  } catch (e) {
+    q.formerr = `malformed message: ${(e as Error).message}`;
+    return q;
+  }
+  const opts = (decoded.additionals ?? []).filter((r) => (r as DecodedOpt).type === 'OPT') as DecodedOpt[];
+  if (opts.length > 1) {
+    q.formerr = 'more than one OPT record';
+    return q;
+  }
+  const opt = opts[0];
+  if (!opt) return q;
+  if (opt.name !== '.') {
+    q.formerr = 'OPT owner is not the root';
+    return q;
+  }
+  const edns: Edns = {
+    payload: opt.udpPayloadSize, version: opt.ednsVersion, dnssecOk: (opt.flags & 0x8000) !== 0, nsid: false, ecs: null,
+  };
+  q.edns = edns;
+  for (const o of opt.options ?? []) {
+    if (o.code === OPTION.NSID) edns.nsid = true;
+    else if (o.code === OPTION.ECS) {
+      if (edns.ecs) {
+        q.formerr = 'more than one Client Subnet option';
+        return q;
+      }
+      const ecs = readClientSubnet(o.data);
+      if (typeof ecs === 'string') {
+        q.formerr = ecs;
+        return q;
+      }
+      edns.ecs = ecs;
+    }
+  }
+  return q;
+}
+
+/** RFC 7871 §6 validation of an ECS option body. Returns the reason on malformed input. */
+export function readClientSubnet(d: Buffer): ClientSubnet | string {
+  if (d.length < 4) return 'Client Subnet option too short';
+  const family = d.readUInt16BE(0);
+  if (family !== 1 && family !== 2) return `Client Subnet family ${family} is not IPv4 (1) or IPv6 (2)`;
+  const sourcePrefix = d[2]!;
+  const max = family === 1 ? 32 : 128;
+  if (sourcePrefix > max) return `Client Subnet source prefix ${sourcePrefix} is longer than ${max}`;
+  const address = d.subarray(4);
+  if (address.length !== Math.ceil(sourcePrefix / 8)) return 'Client Subnet address length does not match its source prefix';
+  const rem = sourcePrefix % 8;
+  if (rem && (address[address.length - 1]! & (0xff >> rem)) !== 0) return 'Client Subnet address has bits set past its source prefix';
+  return { family, sourcePrefix, address: Buffer.from(address) };
+}
+
+/** QTYPEs a client may not ask for: OPT is a pseudo-RR, never a question (RFC 6891 §6.1.1). */
+export function isBadQtype(qtype: number): boolean {
+  return qtype === TYPE.OPT;
+}

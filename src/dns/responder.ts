@@ -1,0 +1,122 @@
+// From query bytes to response bytes (spec §4): drop / FORMERR / NOTIMP / REFUSED / BADVERS decisions,
+// CHAOS identity queries, the zone lookup, EDNS and the UDP size limit. Synchronous and allocation-light;
+// the transports (udp.ts, tcp.ts) only move bytes.
+import type { ClientInfo, GslbEnv } from '../gslb/answer.js';
+import { CLASS, EDNS_PAYLOAD, RCODE, TYPE } from './constants.js';
+import { lookup, type ZoneTable } from './lookup.js';
+import { isBadQtype, mustDrop, parseQuery, type Query } from './query.js';
+import { emptyAnswer, rrset, type Answer } from './rrset.js';
+import { writeResponse } from './writer.js';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface ResponderConfig {
+  nsid: string | null;
+  version: string | null;
+}
+
+/** What the last handled query was, for metrics and query logs. */
+export interface QueryInfo {
+  name: string;
+  qtype: number;
+  rcode: number;
+  zone: string | null;
+  truncated: boolean;
+}
+
+export class Responder {
+  private rotation = 0;
+  private nsid: Buffer | null;
+  private version: string | null;
+  readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false };
+
+  constructor(private readonly table: () => ZoneTable, cfg: ResponderConfig, private readonly gslb: GslbEnv) {
+    this.nsid = cfg.nsid === null ? null : Buffer.from(cfg.nsid);
+    this.version = cfg.version;
+  }
+
+  configure(cfg: ResponderConfig): void {
+    this.nsid = cfg.nsid === null ? null : Buffer.from(cfg.nsid);
+    this.version = cfg.version;
+  }
+
+  /** The response to `msg`, or null to drop it. Never throws: an internal fault answers SERVFAIL. */
+  handle(msg: Buffer, transport: Transport, client: ClientInfo): Buffer | null {
+    try {
+      return this.respond(msg, transport, client);
+    } catch (e) {
+      this.onError?.(e as Error, msg);
+      this.last.rcode = RCODE.SERVFAIL;
+      return servfail(msg);
+    }
+  }
+
+  /** Called with internal faults (a bug, never bad input): the server logs them. */
+  onError: ((e: Error, msg: Buffer) => void) | null = null;
+
+  private respond(msg: Buffer, transport: Transport, client: ClientInfo): Buffer | null {
+    const info = this.last;
+    info.name = '';
+    info.qtype = 0;
+    info.zone = null;
+    info.truncated = false;
+    if (mustDrop(msg)) return null;
+    const q = parseQuery(msg);
+    info.name = q.question?.name ?? '';
+    info.qtype = q.question?.qtype ?? 0;
+    let rcode: number = RCODE.NOERROR;
+    let ans: Answer | null = null;
+    if (q.opcode !== 0) rcode = RCODE.NOTIMP;
+    else if (q.formerr) rcode = RCODE.FORMERR;
+    else if (q.edns && q.edns.version > 0) rcode = RCODE.BADVERS;
+    else {
+      ans = this.answer(q, client);
+      rcode = ans.rcode;
+    }
+    info.rcode = rcode;
+    info.zone = ans?.zone ?? null;
+    const maxSize = transport === 'tcp' ? 65535
+      : q.edns ? Math.min(Math.max(q.edns.payload, 512), EDNS_PAYLOAD) : 512;
+    const out = writeResponse(msg, q, ans, {
+      rcode,
+      aa: ans?.aa ?? false,
+      maxSize,
+      rotation: this.rotation++ & 0x3fffffff,
+      nsid: q.edns?.nsid && this.nsid ? this.nsid : null,
+      ecsScope: ans?.ecsScope ?? 0,
+    });
+    info.truncated = (out[2]! & 0x02) !== 0;
+    return out;
+  }
+
+  private answer(q: Query, client: ClientInfo): Answer {
+    const { name, qtype, qclass } = q.question!;
+    if (isBadQtype(qtype)) return emptyAnswer(RCODE.FORMERR, null);
+    if (qclass === CLASS.CH) return this.chaos(name, qtype);
+    if (qclass !== CLASS.IN) return emptyAnswer(RCODE.REFUSED, null);
+    if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return emptyAnswer(RCODE.REFUSED, null); // no zone transfers
+    return lookup(this.table(), name, qtype, client, this.gslb);
+  }
+
+  /** CHAOS TXT id.server / hostname.bind (the NSID) and version.bind / version.server. */
+  private chaos(name: string, qtype: number): Answer {
+    let text: string | null = null;
+    if (name === 'id.server' || name === 'hostname.bind') text = this.nsid?.toString() ?? null;
+    else if (name === 'version.bind' || name === 'version.server') text = this.version;
+    if (text === null || (qtype !== TYPE.TXT && qtype !== TYPE.ANY)) return emptyAnswer(RCODE.REFUSED, null);
+    const a = emptyAnswer(RCODE.NOERROR, null, true);
+    const data = Buffer.from(text).subarray(0, 255);
+    a.answer.push(rrset(name, TYPE.TXT, 0, [Buffer.concat([Buffer.from([data.length]), data])], false, CLASS.CH));
+    return a;
+  }
+}
+
+/** A bare SERVFAIL echoing the header of a message whose header is readable. */
+function servfail(msg: Buffer): Buffer | null {
+  if (mustDrop(msg)) return null;
+  const out = Buffer.alloc(12);
+  msg.copy(out, 0, 0, 4);
+  out[2] = 0x80 | (msg[2]! & 0x79); // QR, opcode, RD
+  out[3] = RCODE.SERVFAIL;
+  return out;
+}

@@ -1,0 +1,57 @@
+// The unit of answer data: an RRset with its RDATA already in wire form (prepared at load time), and the
+// Answer a lookup returns — sections of RRsets plus the flags the writer needs. No I/O, no parsing here.
+
+export interface RRset {
+  /** Owner in internal form: lower-case, no trailing dot ("" = root). */
+  owner: string;
+  type: number;
+  class: number;
+  ttl: number;
+  rdata: Buffer[];
+  /** Rotate record order on every response (address RRsets: round robin). */
+  rotate: boolean;
+  /** Prepared additional-section data (addresses of NS/MX/SRV targets in the zone). */
+  additional?: RRset[];
+  /** CNAME: the target name, in internal form. */
+  target?: string;
+}
+
+export interface Answer {
+  rcode: number;
+  aa: boolean;
+  answer: RRset[];
+  authority: RRset[];
+  additional: RRset[];
+  /** The first N additional RRsets are mandatory (in-domain glue, RFC 9471): if they do not fit, TC=1. */
+  mandatoryAdditional: number;
+  /** ECS scope prefix length for the response (0 = the answer does not depend on the client). */
+  ecsScope: number;
+  /** Origin of the zone that answered, "" root, null when outside every zone. */
+  zone: string | null;
+}
+
+export function rrset(owner: string, type: number, ttl: number, rdata: Buffer[],
+  rotate = type === 1 || type === 28, klass = 1): RRset {
+  return { owner, type, class: klass, ttl, rdata, rotate };
+}
+
+/** The same records under another owner (wildcard synthesis, RFC 4592). */
+export function withOwner(set: RRset, owner: string): RRset {
+  return set.owner === owner ? set : { ...set, owner };
+}
+
+export function emptyAnswer(rcode: number, zone: string | null, aa = false): Answer {
+  return { rcode, aa, answer: [], authority: [], additional: [], mandatoryAdditional: 0, ecsScope: 0, zone };
+}
+
+/** The domain name inside NS/CNAME/PTR/MX/SRV RDATA (uncompressed, as prepared at load) → internal form. */
+export function rdataName(type: number, rdata: Buffer): string {
+  let off = type === 15 ? 2 : type === 33 ? 6 : 0; // MX: preference; SRV: priority, weight, port
+  let out = '';
+  while (off < rdata.length && rdata[off] !== 0) {
+    const len = rdata[off]!;
+    out += (out ? '.' : '') + rdata.toString('latin1', off + 1, off + 1 + len).toLowerCase();
+    off += len + 1;
+  }
+  return out;
+}

@@ -1,0 +1,193 @@
+// Writing a response: header, the question copied from the query, the answer's RRsets with name
+// compression (owner names point into the question, so they echo the case as asked), OPT last.
+// Enforces the size limit: an answer or authority RRset that does not fit truncates the message to
+// header + question (+ OPT) with TC=1; optional additional data that does not fit is left out; mandatory
+// glue that does not fit sets TC (RFC 9471).
+import { OPTION, TYPE } from './constants.js';
+import type { Query } from './query.js';
+import type { Answer, RRset } from './rrset.js';
+
+export interface ResponseOptions {
+  rcode: number;
+  aa: boolean;
+  /** Byte budget of the whole message (UDP: the client's limit; TCP: 65535). */
+  maxSize: number;
+  /** Rotation offset applied to RRsets marked `rotate`. */
+  rotation: number;
+  /** EDNS options to send (already filtered by what the client asked for). */
+  nsid: Buffer | null;
+  ecsScope: number;
+}
+
+// One scratch buffer: a response is written here, then copied out at its final size.
+const SCRATCH = Buffer.alloc(65535 + 66000);
+
+class Writer {
+  pos = 0;
+  private readonly names = new Map<string, number>();
+
+  constructor(readonly buf: Buffer) {}
+
+  u16(v: number): void {
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  /** Registers the question's name (and its suffixes) for compression pointers. */
+  seedQuestion(name: string, labelOffsets: number[]): void {
+    let n = name;
+    for (const off of labelOffsets) {
+      if (!this.names.has(n)) this.names.set(n, off);
+      const dot = n.indexOf('.');
+      n = dot < 0 ? '' : n.slice(dot + 1);
+    }
+  }
+
+  name(name: string): void {
+    let n = name;
+    const { buf } = this;
+    while (n !== '') {
+      const ptr = this.names.get(n);
+      if (ptr !== undefined) {
+        buf.writeUInt16BE(0xc000 | ptr, this.pos);
+        this.pos += 2;
+        return;
+      }
+      if (this.pos < 0x4000) this.names.set(n, this.pos);
+      const dot = n.indexOf('.');
+      const label = dot < 0 ? n : n.slice(0, dot);
+      buf[this.pos] = label.length;
+      buf.write(label, this.pos + 1, 'latin1');
+      this.pos += label.length + 1;
+      n = dot < 0 ? '' : n.slice(dot + 1);
+    }
+    buf[this.pos++] = 0;
+  }
+
+  record(owner: string, type: number, klass: number, ttl: number, rdata: Buffer): void {
+    this.name(owner);
+    const { buf } = this;
+    buf.writeUInt16BE(type, this.pos);
+    buf.writeUInt16BE(klass, this.pos + 2);
+    buf.writeUInt32BE(ttl >>> 0, this.pos + 4);
+    buf.writeUInt16BE(rdata.length, this.pos + 8);
+    rdata.copy(buf, this.pos + 10);
+    this.pos += 10 + rdata.length;
+  }
+
+  /** Writes a whole RRset; returns its record count. */
+  rrset(set: RRset, rotation: number): number {
+    const n = set.rdata.length;
+    const start = set.rotate && n > 1 ? rotation % n : 0;
+    for (let i = 0; i < n; i++) this.record(set.owner, set.type, set.class, set.ttl, set.rdata[(start + i) % n]!);
+    return n;
+  }
+}
+
+function optSize(q: Query, o: ResponseOptions): number {
+  if (!q.edns) return 0;
+  let size = 11;
+  if (o.nsid) size += 4 + o.nsid.length;
+  if (q.edns.ecs) size += 8 + q.edns.ecs.address.length;
+  return size;
+}
+
+function writeOpt(w: Writer, q: Query, o: ResponseOptions): void {
+  const edns = q.edns!;
+  const { buf } = w;
+  buf[w.pos++] = 0; // root owner
+  w.u16(TYPE.OPT);
+  w.u16(1232); // our UDP payload size
+  buf[w.pos++] = (o.rcode >> 4) & 0xff; // extended RCODE
+  buf[w.pos++] = 0; // version 0
+  w.u16(edns.dnssecOk ? 0x8000 : 0); // DO copied (RFC 3225)
+  const rdlenAt = w.pos;
+  w.pos += 2;
+  if (o.nsid) {
+    w.u16(OPTION.NSID);
+    w.u16(o.nsid.length);
+    o.nsid.copy(buf, w.pos);
+    w.pos += o.nsid.length;
+  }
+  if (edns.ecs) {
+    const e = edns.ecs;
+    w.u16(OPTION.ECS);
+    w.u16(4 + e.address.length);
+    w.u16(e.family);
+    buf[w.pos++] = e.sourcePrefix;
+    buf[w.pos++] = Math.min(o.ecsScope, e.family === 1 ? 32 : 128);
+    e.address.copy(buf, w.pos);
+    w.pos += e.address.length;
+  }
+  buf.writeUInt16BE(w.pos - rdlenAt - 2, rdlenAt);
+}
+
+function header(w: Writer, q: Query, o: ResponseOptions, tc: boolean, qd: number): void {
+  const { buf } = w;
+  buf.writeUInt16BE(q.id, 0);
+  // QR, opcode, AA, TC, RD copied, RA never, CD copied; rcode low 4 bits
+  let flags = 0x8000 | (q.opcode << 11) | (q.flags & 0x0110) | (o.rcode & 0xf);
+  if (o.aa) flags |= 0x0400;
+  if (tc) flags |= 0x0200;
+  buf.writeUInt16BE(flags, 2);
+  buf.writeUInt16BE(qd, 4);
+  buf.fill(0, 6, 12);
+  w.pos = 12;
+}
+
+/** Encodes a response to `q` (whose bytes are `msg`) carrying `ans` (or no records). */
+export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: ResponseOptions): Buffer {
+  const w = new Writer(SCRATCH);
+  const question = q.question;
+  const qd = question ? 1 : 0;
+  header(w, q, o, false, qd);
+  if (question) {
+    msg.copy(SCRATCH, 12, 12, question.end);
+    w.pos = question.end;
+    w.seedQuestion(question.name, question.labelOffsets);
+  }
+  const afterQuestion = w.pos;
+  const opt = optSize(q, o);
+  const limit = Math.min(o.maxSize, 65535) - opt;
+  let tc = false;
+  if (ans) {
+    const counts = [0, 0, 0];
+    const sections = [ans.answer, ans.authority];
+    let overflow = false;
+    for (let s = 0; s < 2 && !overflow; s++) {
+      for (const set of sections[s]!) {
+        counts[s]! += w.rrset(set, o.rotation);
+        if (w.pos > limit) {
+          overflow = true;
+          break;
+        }
+      }
+    }
+    if (overflow) {
+      // RFC 2181 §9: do not hand out a partial answer — header and question only, TC=1
+      tc = true;
+      counts[0] = counts[1] = 0;
+      w.pos = afterQuestion;
+    } else {
+      for (let i = 0; i < ans.additional.length; i++) {
+        const before = w.pos;
+        const n = w.rrset(ans.additional[i]!, o.rotation);
+        if (w.pos > limit) {
+          w.pos = before;
+          if (i < ans.mandatoryAdditional) tc = true; // in-domain glue must fit (RFC 9471)
+          break;
+        }
+        counts[2]! += n;
+      }
+    }
+    SCRATCH.writeUInt16BE(counts[0]!, 6);
+    SCRATCH.writeUInt16BE(counts[1]!, 8);
+    SCRATCH.writeUInt16BE(counts[2]!, 10);
+  }
+  if (q.edns) {
+    writeOpt(w, q, o);
+    SCRATCH.writeUInt16BE(SCRATCH.readUInt16BE(10) + 1, 10);
+  }
+  if (tc) SCRATCH[2]! |= 0x02;
+  return Buffer.from(SCRATCH.subarray(0, w.pos));
+}

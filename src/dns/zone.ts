@@ -1,0 +1,113 @@
+// A zone prepared for answering (design: "do work at load, not per query"): one node per owner name and
+// per empty non-terminal, RRsets grouped with their RDATA in wire form, delegations with their referral
+// (NS + glue) ready, additional-section data attached to NS/MX/SRV RRsets, negative answers' SOA ready.
+import { soaRdata } from '../config/records.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { ZoneSpec } from '../config/zone-file.js';
+import { isSubdomain, parentName } from '../config/values.js';
+import { buildPool, type Pool } from '../gslb/pool.js';
+import { TYPE } from './constants.js';
+import { rdataName, rrset, type RRset } from './rrset.js';
+
+export interface Referral {
+  ns: RRset;
+  glue: RRset[];
+  /** The first `mandatory` glue RRsets are in-domain (below the cut) and must fit (RFC 9471). */
+  mandatory: number;
+}
+
+export interface ZoneNode {
+  name: string;
+  /** Static RRsets by type, in a stable order (SOA first at the apex). */
+  rrsets: Map<number, RRset>;
+  pool: Pool | null;
+  /** A delegation point (NS below the apex). */
+  referral: Referral | null;
+  /** SOA for NODATA at this name (TTL capped by a pool's ttl). */
+  negative: RRset;
+}
+
+export interface Zone {
+  origin: string;
+  serial: number;
+  soa: RRset;
+  /** SOA for negative answers: TTL = min(SOA TTL, minimum), RFC 2308. */
+  negative: RRset;
+  nodes: Map<string, ZoneNode>;
+  hasCuts: boolean;
+  pools: Pool[];
+  spec: ZoneSpec;
+}
+
+const TYPE_CODES: Record<string, number> = TYPE;
+
+export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zone {
+  const { origin, soa: s } = spec;
+  const soa = rrset(origin, TYPE.SOA, s.ttl, [soaRdata(s.mname, s.rname, serial, s.refresh, s.retry, s.expire, s.minimum)]);
+  const negative: RRset = { ...soa, ttl: Math.min(s.ttl, s.minimum) };
+  const nodes = new Map<string, ZoneNode>();
+  const node = (name: string): ZoneNode => {
+    let n = nodes.get(name);
+    if (!n) {
+      n = { name, rrsets: new Map(), pool: null, referral: null, negative };
+      nodes.set(name, n);
+    }
+    return n;
+  };
+  node(origin).rrsets.set(TYPE.SOA, soa);
+
+  const pools: Pool[] = [];
+  for (const n of spec.names.values()) {
+    const zn = node(n.name);
+    // empty non-terminals: every ancestor up to the apex exists as a node
+    for (let p = parentName(n.name); isSubdomain(p, origin) && p !== origin; p = parentName(p)) node(p);
+    for (const [typeName, set] of n.rrsets) {
+      const type = TYPE_CODES[typeName]!;
+      const prepared = rrset(n.name, type, set.ttl, set.records.map((r) => r.rdata));
+      if (type === TYPE.CNAME) prepared.target = rdataName(type, prepared.rdata[0]!);
+      zn.rrsets.set(type, prepared);
+    }
+    if (n.pool) {
+      zn.pool = buildPool(n.pool, origin, cfg);
+      zn.negative = { ...negative, ttl: Math.min(negative.ttl, n.pool.ttl) };
+      pools.push(zn.pool);
+    }
+  }
+
+  const cuts = new Set([...nodes.values()].filter((n) => n.name !== origin && n.rrsets.has(TYPE.NS)).map((n) => n.name));
+  const belowCut = (name: string): boolean => {
+    for (let p = name; p !== origin && isSubdomain(p, origin); p = parentName(p)) if (cuts.has(p) && p !== name) return true;
+    return false;
+  };
+  const addressSets = (target: string, glue: boolean): RRset[] => {
+    const t = nodes.get(target);
+    if (!t || (!glue && (belowCut(target) || cuts.has(target)))) return [];
+    return [t.rrsets.get(TYPE.A), t.rrsets.get(TYPE.AAAA)].filter((x): x is RRset => !!x);
+  };
+  const targetOf = rdataName;
+
+  for (const zn of nodes.values()) {
+    for (const set of zn.rrsets.values()) {
+      if (set.type !== TYPE.NS && set.type !== TYPE.MX && set.type !== TYPE.SRV) continue;
+      const extra = set.rdata.flatMap((rd) => addressSets(targetOf(set.type, rd), false));
+      if (extra.length) set.additional = dedupe(extra);
+    }
+    if (cuts.has(zn.name) && !belowCut(zn.name)) {
+      const ns = zn.rrsets.get(TYPE.NS)!;
+      const inDomain: RRset[] = [];
+      const sibling: RRset[] = [];
+      for (const rd of ns.rdata) {
+        const target = targetOf(TYPE.NS, rd);
+        if (!isSubdomain(target, origin)) continue;
+        (isSubdomain(target, zn.name) ? inDomain : sibling).push(...addressSets(target, true));
+      }
+      const glue = dedupe([...inDomain, ...sibling]);
+      zn.referral = { ns, glue, mandatory: dedupe(inDomain).length };
+    }
+  }
+  return { origin, serial, soa, negative, nodes, hasCuts: cuts.size > 0, pools, spec };
+}
+
+function dedupe(sets: RRset[]): RRset[] {
+  return [...new Set(sets)];
+}

@@ -1,0 +1,60 @@
+// Pools prepared for answering: targets with their RDATA ready, regions resolved against steerdns.yaml.
+// The decision (which region, which targets) is made by pure functions of (pool, client, health, state).
+import type { Region, ServerConfig } from '../config/server-config.js';
+import type { PoolSpec } from '../config/zone-file.js';
+
+export interface Target {
+  address: string;
+  family: 4 | 6;
+  /** A or AAAA RDATA. */
+  rdata: Buffer;
+  weight: number;
+  /** `state: down` in the zone file: never served. */
+  adminDown: boolean;
+  /** Identity of this target's health check (address, port, check, host): one prober per key. */
+  healthKey: string;
+}
+
+export interface PoolRegion {
+  name: string;
+  region: Region;
+  targets: Target[];
+}
+
+export interface Pool {
+  name: string;
+  zone: string;
+  spec: PoolSpec;
+  ttl: number;
+  regions: PoolRegion[];
+  has4: boolean;
+  has6: boolean;
+}
+
+export function healthKey(spec: PoolSpec, address: string): string {
+  const c = spec.check;
+  if (c.type === 'none') return `none|${address}`;
+  const port = c.port;
+  if (c.type === 'tcp') return `tcp|${address}|${port}`;
+  return `${c.type}|${address}|${port}|${c.host.toLowerCase()}|${c.path}|${c.expect.join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(c.headers)}`;
+}
+
+export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool {
+  const regions: PoolRegion[] = spec.regions.map((r) => ({
+    name: r.region,
+    region: cfg.regions.get(r.region)!,
+    targets: r.targets.map((t) => ({
+      address: t.address,
+      family: t.family,
+      rdata: t.bytes,
+      weight: t.weight,
+      adminDown: t.state === 'down',
+      healthKey: healthKey(spec, t.address),
+    })),
+  }));
+  const all = regions.flatMap((r) => r.targets);
+  return {
+    name: spec.name, zone, spec, ttl: spec.ttl, regions,
+    has4: all.some((t) => t.family === 4), has6: all.some((t) => t.family === 6),
+  };
+}

@@ -1,0 +1,151 @@
+// Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
+// signals) turn errors into log lines; the answer path itself never waits on anything.
+import { pino, type Logger } from 'pino';
+import { SerialStore } from './config/serial.js';
+import { loadServerConfig, type ServerConfig } from './config/server-config.js';
+import { formatDiagnostic, type Diagnostic } from './config/source.js';
+import { RCODE_NAMES } from './dns/constants.js';
+import { TYPE_NAMES } from './config/records.js';
+import { Responder } from './dns/responder.js';
+import { TcpListener, UdpListener } from './dns/transport.js';
+import { ALL_UP, Rotation, type GslbEnv } from './gslb/answer.js';
+import { loadSnapshot, type Snapshot } from './snapshot.js';
+
+export class StartupError extends Error {
+  constructor(message: string, readonly diagnostics: Diagnostic[] = []) {
+    super(message);
+  }
+}
+
+export interface ServerOptions {
+  configPath: string;
+  logger?: Logger;
+}
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+  family: 4 | 6;
+}
+
+export function createLogger(cfg: Pick<ServerConfig, 'log'> | null): Logger {
+  return pino({ level: cfg?.log.level ?? 'info', base: { name: 'steerdns' } });
+}
+
+export class Server {
+  snapshot!: Snapshot;
+  readonly bound: BoundAddress[] = [];
+  private readonly udp: UdpListener[] = [];
+  private readonly tcp: TcpListener[] = [];
+  private readonly responder: Responder;
+  private serials: SerialStore;
+  private stopped = false;
+
+  private constructor(private config: ServerConfig, readonly log: Logger) {
+    this.serials = new SerialStore(config.stateDir);
+    const gslb: GslbEnv = { health: ALL_UP, rotation: new Rotation(), random: Math.random };
+    this.responder = new Responder(() => this.snapshot, config, gslb);
+    this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
+  }
+
+  static async start(opts: ServerOptions): Promise<Server> {
+    const { config, diagnostics } = loadServerConfig(opts.configPath);
+    const log = opts.logger ?? createLogger(config);
+    for (const d of diagnostics.filter((x) => x.severity === 'warning')) log.warn(formatDiagnostic(d));
+    if (!config) throw new StartupError('invalid configuration', diagnostics);
+    const server = new Server(config, log);
+    server.loadZones(null);
+    if (server.snapshot.zones.size === 0) throw new StartupError('no zone could be loaded: nothing to serve');
+    await server.listen();
+    return server;
+  }
+
+  get zoneCount(): number {
+    return this.snapshot.zones.size;
+  }
+
+  private loadZones(previous: Snapshot | null): { failed: string[] } {
+    const report = loadSnapshot(this.config, this.serials, previous);
+    for (const m of report.messages) this.log[m.level]({ file: m.file }, m.text);
+    for (const f of report.failed) {
+      const kept = report.snapshot.files.get(f)?.zone;
+      this.log.error({ file: f, keeping: kept ? kept.serial : null },
+        kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
+    }
+    this.snapshot = report.snapshot;
+    for (const z of report.snapshot.zones.values()) {
+      if (report.changed.some((f) => report.snapshot.files.get(f)?.zone === z)) {
+        this.log.info({ zone: z.origin, serial: z.serial, file: z.spec.file }, 'zone loaded');
+      }
+    }
+    return { failed: report.failed };
+  }
+
+  private async listen(): Promise<void> {
+    const handle = this.handler();
+    const onError = (e: Error) => this.log.error({ err: e }, 'socket error');
+    const limits = { maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs };
+    for (const addr of this.config.listen) {
+      // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
+      for (let attempt = 0; ; attempt++) {
+        const udp = new UdpListener(handle, onError);
+        const port = await udp.bind(addr.host, addr.port, addr.family);
+        const tcp = new TcpListener(handle, limits, onError);
+        try {
+          await tcp.listen(addr.host, port, addr.family);
+        } catch (e) {
+          await udp.close();
+          if (addr.port === 0 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 20) continue;
+          throw e;
+        }
+        this.udp.push(udp);
+        this.tcp.push(tcp);
+        this.bound.push({ host: addr.host, port, family: addr.family });
+        break;
+      }
+    }
+    this.log.info({ listen: this.bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`)), zones: [...this.snapshot.zones.keys()] }, 'serving');
+  }
+
+  private handler() {
+    const responder = this.responder;
+    return (msg: Buffer, address: string, transport: 'udp' | 'tcp'): Buffer | null => {
+      const out = responder.handle(msg, transport, { address });
+      if (this.config.log.queries) {
+        const i = responder.last;
+        this.log.info({ client: address, transport, name: i.name, type: TYPE_NAMES[i.qtype] ?? i.qtype,
+          rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: i.truncated || undefined, dropped: out ? undefined : true }, 'query');
+      }
+      return out;
+    };
+  }
+
+  /**
+   * Re-reads steerdns.yaml and every zone. A broken config keeps the running one; a broken zone keeps
+   * its last good version. Listen addresses and workers only change on restart.
+   */
+  reload(): { ok: boolean; failed: string[] } {
+    const { config, diagnostics } = loadServerConfig(this.config.file);
+    for (const d of diagnostics) this.log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
+    if (!config) {
+      this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
+    } else {
+      if (JSON.stringify(config.listen) !== JSON.stringify(this.config.listen)) this.log.warn('listen addresses changed: they take effect on restart');
+      this.config = config;
+      this.serials = new SerialStore(config.stateDir);
+      this.responder.configure(config);
+      for (const t of this.tcp) t.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
+    }
+    const { failed } = this.loadZones(this.snapshot);
+    this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length }, 'reloaded');
+    return { ok: !!config && failed.length === 0, failed };
+  }
+
+  /** Stops listening, lets TCP connections flush their answers, then resolves. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close())]);
+    this.log.info('stopped');
+  }
+}
