@@ -19,7 +19,11 @@ function printDiagnostics(ds: Diagnostic[]): void {
 export function check(configPath: string): number {
   const { config, diagnostics } = loadServerConfig(configPath);
   printDiagnostics(diagnostics);
-  if (!config) return 1;
+  if (!config) {
+    const n = diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`${n} error${n === 1 ? '' : 's'}\n`);
+    return 1;
+  }
   const files = listZoneFiles(config.zonesDir);
   if (typeof files === 'string') {
     process.stderr.write(`${files}\n`);
@@ -51,7 +55,7 @@ async function serve(configPath: string): Promise<void> {
   } catch (e) {
     const log = createLogger(null);
     if (e instanceof StartupError) {
-      for (const d of e.diagnostics) log.error(formatDiagnostic(d));
+      if (!e.logged) for (const d of e.diagnostics) log.error(formatDiagnostic(d));
       printDiagnostics(e.diagnostics.filter((d) => d.severity === 'error'));
       log.fatal(e.message);
       process.stderr.write(`steerdns: ${e.message}\n`);

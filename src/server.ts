@@ -8,11 +8,13 @@ import { RCODE_NAMES } from './dns/constants.js';
 import { TYPE_NAMES } from './config/records.js';
 import { Responder } from './dns/responder.js';
 import { TcpListener, UdpListener } from './dns/transport.js';
-import { ALL_UP, Rotation, type GslbEnv } from './gslb/answer.js';
+import { Rotation, type GslbEnv } from './gslb/answer.js';
+import { HealthTable } from './health/table.js';
 import { loadSnapshot, type Snapshot } from './snapshot.js';
 
 export class StartupError extends Error {
-  constructor(message: string, readonly diagnostics: Diagnostic[] = []) {
+  /** `logged`: the diagnostics were already logged by the server (zone load errors). */
+  constructor(message: string, readonly diagnostics: Diagnostic[] = [], readonly logged = false) {
     super(message);
   }
 }
@@ -40,10 +42,12 @@ export class Server {
   private readonly responder: Responder;
   private serials: SerialStore;
   private stopped = false;
+  /** Target health, written by the prober (and tests); read by the answer path. */
+  readonly health = new HealthTable();
 
   private constructor(private config: ServerConfig, readonly log: Logger) {
     this.serials = new SerialStore(config.stateDir);
-    const gslb: GslbEnv = { health: ALL_UP, rotation: new Rotation(), random: Math.random };
+    const gslb: GslbEnv = { health: this.health, rotation: new Rotation(), random: Math.random };
     this.responder = new Responder(() => this.snapshot, config, gslb);
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
   }
@@ -55,7 +59,11 @@ export class Server {
     if (!config) throw new StartupError('invalid configuration', diagnostics);
     const server = new Server(config, log);
     server.loadZones(null);
-    if (server.snapshot.zones.size === 0) throw new StartupError('no zone could be loaded: nothing to serve');
+    if (server.snapshot.zones.size === 0) {
+      // the zone errors go to stderr too: an operator starting by hand must see why nothing serves
+      const errors = [...server.snapshot.files.values()].flatMap((f) => f.errors);
+      throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
+    }
     await server.listen();
     return server;
   }
@@ -113,7 +121,7 @@ export class Server {
       const out = responder.handle(msg, transport, { address });
       if (this.config.log.queries) {
         const i = responder.last;
-        this.log.info({ client: address, transport, name: i.name, type: TYPE_NAMES[i.qtype] ?? i.qtype,
+        this.log.info({ client: address, transport, qname: i.name, qtype: TYPE_NAMES[i.qtype] ?? i.qtype,
           rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: i.truncated || undefined, dropped: out ? undefined : true }, 'query');
       }
       return out;

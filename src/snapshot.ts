@@ -1,10 +1,13 @@
 // Building the immutable Snapshot the answer path reads: the zones that load (each zone file on its own),
 // with the last good version kept for a file that fails to load on reload.
+import { statSync } from 'node:fs';
 import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import { displayPath, formatDiagnostic, type Diagnostic } from './config/source.js';
 import { buildZone, type Zone } from './dns/zone.js';
+import type { GeoContext } from './gslb/answer.js';
+import { bundledDatabasePath, GeoLocator, openDatabase, type GeoDatabase } from './gslb/geo.js';
 
 export interface ZoneFileState {
   file: string;
@@ -20,6 +23,10 @@ export interface ZoneFileState {
 export interface Snapshot {
   config: ServerConfig;
   zones: Map<string, Zone>;
+  geo: GeoContext;
+  /** The GeoIP database in use; `dbError` when the configured one failed and the previous one stayed. */
+  db: GeoDatabase | null;
+  dbError: string | null;
   files: Map<string, ZoneFileState>;
   generation: number;
 }
@@ -74,8 +81,27 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   // fresh zones first: a kept old version never shadows a zone that now loads from another file
   const states = [...files.values()].sort((a, b) => Number(a.errors.length > 0) - Number(b.errors.length > 0));
   for (const st of states) if (st.zone && !zones.has(st.zone.origin)) zones.set(st.zone.origin, st.zone);
+  const { db, dbError } = loadDatabase(cfg, previous);
+  if (dbError) messages.push({ level: 'error', text: dbError, file: cfg.geoip.database ?? 'bundled' });
+  const geo: GeoContext = {
+    geo: new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location),
+    useEcs: cfg.geoip.ecs,
+  };
   return {
-    snapshot: { config: cfg, zones, files, generation: (previous?.generation ?? 0) + 1 },
+    snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 },
     messages, changed, failed,
   };
+}
+
+/** The configured GeoIP database (or the bundled country one). A database that fails keeps the previous. */
+export function loadDatabase(cfg: ServerConfig, previous: Snapshot | null): { db: GeoDatabase | null; dbError: string | null } {
+  const path = cfg.geoip.database ?? bundledDatabasePath();
+  const prev = previous?.db;
+  try {
+    if (prev && prev.path === path && statSync(path).mtimeMs === prev.mtimeMs) return { db: prev, dbError: null };
+    return { db: openDatabase(path), dbError: null };
+  } catch (e) {
+    const msg = `GeoIP database ${displayPath(path)}: ${(e as Error).message.replace(`${path}: `, '')}`;
+    return { db: prev ?? null, dbError: prev ? `${msg} (keeping the previous database)` : msg };
+  }
 }

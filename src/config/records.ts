@@ -30,7 +30,10 @@ type Parser = (ctx: Ctx, node: Node, what: string) => RecordData | null;
 // dns-packet's encoders write a 2-byte RDLENGTH first; the RDATA is what follows.
 function encode(type: string, data: unknown): Buffer {
   const enc = (packet as unknown as { record(t: string): { encode(d: unknown): Buffer } }).record(type);
-  return Buffer.from(enc.encode(data).subarray(2));
+  const b = enc.encode(data);
+  // the RDLENGTH it wrote, not the buffer size: dns-packet over-sizes the buffer by one for the root name
+  // (null MX `0 .`, NAPTR replacement `.`) and for an escaped dot in the SOA rname, leaving a stray 0 byte
+  return Buffer.from(b.subarray(2, 2 + b.readUInt16BE(0)));
 }
 
 function name(ctx: Ctx, node: Node, what: string): string | null {
@@ -62,7 +65,7 @@ function fields(ctx: Ctx, node: Node, what: string, keys: readonly string[]): Ma
 function hex(ctx: Ctx, node: Node | null, what: string, length?: number): Buffer | null {
   const s = (ctx.src.sourceText(node) ?? '').replace(/\s+/g, '');
   if (!/^([0-9a-fA-F]{2})+$/.test(s) || (length !== undefined && s.length !== length * 2)) {
-    ctx.src.error(node, `${what} must be ${length ? `${length} octets of` : ''} hexadecimal`);
+    ctx.src.error(node, `${what} must be ${length ? `${length} octets of ` : ''}hexadecimal`);
     return null;
   }
   return Buffer.from(s, 'hex');
@@ -91,7 +94,8 @@ const address = (family: 4 | 6): Parser => (ctx, node, what) => {
   const s = ctx.src.string(node, what);
   if (s === null) return null;
   if (ipFamily(s) !== family) {
-    ctx.src.error(node, `${what}: "${s}" is not an IPv${family} address`);
+    const other = ipFamily(s);
+    ctx.src.error(node, `${what}: "${s}" is not an IPv${family} address${other ? ` (it is IPv${other}: write it under ${other === 6 ? 'AAAA' : 'A'})` : ''}`);
     return null;
   }
   return { rdata: encode(family === 4 ? 'A' : 'AAAA', s), text: s.toLowerCase() };
@@ -132,11 +136,12 @@ export const RECORD_PARSERS: Record<RecordType, Parser> = {
       chunks.push(...splitTxt(String(v)));
     }
     if (chunks.length === 0) chunks.push(Buffer.alloc(0));
-    const rdata = encode('TXT', chunks);
-    if (rdata.length > 65535) {
+    // checked before encoding: dns-packet throws a RangeError on an RDLENGTH over 65535
+    if (chunks.reduce((n, c) => n + 1 + c.length, 0) > 65535) {
       ctx.src.error(node, `${what} is longer than 65535 octets`);
       return null;
     }
+    const rdata = encode('TXT', chunks);
     return { rdata, text: chunks.map((c) => JSON.stringify(c.toString('latin1'))).join(' ') };
   },
   SRV(ctx, node, what) {

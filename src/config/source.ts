@@ -2,7 +2,7 @@
 // so every error can name `file:line:col` of the node that broke a rule. Nothing here knows DNS.
 import { relative, isAbsolute } from 'node:path';
 import {
-  isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument,
+  isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit,
   type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq,
 } from 'yaml';
 
@@ -39,8 +39,23 @@ export class SourceFile {
 
   constructor(readonly path: string, text: string, readonly display = displayPath(path)) {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
-    for (const e of this.doc.errors) this.errorAt(e.pos[0], e.message);
+    for (const e of this.doc.errors) this.errorAt(e.pos[0], e.code === 'DUPLICATE_KEY' ? this.duplicateKey(e.pos[0]) : e.message);
     for (const w of this.doc.warnings) this.warnAt(w.pos[0], w.message);
+  }
+
+  /** "Map keys must be unique" names no key: find the repeated key at `offset`. */
+  private duplicateKey(offset: number): string {
+    let key: unknown;
+    visit(this.doc, {
+      Pair(_, p) {
+        if (isScalar(p.key) && p.key.range?.[0] === offset) {
+          key = p.key.value;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    return key === undefined ? 'duplicate key (map keys must be unique)' : `duplicate key "${String(key)}" (map keys must be unique)`;
   }
 
   get root(): Node | null {

@@ -60,6 +60,8 @@ export function ipToBytes(s: string): Buffer {
 /** Canonical text of address bytes (4 → dotted quad, 16 → RFC 5952 compressed). */
 export function bytesToIp(b: Uint8Array): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  // IPv4-mapped addresses keep the dotted quad (RFC 5952 §5): ::ffff:192.0.2.1
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   const words: number[] = [];
   for (let i = 0; i < 16; i += 2) words.push((b[i]! << 8) | b[i + 1]!);
   // longest run of zero words (length ≥ 2) becomes ::

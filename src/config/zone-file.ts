@@ -147,7 +147,7 @@ export function parseZone(path: string, text: string, cfg: ServerConfig): ZoneRe
   }
   let ttl = 3600;
   if (e.get('ttl')) ttl = readTtl(src, e.get('ttl')!.value, 'ttl') ?? ttl;
-  if (origin === null || src.hasErrors) return { zone: null, diagnostics: src.diagnostics };
+  if (origin === null) return { zone: null, diagnostics: src.diagnostics };
 
   const soa = e.get('soa') ? readSoa(src, e.get('soa')!.value, origin, ttl) : null;
   const z = new ZoneReader(src, cfg, origin, ttl);
@@ -219,7 +219,7 @@ class ZoneReader {
     const { src, origin } = this;
     const name = resolveName(ent.key, origin, { owner: true });
     if (typeof name !== 'string') {
-      src.error(ent.keyNode, `name "${ent.key}": ${name.error}`);
+      src.error(ent.keyNode, `name ${name.error}`);
       return;
     }
     if (!isSubdomain(name, origin)) {
@@ -528,7 +528,8 @@ class ZoneReader {
       const types = [...spec.rrsets.keys()];
       const label = rel(spec.name);
       if (spec.rrsets.has('CNAME') && (types.length > 1 || spec.pool || spec.name === origin)) {
-        src.error(spec.rrsets.get('CNAME')!.at, `CNAME at ${label} stands beside other data${spec.name === origin ? ' (the apex has SOA and NS)' : ''}`);
+        const others = [...types.filter((t) => t !== 'CNAME'), ...(spec.pool ? ['a pool'] : [])].join(', ');
+        src.error(spec.rrsets.get('CNAME')!.at, `CNAME at ${label} stands beside other data (${spec.name === origin ? 'the apex has SOA and NS' : others})`);
       }
       if (spec.pool) {
         for (const t of ['A', 'AAAA'] as const) {

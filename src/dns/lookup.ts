@@ -2,13 +2,15 @@
 // referrals, exact matches, empty non-terminals, wildcards (RFC 4592), CNAME chasing inside the zone,
 // negative answers with the SOA (RFC 2308), minimal ANY (RFC 8482), pools for A/AAAA.
 // Pure and synchronous: (name, type, zones, client, env) → Answer.
-import { answerPool, type ClientInfo, type GslbEnv } from '../gslb/answer.js';
+import { decidePool, type ClientInfo, type GeoContext, type GslbEnv } from '../gslb/answer.js';
 import { MAX_CNAME_CHAIN, RCODE, TYPE } from './constants.js';
 import { emptyAnswer, rrset, withOwner, type Answer, type RRset } from './rrset.js';
 import type { Zone, ZoneNode } from './zone.js';
 
 export interface ZoneTable {
   zones: Map<string, Zone>;
+  /** Where clients are (GeoIP database, overlay): used by pools. */
+  geo: GeoContext;
 }
 
 /** The deepest hosted zone containing `name`. DS at a hosted child's apex belongs to the parent. */
@@ -37,7 +39,7 @@ export function lookup(table: ZoneTable, qname: string, qtype: number, client: C
   const zone = findZone(table, qname, qtype);
   if (!zone) return emptyAnswer(RCODE.REFUSED, null);
   const ans = emptyAnswer(RCODE.NOERROR, zone.origin, true);
-  resolve(zone, qname, qtype, ans, client, env, 0, null);
+  resolve(table, zone, qname, qtype, ans, client, env, 0, null);
   return ans;
 }
 
@@ -58,7 +60,7 @@ function findCut(zone: Zone, name: string): ZoneNode | null {
   }
 }
 
-function resolve(zone: Zone, qname: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
+function resolve(table: ZoneTable, zone: Zone, qname: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
   depth: number, seen: Set<string> | null): void {
   const cut = findCut(zone, qname);
   if (cut && !(cut.name === qname && qtype === TYPE.DS)) {
@@ -75,7 +77,7 @@ function resolve(zone: Zone, qname: string, qtype: number, ans: Answer, client: 
     }
     node = wildcard;
   }
-  answerAt(zone, node, qname, qtype, ans, client, env, depth, seen);
+  answerAt(table, zone, node, qname, qtype, ans, client, env, depth, seen);
 }
 
 /** RFC 4592: the source of synthesis `*.<closest encloser>`, if it exists. */
@@ -91,12 +93,12 @@ function closestWildcard(zone: Zone, qname: string): ZoneNode | null {
 
 const ANY_PREFERENCE = [TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.TXT];
 
-function answerAt(zone: Zone, node: ZoneNode, owner: string, qtype: number, ans: Answer, client: ClientInfo,
+function answerAt(table: ZoneTable, zone: Zone, node: ZoneNode, owner: string, qtype: number, ans: Answer, client: ClientInfo,
   env: GslbEnv, depth: number, seen: Set<string> | null): void {
   const cname = node.rrsets.get(TYPE.CNAME);
   if (cname && qtype !== TYPE.CNAME) {
     ans.answer.push(withOwner(cname, owner));
-    chase(zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, env, depth, seen);
+    chase(table, zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, env, depth, seen);
     return;
   }
   let type = qtype;
@@ -106,7 +108,7 @@ function answerAt(zone: Zone, node: ZoneNode, owner: string, qtype: number, ans:
     type = ANY_PREFERENCE.find(present) ?? node.rrsets.keys().next().value ?? TYPE.ANY;
   }
   if (node.pool && (type === TYPE.A || type === TYPE.AAAA)) {
-    const d = answerPool(node.pool, type === TYPE.A ? 4 : 6, client, env);
+    const d = decidePool(node.pool, type === TYPE.A ? 4 : 6, client, table.geo, env);
     ans.ecsScope = Math.max(ans.ecsScope, d.scope);
     if (d.kind === 'answer') {
       ans.answer.push(rrset(owner, type, d.ttl, d.rdata, false)); // already in the pool's order
@@ -129,7 +131,7 @@ function answerAt(zone: Zone, node: ZoneNode, owner: string, qtype: number, ans:
   if (set.additional) ans.additional.push(...set.additional);
 }
 
-function chase(zone: Zone, cname: RRset, owner: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
+function chase(table: ZoneTable, zone: Zone, cname: RRset, owner: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
   depth: number, seen: Set<string> | null): void {
   if (qtype < 0) return; // ANY: the CNAME alone
   const target = cname.target!;
@@ -138,7 +140,7 @@ function chase(zone: Zone, cname: RRset, owner: string, qtype: number, ans: Answ
   const visited = seen ?? new Set([owner]);
   if (visited.has(target)) return; // loop: the chain so far is the answer
   visited.add(target);
-  resolve(zone, target, qtype, ans, client, env, depth + 1, visited);
+  resolve(table, zone, target, qtype, ans, client, env, depth + 1, visited);
 }
 
 function referral(cut: ZoneNode, ans: Answer): void {

@@ -98,11 +98,16 @@ export function parseQuery(msg: Buffer): Query {
   if (q.qdcount !== 1 || !q.question) {
     q.formerr = q.qdcount !== 1 ? `QDCOUNT is ${q.qdcount}` : 'unreadable question';
     if (q.qdcount !== 1) q.question = null;
-    return q;
+    // QDCOUNT 0 or 2+: read on for the OPT, so the FORMERR carries OPT like every reply to an EDNS query
+    if (q.qdcount === 1) return q;
   }
   let decoded: { additionals?: unknown[] };
   try {
-    decoded = packet.decode(msg) as { additionals?: unknown[] };
+    // 4 bytes of slack: dns-packet's ECS decoder reads past a too-short option at the end of the message and
+    // throws, which would lose the OPT (a bad ECS is our FORMERR, with OPT). Records running past the end
+    // of the message are still malformed.
+    decoded = packet.decode(Buffer.concat([msg, Buffer.alloc(4)])) as { additionals?: unknown[] };
+    if ((packet.decode as unknown as { bytes: number }).bytes > msg.length) throw new Error('records run past the end of the message');
   } catch (e) {
     q.formerr = `malformed message: ${(e as Error).message}`;
     return q;

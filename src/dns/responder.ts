@@ -95,7 +95,7 @@ export class Responder {
     if (qclass === CLASS.CH) return this.chaos(name, qtype);
     if (qclass !== CLASS.IN) return emptyAnswer(RCODE.REFUSED, null);
     if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return emptyAnswer(RCODE.REFUSED, null); // no zone transfers
-    return lookup(this.table(), name, qtype, client, this.gslb);
+    return lookup(this.table(), name, qtype, { address: client.address, ecs: q.edns?.ecs ?? null }, this.gslb);
   }
 
   /** CHAOS TXT id.server / hostname.bind (the NSID) and version.bind / version.server. */

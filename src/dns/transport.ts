@@ -103,7 +103,10 @@ export class TcpListener {
     const conn: Connection = { socket, lastActive: Date.now(), pending: null };
     this.conns.add(conn);
     socket.on('data', (chunk) => this.receive(conn, chunk));
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      socket.resume();
+      this.receive(conn, Buffer.alloc(0)); // queries held back while the output was full
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.conns.delete(conn));
   }
@@ -111,7 +114,9 @@ export class TcpListener {
   private receive(conn: Connection, chunk: Buffer): void {
     let buf = conn.pending ? Buffer.concat([conn.pending, chunk]) : chunk;
     const { socket } = conn;
-    while (buf.length >= 2) {
+    // stop answering once too much is queued for a client that does not read (one read can hold
+    // thousands of queries); the rest waits in `pending` until 'drain'
+    while (buf.length >= 2 && socket.writableLength <= MAX_QUEUED_OUTPUT) {
       const len = buf.readUInt16BE(0);
       if (buf.length < 2 + len) break;
       const msg = buf.subarray(2, 2 + len);

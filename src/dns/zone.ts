@@ -74,6 +74,10 @@ export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zo
     }
   }
 
+  for (const p of pools) {
+    if (p.spec.allDown.kind === 'fallback') p.fallback = nodes.get(p.spec.allDown.pool)?.pool ?? null;
+  }
+
   const cuts = new Set([...nodes.values()].filter((n) => n.name !== origin && n.rrsets.has(TYPE.NS)).map((n) => n.name));
   const belowCut = (name: string): boolean => {
     for (let p = name; p !== origin && isSubdomain(p, origin); p = parentName(p)) if (cuts.has(p) && p !== name) return true;

@@ -29,6 +29,8 @@ export interface Pool {
   regions: PoolRegion[];
   has4: boolean;
   has6: boolean;
+  /** `all_down: { fallback: POOL }`, resolved when the zone is built. */
+  fallback: Pool | null;
 }
 
 export function healthKey(spec: PoolSpec, address: string): string {
@@ -55,6 +57,6 @@ export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool
   const all = regions.flatMap((r) => r.targets);
   return {
     name: spec.name, zone, spec, ttl: spec.ttl, regions,
-    has4: all.some((t) => t.family === 4), has6: all.some((t) => t.family === 6),
+    has4: all.some((t) => t.family === 4), has6: all.some((t) => t.family === 6), fallback: null,
   };
 }

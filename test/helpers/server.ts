@@ -1,12 +1,13 @@
 // Test harness: writes a config and zone files into a temp folder, starts the real server on an
 // ephemeral loopback port, and offers dns-packet clients over UDP and TCP plus real `dig`.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import packet from 'dns-packet';
 import { pino } from 'pino';
@@ -226,3 +227,149 @@ records:
         us-east: [192.0.2.10, 192.0.2.11, "2001:db8:1::10"]
         eu-west: [198.51.100.10]
 `;
+
+// ---- the real command line ---------------------------------------------------------------------
+// Tests of `steerdns check` / `steerdns serve` spawn the built CLI (dist/cli.js; `npm test` builds it first).
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = join(ROOT, 'dist', 'cli.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+// At most a few CLI runs at a time per test file: a table of cases must not start dozens of processes at once.
+const CLI_SLOTS = 4;
+let cliRunning = 0;
+const cliQueue: (() => void)[] = [];
+
+async function cliSlot<T>(fn: () => Promise<T>): Promise<T> {
+  // a finished run hands its slot straight to the next waiter
+  if (cliRunning >= CLI_SLOTS) await new Promise<void>((r) => cliQueue.push(r));
+  else cliRunning++;
+  try {
+    return await fn();
+  } finally {
+    const next = cliQueue.shift();
+    if (next) next();
+    else cliRunning--;
+  }
+}
+
+/** Runs `node dist/cli.js ...args` in `cwd` to completion. */
+export function runCli(args: string[], cwd: string, timeoutMs = 60_000): Promise<CliResult> {
+  return cliSlot(() => runCliNow(args, cwd, timeoutMs));
+}
+
+function runCliNow(args: string[], cwd: string, timeoutMs: number): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`steerdns ${args.join(' ')}: no exit within ${timeoutMs}ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A long-running process (`steerdns serve`, `npm start`) whose stdout JSON lines are collected. */
+export interface LoggedProcess {
+  child: ChildProcess;
+  /** stdout lines that parsed as JSON objects (pino). */
+  logs: Record<string, unknown>[];
+  /** Every stdout line as written. */
+  lines: string[];
+  stderr(): string;
+  /** Resolves with the first log line (past or future) matching `pred`. */
+  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves when the process has exited and its output is read. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly done: boolean;
+}
+
+export function spawnLogged(command: string, args: string[], opts: { cwd: string; detached?: boolean }): LoggedProcess {
+  const child = spawn(command, args, { cwd: opts.cwd, detached: opts.detached ?? false, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let partial = '';
+  let stderr = '';
+  let done = false;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    partial += d;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      if (!line.startsWith('{')) continue;
+      let l: Record<string, unknown>;
+      try {
+        l = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      logs.push(l);
+      for (const w of [...waiters]) {
+        if (w.pred(l)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(l);
+        }
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => {
+      done = true;
+      if (partial) lines.push(partial);
+      resolve({ code, signal });
+    });
+  });
+  return {
+    child, logs, lines, exited,
+    get done() { return done; },
+    stderr: () => stderr,
+    waitForLog(pred, timeoutMs = 10_000) {
+      const found = logs.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`no matching log line within ${timeoutMs}ms\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`));
+        }, timeoutMs);
+        const w = { pred, resolve: (l: Record<string, unknown>) => { clearTimeout(timer); resolve(l); } };
+        waiters.push(w);
+        void exited.then(() => {
+          if (!waiters.includes(w)) return;
+          clearTimeout(timer);
+          reject(new Error(`process exited before a matching log line\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`));
+        });
+      });
+    },
+  };
+}
+
+/** Spawns `node dist/cli.js serve -c <config>` in `cwd`. */
+export function spawnServe(cwd: string, config = 'steerdns.yaml'): LoggedProcess {
+  return spawnLogged(process.execPath, [CLI, 'serve', '-c', config], { cwd });
+}
+
+/** The UDP/TCP port of the first address a spawned server logged in its "serving" line. */
+export async function servingPort(p: LoggedProcess, timeoutMs = 10_000): Promise<number> {
+  const l = await p.waitForLog((x) => x.msg === 'serving', timeoutMs);
+  const listen = l.listen as string[];
+  return Number(/:(\d+)$/.exec(listen[0]!)![1]);
+}

@@ -1,0 +1,237 @@
+// Locating a client (spec §5 step 1): the `geoip.networks` overlay first (longest prefix wins), then the
+// GeoIP database (MaxMind GeoIP2/GeoLite2 City or Country schema, or the flat schema of the
+// @ip-location-db packages). A country-only record is placed at the country's population centre
+// (generated at build time from GeoNames, tools/country-points.mjs) and marked coarse. IPv4-mapped, 6to4
+// and Teredo IPv6 addresses are looked up by their embedded IPv4 address.
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Reader } from 'maxmind';
+import type { GeoOverlay } from '../config/server-config.js';
+import { bytesToIp, maskBytes } from '../config/values.js';
+import COUNTRY_POINTS from './country-points.generated.json' with { type: 'json' };
+
+export type LocationSource = 'overlay' | 'database' | 'coarse' | 'unknown';
+
+export interface Location {
+  source: LocationSource;
+  /** Overlay pin to a region. */
+  region?: string;
+  lat?: number;
+  lon?: number;
+  country?: string;
+  continent?: string;
+  subdivision?: string;
+  /** The block that decided (overlay network or database network), "addr/len". */
+  network: string | null;
+  /**
+   * Prefix length (in the family of the address asked) of the largest block around the address that gets
+   * this same location, shortened for overlay networks nested inside it — the ECS scope basis.
+   */
+  prefix: number;
+  /** The address that was looked up (after unwrapping an embedded IPv4 address). */
+  address: string;
+}
+
+interface CountryPoint {
+  continent?: string;
+  lat?: number;
+  lon?: number;
+}
+
+const COUNTRIES = COUNTRY_POINTS as Record<string, CountryPoint>;
+
+/** The country point table (continent and population centre per ISO code). */
+export function countryPoint(code: string): CountryPoint | undefined {
+  return COUNTRIES[code];
+}
+
+// ---- addresses ----------------------------------------------------------------------------------
+
+/** For IPv4-mapped (::ffff:0:0/96), 6to4 (2002::/16) and Teredo (2001::/32) addresses, the IPv4 inside. */
+export function embeddedIPv4(b: Uint8Array): { v4: Buffer; offsetBits: number } | null {
+  if (b.length !== 16) return null;
+  let zero10 = true;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) zero10 = false;
+  if (zero10 && b[10] === 0xff && b[11] === 0xff) return { v4: Buffer.from(b.subarray(12, 16)), offsetBits: 96 };
+  if (b[0] === 0x20 && b[1] === 0x02) return { v4: Buffer.from(b.subarray(2, 6)), offsetBits: 16 };
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0 && b[3] === 0) {
+    // Teredo: the client's address is the last 32 bits, inverted; no prefix maps onto it
+    return { v4: Buffer.from(b.subarray(12, 16).map((x) => x ^ 0xff)), offsetBits: -1 };
+  }
+  return null;
+}
+
+/** Not routable on the Internet: RFC 1918, loopback, link-local, CGNAT, ULA, multicast, unspecified. */
+export function isPrivate(b: Uint8Array): boolean {
+  if (b.length === 4) {
+    const [a, c] = [b[0]!, b[1]!];
+    return a === 0 || a === 10 || a === 127 || (a === 100 && (c & 0xc0) === 64) || (a === 169 && c === 254)
+      || (a === 172 && (c & 0xf0) === 16) || (a === 192 && c === 168) || a >= 224;
+  }
+  const e = embeddedIPv4(b);
+  if (e && e.offsetBits === 96) return isPrivate(e.v4);
+  if (b.every((x, i) => (i < 15 ? x === 0 : x <= 1))) return true; // :: and ::1
+  return (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) || b[0] === 0xff;
+}
+
+function contains(net: { bytes: Buffer; prefix: number }, addr: Uint8Array): boolean {
+  return maskBytes(addr, net.prefix).equals(net.bytes);
+}
+
+// ---- database records ---------------------------------------------------------------------------
+
+interface GeoFields {
+  lat?: number;
+  lon?: number;
+  country?: string;
+  continent?: string;
+  subdivision?: string;
+}
+
+type Rec = Record<string, unknown>;
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+const obj = (v: unknown): Rec | undefined => (v && typeof v === 'object' ? (v as Rec) : undefined);
+
+/** Reads both schemas: GeoIP2/GeoLite2 (nested) and @ip-location-db (flat). */
+export function readRecord(r: Rec): GeoFields {
+  const loc = obj(r.location);
+  const subs = Array.isArray(r.subdivisions) ? obj(r.subdivisions[0]) : undefined;
+  const out: GeoFields = {
+    lat: num(loc?.latitude) ?? num(r.latitude),
+    lon: num(loc?.longitude) ?? num(r.longitude),
+    country: str(obj(r.country)?.iso_code) ?? str(r.country_code) ?? str(obj(r.registered_country)?.iso_code),
+    continent: str(obj(r.continent)?.code) ?? str(r.continent_code) ?? str(r.continent),
+    subdivision: str(subs?.iso_code) ?? str(r.state1_code),
+  };
+  if (out.country) out.country = out.country.toUpperCase();
+  return out;
+}
+
+// ---- the locator --------------------------------------------------------------------------------
+
+export interface GeoDatabase {
+  path: string;
+  reader: Reader<Rec>;
+  description: string;
+  mtimeMs: number;
+}
+
+/** The bundled CC0 country database (IPv4 + IPv6), used when `geoip.database` is not set. */
+export function bundledDatabasePath(): string {
+  const require = createRequire(import.meta.url);
+  return require.resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb');
+}
+
+/** Decoded records by data offset, bounded (cleared when full: cheap, and hot entries come straight back). */
+class RecordCache {
+  private readonly map = new Map<string | number, unknown>();
+
+  constructor(private readonly max: number) {}
+
+  get(key: string | number): unknown {
+    return this.map.get(key);
+  }
+
+  set(key: string | number, value: unknown): void {
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(key, value);
+  }
+}
+
+/** Opens a MaxMind DB file; throws with a readable message when it is not one. */
+export function openDatabase(path: string): GeoDatabase {
+  const st = statSync(path);
+  const buf = readFileSync(path);
+  let reader: Reader<Rec>;
+  try {
+    reader = new Reader<Rec>(buf, { cache: new RecordCache(10_000) });
+  } catch (e) {
+    throw new Error(`${path}: not a readable MaxMind DB: ${(e as Error).message}`);
+  }
+  // a database with a broken tree or data section throws on the first lookups: try one of each family
+  try {
+    reader.getWithPrefixLength('1.1.1.1');
+    if (reader.metadata.ipVersion === 6) reader.getWithPrefixLength('2001:4860::1');
+  } catch (e) {
+    throw new Error(`${path}: corrupt MaxMind DB: ${(e as Error).message}`);
+  }
+  return { path, reader, description: reader.metadata.databaseType, mtimeMs: st.mtimeMs };
+}
+
+const CACHE_MAX = 65_536;
+
+export class GeoLocator {
+  private readonly overlays4: GeoOverlay[];
+  private readonly overlays6: GeoOverlay[];
+  private readonly cache = new Map<string, Location>();
+
+  constructor(overlays: GeoOverlay[], readonly db: GeoDatabase | null,
+    private readonly regionPoint: (region: string) => [number, number] | undefined) {
+    const byLength = (a: GeoOverlay, b: GeoOverlay) => b.network.prefix - a.network.prefix;
+    this.overlays4 = overlays.filter((o) => o.network.family === 4).sort(byLength);
+    this.overlays6 = overlays.filter((o) => o.network.family === 6).sort(byLength);
+  }
+
+  /** Locates an address (4 or 16 bytes). Cached per /24 (/56) when the whole block shares the answer. */
+  locate(addr: Uint8Array): Location {
+    const e = embeddedIPv4(addr);
+    if (e) {
+      const inner = this.locate(e.v4);
+      // the embedded block, expressed as a prefix of the IPv6 address asked
+      return { ...inner, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
+    }
+    const v4 = addr.length === 4;
+    const blockBits = v4 ? 24 : 56;
+    const key = maskBytes(addr, blockBits).toString('latin1');
+    const hit = this.cache.get(key);
+    if (hit) return { ...hit, address: bytesToIp(addr) };
+    const loc = this.lookup(addr);
+    if (loc.prefix <= blockBits) {
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      this.cache.set(key, loc);
+    }
+    return loc;
+  }
+
+  private lookup(addr: Uint8Array): Location {
+    const address = bytesToIp(addr);
+    const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
+    const o = overlays.find((x) => contains(x.network, addr));
+    if (o) {
+      const pinned = o.region ? this.regionPoint(o.region) : undefined;
+      const c = o.country ? countryPoint(o.country) : undefined;
+      return {
+        source: 'overlay', region: o.region, network: o.network.text, address,
+        prefix: this.nestedPrefix(overlays, addr, o.network.prefix),
+        lat: o.location?.[0] ?? pinned?.[0], lon: o.location?.[1] ?? pinned?.[1],
+        country: o.country, continent: o.continent ?? c?.continent,
+      };
+    }
+    if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0), address };
+    const [rec, dbPrefix] = this.db.reader.getWithPrefixLength(address);
+    const prefix = this.nestedPrefix(overlays, addr, dbPrefix);
+    const network = `${bytesToIp(maskBytes(addr, dbPrefix))}/${dbPrefix}`;
+    if (!rec) return { source: 'unknown', network, prefix, address };
+    const f = readRecord(rec);
+    const c = f.country ? countryPoint(f.country) : undefined;
+    const base = { network, prefix, address, country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
+    if (f.lat !== undefined && f.lon !== undefined) return { source: 'database', lat: f.lat, lon: f.lon, ...base };
+    if (c?.lat !== undefined && c.lon !== undefined) return { source: 'coarse', lat: c.lat, lon: c.lon, ...base };
+    if (f.country || f.continent) return { source: 'coarse', ...base };
+    return { source: 'unknown', ...base };
+  }
+
+  /**
+   * A block answered one way may contain overlay networks answered another way: the ECS scope must then
+   * be at least as long as the longest overlay network inside the block (spec §4).
+   */
+  private nestedPrefix(overlays: GeoOverlay[], addr: Uint8Array, prefix: number): number {
+    let p = prefix;
+    const block = { bytes: maskBytes(addr, prefix), prefix };
+    for (const o of overlays) {
+      if (o.network.prefix > p && contains(block, o.network.bytes)) p = o.network.prefix;
+    }
+    return p;
+  }
+}

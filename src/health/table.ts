@@ -1,0 +1,71 @@
+// The health table: one entry per health-check identity (address, port, check, host). Written only by
+// the prober (and by tests, which set states directly); read by the answer path through HealthView.
+// A target the table has never heard of is up: a restart never black-holes traffic (spec §6).
+
+export interface TargetHealth {
+  up: boolean;
+  /** Consecutive results pointing the other way (rise/fall in progress): "between states". */
+  changing: boolean;
+  since: number;
+  lastCheck: number | null;
+  lastResult: string | null;
+  /** Smoothed response time of successful probes, milliseconds. */
+  rttMs: number | null;
+}
+
+/** What the answer path may ask of health: synchronous table lookups, nothing else. */
+export interface HealthView {
+  isUp(key: string): boolean;
+  /** Up but with failures accumulating, or down with successes accumulating. */
+  isChanging(key: string): boolean;
+  rttMs(key: string): number | null;
+  get(key: string): TargetHealth | undefined;
+}
+
+export class HealthTable implements HealthView {
+  private readonly entries = new Map<string, TargetHealth>();
+  /** Bumped on every change, so caches of decisions can tell they are stale. */
+  version = 0;
+
+  isUp(key: string): boolean {
+    return this.entries.get(key)?.up ?? true;
+  }
+
+  isChanging(key: string): boolean {
+    return this.entries.get(key)?.changing ?? false;
+  }
+
+  rttMs(key: string): number | null {
+    return this.entries.get(key)?.rttMs ?? null;
+  }
+
+  get(key: string): TargetHealth | undefined {
+    return this.entries.get(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /** Sets a target's state (the prober, tests, worker updates). */
+  set(key: string, patch: Partial<TargetHealth>): void {
+    const prev = this.entries.get(key);
+    const next: TargetHealth = {
+      up: true, changing: false, since: Date.now(), lastCheck: null, lastResult: null, rttMs: null, ...prev, ...patch,
+    };
+    if (prev && prev.up !== next.up && patch.since === undefined) next.since = Date.now();
+    this.entries.set(key, next);
+    this.version++;
+  }
+
+  delete(key: string): void {
+    if (this.entries.delete(key)) this.version++;
+  }
+}
+
+export const ALL_UP: HealthView = {
+  isUp: () => true,
+  isChanging: () => false,
+  rttMs: () => null,
+  get: () => undefined,
+};

@@ -1,0 +1,449 @@
+// `steerdns check` (spec §1–§3): broken configs and zones, each run through the real CLI, each asserting the
+// exact `file:line:col: message` line and exit status 1; the valid case, warnings, and the repository's own config.
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { ROOT, runCli, writeFixture } from '../helpers/server.js';
+
+const CONFIG = `listen: ["127.0.0.1:5300"]
+zones: ./zones
+regions:
+  us-east: { location: [39.0, -77.5] }
+  eu-west: { location: [53.3, -6.3] }
+`;
+
+// Five lines; the cases below append their records from line 6 on.
+const HEAD = `origin: example.test
+soa: { ns: ns1.example.test., email: hostmaster@example.test }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.53 }
+`;
+
+const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl';
+const RECORD_TYPE_LIST = 'A, NS, CNAME, PTR, MX, TXT, AAAA, SRV, NAPTR, DS, SSHFP, TLSA, CAA';
+const POOL_KEYS = 'ttl, policy, map, answers, select, min_healthy, family_fallback, all_down, check, regions';
+const CHECK_KEYS = 'type, port, path, host, headers, expect, body, insecure, interval, timeout, rise, fall, initial';
+
+interface Case {
+  title: string;
+  config?: string;
+  zones: Record<string, string>;
+  /** Exact lines that stderr must contain. */
+  errors: string[];
+}
+
+const CASES: Case[] = [
+  // ---- steerdns.yaml ----
+  {
+    title: 'config: unknown top-level key',
+    config: `${CONFIG}zone_dir: ./zones\n`,
+    zones: { 'x.yaml': HEAD },
+    errors: [`steerdns.yaml:6:1: unknown key "zone_dir" in steerdns.yaml (expected one of: ${TOP_KEYS})`],
+  },
+  {
+    title: 'config: listen address that is a host name',
+    config: CONFIG.replace('listen: ["127.0.0.1:5300"]', 'listen: ["127.0.0.1:5300", "localhost:5300"]'),
+    zones: { 'x.yaml': HEAD },
+    errors: ['steerdns.yaml:1:28: listen: "localhost" is not an IP address'],
+  },
+  {
+    title: 'config: IPv6 listen address without brackets, and a port out of range',
+    config: CONFIG.replace('listen: ["127.0.0.1:5300"]', 'listen: ["::1:5300", "127.0.0.1:65536"]'),
+    zones: { 'x.yaml': HEAD },
+    errors: [
+      'steerdns.yaml:1:10: listen: "::1:5300" is not host:port (write IPv6 as [addr]:port)',
+      'steerdns.yaml:1:22: listen: port of "127.0.0.1:65536" must be 0 to 65535',
+    ],
+  },
+  {
+    title: 'config: bad duration',
+    config: `${CONFIG}health: { interval: 5sec, timeout: 2s }\n`,
+    zones: { 'x.yaml': HEAD },
+    errors: ['steerdns.yaml:6:21: health.interval must be a duration such as 500ms, 5s or 1m'],
+  },
+  {
+    title: 'config: duplicate key',
+    config: `${CONFIG}zones: ./other\n`,
+    zones: { 'x.yaml': HEAD },
+    errors: ['steerdns.yaml:6:1: duplicate key "zones" (map keys must be unique)'],
+  },
+  {
+    title: 'config: YAML syntax error (tab indentation)',
+    config: `${CONFIG}log:\n\tlevel: info\n`,
+    zones: { 'x.yaml': HEAD },
+    errors: ['steerdns.yaml:7:1: Tabs are not allowed as indentation'],
+  },
+  {
+    title: 'config: unknown key in a region, latitude out of range',
+    config: `${CONFIG}  ap-south: { location: [91, 72.9], stat: up }\n`,
+    zones: { 'x.yaml': HEAD },
+    errors: [
+      'steerdns.yaml:6:37: unknown key "stat" in region "ap-south" (expected one of: location, state)',
+      'steerdns.yaml:6:26: region "ap-south" location latitude must be a number from -90 to 90, got 91',
+    ],
+  },
+  // ---- zone files: keys ----
+  {
+    title: 'zone: unknown top-level key',
+    zones: { 'x.yaml': `${HEAD}serial: 2024010101\n` },
+    errors: ['zones/x.yaml:6:1: unknown key "serial" in zone file (expected one of: origin, ttl, soa, records)'],
+  },
+  {
+    title: 'zone: unknown key in soa',
+    zones: { 'x.yaml': HEAD.replace('hostmaster@example.test }', 'hostmaster@example.test, minimun: 60 }') },
+    errors: ['zones/x.yaml:2:63: unknown key "minimun" in soa (expected one of: ns, email, refresh, retry, expire, minimum, serial, ttl)'],
+  },
+  {
+    title: 'zone: unknown key in a pool',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: none }
+      regions: { us-east: [192.0.2.10] }
+      polcy: failover
+`,
+    },
+    errors: [`zones/x.yaml:10:7: unknown key "polcy" in pool "app" (expected one of: ${POOL_KEYS})`],
+  },
+  {
+    title: 'zone: unknown key in a check',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: http, port: 80, path: /healthz, expects: [200] }
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: [`zones/x.yaml:8:54: unknown key "expects" in pool "app" check (expected one of: ${CHECK_KEYS})`],
+  },
+  {
+    title: 'zone: unknown key in a target',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: none }
+      regions:
+        us-east: [{ address: 192.0.2.10, wieght: 0 }, 192.0.2.11]
+`,
+    },
+    errors: ['zones/x.yaml:10:42: unknown key "wieght" in pool "app" region "us-east" target (expected one of: address, weight, state)'],
+  },
+  {
+    title: 'zone: unknown record type',
+    zones: { 'x.yaml': `${HEAD}  sip: { SPF: "v=spf1 -all" }\n` },
+    errors: [`zones/x.yaml:6:10: unknown key "SPF" at "sip" (expected ttl, pool or a record type: ${RECORD_TYPE_LIST})`],
+  },
+  // ---- zone files: values ----
+  {
+    title: 'zone: bad IPv4 address in A',
+    zones: { 'x.yaml': `${HEAD}  bad: { A: 192.0.2.300 }\n` },
+    errors: ['zones/x.yaml:6:13: A at "bad": "192.0.2.300" is not an IPv4 address'],
+  },
+  {
+    title: 'zone: IPv6 address given as A',
+    zones: { 'x.yaml': `${HEAD}  v6: { A: "2001:db8::1" }\n` },
+    errors: ['zones/x.yaml:6:12: A at "v6": "2001:db8::1" is not an IPv4 address (it is IPv6: write it under AAAA)'],
+  },
+  {
+    title: 'zone: negative TTL',
+    zones: { 'x.yaml': `${HEAD}  mail: { A: 192.0.2.25, ttl: -5 }\n` },
+    errors: ['zones/x.yaml:6:31: "mail" ttl (seconds) must be an integer from 0 to 2147483647, got -5'],
+  },
+  {
+    title: 'zone: TTL that is a string',
+    zones: { 'x.yaml': `${HEAD}  mail: { A: 192.0.2.25, ttl: short }\n` },
+    errors: ['zones/x.yaml:6:31: "mail" ttl (seconds) must be an integer from 0 to 2147483647, got "short"'],
+  },
+  {
+    title: 'zone: default TTL above 2147483647',
+    zones: { 'x.yaml': HEAD.replace('origin: example.test\n', 'origin: example.test\nttl: 2147483648\n') },
+    errors: ['zones/x.yaml:2:6: ttl (seconds) must be an integer from 0 to 2147483647, got 2147483648'],
+  },
+  {
+    title: 'zone: absolute name outside the origin',
+    zones: { 'x.yaml': `${HEAD}  www.example.net.: { A: 192.0.2.1 }\n` },
+    errors: ['zones/x.yaml:6:3: name "www.example.net." is outside the zone\'s origin example.test.'],
+  },
+  {
+    title: 'zone: label longer than 63 octets',
+    zones: { 'x.yaml': `${HEAD}  ${'a'.repeat(64)}.b: { A: 192.0.2.1 }\n` },
+    errors: [`zones/x.yaml:6:3: name "${'a'.repeat(64)}.b" has a label longer than 63 octets`],
+  },
+  {
+    title: 'zone: MX without exchange',
+    zones: { 'x.yaml': `${HEAD}  mx: { MX: [{ preference: 10 }] }\n` },
+    errors: ['zones/x.yaml:6:14: MX at "mx" needs exchange'],
+  },
+  {
+    title: 'zone: YAML syntax error',
+    zones: { 'x.yaml': `${HEAD}  www: A: 192.0.2.1\n` },
+    errors: ['zones/x.yaml:6:8: Nested mappings are not allowed in compact mappings'],
+  },
+  {
+    title: 'zone: duplicate key',
+    zones: { 'x.yaml': `${HEAD}  ns1: { A: 192.0.2.54 }\n` },
+    errors: ['zones/x.yaml:6:3: duplicate key "ns1" (map keys must be unique)'],
+  },
+  {
+    title: 'zone: empty file',
+    zones: { 'x.yaml': '' },
+    errors: ['zones/x.yaml:1:1: zone file is empty (it needs origin, soa and records)'],
+  },
+  // ---- zone files: whole-zone rules ----
+  {
+    title: 'zone: CNAME beside other data',
+    zones: { 'x.yaml': `${HEAD}  www: { CNAME: ns1, MX: [{ preference: 10, exchange: ns1 }] }\n` },
+    errors: ['zones/x.yaml:6:10: CNAME at "www" stands beside other data (MX)'],
+  },
+  {
+    title: 'zone: CNAME at the apex',
+    zones: { 'x.yaml': HEAD.replace('"@": { NS: [ns1] }', '"@": { CNAME: www.example.net. }') },
+    errors: [
+      'zones/x.yaml:4:10: CNAME at "@" stands beside other data (the apex has SOA and NS)',
+      'zones/x.yaml:4:3: the apex (@) needs NS records',
+    ],
+  },
+  {
+    title: 'zone: CNAME beside a pool',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    CNAME: ns1
+    pool:
+      check: { type: none }
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: ['zones/x.yaml:7:5: CNAME at "app" stands beside other data (a pool)'],
+  },
+  {
+    title: 'zone: static A beside a pool',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    A: 192.0.2.1
+    pool:
+      check: { type: none }
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: ['zones/x.yaml:7:5: static A at "app" stands beside a pool (the pool owns the name\'s A and AAAA)'],
+  },
+  {
+    title: 'zone: delegation (NS) beside a pool',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    NS: [ns1.example.net.]
+    pool:
+      check: { type: none }
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: ['zones/x.yaml:8:5: pool at "app" stands beside a delegation (NS)'],
+  },
+  {
+    title: 'zone: pool without check',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: ['zones/x.yaml:7:5: pool "app" has no check (write check: { type: none } to serve without probing)'],
+  },
+  {
+    title: 'zone: pool names a region not declared in steerdns.yaml (the spec\'s example)',
+    config: CONFIG.replace('  eu-west: { location: [53.3, -6.3] }\n', '  ap-south: { location: [19.1, 72.9] }\n'),
+    zones: {
+      'example.test.yaml': `origin: example.test
+ttl: 3600
+soa: { ns: ns1.example.test., email: hostmaster@example.test }
+records:
+  "@": { NS: [ns1, ns2] }
+  ns1: { A: 192.0.2.53 }
+  ns2: { A: 198.51.100.53 }
+  app:
+    pool:
+      ttl: 30
+      check: { type: http, port: 80, path: /healthz, expect: [200] }
+      regions:
+        us-east: [192.0.2.10, 192.0.2.11]
+        eu-west: [198.51.100.10]
+`,
+    },
+    errors: ['zones/example.test.yaml:14:9: pool "app": region "eu-west" is not declared in steerdns.yaml'],
+  },
+  {
+    title: 'zone: weight 5 without select: weighted',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: none }
+      regions:
+        us-east: [{ address: 192.0.2.10, weight: 5 }, 192.0.2.11]
+`,
+    },
+    errors: ['zones/x.yaml:10:30: pool "app": weight 5 needs select: weighted (without it only 0 = standby and 1 are allowed)'],
+  },
+  {
+    title: 'zone: in-zone NS target without an address',
+    zones: { 'x.yaml': HEAD.replace('NS: [ns1]', 'NS: [ns1, ns2]') },
+    errors: ['zones/x.yaml:4:10: NS at "@": name server ns2.example.test. is inside the zone but has no A or AAAA record'],
+  },
+  {
+    title: 'zone: in-zone delegation without glue',
+    zones: { 'x.yaml': `${HEAD}  sub: { NS: [ns1.sub, ns.example.net.] }\n` },
+    errors: ['zones/x.yaml:6:10: delegation "sub": name server ns1.sub.example.test. is below the cut and needs glue (A or AAAA at "ns1.sub")'],
+  },
+  {
+    title: 'zone: data other than glue below a zone cut',
+    zones: {
+      'x.yaml': `${HEAD}  sub: { NS: [ns.sub] }
+  ns.sub: { A: 192.0.2.99 }
+  www.sub: { A: 192.0.2.80, TXT: "not glue" }
+`,
+    },
+    errors: ['zones/x.yaml:8:3: "www.sub" is below the zone cut at "sub": only A/AAAA glue may be written there, not TXT'],
+  },
+  {
+    title: 'zones: two files with the same origin',
+    zones: { 'a.yaml': HEAD, 'b.yaml': HEAD },
+    errors: ['zones/b.yaml:1:9: zone example.test. is already defined in zones/a.yaml'],
+  },
+];
+
+function fixture(t: { teardown(fn: () => void): void }, config: string, zones: Record<string, string>): string {
+  const dir = writeFixture(config, zones);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('at least 26 broken configs and zones are checked', (t) => {
+  t.true(CASES.length >= 26, `${CASES.length} cases`);
+});
+
+for (const c of CASES) {
+  test(`check: ${c.title}`, async (t) => {
+    const dir = fixture(t, c.config ?? CONFIG, c.zones);
+    const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+    t.is(r.code, 1, r.stderr);
+    const lines = r.stderr.split('\n');
+    for (const e of c.errors) t.true(lines.includes(e), `expected the line\n  ${e}\nin stderr:\n${r.stderr}`);
+    // every reported problem names file:line:col; the last line counts them
+    const diags = lines.filter((l) => l && !/^\d+ errors?$/.test(l));
+    for (const l of diags) t.regex(l, /^(steerdns\.yaml|zones\/[\w.]+\.yaml):\d+:\d+: \S/);
+    if (diags.length) t.true(lines.includes(`${diags.length} error${diags.length === 1 ? '' : 's'}`), r.stderr);
+    t.notRegex(r.stdout, /^ok:/m);
+  });
+}
+
+test('check: several errors in one file are all reported', async (t) => {
+  const dir = fixture(t, CONFIG, {
+    'x.yaml': `origin: example.test
+bogus: 1
+ttl: -1
+soa: { ns: ns1.example.test., email: hostmaster@example.test }
+records:
+  "@": { NS: [ns1, ns2] }
+  ns1: { A: "2001:db8::1" }
+  ns2: { AAAA: 192.0.2.1 }
+  x: { TXT: "ok", FOO: 1 }
+`,
+  });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 1);
+  t.deepEqual(r.stderr.split('\n').filter(Boolean), [
+    'zones/x.yaml:2:1: unknown key "bogus" in zone file (expected one of: origin, ttl, soa, records)',
+    'zones/x.yaml:3:6: ttl (seconds) must be an integer from 0 to 2147483647, got -1',
+    'zones/x.yaml:7:13: A at "ns1": "2001:db8::1" is not an IPv4 address (it is IPv6: write it under AAAA)',
+    'zones/x.yaml:8:16: AAAA at "ns2": "192.0.2.1" is not an IPv6 address (it is IPv4: write it under A)',
+    `zones/x.yaml:9:19: unknown key "FOO" at "x" (expected ttl, pool or a record type: ${RECORD_TYPE_LIST})`,
+    'zones/x.yaml:6:10: NS at "@": name server ns1.example.test. is inside the zone but has no A or AAAA record',
+    'zones/x.yaml:6:10: NS at "@": name server ns2.example.test. is inside the zone but has no A or AAAA record',
+    '7 errors',
+  ]);
+});
+
+test('check: errors in several files and in the config are all reported', async (t) => {
+  const dir = fixture(t, `${CONFIG}lisen: 1\n`, { 'a.yaml': `${HEAD}  bad: { A: 1.2.3 }\n` });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 1);
+  // a broken steerdns.yaml stops there: the zones are checked against a config that loads
+  t.true(r.stderr.includes(`steerdns.yaml:6:1: unknown key "lisen" in steerdns.yaml (expected one of: ${TOP_KEYS})\n`), r.stderr);
+  writeFileSync(join(dir, 'steerdns.yaml'), CONFIG);
+  writeFileSync(join(dir, 'zones', 'b.yaml'), HEAD.replace('example.test', 'b.test').replace(/ns1\.example\.test\./, 'ns1.b.test.').replace('ns1: { A: 192.0.2.53 }', 'ns1: { A: 192.0.2.53, AAAA: nope }'));
+  const r2 = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r2.code, 1);
+  t.deepEqual(r2.stderr.split('\n').filter(Boolean), [
+    'zones/a.yaml:6:13: A at "bad": "1.2.3" is not an IPv4 address',
+    'zones/b.yaml:5:31: AAAA at "ns1": "nope" is not an IPv6 address',
+    '2 errors',
+  ]);
+});
+
+test('check: a valid config and zone → exit 0 and "ok:"', async (t) => {
+  const dir = fixture(t, CONFIG, { 'x.yaml': HEAD });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'ok: 1 zone (example.test.)\n');
+  t.is(r.stderr, '');
+});
+
+test('check: a wildcard listen address is a warning naming file:line:col, exit 0', async (t) => {
+  const dir = fixture(t, CONFIG.replace('listen: ["127.0.0.1:5300"]', 'listen: ["0.0.0.0:5300", "[::]:5300"]'), { 'x.yaml': HEAD });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  const tail = 'is a wildcard address: on a host with several addresses UDP replies may leave from another address than the one asked; list each address instead';
+  t.true(lines.includes(`steerdns.yaml:1:10: warning: listen: "0.0.0.0:5300" ${tail}`), r.stdout);
+  t.true(lines.includes(`steerdns.yaml:1:26: warning: listen: "[::]:5300" ${tail}`), r.stdout);
+  t.true(lines.includes('ok: 1 zone (example.test.)'), r.stdout);
+  t.is(r.stderr, '');
+});
+
+test('check: a missing config file, a missing zones folder, an empty zones folder', async (t) => {
+  const dir = fixture(t, CONFIG, {});
+  const missing = await runCli(['check', '-c', 'nope.yaml'], dir);
+  t.is(missing.code, 1);
+  t.is(missing.stderr, 'nope.yaml:1:1: cannot read config: file not found\n1 error\n');
+  const empty = await runCli(['check', '-c', 'steerdns.yaml'], dir);
+  t.is(empty.code, 1);
+  t.is(empty.stderr, `no zone files (*.yaml) in ${join(dir, 'zones')}\n`);
+  writeFileSync(join(dir, 'steerdns.yaml'), CONFIG.replace('zones: ./zones', 'zones: ./nowhere'));
+  const noDir = await runCli(['check', '-c', 'steerdns.yaml'], dir);
+  t.is(noDir.code, 1);
+  t.true(noDir.stderr.startsWith('cannot read the zones folder nowhere: '), noDir.stderr);
+});
+
+test('check: the default config path is ./steerdns.yaml', async (t) => {
+  const dir = fixture(t, CONFIG, { 'x.yaml': HEAD });
+  const r = await runCli(['check'], dir);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'ok: 1 zone (example.test.)\n');
+});
+
+test('check: does not write state_dir', async (t) => {
+  const dir = fixture(t, `${CONFIG}state_dir: ./state\n`, { 'x.yaml': HEAD });
+  const r = await runCli(['check', '-c', 'steerdns.yaml'], dir);
+  t.is(r.code, 0, r.stderr);
+  t.false(existsSync(join(dir, 'state')));
+  t.false(existsSync(join(dir, '.steerdns-state')));
+});
+
+test('check: the repository\'s own steerdns.yaml and sample zones pass', async (t) => {
+  const r = await runCli(['check', '-c', 'steerdns.yaml'], ROOT);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, '');
+  t.regex(r.stdout, /^ok: \d+ zones? \(.*\bexample\.test\..*\)\n$/m);
+  t.notRegex(r.stdout, /warning/);
+});
+
+test('command line: usage, unknown command', async (t) => {
+  const help = await runCli(['--help'], ROOT);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /steerdns check \[-c steerdns\.yaml\]/);
+  const none = await runCli([], ROOT);
+  t.is(none.code, 2);
+  const bad = await runCli(['frobnicate'], ROOT);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /^steerdns: unknown command "frobnicate"/);
+});

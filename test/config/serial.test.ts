@@ -1,0 +1,209 @@
+// Automatic SOA serials (spec §3): max(previous + 1, Unix time) whenever the parsed records change, kept in
+// state_dir so a restart never goes back; an explicit `serial:` wins. Unit tests of SerialStore, then the
+// serial a real server answers for SOA queries across reloads and restarts.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { pino } from 'pino';
+import { SerialStore } from '../../src/config/serial.js';
+import { Server } from '../../src/server.js';
+import { BASE_CONFIG, query, startServer, tempDir, udp, writeFixture } from '../helpers/server.js';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function stateDir(t: { teardown(fn: () => void): void }): string {
+  const dir = tempDir('steerdns-serial-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('SerialStore: the first serial is at least the current Unix time', (t) => {
+  const before = now();
+  const s = new SerialStore(stateDir(t));
+  const serial = s.serialFor('example.test', 'hash-1');
+  t.true(serial >= before, `${serial} >= ${before}`);
+  t.true(serial <= now() + 1);
+});
+
+test('SerialStore: unchanged content keeps its serial, even much later', (t) => {
+  const s = new SerialStore(stateDir(t));
+  const first = s.serialFor('example.test', 'hash-1', 1_700_000_000);
+  t.is(first, 1_700_000_000);
+  t.is(s.serialFor('example.test', 'hash-1', 1_700_000_500), first);
+  t.is(s.serialFor('example.test', 'hash-1', 1_800_000_000), first);
+});
+
+test('SerialStore: a change moves the serial to max(previous + 1, now)', (t) => {
+  const s = new SerialStore(stateDir(t));
+  t.is(s.serialFor('example.test', 'h1', 1000), 1000);
+  t.is(s.serialFor('example.test', 'h2', 1000), 1001, 'same second: previous + 1');
+  t.is(s.serialFor('example.test', 'h3', 900), 1002, 'clock behind: previous + 1');
+  t.is(s.serialFor('example.test', 'h4', 5000), 5000, 'clock ahead: now');
+  t.is(s.serialFor('example.test', 'h1', 5000), 5001, 'going back to old content is a change too');
+});
+
+test('SerialStore: zones are independent; the root zone has a key', (t) => {
+  const dir = stateDir(t);
+  const s = new SerialStore(dir);
+  t.is(s.serialFor('a.test', 'x', 100), 100);
+  t.is(s.serialFor('b.test', 'x', 200), 200);
+  t.is(s.serialFor('', 'x', 300), 300);
+  t.is(s.serialFor('a.test', 'x', 400), 100);
+  const saved = JSON.parse(readFileSync(join(dir, 'serials.json'), 'utf8')) as Record<string, { serial: number }>;
+  t.deepEqual(Object.keys(saved).sort(), ['.', 'a.test', 'b.test']);
+  t.is(saved['.']!.serial, 300);
+});
+
+test('SerialStore: state survives a restart, which never goes back even with the clock behind', (t) => {
+  const dir = join(stateDir(t), 'nested', 'state');
+  const a = new SerialStore(dir);
+  t.is(a.serialFor('example.test', 'h1', 2_000_000_000), 2_000_000_000);
+  t.true(existsSync(join(dir, 'serials.json')), 'state_dir is created');
+  const b = new SerialStore(dir);
+  t.is(b.serialFor('example.test', 'h1', 1_000_000_000), 2_000_000_000, 'unchanged: same serial after restart');
+  t.is(b.serialFor('example.test', 'h2', 1_000_000_000), 2_000_000_001, 'changed with the clock behind: previous + 1');
+  const c = new SerialStore(dir);
+  t.is(c.serialFor('example.test', 'h2', 1), 2_000_000_001);
+  t.is(c.lastError, null);
+});
+
+test('SerialStore: writable=false computes serials without saving them', (t) => {
+  const dir = join(stateDir(t), 'state');
+  const ro = new SerialStore(dir, false);
+  t.is(ro.serialFor('example.test', 'h1', 1000), 1000);
+  t.is(ro.serialFor('example.test', 'h2', 1000), 1001);
+  t.false(existsSync(dir));
+});
+
+test('SerialStore: unreadable or corrupt state starts fresh; unwritable state is reported, not fatal', (t) => {
+  const dir = stateDir(t);
+  writeFileSync(join(dir, 'serials.json'), '{ not json');
+  const s = new SerialStore(dir);
+  t.is(s.serialFor('example.test', 'h1', 1000), 1000);
+  writeFileSync(join(dir, 'serials.json'), JSON.stringify({ 'example.test': { hash: 'h1', serial: 'x' }, 'b.test': { hash: 'h', serial: 7 } }));
+  const s2 = new SerialStore(dir);
+  t.is(s2.serialFor('example.test', 'h1', 1000), 1000, 'a malformed entry is ignored');
+  t.is(s2.serialFor('b.test', 'h', 1000), 7, 'a well-formed entry is kept');
+
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const broken = new SerialStore(join(file, 'state'));
+  t.is(broken.serialFor('example.test', 'h1', 1000), 1000);
+  t.regex(broken.lastError ?? '', /^cannot save automatic serials in .*serials\.json: /);
+});
+
+test('SerialStore: the serial stops at 2^32 - 1', (t) => {
+  const dir = stateDir(t);
+  writeFileSync(join(dir, 'serials.json'), JSON.stringify({ 'example.test': { hash: 'h1', serial: 4_294_967_295 } }));
+  const s = new SerialStore(dir);
+  t.is(s.serialFor('example.test', 'h2', 1000), 4_294_967_295);
+});
+
+// ---- the serial a real server answers -------------------------------------------------------
+
+const ZONE = (a: string, soaExtra = '') => `
+origin: example.test
+ttl: 3600
+soa: { ns: ns1.example.test., email: hostmaster@example.test${soaExtra} }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.53 }
+  www: { A: ${a} }
+`;
+
+async function soaSerial(port: number): Promise<number> {
+  const r = await udp(port, query('example.test', 'SOA'));
+  if (r.msg.rcode !== 'NOERROR' || r.msg.answers[0]?.type !== 'SOA') throw new Error(`no SOA: ${JSON.stringify(r.msg)}`);
+  return r.msg.answers[0].data.serial as number;
+}
+
+async function serve(dir: string): Promise<Server> {
+  return Server.start({ configPath: join(dir, 'steerdns.yaml'), logger: pino({ level: 'silent' }) });
+}
+
+test('server: automatic serial ≥ now, kept on an unchanged reload, moved by a change, kept across restart', async (t) => {
+  const dir = writeFixture(`${BASE_CONFIG}state_dir: ./state\n`, { 'example.test.yaml': ZONE('192.0.2.80') });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const before = now();
+  let server = await serve(dir);
+  try {
+    const first = await soaSerial(server.bound[0]!.port);
+    t.true(first >= before, `${first} >= ${before}`);
+    const saved = JSON.parse(readFileSync(join(dir, 'state', 'serials.json'), 'utf8')) as Record<string, { serial: number }>;
+    t.is(saved['example.test']!.serial, first, 'kept in state_dir');
+
+    // unchanged content, and a change that only touches comments and layout: same serial
+    t.true(server.reload().ok);
+    t.is(await soaSerial(server.bound[0]!.port), first);
+    writeFileSync(join(dir, 'zones', 'example.test.yaml'), `# a comment\n${ZONE('192.0.2.80').replace('www: { A: 192.0.2.80 }', 'www:\n    A: [192.0.2.80]')}`);
+    t.true(server.reload().ok);
+    t.is(await soaSerial(server.bound[0]!.port), first);
+
+    // a changed record: max(previous + 1, now)
+    writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
+    const t0 = now();
+    t.true(server.reload().ok);
+    const second = await soaSerial(server.bound[0]!.port);
+    t.true(second >= first + 1 && second >= t0, `${second} >= max(${first} + 1, ${t0})`);
+    t.true(second <= Math.max(first + 1, now()));
+
+    // restart with the same content: the serial does not move
+    await server.stop();
+    server = await serve(dir);
+    t.is(await soaSerial(server.bound[0]!.port), second);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('server: an explicit serial wins and is what the SOA answer shows', async (t) => {
+  const s = await startServer({ 'example.test.yaml': ZONE('192.0.2.80', ', serial: 2024010101') });
+  try {
+    t.is(await soaSerial(s.port), 2024010101);
+    const r = await udp(s.port, query('nope.example.test', 'A'));
+    t.is(r.msg.rcode, 'NXDOMAIN');
+    t.is(r.msg.authorities[0]?.data.serial, 2024010101, 'negative answers carry the same SOA');
+    // a content change with an explicit serial keeps the written serial
+    writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 2024010101'));
+    t.true(s.server.reload().ok);
+    t.is(await soaSerial(s.port), 2024010101);
+    const www = await udp(s.port, query('www.example.test', 'A'));
+    t.deepEqual(www.msg.answers.map((a) => a.data), ['192.0.2.81']);
+    // and a changed explicit serial is served as written, even when lower
+    writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 7'));
+    t.true(s.server.reload().ok);
+    t.is(await soaSerial(s.port), 7);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('server: the other SOA fields come from the soa: section', async (t) => {
+  const s = await startServer({
+    'example.test.yaml': ZONE('192.0.2.80', ', refresh: 7200, retry: 3600, expire: 1209600, minimum: 60, serial: 42'),
+  });
+  try {
+    const r = await udp(s.port, query('example.test', 'SOA'));
+    t.like(r.msg.answers[0]!.data, {
+      mname: 'ns1.example.test', rname: 'hostmaster.example.test', serial: 42, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60,
+    });
+  } finally {
+    await s.stop();
+  }
+});
+
+test('server: a state_dir that cannot be written still serves, with a warning', async (t) => {
+  const dir = writeFixture(`${BASE_CONFIG}state_dir: ./blocked/state\n`, { 'example.test.yaml': ZONE('192.0.2.80') });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'blocked'), 'a file, not a folder');
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
+  const before = now();
+  const server = await Server.start({ configPath: join(dir, 'steerdns.yaml'), logger });
+  try {
+    t.true(await soaSerial(server.bound[0]!.port) >= before);
+    t.true(logs.some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('cannot save automatic serials in ')), JSON.stringify(logs));
+  } finally {
+    await server.stop();
+  }
+});

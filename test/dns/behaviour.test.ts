@@ -1,0 +1,1120 @@
+// End-to-end tests of spec §4 "DNS behaviour": the real server on an ephemeral loopback port, asked with a
+// dns-packet client over UDP and TCP. Every transport-independent behaviour runs over both transports.
+import net from 'node:net';
+import test, { type ExecutionContext } from 'ava';
+import packet from 'dns-packet';
+import {
+  BASE_CONFIG, TRANSPORTS, decode, query, startServer, tcpMany, u16, udpRaw,
+  type Msg, type Rec, type Reply, type TestServer,
+} from '../helpers/server.js';
+
+// ---- fixture ---------------------------------------------------------------------------------
+
+const letters = 'abcdefghijklmnopqrstuvwxyz';
+/** `n` distinct TXT records of `len` octets each, as a YAML flow list. */
+const txtList = (n: number, len: number) => `[${Array.from({ length: n }, (_, i) => `"${letters[i]!.repeat(len)}"`).join(', ')}]`;
+const pad = (i: number) => String(i).padStart(2, '0');
+const DKIM = `v=DKIM1; k=rsa; p=${'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu5Zs7xWk'.repeat(12)}`; // 600 octets
+const BIG_NS = 8;
+const BIG_MX = 12;
+const LONG_CHAIN = 20;
+
+const PARENT_ZONE = `
+origin: example.test
+ttl: 3600
+soa: { ns: ns1.example.test., email: hostmaster@example.test, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60, serial: 2024010101 }
+records:
+  "@":
+    NS: [ns1, ns2]
+    MX: [{ preference: 10, exchange: mail }, { preference: 20, exchange: mail2.example.net. }]
+    TXT: ["v=spf1 -all"]
+  ns1: { A: 192.0.2.53 }
+  ns2: { A: 198.51.100.53, AAAA: "2001:db8::53" }
+  mail: { A: 192.0.2.25, AAAA: "2001:db8::25", ttl: 600 }
+  mailonly: { MX: [{ preference: 5, exchange: mail }], TXT: ["mx and txt"] }
+  txtonly: { TXT: ["txt and caa"], CAA: { flags: 0, tag: issue, value: "letsencrypt.org" } }
+  www: { CNAME: app }
+  alias: { CNAME: ns1 }
+  chain1: { CNAME: chain2 }
+  chain2: { CNAME: chain3 }
+  chain3: { CNAME: chain4 }
+  chain4: { CNAME: mail }
+  loop1: { CNAME: loop2 }
+  loop2: { CNAME: loop3 }
+  loop3: { CNAME: loop1 }
+${Array.from({ length: LONG_CHAIN }, (_, i) => `  long${pad(i)}: { CNAME: long${pad(i + 1)} }`).join('\n')}
+  outside: { CNAME: www.example.net. }
+  dangling: { CNAME: nothing-here }
+  multi: { A: [192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4] }
+  "*.static": { A: 192.0.2.80, TXT: ["wildcard"] }
+  a.b.static: { A: 192.0.2.81 }
+  host.static: { TXT: ["not the wildcard"] }
+  _sip._tcp: { SRV: [{ priority: 10, weight: 60, port: 5060, target: sip1 }, { priority: 10, weight: 40, port: 5060, target: sip2 }] }
+  sip1: { A: 192.0.2.61 }
+  sip2: { A: 192.0.2.62, AAAA: "2001:db8::62" }
+  dkim._domainkey: { TXT: ["${DKIM}"] }
+  txt800: { TXT: ${txtList(4, 180)} }
+  txt1100: { TXT: ${txtList(5, 200)} }
+  txt3000: { TXT: ${txtList(15, 200)} }
+  app:
+    TXT: ["a pool beside a TXT"]
+    pool:
+      ttl: 20
+      check: { type: none }
+      regions:
+        us-east: [192.0.2.10, 192.0.2.11]
+        eu-west: [198.51.100.10]
+  sub:
+    NS: [ns.sub, ns2]
+    DS: { key_tag: 12345, algorithm: 13, digest_type: 2, digest: "2bb183af5f22588179a53b0a98631fad1a292118fb8fbbd5c3b3b1e5b6f3e0a1" }
+  ns.sub: { A: 192.0.2.99, AAAA: "2001:db8::99" }
+  nods: { NS: [ns.nods] }
+  ns.nods: { A: 192.0.2.98 }
+  deep: { NS: [ns1.deep] }
+  ns1.deep: { A: 192.0.2.97 }
+  big: { NS: [${Array.from({ length: BIG_NS }, (_, i) => `ns${pad(i)}.big`).join(', ')}] }
+${Array.from({ length: BIG_NS }, (_, i) => `  ns${pad(i)}.big: { A: 192.0.2.${100 + i}, AAAA: "2001:db8::${100 + i}" }`).join('\n')}
+  mxbig: { MX: [${Array.from({ length: BIG_MX }, (_, i) => `{ preference: ${i}, exchange: mx${pad(i)} }`).join(', ')}] }
+${Array.from({ length: BIG_MX }, (_, i) => `  mx${pad(i)}: { A: 192.0.2.${150 + i}, AAAA: "2001:db8::${150 + i}" }`).join('\n')}
+`;
+
+// A child zone hosted beside its parent (which delegates to it); negative TTL = SOA TTL 30 < minimum 300.
+const CHILD_ZONE = `
+origin: deep.example.test
+ttl: 3600
+soa: { ns: ns1.deep.example.test., email: hostmaster@example.test, minimum: 300, ttl: 30, serial: 7 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.97 }
+  www: { A: 192.0.2.96 }
+`;
+
+const ZONES = { 'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': CHILD_ZONE };
+const NO_IDENTITY_CONFIG = BASE_CONFIG.replace(/^nsid:.*$/m, '').replace(/^version:.*$/m, '');
+
+let S: TestServer;
+test.before(async () => {
+  S = await startServer(ZONES);
+});
+test.after.always(async () => {
+  await S?.stop();
+});
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+type Transport = keyof typeof TRANSPORTS;
+
+// Generous timeouts: the suite runs beside other heavy work, and a slow reply is not a missing one.
+const PATIENT_MS = 8000;
+
+async function udpAsk(port: number, msg: Buffer): Promise<Reply> {
+  const raw = await udpRaw(port, msg, PATIENT_MS);
+  if (!raw) throw new Error('no UDP reply');
+  return decode(raw);
+}
+
+async function tcpAsk(port: number, msg: Buffer): Promise<Reply> {
+  const [raw] = await tcpMany(port, [msg], '127.0.0.1', PATIENT_MS);
+  return decode(raw!);
+}
+
+/** The harness's two transports (TRANSPORTS), with patient timeouts. */
+const ASK: Record<Transport, (port: number, msg: Buffer) => Promise<Reply>> = { udp: udpAsk, tcp: tcpAsk };
+type Ask = (msg: Buffer) => Promise<Reply>;
+
+/** Registers the test once per transport: "<title> [udp]" and "<title> [tcp]". */
+function both(title: string, fn: (t: ExecutionContext, ask: Ask, transport: Transport) => Promise<void>): void {
+  for (const tr of Object.keys(TRANSPORTS) as Transport[]) {
+    test(`${title} [${tr}]`, (t) => fn(t, (m) => ASK[tr](S.port, m), tr));
+  }
+}
+
+interface EdnsOpts {
+  payload?: number;
+  version?: number;
+  flags?: number;
+  options?: { code: number; data: Buffer }[];
+  rd?: boolean;
+  klass?: string;
+}
+
+/** A query with an OPT record whose every field is chosen by the test. */
+function ednsQuery(name: string, type: string, o: EdnsOpts = {}): Buffer {
+  return packet.encode({
+    type: 'query', id: (Math.random() * 0xffff) | 0, flags: o.rd === false ? 0 : packet.RECURSION_DESIRED,
+    questions: [{ name, type: type as packet.RecordType, class: (o.klass ?? 'IN') as packet.RecordClass }],
+    additionals: [{
+      type: 'OPT', name: '.', udpPayloadSize: o.payload ?? 1232, ednsVersion: o.version ?? 0, extendedRcode: 0,
+      flags: o.flags ?? 0, options: o.options ?? [],
+    } as unknown as packet.Answer],
+  });
+}
+
+function optOf(m: Msg): Rec | undefined {
+  return (m.additionals ?? []).find((r) => r.type === 'OPT');
+}
+
+function plainAdditionals(m: Msg): Rec[] {
+  return (m.additionals ?? []).filter((r) => r.type !== 'OPT');
+}
+
+const lc = (s: string) => s.toLowerCase();
+const counts = (raw: Buffer) => ({ qd: raw.readUInt16BE(4), an: raw.readUInt16BE(6), ns: raw.readUInt16BE(8), ar: raw.readUInt16BE(10) });
+const extendedRcode = (r: Reply) => ((optOf(r.msg)?.extendedRcode ?? 0) << 4) | (r.raw[3]! & 0x0f);
+
+/** An ECS option body (RFC 7871 §6) built byte by byte, so malformed ones can be sent too. */
+function ecs(family: number, source: number, address: number[], scope = 0): { code: number; data: Buffer } {
+  const d = Buffer.alloc(4 + address.length);
+  d.writeUInt16BE(family, 0);
+  d[2] = source;
+  d[3] = scope;
+  Buffer.from(address).copy(d, 4);
+  return { code: 8, data: d };
+}
+
+function withOpcode(msg: Buffer, opcode: number): Buffer {
+  const b = Buffer.from(msg);
+  b[2] = (b[2]! & 0x87) | (opcode << 3);
+  return b;
+}
+
+/** Sends framed messages on one TCP connection and resolves with the first reply (or null after `ms`). */
+function tcpFirstReply(port: number, msgs: Buffer[], ms = PATIENT_MS): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    let buf = Buffer.alloc(0);
+    const done = (r: Buffer | null) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done(null), ms);
+    sock.on('connect', () => sock.write(Buffer.concat(msgs.map((m) => Buffer.concat([u16(m.length), m])))));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done(Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+    });
+    sock.on('error', () => done(null));
+  });
+}
+
+/** Asserts a negative answer's authority is exactly the zone's SOA with the given TTL. */
+function assertSoa(t: ExecutionContext, m: Msg, zone: string, ttl: number): void {
+  t.is(m.authorities.length, 1, 'one record in authority');
+  const soa = m.authorities[0]!;
+  t.is(soa.type, 'SOA');
+  t.is(lc(soa.name), zone);
+  t.is(soa.ttl, ttl, 'negative TTL');
+}
+
+// ---- header flags ------------------------------------------------------------------------------
+
+both('AA is set on authoritative answers, positive and negative', async (t, ask) => {
+  for (const [name, type] of [['ns1.example.test', 'A'], ['ns1.example.test', 'MX'], ['nope.example.test', 'A'], ['www.deep.example.test', 'A']]) {
+    const r = await ask(query(name!, type!));
+    t.true(r.msg.flag_aa, `${name} ${type}`);
+  }
+});
+
+both('RA is never set (no recursion offered)', async (t, ask) => {
+  const msgs = [
+    query('ns1.example.test', 'A'), query('nope.example.test', 'A'), query('www.example.net', 'A'),
+    query('x.sub.example.test', 'A'), query('id.server', 'TXT', { klass: 'CH' }), ednsQuery('ns1.example.test', 'A', { version: 1 }),
+  ];
+  for (const m of msgs) {
+    const r = await ask(m);
+    t.false(r.msg.flag_ra);
+    t.is(r.raw[3]! & 0x80, 0);
+  }
+});
+
+both('RD is copied from the query (RD=1 and RD=0)', async (t, ask) => {
+  const on = await ask(query('ns1.example.test', 'A', { rd: true }));
+  t.true(on.msg.flag_rd);
+  t.true(on.msg.flag_aa);
+  const off = await ask(query('ns1.example.test', 'A', { rd: false }));
+  t.false(off.msg.flag_rd);
+  t.true(off.msg.flag_aa);
+  t.false(off.msg.flag_ra);
+  // on error replies too
+  const refused = await ask(query('www.example.net', 'A', { rd: false }));
+  t.false(refused.msg.flag_rd);
+  const refusedRd = await ask(query('www.example.net', 'A', { rd: true }));
+  t.true(refusedRd.msg.flag_rd);
+});
+
+both('the reply echoes the query id', async (t, ask) => {
+  const r = await ask(query('ns1.example.test', 'A', { id: 0xbeef }));
+  t.is(r.msg.id, 0xbeef);
+  t.is(r.msg.type, 'response');
+});
+
+// ---- zones: REFUSED and the deepest zone ---------------------------------------------------------
+
+both('REFUSED for names outside every zone (not an open resolver)', async (t, ask) => {
+  for (const name of ['www.example.net', 'example.com', 'test', '.', 'xexample.test']) {
+    const r = await ask(query(name, 'A'));
+    t.is(r.msg.rcode, 'REFUSED', name);
+    t.false(r.msg.flag_aa, name);
+    t.is(r.msg.answers.length, 0, name);
+    t.is(r.msg.authorities.length, 0, name);
+  }
+});
+
+both('the deepest hosted zone answers: a name below a hosted child is answered by the child, not referred', async (t, ask) => {
+  const r = await ask(query('www.deep.example.test', 'A'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => a.data), ['192.0.2.96']);
+  t.is(r.msg.authorities.length, 0, 'no referral NS');
+  // the child's apex NS come from the child, authoritatively
+  const ns = await ask(query('deep.example.test', 'NS'));
+  t.true(ns.msg.flag_aa);
+  t.deepEqual(ns.msg.answers.map((a) => [a.type, lc(a.data)]), [['NS', 'ns1.deep.example.test']]);
+  // negative answers carry the child's SOA
+  const nx = await ask(query('nope.deep.example.test', 'A'));
+  t.is(nx.msg.rcode, 'NXDOMAIN');
+  assertSoa(t, nx.msg, 'deep.example.test', 30);
+});
+
+both('DS at a hosted child apex is answered by the parent (NODATA with AA and the parent SOA)', async (t, ask) => {
+  const r = await ask(query('deep.example.test', 'DS'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.is(r.msg.answers.length, 0);
+  assertSoa(t, r.msg, 'example.test', 60);
+});
+
+// ---- positive and negative answers ---------------------------------------------------------------
+
+both('NOERROR with the answer RRset for an exact match', async (t, ask) => {
+  const r = await ask(query('mail.example.test', 'AAAA'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => [lc(a.name), a.type, a.ttl, a.data]), [['mail.example.test', 'AAAA', 600, '2001:db8::25']]);
+  t.is(r.msg.authorities.length, 0);
+  const mx = await ask(query('example.test', 'MX'));
+  t.deepEqual(mx.msg.answers.map((a) => [a.data.preference, lc(a.data.exchange)]).sort(), [[10, 'mail.example.test'], [20, 'mail2.example.net']]);
+});
+
+both('NODATA: NOERROR, empty answer, SOA in authority with TTL min(SOA TTL, minimum)', async (t, ask) => {
+  const r = await ask(query('ns1.example.test', 'MX'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.is(r.msg.answers.length, 0);
+  assertSoa(t, r.msg, 'example.test', 60); // SOA TTL 3600, minimum 60
+  const soa = r.msg.authorities[0]!.data;
+  t.is(lc(soa.mname), 'ns1.example.test');
+  t.is(lc(soa.rname), 'hostmaster.example.test');
+  t.is(soa.serial, 2024010101);
+  t.is(soa.minimum, 60);
+  // the other way round: SOA TTL 30 below minimum 300
+  const child = await ask(query('www.deep.example.test', 'MX'));
+  t.is(child.msg.rcode, 'NOERROR');
+  t.is(child.msg.answers.length, 0);
+  assertSoa(t, child.msg, 'deep.example.test', 30);
+});
+
+both('NODATA at an empty non-terminal', async (t, ask) => {
+  for (const name of ['_tcp.example.test', 'b.static.example.test']) {
+    for (const type of ['A', 'SRV', 'TXT']) {
+      const r = await ask(query(name, type));
+      t.is(r.msg.rcode, 'NOERROR', `${name} ${type}`);
+      t.true(r.msg.flag_aa);
+      t.is(r.msg.answers.length, 0, `${name} ${type}`);
+      assertSoa(t, r.msg, 'example.test', 60);
+    }
+  }
+});
+
+both('NODATA at a pool name for a type it lacks: SOA TTL at most the pool ttl', async (t, ask) => {
+  for (const type of ['MX', 'AAAA']) { // no MX at all; the pool has no IPv6 target
+    const r = await ask(query('app.example.test', type));
+    t.is(r.msg.rcode, 'NOERROR', type);
+    t.true(r.msg.flag_aa);
+    t.is(r.msg.answers.length, 0, type);
+    assertSoa(t, r.msg, 'example.test', 20); // min(3600, 60, pool ttl 20)
+  }
+  // the TXT beside the pool is answered
+  const txt = await ask(query('app.example.test', 'TXT'));
+  t.deepEqual(txt.msg.answers.map((a) => Buffer.concat(a.data).toString()), ['a pool beside a TXT']);
+});
+
+both('NXDOMAIN with the SOA in authority for an absent name', async (t, ask) => {
+  for (const name of ['nope.example.test', 'a.b.c.nope.example.test', 'x.ns1.example.test']) {
+    const r = await ask(query(name, 'A'));
+    t.is(r.msg.rcode, 'NXDOMAIN', name);
+    t.true(r.msg.flag_aa);
+    t.is(r.msg.answers.length, 0);
+    assertSoa(t, r.msg, 'example.test', 60);
+  }
+});
+
+// ---- CNAME ---------------------------------------------------------------------------------------
+
+both('CNAME: the CNAME and its in-zone target in one answer', async (t, ask) => {
+  const r = await ask(query('alias.example.test', 'A'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => [lc(a.name), a.type, lc(a.data)]), [
+    ['alias.example.test', 'CNAME', 'ns1.example.test'],
+    ['ns1.example.test', 'A', '192.0.2.53'],
+  ]);
+});
+
+both('CNAME: a chain of several CNAMEs is followed to the end', async (t, ask) => {
+  const r = await ask(query('chain1.example.test', 'A'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.deepEqual(r.msg.answers.map((a) => [lc(a.name), a.type, lc(a.data)]), [
+    ['chain1.example.test', 'CNAME', 'chain2.example.test'],
+    ['chain2.example.test', 'CNAME', 'chain3.example.test'],
+    ['chain3.example.test', 'CNAME', 'chain4.example.test'],
+    ['chain4.example.test', 'CNAME', 'mail.example.test'],
+    ['mail.example.test', 'A', '192.0.2.25'],
+  ]);
+});
+
+both('CNAME: a loop terminates with the loop\'s CNAMEs in the answer', async (t, ask) => {
+  const r = await ask(query('loop1.example.test', 'A'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => [lc(a.name), a.type, lc(a.data)]), [
+    ['loop1.example.test', 'CNAME', 'loop2.example.test'],
+    ['loop2.example.test', 'CNAME', 'loop3.example.test'],
+    ['loop3.example.test', 'CNAME', 'loop1.example.test'],
+  ]);
+});
+
+both('CNAME: a very long chain is bounded', async (t, ask) => {
+  const r = await ask(ednsQuery('long00.example.test', 'A')); // EDNS: the bounded chain is larger than 512 bytes
+  const cnames = r.msg.answers;
+  t.true(cnames.length >= 8 && cnames.length < LONG_CHAIN, `bounded chain, got ${cnames.length}`);
+  cnames.forEach((a, i) => {
+    t.is(a.type, 'CNAME');
+    t.is(lc(a.name), `long${pad(i)}.example.test`);
+    t.is(lc(a.data), `long${pad(i + 1)}.example.test`);
+  });
+});
+
+both('CNAME: a target outside the zone is not followed', async (t, ask) => {
+  const r = await ask(query('outside.example.test', 'A'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => [lc(a.name), a.type, lc(a.data)]), [['outside.example.test', 'CNAME', 'www.example.net']]);
+  t.is(r.msg.authorities.length, 0);
+});
+
+both('CNAME: a target that does not exist gives NXDOMAIN with the CNAME and the SOA (RFC 6604)', async (t, ask) => {
+  const r = await ask(query('dangling.example.test', 'A'));
+  t.is(r.msg.rcode, 'NXDOMAIN');
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => [lc(a.name), a.type, lc(a.data)]), [['dangling.example.test', 'CNAME', 'nothing-here.example.test']]);
+  assertSoa(t, r.msg, 'example.test', 60);
+});
+
+both('CNAME: a target that lacks the type gives NOERROR with the CNAME and the SOA', async (t, ask) => {
+  const r = await ask(query('alias.example.test', 'MX'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.deepEqual(r.msg.answers.map((a) => a.type), ['CNAME']);
+  assertSoa(t, r.msg, 'example.test', 60);
+});
+
+both('CNAME: qtype CNAME returns just the CNAME', async (t, ask) => {
+  const r = await ask(query('alias.example.test', 'CNAME'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => [lc(a.name), a.type, lc(a.data)]), [['alias.example.test', 'CNAME', 'ns1.example.test']]);
+  t.is(plainAdditionals(r.msg).length, 0);
+});
+
+both('CNAME: a CNAME to a pool returns the pool addresses', async (t, ask) => {
+  const r = await ask(query('www.example.test', 'A'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  const [cname, ...addrs] = r.msg.answers;
+  t.deepEqual([lc(cname!.name), cname!.type, lc(cname!.data)], ['www.example.test', 'CNAME', 'app.example.test']);
+  t.true(addrs.length > 0);
+  for (const a of addrs) {
+    t.is(lc(a.name), 'app.example.test');
+    t.is(a.type, 'A');
+    t.is(a.ttl, 20);
+    t.true(['192.0.2.10', '192.0.2.11', '198.51.100.10'].includes(a.data), a.data);
+  }
+});
+
+// ---- wildcards (RFC 4592) ------------------------------------------------------------------------
+
+both('wildcard: the answer is synthesized with the owner equal to the qname', async (t, ask) => {
+  for (const name of ['x.static.example.test', 'deeper.x.static.example.test', 'Mixed.Static.example.test']) {
+    const r = await ask(query(name, 'A'));
+    t.is(r.msg.rcode, 'NOERROR', name);
+    t.true(r.msg.flag_aa);
+    t.deepEqual(r.msg.answers.map((a) => [a.name, a.type, a.data]), [[name, 'A', '192.0.2.80']]);
+  }
+  const txt = await ask(query('y.static.example.test', 'TXT'));
+  t.deepEqual(txt.msg.answers.map((a) => [a.name, Buffer.concat(a.data).toString()]), [['y.static.example.test', 'wildcard']]);
+});
+
+both('wildcard: does not apply below an existing closest encloser without its own wildcard', async (t, ask) => {
+  // b.static exists (as the parent of a.b.static), so x.b.static's closest encloser is b.static: no *.b.static
+  const r = await ask(query('x.b.static.example.test', 'A'));
+  t.is(r.msg.rcode, 'NXDOMAIN');
+  t.is(r.msg.answers.length, 0);
+  assertSoa(t, r.msg, 'example.test', 60);
+  // the existing name itself is answered from its own data
+  const a = await ask(query('a.b.static.example.test', 'A'));
+  t.deepEqual(a.msg.answers.map((x) => x.data), ['192.0.2.81']);
+});
+
+both('wildcard: an existing name that lacks the type gets NODATA, not the wildcard data', async (t, ask) => {
+  const r = await ask(query('host.static.example.test', 'A'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.is(r.msg.answers.length, 0);
+  assertSoa(t, r.msg, 'example.test', 60);
+  // the wildcard's parent itself (an empty non-terminal here) is not matched by the wildcard either
+  const parent = await ask(query('static.example.test', 'A'));
+  t.is(parent.msg.rcode, 'NOERROR');
+  t.is(parent.msg.answers.length, 0);
+});
+
+both('wildcard: NODATA for a type the wildcard lacks', async (t, ask) => {
+  const r = await ask(query('x.static.example.test', 'MX'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.is(r.msg.answers.length, 0);
+  assertSoa(t, r.msg, 'example.test', 60);
+});
+
+// ---- delegations ---------------------------------------------------------------------------------
+
+function assertReferral(t: ExecutionContext, m: Msg, label: string): void {
+  t.is(m.rcode, 'NOERROR', label);
+  t.false(m.flag_aa, `${label}: AA clear on a referral`);
+  t.is(m.answers.length, 0, label);
+  t.deepEqual(m.authorities.map((a) => [lc(a.name), a.type, lc(a.data)]).sort(), [
+    ['sub.example.test', 'NS', 'ns.sub.example.test'],
+    ['sub.example.test', 'NS', 'ns2.example.test'],
+  ], label);
+  t.deepEqual(plainAdditionals(m).map((a) => [lc(a.name), a.type, a.data]).sort(), [
+    ['ns.sub.example.test', 'A', '192.0.2.99'],
+    ['ns.sub.example.test', 'AAAA', '2001:db8::99'],
+    ['ns2.example.test', 'A', '198.51.100.53'],
+    ['ns2.example.test', 'AAAA', '2001:db8::53'],
+  ], `${label}: glue in additional`);
+}
+
+both('delegation: any type at or below the cut gets a referral (AA clear, NS in authority, glue in additional)', async (t, ask) => {
+  for (const [name, type] of [['sub.example.test', 'A'], ['sub.example.test', 'NS'], ['sub.example.test', 'MX'], ['sub.example.test', 'SOA'],
+    ['www.sub.example.test', 'A'], ['a.b.c.sub.example.test', 'TXT'], ['x.sub.example.test', 'DS'], ['SUB.example.TEST', 'AAAA']]) {
+    const r = await ask(query(name!, type!));
+    assertReferral(t, r.msg, `${name} ${type}`);
+  }
+});
+
+both('delegation: glue below a cut is never answered authoritatively (the glue name gets a referral)', async (t, ask) => {
+  for (const type of ['A', 'AAAA', 'MX']) {
+    const r = await ask(query('ns.sub.example.test', type));
+    assertReferral(t, r.msg, `ns.sub ${type}`);
+  }
+});
+
+both('delegation: DS at the cut is answered with AA (the DS RRset when written there)', async (t, ask) => {
+  const r = await ask(query('sub.example.test', 'DS'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.is(r.msg.answers.length, 1);
+  const ds = r.msg.answers[0]!;
+  t.is(ds.type, 'DS');
+  t.is(lc(ds.name), 'sub.example.test');
+  t.is(ds.data.keyTag, 12345);
+  t.is(ds.data.algorithm, 13);
+  t.is(ds.data.digestType, 2);
+  t.is(ds.data.digest.toString('hex'), '2bb183af5f22588179a53b0a98631fad1a292118fb8fbbd5c3b3b1e5b6f3e0a1');
+  t.false(r.msg.authorities.some((a) => a.type === 'NS'), 'not a referral');
+});
+
+both('delegation: DS at a cut without DS gets NODATA with AA', async (t, ask) => {
+  const r = await ask(query('nods.example.test', 'DS'));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.is(r.msg.answers.length, 0);
+  assertSoa(t, r.msg, 'example.test', 60);
+  // any other type there is a referral
+  const a = await ask(query('nods.example.test', 'A'));
+  t.false(a.msg.flag_aa);
+  t.deepEqual(a.msg.authorities.map((x) => [x.type, lc(x.data)]), [['NS', 'ns.nods.example.test']]);
+  t.deepEqual(plainAdditionals(a.msg).map((x) => [lc(x.name), x.data]), [['ns.nods.example.test', '192.0.2.98']]);
+});
+
+test('delegation: in-domain glue that does not fit 512 bytes sets TC=1 (RFC 9471); it fits with EDNS and over TCP', async (t) => {
+  const full = await tcpAsk(S.port, query('www.big.example.test', 'A'));
+  t.false(full.msg.flag_tc);
+  t.false(full.msg.flag_aa);
+  t.is(full.msg.authorities.length, BIG_NS);
+  t.is(full.msg.additionals.length, 2 * BIG_NS, 'every in-domain glue address over TCP');
+  t.true(full.raw.length > 512, `the full referral (${full.raw.length} bytes) is larger than 512`);
+  const u = await udpAsk(S.port, query('www.big.example.test', 'A'));
+  t.true(u.msg.flag_tc, 'TC=1 when mandatory glue does not fit');
+  t.true(u.raw.length <= 512);
+  const e = await udpAsk(S.port, query('www.big.example.test', 'A', { edns: true, payload: 1232 }));
+  t.false(e.msg.flag_tc);
+  t.is(plainAdditionals(e.msg).length, 2 * BIG_NS);
+});
+
+test('optional additional data (MX target addresses) that does not fit is left out without TC', async (t) => {
+  const full = await tcpAsk(S.port, query('mxbig.example.test', 'MX'));
+  t.is(full.msg.answers.length, BIG_MX);
+  t.is(full.msg.additionals.length, 2 * BIG_MX);
+  t.true(full.raw.length > 512);
+  const u = await udpAsk(S.port, query('mxbig.example.test', 'MX'));
+  t.false(u.msg.flag_tc, 'no TC for optional additional data');
+  t.true(u.msg.flag_aa);
+  t.is(u.msg.answers.length, BIG_MX, 'the whole answer');
+  t.true(u.msg.additionals.length < 2 * BIG_MX, 'some additional data left out');
+  t.true(u.raw.length <= 512, `${u.raw.length} bytes`);
+  for (const a of u.msg.additionals) t.true(/^mx\d\d\.example\.test$/.test(lc(a.name)));
+});
+
+// ---- case ----------------------------------------------------------------------------------------
+
+both('names match case-insensitively; the question is echoed exactly and the answer owner compresses to it', async (t, ask) => {
+  const asked = 'WwW.ExAmPlE.TeSt';
+  const q = query(asked, 'A');
+  const r = await ask(q);
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.is(r.msg.questions[0]!.name, asked);
+  const qEnd = 12 + (asked.length + 2) + 4;
+  t.deepEqual(r.raw.subarray(12, qEnd), q.subarray(12, qEnd), 'question bytes copied as asked');
+  t.is(r.raw.readUInt16BE(qEnd), 0xc00c, 'answer owner is a pointer to the question name');
+  t.is(r.msg.answers[0]!.name, asked);
+  t.is(r.msg.answers[0]!.type, 'CNAME');
+  t.true(r.msg.answers.slice(1).every((a) => a.type === 'A' && lc(a.name) === 'app.example.test'));
+  const upper = await ask(query('NS1.EXAMPLE.TEST', 'A'));
+  t.deepEqual(upper.msg.answers.map((a) => [a.name, a.data]), [['NS1.EXAMPLE.TEST', '192.0.2.53']]);
+});
+
+// ---- additional section -------------------------------------------------------------------------
+
+both('additional section: addresses of the apex NS targets', async (t, ask) => {
+  const r = await ask(query('example.test', 'NS'));
+  t.true(r.msg.flag_aa);
+  t.deepEqual(r.msg.answers.map((a) => lc(a.data)).sort(), ['ns1.example.test', 'ns2.example.test']);
+  t.deepEqual(plainAdditionals(r.msg).map((a) => [lc(a.name), a.type, a.data]).sort(), [
+    ['ns1.example.test', 'A', '192.0.2.53'],
+    ['ns2.example.test', 'A', '198.51.100.53'],
+    ['ns2.example.test', 'AAAA', '2001:db8::53'],
+  ]);
+});
+
+both('additional section: addresses of in-zone MX targets (none for out-of-zone ones)', async (t, ask) => {
+  const r = await ask(query('example.test', 'MX'));
+  t.deepEqual(plainAdditionals(r.msg).map((a) => [lc(a.name), a.type, a.data]).sort(), [
+    ['mail.example.test', 'A', '192.0.2.25'],
+    ['mail.example.test', 'AAAA', '2001:db8::25'],
+  ]);
+});
+
+both('additional section: addresses of SRV targets', async (t, ask) => {
+  const r = await ask(query('_sip._tcp.example.test', 'SRV'));
+  t.deepEqual(r.msg.answers.map((a) => [a.data.priority, a.data.weight, a.data.port, lc(a.data.target)]).sort(), [
+    [10, 40, 5060, 'sip2.example.test'], [10, 60, 5060, 'sip1.example.test'],
+  ]);
+  t.deepEqual(plainAdditionals(r.msg).map((a) => [lc(a.name), a.type, a.data]).sort(), [
+    ['sip1.example.test', 'A', '192.0.2.61'],
+    ['sip2.example.test', 'A', '192.0.2.62'],
+    ['sip2.example.test', 'AAAA', '2001:db8::62'],
+  ]);
+});
+
+// ---- EDNS(0) ---------------------------------------------------------------------------------------
+
+both('EDNS: OPT is echoed with our payload size 1232 on every reply to a query with OPT', async (t, ask) => {
+  const cases: [string, Buffer][] = [
+    ['answer', ednsQuery('ns1.example.test', 'A', { payload: 4096 })],
+    ['NXDOMAIN', ednsQuery('nope.example.test', 'A')],
+    ['NODATA', ednsQuery('ns1.example.test', 'MX')],
+    ['referral', ednsQuery('x.sub.example.test', 'A')],
+    ['REFUSED', ednsQuery('www.example.net', 'A')],
+    ['NOTIMP', withOpcode(ednsQuery('ns1.example.test', 'A'), 4)],
+    ['TC', ednsQuery('txt3000.example.test', 'TXT', { payload: 512 })],
+    ['BADVERS', ednsQuery('ns1.example.test', 'A', { version: 1 })],
+    ['FORMERR (bad ECS)', ednsQuery('ns1.example.test', 'A', { options: [ecs(3, 0, [])] })],
+    ['CHAOS', ednsQuery('id.server', 'TXT', { klass: 'CH' })],
+  ];
+  for (const [label, q] of cases) {
+    const r = await ask(q);
+    const opts = r.msg.additionals.filter((a) => a.type === 'OPT');
+    t.is(opts.length, 1, `${label}: one OPT`);
+    t.is(opts[0]?.name, '.', label);
+    t.is(opts[0]?.udpPayloadSize, 1232, `${label}: payload size`);
+    t.is(opts[0]?.ednsVersion, 0, label);
+  }
+  // and none without OPT in the query
+  const plain = await ask(query('ns1.example.test', 'A'));
+  t.is(optOf(plain.msg), undefined);
+});
+
+both('EDNS: BADVERS for version 1 (header rcode 0, OPT extended rcode 1)', async (t, ask) => {
+  const r = await ask(ednsQuery('ns1.example.test', 'A', { version: 1 }));
+  t.is(r.raw[3]! & 0x0f, 0, 'header rcode bits');
+  t.is(optOf(r.msg)?.extendedRcode, 1);
+  t.is(extendedRcode(r), 16, 'BADVERS = 16');
+  t.is(r.msg.answers.length, 0);
+  t.is(optOf(r.msg)?.ednsVersion, 0, 'we answer with the version we support');
+  const v2 = await ask(ednsQuery('ns1.example.test', 'A', { version: 2 }));
+  t.is(extendedRcode(v2), 16);
+});
+
+both('EDNS: unknown options are ignored and not echoed', async (t, ask) => {
+  const r = await ask(ednsQuery('ns1.example.test', 'A', { options: [{ code: 65001, data: Buffer.from('hello') }, { code: 10, data: Buffer.from('0123456789abcdef') }] }));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.deepEqual(r.msg.answers.map((a) => a.data), ['192.0.2.53']);
+  t.deepEqual(optOf(r.msg)?.options, []);
+});
+
+both('EDNS: NSID is returned when asked (option 3, empty) and not otherwise', async (t, ask) => {
+  const r = await ask(ednsQuery('ns1.example.test', 'A', { options: [{ code: 3, data: Buffer.alloc(0) }] }));
+  const nsid = optOf(r.msg)?.options?.filter((o) => o.code === 3) ?? [];
+  t.is(nsid.length, 1);
+  t.is(nsid[0]!.data.toString(), 'ns1.test-nsid');
+  const none = await ask(ednsQuery('ns1.example.test', 'A'));
+  t.deepEqual(optOf(none.msg)?.options, []);
+});
+
+test('EDNS: no NSID option when the server has no nsid configured', async (t) => {
+  const s = await startServer(ZONES, NO_IDENTITY_CONFIG);
+  try {
+    for (const ask of Object.values(ASK)) {
+      const r = await ask(s.port, ednsQuery('ns1.example.test', 'A', { options: [{ code: 3, data: Buffer.alloc(0) }] }));
+      t.is(r.msg.rcode, 'NOERROR');
+      t.deepEqual(optOf(r.msg)?.options, []);
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+both('EDNS: the DO bit is copied', async (t, ask) => {
+  const on = await ask(ednsQuery('ns1.example.test', 'A', { flags: 0x8000 }));
+  t.is((optOf(on.msg)?.flags ?? 0) & 0x8000, 0x8000);
+  const off = await ask(ednsQuery('ns1.example.test', 'A', { flags: 0 }));
+  t.is((optOf(off.msg)?.flags ?? 0) & 0x8000, 0);
+});
+
+// ---- ECS (RFC 7871) ------------------------------------------------------------------------------
+
+both('ECS: echoed with the same family, source prefix and address, scope 0 for a static answer', async (t, ask) => {
+  const cases = [ecs(1, 24, [81, 2, 69]), ecs(1, 32, [81, 2, 69, 7]), ecs(1, 20, [81, 2, 64]), ecs(2, 56, [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x12]), ecs(1, 0, [])];
+  for (const opt of cases) {
+    const r = await ask(ednsQuery('ns1.example.test', 'A', { options: [opt] }));
+    t.is(r.msg.rcode, 'NOERROR');
+    t.deepEqual(r.msg.answers.map((a) => a.data), ['192.0.2.53']);
+    const echoed = optOf(r.msg)?.options?.filter((o) => o.code === 8) ?? [];
+    t.is(echoed.length, 1);
+    t.deepEqual(echoed[0]!.data, opt.data, `echoed byte for byte with scope 0: ${opt.data.toString('hex')}`);
+    t.is(echoed[0]!.scopePrefixLength, 0);
+  }
+});
+
+both('ECS: malformed options get FORMERR', async (t, ask) => {
+  const bad: [string, { code: number; data: Buffer }][] = [
+    ['family 3', ecs(3, 24, [81, 2, 69])],
+    ['source prefix 33 for IPv4', ecs(1, 33, [81, 2, 69, 7, 0])],
+    ['source prefix 129 for IPv6', ecs(2, 129, new Array<number>(17).fill(0))],
+    ['address longer than the prefix needs', ecs(1, 24, [81, 2, 69, 0])],
+    ['address shorter than the prefix needs', ecs(1, 24, [81, 2])],
+    ['bits set past the prefix', ecs(1, 20, [81, 2, 79])],
+    ['option body too short', { code: 8, data: Buffer.from([0, 1, 24]) }],
+  ];
+  for (const [label, opt] of bad) {
+    const r = await ask(ednsQuery('ns1.example.test', 'A', { options: [opt] }));
+    t.is(r.msg.rcode, 'FORMERR', label);
+    t.is(r.msg.answers.length, 0, label);
+    t.truthy(optOf(r.msg), `${label}: OPT on the FORMERR`);
+  }
+});
+
+// ---- size limits and truncation ------------------------------------------------------------------
+
+test('UDP answers never exceed min(max(client size, 512), 1232) bytes; TCP gets the full answer', async (t) => {
+  const expectTc: Record<string, Record<string, boolean>> = {
+    // name → client size (none = no EDNS) → truncated?
+    'txt800.example.test': { none: true, 100: true, 512: true, 1000: false, 4096: false },
+    'txt1100.example.test': { none: true, 100: true, 512: true, 1000: true, 4096: false },
+    'txt3000.example.test': { none: true, 100: true, 512: true, 1000: true, 4096: true },
+    'ns1.example.test': { none: false, 100: false, 512: false, 1000: false, 4096: false },
+  };
+  for (const [name, bySize] of Object.entries(expectTc)) {
+    for (const [size, tc] of Object.entries(bySize)) {
+      const payload = size === 'none' ? null : Number(size);
+      const limit = payload === null ? 512 : Math.min(Math.max(payload, 512), 1232);
+      const msg = payload === null ? query(name, 'TXT') : ednsQuery(name, 'TXT', { payload });
+      const label = `${name} size ${size}`;
+      const u = await udpAsk(S.port, msg);
+      const full = await tcpAsk(S.port, msg);
+      t.false(full.msg.flag_tc, `${label}: TCP not truncated`);
+      t.true(u.raw.length <= limit, `${label}: ${u.raw.length} bytes > ${limit}`);
+      t.is(u.msg.flag_tc, tc, `${label}: TC`);
+      t.is(full.raw.length > limit, tc, `${label}: TC exactly when the full answer (${full.raw.length}) exceeds ${limit}`);
+      if (!tc) t.deepEqual(u.msg.answers.map((a) => a.data), full.msg.answers.map((a) => a.data), label);
+      if (payload !== null) t.truthy(optOf(u.msg), `${label}: OPT`);
+    }
+  }
+});
+
+test('truncation: a UDP answer over the limit is header + question with TC=1; the same query over TCP gets it all', async (t) => {
+  for (const msg of [query('txt3000.example.test', 'TXT'), ednsQuery('txt3000.example.test', 'TXT', { payload: 4096 })]) {
+    const u = await udpAsk(S.port, msg);
+    t.true(u.msg.flag_tc);
+    t.true(u.msg.flag_aa);
+    t.is(u.msg.rcode, 'NOERROR');
+    const c = counts(u.raw);
+    t.is(c.qd, 1);
+    t.is(c.an, 0);
+    t.is(c.ns, 0);
+    t.is(plainAdditionals(u.msg).length, 0);
+    t.is(u.msg.questions[0]!.name, 'txt3000.example.test');
+    const full = await tcpAsk(S.port, msg);
+    t.false(full.msg.flag_tc);
+    t.is(full.msg.answers.length, 15);
+    t.true(full.raw.length > 3000);
+  }
+});
+
+// ---- malformed and unsupported queries -----------------------------------------------------------
+
+both('FORMERR for QDCOUNT 0 and QDCOUNT 2 (the header is readable)', async (t, ask) => {
+  const zero = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const r0 = await ask(zero);
+  t.is(r0.msg.rcode, 'FORMERR');
+  t.is(r0.msg.id, 0x1234);
+  t.true(r0.msg.flag_rd);
+  t.is(r0.msg.type, 'response');
+  const two = packet.encode({
+    type: 'query', id: 0x4321, flags: 0,
+    questions: [{ name: 'ns1.example.test', type: 'A', class: 'IN' }, { name: 'ns2.example.test', type: 'A', class: 'IN' }],
+  });
+  const r2 = await ask(two);
+  t.is(r2.msg.rcode, 'FORMERR');
+  t.is(r2.msg.id, 0x4321);
+  t.is(r2.msg.answers.length, 0);
+});
+
+both('FORMERR replies to a query with QDCOUNT 0 or 2 and a valid OPT carry OPT', async (t, ask) => {
+  const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232, options: [] } as unknown as packet.Answer;
+  const zero = packet.encode({ type: 'query', id: 0x5150, flags: 0, questions: [], additionals: [opt] });
+  const two = packet.encode({
+    type: 'query', id: 0x5151, flags: 0, additionals: [opt],
+    questions: [{ name: 'ns1.example.test', type: 'A', class: 'IN' }, { name: 'ns2.example.test', type: 'A', class: 'IN' }],
+  });
+  for (const q of [zero, two]) {
+    const r = await ask(q);
+    t.is(r.msg.rcode, 'FORMERR');
+    t.is(optOf(r.msg)?.udpPayloadSize, 1232);
+  }
+});
+
+both('FORMERR for a record that runs past the end of the message', async (t, ask) => {
+  const q = ednsQuery('ns1.example.test', 'A');
+  const r = await ask(q.subarray(0, q.length - 2)); // OPT without its RDLENGTH
+  t.is(r.msg.rcode, 'FORMERR');
+  const a = query('ns1.example.test', 'A');
+  a.writeUInt16BE(1, 6); // ANCOUNT 1, but no answer record follows
+  t.is((await ask(a)).msg.rcode, 'FORMERR');
+});
+
+both('FORMERR for two OPT records', async (t, ask) => {
+  const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232, options: [] } as unknown as packet.Answer;
+  const q = packet.encode({ type: 'query', id: 9, flags: 0, questions: [{ name: 'ns1.example.test', type: 'A', class: 'IN' }], additionals: [opt, opt] });
+  const r = await ask(q);
+  t.is(r.msg.rcode, 'FORMERR');
+});
+
+both('FORMERR for an unparsable question', async (t, ask) => {
+  const q = query('www.example.test', 'A', { id: 0x2222 });
+  const cases: [string, Buffer][] = [
+    ['name cut short', q.subarray(0, 12 + 6)],
+    ['no QTYPE/QCLASS', q.subarray(0, q.length - 4)],
+    ['label length past the end', Buffer.concat([q.subarray(0, 12), Buffer.from([40, 0x61, 0x62])])],
+    ['reserved label type', Buffer.concat([q.subarray(0, 12), Buffer.from([0x80, 0x61, 0, 0, 1, 0, 1])])],
+  ];
+  for (const [label, bytes] of cases) {
+    const r = await ask(bytes);
+    t.is(r.msg.rcode, 'FORMERR', label);
+    t.is(r.msg.id, 0x2222, label);
+  }
+});
+
+both('FORMERR for a query of type OPT', async (t, ask) => {
+  const r = await ask(query('ns1.example.test', 'OPT'));
+  t.is(r.msg.rcode, 'FORMERR');
+});
+
+test('fewer than 12 bytes: no reply (UDP), and the server keeps answering', async (t) => {
+  for (const bytes of [Buffer.alloc(0), Buffer.from([1]), Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0])]) {
+    t.is(await udpRaw(S.port, bytes, 300), null, `${bytes.length} bytes`);
+  }
+  const r = await udpAsk(S.port, query('ns1.example.test', 'A'));
+  t.deepEqual(r.msg.answers.map((a) => a.data), ['192.0.2.53']);
+});
+
+test('fewer than 12 bytes: no reply (TCP), the next query on the connection is answered', async (t) => {
+  const good = query('ns1.example.test', 'A', { id: 0x7777 });
+  const first = await tcpFirstReply(S.port, [Buffer.from([1, 2, 3]), good]);
+  t.truthy(first);
+  t.is(decode(first!).msg.id, 0x7777);
+});
+
+both('NOTIMP for opcodes other than QUERY (STATUS, NOTIFY, UPDATE)', async (t, ask) => {
+  for (const [opcode, name] of [[2, 'STATUS'], [4, 'NOTIFY'], [5, 'UPDATE']] as const) {
+    const r = await ask(withOpcode(query('example.test', 'SOA', { id: 0x3000 + opcode }), opcode));
+    t.is(r.msg.rcode, 'NOTIMP', name);
+    t.is(r.msg.opcode, name, `${name} echoed`);
+    t.is(r.msg.id, 0x3000 + opcode);
+    t.is(r.msg.answers.length, 0);
+  }
+});
+
+test('packets with QR=1 are dropped (UDP)', async (t) => {
+  const q = query('ns1.example.test', 'A');
+  q[2]! |= 0x80;
+  t.is(await udpRaw(S.port, q, 300), null);
+});
+
+test('packets with QR=1 are dropped (TCP), the next query on the connection is answered', async (t) => {
+  const q = query('ns1.example.test', 'A', { id: 0x1111 });
+  q[2]! |= 0x80;
+  const good = query('ns1.example.test', 'A', { id: 0x2222 });
+  const first = await tcpFirstReply(S.port, [q, good]);
+  t.truthy(first);
+  t.is(decode(first!).msg.id, 0x2222);
+});
+
+both('REFUSED for class CH other than the identity names, for class HS and ANY', async (t, ask) => {
+  for (const [name, type, klass] of [['ns1.example.test', 'A', 'CH'], ['authors.bind', 'TXT', 'CH'], ['ns1.example.test', 'A', 'HS'], ['ns1.example.test', 'A', 'ANY']]) {
+    const r = await ask(query(name!, type!, { klass }));
+    t.is(r.msg.rcode, 'REFUSED', `${name} ${klass}`);
+    t.is(r.msg.answers.length, 0);
+  }
+});
+
+both('AXFR and IXFR are REFUSED', async (t, ask) => {
+  for (const type of ['AXFR', 'IXFR']) {
+    for (const name of ['example.test', 'deep.example.test']) {
+      const r = await ask(query(name, type));
+      t.is(r.msg.rcode, 'REFUSED', `${type} ${name}`);
+      t.is(r.msg.answers.length, 0);
+    }
+  }
+});
+
+// ---- ANY (RFC 8482) --------------------------------------------------------------------------------
+
+function oneRRset(t: ExecutionContext, m: Msg, label: string): string {
+  t.is(m.rcode, 'NOERROR', label);
+  t.true(m.flag_aa, label);
+  t.true(m.answers.length > 0, label);
+  const keys = new Set(m.answers.map((a) => `${lc(a.name)} ${a.type}`));
+  t.is(keys.size, 1, `${label}: exactly one RRset, got ${[...keys].join(', ')}`);
+  return m.answers[0]!.type;
+}
+
+both('ANY: one RRset, the CNAME at a CNAME name', async (t, ask) => {
+  const r = await ask(query('alias.example.test', 'ANY'));
+  t.is(oneRRset(t, r.msg, 'alias'), 'CNAME');
+  t.is(r.msg.answers.length, 1);
+});
+
+both('ANY: one RRset, the first present of A, AAAA, MX, TXT', async (t, ask) => {
+  const expect: [string, string, number][] = [
+    ['mail.example.test', 'A', 1], // A and AAAA
+    ['ns2.example.test', 'A', 1],
+    ['mailonly.example.test', 'MX', 1], // MX and TXT
+    ['txtonly.example.test', 'TXT', 1], // TXT and CAA
+    ['example.test', 'MX', 2], // apex: SOA, NS, MX, TXT
+    ['multi.example.test', 'A', 4],
+    ['app.example.test', 'A', 2], // pool beside TXT: the pool's A
+  ];
+  for (const [name, type, n] of expect) {
+    const r = await ask(query(name, 'ANY'));
+    t.is(oneRRset(t, r.msg, name), type, name);
+    t.is(r.msg.answers.length, n, name);
+  }
+});
+
+both('ANY: without A, AAAA, MX, TXT some other single RRset (apex, SRV)', async (t, ask) => {
+  const apex = await ask(query('deep.example.test', 'ANY'));
+  t.true(['SOA', 'NS'].includes(oneRRset(t, apex.msg, 'child apex')));
+  const srv = await ask(query('_sip._tcp.example.test', 'ANY'));
+  t.is(oneRRset(t, srv.msg, 'srv'), 'SRV');
+  // nothing at an empty non-terminal: NODATA
+  const ent = await ask(query('_tcp.example.test', 'ANY'));
+  t.is(ent.msg.rcode, 'NOERROR');
+  t.is(ent.msg.answers.length, 0);
+});
+
+// ---- CHAOS -----------------------------------------------------------------------------------------
+
+both('CHAOS TXT id.server and hostname.bind answer the NSID; version.bind the configured version', async (t, ask) => {
+  for (const [name, text] of [['id.server', 'ns1.test-nsid'], ['hostname.bind', 'ns1.test-nsid'], ['version.bind', 'steerdns-test'], ['VERSION.BIND', 'steerdns-test']]) {
+    const r = await ask(query(name!, 'TXT', { klass: 'CH' }));
+    t.is(r.msg.rcode, 'NOERROR', name);
+    t.is(r.msg.answers.length, 1, name);
+    const a = r.msg.answers[0]!;
+    t.is(a.name, name);
+    t.is(a.class, 'CH');
+    t.is(a.type, 'TXT');
+    t.is(Buffer.concat(a.data).toString(), text);
+    t.is(r.msg.questions[0]!.class, 'CH');
+  }
+});
+
+test('CHAOS version.bind and id.server are REFUSED when version/nsid are not configured', async (t) => {
+  const s = await startServer(ZONES, NO_IDENTITY_CONFIG);
+  try {
+    for (const [tr, ask] of Object.entries(ASK)) {
+      for (const name of ['version.bind', 'id.server', 'hostname.bind']) {
+        const r = await ask(s.port, query(name, 'TXT', { klass: 'CH' }));
+        t.is(r.msg.rcode, 'REFUSED', `${name} ${tr}`);
+        t.is(r.msg.answers.length, 0);
+      }
+      const ok = await ask(s.port, query('ns1.example.test', 'A'));
+      t.is(ok.msg.rcode, 'NOERROR');
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+// ---- rotation ----------------------------------------------------------------------------------
+
+for (const tr of Object.keys(TRANSPORTS) as Transport[]) {
+  test(`static multi-address RRsets rotate their order across consecutive responses [${tr}]`, async (t) => {
+    const s = await startServer(ZONES); // its own server: nothing else moves the rotation
+    try {
+      const all = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'];
+      const orders: string[][] = [];
+      for (let i = 0; i < all.length; i++) {
+        const r = await ASK[tr](s.port, query('multi.example.test', 'A'));
+        orders.push(r.msg.answers.map((a) => a.data as string));
+      }
+      for (const o of orders) {
+        t.deepEqual([...o].sort(), all, 'every address every time');
+        const k = all.indexOf(o[0]!);
+        t.deepEqual(o, [...all.slice(k), ...all.slice(0, k)], 'a rotation of the written order');
+      }
+      t.is(new Set(orders.map((o) => o[0])).size, all.length, `each consecutive response starts elsewhere: ${JSON.stringify(orders)}`);
+    } finally {
+      await s.stop();
+    }
+  });
+}
+
+// ---- long TXT ----------------------------------------------------------------------------------
+
+both('TXT longer than 255 octets is one record of several character-strings', async (t, ask) => {
+  const r = await ask(query('dkim._domainkey.example.test', 'TXT', { edns: true })); // 600+ octets: over 512
+  t.is(r.msg.rcode, 'NOERROR');
+  t.false(r.msg.flag_tc);
+  t.is(r.msg.answers.length, 1);
+  const parts = r.msg.answers[0]!.data as Buffer[];
+  t.deepEqual(parts.map((p) => p.length), [255, 255, DKIM.length - 510]);
+  t.is(Buffer.concat(parts).toString(), DKIM);
+  // RDLENGTH covers exactly the strings with their length bytes
+  const raw = r.raw;
+  const rdlenAt = 12 + ('dkim._domainkey.example.test'.length + 2) + 4 + 2 + 2 + 2 + 4;
+  t.is(raw.readUInt16BE(rdlenAt), DKIM.length + parts.length);
+});
+
+// ---- TCP (RFC 7766) -------------------------------------------------------------------------------
+
+test('TCP: several pipelined queries on one connection each get their answer', async (t) => {
+  const names = ['ns1', 'ns2', 'mail', 'nope', 'alias', 'x.static', 'x.sub', 'txt3000'].map((n) => `${n}.example.test`);
+  const msgs = names.map((n, i) => query(n, n.startsWith('txt') ? 'TXT' : 'A', { id: 0x6000 + i }));
+  const replies = (await tcpMany(S.port, msgs, '127.0.0.1', PATIENT_MS)).map((r) => decode(r).msg);
+  t.is(replies.length, msgs.length);
+  const byId = new Map(replies.map((m) => [m.id, m]));
+  names.forEach((n, i) => {
+    const m = byId.get(0x6000 + i);
+    t.truthy(m, n);
+    t.is(lc(m!.questions[0]!.name), n);
+  });
+  t.deepEqual(byId.get(0x6000)!.answers.map((a) => a.data), ['192.0.2.53']);
+  t.is(byId.get(0x6003)!.rcode, 'NXDOMAIN');
+  t.is(byId.get(0x6007)!.answers.length, 15, 'a large answer in the middle of the pipeline');
+});
+
+interface Conn {
+  ask(msg: Buffer): Promise<Buffer>;
+  closed: Promise<number>;
+  destroy(): void;
+}
+
+/** One TCP connection: ask() sends a framed query and resolves with the next reply; `closed` resolves with the close time. */
+function connect(port: number): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    let buf = Buffer.alloc(0);
+    const waiting: ((b: Buffer) => void)[] = [];
+    const closed = new Promise<number>((r) => sock.on('close', () => r(Date.now())));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const m = Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        buf = buf.subarray(2 + m.length);
+        waiting.shift()?.(m);
+      }
+    });
+    sock.on('error', () => sock.destroy());
+    sock.once('connect', () => resolve({
+      ask: (msg) => new Promise((r) => {
+        waiting.push(r);
+        sock.write(Buffer.concat([u16(msg.length), msg]));
+      }),
+      closed,
+      destroy: () => sock.destroy(),
+    }));
+    sock.once('error', reject);
+  });
+}
+
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
+}
+
+test('TCP: an idle connection is closed after limits.tcp_idle', async (t) => {
+  const s = await startServer(ZONES, `${BASE_CONFIG}\nlimits: { tcp_idle: 300ms }\n`);
+  try {
+    const c = await connect(s.port);
+    const r = decode(await c.ask(query('ns1.example.test', 'A'))).msg;
+    t.deepEqual(r.answers.map((a) => a.data), ['192.0.2.53']);
+    const answeredAt = Date.now();
+    const closedAt = await within(c.closed, PATIENT_MS);
+    t.not(closedAt, 'timeout', 'the idle connection was closed');
+    t.true((closedAt as number) - answeredAt >= 250, `closed after ${(closedAt as number) - answeredAt} ms`);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('TCP: at limits.tcp_connections the longest-idle connection is closed', async (t) => {
+  const s = await startServer(ZONES, `${BASE_CONFIG}\nlimits: { tcp_connections: 2, tcp_idle: 30s }\n`);
+  try {
+    const q = () => query('ns1.example.test', 'A');
+    const c1 = await connect(s.port);
+    await c1.ask(q());
+    await new Promise((r) => setTimeout(r, 20));
+    const c2 = await connect(s.port);
+    await c2.ask(q());
+    const c3 = await connect(s.port);
+    t.not(await within(c1.closed, PATIENT_MS), 'timeout', 'the longest-idle connection was closed');
+    // the newer connections still answer
+    t.deepEqual(decode(await c3.ask(q())).msg.answers.map((a) => a.data), ['192.0.2.53']);
+    t.deepEqual(decode(await c2.ask(q())).msg.answers.map((a) => a.data), ['192.0.2.53']);
+    c2.destroy();
+    c3.destroy();
+  } finally {
+    await s.stop();
+  }
+});

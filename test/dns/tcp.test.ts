@@ -1,0 +1,331 @@
+// Acceptance item 5 (issue 2) and RFC 7766 TCP behaviour (spec §4): idle connections do not stop UDP or new
+// TCP service; idle and slow connections are closed after `limits.tcp_idle`; pipelining and split writes;
+// the connection cap closes the longest-idle connection; odd frames do not break a connection; a client
+// that never reads its answers neither stalls the server for others nor makes it queue without bound.
+import net from 'node:net';
+import test, { type ExecutionContext } from 'ava';
+import { BASE_CONFIG, SAMPLE_ZONE, decode, query, startServer, tcpMany, u16, udp, type Reply } from '../helpers/server.js';
+
+// A zone with one answer close to the 64 KiB TCP limit, for the client that does not read.
+const BIG_ZONE = `
+origin: big.test
+ttl: 300
+soa: { ns: ns1.example.test., email: hostmaster@big.test, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60 }
+records:
+  "@": { NS: [ns1.example.test.] }
+  huge: { TXT: [${Array.from({ length: 230 }, (_, i) => `"${String(i).padStart(3, '0')}${'h'.repeat(250)}"`).join(', ')}] }
+`;
+const ZONES = { 'example.test.yaml': SAMPLE_ZONE, 'big.test.yaml': BIG_ZONE };
+
+/** A TCP client that parses framed replies and records when the connection closed. */
+class Client {
+  readonly replies: Buffer[] = [];
+  openedAt = 0;
+  closedAt: number | null = null;
+  readonly closed: Promise<number>;
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly sock: net.Socket) {
+    this.closed = new Promise((resolve) => sock.on('close', () => {
+      this.closedAt = Date.now();
+      resolve(this.closedAt);
+      this.wake();
+    }));
+    sock.on('error', () => undefined); // a reset by the server shows up as 'close'
+    sock.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      while (this.buf.length >= 2 && this.buf.length >= 2 + this.buf.readUInt16BE(0)) {
+        this.replies.push(this.buf.subarray(2, 2 + this.buf.readUInt16BE(0)));
+        this.buf = this.buf.subarray(2 + this.buf.readUInt16BE(0));
+      }
+      this.wake();
+    });
+  }
+
+  static open(port: number, all: Client[]): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ port, host: '127.0.0.1', noDelay: true });
+      const c = new Client(sock);
+      all.push(c);
+      sock.once('connect', () => {
+        c.openedAt = Date.now();
+        resolve(c);
+      });
+      sock.once('error', reject);
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.closedAt === null;
+  }
+
+  send(...msgs: Buffer[]): void {
+    this.sock.write(Buffer.concat(msgs.flatMap((m) => [u16(m.length), m])));
+  }
+
+  /** Waits until `n` replies have arrived in total; rejects on close or timeout. */
+  async waitReplies(n: number, timeoutMs = 2000): Promise<Buffer[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length < n) {
+      if (!this.isOpen) throw new Error(`connection closed after ${this.replies.length}/${n} replies`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.replies.length}/${n} replies before the timeout`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.replies.slice(0, n);
+  }
+
+  async ask(msg: Buffer): Promise<Reply> {
+    const n = this.replies.length;
+    this.send(msg);
+    return decode((await this.waitReplies(n + 1))[n]!);
+  }
+
+  /** Resolves with the close time, or null if still open after `timeoutMs`. */
+  closedWithin(timeoutMs: number): Promise<number | null> {
+    return Promise.race([this.closed, new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+function destroyAll(clients: Client[]): void {
+  for (const c of clients) c.sock.destroy();
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function assertA(t: ExecutionContext, r: Reply, name = 'ns1.example.test', addr = '192.0.2.53'): Promise<void> {
+  t.is(r.msg.rcode, 'NOERROR');
+  t.is(r.msg.questions[0]?.name, name);
+  t.deepEqual(r.msg.answers.map((a) => a.data), [addr]);
+}
+
+/** UDP and a brand-new TCP connection (several pipelined queries) are both answered. */
+async function serviceWorks(t: ExecutionContext, port: number): Promise<void> {
+  const udpReplies = await Promise.all(Array.from({ length: 20 }, () => udp(port, query('ns1.example.test', 'A'))));
+  for (const r of udpReplies) await assertA(t, r);
+  const tcpReplies = await tcpMany(port, [query('ns1.example.test', 'A'), query('mail.example.test', 'A'), query('ns1.example.test', 'A')]);
+  t.is(tcpReplies.length, 3);
+  await assertA(t, decode(tcpReplies[1]!), 'mail.example.test', '192.0.2.25');
+}
+
+const IDLE_CONFIG = `${BASE_CONFIG}limits: { tcp_idle: 500ms }\n`;
+
+test('300 idle TCP connections do not stop UDP or new TCP service', async (t) => {
+  const s = await startServer(ZONES);
+  const clients: Client[] = [];
+  try {
+    const idle: Client[] = [];
+    for (let batch = 0; batch < 6; batch++) {
+      idle.push(...await Promise.all(Array.from({ length: 50 }, () => Client.open(s.port, clients))));
+    }
+    t.is(idle.length, 300);
+    await sleep(50);
+    await serviceWorks(t, s.port);
+    // an idle connection is still usable, and none of the 300 was closed
+    await assertA(t, await idle[150]!.ask(query('ns1.example.test', 'A')));
+    t.is(idle.filter((c) => !c.isOpen).length, 0);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+});
+
+test('an idle connection is closed after limits.tcp_idle; an active one stays open', async (t) => {
+  const s = await startServer(ZONES, IDLE_CONFIG);
+  const clients: Client[] = [];
+  try {
+    const idle = await Client.open(s.port, clients);
+    const active = await Client.open(s.port, clients);
+    // the active one sends a query every 150 ms for 1.2 s, well past the 500 ms idle time
+    let last = 0;
+    for (let i = 0; i < 8; i++) {
+      await assertA(t, await active.ask(query('ns1.example.test', 'A')));
+      last = Date.now();
+      await sleep(150);
+    }
+    t.true(active.isOpen, 'a connection that keeps sending stays open');
+    const idleClosed = await idle.closedWithin(2000);
+    t.not(idleClosed, null, 'the idle connection was closed');
+    const idleFor = idleClosed! - idle.openedAt;
+    t.true(idleFor >= 400 && idleFor < 2000, `idle connection closed after ${idleFor} ms`);
+    // once it stops, the active connection is closed too, counted from its last query
+    const activeClosed = await active.closedWithin(2500);
+    t.not(activeClosed, null);
+    const quietFor = activeClosed! - last;
+    t.true(quietFor >= 250 && quietFor < 2000, `closed ${quietFor} ms after its last query`);
+    t.is(active.replies.length, 8);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+});
+
+test('slow senders (partial length, partial message, a byte at a time) are closed after the idle timeout', async (t) => {
+  const s = await startServer(ZONES, IDLE_CONFIG);
+  const clients: Client[] = [];
+  try {
+    const q = query('ns1.example.test', 'A');
+    const halfLength = await Client.open(s.port, clients);
+    halfLength.sock.write(Buffer.from([0]));
+    const partial = await Client.open(s.port, clients);
+    partial.sock.write(Buffer.concat([u16(q.length), q.subarray(0, 10)]));
+    // a trickle that never completes a message: traffic, but no query, so it counts as idle
+    const trickle = await Client.open(s.port, clients);
+    trickle.sock.write(u16(0xffff));
+    const timer = setInterval(() => trickle.isOpen && trickle.sock.write(Buffer.from([0x41])), 50);
+    try {
+      for (const c of [halfLength, partial, trickle]) {
+        const at = await c.closedWithin(2500);
+        t.not(at, null, 'closed');
+        const after = at! - c.openedAt;
+        t.true(after >= 400 && after < 2000, `closed after ${after} ms`);
+        t.is(c.replies.length, 0);
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    await serviceWorks(t, s.port);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+});
+
+test('pipelined queries in one write are answered in order; a query written a byte at a time is answered', async (t) => {
+  const s = await startServer(ZONES);
+  const clients: Client[] = [];
+  try {
+    const names = ['ns1.example.test', 'mail.example.test', 'nothere.example.test', 'www.example.org', 'ns2.example.test'];
+    const msgs = Array.from({ length: 25 }, (_, i) => query(names[i % names.length]!, 'A', { id: 1000 + i }));
+    const c = await Client.open(s.port, clients);
+    c.send(...msgs);
+    const replies = (await c.waitReplies(msgs.length)).map((r) => decode(r).msg);
+    t.deepEqual(replies.map((r) => r.id), msgs.map((_, i) => 1000 + i));
+    t.deepEqual(replies.map((r) => r.questions[0]?.name), msgs.map((_, i) => names[i % names.length]));
+    t.deepEqual(replies.slice(0, 5).map((r) => r.rcode), ['NOERROR', 'NOERROR', 'NXDOMAIN', 'REFUSED', 'NOERROR']);
+
+    // one byte per write (no Nagle on either side, a pause between writes so they arrive separately)
+    const slow = await Client.open(s.port, clients);
+    const framed = Buffer.concat([u16(msgs[0]!.length), msgs[0]!, u16(msgs[1]!.length), msgs[1]!]);
+    for (const byte of framed) {
+      slow.sock.write(Buffer.from([byte]));
+      await sleep(1);
+    }
+    const two = (await slow.waitReplies(2)).map((r) => decode(r).msg);
+    t.deepEqual(two.map((r) => r.id), [1000, 1001]);
+    t.deepEqual(two[0]!.answers.map((a) => a.data), ['192.0.2.53']);
+    t.deepEqual(two[1]!.answers.map((a) => a.data), ['192.0.2.25']);
+
+    // a write that ends inside a message and the next write that completes it plus a whole one
+    const split = await Client.open(s.port, clients);
+    const cut = 2 + msgs[0]!.length + 5;
+    split.sock.write(framed.subarray(0, cut));
+    await sleep(20);
+    t.is(split.replies.length, 1);
+    split.sock.write(Buffer.concat([framed.subarray(cut), u16(msgs[2]!.length), msgs[2]!]));
+    t.deepEqual((await split.waitReplies(3)).map((r) => decode(r).msg.id), [1000, 1001, 1002]);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+});
+
+test('connection cap: a new connection closes the longest-idle one, never a recently active one', async (t) => {
+  const s = await startServer(ZONES, `${BASE_CONFIG}limits: { tcp_connections: 5 }\n`);
+  const clients: Client[] = [];
+  try {
+    const c: Client[] = [];
+    for (let i = 0; i < 5; i++) {
+      c.push(await Client.open(s.port, clients));
+      await sleep(25);
+    }
+    // c[2] and c[4] are used; c[0] (opened first, never used) is the longest idle
+    await assertA(t, await c[2]!.ask(query('ns1.example.test', 'A')));
+    await assertA(t, await c[4]!.ask(query('ns1.example.test', 'A')));
+    await sleep(25);
+    const sixth = await Client.open(s.port, clients);
+    t.not(await c[0]!.closedWithin(1000), null, 'the first, never used connection was closed');
+    await assertA(t, await sixth.ask(query('ns1.example.test', 'A')));
+    t.deepEqual(c.map((x) => x.isOpen), [false, true, true, true, true]);
+
+    // now c[1] becomes the most recently active; c[3] (opened after it, never used) is the longest idle
+    await assertA(t, await c[1]!.ask(query('ns1.example.test', 'A')));
+    await sleep(25);
+    const seventh = await Client.open(s.port, clients);
+    t.not(await c[3]!.closedWithin(1000), null, 'the longest-idle connection was closed');
+    await assertA(t, await seventh.ask(query('ns1.example.test', 'A')));
+    t.deepEqual(c.map((x) => x.isOpen), [false, true, true, false, true]);
+    for (const x of [c[1]!, c[2]!, c[4]!, sixth]) await assertA(t, await x.ask(query('ns1.example.test', 'A')));
+    t.true(seventh.isOpen);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+});
+
+test('a zero-length frame and frames with a response or a short message are dropped; the connection goes on', async (t) => {
+  const s = await startServer(ZONES);
+  const clients: Client[] = [];
+  try {
+    const c = await Client.open(s.port, clients);
+    const response = Buffer.from(query('ns1.example.test', 'A', { id: 77 }));
+    response[2]! |= 0x80; // QR=1
+    c.send(Buffer.alloc(0), response, Buffer.alloc(11), query('ns1.example.test', 'A', { id: 78 }), Buffer.alloc(0));
+    const [first] = await c.waitReplies(1);
+    t.is(decode(first!).msg.id, 78);
+    await assertA(t, decode(first!));
+    const again = await c.ask(query('mail.example.test', 'A', { id: 79 }));
+    t.is(again.msg.id, 79);
+    await assertA(t, again, 'mail.example.test', '192.0.2.25');
+    t.is(c.replies.length, 2, 'no reply to the dropped frames');
+    t.true(c.isOpen);
+    t.is(s.logs.filter((l) => (l.level as number) >= 50).length, 0);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+});
+
+test('a client that never reads its answers neither stalls others nor makes the server queue without bound', async (t) => {
+  const s = await startServer(ZONES, `${BASE_CONFIG}limits: { tcp_idle: 1s }\n`);
+  const clients: Client[] = [];
+  try {
+    // each ~58 KB answer for a ~30-byte query: 6,000 queries would be ~350 MB of answers
+    const q = query('huge.big.test', 'TXT', { id: 5 });
+    const one = await tcpMany(s.port, [q]);
+    t.true(one[0]!.length > 55_000, `the answer is ${one[0]!.length} bytes`);
+    const before = process.memoryUsage().arrayBuffers;
+    const hog = await Client.open(s.port, clients);
+    hog.sock.pause(); // never reads
+    hog.sock.write(Buffer.concat(Array.from({ length: 6000 }, () => Buffer.concat([u16(q.length), q]))));
+    await sleep(300);
+    // others are answered while the hog's answers pile up
+    await serviceWorks(t, s.port); // each UDP query within 2 s, the new TCP connection within 3 s
+    const grown = process.memoryUsage().arrayBuffers - before;
+    t.true(grown < 48 * 1024 * 1024, `queued ${Math.round(grown / 1024 / 1024)} MB for a client that does not read`);
+    // the server stopped reading the stuck connection, so no query completes on it: it goes idle and is
+    // closed (what it had queued is dropped), seen by the client once it reads again
+    await sleep(1500);
+    hog.sock.resume();
+    t.not(await hog.closedWithin(3000), null, 'the non-reading connection was closed');
+    t.true(hog.replies.length < 6000);
+    t.log(`${Math.round(grown / 1024)} KB queued; the client got ${hog.replies.length} answers before the server closed it`);
+    await serviceWorks(t, s.port);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+});
