@@ -1,14 +1,21 @@
 #!/usr/bin/env node
-// The `steerdns` command (spec §1): serve, check.
+// The `steerdns` command (spec §1): serve, check, explain.
 import { parseArgs } from 'node:util';
 import { listZoneFiles, loadZoneFiles } from './config/load.js';
-import { loadServerConfig } from './config/server-config.js';
+import { SerialStore } from './config/serial.js';
+import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
+import { explain, formatExplain, type ExplainRequest, type ExplainResult } from './gslb/explain.js';
+import { ALL_UP } from './health/table.js';
 import { createLogger, Server, StartupError } from './server.js';
+import { loadDatabase, loadSnapshot } from './snapshot.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server
-  steerdns check [-c steerdns.yaml]    validate the config and every zone; exit 0 ok, 1 errors
+  steerdns check [-c steerdns.yaml]    validate the config, every zone and the GeoIP database; exit 0 ok, 1 errors
+  steerdns explain NAME [TYPE] --from IP [--subnet CIDR] [--offline] [--json] [-c steerdns.yaml]
+                                       show how a query from IP is answered: client location, regions,
+                                       health, the answer (asks the running server for live health)
 `;
 
 function printDiagnostics(ds: Diagnostic[]): void {
@@ -36,6 +43,12 @@ export function check(configPath: string): number {
     errors += r.diagnostics.filter((d) => d.severity === 'error').length;
   }
   const zones = results.filter((r) => r.zone).map((r) => `${r.zone!.origin}.`);
+  const { dbError } = loadDatabase(config, null);
+  if (dbError) {
+    const at = config.geoip.databaseAt;
+    process.stderr.write(at ? `${at.file}:${at.line}:${at.col}: ${dbError}\n` : `${dbError}\n`);
+    errors++;
+  }
   if (files.length === 0) {
     process.stderr.write(`no zone files (*.yaml) in ${config.zonesDir}\n`);
     return 1;
@@ -83,6 +96,63 @@ async function serve(configPath: string): Promise<void> {
   });
 }
 
+/** `steerdns explain`: the running server's view (GET /explain) or, offline, the configured states. */
+async function explainCommand(cfg: string, positionals: string[], opts: { from?: string; subnet?: string; offline?: boolean; json?: boolean }): Promise<number> {
+  const [name, type] = positionals;
+  if (!name || !opts.from) {
+    process.stderr.write(`steerdns explain: NAME and --from IP are required\n${USAGE}`);
+    return 2;
+  }
+  const { config, diagnostics } = loadServerConfig(cfg);
+  if (!config) {
+    printDiagnostics(diagnostics);
+    return 1;
+  }
+  const req: ExplainRequest = { name, type, from: opts.from, subnet: opts.subnet };
+  let result: ExplainResult | { error: string } | null = null;
+  let note: string;
+  if (opts.offline) note = 'configured states (--offline): every probed target counted up, state: down honoured';
+  else if (!config.http) note = 'configured states: no http: address in the config to ask a running server';
+  else {
+    const live = await askServer(config, req);
+    if (typeof live === 'string') note = `configured states: no server answered at ${live}`;
+    else {
+      result = live;
+      note = `live, from the running server at ${config.http.text}`;
+    }
+  }
+  if (!result) result = explainOffline(config, req);
+  if ('error' in result) {
+    process.stderr.write(`steerdns explain: ${result.error}\n`);
+    return 1;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatExplain(result, note));
+  return 0;
+}
+
+async function askServer(config: ServerConfig, req: ExplainRequest): Promise<ExplainResult | { error: string } | string> {
+  const h = config.http!;
+  const host = h.host === '0.0.0.0' ? '127.0.0.1' : h.host === '::' ? '::1' : h.host;
+  const q = new URLSearchParams({ name: req.name, from: req.from });
+  if (req.type) q.set('type', req.type);
+  if (req.subnet) q.set('subnet', req.subnet);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${h.port}/explain?${q}`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as ExplainResult | { error: string };
+    if (res.status === 200 || res.status === 400) return body;
+    return `${url} (HTTP ${res.status})`;
+  } catch (e) {
+    return `${h.text} (${(e as Error).cause ? String(((e as Error).cause as Error).message ?? (e as Error).cause) : (e as Error).message})`;
+  }
+}
+
+function explainOffline(config: ServerConfig, req: ExplainRequest): ExplainResult | { error: string } {
+  const report = loadSnapshot(config, new SerialStore(config.stateDir, false), null);
+  for (const m of report.messages.filter((x) => x.level === 'error')) process.stderr.write(`${m.text}\n`);
+  return explain(report.snapshot, ALL_UP, 'configured', req);
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -90,6 +160,10 @@ async function main(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string', short: 'c', default: 'steerdns.yaml' },
       help: { type: 'boolean', short: 'h' },
+      from: { type: 'string' },
+      subnet: { type: 'string' },
+      offline: { type: 'boolean' },
+      json: { type: 'boolean' },
     },
   });
   const [command] = positionals;
@@ -104,6 +178,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'check':
       process.exitCode = check(values.config!);
+      return;
+    case 'explain':
+      process.exitCode = await explainCommand(values.config!, positionals.slice(1), values);
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);

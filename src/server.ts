@@ -8,9 +8,13 @@ import { RCODE_NAMES } from './dns/constants.js';
 import { TYPE_NAMES } from './config/records.js';
 import { Responder } from './dns/responder.js';
 import { TcpListener, UdpListener } from './dns/transport.js';
-import { Rotation, type GslbEnv } from './gslb/answer.js';
+import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
+import type { Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
-import { loadSnapshot, type Snapshot } from './snapshot.js';
+import { HttpApi } from './http/api.js';
+import { Metrics } from './metrics.js';
+import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
+import { unwatchFile, watchFile } from 'node:fs';
 
 export class StartupError extends Error {
   /** `logged`: the diagnostics were already logged by the server (zone load errors). */
@@ -44,10 +48,18 @@ export class Server {
   private stopped = false;
   /** Target health, written by the prober (and tests); read by the answer path. */
   readonly health = new HealthTable();
+  readonly metrics = new Metrics();
+  private http: HttpApi | null = null;
+  httpPort: number | null = null;
+  /** Pools currently answering with all_down (logged when they enter and leave that state). */
+  private readonly allDown = new Set<Pool>();
 
   private constructor(private config: ServerConfig, readonly log: Logger) {
     this.serials = new SerialStore(config.stateDir);
-    const gslb: GslbEnv = { health: this.health, rotation: new Rotation(), random: Math.random };
+    const gslb: GslbEnv = {
+      health: this.health, rotation: new Rotation(), random: Math.random,
+      onDecision: (pool, d) => this.countDecision(pool, d),
+    };
     this.responder = new Responder(() => this.snapshot, config, gslb);
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
   }
@@ -65,7 +77,64 @@ export class Server {
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
     await server.listen();
+    await server.listenHttp();
+    server.watchDatabase();
     return server;
+  }
+
+  private watchedDb: string | null = null;
+
+  /** A changed GeoIP database file is reloaded; if the new file fails to open, the old one stays. */
+  private watchDatabase(): void {
+    const path = this.snapshot.db?.path ?? this.config.geoip.database;
+    if (path === this.watchedDb) return;
+    if (this.watchedDb) unwatchFile(this.watchedDb);
+    this.watchedDb = path;
+    if (!path) return;
+    watchFile(path, { interval: 1000, persistent: false }, (cur, prev) => {
+      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) this.reloadDatabase();
+    });
+  }
+
+  /** Swaps in the GeoIP database from disk (keeping the old one if the new one fails). */
+  reloadDatabase(): void {
+    const { db, dbError } = loadDatabase(this.config, this.snapshot);
+    if (dbError) {
+      this.log.error({ file: this.config.geoip.database }, dbError);
+      return;
+    }
+    if (db === this.snapshot.db) return;
+    this.snapshot = { ...this.snapshot, db, geo: geoContext(this.config, db), generation: this.snapshot.generation + 1 };
+    this.log.info({ file: db?.path, type: db?.description }, 'GeoIP database reloaded');
+  }
+
+  private countDecision(pool: Pool, d: PoolDecision): void {
+    const m = this.metrics;
+    const reason = d.reason;
+    m.child(m.poolAnswers, `${pool.zone}|${pool.name}|${d.region ?? ''}|${reason}`, { zone: pool.zone, pool: pool.name, region: d.region ?? '', reason }).inc();
+    const down = reason === 'all_down' || reason === 'fallback';
+    if (down) m.child(m.failopen, `${pool.zone}|${pool.name}`, { zone: pool.zone, pool: pool.name }).inc();
+    if (down && !this.allDown.has(pool)) {
+      this.allDown.add(pool);
+      this.log.warn({ zone: pool.zone, pool: pool.name, all_down: pool.spec.allDown.kind, region: d.region }, `pool ${pool.name}: no healthy target in any region, answering with all_down ${pool.spec.allDown.kind}`);
+    } else if (!down && this.allDown.has(pool)) {
+      this.allDown.delete(pool);
+      this.log.info({ zone: pool.zone, pool: pool.name, region: d.region }, `pool ${pool.name}: healthy targets again`);
+    }
+  }
+
+  private async listenHttp(): Promise<void> {
+    const addr = this.config.http;
+    if (!addr) return;
+    this.http = new HttpApi({
+      snapshot: () => this.snapshot,
+      health: this.health,
+      metrics: this.metrics,
+      metricsText: () => this.metrics.registry.metrics(),
+      log: this.log,
+    });
+    this.httpPort = await this.http.listen(addr.host, addr.port);
+    this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}` }, 'HTTP API listening');
   }
 
   get zoneCount(): number {
@@ -81,6 +150,13 @@ export class Server {
         kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
     }
     this.snapshot = report.snapshot;
+    const m = this.metrics;
+    m.zoneSerial.reset();
+    for (const z of report.snapshot.zones.values()) m.zoneSerial.set({ zone: z.origin }, z.serial);
+    for (const f of report.failed) {
+      const st = report.snapshot.files.get(f);
+      m.zoneLoadErrors.inc({ zone: st?.zone?.origin ?? zoneNameOfFile(f) });
+    }
     for (const z of report.snapshot.zones.values()) {
       if (report.changed.some((f) => report.snapshot.files.get(f)?.zone === z)) {
         this.log.info({ zone: z.origin, serial: z.serial, file: z.spec.file }, 'zone loaded');
@@ -117,10 +193,20 @@ export class Server {
 
   private handler() {
     const responder = this.responder;
+    const m = this.metrics;
     return (msg: Buffer, address: string, transport: 'udp' | 'tcp'): Buffer | null => {
+      const started = process.hrtime.bigint();
       const out = responder.handle(msg, transport, { address });
+      const i = responder.last;
+      if (out) {
+        const zone = i.zone ?? '';
+        const qtype = TYPE_NAMES[i.qtype] ?? 'other';
+        const rcode = RCODE_NAMES[i.rcode] ?? 'other';
+        m.child(m.queries, `${zone}|${qtype}|${rcode}|${transport}`, { zone, qtype, rcode, transport }).inc();
+        if (i.truncated) m.truncated.inc();
+        m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      }
       if (this.config.log.queries) {
-        const i = responder.last;
         this.log.info({ client: address, transport, qname: i.name, qtype: TYPE_NAMES[i.qtype] ?? i.qtype,
           rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: i.truncated || undefined, dropped: out ? undefined : true }, 'query');
       }
@@ -145,6 +231,7 @@ export class Server {
       for (const t of this.tcp) t.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
     const { failed } = this.loadZones(this.snapshot);
+    this.watchDatabase();
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length }, 'reloaded');
     return { ok: !!config && failed.length === 0, failed };
   }
@@ -153,7 +240,13 @@ export class Server {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close())]);
+    if (this.watchedDb) unwatchFile(this.watchedDb);
+    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.http?.close()]);
     this.log.info('stopped');
   }
+}
+
+/** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */
+function zoneNameOfFile(file: string): string {
+  return (file.split('/').pop() ?? file).replace(/\.yaml$/, '');
 }

@@ -83,10 +83,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   for (const st of states) if (st.zone && !zones.has(st.zone.origin)) zones.set(st.zone.origin, st.zone);
   const { db, dbError } = loadDatabase(cfg, previous);
   if (dbError) messages.push({ level: 'error', text: dbError, file: cfg.geoip.database ?? 'bundled' });
-  const geo: GeoContext = {
-    geo: new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location),
-    useEcs: cfg.geoip.ecs,
-  };
+  const geo = geoContext(cfg, db);
   return {
     snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 },
     messages, changed, failed,
@@ -104,4 +101,8 @@ export function loadDatabase(cfg: ServerConfig, previous: Snapshot | null): { db
     const msg = `GeoIP database ${displayPath(path)}: ${(e as Error).message.replace(`${path}: `, '')}`;
     return { db: prev ?? null, dbError: prev ? `${msg} (keeping the previous database)` : msg };
   }
+}
+
+export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContext {
+  return { geo: new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location), useEcs: cfg.geoip.ecs };
 }

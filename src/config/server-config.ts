@@ -57,7 +57,7 @@ export interface ServerConfig {
   zonesDir: string;
   http: ListenAddress | null;
   workers: number | 'auto';
-  geoip: { database: string | null; networks: GeoOverlay[]; ecs: boolean };
+  geoip: { database: string | null; databaseAt?: { file: string; line: number; col: number }; networks: GeoOverlay[]; ecs: boolean };
   regions: Map<string, Region>;
   health: HealthDefaults;
   log: { level: LogLevel; queries: boolean };
@@ -234,7 +234,10 @@ function readGeoip(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): 
   const db = e.get('database');
   if (db && src.scalar(db.value) !== null) {
     const v = src.string(db.value, 'geoip.database');
-    if (v) cfg.geoip.database = resolve(cfg.dir, v);
+    if (v) {
+      cfg.geoip.database = resolve(cfg.dir, v);
+      cfg.geoip.databaseAt = { file: src.display, ...src.position(db.value) };
+    }
   }
   const ecs = e.get('ecs');
   if (ecs) {

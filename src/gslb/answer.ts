@@ -60,6 +60,8 @@ export interface GslbEnv {
   random: () => number;
   /** Called once per pool decision (metrics). */
   onDecision?: (pool: Pool, d: PoolDecision) => void;
+  /** `explain`: every pool decision's intermediate results are appended here. */
+  trace?: PoolTrace[];
 }
 
 export type Reason = 'nearest' | 'failover' | 'map' | 'all_down' | 'fallback';
@@ -102,7 +104,6 @@ export interface PoolTrace {
   halved: boolean;
   scope: number;
   note: string | null;
-  fallback?: PoolTrace;
 }
 
 /** Places the client: the ECS address when present, enabled and locatable, else the source address. */
@@ -143,9 +144,8 @@ function needed(pool: Pool, total: number): number {
 const live = (t: Target) => !t.adminDown;
 
 /** The A (family 4) or AAAA (family 6) answer of a pool for one client. */
-export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv,
-  trace?: PoolTrace[], depth = 0): PoolDecision {
-  const d = decide(pool, family, client, ctx, env, trace, depth);
+export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth = 0): PoolDecision {
+  const d = decide(pool, family, client, ctx, env, env.trace, depth);
   env.onDecision?.(pool, d);
   return d;
 }
@@ -186,7 +186,7 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
   let idx = stats.findIndex((s) => s.qualifies);
   if (idx < 0) idx = stats.findIndex((s) => s.healthy > 0);
 
-  if (idx < 0) return allDown(pool, family, client, ctx, env, trace, depth, order, result, t);
+  if (idx < 0) return allDown(pool, family, client, ctx, env, depth, order, result, t);
 
   // one region for both families: no healthy target of the asked family → NODATA, or the next region
   let chosen = stats[idx]!;
@@ -228,13 +228,12 @@ function policyReason(pool: Pool): Reason {
 }
 
 /** Step 5: nothing healthy anywhere. */
-function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, trace: PoolTrace[] | undefined,
-  depth: number, order: RegionOrder, result: (k: PoolDecision['kind'], ts: Target[], r: string | null, reason: Reason, halved: boolean, failOpen?: boolean) => PoolDecision,
+function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth: number, order: RegionOrder, result: (k: PoolDecision['kind'], ts: Target[], r: string | null, reason: Reason, halved: boolean, failOpen?: boolean) => PoolDecision,
   t: PoolTrace | undefined): PoolDecision {
   const mode = pool.spec.allDown;
   if (t) t.note = `no healthy target in any region: all_down ${mode.kind}`;
   if (mode.kind === 'fallback' && pool.fallback && depth < 4) {
-    const d = decidePool(pool.fallback, family, client, ctx, env, trace, depth + 1);
+    const d = decidePool(pool.fallback, family, client, ctx, env, depth + 1);
     if (t) Object.assign(t, { reason: 'fallback', answer: [], ttl: d.ttl, halved: true, scope: d.scope, chosen: d.region });
     return { ...d, reason: 'fallback', ttl: Math.max(1, Math.min(d.ttl, Math.floor(pool.ttl / 2))) };
   }

@@ -1,0 +1,117 @@
+// `steerdns explain` and `GET /explain`: runs the real lookup for one (name, type, client) with a trace,
+// so what it prints is what the server's own functions decided — it cannot drift from the server.
+import { TYPE_NAMES } from '../config/records.js';
+import { ipFamily, parseCidr } from '../config/values.js';
+import { RCODE_NAMES } from '../dns/constants.js';
+import { lookup, type ZoneTable } from '../dns/lookup.js';
+import { rrsetLines } from '../dns/present.js';
+import type { ClientSubnet } from '../dns/query.js';
+import type { HealthView } from '../health/table.js';
+import { locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
+import type { Location } from './geo.js';
+
+export interface ExplainRequest {
+  name: string;
+  type?: string;
+  from: string;
+  subnet?: string;
+}
+
+export interface ExplainClient extends Location {
+  via: 'ecs' | 'source';
+  ecsIgnored: string | null;
+}
+
+export interface ExplainResult {
+  query: { name: string; type: string; from: string; subnet: string | null };
+  /** `live`: the running server's health table; `configured`: zone-file states, every probed target up. */
+  health: 'live' | 'configured';
+  client: ExplainClient | null;
+  pools: Omit<PoolTrace, 'client'>[];
+  answer: { rcode: string; aa: boolean; answer: string[]; authority: string[]; additional: string[]; ecsScope: number; zone: string | null };
+}
+
+const TYPE_CODES: Record<string, number> = Object.fromEntries(Object.entries(TYPE_NAMES).map(([k, v]) => [v, Number(k)]));
+
+/** Validates the request; returns an error message or the parsed parts. */
+function parse(req: ExplainRequest): { name: string; qtype: number; typeName: string; ecs: ClientSubnet | null } | string {
+  const name = req.name.trim().replace(/\.$/, '').toLowerCase();
+  if (!name || name.length > 253 || name.split('.').some((l) => !l || l.length > 63)) return `"${req.name}" is not a domain name`;
+  const typeName = (req.type ?? 'A').toUpperCase();
+  const qtype = TYPE_CODES[typeName] ?? (/^TYPE\d+$/.test(typeName) ? Number(typeName.slice(4)) : NaN);
+  if (!(qtype > 0 && qtype < 65536)) return `unknown record type "${req.type}"`;
+  if (!ipFamily(req.from)) return `--from "${req.from}" is not an IP address`;
+  let ecs: ClientSubnet | null = null;
+  if (req.subnet) {
+    const c = parseCidr(req.subnet);
+    if (typeof c === 'string') return `--subnet: ${c}`;
+    ecs = { family: c.family === 4 ? 1 : 2, sourcePrefix: c.prefix, address: c.bytes.subarray(0, Math.ceil(c.prefix / 8)) };
+  }
+  return { name, qtype, typeName, ecs };
+}
+
+export function explain(table: ZoneTable, health: HealthView, healthSource: 'live' | 'configured', req: ExplainRequest): ExplainResult | { error: string } {
+  const p = parse(req);
+  if (typeof p === 'string') return { error: p };
+  const client: ClientInfo = { address: req.from, ecs: p.ecs };
+  const trace: PoolTrace[] = [];
+  // a fresh rotation: explaining never moves the live round-robin counters
+  const ans = lookup(table, p.name, p.qtype, client, { health, rotation: new Rotation(), random: Math.random, trace });
+  // show where the client is even when no pool was asked
+  const located = client.located ?? locateClient(client, table.geo);
+  return {
+    query: { name: p.name, type: p.typeName, from: req.from, subnet: req.subnet ?? null },
+    health: healthSource,
+    client: located ? { ...located.loc, via: located.via, ecsIgnored: located.ecsIgnored ?? null } : null,
+    pools: trace.map(({ client: _c, ...rest }) => rest),
+    answer: {
+      rcode: RCODE_NAMES[ans.rcode] ?? String(ans.rcode),
+      aa: ans.aa,
+      answer: ans.answer.flatMap(rrsetLines),
+      authority: ans.authority.flatMap(rrsetLines),
+      additional: ans.additional.flatMap(rrsetLines),
+      ecsScope: client.ecs ? ans.ecsScope : 0,
+      zone: ans.zone,
+    },
+  };
+}
+
+const km = (d: number | null) => (d === null ? '—' : `${Math.round(d).toLocaleString('en-US')} km`);
+
+/** The human-readable form printed by `steerdns explain`. */
+export function formatExplain(r: ExplainResult, healthNote: string): string {
+  const out: string[] = [];
+  const q = r.query;
+  out.push(`query:   ${q.name}. ${q.type} from ${q.from}${q.subnet ? ` with client subnet ${q.subnet}` : ''}`);
+  out.push(`health:  ${healthNote}`);
+  const c = r.client;
+  if (c) {
+    const where = [c.country, c.subdivision && c.country ? `${c.country}-${c.subdivision}` : null, c.continent ? `continent ${c.continent}` : null]
+      .filter(Boolean).join(', ');
+    const pos = c.lat !== undefined && c.lon !== undefined ? `${c.lat.toFixed(2)}, ${c.lon.toFixed(2)}` : 'no coordinates';
+    const src = c.source === 'overlay' ? `overlay network ${c.network}${c.region ? ` → region ${c.region}` : ''}`
+      : c.source === 'database' ? `database record ${c.network}`
+        : c.source === 'coarse' ? `database record ${c.network}, country only: placed at the country's population centre (coarse)`
+          : `unknown (${c.network ? `no record for ${c.network}` : 'no database'}): regions in written order`;
+    out.push(`client:  ${c.address} (${c.via === 'ecs' ? 'EDNS client subnet' : 'query source address'})${c.ecsIgnored ? `; client subnet ignored: ${c.ecsIgnored}` : ''}`);
+    out.push(`located: ${where || 'nowhere known'} at ${pos}`);
+    out.push(`source:  ${src}`);
+  }
+  for (const p of r.pools) {
+    out.push('');
+    out.push(`pool ${p.pool}. (IPv${p.family}): policy ${p.policy}${p.mapKey ? ` (map entry "${p.mapKey}")` : ''}, select ${p.select}`);
+    p.regions.forEach((g, i) => {
+      const mark = g.name === p.chosen ? '  ← chosen' : '';
+      const st = g.state === 'up' ? '' : ` [${g.state}]`;
+      out.push(`  ${i + 1}. ${g.name.padEnd(12)} ${km(g.distanceKm).padStart(10)}   healthy ${g.healthy}/${g.total} (needs ${g.needed}) ${g.qualifies ? 'qualifies' : 'does not qualify'}${st}${mark}`);
+    });
+    if (p.note) out.push(`  note: ${p.note}`);
+    out.push(`  candidates: ${p.candidates.join(', ') || '—'}`);
+    out.push(`  answer:     ${p.answer.join(', ') || '—'} (reason ${p.reason ?? '—'}, ttl ${p.ttl}${p.halved ? ', halved: not the all-healthy answer' : ''}, ecs scope /${p.scope})`);
+  }
+  out.push('');
+  out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${r.query.subnet ? `, ECS scope /${r.answer.ecsScope}` : ''}`);
+  for (const l of r.answer.answer) out.push(`  ${l}`);
+  for (const l of r.answer.authority) out.push(`  ${l}   (authority)`);
+  return `${out.join('\n')}\n`;
+}
