@@ -209,7 +209,14 @@ export class GeoLocator {
       };
     }
     if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0), address };
-    const [rec, dbPrefix] = this.db.reader.getWithPrefixLength(address);
+    let rec: Rec | null;
+    let dbPrefix: number;
+    try {
+      [rec, dbPrefix] = this.db.reader.getWithPrefixLength(address);
+    } catch {
+      // a damaged database (MaxMind publishes such test files) must not fail the query: unknown here
+      return { source: 'unknown', network: null, prefix: addr.length * 8, address };
+    }
     const prefix = this.nestedPrefix(overlays, addr, dbPrefix);
     const network = `${bytesToIp(maskBytes(addr, dbPrefix))}/${dbPrefix}`;
     if (!rec) return { source: 'unknown', network, prefix, address };
