@@ -15,7 +15,7 @@ export class Metrics {
   readonly poolAnswers: Counter<'zone' | 'pool' | 'region' | 'reason'>;
   readonly rrl: Counter<'action'>;
   readonly zoneLoadErrors: Counter<'zone'>;
-  private readonly bound = new Map<string, { inc(): void }>();
+  private readonly bound = new Map<object, Map<string, { inc(): void }>>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -35,13 +35,18 @@ export class Metrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** A counter child for fixed label values, created once. */
+  /** A counter child for fixed label values, created once; `key` identifies the values within `c`. */
   child<L extends string>(c: Counter<L>, key: string, labels: Record<L, string>): { inc(): void } {
-    let b = this.bound.get(key);
+    let perMetric = this.bound.get(c);
+    if (!perMetric) {
+      perMetric = new Map();
+      this.bound.set(c, perMetric);
+    }
+    let b = perMetric.get(key);
     if (!b) {
       b = c.labels(labels);
-      if (this.bound.size > 100_000) this.bound.clear();
-      this.bound.set(key, b);
+      if (perMetric.size > 100_000) perMetric.clear();
+      perMetric.set(key, b);
     }
     return b;
   }

@@ -11,6 +11,7 @@ import { TcpListener, UdpListener } from './dns/transport.js';
 import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
 import type { Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
+import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { Metrics } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
@@ -49,6 +50,7 @@ export class Server {
   /** Target health, written by the prober (and tests); read by the answer path. */
   readonly health = new HealthTable();
   readonly metrics = new Metrics();
+  readonly prober: Prober;
   private http: HttpApi | null = null;
   httpPort: number | null = null;
   /** Pools currently answering with all_down (logged when they enter and leave that state). */
@@ -61,6 +63,13 @@ export class Server {
       onDecision: (pool, d) => this.countDecision(pool, d),
     };
     this.responder = new Responder(() => this.snapshot, config, gslb);
+    this.prober = new Prober({
+      table: this.health, log, panic: config.health.panic, panicMinTargets: config.health.panicMinTargets,
+      onResult: (_t, r) => this.metrics.child(this.metrics.healthChecks, `hc|${r.kind}`, { result: r.kind }).inc(),
+      onChange: (c) => {
+        for (const u of c.uses) this.metrics.targetUp.set({ zone: u.zone, pool: u.pool, region: u.region, address: c.address }, c.to === 'up' ? 1 : 0);
+      },
+    });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
   }
 
@@ -150,7 +159,16 @@ export class Server {
         kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
     }
     this.snapshot = report.snapshot;
+    this.prober.update(checkTargets(report.snapshot));
     const m = this.metrics;
+    m.targetUp.reset();
+    for (const z of report.snapshot.zones.values()) {
+      for (const p of z.pools) {
+        for (const r of p.regions) {
+          for (const t of r.targets) m.targetUp.set({ zone: z.origin, pool: p.name, region: r.name, address: t.address }, !t.adminDown && this.health.isUp(t.healthKey) ? 1 : 0);
+        }
+      }
+    }
     m.zoneSerial.reset();
     for (const z of report.snapshot.zones.values()) m.zoneSerial.set({ zone: z.origin }, z.serial);
     for (const f of report.failed) {
@@ -228,6 +246,7 @@ export class Server {
       this.config = config;
       this.serials = new SerialStore(config.stateDir);
       this.responder.configure(config);
+      this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
       for (const t of this.tcp) t.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
     const { failed } = this.loadZones(this.snapshot);
@@ -241,6 +260,7 @@ export class Server {
     if (this.stopped) return;
     this.stopped = true;
     if (this.watchedDb) unwatchFile(this.watchedDb);
+    this.prober.stop();
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.http?.close()]);
     this.log.info('stopped');
   }
@@ -249,4 +269,25 @@ export class Server {
 /** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */
 function zoneNameOfFile(file: string): string {
   return (file.split('/').pop() ?? file).replace(/\.yaml$/, '');
+}
+
+/** The distinct health checks of every pool target (admin-down targets are not probed). */
+export function checkTargets(snapshot: Snapshot): CheckTarget[] {
+  const byKey = new Map<string, CheckTarget>();
+  for (const z of snapshot.zones.values()) {
+    for (const p of z.pools) {
+      for (const r of p.regions) {
+        for (const t of r.targets) {
+          if (t.adminDown) continue;
+          let c = byKey.get(t.healthKey);
+          if (!c) {
+            c = { key: t.healthKey, address: t.address, check: p.spec.check, uses: [] };
+            byKey.set(t.healthKey, c);
+          } else if (p.spec.check.intervalMs < c.check.intervalMs) c.check = p.spec.check; // shared: the tighter schedule
+          c.uses.push({ zone: z.origin, pool: p.name, region: r.name });
+        }
+      }
+    }
+  }
+  return [...byKey.values()];
 }

@@ -1,0 +1,137 @@
+// One health probe of one target (spec §6): tcp (connect), http and https (GET path, Host and SNI, expected
+// status, optional body substring, TLS verification unless insecure). Every probe is bounded by the check's
+// timeout and reads at most MAX_BODY bytes; it never throws — the result carries a short human reason.
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { CheckSpec } from '../config/zone-file.js';
+
+export interface ProbeResult {
+  ok: boolean;
+  /** `connected`, `HTTP 200`, `timeout after 2s`, `connection refused`, `HTTP 503`, `TLS: self-signed certificate`… */
+  reason: string;
+  /** Bounded category for metrics. */
+  kind: 'success' | 'timeout' | 'refused' | 'status' | 'body' | 'tls' | 'error';
+  rttMs: number;
+}
+
+export interface ProbeTarget {
+  address: string;
+  check: CheckSpec;
+}
+
+/** Largest response body read when looking for `body:`; past it the probe fails instead of reading on. */
+export const MAX_BODY = 64 * 1024;
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_NOT_YET_VALID', 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO', 'ERR_TLS_HANDSHAKE_TIMEOUT',
+]);
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function failure(e: NodeJS.ErrnoException, started: number): ProbeResult {
+  const rttMs = Date.now() - started;
+  const code = e.code ?? '';
+  if (code === 'ECONNREFUSED') return { ok: false, reason: 'connection refused', kind: 'refused', rttMs };
+  if (code === 'ECONNRESET') return { ok: false, reason: 'connection reset', kind: 'error', rttMs };
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { ok: false, reason: 'host unreachable', kind: 'error', rttMs };
+  if (TLS_CODES.has(code) || /certificate|TLS|SSL/i.test(e.message)) {
+    return { ok: false, reason: `TLS: ${e.message.replace(/^.*?: /, '')}`, kind: 'tls', rttMs };
+  }
+  if (code === 'HPE_HEADER_OVERFLOW') return { ok: false, reason: 'HTTP headers too large', kind: 'error', rttMs };
+  return { ok: false, reason: e.message || code || 'error', kind: 'error', rttMs };
+}
+
+/** Runs one probe; resolves (never rejects) within the check's timeout (plus a little scheduling slack). */
+export function probe(target: ProbeTarget): Promise<ProbeResult> {
+  const { check } = target;
+  if (check.type === 'tcp') return probeTcp(target);
+  return probeHttp(target);
+}
+
+function probeTcp({ address, check }: ProbeTarget): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let done = false;
+    const socket = net.connect({ host: address, port: check.port });
+    const finish = (r: ProbeResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
+    socket.once('connect', () => finish({ ok: true, reason: 'connected', kind: 'success', rttMs: Date.now() - started }));
+    socket.once('error', (e) => finish(failure(e, started)));
+  });
+}
+
+function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let done = false;
+    const mod = check.type === 'https' ? https : http;
+    const headers: Record<string, string> = {
+      'user-agent': 'steerdns-health-check', accept: '*/*', connection: 'close', ...check.headers, host: check.host,
+    };
+    const req = mod.request({
+      host: address,
+      port: check.port,
+      path: check.path,
+      method: 'GET',
+      headers,
+      agent: false,
+      servername: check.type === 'https' && !net.isIP(check.host) ? check.host : undefined,
+      rejectUnauthorized: !check.insecure,
+      maxHeaderSize: 16 * 1024,
+    });
+    const finish = (r: ProbeResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
+    req.once('error', (e) => finish(failure(e, started)));
+    req.once('response', (res) => {
+      const status = res.statusCode ?? 0;
+      if (!check.expect.includes(status)) {
+        res.destroy();
+        finish({ ok: false, reason: `HTTP ${status}`, kind: 'status', rttMs: Date.now() - started });
+        return;
+      }
+      const want = check.body;
+      if (want === null) {
+        res.destroy();
+        finish({ ok: true, reason: `HTTP ${status}`, kind: 'success', rttMs: Date.now() - started });
+        return;
+      }
+      // look for the substring in at most MAX_BODY bytes; keep a tail so a match across chunks is found
+      const needle = Buffer.from(want);
+      let seen = 0;
+      let tail = Buffer.alloc(0);
+      res.on('data', (chunk: Buffer) => {
+        const window = Buffer.concat([tail, chunk]);
+        if (window.includes(needle)) {
+          finish({ ok: true, reason: `HTTP ${status}, body contains ${JSON.stringify(want)}`, kind: 'success', rttMs: Date.now() - started });
+          return;
+        }
+        seen += chunk.length;
+        if (seen >= MAX_BODY) {
+          finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)} in the first ${MAX_BODY / 1024} KB`, kind: 'body', rttMs: Date.now() - started });
+          return;
+        }
+        tail = window.subarray(Math.max(0, window.length - needle.length + 1));
+      });
+      res.once('end', () => finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)}`, kind: 'body', rttMs: Date.now() - started }));
+      res.once('error', (e) => finish(failure(e, started)));
+    });
+    req.end();
+  });
+}

@@ -1,0 +1,213 @@
+// The active health prober (spec §6). It owns time: one schedule per distinct check identity (address,
+// port, check, host — however many pools share it), probes spread over the interval with jitter, rise/fall
+// state machine, exponential backoff for down targets, and panic mode. It writes the HealthTable and
+// emits state changes; the answer path only reads the table.
+import type { Logger } from 'pino';
+import type { CheckSpec } from '../config/zone-file.js';
+import type { HealthDefaults } from '../config/server-config.js';
+import { probe as defaultProbe, type ProbeResult, type ProbeTarget } from './checks.js';
+import type { HealthTable } from './table.js';
+
+/** Where a probed target is used, for logs and metrics. */
+export interface TargetUse {
+  zone: string;
+  pool: string;
+  region: string;
+}
+
+export interface CheckTarget {
+  key: string;
+  address: string;
+  check: CheckSpec;
+  uses: TargetUse[];
+}
+
+export interface StateChange {
+  key: string;
+  address: string;
+  uses: TargetUse[];
+  from: 'up' | 'down';
+  to: 'up' | 'down';
+  reason: string;
+}
+
+interface Scheduled {
+  target: CheckTarget;
+  up: boolean;
+  successes: number;
+  failures: number;
+  /** The latest probe failed (panic counts these). */
+  failing: boolean;
+  /** Consecutive probes while down, for the backoff. */
+  downProbes: number;
+  rttMs: number | null;
+  timer: NodeJS.Timeout | null;
+  inFlight: boolean;
+  stopped: boolean;
+  probes: number;
+}
+
+export interface ProberOptions {
+  table: HealthTable;
+  log: Logger;
+  panic: HealthDefaults['panic'];
+  panicMinTargets: number;
+  /** Called for every probe result (metrics). */
+  onResult?: (t: CheckTarget, r: ProbeResult) => void;
+  onChange?: (c: StateChange) => void;
+  /** Replaceable for tests. */
+  probe?: (t: ProbeTarget) => Promise<ProbeResult>;
+  random?: () => number;
+}
+
+const JITTER = 0.1; // ±10% of the interval
+const EWMA = 0.3;   // weight of the newest response time
+
+export class Prober {
+  private readonly targets = new Map<string, Scheduled>();
+  private panicking = false;
+  /** Targets whose latest probe failed (kept as a count: panic is re-evaluated on every result). */
+  private failingCount = 0;
+  private readonly probeFn: (t: ProbeTarget) => Promise<ProbeResult>;
+  private readonly random: () => number;
+
+  constructor(private opts: ProberOptions) {
+    this.probeFn = opts.probe ?? defaultProbe;
+    this.random = opts.random ?? Math.random;
+  }
+
+  setPanic(panic: HealthDefaults['panic'], panicMinTargets: number): void {
+    this.opts = { ...this.opts, panic, panicMinTargets };
+  }
+
+  get size(): number {
+    return this.targets.size;
+  }
+
+  get inPanic(): boolean {
+    return this.panicking;
+  }
+
+  /** Probes completed per key (tests and /status). */
+  probeCount(key: string): number {
+    return this.targets.get(key)?.probes ?? 0;
+  }
+
+  /**
+   * Replaces the set of probed targets: new ones start (spread over their interval), removed ones stop,
+   * unchanged ones keep their state and schedule (a reload never resets health).
+   */
+  update(list: CheckTarget[]): void {
+    const next = new Map(list.filter((t) => t.check.type !== 'none').map((t) => [t.key, t]));
+    for (const [key, s] of this.targets) {
+      if (!next.has(key)) {
+        if (s.failing) this.failingCount--;
+        s.stopped = true;
+        if (s.timer) clearTimeout(s.timer);
+        this.targets.delete(key);
+        this.opts.table.delete(key);
+      }
+    }
+    for (const [key, t] of next) {
+      const s = this.targets.get(key);
+      if (s) {
+        s.target = t; // new uses or timings; the state stays
+        continue;
+      }
+      const up = t.check.initial === 'up';
+      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, timer: null, inFlight: false, stopped: false, probes: 0 };
+      this.targets.set(key, st);
+      this.opts.table.set(key, { up, changing: false, lastCheck: null, lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)', rttMs: null });
+      this.schedule(st, this.random() * t.check.intervalMs);
+    }
+    // every target of type none is simply up
+    for (const t of list) if (t.check.type === 'none' && !this.opts.table.get(t.key)) this.opts.table.set(t.key, { up: true, lastResult: 'not checked (check type none)' });
+  }
+
+  stop(): void {
+    for (const s of this.targets.values()) {
+      s.stopped = true;
+      if (s.timer) clearTimeout(s.timer);
+    }
+    this.targets.clear();
+    this.failingCount = 0;
+  }
+
+  private schedule(s: Scheduled, delayMs: number): void {
+    if (s.stopped) return;
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      void this.run(s);
+    }, Math.max(0, Math.round(delayMs)));
+    s.timer.unref();
+  }
+
+  private jittered(ms: number): number {
+    return ms * (1 + JITTER * (2 * this.random() - 1));
+  }
+
+  private async run(s: Scheduled): Promise<void> {
+    if (s.stopped || s.inFlight) return;
+    s.inFlight = true;
+    const { address, check } = s.target;
+    const r = await this.probeFn({ address, check });
+    s.inFlight = false;
+    if (s.stopped) return;
+    s.probes++;
+    this.opts.onResult?.(s.target, r);
+    this.record(s, r);
+    // a down target backs off exponentially (capped at 4 × interval); a success returns to the interval
+    const iv = check.intervalMs;
+    const delay = !s.up && !r.ok ? Math.min(4 * iv, iv * 2 ** Math.min(s.downProbes, 8)) : iv;
+    this.schedule(s, this.jittered(delay));
+  }
+
+  private record(s: Scheduled, r: ProbeResult): void {
+    const { check, key } = s.target;
+    if (s.failing !== !r.ok) this.failingCount += r.ok ? -1 : 1;
+    s.failing = !r.ok;
+    if (r.ok) {
+      s.successes++;
+      s.failures = 0;
+      s.downProbes = 0;
+      s.rttMs = s.rttMs === null ? r.rttMs : s.rttMs + EWMA * (r.rttMs - s.rttMs);
+    } else {
+      s.failures++;
+      s.successes = 0;
+      if (!s.up) s.downProbes++;
+    }
+    this.updatePanic();
+    let changed: StateChange | null = null;
+    if (!s.up && s.successes >= check.rise) {
+      s.up = true;
+      changed = { key, address: s.target.address, uses: s.target.uses, from: 'down', to: 'up', reason: r.reason };
+    } else if (s.up && s.failures >= check.fall && !this.panicking) {
+      s.up = false;
+      s.downProbes = 0;
+      changed = { key, address: s.target.address, uses: s.target.uses, from: 'up', to: 'down', reason: r.reason };
+    }
+    const changing = s.up ? s.failures > 0 : s.successes > 0;
+    this.opts.table.set(key, { up: s.up, changing, lastCheck: Date.now(), lastResult: r.reason, rttMs: s.rttMs });
+    if (changed) {
+      this.opts.log[changed.to === 'down' ? 'warn' : 'info']({
+        target: changed.address, key, pools: changed.uses.map((u) => `${u.pool} (${u.region})`), from: changed.from, to: changed.to, reason: changed.reason,
+      }, `target ${changed.address} ${changed.from} → ${changed.to}: ${changed.reason}`);
+      this.opts.onChange?.(changed);
+    }
+  }
+
+  /** Panic: more than `panic` of the probed targets failing (and enough of them) suspends up → down. */
+  private updatePanic(): void {
+    const { panic, panicMinTargets } = this.opts;
+    const failing = this.failingCount;
+    const total = this.targets.size;
+    const now = panic !== null && total >= panicMinTargets && failing > panic * total;
+    if (now === this.panicking) return;
+    this.panicking = now;
+    if (now) {
+      this.opts.log.error({ failing, total, panic }, `PANIC: ${failing} of ${total} probed targets are failing (over ${Math.round(panic! * 100)}%): suspecting the prober's own network, no target is taken down until this clears`);
+    } else {
+      this.opts.log.warn({ failing, total }, `panic over: ${failing} of ${total} probed targets failing; normal health transitions resume`);
+    }
+  }
+}
