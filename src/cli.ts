@@ -62,7 +62,34 @@ export function check(configPath: string): number {
 }
 
 async function serve(configPath: string): Promise<void> {
-  let server: Server;
+  // signals are taken from the start: a SIGHUP during the first zone load waits for it, a SIGTERM stops
+  let server: Server | null = null;
+  let stopping = false;
+  let reloadPending = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.exit(1); // a second signal: stop now
+    }
+    stopping = true;
+    if (!server) process.exit(0); // still loading: nothing in flight yet
+    server.log.info({ signal }, 'stopping');
+    const force = setTimeout(() => {
+      server?.log.error('graceful stop did not finish in 10s: exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (!server) {
+      reloadPending = true;
+      return;
+    }
+    server.log.info('SIGHUP: reloading');
+    server.reload();
+  });
   try {
     server = await Server.start({ configPath });
   } catch (e) {
@@ -76,24 +103,12 @@ async function serve(configPath: string): Promise<void> {
       log.fatal({ err: e }, 'cannot start');
       process.stderr.write(`steerdns: cannot start: ${(e as Error).message}\n`);
     }
-    process.exitCode = 1;
-    return;
+    process.exit(1);
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    server.log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(0), 10_000);
-    force.unref();
-    server.stop().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    server.log.info('SIGHUP: reloading');
+  if (reloadPending) {
+    server.log.info('SIGHUP during startup: reloading');
     server.reload();
-  });
+  }
 }
 
 /** `steerdns explain`: the running server's view (GET /explain) or, offline, the configured states. */

@@ -7,7 +7,7 @@ import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { RCODE_NAMES } from './dns/constants.js';
 import { TYPE_NAMES } from './config/records.js';
 import { Responder } from './dns/responder.js';
-import { TcpListener, UdpListener } from './dns/transport.js';
+import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
 import type { Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
@@ -44,6 +44,8 @@ export class Server {
   readonly bound: BoundAddress[] = [];
   private readonly udp: UdpListener[] = [];
   private readonly tcp: TcpListener[] = [];
+  /** Every TCP connection, across listen addresses: the connection cap and idle timeout apply to all. */
+  private tcpConnections!: TcpConnections;
   private readonly responder: Responder;
   private serials: SerialStore;
   private stopped = false;
@@ -186,13 +188,13 @@ export class Server {
   private async listen(): Promise<void> {
     const handle = this.handler();
     const onError = (e: Error) => this.log.error({ err: e }, 'socket error');
-    const limits = { maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs };
+    this.tcpConnections = new TcpConnections({ maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs });
     for (const addr of this.config.listen) {
       // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
       for (let attempt = 0; ; attempt++) {
         const udp = new UdpListener(handle, onError);
         const port = await udp.bind(addr.host, addr.port, addr.family);
-        const tcp = new TcpListener(handle, limits, onError);
+        const tcp = new TcpListener(handle, this.tcpConnections, onError);
         try {
           await tcp.listen(addr.host, port, addr.family);
         } catch (e) {
@@ -247,7 +249,7 @@ export class Server {
       this.serials = new SerialStore(config.stateDir);
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
-      for (const t of this.tcp) t.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
+      this.tcpConnections.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
     const { failed } = this.loadZones(this.snapshot);
     this.watchDatabase();
@@ -261,7 +263,7 @@ export class Server {
     this.stopped = true;
     if (this.watchedDb) unwatchFile(this.watchedDb);
     this.prober.stop();
-    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.http?.close()]);
+    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
     this.log.info('stopped');
   }
 }

@@ -65,6 +65,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
         const prevZone = prev?.zone;
         const same = prevZone && prevZone.spec.contentHash === spec.contentHash && prevZone.spec.soa.serial === spec.soa.serial
           && prevZone.origin === spec.origin && previous?.config === cfg;
+        if (spec.soa.serial !== null) serials.recordExplicit(spec.origin, spec.soa.serial, spec.contentHash);
         const serial = spec.soa.serial ?? serials.serialFor(spec.origin, spec.contentHash);
         const zone = same ? prevZone : buildZone(spec, serial, cfg);
         if (!same) changed.push(r.file);

@@ -7,7 +7,7 @@ import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import {
-  BASE_CONFIG, SAMPLE_ZONE, query, runCli, servingPort, spawnServe, startServer, tcp, u16, udp, udpRaw, writeFixture,
+  BASE_CONFIG, SAMPLE_ZONE, decode, query, runCli, servingPort, spawnServe, startServer, tcp, u16, udp, udpRaw, writeFixture,
   type LoggedProcess,
 } from './helpers/server.js';
 
@@ -169,6 +169,9 @@ test('serve: SIGTERM stops gracefully — an in-flight TCP query is answered —
   await closed;
   t.true(received.length > 2, 'the in-flight query was answered');
   t.is(received.readUInt16BE(0), received.length - 2);
+  const answer = decode(received.subarray(2)).msg;
+  t.is(answer.rcode, 'NOERROR');
+  t.deepEqual(answer.answers.map((a) => a.data), ['192.0.2.80'], 'and answered right');
   t.deepEqual(await p.exited, { code: 0, signal: null });
   t.true(p.logs.some((l) => l.msg === 'stopped'), p.lines.join('\n'));
   t.is(await udpRaw(port, query('www.example.test', 'A'), 300), null, 'no longer answering');

@@ -40,26 +40,29 @@ export function geoRecord(e, where) {
     }
     rec.location = { latitude: { type: 'double', value: lat }, longitude: { type: 'double', value: lon } };
   }
-  if (e.subdivision !== undefined) rec.subdivisions = [{ iso_code: String(e.subdivision).toUpperCase() }];
+  // a subdivision alone places nothing (map keys are CC-SUB): it needs one of the others
   if (Object.keys(rec).length === 0) throw new Error(`${where}: give at least one of country, continent, location`);
+  if (e.subdivision !== undefined) rec.subdivisions = [{ iso_code: String(e.subdivision).toUpperCase() }];
   return rec;
 }
 
 /** Parses the input text (YAML or CSV) into [{ network, data }]. */
 export function parseNetworks(text, name) {
   if (/\.csv$/i.test(name)) {
-    const lines = text.split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('#'));
-    const header = lines.shift()?.split(',').map((h) => h.trim());
+    // [text, line number]: errors name the line in the file, comments and blank lines included
+    const lines = text.split(/\r?\n/).map((l, i) => [l, i + 1]).filter(([l]) => l.trim() && !l.startsWith('#'));
+    const header = lines.shift()?.[0].split(',').map((h) => h.trim());
     if (!header?.includes('network')) throw new Error(`${name}: the first line must be a header naming the columns (network,country,...)`);
-    return lines.map((line, i) => {
+    return lines.map(([line, n]) => {
       const cells = line.split(',').map((c) => c.trim());
       const row = Object.fromEntries(header.map((h, j) => [h, cells[j] ?? '']));
-      const where = `${name}:${i + 2}`;
+      const where = `${name}:${n}`;
       const e = {};
       if (row.country) e.country = row.country;
       if (row.continent) e.continent = row.continent;
       if (row.subdivision) e.subdivision = row.subdivision;
-      if (row.latitude || row.longitude) e.location = [Number(row.latitude), Number(row.longitude)];
+      // an empty cell is missing, not 0: a row with only one coordinate is an error, not a point on the equator
+      if (row.latitude || row.longitude) e.location = [Number(row.latitude || NaN), Number(row.longitude || NaN)];
       return { network: row.network, data: geoRecord(e, where) };
     });
   }

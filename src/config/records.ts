@@ -177,7 +177,9 @@ export const RECORD_PARSERS: Record<RecordType, Parser> = {
     const keyTag = u16(ctx, f.get('key_tag'), `${what} key_tag`);
     const algorithm = u8(ctx, f.get('algorithm'), `${what} algorithm`);
     const digestType = u8(ctx, f.get('digest_type'), `${what} digest_type`);
-    const digest = hex(ctx, f.get('digest')!, `${what} digest`);
+    // the digest length each digest type defines (RFC 4034 SHA-1, RFC 4509 SHA-256, RFC 6605 SHA-384)
+    const expected = digestType === null ? undefined : ({ 1: 20, 2: 32, 4: 48 } as Record<number, number>)[digestType];
+    const digest = hex(ctx, f.get('digest')!, `${what} digest`, expected);
     if (keyTag === null || algorithm === null || digestType === null || digest === null) return null;
     return { rdata: encode('DS', { keyTag, algorithm, digestType, digest }), text: `${keyTag} ${algorithm} ${digestType} ${digest.toString('hex')}` };
   },

@@ -1,14 +1,21 @@
 // Automatic SOA serials (spec §3): max(previous + 1, Unix time) whenever a zone's parsed content changes,
-// kept in `state_dir/serials.json` so a restart never goes back. `serial:` in the zone file wins.
+// kept in `state_dir/serials.json` so a restart never goes back. `serial:` in the zone file wins, and is
+// remembered too: dropping it later continues above it, never below. "Above" is RFC 1982 serial
+// arithmetic, so a serial at 2^32 - 1 wraps forward instead of sticking.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Entry {
   hash: string;
   serial: number;
+  /** Written as `serial:` in the zone file. */
+  explicit?: boolean;
 }
 
-const MAX_SERIAL = 4_294_967_295;
+/** RFC 1982: a is greater than b in 32-bit serial number arithmetic. */
+export function serialGreater(a: number, b: number): boolean {
+  return a !== b && ((a > b && a - b < 2 ** 31) || (a < b && b - a > 2 ** 31));
+}
 
 export class SerialStore {
   private entries: Record<string, Entry> = {};
@@ -24,7 +31,7 @@ export class SerialStore {
       if (data && typeof data === 'object') {
         for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
           const e = v as Partial<Entry>;
-          if (typeof e?.hash === 'string' && Number.isInteger(e.serial)) this.entries[k] = { hash: e.hash, serial: e.serial! };
+          if (typeof e?.hash === 'string' && Number.isInteger(e.serial)) this.entries[k] = { hash: e.hash, serial: e.serial!, ...(e.explicit ? { explicit: true } : {}) };
         }
       }
     } catch {
@@ -36,11 +43,20 @@ export class SerialStore {
   serialFor(origin: string, hash: string, nowSeconds = Math.floor(Date.now() / 1000)): number {
     const key = origin === '' ? '.' : origin;
     const prev = this.entries[key];
-    if (prev && prev.hash === hash) return prev.serial;
-    const serial = Math.min(MAX_SERIAL, Math.max((prev?.serial ?? 0) + 1, nowSeconds));
+    if (prev && prev.hash === hash && !prev.explicit) return prev.serial;
+    const serial = !prev || serialGreater(nowSeconds >>> 0, prev.serial) ? nowSeconds >>> 0 : (prev.serial + 1) >>> 0;
     this.entries[key] = { hash, serial };
     this.save();
     return serial;
+  }
+
+  /** Remembers a serial written in the zone file, so that an automatic one later continues above it. */
+  recordExplicit(origin: string, serial: number, hash: string): void {
+    const key = origin === '' ? '.' : origin;
+    const prev = this.entries[key];
+    if (prev && prev.explicit && prev.serial === serial && prev.hash === hash) return;
+    this.entries[key] = { hash, serial, explicit: true };
+    this.save();
   }
 
   private save(): void {

@@ -6,7 +6,7 @@ import type { Node } from 'yaml';
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
 import { durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
 import { entryMap, SourceFile, displayPath, type Diagnostic, type Entry } from './source.js';
-import { ipFamily, ipToBytes, isHostName, isSubdomain, parentName, relativeName, resolveName, type Family } from './values.js';
+import { ipFamily, ipToBytes, isHostName, isSubdomain, parentName, relativeName, resolveName, wireLength, type Family } from './values.js';
 
 export interface RRsetSpec {
   type: RecordType;
@@ -206,6 +206,7 @@ function readSoa(src: SourceFile, node: Node | null, origin: string, ttl: number
 
 class ZoneReader {
   readonly names = new Map<string, NameSpec>();
+  private currentName = '';
 
   constructor(private readonly src: SourceFile, private readonly cfg: ServerConfig,
     private readonly origin: string, private readonly ttl: number) {}
@@ -234,6 +235,7 @@ class ZoneReader {
     const body = src.map(ent.value, `name ${label}`);
     if (!body) return;
     const spec: NameSpec = { name, at: ent.keyNode, rrsets: new Map(), pool: null };
+    this.currentName = name;
     const b = entryMap(body);
     let ttl = this.ttl;
     if (b.get('ttl')) ttl = readTtl(src, b.get('ttl')!.value, `${label} ttl`) ?? ttl;
@@ -288,6 +290,12 @@ class ZoneReader {
       records.push(r);
     }
     if (records.length === 0) return null;
+    // header, the question, each record with a compressed owner, and an OPT: it must fit in one message
+    const size = 12 + wireLength(this.currentName) + 4 + records.reduce((n, r) => n + 12 + r.rdata.length, 0) + 64;
+    if (size > 65535) {
+      src.error(item.keyNode, `${what} is about ${size} octets on the wire: it cannot fit in a DNS message (65535 octets, even over TCP)`);
+      return null;
+    }
     return { type, ttl, records, at: item.keyNode };
   }
 
@@ -558,13 +566,45 @@ class ZoneReader {
       }
     }
 
+    // Targets of CNAME, NS, MX and SRV: host names, not aliases (RFC 2181 §10.3), never the owner itself.
+    const nsTargets = new Set<string>();
+    for (const spec of names.values()) {
+      const label = rel(spec.name);
+      for (const type of ['CNAME', 'NS', 'MX', 'SRV'] as const) {
+        const set = spec.rrsets.get(type);
+        for (const r of set?.records ?? []) {
+          const target = r.text.slice(r.text.lastIndexOf(' ') + 1).slice(0, -1);
+          if (type === 'NS') nsTargets.add(target);
+          if (type === 'CNAME') {
+            if (target === spec.name) src.error(set!.at, `CNAME at ${label} points at itself`);
+            continue;
+          }
+          if (target === '' && type !== 'NS') continue; // "." : no service (RFC 7505 null MX, RFC 2782)
+          if (!isLdhHostName(target)) {
+            src.error(set!.at, `${type} at ${label}: ${target || '.'}. is not a host name (letters, digits and hyphens)`);
+          } else if (names.get(target)?.rrsets.has('CNAME')) {
+            src.error(set!.at, `${type} at ${label}: ${target}. is an alias (CNAME); ${type} must point at the canonical name (RFC 2181 §10.3)`);
+          }
+        }
+      }
+    }
+    // Below a cut only glue is written; glue that no name server uses is never served.
+    for (const spec of names.values()) {
+      const above = cutAbove(spec.name);
+      if (!above) continue;
+      if (spec.name.startsWith('*.')) src.error(spec.at, `${rel(spec.name)}: a wildcard below the zone cut at ${rel(above)} is never served`);
+      else if (!nsTargets.has(spec.name) && (spec.rrsets.has('A') || spec.rrsets.has('AAAA'))) {
+        src.warn(spec.at, `${rel(spec.name)} is below the zone cut at ${rel(above)} but no NS record names it: it is glue for nothing and never served`);
+      }
+    }
+
     // Name servers inside the zone must have addresses: glue below a cut, address records elsewhere.
     for (const spec of names.values()) {
       const ns = spec.rrsets.get('NS');
       if (!ns) continue;
       for (const r of ns.records) {
         const target = r.text.slice(0, -1);
-        if (!isSubdomain(target, origin)) continue;
+        if (!isSubdomain(target, origin) || names.get(target)?.rrsets.has('CNAME')) continue;
         const t = names.get(target);
         const hasAddress = !!t && (t.rrsets.has('A') || t.rrsets.has('AAAA') || (!!t.pool && !cutAbove(target)));
         if (hasAddress) continue;
@@ -587,7 +627,13 @@ class ZoneReader {
   }
 }
 
-/** A stable digest of a zone's answer-relevant content (records, TTLs, SOA fields but the serial, pools). */
+/** A host name as RFC 952/1123 has it: letters, digits and inner hyphens (no underscore), or the root. */
+function isLdhHostName(name: string): boolean {
+  return name === '' || name.split('.').every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(l));
+}
+
+/** A stable digest of the zone's answer data (records, TTLs, SOA fields but the serial, pools without their
+ * health checks, which are server behaviour, not zone content: editing `health:` defaults moves no serial). */
 function hashZone(z: ZoneSpec): string {
   const h = createHash('sha256');
   const { serial: _serial, ...soa } = z.soa;
@@ -599,7 +645,7 @@ function hashZone(z: ZoneSpec): string {
       const rr = n.rrsets.get(t)!;
       h.update(`\n ${t} ${rr.ttl} ${rr.records.map((r) => r.rdata.toString('hex')).sort().join(',')}`);
     }
-    if (n.pool) h.update(`\n pool ${JSON.stringify(n.pool, (k, v) => (k === 'at' ? undefined : k === 'bytes' ? undefined : v))}`);
+    if (n.pool) h.update(`\n pool ${JSON.stringify(n.pool, (k, v) => (k === 'at' || k === 'bytes' || k === 'check' ? undefined : v))}`);
   }
   return h.digest('hex');
 }

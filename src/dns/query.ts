@@ -101,18 +101,25 @@ export function parseQuery(msg: Buffer): Query {
     // QDCOUNT 0 or 2+: read on for the OPT, so the FORMERR carries OPT like every reply to an EDNS query
     if (q.qdcount === 1) return q;
   }
-  let decoded: { additionals?: unknown[] };
+  // the common plain query (no other records, nothing after the question) needs no further decoding
+  if (q.question && q.question.end === msg.length && msg.readUInt32BE(6) === 0 && msg.readUInt16BE(10) === 0) return q;
+  let decoded: { answers?: unknown[]; authorities?: unknown[]; additionals?: unknown[] };
   try {
     // 4 bytes of slack: dns-packet's ECS decoder reads past a too-short option at the end of the message and
     // throws, which would lose the OPT (a bad ECS is our FORMERR, with OPT). Records running past the end
     // of the message are still malformed.
-    decoded = packet.decode(Buffer.concat([msg, Buffer.alloc(4)])) as { additionals?: unknown[] };
+    decoded = packet.decode(Buffer.concat([msg, Buffer.alloc(4)])) as typeof decoded;
     if ((packet.decode as unknown as { bytes: number }).bytes > msg.length) throw new Error('records run past the end of the message');
   } catch (e) {
     q.formerr = `malformed message: ${(e as Error).message}`;
     return q;
   }
-  const opts = (decoded.additionals ?? []).filter((r) => (r as DecodedOpt).type === 'OPT') as DecodedOpt[];
+  const isOpt = (r: unknown) => (r as DecodedOpt).type === 'OPT';
+  if ((decoded.answers ?? []).some(isOpt) || (decoded.authorities ?? []).some(isOpt)) {
+    q.formerr = 'OPT outside the additional section'; // RFC 6891 §6.1.1
+    return q;
+  }
+  const opts = (decoded.additionals ?? []).filter(isOpt) as DecodedOpt[];
   if (opts.length > 1) {
     q.formerr = 'more than one OPT record';
     return q;

@@ -58,81 +58,50 @@ interface Connection {
   socket: net.Socket;
   /** Last time a whole query arrived (or the connection opened): idle time is counted from here. */
   lastActive: number;
-  pending: Buffer | null;
+  /** Received bytes not yet answered, as they arrived (joined only when a message spans chunks). */
+  chunks: Buffer[];
+  queued: number;
+  listener: TcpListener;
 }
 
-export class TcpListener {
-  private server: net.Server | null = null;
+/** Chunks kept before they are joined: bounds the per-connection overhead of a byte-at-a-time sender. */
+const MAX_CHUNKS = 64;
+
+/**
+ * The TCP connections of the whole server, across every listen address: `limits.tcp_connections` and
+ * the longest-idle eviction count them all together, and one sweeper enforces `limits.tcp_idle`.
+ */
+export class TcpConnections {
   private readonly conns = new Set<Connection>();
   private sweeper: NodeJS.Timeout | null = null;
-  private closing = false;
+  closing = false;
 
-  constructor(private readonly handle: Handle, private limits: TcpLimits, private readonly onError: (e: Error) => void) {}
+  constructor(private limits: TcpLimits) {}
 
   setLimits(limits: TcpLimits): void {
     this.limits = limits;
+    if (this.sweeper) this.startSweeper();
   }
 
-  get connectionCount(): number {
+  get size(): number {
     return this.conns.size;
   }
 
-  listen(host: string, port: number, family: Family): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-      const fail = (e: Error) => reject(e);
-      server.once('error', fail);
-      server.listen({ host, port, ipv6Only: family === 6, exclusive: false }, () => {
-        server.off('error', fail);
-        server.on('error', this.onError);
-        this.server = server;
-        const tick = Math.max(50, Math.min(1000, Math.floor(this.limits.idleMs / 4)));
-        this.sweeper = setInterval(() => this.sweep(), tick);
-        this.sweeper.unref();
-        resolve((server.address() as net.AddressInfo).port);
-      });
-    });
+  private startSweeper(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    const tick = Math.max(50, Math.min(1000, Math.floor(this.limits.idleMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), tick);
+    this.sweeper.unref();
   }
 
-  private accept(socket: net.Socket): void {
-    if (this.closing) {
-      socket.destroy();
-      return;
-    }
+  admit(conn: Connection): void {
+    if (!this.sweeper) this.startSweeper();
     if (this.conns.size >= this.limits.maxConnections) this.closeLongestIdle();
-    const conn: Connection = { socket, lastActive: Date.now(), pending: null };
     this.conns.add(conn);
-    socket.on('data', (chunk) => this.receive(conn, chunk));
-    socket.on('drain', () => {
-      socket.resume();
-      this.receive(conn, Buffer.alloc(0)); // queries held back while the output was full
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.conns.delete(conn));
   }
 
-  private receive(conn: Connection, chunk: Buffer): void {
-    let buf = conn.pending ? Buffer.concat([conn.pending, chunk]) : chunk;
-    const { socket } = conn;
-    // stop answering once too much is queued for a client that does not read (one read can hold
-    // thousands of queries); the rest waits in `pending` until 'drain'
-    while (buf.length >= 2 && socket.writableLength <= MAX_QUEUED_OUTPUT) {
-      const len = buf.readUInt16BE(0);
-      if (buf.length < 2 + len) break;
-      const msg = buf.subarray(2, 2 + len);
-      buf = buf.subarray(2 + len);
-      conn.lastActive = Date.now();
-      const out = this.handle(msg, socket.remoteAddress ?? '', 'tcp');
-      if (!out || socket.destroyed) continue;
-      const framed = Buffer.allocUnsafe(out.length + 2);
-      framed.writeUInt16BE(out.length, 0);
-      out.copy(framed, 2);
-      socket.write(framed);
-    }
-    // keep a small remainder in its own buffer instead of pinning the whole chunk
-    conn.pending = buf.length === 0 ? null : Buffer.from(buf);
-    if (socket.writableLength > MAX_QUEUED_OUTPUT) socket.pause();
-    if (this.closing && !conn.pending) socket.end();
+  remove(conn: Connection): void {
+    this.conns.delete(conn);
   }
 
   private closeLongestIdle(): void {
@@ -155,19 +124,89 @@ export class TcpListener {
   }
 
   /**
-   * Stops accepting; connections close once their answers are flushed. Queries already received have
-   * been answered (answering is synchronous); a half-received query gets `graceMs` to complete.
+   * Closes every connection once its answers are flushed. Queries already received have been answered
+   * (answering is synchronous); a half-received query gets `graceMs` to complete.
    */
   async close(graceMs = 2000): Promise<void> {
     this.closing = true;
     if (this.sweeper) clearInterval(this.sweeper);
-    const server = this.server;
-    this.server = null;
-    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
-    for (const c of this.conns) if (!c.pending) c.socket.end();
+    for (const c of this.conns) if (c.queued === 0) c.socket.end();
     const deadline = Date.now() + graceMs;
     while (this.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of this.conns) c.socket.destroy();
-    await closed;
+  }
+}
+
+export class TcpListener {
+  private server: net.Server | null = null;
+
+  constructor(private readonly handle: Handle, private readonly connections: TcpConnections, private readonly onError: (e: Error) => void) {}
+
+  listen(host: string, port: number, family: Family): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const fail = (e: Error) => reject(e);
+      server.once('error', fail);
+      server.listen({ host, port, ipv6Only: family === 6, exclusive: false }, () => {
+        server.off('error', fail);
+        server.on('error', this.onError);
+        this.server = server;
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.connections.closing) {
+      socket.destroy();
+      return;
+    }
+    const conn: Connection = { socket, lastActive: Date.now(), chunks: [], queued: 0, listener: this };
+    this.connections.admit(conn);
+    socket.on('data', (chunk) => this.receive(conn, chunk));
+    socket.on('drain', () => {
+      socket.resume();
+      this.receive(conn, null); // queries held back while the output was full
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.connections.remove(conn));
+  }
+
+  private receive(conn: Connection, chunk: Buffer | null): void {
+    const { socket, chunks } = conn;
+    if (chunk && chunk.length) {
+      chunks.push(chunk);
+      conn.queued += chunk.length;
+      if (chunks.length > MAX_CHUNKS) chunks.splice(0, chunks.length, Buffer.concat(chunks));
+    }
+    // stop answering once too much is queued for a client that does not read (one read can hold
+    // thousands of queries); the rest waits until 'drain'
+    while (conn.queued >= 2 && socket.writableLength <= MAX_QUEUED_OUTPUT) {
+      if (chunks[0]!.length < 2) chunks.splice(0, chunks.length, Buffer.concat(chunks));
+      const need = 2 + chunks[0]!.readUInt16BE(0);
+      if (conn.queued < need) break;
+      if (chunks[0]!.length < need) chunks.splice(0, chunks.length, Buffer.concat(chunks));
+      const head = chunks[0]!;
+      const msg = head.subarray(2, need);
+      if (head.length === need) chunks.shift();
+      else chunks[0] = head.subarray(need);
+      conn.queued -= need;
+      conn.lastActive = Date.now();
+      const out = this.handle(msg, socket.remoteAddress ?? '', 'tcp');
+      if (!out || socket.destroyed) continue;
+      const framed = Buffer.allocUnsafe(out.length + 2);
+      framed.writeUInt16BE(out.length, 0);
+      out.copy(framed, 2);
+      socket.write(framed);
+    }
+    if (socket.writableLength > MAX_QUEUED_OUTPUT) socket.pause();
+    if (this.connections.closing && conn.queued === 0) socket.end();
+  }
+
+  /** Stops accepting new connections (the open ones are closed by TcpConnections.close). */
+  close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    return server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
   }
 }

@@ -3,7 +3,7 @@
 // Enforces the size limit: an answer or authority RRset that does not fit truncates the message to
 // header + question (+ OPT) with TC=1; optional additional data that does not fit is left out; mandatory
 // glue that does not fit sets TC (RFC 9471).
-import { OPTION, TYPE } from './constants.js';
+import { EDNS_PAYLOAD, OPTION, TYPE } from './constants.js';
 import type { Query } from './query.js';
 import type { Answer, RRset } from './rrset.js';
 
@@ -19,7 +19,8 @@ export interface ResponseOptions {
   ecsScope: number;
 }
 
-// One scratch buffer: a response is written here, then copied out at its final size.
+// One scratch buffer: a response is written here, then copied out at its final size. Room for a full
+// message plus one more maximal record, since a record is checked against the limit after it is written.
 const SCRATCH = Buffer.alloc(65535 + 66000);
 
 class Writer {
@@ -75,11 +76,14 @@ class Writer {
     this.pos += 10 + rdata.length;
   }
 
-  /** Writes a whole RRset; returns its record count. */
-  rrset(set: RRset, rotation: number): number {
+  /** Writes a whole RRset; returns its record count, or -1 as soon as it runs past `limit`. */
+  rrset(set: RRset, rotation: number, limit: number): number {
     const n = set.rdata.length;
     const start = set.rotate && n > 1 ? rotation % n : 0;
-    for (let i = 0; i < n; i++) this.record(set.owner, set.type, set.class, set.ttl, set.rdata[(start + i) % n]!);
+    for (let i = 0; i < n; i++) {
+      this.record(set.owner, set.type, set.class, set.ttl, set.rdata[(start + i) % n]!);
+      if (this.pos > limit) return -1; // one record past the limit at most: the scratch buffer has room for it
+    }
     return n;
   }
 }
@@ -97,7 +101,7 @@ function writeOpt(w: Writer, q: Query, o: ResponseOptions): void {
   const { buf } = w;
   buf[w.pos++] = 0; // root owner
   w.u16(TYPE.OPT);
-  w.u16(1232); // our UDP payload size
+  w.u16(EDNS_PAYLOAD); // our UDP payload size
   buf[w.pos++] = (o.rcode >> 4) & 0xff; // extended RCODE
   buf[w.pos++] = 0; // version 0
   w.u16(edns.dnssecOk ? 0x8000 : 0); // DO copied (RFC 3225)
@@ -156,11 +160,12 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
     let overflow = false;
     for (let s = 0; s < 2 && !overflow; s++) {
       for (const set of sections[s]!) {
-        counts[s]! += w.rrset(set, o.rotation);
-        if (w.pos > limit) {
+        const n = w.rrset(set, o.rotation, limit);
+        if (n < 0) {
           overflow = true;
           break;
         }
+        counts[s]! += n;
       }
     }
     if (overflow) {
@@ -171,8 +176,8 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
     } else {
       for (let i = 0; i < ans.additional.length; i++) {
         const before = w.pos;
-        const n = w.rrset(ans.additional[i]!, o.rotation);
-        if (w.pos > limit) {
+        const n = w.rrset(ans.additional[i]!, o.rotation, limit);
+        if (n < 0) {
           w.pos = before;
           if (i < ans.mandatoryAdditional) tc = true; // in-domain glue must fit (RFC 9471)
           break;

@@ -228,7 +228,7 @@ function policyReason(pool: Pool): Reason {
 }
 
 /** Step 5: nothing healthy anywhere. */
-function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth: number, order: RegionOrder, result: (k: PoolDecision['kind'], ts: Target[], r: string | null, reason: Reason, halved: boolean, failOpen?: boolean) => PoolDecision,
+function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth: number, order: RegionOrder, result: (k: PoolDecision['kind'], ts: Target[], r: string | null, reason: Reason, halved: boolean, failOpen?: boolean, dependsOnClient?: boolean) => PoolDecision,
   t: PoolTrace | undefined): PoolDecision {
   const mode = pool.spec.allDown;
   if (t) t.note = `no healthy target in any region: all_down ${mode.kind}`;
@@ -237,8 +237,9 @@ function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext,
     if (t) Object.assign(t, { reason: 'fallback', answer: [], ttl: d.ttl, halved: true, scope: d.scope, chosen: d.region });
     return { ...d, reason: 'fallback', ttl: Math.max(1, Math.min(d.ttl, Math.floor(pool.ttl / 2))) };
   }
-  if (mode.kind === 'nodata') return result('nodata', [], null, 'all_down', true);
-  if (mode.kind === 'servfail') return result('servfail', [], null, 'all_down', true);
+  // the same NODATA / SERVFAIL for every client: ECS scope 0 (spec §4)
+  if (mode.kind === 'nodata') return result('nodata', [], null, 'all_down', true, false, false);
+  if (mode.kind === 'servfail') return result('servfail', [], null, 'all_down', true, false, false);
   // serve-all (and a fallback that cannot be followed): fail open with the first region's targets
   for (const r of order.ranked) {
     const targets = r.region.targets.filter((x) => x.family === family && live(x));

@@ -204,7 +204,8 @@ export class GeoLocator {
       return {
         source: 'overlay', region: o.region, network: o.network.text, address,
         prefix: this.nestedPrefix(overlays, addr, o.network.prefix),
-        lat: o.location?.[0] ?? pinned?.[0], lon: o.location?.[1] ?? pinned?.[1],
+        // an overlay with only a country is placed at the country point, like a country-only record
+        lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat, lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
         country: o.country, continent: o.continent ?? c?.continent,
       };
     }

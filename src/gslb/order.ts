@@ -61,8 +61,9 @@ export function orderRegions(pool: Pool, loc: Location): RegionOrder {
       clientDependent = live.length > 1;
     }
   }
-  // an overlay pin puts its region first, whatever the policy
-  if (loc.region) {
+  // an overlay pin puts its region first (nearest and map); `failover` is always the written order (spec §5
+  // step 2), so its answer never depends on the client and its ECS scope 0 stays true for every block
+  if (loc.region && pool.spec.policy !== 'failover') {
     const i = ranked.findIndex((r) => r.region.name === loc.region);
     if (i > 0) ranked.unshift(...ranked.splice(i, 1));
     clientDependent = clientDependent || live.length > 1;

@@ -402,12 +402,13 @@ const ZONE_ERRORS: [string, string, string[]][] = [
   ['duplicate record', `${HEAD}  x: { A: [192.0.2.1, 192.0.2.1] }\n`, ['6:23: A at "x": duplicate record 192.0.2.1']],
   ['bad name in a record', `${HEAD}  x: { CNAME: "a..b" }\n`, ['6:15: CNAME at "x": "a..b" has an empty label']],
   ['bad wildcard owner', `${HEAD}  "a.*": { A: 192.0.2.1 }\n`, ['6:3: name "a.*": "*" is only allowed as the whole leftmost label of an owner name']],
-  ['DS away from a delegation', `${HEAD}  x: { DS: { key_tag: 1, algorithm: 13, digest_type: 2, digest: "ab" } }\n`, ['6:8: DS at "x": DS records belong at a delegation (a name with NS)']],
+  ['DS away from a delegation', `${HEAD}  x: { DS: { key_tag: 1, algorithm: 13, digest_type: 1, digest: "2bb183af5f22588179a53b0a98631fad1a292118" } }\n`, ['6:8: DS at "x": DS records belong at a delegation (a name with NS)']],
   ['NS at a wildcard', `${HEAD}  "*.w": { NS: [ns1] }\n`, ['6:12: NS at the wildcard "*.w" is not allowed']],
   ['other data at a delegation', `${HEAD}  sub: { NS: [ns1], TXT: x }\n`, ['6:3: "sub" is a delegation: only NS, DS and glue addresses may be written there, not TXT']],
   ['pool below a cut', `${HEAD}  sub: { NS: [ns1] }\n  app.sub: { pool: { check: { type: none }, regions: { us-east: [192.0.2.1] } } }\n`,
     ['7:3: "app.sub" is below the zone cut at "sub": only A/AAAA glue may be written there, not a pool']],
-  ['DS digest not hex', `${HEAD}  sub: { NS: [ns1], DS: { key_tag: 1, algorithm: 13, digest_type: 2, digest: xyz } }\n`, ['6:78: DS at "sub" digest must be hexadecimal']],
+  ['DS digest not hex', `${HEAD}  sub: { NS: [ns1], DS: { key_tag: 1, algorithm: 13, digest_type: 2, digest: xyz } }\n`, ['6:78: DS at "sub" digest must be 32 octets of hexadecimal']],
+  ['DS digest of the wrong length for its type', `${HEAD}  sub: { NS: [ns1], DS: { key_tag: 1, algorithm: 13, digest_type: 2, digest: "2bb183af" } }\n`, ['6:78: DS at "sub" digest must be 32 octets of hexadecimal']],
   ['SSHFP fingerprint of the wrong length', `${HEAD}  x: { SSHFP: { algorithm: 4, fp_type: 2, fingerprint: "abcd" } }\n`, ['6:56: SSHFP at "x" fingerprint must be 32 octets of hexadecimal']],
   ['SSHFP fp_type', `${HEAD}  x: { SSHFP: { algorithm: 4, fp_type: 3, fingerprint: "abcd" } }\n`, ['6:40: SSHFP at "x" fp_type (1 = SHA-1, 2 = SHA-256) must be an integer from 1 to 2, got 3']],
   ['NAPTR string too long', `${HEAD}  x: { NAPTR: { order: 1, preference: 1, flags: "${'s'.repeat(256)}", services: "", regexp: "", replacement: . } }\n`,
@@ -551,6 +552,12 @@ const ZONE_ERRORS: [string, string, string[]][] = [
     '16:61: pool "a3": target 192.0.2.5 is listed twice',
     '16:101: pool "a3" region "ap-south" target state must be one of up, down, got "gone"',
   ]],
+  ['CNAME that points at itself', `${HEAD}  x: { CNAME: x }\n`, ['6:8: CNAME at "x" points at itself']],
+  ['MX exchange that is an alias (RFC 2181 §10.3)', `${HEAD}  x: { MX: [{ preference: 1, exchange: y }] }\n  y: { CNAME: ns1 }\n`, ['6:8: MX at "x": y.example.test. is an alias (CNAME); MX must point at the canonical name (RFC 2181 §10.3)']],
+  ['NS target that is an alias', `${HEAD}  sub: { NS: [y] }\n  y: { CNAME: ns1 }\n`, ['6:10: NS at "sub": y.example.test. is an alias (CNAME); NS must point at the canonical name (RFC 2181 §10.3)']],
+  ['SRV target that is not a host name', `${HEAD}  _s._tcp: { SRV: { priority: 1, weight: 1, port: 1, target: _sip._tcp } }\n`, ['6:14: SRV at "_s._tcp": _sip._tcp.example.test. is not a host name (letters, digits and hyphens)']],
+  ['a wildcard below a zone cut', `${HEAD}  sub: { NS: [ns.other.test.] }\n  "*.sub": { A: 192.0.2.1 }\n`, ['7:3: "*.sub": a wildcard below the zone cut at "sub" is never served']],
+  ['glue that no NS names (warning)', `${HEAD}  sub: { NS: [ns.other.test.] }\n  a.sub: { A: 192.0.2.1 }\n`, ['7:3: warning: "a.sub" is below the zone cut at "sub" but no NS record names it: it is glue for nothing and never served']],
 ];
 
 for (const [title, text, expected] of ZONE_ERRORS) {
@@ -581,7 +588,7 @@ test('zone: records of every type parse to their presentation form', (t) => {
     TLSA: { usage: 3, selector: 1, matching_type: 1, data: "00ff" }
     NAPTR: { order: 100, preference: 10, flags: "S", services: "SIP+D2T", regexp: "", replacement: _sip._tcp }
   1.2: { PTR: ns1.example.test. }
-  sub: { NS: [ns.sub], DS: { key_tag: 12345, algorithm: 13, digest_type: 2, digest: "2bb183af" } }
+  sub: { NS: [ns.sub], DS: { key_tag: 12345, algorithm: 13, digest_type: 2, digest: "2bb183af5f22588179a53b0a98631fad1a292118fb8fbbd5c3b3b1e5b6f3e0a1" } }
   ns.sub: { A: 192.0.2.99 }
 `);
   t.deepEqual(diags, []);
@@ -596,5 +603,5 @@ test('zone: records of every type parse to their presentation form', (t) => {
   t.deepEqual(text('TLSA'), ['3 1 1 00ff']);
   t.deepEqual(text('NAPTR'), ['100 10 "S" "SIP+D2T" "" _sip._tcp.example.test.']);
   t.deepEqual(z!.names.get('1.2.example.test')!.rrsets.get('PTR')!.records.map((r) => r.text), ['ns1.example.test.']);
-  t.deepEqual(z!.names.get('sub.example.test')!.rrsets.get('DS')!.records.map((r) => r.text), ['12345 13 2 2bb183af']);
+  t.deepEqual(z!.names.get('sub.example.test')!.rrsets.get('DS')!.records.map((r) => r.text), ['12345 13 2 2bb183af5f22588179a53b0a98631fad1a292118fb8fbbd5c3b3b1e5b6f3e0a1']);
 });

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
-import { SerialStore } from '../../src/config/serial.js';
+import { SerialStore, serialGreater } from '../../src/config/serial.js';
 import { Server } from '../../src/server.js';
 import { BASE_CONFIG, query, startServer, tempDir, udp, writeFixture } from '../helpers/server.js';
 
@@ -92,11 +92,26 @@ test('SerialStore: unreadable or corrupt state starts fresh; unwritable state is
   t.regex(broken.lastError ?? '', /^cannot save automatic serials in .*serials\.json: /);
 });
 
-test('SerialStore: the serial stops at 2^32 - 1', (t) => {
+test('SerialStore: at 2^32 - 1 the serial wraps forward in RFC 1982 arithmetic instead of sticking', (t) => {
   const dir = stateDir(t);
   writeFileSync(join(dir, 'serials.json'), JSON.stringify({ 'example.test': { hash: 'h1', serial: 4_294_967_295 } }));
   const s = new SerialStore(dir);
-  t.is(s.serialFor('example.test', 'h2', 1000), 4_294_967_295);
+  const next = s.serialFor('example.test', 'h2', 1000);
+  t.is(next, 1000);
+  t.true(serialGreater(next, 4_294_967_295), 'secondaries see it as newer');
+  // and with a clock behind, the step is + 1 with wrap-around
+  writeFileSync(join(dir, 'serials.json'), JSON.stringify({ 'example.test': { hash: 'h1', serial: 4_294_967_295 } }));
+  t.is(new SerialStore(dir).serialFor('example.test', 'h3', 4_294_967_000), 0);
+});
+
+test('SerialStore: dropping an explicit serial continues above it, never below', (t) => {
+  const dir = stateDir(t);
+  const s = new SerialStore(dir);
+  t.is(s.serialFor('example.test', 'h1', 1_795_700_000), 1_795_700_000);
+  s.recordExplicit('example.test', 2_026_112_601, 'h1'); // a date-style serial, above Unix time
+  const after = new SerialStore(dir); // across a restart too
+  t.is(after.serialFor('example.test', 'h1', 1_795_700_100), 2_026_112_602);
+  t.is(after.serialFor('example.test', 'h1', 1_795_700_200), 2_026_112_602, 'then stable while the content stays');
 });
 
 // ---- the serial a real server answers -------------------------------------------------------
