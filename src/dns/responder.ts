@@ -103,8 +103,9 @@ export class Responder {
     let text: string | null = null;
     if (name === 'id.server' || name === 'hostname.bind') text = this.nsid?.toString() ?? null;
     else if (name === 'version.bind' || name === 'version.server') text = this.version;
-    if (text === null || (qtype !== TYPE.TXT && qtype !== TYPE.ANY)) return emptyAnswer(RCODE.REFUSED, null);
+    if (text === null) return emptyAnswer(RCODE.REFUSED, null);
     const a = emptyAnswer(RCODE.NOERROR, null, true);
+    if (qtype !== TYPE.TXT && qtype !== TYPE.ANY) return a; // the name exists, with TXT only: NODATA
     const data = Buffer.from(text).subarray(0, 255);
     a.answer.push(rrset(name, TYPE.TXT, 0, [Buffer.concat([Buffer.from([data.length]), data])], false, CLASS.CH));
     return a;

@@ -956,6 +956,15 @@ both('ANY: without A, AAAA, MX, TXT some other single RRset (apex, SRV)', async 
 
 // ---- CHAOS -----------------------------------------------------------------------------------------
 
+both('CHAOS: another type at an identity name is NODATA (the name exists, with TXT only)', async (t, ask) => {
+  const r = await ask(query('hostname.bind', 'A', { klass: 'CH' }));
+  t.is(r.msg.rcode, 'NOERROR');
+  t.true(r.msg.flag_aa);
+  t.is(r.msg.answers.length, 0);
+  const other = await ask(query('nothing.bind', 'TXT', { klass: 'CH' }));
+  t.is(other.msg.rcode, 'REFUSED');
+});
+
 both('CHAOS TXT id.server and hostname.bind answer the NSID; version.bind the configured version', async (t, ask) => {
   for (const [name, text] of [['id.server', 'ns1.test-nsid'], ['hostname.bind', 'ns1.test-nsid'], ['version.bind', 'steerdns-test'], ['VERSION.BIND', 'steerdns-test']]) {
     const r = await ask(query(name!, 'TXT', { klass: 'CH' }));
