@@ -64,6 +64,8 @@ export function encodeValue(v) {
     }
     const code = { uint16: 5, uint32: 6, uint64: 9 }[typed.type];
     if (!code) throw new Error(`unknown typed value ${typed.type}`);
+    const max = { uint16: 0xffff, uint32: 0xffffffff, uint64: 2 ** 64 - 1 }[typed.type];
+    if (!Number.isInteger(typed.value) || typed.value < 0 || typed.value > max) throw new Error(`${typed.type} out of range: ${typed.value}`);
     const b = uintBytes(typed.value);
     return Buffer.concat([control(code, b.length), b]);
   }
@@ -78,7 +80,17 @@ export function encodeValue(v) {
 
 /** `addr/len` → 16 bytes (IPv4 mapped into ::/96) and the prefix length in the IPv6 tree. */
 export function parseNetwork(text) {
-  const [addr, lenText] = String(text).split('/');
+  const n = parseNetworkBits(text);
+  // host bits set (10.0.0.1/8) is a typo more often than not: refuse, like steerdns.yaml's own parser
+  for (let i = n.prefix; i < 128; i++) {
+    if (bit(n.bytes, i)) throw new Error(`"${text}" has host bits set`);
+  }
+  return n;
+}
+
+function parseNetworkBits(text) {
+  const [addr, lenText, extra] = String(text).split('/');
+  if (extra !== undefined || (lenText !== undefined && !/^\d{1,3}$/.test(lenText))) throw new Error(`bad prefix length in ${text}`);
   if (isIPv4(addr)) {
     const len = lenText === undefined ? 32 : Number(lenText);
     if (!(Number.isInteger(len) && len >= 0 && len <= 32)) throw new Error(`bad prefix length in ${text}`);

@@ -369,3 +369,10 @@ test('geodb-build: the command writes a database the reader opens, and reports e
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('networks with host bits set, or a bad prefix, are refused (like steerdns.yaml)', (t) => {
+  for (const n of ['10.0.0.1/8', '2001:db8::1/32', '1.2.3.0/', '1.2.3.0/24/1', '1.2.3.0/x']) {
+    t.throws(() => writeMmdb([{ network: n, data: 'x' }]), undefined, n);
+  }
+  t.throws(() => writeMmdb([{ network: '1.2.3.0/24', data: { v: { type: 'uint16', value: 70000 } } }]), { message: /uint16 out of range/ });
+});
