@@ -6,7 +6,7 @@ import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { explain, formatExplain, type ExplainRequest, type ExplainResult } from './gslb/explain.js';
-import { ALL_UP } from './health/table.js';
+import { HealthTable } from './health/table.js';
 import { createLogger, Server, StartupError } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 
@@ -126,7 +126,7 @@ async function explainCommand(cfg: string, positionals: string[], opts: { from?:
   const req: ExplainRequest = { name, type, from: opts.from, subnet: opts.subnet };
   let result: ExplainResult | { error: string } | null = null;
   let note: string;
-  if (opts.offline) note = 'configured states (--offline): every probed target counted up, state: down honoured';
+  if (opts.offline) note = 'configured states (--offline): probed targets as at startup (up, or initial: down), state: down honoured';
   else if (!config.http) note = 'configured states: no http: address in the config to ask a running server';
   else {
     const live = await askServer(config, req);
@@ -165,7 +165,15 @@ async function askServer(config: ServerConfig, req: ExplainRequest): Promise<Exp
 function explainOffline(config: ServerConfig, req: ExplainRequest): ExplainResult | { error: string } {
   const report = loadSnapshot(config, new SerialStore(config.stateDir, false), null);
   for (const m of report.messages.filter((x) => x.level === 'error')) process.stderr.write(`${m.text}\n`);
-  return explain(report.snapshot, ALL_UP, 'configured', req);
+  // configured states: probed targets as a fresh start sees them (up, or down with `initial: down`)
+  const health = new HealthTable();
+  for (const z of report.snapshot.zones.values()) {
+    for (const p of z.pools) {
+      if (p.spec.check.type === 'none' || p.spec.check.initial === 'up') continue;
+      for (const r of p.regions) for (const t of r.targets) health.set(t.healthKey, { up: false, lastResult: 'initial: down' });
+    }
+  }
+  return explain(report.snapshot, health, 'configured', req);
 }
 
 async function main(argv: string[]): Promise<void> {

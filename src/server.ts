@@ -11,6 +11,7 @@ import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
 import type { Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
+import { bundledDatabasePath } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { Metrics } from './metrics.js';
@@ -56,7 +57,7 @@ export class Server {
   private http: HttpApi | null = null;
   httpPort: number | null = null;
   /** Pools currently answering with all_down (logged when they enter and leave that state). */
-  private readonly allDown = new Set<Pool>();
+  private readonly allDown = new Set<string>(); // "zone|pool": survives reloads, holds no old objects
 
   private constructor(private config: ServerConfig, readonly log: Logger) {
     this.serials = new SerialStore(config.stateDir);
@@ -97,7 +98,8 @@ export class Server {
 
   /** A changed GeoIP database file is reloaded; if the new file fails to open, the old one stays. */
   private watchDatabase(): void {
-    const path = this.snapshot.db?.path ?? this.config.geoip.database;
+    // the configured file (or the bundled one): a database that failed to open is retried when it changes
+    const path = this.config.geoip.database ?? bundledDatabasePath();
     if (path === this.watchedDb) return;
     if (this.watchedDb) unwatchFile(this.watchedDb);
     this.watchedDb = path;
@@ -125,11 +127,12 @@ export class Server {
     m.child(m.poolAnswers, `${pool.zone}|${pool.name}|${d.region ?? ''}|${reason}`, { zone: pool.zone, pool: pool.name, region: d.region ?? '', reason }).inc();
     const down = reason === 'all_down' || reason === 'fallback';
     if (down) m.child(m.failopen, `${pool.zone}|${pool.name}`, { zone: pool.zone, pool: pool.name }).inc();
-    if (down && !this.allDown.has(pool)) {
-      this.allDown.add(pool);
+    const key = `${pool.zone}|${pool.name}`;
+    if (down && !this.allDown.has(key)) {
+      this.allDown.add(key);
       this.log.warn({ zone: pool.zone, pool: pool.name, all_down: pool.spec.allDown.kind, region: d.region }, `pool ${pool.name}: no healthy target in any region, answering with all_down ${pool.spec.allDown.kind}`);
-    } else if (!down && this.allDown.has(pool)) {
-      this.allDown.delete(pool);
+    } else if (!down && this.allDown.has(key)) {
+      this.allDown.delete(key);
       this.log.info({ zone: pool.zone, pool: pool.name, region: d.region }, `pool ${pool.name}: healthy targets again`);
     }
   }

@@ -7,7 +7,7 @@ import type { ServerConfig } from './config/server-config.js';
 import { displayPath, formatDiagnostic, type Diagnostic } from './config/source.js';
 import { buildZone, type Zone } from './dns/zone.js';
 import type { GeoContext } from './gslb/answer.js';
-import { bundledDatabasePath, GeoLocator, openDatabase, type GeoDatabase } from './gslb/geo.js';
+import { bundledDatabasePath, databaseStamp, GeoLocator, openDatabase, type GeoDatabase } from './gslb/geo.js';
 
 export interface ZoneFileState {
   file: string;
@@ -18,6 +18,8 @@ export interface ZoneFileState {
   warnings: Diagnostic[];
   loadedAt: number | null;
   failedAt: number | null;
+  /** File identity when it was last read: an unchanged file is not parsed again. */
+  stamp: string | null;
 }
 
 export interface Snapshot {
@@ -54,7 +56,18 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
     // keep serving what we had
     for (const [f, st] of previous?.files ?? []) files.set(f, st);
   } else {
-    for (const r of loadZoneFiles(cfg, listed)) {
+    // files that did not change since the last load (same config) keep their state without a parse
+    const stamps = new Map(listed.map((f) => [f, fileStamp(f)]));
+    const claimed = new Map<string, string>();
+    const toLoad: string[] = [];
+    for (const f of listed) {
+      const prev = previous?.files.get(f);
+      if (prev && previous?.config === cfg && prev.errors.length === 0 && prev.zone && prev.stamp !== null && prev.stamp === stamps.get(f)) {
+        files.set(f, prev);
+        claimed.set(prev.zone.origin, f);
+      } else toLoad.push(f);
+    }
+    for (const r of loadZoneFiles(cfg, toLoad, claimed)) {
       const prev = previous?.files.get(r.file);
       const errors = r.diagnostics.filter((d) => d.severity === 'error');
       const warnings = r.diagnostics.filter((d) => d.severity === 'warning');
@@ -69,11 +82,11 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
         const serial = spec.soa.serial ?? serials.serialFor(spec.origin, spec.contentHash);
         const zone = same ? prevZone : buildZone(spec, serial, cfg);
         if (!same) changed.push(r.file);
-        files.set(r.file, { file: r.file, zone, errors: [], warnings, loadedAt: same ? prev!.loadedAt : now, failedAt: null });
+        files.set(r.file, { file: r.file, zone, errors: [], warnings, loadedAt: same ? prev!.loadedAt : now, failedAt: null, stamp: stamps.get(r.file) ?? null });
       } else {
         failed.push(r.file);
         if (errors.length === 0) errors.push({ file: displayPath(r.file), line: 1, col: 1, message: 'zone did not load', severity: 'error' });
-        files.set(r.file, { file: r.file, zone: prev?.zone ?? null, errors, warnings, loadedAt: prev?.loadedAt ?? null, failedAt: now });
+        files.set(r.file, { file: r.file, zone: prev?.zone ?? null, errors, warnings, loadedAt: prev?.loadedAt ?? null, failedAt: now, stamp: null });
       }
     }
     if (serials.lastError) messages.push({ level: 'warn', text: serials.lastError, file: cfg.stateDir });
@@ -91,19 +104,40 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   };
 }
 
-/** The configured GeoIP database (or the bundled country one). A database that fails keeps the previous. */
+/**
+ * The configured GeoIP database (or the bundled country one). A database that fails keeps the previous;
+ * at startup, with no previous one, the bundled database stands in (loudly) rather than no geo at all.
+ */
 export function loadDatabase(cfg: ServerConfig, previous: Snapshot | null): { db: GeoDatabase | null; dbError: string | null } {
   const path = cfg.geoip.database ?? bundledDatabasePath();
   const prev = previous?.db;
   try {
-    if (prev && prev.path === path && statSync(path).mtimeMs === prev.mtimeMs) return { db: prev, dbError: null };
+    if (prev && prev.path === path && databaseStamp(path) === prev.stamp) return { db: prev, dbError: null };
     return { db: openDatabase(path), dbError: null };
   } catch (e) {
     const msg = `GeoIP database ${displayPath(path)}: ${(e as Error).message.replace(`${path}: `, '')}`;
-    return { db: prev ?? null, dbError: prev ? `${msg} (keeping the previous database)` : msg };
+    if (prev) return { db: prev, dbError: `${msg} (keeping the previous database ${displayPath(prev.path)})` };
+    if (cfg.geoip.database) {
+      try {
+        return { db: openDatabase(bundledDatabasePath()), dbError: `${msg} (using the bundled country database until it opens)` };
+      } catch {
+        // fall through: no database at all
+      }
+    }
+    return { db: null, dbError: msg };
   }
 }
 
 export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContext {
   return { geo: new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location), useEcs: cfg.geoip.ecs };
+}
+
+/** Identity of a file's content as the file system shows it (inode, size, modification time). */
+function fileStamp(file: string): string | null {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null;
+  }
 }

@@ -24,19 +24,20 @@ export function listZoneFiles(dir: string): string[] | string {
   }
 }
 
-export function loadZoneFiles(cfg: ServerConfig, files: string[]): ZoneFileResult[] {
+/** Loads `files`; `claimed` holds origins already served from other files (origin → file). */
+export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new Map<string, string>()): ZoneFileResult[] {
   const results = files.map((file) => ({ file, ...loadZoneFile(file, cfg) }));
-  const byOrigin = new Map<string, ZoneFileResult>();
+  const byOrigin = new Map(claimed);
   for (const r of results) {
     if (!r.zone) continue;
     const first = byOrigin.get(r.zone.origin);
     if (first) {
       r.diagnostics.push({
         file: displayPath(r.file), line: r.zone.originPos.line, col: r.zone.originPos.col, severity: 'error',
-        message: `zone ${r.zone.origin}. is already defined in ${displayPath(first.file)}`,
+        message: `zone ${r.zone.origin}. is already defined in ${displayPath(first)}`,
       });
       r.zone = null;
-    } else byOrigin.set(r.zone.origin, r);
+    } else byOrigin.set(r.zone.origin, r.file);
   }
   return results;
 }

@@ -119,7 +119,8 @@ function answerAt(table: ZoneTable, zone: Zone, node: ZoneNode, owner: string, q
       ans.answer.length = 0;
       return;
     }
-    ans.authority.push(node.negative);
+    // NODATA at a pool name: the negative TTL is at most the decision's (halved when degraded)
+    ans.authority.push(d.ttl < node.negative.ttl ? { ...node.negative, ttl: d.ttl } : node.negative);
     return;
   }
   const set = node.rrsets.get(type);

@@ -189,16 +189,22 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
   if (idx < 0) return allDown(pool, family, client, ctx, env, depth, order, result, t);
 
   // one region for both families: no healthy target of the asked family → NODATA, or the next region
+  const firstIdx = idx;
   let chosen = stats[idx]!;
   const ofFamily = (r: PoolRegion) => r.targets.filter((x) => x.family === family && up(x));
+  // a region that has targets of the family, all unhealthy, is skipped for health (the answer changed);
+  // one that simply has none of that family is skipped by design (family_fallback), with the usual TTL
+  let skippedForHealth = firstIdx > 0;
   if (ofFamily(chosen.r).length === 0) {
-    const next = pool.spec.familyFallback === 'next-region'
-      ? stats.slice(idx + 1).find((s) => s.healthy > 0 && ofFamily(s.r).length > 0) : undefined;
+    const byHealth = chosen.r.targets.some((x) => x.family === family && live(x));
+    const later = stats.slice(idx + 1).filter((s) => ofFamily(s.r).length > 0);
+    const next = pool.spec.familyFallback === 'next-region' ? later.find((s) => s.qualifies) ?? later[0] : undefined;
     if (!next) {
       if (t) t.note = `region ${chosen.r.name} has no healthy IPv${family} target`;
-      return result('nodata', [], chosen.r.name, idx === 0 ? policyReason(pool) : 'failover', idx > 0);
+      return result('nodata', [], chosen.r.name, skippedForHealth ? 'failover' : policyReason(pool), skippedForHealth || byHealth);
     }
     if (t) t.note = `family_fallback: region ${chosen.r.name} has no healthy IPv${family} target`;
+    skippedForHealth ||= byHealth;
     idx = stats.indexOf(next);
     chosen = next;
   }
@@ -218,9 +224,13 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
   const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, ordered.length) : ordered.length;
   if (t) t.candidates = candidates.map((x) => x.address);
 
-  // step 6: halve the TTL when the answer differs from the all-healthy one
-  const degraded = idx > 0 || chosen.r.targets.some((x) => x.family === family && live(x) && (!health.isUp(x.healthKey) || health.isChanging(x.healthKey)));
-  return result('answer', ordered.slice(0, n), chosen.r.name, idx === 0 ? policyReason(pool) : 'failover', degraded);
+  // step 6: halve the TTL when the answer differs from the all-healthy one: a region skipped for health,
+  // or a target of the all-healthy answer (the region's weighted targets of this family, else its
+  // standbys) down or between states. A down standby behind healthy weighted targets changes nothing.
+  const family_ = chosen.r.targets.filter((x) => x.family === family && live(x));
+  const wouldServe = family_.some((x) => x.weight > 0) ? family_.filter((x) => x.weight > 0) : family_;
+  const degraded = skippedForHealth || wouldServe.some((x) => !health.isUp(x.healthKey) || health.isChanging(x.healthKey));
+  return result('answer', ordered.slice(0, n), chosen.r.name, skippedForHealth ? 'failover' : policyReason(pool), degraded);
 }
 
 function policyReason(pool: Pool): Reason {
@@ -240,15 +250,17 @@ function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext,
   // the same NODATA / SERVFAIL for every client: ECS scope 0 (spec §4)
   if (mode.kind === 'nodata') return result('nodata', [], null, 'all_down', true, false, false);
   if (mode.kind === 'servfail') return result('servfail', [], null, 'all_down', true, false, false);
-  // serve-all (and a fallback that cannot be followed): fail open with the first region's targets
-  for (const r of order.ranked) {
-    const targets = r.region.targets.filter((x) => x.family === family && live(x));
-    if (targets.length === 0) continue;
-    const ordered = rotate(targets, env.rotation.next(r.region, family));
-    const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, ordered.length) : ordered.length;
-    return result('answer', ordered.slice(0, n), r.region.name, 'all_down', true, true);
-  }
-  return result('nodata', [], null, 'all_down', true);
+  // serve-all (and a fallback that cannot be followed): fail open with the first region's targets —
+  // the same region for A and AAAA, so NODATA when it has none of this family (unless family_fallback)
+  const ranked = order.ranked.filter((r) => r.region.targets.some(live));
+  const first = ranked[0];
+  const pick = first && (first.region.targets.some((x) => x.family === family && live(x)) || pool.spec.familyFallback !== 'next-region')
+    ? first : ranked.find((r) => r.region.targets.some((x) => x.family === family && live(x)));
+  const targets = pick ? pick.region.targets.filter((x) => x.family === family && live(x)) : [];
+  if (!pick || targets.length === 0) return result('nodata', [], first?.region.name ?? null, 'all_down', true);
+  const ordered = rotate(targets, env.rotation.next(pick.region, family));
+  const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, ordered.length) : ordered.length;
+  return result('answer', ordered.slice(0, n), pick.region.name, 'all_down', true, true);
 }
 
 /** ECS scope: the located block when the answer depends on the client, widened to /24 (/56) for sticky. */
@@ -258,6 +270,10 @@ function scopeFor(pool: Pool, cl: ClientLocation, order: RegionOrder): number {
   if (!order.clientDependent && !sticky) return 0;
   const v4 = cl.bytes.length === 4;
   let scope = order.clientDependent ? cl.loc.prefix : 0;
-  if (sticky) scope = Math.max(scope, v4 ? 24 : 56);
+  if (sticky) {
+    // the sticky block: /24 (/56), or for an IPv4 inside IPv6 the bits of that IPv4 /24 (Teredo: all)
+    const e = v4 ? null : embeddedIPv4(cl.bytes);
+    scope = Math.max(scope, v4 ? 24 : !e ? 56 : e.offsetBits < 0 ? 128 : e.offsetBits + 24);
+  }
   return Math.min(scope, v4 ? 32 : 128);
 }

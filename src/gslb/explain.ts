@@ -108,6 +108,7 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
     if (p.note) out.push(`  note: ${p.note}`);
     out.push(`  candidates: ${p.candidates.join(', ') || '—'}`);
     out.push(`  answer:     ${p.answer.join(', ') || '—'} (reason ${p.reason ?? '—'}, ttl ${p.ttl}${p.halved ? ', halved: not the all-healthy answer' : ''}, ecs scope /${p.scope})`);
+    if (p.select === 'round-robin' || p.select === 'fastest') out.push('  (order shown from the first rotation position; the server rotates it on every response)');
   }
   out.push('');
   out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${r.query.subnet ? `, ECS scope /${r.answer.ecsScope}` : ''}`);

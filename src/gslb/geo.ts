@@ -115,6 +115,8 @@ export interface GeoDatabase {
   reader: Reader<Rec>;
   description: string;
   mtimeMs: number;
+  stamp: string;
+  ipVersion: number;
 }
 
 /** The bundled CC0 country database (IPv4 + IPv6), used when `geoip.database` is not set. */
@@ -149,14 +151,28 @@ export function openDatabase(path: string): GeoDatabase {
   } catch (e) {
     throw new Error(`${path}: not a readable MaxMind DB: ${(e as Error).message}`);
   }
-  // a database with a broken tree or data section throws on the first lookups: try one of each family
+  // the search tree must end before the metadata (MaxMind's "invalid node count" test file does not)
+  const md = reader.metadata;
+  const metadataAt = buf.lastIndexOf(METADATA_MARKER);
+  if (md.searchTreeSize + 16 > metadataAt) {
+    throw new Error(`${path}: corrupt MaxMind DB: the search tree (${md.nodeCount} nodes) runs past the data section`);
+  }
+  // a broken tree or data section throws on lookups: walk a spread of addresses of each family
   try {
-    reader.getWithPrefixLength('1.1.1.1');
-    if (reader.metadata.ipVersion === 6) reader.getWithPrefixLength('2001:4860::1');
+    for (let i = 0; i < 256; i += 5) reader.getWithPrefixLength(`${i}.${(i * 37) & 255}.${(i * 91) & 255}.1`);
+    if (md.ipVersion === 6) for (const a of ['2001:4860::1', '2a00:1450::1', '2400:cb00::1', '2600:1f00::1', '::1']) reader.getWithPrefixLength(a);
   } catch (e) {
     throw new Error(`${path}: corrupt MaxMind DB: ${(e as Error).message}`);
   }
-  return { path, reader, description: reader.metadata.databaseType, mtimeMs: st.mtimeMs };
+  return { path, reader, description: md.databaseType, mtimeMs: st.mtimeMs, stamp: `${st.ino}:${st.size}:${st.mtimeMs}`, ipVersion: md.ipVersion };
+}
+
+const METADATA_MARKER = Buffer.from([0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.com')]);
+
+/** Identity of a database file on disk: a replaced or rewritten file has another stamp. */
+export function databaseStamp(path: string): string {
+  const st = statSync(path);
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
 const CACHE_MAX = 65_536;
@@ -210,6 +226,8 @@ export class GeoLocator {
       };
     }
     if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0), address };
+    // an IPv4-only database knows nothing of IPv6 (its reader would walk the IPv4 tree with IPv6 bits)
+    if (this.db.ipVersion === 4 && addr.length === 16) return { source: 'unknown', network: '::/0', prefix: this.nestedPrefix(overlays, addr, 0), address };
     let rec: Rec | null;
     let dbPrefix: number;
     try {
@@ -226,7 +244,7 @@ export class GeoLocator {
     const base = { network, prefix, address, country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
     if (f.lat !== undefined && f.lon !== undefined) return { source: 'database', lat: f.lat, lon: f.lon, ...base };
     if (c?.lat !== undefined && c.lon !== undefined) return { source: 'coarse', lat: c.lat, lon: c.lon, ...base };
-    if (f.country || f.continent) return { source: 'coarse', ...base };
+    // a continent alone is no position (spec §5 step 1: neither coordinates nor country = unknown)
     return { source: 'unknown', ...base };
   }
 
@@ -238,6 +256,9 @@ export class GeoLocator {
     let p = prefix;
     const block = { bytes: maskBytes(addr, prefix), prefix };
     for (const o of overlays) {
+      // spec §4: the scope is at least as long as any overlay network inside the block (that is safe; one
+      // bit past the prefix the address shares with the overlay would be too, and wider, but the contract
+      // names the overlay's length)
       if (o.network.prefix > p && contains(block, o.network.bytes)) p = o.network.prefix;
     }
     return p;

@@ -55,9 +55,10 @@ export function orderRegions(pool: Pool, loc: Location): RegionOrder {
     clientDependent = true;
   } else {
     ranked = live.map((r) => ({ region: r, distanceKm: dist(r) }));
-    if (pool.spec.policy === 'nearest' && point) {
-      // stable sort: ties keep the written order
-      ranked.sort((a, b) => a.distanceKm! - b.distanceKm!);
+    if (pool.spec.policy === 'nearest') {
+      // stable sort: ties keep the written order. Located or not, the order depends on the client
+      // (others are placed elsewhere), so the ECS scope must say which block this answer is for.
+      if (point) ranked.sort((a, b) => a.distanceKm! - b.distanceKm!);
       clientDependent = live.length > 1;
     }
   }

@@ -26,11 +26,13 @@ export function rotate<T>(items: T[], by: number): T[] {
 export function weightedOrder(targets: Target[], random: () => number): Target[] {
   const left = targets.slice();
   const out: Target[] = [];
+  // standbys only (every weight 0): draw them evenly
+  const weight = targets.some((t) => t.weight > 0) ? (t: Target) => t.weight : () => 1;
   while (left.length) {
-    const total = left.reduce((s, t) => s + t.weight, 0);
+    const total = left.reduce((s, t) => s + weight(t), 0);
     let r = random() * total;
     let i = 0;
-    while (i < left.length - 1 && r >= left[i]!.weight) r -= left[i++]!.weight;
+    while (i < left.length - 1 && r >= weight(left[i]!)) r -= weight(left[i++]!);
     out.push(left.splice(i, 1)[0]!);
   }
   return out;

@@ -171,8 +171,19 @@ regions:
     const d = decide(pool, 4, from, { health });
     t.false(d.answer.includes('198.51.100.11'));
     t.false(d.answer.includes('192.0.2.11'));
-    t.like(d, { reason: 'all_down', failOpen: true, answer: ['192.0.2.10'] });
   }
+  // failing open uses the first region, as for A so for AAAA: eu-west (nearest to London and Tokyo) has no
+  // live IPv4 target, so those clients get NODATA rather than us-east's A beside eu-west's AAAA
+  t.like(decide(pool, 4, SEATTLE, { health }), { reason: 'all_down', failOpen: true, region: 'us-east', answer: ['192.0.2.10'] });
+  for (const from of [LONDON, TOKYO]) t.like(decide(pool, 4, from, { health }), { kind: 'nodata', reason: 'all_down', region: 'eu-west', answer: [] });
+  t.like(decide(pool, 6, LONDON, { health }), { reason: 'all_down', failOpen: true, region: 'eu-west', answer: ['2001:db8:2::10'] });
+  // family_fallback: next-region lets the fail-open answer move on to a region that has the family
+  const fb = poolOf(`check: { type: none }
+family_fallback: next-region
+regions:
+  eu-west: [{ address: 198.51.100.11, state: down }, "2001:db8:2::10"]
+  us-east: [192.0.2.10, { address: 192.0.2.11, state: down }]`);
+  t.like(decide(fb, 4, LONDON, { health: everything(fb) }), { reason: 'all_down', failOpen: true, region: 'us-east', answer: ['192.0.2.10'] });
   // a region of only `state: down` targets never qualifies
   const dead = poolOf(`check: { type: none }
 regions:

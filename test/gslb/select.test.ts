@@ -286,3 +286,24 @@ ${FOUR}`);
   health.set(keyOf(pool, '192.0.2.1'), { rttMs: 80 });
   for (let i = 0; i < 3; i++) t.deepEqual(answer(), ['192.0.2.4', '192.0.2.2', '192.0.2.1', '192.0.2.3']);
 });
+
+test('sticky through decidePool: across 2,000 random /24s, two different hosts of one /24 always get the same order', (t) => {
+  const pool = poolOf(`check: { type: none }
+select: sticky
+regions:
+  eu-west: [198.51.100.1, 198.51.100.2, 198.51.100.3, 198.51.100.4]`);
+  const geo = geoFor();
+  const env: GslbEnv = { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(7) };
+  const rnd = mulberry32(0x5717c4);
+  const firsts = new Map<string, number>();
+  for (let i = 0; i < 2000; i++) {
+    const [a, b, c] = [1 + Math.floor(rnd() * 222), Math.floor(rnd() * 256), Math.floor(rnd() * 256)];
+    const h1 = 1 + Math.floor(rnd() * 254);
+    const h2 = 1 + ((h1 + 1 + Math.floor(rnd() * 252)) % 254);
+    const one = decidePool(pool, 4, client(`${a}.${b}.${c}.${h1}`), geo, env).rdata.map((x) => x.join('.'));
+    const two = decidePool(pool, 4, client(`${a}.${b}.${c}.${h2}`), geo, env).rdata.map((x) => x.join('.'));
+    t.deepEqual(one, two, `${a}.${b}.${c}.0/24`);
+    firsts.set(one[0]!, (firsts.get(one[0]!) ?? 0) + 1);
+  }
+  for (const [addr, n] of firsts) t.true(n / 2000 > 0.15 && n / 2000 < 0.35, `${addr} first for ${n} of 2000 /24s`);
+});
