@@ -11,12 +11,11 @@ import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
 import type { Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
-import { bundledDatabasePath } from './gslb/geo.js';
+import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { Metrics } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
-import { unwatchFile, watchFile } from 'node:fs';
 
 export class StartupError extends Error {
   /** `logged`: the diagnostics were already logged by the server (zone load errors). */
@@ -95,18 +94,39 @@ export class Server {
   }
 
   private watchedDb: string | null = null;
+  /** File identity of the database last tried (loaded or failed): a new identity is tried again. */
+  private dbSeen: string | null = null;
+  private dbPoll: NodeJS.Timeout | null = null;
 
-  /** A changed GeoIP database file is reloaded; if the new file fails to open, the old one stays. */
+  /**
+   * A changed GeoIP database file is reloaded; if the new file fails to open, the old one stays. The file
+   * is polled once a second by identity (inode, size, mtime), which also catches an atomic rename and
+   * never misses a change made while the watch was starting.
+   */
   private watchDatabase(): void {
     // the configured file (or the bundled one): a database that failed to open is retried when it changes
     const path = this.config.geoip.database ?? bundledDatabasePath();
-    if (path === this.watchedDb) return;
-    if (this.watchedDb) unwatchFile(this.watchedDb);
-    this.watchedDb = path;
-    if (!path) return;
-    watchFile(path, { interval: 1000, persistent: false }, (cur, prev) => {
-      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) this.reloadDatabase();
-    });
+    if (path !== this.watchedDb) {
+      this.watchedDb = path;
+      this.dbSeen = this.snapshot.db?.path === path ? this.snapshot.db.stamp : null;
+    }
+    if (!this.dbPoll) {
+      this.dbPoll = setInterval(() => this.pollDatabase(), 1000);
+      this.dbPoll.unref();
+    }
+  }
+
+  private pollDatabase(): void {
+    if (!this.watchedDb) return;
+    let stamp: string;
+    try {
+      stamp = databaseStamp(this.watchedDb);
+    } catch {
+      return; // missing for now (being replaced): the next poll sees it
+    }
+    if (stamp === this.dbSeen) return;
+    this.dbSeen = stamp;
+    this.reloadDatabase();
   }
 
   /** Swaps in the GeoIP database from disk (keeping the old one if the new one fails). */
@@ -264,7 +284,7 @@ export class Server {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.watchedDb) unwatchFile(this.watchedDb);
+    if (this.dbPoll) clearInterval(this.dbPoll);
     this.prober.stop();
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
     this.log.info('stopped');
