@@ -1,5 +1,6 @@
 // Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
 // signals) turn errors into log lines; the answer path itself never waits on anything.
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
@@ -14,8 +15,14 @@ import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
+import { statusFragment, statusPage } from './http/page.js';
+import { buildStatus } from './http/status.js';
+import { FolderWatcher } from './watch.js';
 import { Metrics } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
+
+/** The package version (for /status). */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export class StartupError extends Error {
   /** `logged`: the diagnostics were already logged by the server (zone load errors). */
@@ -90,7 +97,17 @@ export class Server {
     await server.listen();
     await server.listenHttp();
     server.watchDatabase();
+    server.zoneWatcher.watch(config.zonesDir);
     return server;
+  }
+
+  /** Edits in the zones folder reload the zones (debounced); SIGHUP reloads the config too. */
+  private readonly zoneWatcher = new FolderWatcher(() => this.reloadZones(), 150, (e) => this.log.error({ err: e }, 'cannot watch the zones folder'));
+
+  /** Reloads the zone files with the running config (a file watch fired). */
+  reloadZones(): { failed: string[] } {
+    const r = this.loadZones(this.snapshot);
+    return r;
   }
 
   private watchedDb: string | null = null;
@@ -160,12 +177,19 @@ export class Server {
   private async listenHttp(): Promise<void> {
     const addr = this.config.http;
     if (!addr) return;
+    const status = () => buildStatus(this.snapshot, this.health, this.prober, VERSION);
     this.http = new HttpApi({
       snapshot: () => this.snapshot,
       health: this.health,
       metrics: this.metrics,
       metricsText: () => this.metrics.registry.metrics(),
       log: this.log,
+      routes: new Map([
+        ['/status', () => ({ status: 200, type: 'application/json', body: `${JSON.stringify(status(), null, 2)}\n` })],
+        ['/', (url: URL) => (url.searchParams.has('fragment')
+          ? { status: 200, type: 'text/html; charset=utf-8', body: statusFragment(status()) }
+          : { status: 200, type: 'text/html; charset=utf-8', body: statusPage(status()) })],
+      ]),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
     this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}` }, 'HTTP API listening');
@@ -276,6 +300,7 @@ export class Server {
     }
     const { failed } = this.loadZones(this.snapshot);
     this.watchDatabase();
+    this.zoneWatcher.watch(this.config.zonesDir);
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length }, 'reloaded');
     return { ok: !!config && failed.length === 0, failed };
   }
@@ -285,6 +310,7 @@ export class Server {
     if (this.stopped) return;
     this.stopped = true;
     if (this.dbPoll) clearInterval(this.dbPoll);
+    this.zoneWatcher.close();
     this.prober.stop();
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
     this.log.info('stopped');
