@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The `steerdns` command (spec §1): serve, check, explain.
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { runPrimary, runWorker, workerCount } from './cluster.js';
 import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
@@ -62,8 +65,12 @@ export function check(configPath: string): number {
 }
 
 async function serve(configPath: string): Promise<void> {
+  if (cluster.isWorker) {
+    await startOrExit(() => runWorker(configPath, createLogger(loadServerConfig(configPath).config, `worker-${process.env.STEERDNS_WORKER_SLOT ?? '?'}`)));
+    return;
+  }
   // signals are taken from the start: a SIGHUP during the first zone load waits for it, a SIGTERM stops
-  let server: Server | null = null;
+  let running: { log: Logger; stop(): Promise<void>; reload(): void } | null = null;
   let stopping = false;
   let reloadPending = false;
   const stop = (signal: string) => {
@@ -71,27 +78,46 @@ async function serve(configPath: string): Promise<void> {
       process.exit(1); // a second signal: stop now
     }
     stopping = true;
-    if (!server) process.exit(0); // still loading: nothing in flight yet
-    server.log.info({ signal }, 'stopping');
+    if (!running) process.exit(0); // still loading: nothing in flight yet
+    running.log.info({ signal }, 'stopping');
     const force = setTimeout(() => {
-      server?.log.error('graceful stop did not finish in 10s: exiting');
+      running?.log.error('graceful stop did not finish in 10s: exiting');
       process.exit(1);
-    }, 10_000);
+    }, 12_000);
     force.unref();
-    server.stop().then(() => process.exit(0), () => process.exit(1));
+    running.stop().then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
-    if (!server) {
+    if (!running) {
       reloadPending = true;
       return;
     }
-    server.log.info('SIGHUP: reloading');
-    server.reload();
+    running.log.info('SIGHUP: reloading');
+    running.reload();
   });
+  const { config } = loadServerConfig(configPath);
+  const count = config ? workerCount(config) : 1;
+  running = await startOrExit(async () => {
+    if (count <= 1) {
+      const server = await Server.start({ configPath });
+      return { log: server.log, stop: () => server.stop(), reload: () => void server.reload() };
+    }
+    const log = createLogger(config);
+    const primary = await runPrimary(configPath, count, log);
+    return { log, stop: () => primary.stop(), reload: () => void primary.server.reload() };
+  });
+  if (reloadPending) {
+    running.log.info('SIGHUP during startup: reloading');
+    running.reload();
+  }
+}
+
+/** Runs a startup; on failure prints why (file:line:col for config and zone errors) and exits 1. */
+async function startOrExit<T>(start: () => Promise<T>): Promise<T> {
   try {
-    server = await Server.start({ configPath });
+    return await start();
   } catch (e) {
     const log = createLogger(null);
     if (e instanceof StartupError) {
@@ -104,10 +130,6 @@ async function serve(configPath: string): Promise<void> {
       process.stderr.write(`steerdns: cannot start: ${(e as Error).message}\n`);
     }
     process.exit(1);
-  }
-  if (reloadPending) {
-    server.log.info('SIGHUP during startup: reloading');
-    server.reload();
   }
 }
 

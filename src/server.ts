@@ -31,9 +31,19 @@ export class StartupError extends Error {
   }
 }
 
+/**
+ * `single`: one process does everything (workers: 1). With workers > 1 the `primary` loads, probes,
+ * watches and serves HTTP but answers no DNS, and each `worker` answers DNS from its own snapshot, with
+ * health and reload commands from the primary (src/cluster.ts).
+ */
+export type Role = 'single' | 'primary' | 'worker';
+
 export interface ServerOptions {
   configPath: string;
   logger?: Logger;
+  role?: Role;
+  /** Worker: runs after the zones load and before the sockets open (waits for the health table). */
+  beforeListen?: (server: Server) => Promise<void>;
 }
 
 export interface BoundAddress {
@@ -42,8 +52,8 @@ export interface BoundAddress {
   family: 4 | 6;
 }
 
-export function createLogger(cfg: Pick<ServerConfig, 'log'> | null): Logger {
-  return pino({ level: cfg?.log.level ?? 'info', base: { name: 'steerdns' } });
+export function createLogger(cfg: Pick<ServerConfig, 'log'> | null, processName?: string): Logger {
+  return pino({ level: cfg?.log.level ?? 'info', base: processName ? { name: 'steerdns', process: processName } : { name: 'steerdns' } });
 }
 
 export class Server {
@@ -64,9 +74,18 @@ export class Server {
   httpPort: number | null = null;
   /** Pools currently answering with all_down (logged when they enter and leave that state). */
   private readonly allDown = new Set<string>(); // "zone|pool": survives reloads, holds no old objects
+  /** Primary: told after every reload, to pass it on to the workers. */
+  onReloaded: ((what: 'all' | 'zones' | 'db') => void) | null = null;
+  /** Primary: the worker processes, for /status. */
+  workerInfo: (() => unknown[]) | null = null;
+  /** Primary: /metrics aggregated over every process. */
+  metricsText: (() => Promise<string>) | null = null;
+  /** Worker: its cluster id, a label of steerdns_worker_queries_total. */
+  workerId: string | null = null;
 
-  private constructor(private config: ServerConfig, readonly log: Logger) {
-    this.serials = new SerialStore(config.stateDir);
+  private constructor(private config: ServerConfig, readonly log: Logger, readonly role: Role) {
+    // only one process writes the automatic serials: workers read what the primary wrote
+    this.serials = new SerialStore(config.stateDir, role !== 'worker');
     const gslb: GslbEnv = {
       health: this.health, rotation: new Rotation(), random: Math.random,
       onDecision: (pool, d) => this.countDecision(pool, d),
@@ -87,18 +106,28 @@ export class Server {
     const log = opts.logger ?? createLogger(config);
     for (const d of diagnostics.filter((x) => x.severity === 'warning')) log.warn(formatDiagnostic(d));
     if (!config) throw new StartupError('invalid configuration', diagnostics);
-    const server = new Server(config, log);
+    const role = opts.role ?? 'single';
+    const server = new Server(config, log, role);
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) {
       // the zone errors go to stderr too: an operator starting by hand must see why nothing serves
       const errors = [...server.snapshot.files.values()].flatMap((f) => f.errors);
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
-    await server.listen();
+    if (role === 'worker') {
+      await opts.beforeListen?.(server);
+      await server.listen();
+      return server;
+    }
+    if (role === 'single') await server.listen();
     await server.listenHttp();
     server.watchDatabase();
     server.zoneWatcher.watch(config.zonesDir);
     return server;
+  }
+
+  get currentConfig(): ServerConfig {
+    return this.config;
   }
 
   /** Edits in the zones folder reload the zones (debounced); SIGHUP reloads the config too. */
@@ -107,6 +136,7 @@ export class Server {
   /** Reloads the zone files with the running config (a file watch fired). */
   reloadZones(): { failed: string[] } {
     const r = this.loadZones(this.snapshot);
+    this.onReloaded?.('zones');
     return r;
   }
 
@@ -156,6 +186,7 @@ export class Server {
     if (db === this.snapshot.db) return;
     this.snapshot = { ...this.snapshot, db, geo: geoContext(this.config, db), generation: this.snapshot.generation + 1 };
     this.log.info({ file: db?.path, type: db?.description }, 'GeoIP database reloaded');
+    this.onReloaded?.('db');
   }
 
   private countDecision(pool: Pool, d: PoolDecision): void {
@@ -177,12 +208,12 @@ export class Server {
   private async listenHttp(): Promise<void> {
     const addr = this.config.http;
     if (!addr) return;
-    const status = () => buildStatus(this.snapshot, this.health, this.prober, VERSION);
+    const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [] });
     this.http = new HttpApi({
       snapshot: () => this.snapshot,
       health: this.health,
       metrics: this.metrics,
-      metricsText: () => this.metrics.registry.metrics(),
+      metricsText: () => this.metricsText?.() ?? this.metrics.registry.metrics(),
       log: this.log,
       routes: new Map([
         ['/status', () => ({ status: 200, type: 'application/json', body: `${JSON.stringify(status(), null, 2)}\n` })],
@@ -200,6 +231,8 @@ export class Server {
   }
 
   private loadZones(previous: Snapshot | null): { failed: string[] } {
+    // a worker re-reads the serials the primary has just written
+    if (this.role === 'worker') this.serials = new SerialStore(this.config.stateDir, false);
     const report = loadSnapshot(this.config, this.serials, previous);
     for (const m of report.messages) this.log[m.level]({ file: m.file }, m.text);
     for (const f of report.failed) {
@@ -208,10 +241,11 @@ export class Server {
         kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
     }
     this.snapshot = report.snapshot;
-    this.prober.update(checkTargets(report.snapshot));
+    if (this.role !== 'worker') this.prober.update(checkTargets(report.snapshot));
     const m = this.metrics;
     m.targetUp.reset();
-    for (const z of report.snapshot.zones.values()) {
+    // target health is the prober's: only its process exports it (workers' copies would be stale)
+    if (this.role !== 'worker') for (const z of report.snapshot.zones.values()) {
       for (const p of z.pools) {
         for (const r of p.regions) {
           for (const t of r.targets) m.targetUp.set({ zone: z.origin, pool: p.name, region: r.name, address: t.address }, !t.adminDown && this.health.isUp(t.healthKey) ? 1 : 0);
@@ -255,7 +289,11 @@ export class Server {
         break;
       }
     }
-    this.log.info({ listen: this.bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`)), zones: [...this.snapshot.zones.keys()] }, 'serving');
+    if (this.role === 'single') this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
+  }
+
+  listenText(): string[] {
+    return this.bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`));
   }
 
   private handler() {
@@ -271,6 +309,7 @@ export class Server {
         const rcode = RCODE_NAMES[i.rcode] ?? 'other';
         m.child(m.queries, `${zone}|${qtype}|${rcode}|${transport}`, { zone, qtype, rcode, transport }).inc();
         if (i.truncated) m.truncated.inc();
+        if (this.workerId) m.child(m.workerQueries, this.workerId, { worker: this.workerId }).inc();
         m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       }
       if (this.config.log.queries) {
@@ -293,14 +332,17 @@ export class Server {
     } else {
       if (JSON.stringify(config.listen) !== JSON.stringify(this.config.listen)) this.log.warn('listen addresses changed: they take effect on restart');
       this.config = config;
-      this.serials = new SerialStore(config.stateDir);
+      this.serials = new SerialStore(config.stateDir, this.role !== 'worker');
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
-      this.tcpConnections.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
+      this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
     const { failed } = this.loadZones(this.snapshot);
-    this.watchDatabase();
-    this.zoneWatcher.watch(this.config.zonesDir);
+    if (this.role !== 'worker') {
+      this.watchDatabase();
+      this.zoneWatcher.watch(this.config.zonesDir);
+      this.onReloaded?.('all');
+    }
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length }, 'reloaded');
     return { ok: !!config && failed.length === 0, failed };
   }

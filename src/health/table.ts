@@ -26,6 +26,8 @@ export class HealthTable implements HealthView {
   private readonly entries = new Map<string, TargetHealth>();
   /** Bumped on every change, so caches of decisions can tell they are stale. */
   version = 0;
+  /** Called on every change (the primary forwards them to the worker processes). */
+  onChange: ((key: string, entry: TargetHealth | null) => void) | null = null;
 
   isUp(key: string): boolean {
     return this.entries.get(key)?.up ?? true;
@@ -56,10 +58,28 @@ export class HealthTable implements HealthView {
     if (prev && prev.up !== next.up && patch.since === undefined) next.since = Date.now();
     this.entries.set(key, next);
     this.version++;
+    this.onChange?.(key, next);
   }
 
   delete(key: string): void {
-    if (this.entries.delete(key)) this.version++;
+    if (this.entries.delete(key)) {
+      this.version++;
+      this.onChange?.(key, null);
+    }
+  }
+
+  /** Every entry, for a worker that starts. */
+  entriesList(): [string, TargetHealth][] {
+    return [...this.entries];
+  }
+
+  /** Applies entries from the primary as they are (null deletes). */
+  apply(list: [string, TargetHealth | null][]): void {
+    for (const [key, e] of list) {
+      if (e) this.entries.set(key, e);
+      else this.entries.delete(key);
+    }
+    this.version++;
   }
 }
 
