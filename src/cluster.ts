@@ -46,16 +46,34 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     for (const s of workers.values()) send(s.worker, m);
   };
 
-  // health changes go out in batches, once per event-loop turn
-  let pending: [string, TargetHealth | null][] = [];
-  server.health.onChange = (key, entry) => {
-    if (pending.length === 0) setImmediate(() => {
-      const entries = pending;
-      pending = [];
-      broadcast({ t: 'steerdns:health', entries, full: false });
-    });
-    pending.push([key, entry]);
+  // Health goes out in two speeds: a target going up or down (or starting to change) at once, batched
+  // per event-loop turn; everything else a probe updates (response time, last result) once a second.
+  // Every probe result would otherwise be a message to every worker (1,000 targets: 1,000 a second).
+  const sentState = new Map<string, string>();
+  let urgent = new Map<string, TargetHealth | null>();
+  let lazy = new Map<string, TargetHealth | null>();
+  const flush = (batch: Map<string, TargetHealth | null>) => {
+    if (batch.size) broadcast({ t: 'steerdns:health', entries: [...batch], full: false });
   };
+  server.health.onChange = (key, entry) => {
+    const state = entry ? `${entry.up}|${entry.changing}` : 'gone';
+    if (sentState.get(key) !== state) {
+      sentState.set(key, state);
+      if (urgent.size === 0) setImmediate(() => {
+        const batch = urgent;
+        urgent = new Map();
+        flush(batch);
+      });
+      urgent.set(key, entry);
+      lazy.delete(key);
+    } else lazy.set(key, entry);
+  };
+  const lazyTimer = setInterval(() => {
+    const batch = lazy;
+    lazy = new Map();
+    flush(batch);
+  }, 1000);
+  lazyTimer.unref();
   server.onReloaded = (what) => broadcast({ t: 'steerdns:reload', what });
 
   // /metrics: this process's registry plus every worker's, aggregated (counters summed)
@@ -126,6 +144,7 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     server,
     async stop() {
       stopping = true;
+      clearInterval(lazyTimer);
       const exits = [...workers.values()].map((s) => new Promise<void>((resolve) => {
         if (s.worker.isDead()) return resolve();
         s.worker.once('exit', () => resolve());

@@ -164,7 +164,7 @@ export function fixtureMmdb(): Buffer {
 /** A GeoDatabase over an in-memory .mmdb, as src/gslb/geo.ts openDatabase returns one for a file. */
 export function memoryDatabase(buf: Buffer = fixtureMmdb()): GeoDatabase {
   const reader = new Reader<Record<string, unknown>>(buf);
-  return { path: '(memory)', reader, description: reader.metadata.databaseType, mtimeMs: 0 };
+  return { path: '(memory)', reader, description: reader.metadata.databaseType, mtimeMs: 0, stamp: '(memory)', ipVersion: reader.metadata.ipVersion };
 }
 
 /** A config with the five regions and an overlay; `ecs` sets geoip.ecs. */
