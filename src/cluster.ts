@@ -219,6 +219,7 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
     },
   });
   server.workerId = process.env.STEERDNS_WORKER_SLOT ?? String(cluster.worker?.id ?? 0);
+  server.metrics.worker = server.workerId;
   if (reloadMissed) reload(reloadMissed);
   process.send?.({ t: 'steerdns:listening', listen: server.listenText() });
 }

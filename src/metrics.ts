@@ -1,56 +1,169 @@
-// Prometheus metrics (spec §8), through prom-client. Label values are bounded: zones and pools come from
-// the config, qtype is a known type or `other`, rcode a known name. Hot-path counters are bound to their
-// label values once and cached, so counting a query is a Map lookup and an increment.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// Prometheus metrics (spec §8), exported through prom-client. Label values are bounded: zones and pools
+// come from the config, qtype is a known type or `other`, rcode a known name.
+//
+// The per-query counters (queries, truncation, latency, pool decisions) are kept in plain typed arrays and
+// turned into Prometheus samples only when /metrics is scraped: counting a query is an array increment,
+// not a label hash. Everything else uses prom-client's metric classes directly.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { RCODE_NAMES } from './dns/constants.js';
+import { TYPE_NAMES } from './config/records.js';
+
+type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+/** A metric whose samples are computed at scrape time (prom-client calls `get`). */
+class ScrapeMetric {
+  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'histogram',
+    private readonly samples: () => Sample[], readonly aggregator = 'sum') {}
+
+  async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
+    return { name: this.name, help: this.help, type: this.type, values: this.samples(), aggregator: this.aggregator };
+  }
+}
+
+// qtype label index: the known types, then `other`
+const QTYPES = Object.entries(TYPE_NAMES).map(([code, name]) => ({ code: Number(code), name }));
+const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPES.length);
+QTYPES.forEach((q, i) => { QTYPE_INDEX[q.code] = i; });
+const QTYPE_LABELS = [...QTYPES.map((q) => q.name), 'other'];
+const RCODES = 24; // 0..23; BADVERS (16) included
+const CELLS = QTYPE_LABELS.length * RCODES * 2;
+const BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01];
+const REASONS = ['nearest', 'failover', 'map', 'all_down', 'fallback'] as const;
+export type DecisionReason = (typeof REASONS)[number];
+
+/** Per-query counts, kept as arrays. */
+class QueryStats {
+  /** zone → counts by (qtype, rcode, transport). */
+  readonly byZone = new Map<string, Float64Array>();
+  truncated = 0;
+  readonly buckets = new Float64Array(BUCKETS.length);
+  sum = 0;
+  count = 0;
+
+  add(zone: string, qtype: number, rcode: number, tcp: boolean, truncated: boolean, seconds: number): void {
+    let cells = this.byZone.get(zone);
+    if (!cells) {
+      cells = new Float64Array(CELLS);
+      this.byZone.set(zone, cells);
+    }
+    cells[(QTYPE_INDEX[qtype]! * RCODES + (rcode < RCODES ? rcode : 0)) * 2 + (tcp ? 1 : 0)]!++;
+    if (truncated) this.truncated++;
+    let b = 0;
+    while (b < BUCKETS.length && seconds > BUCKETS[b]!) b++;
+    if (b < BUCKETS.length) this.buckets[b]!++;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  querySamples(): Sample[] {
+    const out: Sample[] = [];
+    for (const [zone, cells] of this.byZone) {
+      for (let i = 0; i < CELLS; i++) {
+        if (!cells[i]) continue;
+        const transport = i % 2 ? 'tcp' : 'udp';
+        const rcode = Math.floor(i / 2) % RCODES;
+        const qtype = QTYPE_LABELS[Math.floor(i / 2 / RCODES)]!;
+        out.push({ labels: { zone, qtype, rcode: RCODE_NAMES[rcode] ?? 'other', transport }, value: cells[i]! });
+      }
+    }
+    return out;
+  }
+
+  durationSamples(name: string): Sample[] {
+    const out: Sample[] = [];
+    let acc = 0;
+    BUCKETS.forEach((le, i) => {
+      acc += this.buckets[i]!;
+      out.push({ labels: { le }, value: acc, metricName: `${name}_bucket` });
+    });
+    out.push({ labels: { le: '+Inf' }, value: this.count, metricName: `${name}_bucket` });
+    out.push({ labels: {}, value: this.sum, metricName: `${name}_sum` });
+    out.push({ labels: {}, value: this.count, metricName: `${name}_count` });
+    return out;
+  }
+}
+
+/** Pool decisions by (zone, pool, region, reason); a cell per pool, found once per pool object. */
+export interface DecisionCell {
+  zone: string;
+  pool: string;
+  byRegion: Map<string, Float64Array>;
+  failopen: number;
+}
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly queries: Counter<'zone' | 'qtype' | 'rcode' | 'transport'>;
-  readonly truncated: Counter;
-  readonly duration: Histogram;
+  readonly queryStats = new QueryStats();
   readonly targetUp: Gauge<'zone' | 'pool' | 'region' | 'address'>;
   readonly healthChecks: Counter<'result'>;
-  readonly failopen: Counter<'zone' | 'pool'>;
   readonly zoneSerial: Gauge<'zone'>;
-  readonly poolAnswers: Counter<'zone' | 'pool' | 'region' | 'reason'>;
   readonly rrl: Counter<'action'>;
   readonly zoneLoadErrors: Counter<'zone'>;
-  readonly workerQueries: Counter<'worker'>;
-  private readonly bound = new Map<object, Map<string, { inc(): void }>>();
+  /** Worker processes: the answering process's label in steerdns_worker_queries_total. */
+  worker: string | null = null;
+  private readonly decisions = new Map<string, DecisionCell>();
+  private readonly healthBound = new Map<string, { inc(): void }>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.queries = new Counter({ name: 'steerdns_queries_total', help: 'DNS queries answered, by zone, query type, response code and transport', labelNames: ['zone', 'qtype', 'rcode', 'transport'], registers });
-    this.truncated = new Counter({ name: 'steerdns_responses_truncated_total', help: 'UDP responses sent with TC=1', registers });
-    this.duration = new Histogram({
-      name: 'steerdns_query_duration_seconds', help: 'Time to answer a query, from bytes in to bytes out', registers,
-      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
-    });
+    const qs = this.queryStats;
+    const reg = (m: ScrapeMetric) => this.registry.registerMetric(m as never);
+    reg(new ScrapeMetric('steerdns_queries_total', 'DNS queries answered, by zone, query type, response code and transport', 'counter', () => qs.querySamples()));
+    reg(new ScrapeMetric('steerdns_responses_truncated_total', 'UDP responses sent with TC=1', 'counter', () => [{ labels: {}, value: qs.truncated }]));
+    reg(new ScrapeMetric('steerdns_query_duration_seconds', 'Time to answer a query, from bytes in to bytes out', 'histogram', () => qs.durationSamples('steerdns_query_duration_seconds')));
+    reg(new ScrapeMetric('steerdns_worker_queries_total', 'Queries answered by each worker process (workers > 1)', 'counter',
+      () => (this.worker ? [{ labels: { worker: this.worker }, value: qs.count }] : [])));
+    reg(new ScrapeMetric('steerdns_pool_answers_total', 'Pool decisions by region and reason (nearest, failover, map, all_down, fallback)', 'counter', () => this.decisionSamples()));
+    reg(new ScrapeMetric('steerdns_failopen_total', 'Pool answers given while no target was healthy (all_down applied)', 'counter',
+      () => [...this.decisions.values()].filter((c) => c.failopen > 0).map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen }))));
     // with workers, every process knows the same states and serials: aggregate those with max, not sum
     this.targetUp = new Gauge({ name: 'steerdns_target_up', help: 'Health of a pool target (1 up, 0 down)', labelNames: ['zone', 'pool', 'region', 'address'], registers, aggregator: 'max' });
     this.healthChecks = new Counter({ name: 'steerdns_health_checks_total', help: 'Health probes by result', labelNames: ['result'], registers });
-    this.failopen = new Counter({ name: 'steerdns_failopen_total', help: 'Pool answers given while no target was healthy (all_down applied)', labelNames: ['zone', 'pool'], registers });
     this.zoneSerial = new Gauge({ name: 'steerdns_zone_serial', help: 'SOA serial of each zone being served', labelNames: ['zone'], registers, aggregator: 'max' });
-    this.poolAnswers = new Counter({ name: 'steerdns_pool_answers_total', help: 'Pool decisions by region and reason (nearest, failover, map, all_down, fallback)', labelNames: ['zone', 'pool', 'region', 'reason'], registers });
     this.rrl = new Counter({ name: 'steerdns_rrl_total', help: 'Response rate limiting actions', labelNames: ['action'], registers });
     this.zoneLoadErrors = new Counter({ name: 'steerdns_zone_load_errors_total', help: 'Zone files that failed to load', labelNames: ['zone'], registers, aggregator: 'max' });
-    this.workerQueries = new Counter({ name: 'steerdns_worker_queries_total', help: 'Queries answered by each worker process (workers > 1)', labelNames: ['worker'], registers });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** A counter child for fixed label values, created once; `key` identifies the values within `c`. */
-  child<L extends string>(c: Counter<L>, key: string, labels: Record<L, string>): { inc(): void } {
-    let perMetric = this.bound.get(c);
-    if (!perMetric) {
-      perMetric = new Map();
-      this.bound.set(c, perMetric);
+  /** The counts of one pool (kept across reloads: counters never go back). */
+  decisionCell(zone: string, pool: string): DecisionCell {
+    const key = `${zone}\u0000${pool}`;
+    let c = this.decisions.get(key);
+    if (!c) {
+      c = { zone, pool, byRegion: new Map(), failopen: 0 };
+      this.decisions.set(key, c);
     }
-    let b = perMetric.get(key);
+    return c;
+  }
+
+  countDecision(cell: DecisionCell, region: string, reason: DecisionReason): void {
+    let r = cell.byRegion.get(region);
+    if (!r) {
+      r = new Float64Array(REASONS.length);
+      cell.byRegion.set(region, r);
+    }
+    r[REASONS.indexOf(reason)]!++;
+    if (reason === 'all_down' || reason === 'fallback') cell.failopen++;
+  }
+
+  private decisionSamples(): Sample[] {
+    const out: Sample[] = [];
+    for (const c of this.decisions.values()) {
+      for (const [region, counts] of c.byRegion) {
+        REASONS.forEach((reason, i) => {
+          if (counts[i]) out.push({ labels: { zone: c.zone, pool: c.pool, region, reason }, value: counts[i]! });
+        });
+      }
+    }
+    return out;
+  }
+
+  healthCheck(result: string): void {
+    let b = this.healthBound.get(result);
     if (!b) {
-      b = c.labels(labels);
-      if (perMetric.size > 100_000) perMetric.clear();
-      perMetric.set(key, b);
+      b = this.healthChecks.labels({ result });
+      this.healthBound.set(result, b);
     }
-    return b;
+    b.inc();
   }
 }

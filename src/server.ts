@@ -18,7 +18,7 @@ import { HttpApi } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus } from './http/status.js';
 import { FolderWatcher } from './watch.js';
-import { Metrics } from './metrics.js';
+import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
 /** The package version (for /status). */
@@ -93,7 +93,7 @@ export class Server {
     this.responder = new Responder(() => this.snapshot, config, gslb);
     this.prober = new Prober({
       table: this.health, log, panic: config.health.panic, panicMinTargets: config.health.panicMinTargets,
-      onResult: (_t, r) => this.metrics.child(this.metrics.healthChecks, `hc|${r.kind}`, { result: r.kind }).inc(),
+      onResult: (_t, r) => this.metrics.healthCheck(r.kind),
       onChange: (c) => {
         for (const u of c.uses) this.metrics.targetUp.set({ zone: u.zone, pool: u.pool, region: u.region, address: c.address }, c.to === 'up' ? 1 : 0);
       },
@@ -189,12 +189,18 @@ export class Server {
     this.onReloaded?.('db');
   }
 
+  private readonly decisionCells = new WeakMap<Pool, DecisionCell>();
+
   private countDecision(pool: Pool, d: PoolDecision): void {
-    const m = this.metrics;
+    let cell = this.decisionCells.get(pool);
+    if (!cell) {
+      cell = this.metrics.decisionCell(pool.zone, pool.name);
+      this.decisionCells.set(pool, cell);
+    }
     const reason = d.reason;
-    m.child(m.poolAnswers, `${pool.zone}|${pool.name}|${d.region ?? ''}|${reason}`, { zone: pool.zone, pool: pool.name, region: d.region ?? '', reason }).inc();
+    this.metrics.countDecision(cell, d.region ?? '', reason);
     const down = reason === 'all_down' || reason === 'fallback';
-    if (down) m.child(m.failopen, `${pool.zone}|${pool.name}`, { zone: pool.zone, pool: pool.name }).inc();
+    if (!down && this.allDown.size === 0) return;
     const key = `${pool.zone}|${pool.name}`;
     if (down && !this.allDown.has(key)) {
       this.allDown.add(key);
@@ -298,20 +304,12 @@ export class Server {
 
   private handler() {
     const responder = this.responder;
-    const m = this.metrics;
+    const stats = this.metrics.queryStats;
     return (msg: Buffer, address: string, transport: 'udp' | 'tcp'): Buffer | null => {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       const out = responder.handle(msg, transport, { address });
       const i = responder.last;
-      if (out) {
-        const zone = i.zone ?? '';
-        const qtype = TYPE_NAMES[i.qtype] ?? 'other';
-        const rcode = RCODE_NAMES[i.rcode] ?? 'other';
-        m.child(m.queries, `${zone}|${qtype}|${rcode}|${transport}`, { zone, qtype, rcode, transport }).inc();
-        if (i.truncated) m.truncated.inc();
-        if (this.workerId) m.child(m.workerQueries, this.workerId, { worker: this.workerId }).inc();
-        m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      }
+      if (out) stats.add(i.zone ?? '', i.qtype, i.rcode, transport === 'tcp', i.truncated, (performance.now() - started) / 1000);
       if (this.config.log.queries) {
         this.log.info({ client: address, transport, qname: i.name, qtype: TYPE_NAMES[i.qtype] ?? i.qtype,
           rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: i.truncated || undefined, dropped: out ? undefined : true }, 'query');

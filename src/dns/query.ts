@@ -51,32 +51,51 @@ export function mustDrop(msg: Buffer): boolean {
 const SAFE = new Uint8Array(256);
 for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789-_*') SAFE[c.charCodeAt(0)] = 1;
 
+// Lower-case form of each byte, for names: ASCII letters fold, every other byte stays as it is.
+const LOWER = new Uint8Array(256).map((_, c) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c));
+const NAME_SCRATCH = Buffer.alloc(256);
+
 /** Reads the question at `off` (no compression: nothing precedes it to point at). Null when malformed. */
 export function readQuestion(msg: Buffer, off: number): Question | null {
   const labelOffsets: number[] = [];
-  let name = '';
-  let wire = 0;
+  let n = 0; // bytes of the lookup key written to NAME_SCRATCH
+  let safe = true;
+  const end = msg.length;
   for (;;) {
-    if (off >= msg.length) return null;
+    if (off >= end) return null;
     const len = msg[off]!;
     if (len === 0) {
       off++;
       break;
     }
     if (len > 63) return null; // compression pointer or reserved label type
-    wire += len + 1;
-    if (wire > 254 || off + 1 + len > msg.length) return null;
+    if (n + len + 1 > 254 || off + 1 + len > end) return null;
     labelOffsets.push(off);
-    if (name) name += '.';
-    for (let i = off + 1; i <= off + len; i++) {
-      let c = msg[i]!;
-      if (c >= 0x41 && c <= 0x5a) c += 0x20;
-      name += SAFE[c] ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`;
+    if (n > 0) NAME_SCRATCH[n++] = 0x2e;
+    for (let i = off + 1, stop = off + 1 + len; i < stop; i++) {
+      const c = LOWER[msg[i]!]!;
+      if (!SAFE[c]) safe = false;
+      NAME_SCRATCH[n++] = c;
     }
     off += len + 1;
   }
-  if (off + 4 > msg.length) return null;
-  return { name, qtype: msg.readUInt16BE(off), qclass: msg.readUInt16BE(off + 2), labelOffsets, end: off + 4 };
+  if (off + 4 > end) return null;
+  // the common case is plain letters, digits and hyphens: one string from the folded bytes
+  const name = safe ? NAME_SCRATCH.toString('latin1', 0, n) : escapedName(msg, labelOffsets);
+  return { name, qtype: (msg[off]! << 8) | msg[off + 1]!, qclass: (msg[off + 2]! << 8) | msg[off + 3]!, labelOffsets, end: off + 4 };
+}
+
+/** The lookup key of a name with bytes outside [a-z0-9_*-]: those are written \DDD, so they never alias. */
+function escapedName(msg: Buffer, labelOffsets: number[]): string {
+  let name = '';
+  for (const at of labelOffsets) {
+    if (name) name += '.';
+    for (let i = at + 1; i <= at + msg[at]!; i++) {
+      const c = LOWER[msg[i]!]!;
+      name += SAFE[c] ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`;
+    }
+  }
+  return name;
 }
 
 interface DecodedOpt {
@@ -88,7 +107,12 @@ interface DecodedOpt {
   options: { code: number; data: Buffer }[];
 }
 
-export function parseQuery(msg: Buffer): Query {
+/**
+ * Parses a query. The common shapes — a question alone, or a question and one OPT record with NSID, ECS
+ * or other options — are read straight from the bytes; anything else goes through dns-packet's decoder
+ * (`slow: true` forces that path; the differential tests compare both on the same inputs).
+ */
+export function parseQuery(msg: Buffer, how: { slow?: boolean } = {}): Query {
   const flags = msg.readUInt16BE(2);
   const q: Query = {
     id: msg.readUInt16BE(0), flags, opcode: (flags >> 11) & 0xf, qdcount: msg.readUInt16BE(4),
@@ -101,8 +125,13 @@ export function parseQuery(msg: Buffer): Query {
     // QDCOUNT 0 or 2+: read on for the OPT, so the FORMERR carries OPT like every reply to an EDNS query
     if (q.qdcount === 1) return q;
   }
-  // the common plain query (no other records, nothing after the question) needs no further decoding
-  if (q.question && q.question.end === msg.length && msg.readUInt32BE(6) === 0 && msg.readUInt16BE(10) === 0) return q;
+  if (q.question && !how.slow && msg.readUInt32BE(6) === 0) {
+    const ar = msg.readUInt16BE(10);
+    // the common plain query (no other records, nothing after the question) needs no further decoding
+    if (ar === 0 && q.question.end === msg.length) return q;
+    // one OPT right after the question, ending the message: read it here
+    if (ar === 1 && readOptFast(msg, q.question.end, q)) return q;
+  }
   let decoded: { answers?: unknown[]; authorities?: unknown[]; additionals?: unknown[] };
   try {
     // 4 bytes of slack: dns-packet's ECS decoder reads past a too-short option at the end of the message and
@@ -150,6 +179,48 @@ export function parseQuery(msg: Buffer): Query {
     }
   }
   return q;
+}
+
+/**
+ * Reads an OPT record at `off` that must end the message. Returns false (untouched `q`) for anything else
+ * — another record type, an owner that is not the root, lengths that do not add up — so the full decoder
+ * judges it.
+ */
+function readOptFast(msg: Buffer, off: number, q: Query): boolean {
+  const end = msg.length;
+  if (off + 11 > end || msg[off] !== 0 || msg[off + 1] !== 0 || msg[off + 2] !== TYPE.OPT) return false;
+  const rdlen = (msg[off + 9]! << 8) | msg[off + 10]!;
+  if (off + 11 + rdlen !== end) return false;
+  // options must tile the RDATA exactly
+  for (let o = off + 11; o < end;) {
+    if (o + 4 > end) return false;
+    const len = (msg[o + 2]! << 8) | msg[o + 3]!;
+    if (o + 4 + len > end) return false;
+    o += 4 + len;
+  }
+  const edns: Edns = {
+    payload: (msg[off + 3]! << 8) | msg[off + 4]!, version: msg[off + 6]!, dnssecOk: (msg[off + 7]! & 0x80) !== 0, nsid: false, ecs: null,
+  };
+  q.edns = edns;
+  for (let o = off + 11; o < end;) {
+    const code = (msg[o]! << 8) | msg[o + 1]!;
+    const len = (msg[o + 2]! << 8) | msg[o + 3]!;
+    if (code === OPTION.NSID) edns.nsid = true;
+    else if (code === OPTION.ECS) {
+      if (edns.ecs) {
+        q.formerr = 'more than one Client Subnet option';
+        return true;
+      }
+      const ecs = readClientSubnet(msg.subarray(o + 4, o + 4 + len));
+      if (typeof ecs === 'string') {
+        q.formerr = ecs;
+        return true;
+      }
+      edns.ecs = ecs;
+    }
+    o += 4 + len;
+  }
+  return true;
 }
 
 /** RFC 7871 §6 validation of an ECS option body. Returns the reason on malformed input. */

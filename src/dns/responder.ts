@@ -30,6 +30,9 @@ export class Responder {
   private version: string | null;
   readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false };
 
+  /** Parse every query with the full decoder (the differential tests compare it with the direct reader). */
+  slowParse = false;
+
   constructor(private readonly table: () => ZoneTable, cfg: ResponderConfig, private readonly gslb: GslbEnv) {
     this.nsid = cfg.nsid === null ? null : Buffer.from(cfg.nsid);
     this.version = cfg.version;
@@ -61,7 +64,7 @@ export class Responder {
     info.zone = null;
     info.truncated = false;
     if (mustDrop(msg)) return null;
-    const q = parseQuery(msg);
+    const q = parseQuery(msg, this.slowParse ? { slow: true } : {});
     info.name = q.question?.name ?? '';
     info.qtype = q.question?.qtype ?? 0;
     let rcode: number = RCODE.NOERROR;

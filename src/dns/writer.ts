@@ -25,7 +25,10 @@ const SCRATCH = Buffer.alloc(65535 + 66000);
 
 class Writer {
   pos = 0;
-  private readonly names = new Map<string, number>();
+  /** Compression targets beyond the question (created on first use: most answers never need it). */
+  private names: Map<string, number> | null = null;
+  private qname = '';
+  private qlabels: number[] = [];
 
   constructor(readonly buf: Buffer) {}
 
@@ -34,27 +37,36 @@ class Writer {
     this.pos += 2;
   }
 
-  /** Registers the question's name (and its suffixes) for compression pointers. */
+  /** The question's name: owner names equal to it, or to one of its suffixes, point into it. */
   seedQuestion(name: string, labelOffsets: number[]): void {
-    let n = name;
-    for (const off of labelOffsets) {
-      if (!this.names.has(n)) this.names.set(n, off);
-      const dot = n.indexOf('.');
-      n = dot < 0 ? '' : n.slice(dot + 1);
-    }
+    this.qname = name;
+    this.qlabels = labelOffsets;
+  }
+
+  /** Offset of `n` inside the question's name, when it is the name or one of its suffixes. */
+  private inQuestion(n: string): number {
+    const q = this.qname;
+    if (n === q) return this.qlabels.length ? this.qlabels[0]! : -1;
+    if (n.length >= q.length || !q.endsWith(n) || q.charCodeAt(q.length - n.length - 1) !== 0x2e) return -1;
+    // count the labels of the suffix to find where it starts in the question
+    let labels = 1;
+    for (let i = 0; i < n.length; i++) if (n.charCodeAt(i) === 0x2e) labels++;
+    return this.qlabels[this.qlabels.length - labels] ?? -1;
   }
 
   name(name: string): void {
     let n = name;
     const { buf } = this;
     while (n !== '') {
-      const ptr = this.names.get(n);
-      if (ptr !== undefined) {
-        buf.writeUInt16BE(0xc000 | ptr, this.pos);
+      const ptr = this.qname ? this.inQuestion(n) : -1;
+      const at = ptr >= 0 ? ptr : this.names?.get(n);
+      if (at !== undefined) {
+        buf[this.pos] = 0xc0 | (at >> 8);
+        buf[this.pos + 1] = at & 0xff;
         this.pos += 2;
         return;
       }
-      if (this.pos < 0x4000) this.names.set(n, this.pos);
+      if (this.pos < 0x4000) (this.names ??= new Map()).set(n, this.pos);
       const dot = n.indexOf('.');
       const label = dot < 0 ? n : n.slice(0, dot);
       buf[this.pos] = label.length;
