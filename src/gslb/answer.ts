@@ -135,13 +135,24 @@ function clientBlock(bytes: Buffer): Buffer {
   return maskBytes(b, b.length === 4 ? 24 : 56);
 }
 
-function needed(pool: Pool, total: number): number {
-  const m = pool.spec.minHealthy;
-  const n = 'count' in m ? m.count : Math.ceil((m.percent * total) / 100);
-  return Math.max(1, n);
+/** What steps 3–4 decide before the within-region selection: memoizable per location and health state. */
+interface Plan {
+  kind: 'answer' | 'nodata' | 'all_down';
+  region: PoolRegion | null;
+  /** Healthy targets to select from (weighted ones, else the region's standbys). */
+  candidates: Target[];
+  reason: Reason;
+  degraded: boolean;
+  note: string | null;
+  /** Health table version the plan was made with. */
+  version: number;
 }
 
-const live = (t: Target) => !t.adminDown;
+interface PoolMemo {
+  order?: RegionOrder;
+  plan4?: Plan;
+  plan6?: Plan;
+}
 
 /** The A (family 4) or AAAA (family 6) answer of a pool for one client. */
 export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth = 0): PoolDecision {
@@ -150,12 +161,21 @@ export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: G
   return d;
 }
 
+/** Pools whose answer cannot depend on where the client is: one region or failover order, not sticky. */
+function needsLocation(pool: Pool): boolean {
+  return pool.spec.select === 'sticky' || (pool.spec.policy !== 'failover' && pool.regions.length > 1);
+}
+
+const NOWHERE: Location = { source: 'unknown', network: null, prefix: 0, shared: true };
+const NOWHERE_CLIENT: ClientLocation = { loc: NOWHERE, via: 'source', bytes: Buffer.alloc(4) };
+
 function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv,
   trace: PoolTrace[] | undefined, depth: number): PoolDecision {
   const { health } = env;
-  const up = (t: Target) => !t.adminDown && health.isUp(t.healthKey);
-  const cl = locateClient(client, ctx);
-  const order = orderRegions(pool, cl.loc);
+  // a failover or single-region pool answers every client alike: no need to place this one
+  const cl = trace || needsLocation(pool) ? locateClient(client, ctx) : (client.located ?? NOWHERE_CLIENT);
+  const loc = needsLocation(pool) ? cl.loc : NOWHERE;
+  const order = orderRegions(pool, loc);
   const t: PoolTrace | undefined = trace ? {
     pool: pool.name, family, client: cl, policy: pool.spec.policy, mapKey: order.mapKey, regions: [], chosen: null,
     reason: null, select: pool.spec.select, candidates: [], answer: [], ttl: pool.ttl, halved: false, scope: 0, note: null,
@@ -165,8 +185,10 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
     halved: boolean, failOpen = false, dependsOnClient = true): PoolDecision => {
     const ttl = halved ? Math.max(1, Math.floor(pool.ttl / 2)) : pool.ttl;
     const scope = dependsOnClient ? scopeFor(pool, cl, order) : 0;
+    const rdata: Buffer[] = new Array(targets.length);
+    for (let i = 0; i < targets.length; i++) rdata[i] = targets[i]!.rdata;
     if (t) Object.assign(t, { chosen: region, reason, answer: targets.map((x) => x.address), ttl, halved, scope });
-    return { kind, rdata: targets.map((x) => x.rdata), ttl, scope, region, reason, failOpen };
+    return { kind, rdata, ttl, scope, region, reason, failOpen };
   };
 
   // step 7: no target of this family anywhere
@@ -175,62 +197,123 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
     return result('nodata', [], null, policyReason(pool), false, false, false);
   }
 
-  // step 3: the first region that qualifies (min_healthy over both families)
-  const stats = order.ranked.map((r) => {
-    const targets = r.region.targets.filter(live);
-    const healthy = targets.filter(up).length;
-    const need = needed(pool, targets.length);
-    return { r: r.region, healthy, total: targets.length, need, qualifies: healthy >= need, distanceKm: r.distanceKm };
-  });
-  if (t) t.regions = stats.map((s) => ({ name: s.r.name, state: s.r.region.state, distanceKm: s.distanceKm, healthy: s.healthy, total: s.total, needed: s.need, qualifies: s.qualifies }));
-  let idx = stats.findIndex((s) => s.qualifies);
-  if (idx < 0) idx = stats.findIndex((s) => s.healthy > 0);
+  // steps 3 and 4 up to the selection: memoized on a shared location while the health table stands still
+  let plan: Plan;
+  const version = health.version;
+  if (!t && loc.shared && pool.spec.select !== 'fastest') {
+    const memo = (loc.memo ??= new Map());
+    let m = memo.get(pool) as PoolMemo | undefined;
+    if (!m) {
+      m = {};
+      memo.set(pool, m);
+    }
+    const cached = family === 4 ? m.plan4 : m.plan6;
+    if (cached && cached.version === version) plan = cached;
+    else {
+      plan = makePlan(pool, family, order, health, version, undefined);
+      if (family === 4) m.plan4 = plan;
+      else m.plan6 = plan;
+    }
+  } else plan = makePlan(pool, family, order, health, version, t);
 
-  if (idx < 0) return allDown(pool, family, client, ctx, env, depth, order, result, t);
+  if (plan.kind === 'all_down') return allDown(pool, family, client, ctx, env, depth, order, result, t);
+  if (t && plan.note) t.note = plan.note;
+  const region = plan.region!;
+  if (plan.kind === 'nodata') return result('nodata', [], region.name, plan.reason, plan.degraded);
+
+  // step 4: select within the region
+  const candidates = plan.candidates;
+  const position = env.rotation.next(region, family);
+  let chosen: Target[];
+  if (pool.spec.select === 'round-robin') {
+    // rotation written straight into the answer: no intermediate copies
+    const len = candidates.length;
+    const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, len) : len;
+    chosen = new Array(n);
+    const start = position % len;
+    for (let i = 0; i < n; i++) chosen[i] = candidates[(start + i) % len]!;
+  } else {
+    const ordered = selectTargets({
+      mode: pool.spec.select,
+      targets: candidates,
+      position,
+      random: env.random,
+      clientBlock: clientBlock(cl.bytes),
+      rttMs: (x) => health.rttMs(x.healthKey),
+    });
+    chosen = pool.spec.answers > 0 ? ordered.slice(0, pool.spec.answers) : ordered;
+  }
+  if (t) t.candidates = candidates.map((x) => x.address);
+  return result('answer', chosen, region.name, plan.reason, plan.degraded);
+}
+
+/**
+ * Step 3 (the first region that qualifies: at least `need` of its live targets healthy, both families
+ * counted), the one-region-for-both-families rule, and which targets step 4 selects from; whether the
+ * answer differs from the all-healthy one (step 6).
+ */
+function makePlan(pool: Pool, family: 4 | 6, order: RegionOrder, health: HealthView, version: number, t: PoolTrace | undefined): Plan {
+  const ranked = order.ranked;
+  const up = (x: Target) => health.isUp(x.healthKey);
+  let idx = -1;
+  let anyIdx = -1;
+  for (let i = 0; i < ranked.length; i++) {
+    const r = ranked[i]!.region;
+    let healthy = 0;
+    for (const x of r.live) if (up(x)) healthy++;
+    const qualifies = healthy >= r.need;
+    if (t) t.regions.push({ name: r.name, state: r.region.state, distanceKm: ranked[i]!.distanceKm, healthy, total: r.live.length, needed: r.need, qualifies });
+    if (qualifies && idx < 0) {
+      idx = i;
+      if (!t) break;
+    }
+    if (healthy > 0 && anyIdx < 0) anyIdx = i;
+  }
+  const plan: Plan = { kind: 'answer', region: null, candidates: [], reason: policyReason(pool), degraded: false, note: null, version };
+  if (idx < 0) idx = anyIdx;
+  if (idx < 0) return { ...plan, kind: 'all_down' };
 
   // one region for both families: no healthy target of the asked family → NODATA, or the next region
-  const firstIdx = idx;
-  let chosen = stats[idx]!;
-  const ofFamily = (r: PoolRegion) => r.targets.filter((x) => x.family === family && up(x));
+  const famOf = (r: PoolRegion) => (family === 4 ? r.live4 : r.live6);
+  const healthyOf = (r: PoolRegion) => famOf(r).filter(up);
+  let region = ranked[idx]!.region;
   // a region that has targets of the family, all unhealthy, is skipped for health (the answer changed);
   // one that simply has none of that family is skipped by design (family_fallback), with the usual TTL
-  let skippedForHealth = firstIdx > 0;
-  if (ofFamily(chosen.r).length === 0) {
-    const byHealth = chosen.r.targets.some((x) => x.family === family && live(x));
-    const later = stats.slice(idx + 1).filter((s) => ofFamily(s.r).length > 0);
-    const next = pool.spec.familyFallback === 'next-region' ? later.find((s) => s.qualifies) ?? later[0] : undefined;
-    if (!next) {
-      if (t) t.note = `region ${chosen.r.name} has no healthy IPv${family} target`;
-      return result('nodata', [], chosen.r.name, skippedForHealth ? 'failover' : policyReason(pool), skippedForHealth || byHealth);
+  let skippedForHealth = idx > 0;
+  let healthy = healthyOf(region);
+  if (healthy.length === 0) {
+    const byHealth = famOf(region).length > 0;
+    let next: PoolRegion | undefined;
+    if (pool.spec.familyFallback === 'next-region') {
+      const later = ranked.slice(idx + 1).map((r) => r.region).filter((r) => healthyOf(r).length > 0);
+      next = later.find((r) => r.live.filter(up).length >= r.need) ?? later[0];
     }
-    if (t) t.note = `family_fallback: region ${chosen.r.name} has no healthy IPv${family} target`;
+    if (!next) {
+      return { ...plan, kind: 'nodata', region, reason: skippedForHealth ? 'failover' : plan.reason, degraded: skippedForHealth || byHealth,
+        note: `region ${region.name} has no healthy IPv${family} target` };
+    }
+    plan.note = `family_fallback: region ${region.name} has no healthy IPv${family} target`;
     skippedForHealth ||= byHealth;
-    idx = stats.indexOf(next);
-    chosen = next;
+    region = next;
+    healthy = healthyOf(region);
   }
-
-  // step 4: select within the region; standbys (weight 0) only when no weighted target is healthy
-  const healthy = ofFamily(chosen.r);
+  // standbys (weight 0) only when no weighted target of the region is healthy
   const active = healthy.filter((x) => x.weight > 0);
-  const candidates = active.length ? active : healthy;
-  const ordered = selectTargets({
-    mode: pool.spec.select,
-    targets: candidates,
-    position: env.rotation.next(chosen.r, family),
-    random: env.random,
-    clientBlock: clientBlock(cl.bytes),
-    rttMs: (x) => health.rttMs(x.healthKey),
-  });
-  const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, ordered.length) : ordered.length;
-  if (t) t.candidates = candidates.map((x) => x.address);
-
-  // step 6: halve the TTL when the answer differs from the all-healthy one: a region skipped for health,
-  // or a target of the all-healthy answer (the region's weighted targets of this family, else its
-  // standbys) down or between states. A down standby behind healthy weighted targets changes nothing.
-  const family_ = chosen.r.targets.filter((x) => x.family === family && live(x));
-  const wouldServe = family_.some((x) => x.weight > 0) ? family_.filter((x) => x.weight > 0) : family_;
-  const degraded = skippedForHealth || wouldServe.some((x) => !health.isUp(x.healthKey) || health.isChanging(x.healthKey));
-  return result('answer', ordered.slice(0, n), chosen.r.name, skippedForHealth ? 'failover' : policyReason(pool), degraded);
+  plan.candidates = active.length ? active : healthy;
+  plan.region = region;
+  if (skippedForHealth) plan.reason = 'failover';
+  // step 6: the TTL is halved when a region was skipped for health, or a target of the all-healthy answer
+  // (the region's weighted targets of this family, else its standbys) is down or between states
+  const fam = famOf(region);
+  let anyWeighted = false;
+  for (const x of fam) if (x.weight > 0) anyWeighted = true;
+  let degraded = skippedForHealth;
+  for (const x of fam) {
+    if (degraded) break;
+    if ((x.weight > 0 || !anyWeighted) && (!health.isUp(x.healthKey) || health.isChanging(x.healthKey))) degraded = true;
+  }
+  plan.degraded = degraded;
+  return plan;
 }
 
 function policyReason(pool: Pool): Reason {
@@ -252,11 +335,12 @@ function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext,
   if (mode.kind === 'servfail') return result('servfail', [], null, 'all_down', true, false, false);
   // serve-all (and a fallback that cannot be followed): fail open with the first region's targets —
   // the same region for A and AAAA, so NODATA when it has none of this family (unless family_fallback)
-  const ranked = order.ranked.filter((r) => r.region.targets.some(live));
+  const famOf = (r: PoolRegion) => (family === 4 ? r.live4 : r.live6);
+  const ranked = order.ranked.filter((r) => r.region.live.length > 0);
   const first = ranked[0];
-  const pick = first && (first.region.targets.some((x) => x.family === family && live(x)) || pool.spec.familyFallback !== 'next-region')
-    ? first : ranked.find((r) => r.region.targets.some((x) => x.family === family && live(x)));
-  const targets = pick ? pick.region.targets.filter((x) => x.family === family && live(x)) : [];
+  const pick = first && (famOf(first.region).length > 0 || pool.spec.familyFallback !== 'next-region')
+    ? first : ranked.find((r) => famOf(r.region).length > 0);
+  const targets = pick ? famOf(pick.region) : [];
   if (!pick || targets.length === 0) return result('nodata', [], first?.region.name ?? null, 'all_down', true);
   const ordered = rotate(targets, env.rotation.next(pick.region, family));
   const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, ordered.length) : ordered.length;

@@ -1,14 +1,14 @@
 // `steerdns explain` and `GET /explain`: runs the real lookup for one (name, type, client) with a trace,
 // so what it prints is what the server's own functions decided — it cannot drift from the server.
 import { TYPE_NAMES } from '../config/records.js';
-import { ipFamily, parseCidr } from '../config/values.js';
+import { bytesToIp, ipFamily, parseCidr } from '../config/values.js';
 import { RCODE_NAMES } from '../dns/constants.js';
 import { lookup, type ZoneTable } from '../dns/lookup.js';
 import { rrsetLines } from '../dns/present.js';
 import type { ClientSubnet } from '../dns/query.js';
 import type { HealthView } from '../health/table.js';
 import { locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
-import type { Location } from './geo.js';
+import { embeddedIPv4, type Location } from './geo.js';
 
 export interface ExplainRequest {
   name: string;
@@ -17,7 +17,9 @@ export interface ExplainRequest {
   subnet?: string;
 }
 
-export interface ExplainClient extends Location {
+export interface ExplainClient extends Omit<Location, 'memo'> {
+  /** The address that was looked up (after unwrapping an embedded IPv4 address). */
+  address: string;
   via: 'ecs' | 'source';
   ecsIgnored: string | null;
 }
@@ -62,7 +64,9 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
   return {
     query: { name: p.name, type: p.typeName, from: req.from, subnet: req.subnet ?? null },
     health: healthSource,
-    client: located ? { ...located.loc, via: located.via, ecsIgnored: located.ecsIgnored ?? null } : null,
+    client: located ? {
+      ...withoutMemo(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null,
+    } : null,
     pools: trace.map(({ client: _c, ...rest }) => rest),
     answer: {
       rcode: RCODE_NAMES[ans.rcode] ?? String(ans.rcode),
@@ -74,6 +78,11 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
       zone: ans.zone,
     },
   };
+}
+
+function withoutMemo(loc: Location): Omit<Location, 'memo'> {
+  const { memo: _memo, ...rest } = loc;
+  return rest;
 }
 
 const km = (d: number | null) => (d === null ? '—' : `${Math.round(d).toLocaleString('en-US')} km`);

@@ -28,8 +28,10 @@ export interface Location {
    * this same location, shortened for overlay networks nested inside it — the ECS scope basis.
    */
   prefix: number;
-  /** The address that was looked up (after unwrapping an embedded IPv4 address). */
-  address: string;
+  /** Set when the location is cached for its whole /24 (/56): results may then be memoized on it. */
+  shared?: boolean;
+  /** Per-pool results that depend only on this location (region order, decisions): see order.ts, answer.ts. */
+  memo?: Map<object, unknown>;
 }
 
 interface CountryPoint {
@@ -180,7 +182,8 @@ const CACHE_MAX = 65_536;
 export class GeoLocator {
   private readonly overlays4: GeoOverlay[];
   private readonly overlays6: GeoOverlay[];
-  private readonly cache = new Map<string, Location>();
+  private readonly cache4 = new Map<number, Location>();
+  private readonly cache6 = new Map<string, Location>();
 
   constructor(overlays: GeoOverlay[], readonly db: GeoDatabase | null,
     private readonly regionPoint: (region: string) => [number, number] | undefined) {
@@ -189,59 +192,72 @@ export class GeoLocator {
     this.overlays6 = overlays.filter((o) => o.network.family === 6).sort(byLength);
   }
 
-  /** Locates an address (4 or 16 bytes). Cached per /24 (/56) when the whole block shares the answer. */
+  /**
+   * Locates an address (4 or 16 bytes). Cached per /24 (/56) when the whole block shares the answer; a
+   * cached Location is returned as is (the same object for every address of the block).
+   */
   locate(addr: Uint8Array): Location {
     const e = embeddedIPv4(addr);
     if (e) {
       const inner = this.locate(e.v4);
       // the embedded block, expressed as a prefix of the IPv6 address asked
-      return { ...inner, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
+      return { ...inner, shared: false, memo: undefined, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
     }
-    const v4 = addr.length === 4;
-    const blockBits = v4 ? 24 : 56;
-    const key = maskBytes(addr, blockBits).toString('latin1');
-    const hit = this.cache.get(key);
-    if (hit) return { ...hit, address: bytesToIp(addr) };
+    if (addr.length === 4) {
+      const key = (addr[0]! << 16) | (addr[1]! << 8) | addr[2]!;
+      const hit = this.cache4.get(key);
+      if (hit) return hit;
+      const loc = this.lookup(addr);
+      if (loc.prefix <= 24) {
+        if (this.cache4.size >= CACHE_MAX) this.cache4.clear();
+        loc.shared = true;
+        this.cache4.set(key, loc);
+      }
+      return loc;
+    }
+    const key = Buffer.from(addr.buffer, addr.byteOffset, 7).toString('latin1');
+    const hit = this.cache6.get(key);
+    if (hit) return hit;
     const loc = this.lookup(addr);
-    if (loc.prefix <= blockBits) {
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(key, loc);
+    if (loc.prefix <= 56) {
+      if (this.cache6.size >= CACHE_MAX) this.cache6.clear();
+      loc.shared = true;
+      this.cache6.set(key, loc);
     }
     return loc;
   }
 
   private lookup(addr: Uint8Array): Location {
-    const address = bytesToIp(addr);
     const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
     const o = overlays.find((x) => contains(x.network, addr));
     if (o) {
       const pinned = o.region ? this.regionPoint(o.region) : undefined;
       const c = o.country ? countryPoint(o.country) : undefined;
       return {
-        source: 'overlay', region: o.region, network: o.network.text, address,
+        source: 'overlay', region: o.region, network: o.network.text,
         prefix: this.nestedPrefix(overlays, addr, o.network.prefix),
         // an overlay with only a country is placed at the country point, like a country-only record
         lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat, lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
         country: o.country, continent: o.continent ?? c?.continent,
       };
     }
-    if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0), address };
+    if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0) };
     // an IPv4-only database knows nothing of IPv6 (its reader would walk the IPv4 tree with IPv6 bits)
-    if (this.db.ipVersion === 4 && addr.length === 16) return { source: 'unknown', network: '::/0', prefix: this.nestedPrefix(overlays, addr, 0), address };
+    if (this.db.ipVersion === 4 && addr.length === 16) return { source: 'unknown', network: '::/0', prefix: this.nestedPrefix(overlays, addr, 0) };
     let rec: Rec | null;
     let dbPrefix: number;
     try {
-      [rec, dbPrefix] = this.db.reader.getWithPrefixLength(address);
+      [rec, dbPrefix] = this.db.reader.getWithPrefixLength(bytesToIp(addr));
     } catch {
       // a damaged database (MaxMind publishes such test files) must not fail the query: unknown here
-      return { source: 'unknown', network: null, prefix: addr.length * 8, address };
+      return { source: 'unknown', network: null, prefix: addr.length * 8 };
     }
     const prefix = this.nestedPrefix(overlays, addr, dbPrefix);
     const network = `${bytesToIp(maskBytes(addr, dbPrefix))}/${dbPrefix}`;
-    if (!rec) return { source: 'unknown', network, prefix, address };
+    if (!rec) return { source: 'unknown', network, prefix };
     const f = readRecord(rec);
     const c = f.country ? countryPoint(f.country) : undefined;
-    const base = { network, prefix, address, country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
+    const base = { network, prefix, country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
     if (f.lat !== undefined && f.lon !== undefined) return { source: 'database', lat: f.lat, lon: f.lon, ...base };
     if (c?.lat !== undefined && c.lon !== undefined) return { source: 'coarse', lat: c.lat, lon: c.lon, ...base };
     // a continent alone is no position (spec §5 step 1: neither coordinates nor country = unknown)

@@ -40,7 +40,19 @@ export function mapEntry(pool: Pool, loc: Location): { key: string; regions: str
   return hit;
 }
 
+/** The region order for a location; memoized on a shared (cached) location, per pool. */
 export function orderRegions(pool: Pool, loc: Location): RegionOrder {
+  if (!loc.shared) return computeOrder(pool, loc);
+  const memo = (loc.memo ??= new Map());
+  let o = memo.get(pool) as RegionOrder | undefined;
+  if (!o) {
+    o = computeOrder(pool, loc);
+    memo.set(pool, o);
+  }
+  return o;
+}
+
+function computeOrder(pool: Pool, loc: Location): RegionOrder {
   const live = pool.regions.filter((r) => r.region.state !== 'down');
   const point: [number, number] | null = loc.lat !== undefined && loc.lon !== undefined ? [loc.lat, loc.lon] : null;
   const dist = (r: PoolRegion) => (point ? haversineKm(point, r.region.location) : null);

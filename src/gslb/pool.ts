@@ -19,6 +19,12 @@ export interface PoolRegion {
   name: string;
   region: Region;
   targets: Target[];
+  /** Prepared at load: targets not `state: down` (all, and by family). */
+  live: Target[];
+  live4: Target[];
+  live6: Target[];
+  /** Healthy targets the region needs to qualify (min_healthy over `live`, at least 1). */
+  need: number;
 }
 
 export interface Pool {
@@ -42,18 +48,23 @@ export function healthKey(spec: PoolSpec, address: string): string {
 }
 
 export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool {
-  const regions: PoolRegion[] = spec.regions.map((r) => ({
-    name: r.region,
-    region: cfg.regions.get(r.region)!,
-    targets: r.targets.map((t) => ({
+  const regions: PoolRegion[] = spec.regions.map((r) => {
+    const targets: Target[] = r.targets.map((t) => ({
       address: t.address,
       family: t.family,
       rdata: t.bytes,
       weight: t.weight,
       adminDown: t.state === 'down',
       healthKey: healthKey(spec, t.address),
-    })),
-  }));
+    }));
+    const live = targets.filter((t) => !t.adminDown);
+    const m = spec.minHealthy;
+    const need = Math.max(1, 'count' in m ? m.count : Math.ceil((m.percent * live.length) / 100));
+    return {
+      name: r.region, region: cfg.regions.get(r.region)!, targets, live,
+      live4: live.filter((t) => t.family === 4), live6: live.filter((t) => t.family === 6), need,
+    };
+  });
   const all = regions.flatMap((r) => r.targets);
   return {
     name: spec.name, zone, spec, ttl: spec.ttl, regions,

@@ -15,6 +15,8 @@ export interface TargetHealth {
 
 /** What the answer path may ask of health: synchronous table lookups, nothing else. */
 export interface HealthView {
+  /** Changes whenever a target's up/down or between-states flag changes (not on every probe). */
+  readonly version: number;
   isUp(key: string): boolean;
   /** Up but with failures accumulating, or down with successes accumulating. */
   isChanging(key: string): boolean;
@@ -24,7 +26,7 @@ export interface HealthView {
 
 export class HealthTable implements HealthView {
   private readonly entries = new Map<string, TargetHealth>();
-  /** Bumped on every change, so caches of decisions can tell they are stale. */
+  /** Bumped when a target goes up or down or starts or stops changing: decisions memoized on it are stale. */
   version = 0;
   /** Called on every change (the primary forwards them to the worker processes). */
   onChange: ((key: string, entry: TargetHealth | null) => void) | null = null;
@@ -57,7 +59,7 @@ export class HealthTable implements HealthView {
     };
     if (prev && prev.up !== next.up && patch.since === undefined) next.since = Date.now();
     this.entries.set(key, next);
-    this.version++;
+    if (!prev || prev.up !== next.up || prev.changing !== next.changing) this.version++;
     this.onChange?.(key, next);
   }
 
@@ -84,6 +86,7 @@ export class HealthTable implements HealthView {
 }
 
 export const ALL_UP: HealthView = {
+  version: 0,
   isUp: () => true,
   isChanging: () => false,
   rttMs: () => null,

@@ -16,9 +16,9 @@ regions:
   sa-east: [192.0.2.5]`;
 
 const at = (p: readonly [number, number], extra: Partial<Location> = {}): Location => ({
-  source: 'database', lat: p[0], lon: p[1], network: null, prefix: 0, address: '192.0.2.200', ...extra,
+  source: 'database', lat: p[0], lon: p[1], network: null, prefix: 0, ...extra,
 });
-const UNKNOWN: Location = { source: 'unknown', network: null, prefix: 0, address: '192.0.2.200' };
+const UNKNOWN: Location = { source: 'unknown', network: null, prefix: 0 };
 const names = (pool: Pool, loc: Location) => orderRegions(pool, loc).ranked.map((r) => r.region.name);
 const km = (a: readonly [number, number], b: readonly [number, number]) => haversineKm([a[0], a[1]], [b[0], b[1]]);
 
