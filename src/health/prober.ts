@@ -150,6 +150,7 @@ export class Prober {
     if (s.stopped || s.inFlight) return;
     s.inFlight = true;
     const { address, check } = s.target;
+    const started = Date.now();
     const r = await this.probeFn({ address, check });
     s.inFlight = false;
     if (s.stopped) return;
@@ -158,8 +159,13 @@ export class Prober {
     this.record(s, r);
     // a down target backs off exponentially (capped at 4 × interval); a success returns to the interval
     const iv = check.intervalMs;
-    const delay = !s.up && !r.ok ? Math.min(4 * iv, iv * 2 ** Math.min(s.downProbes, 8)) : iv;
-    this.schedule(s, this.jittered(delay));
+    const backoff = !s.up && !r.ok;
+    const base = backoff ? iv * 2 ** Math.min(s.downProbes, 8) : iv;
+    // jitter spreads the probes, but never past the cap: a down target is probed at least every 4 × interval
+    const delay = backoff ? Math.min(4 * iv, this.jittered(base)) : this.jittered(base);
+    // measured from this probe's start, so a slow (timing-out) probe does not stretch the schedule: still probed
+    // every interval, and down within fall × interval + timeout
+    this.schedule(s, delay - (Date.now() - started));
   }
 
   private record(s: Scheduled, r: ProbeResult): void {
