@@ -62,9 +62,12 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
     const toLoad: string[] = [];
     for (const f of listed) {
       const prev = previous?.files.get(f);
-      if (prev && previous?.config === cfg && prev.errors.length === 0 && prev.zone && prev.stamp !== null && prev.stamp === stamps.get(f)) {
+      // (a file refused as a duplicate of another zone depends on the other files: always re-read)
+      const duplicate = prev?.errors.some((e) => e.message.includes('is already defined in'));
+      if (prev && previous?.config === cfg && prev.stamp !== null && prev.stamp === stamps.get(f) && !duplicate) {
+        // unchanged since the last attempt: the same result (a broken file is not re-read, nor counted again)
         files.set(f, prev);
-        claimed.set(prev.zone.origin, f);
+        if (prev.zone && prev.errors.length === 0) claimed.set(prev.zone.origin, f);
       } else toLoad.push(f);
     }
     for (const r of loadZoneFiles(cfg, toLoad, claimed)) {
@@ -86,7 +89,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
       } else {
         failed.push(r.file);
         if (errors.length === 0) errors.push({ file: displayPath(r.file), line: 1, col: 1, message: 'zone did not load', severity: 'error' });
-        files.set(r.file, { file: r.file, zone: prev?.zone ?? null, errors, warnings, loadedAt: prev?.loadedAt ?? null, failedAt: now, stamp: null });
+        files.set(r.file, { file: r.file, zone: prev?.zone ?? null, errors, warnings, loadedAt: prev?.loadedAt ?? null, failedAt: now, stamp: stamps.get(r.file) ?? null });
       }
     }
     if (serials.lastError) messages.push({ level: 'warn', text: serials.lastError, file: cfg.stateDir });

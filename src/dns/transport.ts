@@ -130,6 +130,8 @@ export class TcpConnections {
   async close(graceMs = 2000): Promise<void> {
     this.closing = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    // queries already in the kernel's receive buffers are read (and answered) in the next poll phase: end after it
+    for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
     for (const c of this.conns) if (c.queued === 0) c.socket.end();
     const deadline = Date.now() + graceMs;
     while (this.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -174,6 +176,8 @@ export class TcpListener {
 
   private receive(conn: Connection, chunk: Buffer | null): void {
     const { socket, chunks } = conn;
+    // our FIN is sent (stopping): a query read now cannot be answered; writing would fail and reset the connection
+    if (socket.writableEnded) return;
     if (chunk && chunk.length) {
       chunks.push(chunk);
       conn.queued += chunk.length;

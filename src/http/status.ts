@@ -49,7 +49,8 @@ const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() 
 
 export function buildStatus(s: Snapshot, health: HealthView, prober: { size: number; inPanic: boolean }, version: string): Status {
   const zones: Status['zones'] = [...s.files.values()].map((f) => ({
-    origin: f.zone ? f.zone.origin : '',
+    // a file that never loaded has no origin yet: its file name stands in (as in the load-error metric)
+    origin: f.zone ? f.zone.origin : (f.file.split('/').pop() ?? f.file).replace(/\.yaml$/, ''),
     file: f.file,
     serial: f.zone?.serial ?? null,
     state: f.errors.length === 0 ? 'loaded' : f.zone ? 'stale' : 'error',
