@@ -233,6 +233,17 @@ function parseAnswer(raw: Buffer, id?: number): Answered {
 
 /** `n` UDP queries, `concurrency` at a time; replies parsed (null: no reply within 2 s). */
 async function udpBatch(port: number, name: string, n: number, concurrency = 25): Promise<(Answered | null)[]> {
+  return udpBatchOf(port, name, n, concurrency);
+}
+
+/** The same, for assertions on answers: a query without a reply fails the test. */
+async function udpAnswers(t: ExecutionContext, port: number, name: string, n: number): Promise<Answered[]> {
+  const replies = await udpBatchOf(port, name, n, 25);
+  t.is(replies.filter((a) => a === null).length, 0, `every UDP query answered (${n})`);
+  return replies.filter((a): a is Answered => a !== null);
+}
+
+async function udpBatchOf(port: number, name: string, n: number, concurrency: number): Promise<(Answered | null)[]> {
   const out: (Answered | null)[] = [];
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -373,7 +384,7 @@ test.serial('workers: 2 — both answer, probes run once, health reaches every w
   t.log(`${DOWN} down in the primary ${downAfter}ms after its backend stopped (${Date.now() - stoppedAt}ms with the poll; bound ${Math.round(DOWN_WITHIN)}ms + slack)`);
   await sleep(IPC_ALLOWANCE);
   before = await perWorker(r);
-  const down1 = [...await tcpBatch(r.dnsPort, APP, 120, 2), ...(await udpBatch(r.dnsPort, APP, 200)).map((a) => a!)];
+  const down1 = [...await tcpBatch(r.dnsPort, APP, 120, 2), ...await udpAnswers(t, r.dnsPort, APP, 200)];
   const downSplit = delta(before, await perWorker(r));
   t.true((downSplit['1'] ?? 0) > 0 && (downSplit['2'] ?? 0) > 0, `both workers answered while ${DOWN} was down: ${JSON.stringify(downSplit)}`);
   t.is(down1.length, 440);
@@ -463,7 +474,7 @@ test.serial('workers: 2 — both answer, probes run once, health reaches every w
   t.log(`${DOWN} up in the primary ${upAfter}ms after its backend restarted (bound ${Math.round(UP_WITHIN)}ms + slack)`);
   await sleep(IPC_ALLOWANCE);
   before = await perWorker(r);
-  const up1 = [...await tcpBatch(r.dnsPort, APP, 120, 2), ...(await udpBatch(r.dnsPort, APP, 200)).map((a) => a!)];
+  const up1 = [...await tcpBatch(r.dnsPort, APP, 120, 2), ...await udpAnswers(t, r.dnsPort, APP, 200)];
   const upSplit = delta(before, await perWorker(r));
   t.true((upSplit['1'] ?? 0) > 0 && (upSplit['2'] ?? 0) > 0, `both workers answered after the target came back: ${JSON.stringify(upSplit)}`);
   const missing = up1.filter((a) => !a.addrs.includes(DOWN));
@@ -565,8 +576,8 @@ function stream(port: number, everyMs: number, perTick: number): { result: Promi
         }
       }
     });
-    // the server ends the connection (FIN): stop sending; a reset after that is the kernel's answer to
-    // queries sent after the server closed
+    // the server ends the connection (FIN) once its answers are out: stop sending. An error (a reset) instead
+    // would mean the server wrote after its FIN or dropped the connection with answers pending.
     sock.on('end', () => finish('end'));
     sock.on('error', (e) => finish(`error: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
     sock.on('close', () => finish('close'));
@@ -591,7 +602,8 @@ for (const workers of [1, 2]) {
     const workerPids = workers > 1 ? (await getStatus(r)).workers.map((w) => w.pid) : [];
     t.is(workerPids.length, workers > 1 ? workers : 0);
 
-    const s = stream(r.dnsPort, Number(process.env.EVERY ?? 2), Number(process.env.PERTICK ?? 3));
+    // three queries every 2 ms: a dense stream, so queries are always arriving when the stop begins
+    const s = stream(r.dnsPort, 2, 3);
     // mid-stream: answers have been flowing for a while
     await waitUntil('the stream runs', 10_000, () => s.sent() >= 300);
     const signalled = Date.now();
@@ -629,7 +641,8 @@ for (const workers of [1, 2]) {
     t.is(stopped.length, workers > 1 ? workers + 1 : 1, `"stopped" lines: ${JSON.stringify(stopped.map((l) => l.process ?? 'main'))}`);
     if (workers > 1) {
       t.deepEqual(stopped.map((l) => l.process ?? 'primary').sort(), ['primary', 'worker-1', 'worker-2']);
-      t.true(stopped.findIndex((l) => l.process === undefined) > stopped.findIndex((l) => l.process === 'worker-1'), 'the primary stops after its workers');
+      const primaryAt = stopped.findIndex((l) => l.process === undefined);
+      t.true(stopped.every((l, i) => l.process === undefined || i < primaryAt), 'the primary stops after its workers');
     }
     await waitUntil('every process of the group gone', 5000, () => !groupAlive(r.pgid));
     for (const pid of workerPids) t.false(pidAlive(pid), `worker pid ${pid} exited`);
