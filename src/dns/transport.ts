@@ -15,6 +15,13 @@ export interface TcpLimits {
 // A client that does not read its answers: stop reading its queries once this much is queued for it.
 const MAX_QUEUED_OUTPUT = 256 * 1024;
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/** dgram's lookup for IP literals: answered at once, no DNS. */
+function literalLookup(address: string, family: unknown, callback: LookupCallback): void {
+  callback(null, address, typeof family === 'number' ? family : address.includes(':') ? 6 : 4);
+}
+
 export class UdpListener {
   private socket: dgram.Socket | null = null;
 
@@ -22,12 +29,23 @@ export class UdpListener {
 
   bind(host: string, port: number, family: Family): Promise<number> {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+      // replies go to the address the query came from, always an IP: skip the resolver step dgram runs per
+      // send (dns.lookup with a regex and a deferred callback)
+      const s = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, lookup: literalLookup });
       const fail = (e: Error) => reject(e);
       s.once('error', fail);
       s.bind({ address: host, port, exclusive: false }, () => {
         s.off('error', fail);
-        s.on('error', this.onError);
+        // sends carry no callback (Node then tries a synchronous send, no request object per answer): a
+        // failed send surfaces here. It loses one answer and the client retries; log the first of a burst.
+        let lastLogged = 0;
+        s.on('error', (e) => {
+          const now = Date.now();
+          if (now - lastLogged >= 10_000) {
+            lastLogged = now;
+            this.onError(e);
+          }
+        });
         try {
           s.setRecvBufferSize(4 * 1024 * 1024);
         } catch {
@@ -35,7 +53,7 @@ export class UdpListener {
         }
         s.on('message', (msg, rinfo) => {
           const out = this.handle(msg, rinfo.address, 'udp');
-          if (out) s.send(out, rinfo.port, rinfo.address, ignore);
+          if (out) s.send(out, rinfo.port, rinfo.address);
         });
         this.socket = s;
         resolve(s.address().port);
@@ -50,9 +68,6 @@ export class UdpListener {
   }
 }
 
-function ignore(): void {
-  // UDP send errors (unreachable client, buffer full) lose one answer; the client retries
-}
 
 interface Connection {
   socket: net.Socket;

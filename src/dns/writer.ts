@@ -80,12 +80,21 @@ class Writer {
   record(owner: string, type: number, klass: number, ttl: number, rdata: Buffer): void {
     this.name(owner);
     const { buf } = this;
-    buf.writeUInt16BE(type, this.pos);
-    buf.writeUInt16BE(klass, this.pos + 2);
-    buf.writeUInt32BE(ttl >>> 0, this.pos + 4);
-    buf.writeUInt16BE(rdata.length, this.pos + 8);
-    rdata.copy(buf, this.pos + 10);
-    this.pos += 10 + rdata.length;
+    const p = this.pos;
+    const len = rdata.length;
+    buf[p] = type >> 8;
+    buf[p + 1] = type & 0xff;
+    buf[p + 2] = klass >> 8;
+    buf[p + 3] = klass & 0xff;
+    buf[p + 4] = ttl >>> 24;
+    buf[p + 5] = (ttl >>> 16) & 0xff;
+    buf[p + 6] = (ttl >>> 8) & 0xff;
+    buf[p + 7] = ttl & 0xff;
+    buf[p + 8] = len >> 8;
+    buf[p + 9] = len & 0xff;
+    if (len <= 16) for (let i = 0; i < len; i++) buf[p + 10 + i] = rdata[i]!; // addresses: no copy call
+    else rdata.copy(buf, p + 10);
+    this.pos = p + 10 + len;
   }
 
   /** Writes a whole RRset; returns its record count, or -1 as soon as it runs past `limit`. */
@@ -146,8 +155,9 @@ function header(w: Writer, q: Query, o: ResponseOptions, tc: boolean, qd: number
   if (o.aa) flags |= 0x0400;
   if (tc) flags |= 0x0200;
   buf.writeUInt16BE(flags, 2);
-  buf.writeUInt16BE(qd, 4);
-  buf.fill(0, 6, 12);
+  buf[4] = qd >> 8;
+  buf[5] = qd & 0xff;
+  buf[6] = buf[7] = buf[8] = buf[9] = buf[10] = buf[11] = 0;
   w.pos = 12;
 }
 
@@ -206,5 +216,7 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
     SCRATCH.writeUInt16BE(SCRATCH.readUInt16BE(10) + 1, 10);
   }
   if (tc) SCRATCH[2]! |= 0x02;
-  return Buffer.from(SCRATCH.subarray(0, w.pos));
+  const out = Buffer.allocUnsafe(w.pos); // small: from Node's buffer pool
+  SCRATCH.copy(out, 0, 0, w.pos);
+  return out;
 }

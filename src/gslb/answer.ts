@@ -124,9 +124,22 @@ export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocatio
     }
     ignored = isPrivate(bytes) ? 'private address' : 'located by nothing';
   }
-  const bytes = ipToBytes(client.address.startsWith('::ffff:') && client.address.includes('.') ? client.address.slice(7) : client.address);
+  const bytes = sourceBytes(client.address);
   client.located = { loc: ctx.geo.locate(bytes), via: 'source', bytes, ...(ignored ? { ecsIgnored: ignored } : {}) };
   return client.located;
+}
+
+// Source addresses as bytes: resolvers are few and ask often, so the text → bytes parse is cached
+const SOURCES = new Map<string, Buffer>();
+
+function sourceBytes(address: string): Buffer {
+  let b = SOURCES.get(address);
+  if (!b) {
+    b = ipToBytes(address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);
+    if (SOURCES.size >= 65_536) SOURCES.clear();
+    SOURCES.set(address, b);
+  }
+  return b;
 }
 
 function clientBlock(bytes: Buffer): Buffer {
