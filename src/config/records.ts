@@ -3,7 +3,7 @@
 import packet from 'dns-packet';
 import type { Node } from 'yaml';
 import { entryMap, type SourceFile } from './source.js';
-import { ipFamily, resolveName } from './values.js';
+import { ipFamily, ipToBytes, resolveName } from './values.js';
 
 export interface RecordData {
   rdata: Buffer;
@@ -98,7 +98,7 @@ const address = (family: 4 | 6): Parser => (ctx, node, what) => {
     ctx.src.error(node, `${what}: "${s}" is not an IPv${family} address${other ? ` (it is IPv${other}: write it under ${other === 6 ? 'AAAA' : 'A'})` : ''}`);
     return null;
   }
-  return { rdata: encode(family === 4 ? 'A' : 'AAAA', s), text: s.toLowerCase() };
+  return { rdata: ipToBytes(s), text: s.toLowerCase() }; // A/AAAA RDATA is the address itself
 };
 
 const nameRecord = (type: string): Parser => (ctx, node, what) => {

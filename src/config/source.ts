@@ -24,8 +24,17 @@ export function displayPath(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-/** Where a diagnostic points: a YAML node, or a raw offset in the file. */
+/** Where a diagnostic points: a YAML node, or a raw offset in the file (or a lineColumn() code). */
 export type At = Node | number | null | undefined;
+
+// Positions of text the YAML parser never saw (large zones' fast-read lines) are coded directly as line and
+// column, in numbers beyond any file offset; every position helper below decodes them.
+const LINE_COL = 2 ** 45;
+
+/** A position code for line `line` (1-based) and column `col` (1-based); `code + n` is n columns further. */
+export function lineColumn(line: number, col: number): number {
+  return LINE_COL + line * 65536 + col;
+}
 
 // Aliases are expanded as the loaders walk the tree; a budget keeps a "billion laughs" file from
 // expanding into billions of nodes.
@@ -72,7 +81,12 @@ export class SourceFile {
   }
 
   position(at: At): { line: number; col: number } {
-    return this.lines.linePos(this.offsetOf(at));
+    return this.linePos(this.offsetOf(at));
+  }
+
+  private linePos(offset: number): { line: number; col: number } {
+    if (offset >= LINE_COL) return { line: Math.floor((offset - LINE_COL) / 65536), col: (offset - LINE_COL) % 65536 };
+    return this.lines.linePos(offset);
   }
 
   error(at: At, message: string): void {
@@ -92,7 +106,7 @@ export class SourceFile {
   }
 
   private push(offset: number, message: string, severity: Diagnostic['severity']): void {
-    const { line, col } = this.lines.linePos(offset);
+    const { line, col } = this.linePos(offset);
     const d = { file: this.display, line, col, message, severity };
     if (!this.diagnostics.some((x) => x.line === line && x.col === col && x.message === message)) this.diagnostics.push(d);
   }

@@ -36,7 +36,20 @@ export function ipFamily(s: string): Family | null {
 
 /** Address bytes (4 or 16) of a valid textual address; throws on invalid input (validate first). */
 export function ipToBytes(s: string): Buffer {
-  if (isIPv4(s)) return Buffer.from(s.split('.').map(Number));
+  if (isIPv4(s)) {
+    const out = Buffer.allocUnsafe(4);
+    let part = 0;
+    let n = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x2e) {
+        out[part++] = n;
+        n = 0;
+      } else n = n * 10 + (c - 0x30);
+    }
+    out[part] = n;
+    return out;
+  }
   if (!isIPv6(s)) throw new Error(`not an IP address: ${s}`);
   let text = s;
   const tail: number[] = [];

@@ -2,7 +2,8 @@
 // `steerdns check` enforces. The result is a plain ZoneSpec; src/dns/zone.ts prepares it for answering.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { Node } from 'yaml';
+import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
 import { durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
 import { entryMap, SourceFile, displayPath, type Diagnostic, type Entry } from './source.js';
@@ -12,7 +13,8 @@ export interface RRsetSpec {
   type: RecordType;
   ttl: number;
   records: RecordData[];
-  at: Node;
+  /** Where it is written (an offset: a zone of a million names keeps no YAML nodes around). */
+  at: number;
 }
 
 export interface TargetSpec {
@@ -66,7 +68,8 @@ export interface PoolSpec {
 
 export interface NameSpec {
   name: string;
-  at: Node;
+  /** Where the name is written (offset in the file). */
+  at: number;
   rrsets: Map<RecordType, RRsetSpec>;
   pool: PoolSpec | null;
 }
@@ -124,8 +127,10 @@ function fail(file: string, message: string): ZoneResult {
   return { zone: null, diagnostics: [{ file, line: 1, col: 1, message, severity: 'error' }] };
 }
 
-export function parseZone(path: string, text: string, cfg: ServerConfig): ZoneResult {
-  const src = new SourceFile(path, text);
+export function parseZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean } = {}): ZoneResult {
+  // a large zone's one-line records are read directly; the rest goes through the YAML parser as usual
+  const fast = splitFastRecords(text, opts.fastRecords === false ? Infinity : 2000);
+  const src = new SourceFile(path, fast.yamlText);
   if (src.hasErrors) return { zone: null, diagnostics: src.diagnostics };
   const root = src.root;
   if (root === null) {
@@ -151,7 +156,7 @@ export function parseZone(path: string, text: string, cfg: ServerConfig): ZoneRe
 
   const soa = e.get('soa') ? readSoa(src, e.get('soa')!.value, origin, ttl) : null;
   const z = new ZoneReader(src, cfg, origin, ttl);
-  if (e.get('records')) z.readRecords(e.get('records')!.value);
+  if (e.get('records')) z.readRecords(e.get('records')!.value, fast);
   if (soa) z.checkZone(e.get('soa')!.keyNode);
   if (src.hasErrors || !soa) return { zone: null, diagnostics: src.diagnostics };
   const originPos = src.position(e.get('origin')!.value);
@@ -211,9 +216,52 @@ class ZoneReader {
   constructor(private readonly src: SourceFile, private readonly cfg: ServerConfig,
     private readonly origin: string, private readonly ttl: number) {}
 
-  readRecords(node: Node | null): void {
-    const entries = this.src.map(node, 'records');
+  readRecords(node: Node | null, fast: FastRecords | null = null): void {
+    // every record line may have been taken by the fast reader: `records:` then has no value left here
+    const entries = fast?.count && this.src.scalar(node) === null ? [] : this.src.map(node, 'records');
     for (const ent of entries ?? []) this.readName(ent);
+    // a valid line is taken directly; anything the quick reading cannot vouch for goes the usual way,
+    // so its error reads exactly as it would otherwise
+    fast?.each((f) => {
+      if (!this.readFastName(f)) this.readName(fastEntry(f));
+    });
+  }
+
+  /** A fast line of A/AAAA/CNAME/NS/PTR records, when every part of it is valid; false otherwise. */
+  private readFastName(f: FastEntry): boolean {
+    const { origin } = this;
+    const name = resolveName(f.key.value, origin, { owner: true });
+    if (typeof name !== 'string' || !isSubdomain(name, origin) || this.names.has(name)) return false;
+    let ttl = this.ttl;
+    const rrsets = new Map<RecordType, RRsetSpec>();
+    for (const field of f.fields) {
+      if (field.key.value === 'ttl') {
+        ttl = Number(field.values[0]!.value);
+        if (ttl > MAX_TTL) return false;
+      }
+    }
+    for (const field of f.fields) {
+      const type = field.key.value as RecordType;
+      if (type === ('ttl' as RecordType)) continue;
+      if (type === 'CNAME' && field.values.length !== 1) return false;
+      const records: RecordData[] = [];
+      for (const v of field.values) {
+        let r: RecordData;
+        if (type === 'A' || type === 'AAAA') {
+          if (ipFamily(v.value) !== (type === 'A' ? 4 : 6)) return false;
+          r = { rdata: ipToBytes(v.value), text: v.value.toLowerCase() };
+        } else {
+          const target = resolveName(v.value, origin);
+          if (typeof target !== 'string') return false;
+          r = { rdata: nameWire(target), text: `${target}.` };
+        }
+        for (const x of records) if (x.rdata.equals(r.rdata)) return false;
+        records.push(r);
+      }
+      rrsets.set(type, { type, ttl, records, at: field.key.at });
+    }
+    this.names.set(name, { name, at: f.key.at, rrsets, pool: null });
+    return true;
   }
 
   private readName(ent: Entry): void {
@@ -234,7 +282,7 @@ class ZoneReader {
     }
     const body = src.map(ent.value, `name ${label}`);
     if (!body) return;
-    const spec: NameSpec = { name, at: ent.keyNode, rrsets: new Map(), pool: null };
+    const spec: NameSpec = { name, at: src.offsetOf(ent.keyNode), rrsets: new Map(), pool: null };
     this.currentName = name;
     const b = entryMap(body);
     let ttl = this.ttl;
@@ -296,7 +344,7 @@ class ZoneReader {
       src.error(item.keyNode, `${what} is about ${size} octets on the wire: it cannot fit in a DNS message (65535 octets, even over TCP)`);
       return null;
     }
-    return { type, ttl, records, at: item.keyNode };
+    return { type, ttl, records, at: src.offsetOf(item.keyNode) };
   }
 
   // ---- pools ---------------------------------------------------------------------------------
@@ -625,6 +673,43 @@ class ZoneReader {
       this.src.error(pool.allDown.at, `pool "${relativeName(pool.name, this.origin)}": all_down fallback points at itself`);
     }
   }
+}
+
+/** A domain name in wire form (uncompressed), as dns-packet encodes it for NS/CNAME/PTR RDATA. */
+function nameWire(name: string): Buffer {
+  if (name === '') return Buffer.from([0]);
+  const out = Buffer.allocUnsafe(name.length + 2);
+  let o = 0;
+  for (const label of name.split('.')) {
+    out[o++] = label.length;
+    o += out.write(label, o, 'latin1');
+  }
+  out[o] = 0;
+  return out;
+}
+
+/** A fast-read line as the YAML nodes the reader takes (with the same positions), built one at a time. */
+function fastEntry(f: FastEntry): Entry {
+  const scalar = (v: FastValue): Scalar => {
+    const sc = new Scalar(v.value);
+    sc.range = [v.at, v.at + v.length, v.at + v.length];
+    return sc;
+  };
+  const map = new YAMLMap();
+  for (const field of f.fields) {
+    let value: Node;
+    if (field.list) {
+      const seq = new YAMLSeq();
+      for (const v of field.values) seq.items.push(scalar(v));
+      seq.range = [field.values[0]!.at - 1, field.values[field.values.length - 1]!.at, field.values[field.values.length - 1]!.at];
+      value = seq;
+    } else value = scalar(field.values[0]!);
+    const ttlValue = field.key.value === 'ttl' ? new Scalar(Number(field.values[0]!.value)) : null;
+    if (ttlValue) ttlValue.range = (value as Scalar).range;
+    map.items.push(new Pair(scalar(field.key), ttlValue ?? value));
+  }
+  map.range = [f.key.at, f.key.at, f.key.at];
+  return { key: f.key.value, keyNode: scalar(f.key), value: map };
 }
 
 /** A host name as RFC 952/1123 has it: letters, digits and inner hyphens (no underscore), or the root. */

@@ -105,7 +105,7 @@ function answerAt(table: ZoneTable, zone: Zone, node: ZoneNode, owner: string, q
   if (qtype === TYPE.ANY) {
     // RFC 8482: one RRset — the first present of A, AAAA, MX, TXT, else the first other one
     const present = (t: number) => node.rrsets.has(t) || (!!node.pool && (t === TYPE.A ? node.pool.has4 : t === TYPE.AAAA && node.pool.has6));
-    type = ANY_PREFERENCE.find(present) ?? node.rrsets.keys().next().value ?? TYPE.ANY;
+    type = ANY_PREFERENCE.find(present) ?? node.rrsets.firstType() ?? TYPE.ANY;
   }
   if (node.pool && (type === TYPE.A || type === TYPE.AAAA)) {
     const d = decidePool(node.pool, type === TYPE.A ? 4 : 6, client, table.geo, env);

@@ -16,10 +16,56 @@ export interface Referral {
   mandatory: number;
 }
 
+/**
+ * A node's RRsets by type, in the order written (SOA first at the apex). A node rarely has more than a few
+ * types, so a short array beats a Map — in a zone of a million names the Maps alone would cost ~150 MB.
+ */
+export class RRsets {
+  /** One RRset held directly (most names have one type), more in an array. */
+  private one: RRset | null = null;
+  private more: RRset[] | null = null;
+
+  get(type: number): RRset | undefined {
+    if (this.one) return this.one.type === type ? this.one : undefined;
+    if (this.more) for (const s of this.more) if (s.type === type) return s;
+    return undefined;
+  }
+
+  has(type: number): boolean {
+    return this.get(type) !== undefined;
+  }
+
+  set(type: number, set: RRset): void {
+    if (!this.one && !this.more) {
+      this.one = set;
+      return;
+    }
+    const list = this.values();
+    const i = list.findIndex((s) => s.type === type);
+    if (i >= 0) list[i] = set;
+    else list.push(set);
+    this.more = list;
+    this.one = null;
+  }
+
+  get size(): number {
+    return this.one ? 1 : this.more ? this.more.length : 0;
+  }
+
+  values(): RRset[] {
+    return this.one ? [this.one] : this.more ? this.more.slice() : [];
+  }
+
+  /** The first type written at this name. */
+  firstType(): number | undefined {
+    return (this.one ?? this.more?.[0])?.type;
+  }
+}
+
 export interface ZoneNode {
   name: string;
   /** Static RRsets by type, in a stable order (SOA first at the apex). */
-  rrsets: Map<number, RRset>;
+  rrsets: RRsets;
   pool: Pool | null;
   /** A delegation point (NS below the apex). */
   referral: Referral | null;
@@ -41,6 +87,7 @@ export interface Zone {
 
 const TYPE_CODES: Record<string, number> = TYPE;
 
+/** Prepares a zone. `spec.names` is consumed (emptied): the prepared nodes replace it. */
 export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zone {
   const { origin, soa: s } = spec;
   const soa = rrset(origin, TYPE.SOA, s.ttl, [soaRdata(s.mname, s.rname, serial, s.refresh, s.retry, s.expire, s.minimum)]);
@@ -49,7 +96,7 @@ export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zo
   const node = (name: string): ZoneNode => {
     let n = nodes.get(name);
     if (!n) {
-      n = { name, rrsets: new Map(), pool: null, referral: null, negative };
+      n = { name, rrsets: new RRsets(), pool: null, referral: null, negative };
       nodes.set(name, n);
     }
     return n;
@@ -57,7 +104,9 @@ export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zo
   node(origin).rrsets.set(TYPE.SOA, soa);
 
   const pools: Pool[] = [];
-  for (const n of spec.names.values()) {
+  // the per-name specs are consumed as they are prepared: a large zone never holds both in full
+  for (const [key, n] of spec.names) {
+    spec.names.delete(key);
     const zn = node(n.name);
     // empty non-terminals: every ancestor up to the apex exists as a node
     for (let p = parentName(n.name); isSubdomain(p, origin) && p !== origin; p = parentName(p)) node(p);
