@@ -81,7 +81,7 @@ async function serve(configPath: string): Promise<void> {
     if (!running) process.exit(0); // still loading: nothing in flight yet
     running.log.info({ signal }, 'stopping');
     const force = setTimeout(() => {
-      running?.log.error('graceful stop did not finish in 10s: exiting');
+      running?.log.error('graceful stop did not finish in 12s: exiting');
       process.exit(1);
     }, 12_000);
     force.unref();

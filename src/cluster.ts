@@ -58,7 +58,8 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
   server.health.onChange = (key, entry) => {
     const state = entry ? `${entry.up}|${entry.changing}` : 'gone';
     if (sentState.get(key) !== state) {
-      sentState.set(key, state);
+      if (entry) sentState.set(key, state);
+      else sentState.delete(key);
       if (urgent.size === 0) setImmediate(() => {
         const batch = urgent;
         urgent = new Map();
@@ -76,25 +77,37 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
   lazyTimer.unref();
   server.onReloaded = (what) => broadcast({ t: 'steerdns:reload', what });
 
-  // /metrics: this process's registry plus every worker's, aggregated (counters summed)
+  // /metrics: this process's registry plus every worker's, aggregated (counters summed). Counters must
+  // never go back: a worker that exits leaves its last counts behind (`carried`), and one that does not
+  // answer in time is counted with what it said last.
+  type MetricsJSON = Awaited<ReturnType<typeof server.metrics.registry.getMetricsAsJSON>>;
+  const lastSeen = new Map<number, MetricsJSON>(); // by slot, for the worker now in it
+  let carried: MetricsJSON[] = [];
   let metricsId = 0;
-  const waiting = new Map<number, { left: number; parts: unknown[]; done: (v: unknown[]) => void }>();
+  const waiting = new Map<number, { left: Set<number>; done: () => void }>();
   server.metricsText = async () => {
     const id = ++metricsId;
     const live = [...workers.values()].filter((s) => s.worker.isConnected());
-    const parts = await new Promise<unknown[]>((resolve) => {
-      if (live.length === 0) return resolve([]);
+    await new Promise<void>((resolve) => {
+      if (live.length === 0) return resolve();
       const timer = setTimeout(() => {
         waiting.delete(id);
-        resolve(collected.parts);
+        resolve();
       }, 2000);
-      const collected = { left: live.length, parts: [] as unknown[], done: (v: unknown[]) => { clearTimeout(timer); resolve(v); } };
-      waiting.set(id, collected);
+      waiting.set(id, { left: new Set(live.map((s) => s.slot)), done: () => { clearTimeout(timer); resolve(); } });
       for (const s of live) send(s.worker, { t: 'steerdns:metrics', id });
     });
     const own = await server.metrics.registry.getMetricsAsJSON();
-    return AggregatorRegistry.aggregate([own, ...(parts as typeof own[])]).metrics();
+    if (carried.length > 8) carried = [await AggregatorRegistry.aggregate(carried).getMetricsAsJSON()];
+    return AggregatorRegistry.aggregate([own, ...carried, ...lastSeen.values()]).metrics();
   };
+  /** Keeps a worker's counters (and histograms) when it exits, so the totals carry on. */
+  const carry = (slot: number) => {
+    const last = lastSeen.get(slot);
+    lastSeen.delete(slot);
+    if (last) carried.push(last.filter((m) => String(m.type) === 'counter' || String(m.type) === 'histogram'));
+  };
+  server.notReady = () => ([...workers.values()].some((s) => s.listening && !s.worker.isDead()) ? null : 'no worker is answering DNS yet');
   server.workerInfo = () => [...workers.values()].map((s) => ({
     slot: s.slot, id: s.worker.id, pid: s.worker.process.pid, startedAt: new Date(s.startedAt).toISOString(),
     listening: s.listening, restarts: restarts.get(s.slot) ?? 0,
@@ -114,12 +127,13 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
           log.info({ listen: m.listen, zones: [...server.snapshot.zones.keys()], workers: workers.size }, 'serving');
         }
       } else if (m?.t === 'steerdns:metrics') {
+        lastSeen.set(slot, m.metrics as MetricsJSON);
         const w = waiting.get(m.id);
         if (!w) return;
-        w.parts.push(m.metrics);
-        if (--w.left === 0) {
+        w.left.delete(slot);
+        if (w.left.size === 0) {
           waiting.delete(m.id);
-          w.done(w.parts);
+          w.done();
         }
       }
     });
@@ -128,6 +142,8 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
   cluster.on('exit', (worker, code, signal) => {
     const st = [...workers.values()].find((s) => s.worker === worker);
     if (!st || stopping) return;
+    st.listening = false;
+    carry(st.slot);
     const lived = Date.now() - st.startedAt;
     restarts.set(st.slot, (restarts.get(st.slot) ?? 0) + 1);
     // a worker that keeps dying right after start is restarted at most once a second

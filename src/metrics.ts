@@ -25,9 +25,9 @@ const QTYPES = Object.entries(TYPE_NAMES).map(([code, name]) => ({ code: Number(
 const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPES.length);
 QTYPES.forEach((q, i) => { QTYPE_INDEX[q.code] = i; });
 const QTYPE_LABELS = [...QTYPES.map((q) => q.name), 'other'];
-const RCODES = 24; // 0..23; BADVERS (16) included
+const RCODES = 24; // 0..22 by name (BADVERS is 16); the last cell counts anything else as `other`
 const CELLS = QTYPE_LABELS.length * RCODES * 2;
-const BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01];
+const BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1];
 const REASONS = ['nearest', 'failover', 'map', 'all_down', 'fallback'] as const;
 export type DecisionReason = (typeof REASONS)[number];
 
@@ -46,7 +46,7 @@ class QueryStats {
       cells = new Float64Array(CELLS);
       this.byZone.set(zone, cells);
     }
-    cells[(QTYPE_INDEX[qtype]! * RCODES + (rcode < RCODES ? rcode : 0)) * 2 + (tcp ? 1 : 0)]!++;
+    cells[(QTYPE_INDEX[qtype]! * RCODES + (rcode < RCODES ? rcode : RCODES - 1)) * 2 + (tcp ? 1 : 0)]!++;
     if (truncated) this.truncated++;
     let b = 0;
     while (b < BUCKETS.length && seconds > BUCKETS[b]!) b++;
@@ -63,7 +63,7 @@ class QueryStats {
         const transport = i % 2 ? 'tcp' : 'udp';
         const rcode = Math.floor(i / 2) % RCODES;
         const qtype = QTYPE_LABELS[Math.floor(i / 2 / RCODES)]!;
-        out.push({ labels: { zone, qtype, rcode: RCODE_NAMES[rcode] ?? 'other', transport }, value: cells[i]! });
+        out.push({ labels: { zone, qtype, rcode: rcode < RCODES - 1 ? RCODE_NAMES[rcode] ?? 'other' : 'other', transport }, value: cells[i]! });
       }
     }
     return out;
@@ -115,7 +115,7 @@ export class Metrics {
       () => (this.worker ? [{ labels: { worker: this.worker }, value: qs.count }] : [])));
     reg(new ScrapeMetric('steerdns_pool_answers_total', 'Pool decisions by region and reason (nearest, failover, map, all_down, fallback)', 'counter', () => this.decisionSamples()));
     reg(new ScrapeMetric('steerdns_failopen_total', 'Pool answers given while no target was healthy (all_down applied)', 'counter',
-      () => [...this.decisions.values()].filter((c) => c.failopen > 0).map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen }))));
+      () => [...this.decisions.values()].map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen }))));
     // with workers, every process knows the same states and serials: aggregate those with max, not sum
     this.targetUp = new Gauge({ name: 'steerdns_target_up', help: 'Health of a pool target (1 up, 0 down)', labelNames: ['zone', 'pool', 'region', 'address'], registers, aggregator: 'max' });
     this.healthChecks = new Counter({ name: 'steerdns_health_checks_total', help: 'Health probes by result', labelNames: ['result'], registers });

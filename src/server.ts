@@ -80,6 +80,8 @@ export class Server {
   workerInfo: (() => unknown[]) | null = null;
   /** Primary: /metrics aggregated over every process. */
   metricsText: (() => Promise<string>) | null = null;
+  /** Primary: why no worker answers DNS yet (null when one does). */
+  notReady: (() => string | null) | null = null;
   /** Worker: its cluster id, a label of steerdns_worker_queries_total. */
   workerId: string | null = null;
 
@@ -106,6 +108,7 @@ export class Server {
     const log = opts.logger ?? createLogger(config);
     for (const d of diagnostics.filter((x) => x.severity === 'warning')) log.warn(formatDiagnostic(d));
     if (!config) throw new StartupError('invalid configuration', diagnostics);
+    if (config.rrl) log.warn('rrl: is configured, but response rate limiting is not built yet in this version: responses are not limited');
     const role = opts.role ?? 'single';
     const server = new Server(config, log, role);
     server.loadZones(null);
@@ -181,10 +184,11 @@ export class Server {
     const { db, dbError } = loadDatabase(this.config, this.snapshot);
     if (dbError) {
       this.log.error({ file: this.config.geoip.database }, dbError);
+      if (dbError !== this.snapshot.dbError) this.snapshot = { ...this.snapshot, dbError }; // /status says why
       return;
     }
     if (db === this.snapshot.db) return;
-    this.snapshot = { ...this.snapshot, db, geo: geoContext(this.config, db), generation: this.snapshot.generation + 1 };
+    this.snapshot = { ...this.snapshot, db, dbError: null, geo: geoContext(this.config, db), generation: this.snapshot.generation + 1 };
     this.log.info({ file: db?.path, type: db?.description }, 'GeoIP database reloaded');
     this.onReloaded?.('db');
   }
@@ -220,6 +224,7 @@ export class Server {
       health: this.health,
       metrics: this.metrics,
       metricsText: () => this.metricsText?.() ?? this.metrics.registry.metrics(),
+      notReady: () => this.notReady?.() ?? (this.role === 'single' && this.bound.length === 0 ? 'not listening yet' : null),
       log: this.log,
       routes: new Map([
         ['/status', () => ({ status: 200, type: 'application/json', body: `${JSON.stringify(status(), null, 2)}\n` })],
@@ -260,10 +265,13 @@ export class Server {
     }
     m.zoneSerial.reset();
     for (const z of report.snapshot.zones.values()) m.zoneSerial.set({ zone: z.origin }, z.serial);
+    // every zone has its series from the start (an alert on increase() must see the first failure)
+    for (const [f, st] of report.snapshot.files) m.zoneLoadErrors.inc({ zone: st.zone?.origin ?? zoneNameOfFile(f) }, 0);
     for (const f of report.failed) {
       const st = report.snapshot.files.get(f);
       m.zoneLoadErrors.inc({ zone: st?.zone?.origin ?? zoneNameOfFile(f) });
     }
+    for (const z of report.snapshot.zones.values()) for (const p of z.pools) m.decisionCell(z.origin, p.name);
     for (const z of report.snapshot.zones.values()) {
       if (report.changed.some((f) => report.snapshot.files.get(f)?.zone === z)) {
         this.log.info({ zone: z.origin, serial: z.serial, file: z.spec.file }, 'zone loaded');
@@ -328,7 +336,13 @@ export class Server {
     if (!config) {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
-      if (JSON.stringify(config.listen) !== JSON.stringify(this.config.listen)) this.log.warn('listen addresses changed: they take effect on restart');
+      const restartOnly: [string, unknown, unknown][] = [
+        ['listen', config.listen, this.config.listen], ['http', config.http, this.config.http],
+        ['workers', config.workers, this.config.workers], ['log.level', config.log.level, this.config.log.level],
+      ];
+      for (const [key, a, b] of restartOnly) {
+        if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
+      }
       this.config = config;
       this.serials = new SerialStore(config.stateDir, this.role !== 'worker');
       this.responder.configure(config);

@@ -473,6 +473,9 @@ class ZoneReader {
     if (e.get('rise')) check.rise = src.integer(e.get('rise')!.value, `${what} rise`, 1, 100) ?? check.rise;
     if (e.get('fall')) check.fall = src.integer(e.get('fall')!.value, `${what} fall`, 1, 100) ?? check.fall;
     if (e.get('initial')) check.initial = src.oneOf(e.get('initial')!.value, `${what} initial`, ['up', 'down'] as const) ?? 'up';
+    if (type !== 'none' && check.timeoutMs >= check.intervalMs) {
+      src.warn(e.get('timeout')?.value ?? e.get('interval')?.value ?? node, `${what}: timeout ${check.timeoutMs}ms is not shorter than the interval ${check.intervalMs}ms: probes run back to back and a hanging target takes fall × timeout to go down`);
+    }
     if (type !== 'http' && type !== 'https') {
       for (const k of ['path', 'host', 'headers', 'expect', 'body', 'insecure']) {
         if (e.get(k)) src.error(e.get(k)!.keyNode, `${what}: ${k} only applies to http and https checks`);

@@ -39,12 +39,17 @@ export interface Pool {
   fallback: Pool | null;
 }
 
+/**
+ * A check's identity: pools probing the same target the same way share one prober and one state. The
+ * schedule and thresholds are part of it — a pool asking for `fall: 1` must not silently get another
+ * pool's `fall: 10` on the same address.
+ */
 export function healthKey(spec: PoolSpec, address: string): string {
   const c = spec.check;
   if (c.type === 'none') return `none|${address}`;
-  const port = c.port;
-  if (c.type === 'tcp') return `tcp|${address}|${port}`;
-  return `${c.type}|${address}|${port}|${c.host.toLowerCase()}|${c.path}|${c.expect.join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(c.headers)}`;
+  const timing = `${c.intervalMs}|${c.timeoutMs}|${c.rise}|${c.fall}|${c.initial}`;
+  if (c.type === 'tcp') return `tcp|${address}|${c.port}|${timing}`;
+  return `${c.type}|${address}|${c.port}|${c.host.toLowerCase()}|${c.path}|${c.expect.join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(c.headers)}|${timing}`;
 }
 
 export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool {

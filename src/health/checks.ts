@@ -77,7 +77,9 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
     let done = false;
     const mod = check.type === 'https' ? https : http;
     const headers: Record<string, string> = {
-      'user-agent': 'steerdns-health-check', accept: '*/*', connection: 'close', ...check.headers, host: check.host,
+      // RFC 7230 §5.4: the port goes with the host when it is not the scheme's default
+      'user-agent': 'steerdns-health-check', accept: '*/*', connection: 'close', ...check.headers,
+      host: check.port === (check.type === 'https' ? 443 : 80) ? check.host : `${check.host}:${check.port}`,
     };
     const req = mod.request({
       host: address,

@@ -78,6 +78,7 @@ export class Prober {
 
   setPanic(panic: HealthDefaults['panic'], panicMinTargets: number): void {
     this.opts = { ...this.opts, panic, panicMinTargets };
+    this.updatePanic();
   }
 
   get size(): number {
@@ -120,9 +121,15 @@ export class Prober {
       this.opts.table.set(key, { up, changing: false, lastCheck: null, lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)', rttMs: null });
       this.schedule(st, this.random() * t.check.intervalMs);
     }
-    // every target of type none is simply up
-    for (const t of list) if (t.check.type === 'none' && !this.opts.table.get(t.key)) this.opts.table.set(t.key, { up: true, lastResult: 'not checked (check type none)' });
+    // every target of type none is simply up; those no pool uses any more leave the table
+    const none = new Set(list.filter((t) => t.check.type === 'none').map((t) => t.key));
+    for (const key of none) if (!this.opts.table.get(key)) this.opts.table.set(key, { up: true, lastResult: 'not checked (check type none)' });
+    for (const key of [...this.noneKeys]) if (!none.has(key)) this.opts.table.delete(key);
+    this.noneKeys = none;
+    this.updatePanic(); // fewer or more targets may change the verdict now, not at the next probe
   }
+
+  private noneKeys = new Set<string>();
 
   stop(): void {
     for (const s of this.targets.values()) {

@@ -14,6 +14,8 @@ export interface ApiSources {
   /** Prometheus text for /metrics (with workers: aggregated over every process). */
   metricsText(): Promise<string>;
   log: Logger;
+  /** Why DNS is not being answered yet (null: it is); default: ready once a zone is loaded. */
+  notReady?: () => string | null;
   /** Extra routes (status page, /status) added by later layers. */
   routes?: Map<string, (url: URL) => Promise<{ status: number; type: string; body: string }> | { status: number; type: string; body: string }>;
 }
@@ -59,8 +61,8 @@ export class HttpApi {
         send(res, 200, 'text/plain', 'ok\n');
         return;
       case '/readyz': {
-        const ready = this.src.snapshot().zones.size > 0;
-        send(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'no zone loaded\n');
+        const why = this.src.snapshot().zones.size === 0 ? 'no zone loaded' : this.src.notReady?.() ?? null;
+        send(res, why ? 503 : 200, 'text/plain', why ? `${why}\n` : 'ready\n');
         return;
       }
       case '/metrics':

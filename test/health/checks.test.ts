@@ -71,7 +71,7 @@ test('http: GET path with Host = check host and the custom headers; 200 → up',
   const seen = b.requests[0]!;
   t.is(seen.method, 'GET');
   t.is(seen.url, '/healthz?deep=1');
-  t.is(seen.headers.host, 'app.example.test');
+  t.is(seen.headers.host, `app.example.test:${b.port}`, 'Host carries the port when it is not the default (RFC 7230 §5.4)');
   t.is(seen.headers['x-probe-token'], 's3cret');
   t.is(seen.headers['user-agent'], 'custom-agent/1');
 });
@@ -214,7 +214,7 @@ test('https: self-signed certificate → "TLS: self-signed certificate" with ver
   t.deepEqual(b.sni, ['secure.example.test', 'secure.example.test']);
   t.is(b.requests.length, 1);
   t.is(b.requests[0]!.servername, 'secure.example.test');
-  t.is(b.requests[0]!.headers.host, 'secure.example.test');
+  t.is(b.requests[0]!.headers.host, `secure.example.test:${b.port}`);
 });
 
 test('https: an IP address as host is sent as Host but not as SNI (RFC 6066)', async (t) => {
@@ -224,7 +224,7 @@ test('https: an IP address as host is sent as Host but not as SNI (RFC 6066)', a
   t.like(r, { ok: true, reason: 'HTTP 200' });
   t.deepEqual(b.sni, []);
   t.is(b.requests[0]!.servername, false);
-  t.is(b.requests[0]!.headers.host, b.host);
+  t.is(b.requests[0]!.headers.host, `${b.host}:${b.port}`);
 });
 
 test('https with insecure: the body and status checks still apply; plain HTTP to a TLS port fails fast', async (t) => {
@@ -291,13 +291,14 @@ records:
   t.true(tlsB.requests.length > 0);
   for (const r of tlsB.requests) {
     // only the insecure check gets to send requests, with its pool's name as Host and SNI
-    t.is(r.headers.host, 'secure.example.test');
+    t.is(r.headers.host, `secure.example.test:${tlsB.port}`);
     t.is(r.servername, 'secure.example.test');
     t.is(r.url, '/health');
   }
   for (const r of plain.requests) {
-    t.is(r.headers.host, 'plain.example.test');
+    t.is(r.headers.host, `plain.example.test:${plain.port}`);
     t.is(r.headers['x-env'], 'test');
     t.is(r.url, '/ping');
   }
 });
+

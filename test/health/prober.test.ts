@@ -277,7 +277,8 @@ test('state: down in the zone is never probed (checkTargets skips it)', async (t
   });
   t.teardown(() => ts.stop());
   const keys = checkTargets(ts.server.snapshot).map((c) => c.key);
-  t.deepEqual(keys, [`tcp|${live!.host}|${live!.port}`]);
+  // the identity: check type, address, port (then the schedule and thresholds)
+  t.deepEqual(keys.map((k) => k.split('|').slice(0, 3).join('|')), [`tcp|${live!.host}|${live!.port}`]);
   t.is(ts.server.prober.size, 1);
   await waitFor(() => live!.hits.length >= 4, 10_000, 'the live target to be probed');
   t.is(admin!.hits.length, 0, 'the admin-down target is never probed');
@@ -336,10 +337,10 @@ records:
   t.true(tcpHits >= least && tcpHits <= most, `tcp target shared by 3 pools in 2 zones: ${tcpHits} probes in ${W}ms`);
   const sharedHits = shared.requestsSince(w0);
   t.true(sharedHits.length >= least && sharedHits.length <= most, `http target shared by 2 pools: ${sharedHits.length} probes`);
-  t.true(sharedHits.every((r) => r.headers.host === 'vip.example.test'));
+  t.true(sharedHits.every((r) => r.headers.host === `vip.example.test:${shared.port}`));
   const hostHits = perHost.requestsSince(w0);
   for (const host of ['e.example.test', 'f.example.test']) {
-    const n = hostHits.filter((r) => r.headers.host === host).length;
+    const n = hostHits.filter((r) => r.headers.host === `${host}:${perHost.port}`).length;
     t.true(n >= least && n <= most, `host ${host}: ${n} probes`);
   }
 });
@@ -403,9 +404,10 @@ test('server reload: health of unchanged targets survives, probes of removed tar
 `;
   const ts = await startServer({ 'example.test.yaml': zone([x!.host, y!.host, z!.host]) });
   t.teardown(() => ts.stop());
-  const key = (b: TcpBackend) => `tcp|${b.host}|${b.port}`;
+  const key = (b: TcpBackend) => keyIn(ts, b);
   await waitFor(() => !ts.server.health.isUp(key(x!)) && z!.hits.length >= 2, 10_000, 'x down, z probed');
   const xSince = ts.server.health.get(key(x!))!.since;
+  const zKey = key(z!); // z leaves with the reload: its key is taken while it is still probed
   const linesBefore = stateChanges(ts.logs).length;
   const zHits = z!.hits.length;
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host, z!.host]);
@@ -418,8 +420,8 @@ test('server reload: health of unchanged targets survives, probes of removed tar
   await waitFor(() => y!.hitsSince(tR) >= 6, 10_000, 'y probed on');
   // a probe in flight at the reload may still arrive (one at most); none after it
   t.true(z!.hits.length <= zHits + 1, `the removed target is no longer probed: ${z!.hits.length - zHits} connections after the reload`);
-  t.true(ts.server.prober.probeCount(key(z!)) === 0 && ts.server.prober.size === 2);
-  t.is(ts.server.health.get(key(z!)), undefined);
+  t.true(ts.server.prober.probeCount(zKey) === 0 && ts.server.prober.size === 2);
+  t.is(ts.server.health.get(zKey), undefined);
   t.is(stateChanges(ts.logs).length, linesBefore, 'no state change from the reload');
 });
 
@@ -571,7 +573,7 @@ ${opts.allDown ? `      all_down: ${opts.allDown}\n` : ''}      check: { type: t
 `,
   }, PANIC_CONFIG(opts.health));
   t.teardown(() => ts.stop());
-  const keys = backends.map((b) => `tcp|${b.host}|${b.port}`);
+  const keys = backends.map((b) => keyIn(ts, b));
   const hosts = backends.map((b) => b.host).sort();
   await waitFor(() => keys.every((k) => ts.server.health.get(k)?.lastCheck != null), 10_000, 'every target probed once');
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, hosts);
@@ -797,3 +799,11 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
   // the floods (~4 MB each, the kernel's socket buffers) for the 60 body-checked probes would take ~240 MB
   t.true(rssGrowth <= 64 * MB, `rss grew by ${(rssGrowth / MB).toFixed(1)} MB`);
 });
+
+/** The health key the running server uses for a TCP backend (the check's identity starts with type, address, port). */
+function keyIn(ts: { server: { health: { keys(): IterableIterator<string> } } }, b: { host: string; port: number }): string {
+  const prefix = `tcp|${b.host}|${b.port}|`;
+  const key = [...ts.server.health.keys()].find((k) => k.startsWith(prefix));
+  if (!key) throw new Error(`no health entry for ${prefix}`);
+  return key;
+}

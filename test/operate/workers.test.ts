@@ -427,12 +427,16 @@ test.serial('workers: 2 — both answer, probes run once, health reaches every w
     }
   })();
   await sleep(300);
+  // counters never go back across a worker's death: what it had counted is carried on
+  const totalBefore = sumOf(await scrape(r), 'steerdns_queries_total');
   const killedAt = Date.now();
   process.kill(victim.pid, 'SIGKILL');
   const exitLine = await r.p.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('worker 1 exited'), 10_000);
   t.is(exitLine.msg, 'worker 1 exited (SIGKILL): restarting it');
   t.is(exitLine.level, 50, 'logged as an error');
   t.is(exitLine.pid, victim.pid);
+  const totalAfter = sumOf(await scrape(r), 'steerdns_queries_total');
+  t.true(totalAfter >= totalBefore, `steerdns_queries_total did not go back after the kill: ${totalBefore} → ${totalAfter}`);
   const restartedAfter = await waitUntil('worker 1 restarted and listening', 10_000, async () => {
     const w = (await getStatus(r)).workers.find((x) => x.slot === 1);
     return !!w && w.pid !== victim.pid && w.listening;
