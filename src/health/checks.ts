@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import type { CheckSpec } from '../config/zone-file.js';
 
 export interface ProbeResult {
@@ -53,7 +54,74 @@ export function probe(target: ProbeTarget): Promise<ProbeResult> {
   return probeHttp(target);
 }
 
-function probeTcp({ address, check }: ProbeTarget): Promise<ProbeResult> {
+// TCP checks at scale (tens of thousands of targets) open thousands of connections a second: through
+// net.Socket each costs ~26 µs of JavaScript (stream set-up, and an Error with a stack trace for every
+// refusal), through libuv's TCP handle ~3 µs. The handle is Node's internal binding, stable for years but
+// not a documented API: when it is missing, net.Socket does the same job.
+interface RawTcp {
+  TCP: new (type: number) => {
+    connect(req: object, address: string, port: number): number;
+    connect6(req: object, address: string, port: number): number;
+    close(cb?: () => void): void;
+    reset?(cb?: () => void): number;
+  };
+  TCPConnectWrap: new () => { oncomplete: (status: number) => void; address?: string; port?: number };
+  constants: { SOCKET: number };
+}
+
+const RAW_TCP: RawTcp | null = (() => {
+  try {
+    const b = (process as unknown as { binding(name: string): RawTcp }).binding('tcp_wrap');
+    return typeof b?.TCP === 'function' && typeof b.TCPConnectWrap === 'function' ? b : null;
+  } catch {
+    return null;
+  }
+})();
+
+function probeTcp(target: ProbeTarget): Promise<ProbeResult> {
+  return RAW_TCP ? probeTcpRaw(RAW_TCP, target) : probeTcpSocket(target);
+}
+
+/** True when TCP checks use libuv's handle directly (see RAW_TCP). */
+export const RAW_TCP_CHECKS = RAW_TCP !== null;
+
+function probeTcpRaw(raw: RawTcp, { address, check }: ProbeTarget): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let done = false;
+    const handle = new raw.TCP(raw.constants.SOCKET);
+    const finish = (r: ProbeResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // a connected probe ends with a reset, not a FIN exchange: half the packets, and no TIME_WAIT left
+      // behind per probe (50,000 targets every 10 s would keep ~300,000 of them)
+      if (r.ok && handle.reset) {
+        if (handle.reset() !== 0) handle.close();
+      } else handle.close();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
+    const req = new raw.TCPConnectWrap();
+    req.oncomplete = (status: number) => {
+      if (status === 0) finish({ ok: true, reason: 'connected', kind: 'success', rttMs: Date.now() - started });
+      else finish(failure(errno(status), started));
+    };
+    req.address = address;
+    req.port = check.port;
+    const err = address.includes(':') ? handle.connect6(req, address, check.port) : handle.connect(req, address, check.port);
+    if (err) finish(failure(errno(err), started));
+  });
+}
+
+/** A libuv status as the error shape failure() reads (no Error object: no stack trace to build). */
+function errno(status: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(status);
+  return { name: 'Error', code, message: code };
+}
+
+/** The TCP check through net.Socket (the fallback; exported for the tests that compare both ways). */
+export function probeTcpSocket({ address, check }: ProbeTarget): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const started = Date.now();
     let done = false;

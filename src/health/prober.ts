@@ -41,7 +41,8 @@ interface Scheduled {
   /** Consecutive probes while down, for the backoff. */
   downProbes: number;
   rttMs: number | null;
-  timer: NodeJS.Timeout | null;
+  /** When the next probe is due (ms since the epoch), 0 when none is scheduled. */
+  due: number;
   inFlight: boolean;
   stopped: boolean;
   probes: number;
@@ -61,6 +62,7 @@ export interface ProberOptions {
 }
 
 const JITTER = 0.1; // ±10% of the interval
+const SLOT_MS = 25;  // resolution of the probe schedule
 const EWMA = 0.3;   // weight of the newest response time
 
 export class Prober {
@@ -104,7 +106,7 @@ export class Prober {
       if (!next.has(key)) {
         if (s.failing) this.failingCount--;
         s.stopped = true;
-        if (s.timer) clearTimeout(s.timer);
+        s.due = 0;
         this.targets.delete(key);
         this.opts.table.delete(key);
       }
@@ -116,7 +118,7 @@ export class Prober {
         continue;
       }
       const up = t.check.initial === 'up';
-      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, timer: null, inFlight: false, stopped: false, probes: 0 };
+      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, inFlight: false, stopped: false, probes: 0 };
       this.targets.set(key, st);
       this.opts.table.set(key, { up, changing: false, lastCheck: null, lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)', rttMs: null });
       this.schedule(st, this.random() * t.check.intervalMs);
@@ -134,19 +136,54 @@ export class Prober {
   stop(): void {
     for (const s of this.targets.values()) {
       s.stopped = true;
-      if (s.timer) clearTimeout(s.timer);
+      s.due = 0;
     }
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    this.wheel.clear();
     this.targets.clear();
     this.failingCount = 0;
   }
 
+  // Probes are due at jittered, all-different times: one Node timer each would give Node's timer lists
+  // tens of thousands of distinct durations to keep sorted. Instead a wheel of 25 ms slots and one ticking
+  // interval: a probe runs in the first tick at or after it is due.
+  private readonly wheel = new Map<number, Scheduled[]>();
+  private ticker: NodeJS.Timeout | null = null;
+  private lastSlot = Math.floor(Date.now() / SLOT_MS);
+
   private schedule(s: Scheduled, delayMs: number): void {
     if (s.stopped) return;
-    s.timer = setTimeout(() => {
-      s.timer = null;
-      void this.run(s);
-    }, Math.max(0, Math.round(delayMs)));
-    s.timer.unref();
+    s.due = Date.now() + Math.max(0, Math.round(delayMs));
+    const slot = Math.floor(s.due / SLOT_MS);
+    const list = this.wheel.get(slot);
+    if (list) list.push(s);
+    else this.wheel.set(slot, [s]);
+    if (!this.ticker) {
+      this.lastSlot = Math.floor(Date.now() / SLOT_MS);
+      this.ticker = setInterval(() => this.tick(), SLOT_MS);
+      this.ticker.unref();
+    }
+  }
+
+  private tick(): void {
+    const now = Math.floor(Date.now() / SLOT_MS);
+    for (let slot = this.lastSlot; slot <= now; slot++) {
+      const list = this.wheel.get(slot);
+      if (!list) continue;
+      this.wheel.delete(slot);
+      for (const s of list) {
+        // a target stopped or rescheduled since (reload) has another slot now: skip this entry
+        if (s.stopped || s.due === 0 || Math.floor(s.due / SLOT_MS) !== slot) continue;
+        s.due = 0;
+        void this.run(s);
+      }
+    }
+    this.lastSlot = now + 1;
+    if (this.wheel.size === 0 && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = null;
+    }
   }
 
   private jittered(ms: number): number {

@@ -54,13 +54,24 @@ export class HealthTable implements HealthView {
   /** Sets a target's state (the prober, tests, worker updates). */
   set(key: string, patch: Partial<TargetHealth>): void {
     const prev = this.entries.get(key);
-    const next: TargetHealth = {
-      up: true, changing: false, since: Date.now(), lastCheck: null, lastResult: null, rttMs: null, ...prev, ...patch,
-    };
-    if (prev && prev.up !== next.up && patch.since === undefined) next.since = Date.now();
-    this.entries.set(key, next);
-    if (!prev || prev.up !== next.up || prev.changing !== next.changing) this.version++;
-    this.onChange?.(key, next);
+    if (!prev) {
+      this.entries.set(key, { up: true, changing: false, since: Date.now(), lastCheck: null, lastResult: null, rttMs: null, ...patch });
+      this.version++;
+      this.onChange?.(key, this.entries.get(key)!);
+      return;
+    }
+    // updated in place: a prober writes here thousands of times a second (readers are synchronous)
+    const wasUp = prev.up;
+    const wasChanging = prev.changing;
+    if (patch.up !== undefined) prev.up = patch.up;
+    if (patch.changing !== undefined) prev.changing = patch.changing;
+    if (patch.lastCheck !== undefined) prev.lastCheck = patch.lastCheck;
+    if (patch.lastResult !== undefined) prev.lastResult = patch.lastResult;
+    if (patch.rttMs !== undefined) prev.rttMs = patch.rttMs;
+    if (patch.since !== undefined) prev.since = patch.since;
+    else if (wasUp !== prev.up) prev.since = Date.now();
+    if (wasUp !== prev.up || wasChanging !== prev.changing) this.version++;
+    this.onChange?.(key, prev);
   }
 
   delete(key: string): void {

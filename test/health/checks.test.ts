@@ -6,7 +6,7 @@
 // Addresses: 127.0.1.1–127.0.1.59 (prober.test.ts uses the ones above).
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import test from 'ava';
-import { MAX_BODY, probe } from '../../src/health/checks.js';
+import { MAX_BODY, probe, probeTcpSocket, RAW_TCP_CHECKS } from '../../src/health/checks.js';
 import { startServer, BASE_CONFIG } from '../helpers/server.js';
 import { addr, checkSpec, FullBacklog, HttpBackend, Lateness, RawBackend, stateChanges, TcpBackend, waitFor } from './backends.js';
 
@@ -54,6 +54,22 @@ test('tcp: a connect that never completes (accept queue full) → "timeout after
   const { value: r2, ms: ms2, slack: slack2 } = await timed(() => probe({ address: b.host, check: checkSpec({ type: 'tcp', port: b.port, timeoutMs: 1000 }) }));
   t.is(r2.reason, 'timeout after 1s');
   t.true(ms2 >= 995 && ms2 <= 1000 + slack2, `probe took ${ms2}ms (slack ${slack2}ms)`);
+});
+
+test('tcp: the libuv-handle check and the net.Socket fallback give the same results (connected, refused, timeout)', async (t) => {
+  t.true(RAW_TCP_CHECKS, 'this Node.js has the TCP handle binding: checks use it');
+  const live = await TcpBackend.start(addr(5));
+  const gone = await TcpBackend.start(addr(6));
+  await gone.close();
+  const full = await FullBacklog.start(addr(7));
+  t.teardown(() => Promise.all([live.close(), full.close()]));
+  for (const [b, timeoutMs] of [[live, 5000], [gone, 5000], [full, 150]] as const) {
+    const check = checkSpec({ type: 'tcp', port: b.port, timeoutMs });
+    const a = await probe({ address: b.host, check });
+    const c = await probeTcpSocket({ address: b.host, check });
+    t.deepEqual({ ok: a.ok, reason: a.reason, kind: a.kind }, { ok: c.ok, reason: c.reason, kind: c.kind }, `${b.host}:${b.port}`);
+  }
+  await waitFor(() => live.hits.length === 2, 10_000, 'both connections seen by the backend');
 });
 
 // ---- http -----------------------------------------------------------------------------------------------
