@@ -158,6 +158,10 @@ export class Metrics {
     return out;
   }
 
+  rrlAction(action: 'slip' | 'drop'): void {
+    this.rrl.labels({ action }).inc();
+  }
+
   healthCheck(result: string): void {
     let b = this.healthBound.get(result);
     if (!b) {

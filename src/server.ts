@@ -5,7 +5,9 @@ import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
-import { RCODE_NAMES } from './dns/constants.js';
+import { RCODE, RCODE_NAMES } from './dns/constants.js';
+import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
+import { sourceBytes } from './gslb/answer.js';
 import { TYPE_NAMES } from './config/records.js';
 import { Responder } from './dns/responder.js';
 import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
@@ -101,6 +103,7 @@ export class Server {
       },
     });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
+    this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
   }
 
   static async start(opts: ServerOptions): Promise<Server> {
@@ -108,7 +111,6 @@ export class Server {
     const log = opts.logger ?? createLogger(config);
     for (const d of diagnostics.filter((x) => x.severity === 'warning')) log.warn(formatDiagnostic(d));
     if (!config) throw new StartupError('invalid configuration', diagnostics);
-    if (config.rrl) log.warn('rrl: is configured, but response rate limiting is not built yet in this version: responses are not limited');
     const role = opts.role ?? 'single';
     const server = new Server(config, log, role);
     server.loadZones(null);
@@ -306,6 +308,22 @@ export class Server {
     if (this.role === 'single') this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
+  /** Response rate limiting (UDP only), when `rrl:` is configured. */
+  private rrl: ResponseRateLimiter | null = null;
+
+  private rateLimit(rrl: ResponseRateLimiter, msg: Buffer, out: Buffer, address: string): Buffer | null {
+    const i = this.responder.last;
+    // the key names what the response is about: the name for answers and NODATA, the zone for NXDOMAIN
+    // and errors (a random-subdomain flood is one key, not millions)
+    const kind = i.rcode === RCODE.NXDOMAIN ? RRL_KIND.NxDomain : i.rcode !== RCODE.NOERROR ? RRL_KIND.Error
+      : i.answers > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
+    const name = kind === RRL_KIND.Answer || kind === RRL_KIND.NoData ? i.name : i.zone ?? '';
+    const action = rrl.decide(sourceBytes(address), name, i.qtype, kind);
+    if (action === 'send') return out;
+    this.metrics.rrlAction(action);
+    return action === 'slip' ? this.responder.truncatedReply(msg, i.rcode) : null;
+  }
+
   listenText(): string[] {
     return this.bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`));
   }
@@ -315,8 +333,9 @@ export class Server {
     const stats = this.metrics.queryStats;
     return (msg: Buffer, address: string, transport: 'udp' | 'tcp'): Buffer | null => {
       const started = performance.now();
-      const out = responder.handle(msg, transport, { address });
+      let out = responder.handle(msg, transport, { address });
       const i = responder.last;
+      if (out && transport === 'udp' && this.rrl) out = this.rateLimit(this.rrl, msg, out, address);
       if (out) stats.add(i.zone ?? '', i.qtype, i.rcode, transport === 'tcp', i.truncated, (performance.now() - started) / 1000);
       if (this.config.log.queries) {
         this.log.info({ client: address, transport, qname: i.name, qtype: TYPE_NAMES[i.qtype] ?? i.qtype,
@@ -347,6 +366,7 @@ export class Server {
       this.serials = new SerialStore(config.stateDir, this.role !== 'worker');
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
+      this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null; // a new budget table for the new settings
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
     const { failed } = this.loadZones(this.snapshot);

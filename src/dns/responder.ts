@@ -15,20 +15,22 @@ export interface ResponderConfig {
   version: string | null;
 }
 
-/** What the last handled query was, for metrics and query logs. */
+/** What the last handled query was, for metrics, query logs and rate limiting. */
 export interface QueryInfo {
   name: string;
   qtype: number;
   rcode: number;
   zone: string | null;
   truncated: boolean;
+  /** Records in the answer section of the response. */
+  answers: number;
 }
 
 export class Responder {
   private rotation = 0;
   private nsid: Buffer | null;
   private version: string | null;
-  readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false };
+  readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false, answers: 0 };
 
   /** Parse every query with the full decoder (the differential tests compare it with the direct reader). */
   slowParse = false;
@@ -63,6 +65,7 @@ export class Responder {
     info.qtype = 0;
     info.zone = null;
     info.truncated = false;
+    info.answers = 0;
     if (mustDrop(msg)) return null;
     const q = parseQuery(msg, this.slowParse ? { slow: true } : {});
     info.name = q.question?.name ?? '';
@@ -89,7 +92,17 @@ export class Responder {
       ecsScope: ans?.ecsScope ?? 0,
     });
     info.truncated = (out[2]! & 0x02) !== 0;
+    info.answers = (out[6]! << 8) | out[7]!;
     return out;
+  }
+
+  /** The rate limiter's "slip": the response to `msg` cut to header, question and OPT, with TC=1. */
+  truncatedReply(msg: Buffer, rcode: number): Buffer | null {
+    if (mustDrop(msg)) return null;
+    const q = parseQuery(msg);
+    return writeResponse(msg, q, null, {
+      rcode, aa: false, maxSize: 512, rotation: 0, nsid: null, ecsScope: 0, truncate: true,
+    });
   }
 
   private answer(q: Query, client: ClientInfo): Answer {

@@ -17,6 +17,8 @@ export interface ResponseOptions {
   /** EDNS options to send (already filtered by what the client asked for). */
   nsid: Buffer | null;
   ecsScope: number;
+  /** Header, question and OPT only, with TC=1 (a rate-limited "slip" response). */
+  truncate?: boolean;
 }
 
 // One scratch buffer: a response is written here, then copied out at its final size. Room for a full
@@ -175,8 +177,8 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
   const afterQuestion = w.pos;
   const opt = optSize(q, o);
   const limit = Math.min(o.maxSize, 65535) - opt;
-  let tc = false;
-  if (ans) {
+  let tc = !!o.truncate;
+  if (ans && !o.truncate) {
     const counts = [0, 0, 0];
     const sections = [ans.answer, ans.authority];
     let overflow = false;

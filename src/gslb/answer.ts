@@ -132,7 +132,7 @@ export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocatio
 // Source addresses as bytes: resolvers are few and ask often, so the text → bytes parse is cached
 const SOURCES = new Map<string, Buffer>();
 
-function sourceBytes(address: string): Buffer {
+export function sourceBytes(address: string): Buffer {
   let b = SOURCES.get(address);
   if (!b) {
     b = ipToBytes(address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);

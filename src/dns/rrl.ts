@@ -1,0 +1,114 @@
+// Response rate limiting for UDP (as in BIND, Knot and NSD RRL; spec §2 `rrl:`). A spoofed flood asking
+// for one answer again and again must not turn this server into an amplifier aimed at the victim whose
+// address was forged. Responses are counted per key — (client /24 or /56, the name asked — the zone for
+// NXDOMAIN and errors —, qtype, kind of response) — in a fixed-size table, so that a flood from random
+// sources cannot grow memory. Over the budget, every `slip`-th response goes out truncated (TC=1: a real
+// client retries over TCP, where a forged source cannot follow) and the others are dropped. TCP is never
+// limited; `exempt` networks neither.
+import type { RrlConfig } from '../config/server-config.js';
+import { maskBytes } from '../config/values.js';
+
+export type RrlAction = 'send' | 'slip' | 'drop';
+
+/** What kind of response a key counts: answers, NXDOMAIN and errors are budgeted separately. */
+export const RRL_KIND = { Answer: 1, NoData: 2, NxDomain: 3, Error: 4 } as const;
+export type RrlKind = (typeof RRL_KIND)[keyof typeof RRL_KIND];
+
+const PROBE = 8; // slots looked at for a key before one is replaced
+
+export class ResponseRateLimiter {
+  private readonly size: number;
+  private readonly hashes: Uint32Array;
+  private readonly balance: Float64Array;
+  private readonly seen: Float64Array;
+  private readonly slips: Uint32Array;
+  private readonly rate: number;
+  private readonly maxDebt: number;
+  private readonly exempt: { bytes: Buffer; prefix: number; family: 4 | 6 }[];
+
+  constructor(private readonly cfg: RrlConfig, private readonly now: () => number = () => performance.now() / 1000) {
+    // a power of two at least as large as asked: slots are found by masking the hash
+    let size = 1024;
+    while (size < cfg.tableSize) size *= 2;
+    this.size = size;
+    this.hashes = new Uint32Array(size);
+    this.balance = new Float64Array(size);
+    this.seen = new Float64Array(size);
+    this.slips = new Uint32Array(size);
+    this.rate = cfg.responsesPerSecond;
+    // a key that floods builds up debt for at most `window` seconds of its budget: it must then stay under
+    // the rate that long to be answered again
+    this.maxDebt = cfg.responsesPerSecond * cfg.window;
+    this.exempt = cfg.exempt.map((c) => ({ bytes: c.bytes, prefix: c.prefix, family: c.family }));
+  }
+
+  /** Slots of the table (fixed at construction, whatever the traffic). */
+  get capacity(): number {
+    return this.size;
+  }
+
+  isExempt(client: Uint8Array): boolean {
+    for (const e of this.exempt) {
+      if ((e.family === 4) === (client.length === 4) && maskBytes(client, e.prefix).equals(e.bytes)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Decides for one UDP response. `client`: source address bytes; `name`: the qname (or the zone, or "" —
+   * the caller chooses per kind); `qtype`; `kind`.
+   */
+  decide(client: Uint8Array, name: string, qtype: number, kind: RrlKind): RrlAction {
+    if (this.exempt.length && this.isExempt(client)) return 'send';
+    const h = keyHash(client, client.length === 4 ? this.cfg.ipv4Prefix : this.cfg.ipv6Prefix, name, qtype, kind);
+    const slot = this.find(h);
+    const now = this.now();
+    let bal = this.balance[slot]!;
+    bal = Math.min(this.rate, bal + (now - this.seen[slot]!) * this.rate);
+    this.seen[slot] = now;
+    if (bal >= 1) {
+      this.balance[slot] = bal - 1;
+      return 'send';
+    }
+    this.balance[slot] = Math.max(-this.maxDebt, bal - 1);
+    const slip = this.cfg.slip;
+    if (slip === 0) return 'drop';
+    const n = (this.slips[slot] = this.slips[slot]! + 1);
+    return n % slip === 0 ? 'slip' : 'drop';
+  }
+
+  /** The slot of a key: its own, a free one, or the one idle longest among the few looked at. */
+  private find(h: number): number {
+    const mask = this.size - 1;
+    let oldest = h & mask;
+    for (let i = 0; i < PROBE; i++) {
+      const s = (h + i) & mask;
+      if (this.hashes[s] === h && this.seen[s] !== 0) return s;
+      if (this.seen[s] === 0) return this.claim(s, h);
+      if (this.seen[s]! < this.seen[oldest]!) oldest = s;
+    }
+    return this.claim(oldest, h);
+  }
+
+  private claim(s: number, h: number): number {
+    this.hashes[s] = h;
+    this.balance[s] = this.rate; // a new key starts with a full second of budget
+    this.seen[s] = this.now();
+    this.slips[s] = 0;
+    return s;
+  }
+}
+
+/** 32-bit FNV-1a over the client's prefix bits, the name, the qtype and the kind (0 is never used). */
+function keyHash(client: Uint8Array, prefix: number, name: string, qtype: number, kind: number): number {
+  let h = 0x811c9dc5;
+  const full = prefix >> 3;
+  for (let i = 0; i < full && i < client.length; i++) h = Math.imul(h ^ client[i]!, 0x01000193);
+  if (prefix & 7 && full < client.length) h = Math.imul(h ^ (client[full]! & (0xff << (8 - (prefix & 7)))), 0x01000193);
+  h = Math.imul(h ^ client.length, 0x01000193);
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (qtype & 0xff), 0x01000193);
+  h = Math.imul(h ^ (qtype >> 8), 0x01000193);
+  h = Math.imul(h ^ kind, 0x01000193);
+  return h >>> 0 || 1;
+}
