@@ -208,10 +208,12 @@ export class Server {
     const down = reason === 'all_down' || reason === 'fallback';
     if (!down && this.allDown.size === 0) return;
     const key = `${pool.zone}|${pool.name}`;
+    // healthy again only on an answer from healthy targets (a NODATA for a family the pool lacks says nothing)
+    const healthy = !down && d.kind === 'answer';
     if (down && !this.allDown.has(key)) {
       this.allDown.add(key);
       this.log.warn({ zone: pool.zone, pool: pool.name, all_down: pool.spec.allDown.kind, region: d.region }, `pool ${pool.name}: no healthy target in any region, answering with all_down ${pool.spec.allDown.kind}`);
-    } else if (!down && this.allDown.has(key)) {
+    } else if (healthy && this.allDown.has(key)) {
       this.allDown.delete(key);
       this.log.info({ zone: pool.zone, pool: pool.name, region: d.region }, `pool ${pool.name}: healthy targets again`);
     }

@@ -41,8 +41,9 @@ interface Scheduled {
   /** Consecutive probes while down, for the backoff. */
   downProbes: number;
   rttMs: number | null;
-  /** When the next probe is due (ms since the epoch), 0 when none is scheduled. */
+  /** When the next probe is due (ms since the epoch), 0 when none is scheduled, and its wheel slot. */
   due: number;
+  slot: number;
   inFlight: boolean;
   stopped: boolean;
   probes: number;
@@ -118,7 +119,7 @@ export class Prober {
         continue;
       }
       const up = t.check.initial === 'up';
-      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, inFlight: false, stopped: false, probes: 0 };
+      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, slot: 0, inFlight: false, stopped: false, probes: 0 };
       this.targets.set(key, st);
       this.opts.table.set(key, { up, changing: false, lastCheck: null, lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)', rttMs: null });
       this.schedule(st, this.random() * t.check.intervalMs);
@@ -155,7 +156,9 @@ export class Prober {
   private schedule(s: Scheduled, delayMs: number): void {
     if (s.stopped) return;
     s.due = Date.now() + Math.max(0, Math.round(delayMs));
-    const slot = Math.floor(s.due / SLOT_MS);
+    // never into a slot the wheel has already passed (a probe due "now", scheduled during a tick)
+    const slot = Math.max(Math.floor(s.due / SLOT_MS), this.ticker ? this.lastSlot : 0);
+    s.slot = slot;
     const list = this.wheel.get(slot);
     if (list) list.push(s);
     else this.wheel.set(slot, [s]);
@@ -173,8 +176,8 @@ export class Prober {
       if (!list) continue;
       this.wheel.delete(slot);
       for (const s of list) {
-        // a target stopped or rescheduled since (reload) has another slot now: skip this entry
-        if (s.stopped || s.due === 0 || Math.floor(s.due / SLOT_MS) !== slot) continue;
+        // a target stopped or rescheduled since has another slot now: skip this entry
+        if (s.stopped || s.due === 0 || s.slot !== slot) continue;
         s.due = 0;
         void this.run(s);
       }
