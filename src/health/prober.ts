@@ -157,7 +157,8 @@ export class Prober {
     if (s.stopped) return;
     s.due = Date.now() + Math.max(0, Math.round(delayMs));
     // never into a slot the wheel has already passed (a probe due "now", scheduled during a tick)
-    const slot = Math.max(Math.floor(s.due / SLOT_MS), this.ticker ? this.lastSlot : 0);
+    // the first slot at or after the due time: a probe may run up to one slot late, never early
+    const slot = Math.max(Math.ceil(s.due / SLOT_MS), this.ticker ? this.lastSlot : 0);
     s.slot = slot;
     const list = this.wheel.get(slot);
     if (list) list.push(s);
