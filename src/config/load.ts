@@ -12,11 +12,14 @@ export interface ZoneFileResult {
   diagnostics: Diagnostic[];
 }
 
-/** Zone files in the zones folder, sorted; editor temp and hidden files are skipped. */
+/**
+ * Zone files in the zones folder, sorted; editor temp and hidden files are skipped. A `*.yaml` that is not
+ * a file (a directory) is listed too: loading it reports what it is instead of dropping the zone silently.
+ */
 export function listZoneFiles(dir: string): string[] | string {
   try {
     return readdirSync(dir, { withFileTypes: true })
-      .filter((d) => (d.isFile() || d.isSymbolicLink()) && d.name.endsWith('.yaml') && !d.name.startsWith('.'))
+      .filter((d) => d.name.endsWith('.yaml') && !d.name.startsWith('.'))
       .map((d) => join(dir, d.name))
       .sort();
   } catch (e) {

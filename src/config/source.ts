@@ -48,7 +48,11 @@ export class SourceFile {
 
   constructor(readonly path: string, text: string, readonly display = displayPath(path)) {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
-    for (const e of this.doc.errors) this.errorAt(e.pos[0], e.code === 'DUPLICATE_KEY' ? this.duplicateKey(e.pos[0]) : e.message);
+    for (const e of this.doc.errors) {
+      // RESOURCE_EXHAUSTION: the parser ran out of stack on collections nested thousands deep
+      this.errorAt(e.pos[0], e.code === 'DUPLICATE_KEY' ? this.duplicateKey(e.pos[0])
+        : e.code === 'RESOURCE_EXHAUSTION' ? `YAML nested too deeply to read (${e.message})` : e.message);
+    }
     for (const w of this.doc.warnings) this.warnAt(w.pos[0], w.message);
   }
 
@@ -105,10 +109,15 @@ export class SourceFile {
     this.push(offset, message, 'warning');
   }
 
+  /** line:col:message of every diagnostic, to drop repeats in constant time (a bad file can have 100,000s). */
+  private readonly reported = new Set<string>();
+
   private push(offset: number, message: string, severity: Diagnostic['severity']): void {
     const { line, col } = this.linePos(offset);
-    const d = { file: this.display, line, col, message, severity };
-    if (!this.diagnostics.some((x) => x.line === line && x.col === col && x.message === message)) this.diagnostics.push(d);
+    const key = `${line}:${col}:${message}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.diagnostics.push({ file: this.display, line, col, message, severity });
   }
 
   /** Follows aliases (`*name`), counting expansions against the budget. */
@@ -116,12 +125,34 @@ export class SourceFile {
     let n: unknown = node ?? null;
     while (isAlias(n)) {
       if (++this.aliasExpansions > MAX_ALIAS_EXPANSIONS) {
-        this.error(n, `too many alias expansions (more than ${MAX_ALIAS_EXPANSIONS}): refusing to expand this file`);
+        // said once, at the first alias over the budget: the rest of the file's aliases stay unexpanded
+        if (this.aliasExpansions === MAX_ALIAS_EXPANSIONS + 1) this.error(n, `too many alias expansions (more than ${MAX_ALIAS_EXPANSIONS}): refusing to expand this file`);
         return null;
       }
-      n = n.resolve(this.doc) ?? null;
+      n = this.aliasTarget(n);
     }
     return n as Node | null;
+  }
+
+  /** Alias → the node it names (its anchor's last definition before it), found in one walk of the document. */
+  private aliasTargets: WeakMap<object, Node> | null = null;
+
+  private aliasTarget(alias: object): Node | null {
+    // yaml's Alias.resolve() walks the whole document on every call: quadratic in a file of many aliases
+    if (!this.aliasTargets) {
+      const targets = new WeakMap<object, Node>();
+      const anchors = new Map<string, Node>();
+      visit(this.doc, {
+        Node(_, node) {
+          if (isAlias(node)) {
+            const target = anchors.get(node.source);
+            if (target) targets.set(node, target);
+          } else if (node.anchor) anchors.set(node.anchor, node);
+        },
+      });
+      this.aliasTargets = targets;
+    }
+    return this.aliasTargets.get(alias) ?? null;
   }
 
   // ---- typed access ------------------------------------------------------------------------

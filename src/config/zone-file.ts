@@ -1,7 +1,8 @@
 // Zone files (`zones/*.yaml`, spec §3): schema, record parsing, pools, and the whole-zone rules that
 // `steerdns check` enforces. The result is a plain ZoneSpec; src/dns/zone.ts prepares it for answering.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
@@ -110,21 +111,58 @@ const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'];
 
 export function loadZoneFile(path: string, cfg: ServerConfig): ZoneResult {
   const display = displayPath(path);
-  let text: string;
+  let raw: Buffer;
   try {
     const st = statSync(path);
+    // a directory, or a link to a named pipe or a device: reading would fail, block for ever or never end
+    if (!st.isFile()) return fail(display, `not a zone file: it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device'}`);
     if (st.size > cfg.limits.zoneBytes) {
       return fail(display, `zone file is ${st.size} bytes, over limits.zone_bytes (${cfg.limits.zoneBytes})`);
     }
-    text = readFileSync(path, 'utf8');
+    raw = readFileSync(path);
   } catch (e) {
-    return fail(display, `cannot read zone file: ${(e as Error).message}`);
+    const link = (e as NodeJS.ErrnoException).code === 'ENOENT' ? danglingLink(path) : null;
+    return fail(display, link ? `cannot read zone file: it is a symbolic link to ${link}, which does not exist` : `cannot read zone file: ${(e as Error).message}`);
   }
-  return parseZone(path, text, cfg);
+  // read as UTF-8, invalid bytes would silently become U+FFFD (and be served so in TXT records)
+  const bad = notText(raw);
+  if (bad) return fail(display, bad.message, bad.line, bad.col);
+  return parseZone(path, raw.toString('utf8'), cfg);
 }
 
-function fail(file: string, message: string): ZoneResult {
-  return { zone: null, diagnostics: [{ file, line: 1, col: 1, message, severity: 'error' }] };
+function danglingLink(path: string): string | null {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The first NUL or invalid UTF-8 byte of a file, with its position; null for UTF-8 text. */
+function notText(b: Buffer): { message: string; line: number; col: number } | null {
+  let at = b.indexOf(0);
+  let message = 'zone file is binary, not text (a NUL byte)';
+  if (!isUtf8(b)) {
+    for (let i = 0; i < b.length && (at < 0 || i < at);) {
+      const c = b[i]!;
+      const n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+      if (n === 0 || i + n > b.length || !isUtf8(b.subarray(i, i + n))) {
+        at = i;
+        message = `zone file is not UTF-8 text (byte 0x${c.toString(16).padStart(2, '0')})`;
+        break;
+      }
+      i += n;
+    }
+  }
+  if (at < 0) return null;
+  const lineStart = b.lastIndexOf(0x0a, at - 1) + 1;
+  let line = 1;
+  for (let i = b.indexOf(0x0a); i >= 0 && i < at; i = b.indexOf(0x0a, i + 1)) line++;
+  return { message, line, col: b.subarray(lineStart, at).toString('utf8').length + 1 };
+}
+
+function fail(file: string, message: string, line = 1, col = 1): ZoneResult {
+  return { zone: null, diagnostics: [{ file, line, col, message, severity: 'error' }] };
 }
 
 export function parseZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean } = {}): ZoneResult {

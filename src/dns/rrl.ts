@@ -63,8 +63,10 @@ export class ResponseRateLimiter {
     const h = keyHash(client, client.length === 4 ? this.cfg.ipv4Prefix : this.cfg.ipv6Prefix, name, qtype, kind);
     const slot = this.find(h);
     const now = this.now();
-    let bal = this.balance[slot]!;
-    bal = Math.min(this.rate, bal + (now - this.seen[slot]!) * this.rate);
+    // quiet for a whole window: a full budget again (as BIND), so a flood that stops waits at most `window`
+    // seconds — repaying the floor's debt alone would take a token's time longer
+    const idle = now - this.seen[slot]!;
+    const bal = idle >= this.cfg.window ? this.rate : Math.min(this.rate, this.balance[slot]! + idle * this.rate);
     this.seen[slot] = now;
     if (bal >= 1) {
       this.balance[slot] = bal - 1;

@@ -147,6 +147,9 @@ class RecordCache {
 export function openDatabase(path: string): GeoDatabase {
   const st = statSync(path);
   const buf = readFileSync(path);
+  // without the metadata marker the reader fails with a message about the first bytes it misreads
+  const metadataAt = buf.lastIndexOf(METADATA_MARKER);
+  if (metadataAt < 0) throw new Error(`${path}: not a readable MaxMind DB: no metadata section (the file is truncated or of another format)`);
   let reader: Reader<Rec>;
   try {
     reader = new Reader<Rec>(buf, { cache: new RecordCache(10_000) });
@@ -155,7 +158,6 @@ export function openDatabase(path: string): GeoDatabase {
   }
   // the search tree must end before the metadata (MaxMind's "invalid node count" test file does not)
   const md = reader.metadata;
-  const metadataAt = buf.lastIndexOf(METADATA_MARKER);
   if (md.searchTreeSize + 16 > metadataAt) {
     throw new Error(`${path}: corrupt MaxMind DB: the search tree (${md.nodeCount} nodes) runs past the data section`);
   }

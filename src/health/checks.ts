@@ -24,6 +24,9 @@ export interface ProbeTarget {
 /** Largest response body read when looking for `body:`; past it the probe fails instead of reading on. */
 export const MAX_BODY = 64 * 1024;
 
+/** Informational (1xx) responses accepted before the final one: a backend sending them forever is cut off. */
+export const MAX_INFORMATIONAL = 16;
+
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
   'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_NOT_YET_VALID', 'ERR_SSL_WRONG_VERSION_NUMBER',
@@ -169,6 +172,13 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
     };
     const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
     req.once('error', (e) => finish(failure(e, started)));
+    // each 1xx is small (under maxHeaderSize) but they can come without end: bound how many are read
+    let informational = 0;
+    req.on('information', () => {
+      if (++informational > MAX_INFORMATIONAL) {
+        finish({ ok: false, reason: `more than ${MAX_INFORMATIONAL} informational (1xx) responses`, kind: 'error', rttMs: Date.now() - started });
+      }
+    });
     req.once('response', (res) => {
       const status = res.statusCode ?? 0;
       if (!check.expect.includes(status)) {

@@ -378,9 +378,10 @@ export class HttpBackend {
     track(this.server, this.sockets);
   }
 
-  static async start(host: string, opts: { tls?: boolean; handler?: (req: http.IncomingMessage, res: http.ServerResponse) => void } = {}): Promise<HttpBackend> {
+  /** `port`: listen on this port (another backend's, so that one pool check reaches both); default any free one. */
+  static async start(host: string, opts: { tls?: boolean; handler?: (req: http.IncomingMessage, res: http.ServerResponse) => void; port?: number } = {}): Promise<HttpBackend> {
     const b = new HttpBackend(host, opts.tls ?? false, opts.handler);
-    b.port = await listen(b.server, host, 0);
+    b.port = await listen(b.server, host, opts.port ?? 0);
     return b;
   }
 
