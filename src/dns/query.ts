@@ -58,6 +58,7 @@ const NAME_SCRATCH = Buffer.alloc(256);
 /** Reads the question at `off` (no compression: nothing precedes it to point at). Null when malformed. */
 export function readQuestion(msg: Buffer, off: number): Question | null {
   const labelOffsets: number[] = [];
+  const start = off;
   let n = 0; // bytes of the lookup key written to NAME_SCRATCH
   let safe = true;
   const end = msg.length;
@@ -69,7 +70,8 @@ export function readQuestion(msg: Buffer, off: number): Question | null {
       break;
     }
     if (len > 63) return null; // compression pointer or reserved label type
-    if (n + len + 1 > 254 || off + 1 + len > end) return null;
+    // the name on the wire, this label and the root's zero octet included, is at most 255 octets (RFC 1035 §3.1)
+    if (off - start + 1 + len + 1 > 255 || off + 1 + len > end) return null;
     labelOffsets.push(off);
     if (n > 0) NAME_SCRATCH[n++] = 0x2e;
     for (let i = off + 1, stop = off + 1 + len; i < stop; i++) {
@@ -163,6 +165,8 @@ export function parseQuery(msg: Buffer, how: { slow?: boolean } = {}): Query {
     payload: opt.udpPayloadSize, version: opt.ednsVersion, dnssecOk: (opt.flags & 0x8000) !== 0, nsid: false, ecs: null,
   };
   q.edns = edns;
+  // options are defined per EDNS version: a version we do not implement gets BADVERS, its options unread
+  if (edns.version > 0) return q;
   for (const o of opt.options ?? []) {
     if (o.code === OPTION.NSID) edns.nsid = true;
     else if (o.code === OPTION.ECS) {
@@ -202,6 +206,7 @@ function readOptFast(msg: Buffer, off: number, q: Query): boolean {
     payload: (msg[off + 3]! << 8) | msg[off + 4]!, version: msg[off + 6]!, dnssecOk: (msg[off + 7]! & 0x80) !== 0, nsid: false, ecs: null,
   };
   q.edns = edns;
+  if (edns.version > 0) return true; // BADVERS, options unread (as above)
   for (let o = off + 11; o < end;) {
     const code = (msg[o]! << 8) | msg[o + 1]!;
     const len = (msg[o + 2]! << 8) | msg[o + 3]!;

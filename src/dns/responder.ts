@@ -27,7 +27,6 @@ export interface QueryInfo {
 }
 
 export class Responder {
-  private rotation = 0;
   private nsid: Buffer | null;
   private version: string | null;
   readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false, answers: 0 };
@@ -87,7 +86,7 @@ export class Responder {
       rcode,
       aa: ans?.aa ?? false,
       maxSize,
-      rotation: this.rotation++ & 0x3fffffff,
+      rotation: this.gslb.rotation,
       nsid: q.edns?.nsid && this.nsid ? this.nsid : null,
       ecsScope: ans?.ecsScope ?? 0,
     });
@@ -101,7 +100,7 @@ export class Responder {
     if (mustDrop(msg)) return null;
     const q = parseQuery(msg);
     return writeResponse(msg, q, null, {
-      rcode, aa: false, maxSize: 512, rotation: 0, nsid: null, ecsScope: 0, truncate: true,
+      rcode, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true,
     });
   }
 

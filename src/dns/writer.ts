@@ -12,13 +12,20 @@ export interface ResponseOptions {
   aa: boolean;
   /** Byte budget of the whole message (UDP: the client's limit; TCP: 65535). */
   maxSize: number;
-  /** Rotation offset applied to RRsets marked `rotate`. */
-  rotation: number;
+  /**
+   * Round-robin counters of RRsets marked `rotate`, one per RRset (keyed by its RDATA array, which copies
+   * under another owner share): each set's order moves by one every time it is written. Null: written order.
+   */
+  rotation: RotationCounters | null;
   /** EDNS options to send (already filtered by what the client asked for). */
   nsid: Buffer | null;
   ecsScope: number;
   /** Header, question and OPT only, with TC=1 (a rate-limited "slip" response). */
   truncate?: boolean;
+}
+
+export interface RotationCounters {
+  next(key: object, family: 4 | 6): number;
 }
 
 // One scratch buffer: a response is written here, then copied out at its final size. Room for a full
@@ -100,9 +107,9 @@ class Writer {
   }
 
   /** Writes a whole RRset; returns its record count, or -1 as soon as it runs past `limit`. */
-  rrset(set: RRset, rotation: number, limit: number): number {
+  rrset(set: RRset, rotation: RotationCounters | null, limit: number): number {
     const n = set.rdata.length;
-    const start = set.rotate && n > 1 ? rotation % n : 0;
+    const start = set.rotate && n > 1 && rotation ? rotation.next(set.rdata, 4) % n : 0;
     for (let i = 0; i < n; i++) {
       this.record(set.owner, set.type, set.class, set.ttl, set.rdata[(start + i) % n]!);
       if (this.pos > limit) return -1; // one record past the limit at most: the scratch buffer has room for it
@@ -175,7 +182,12 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
     w.seedQuestion(question.name, question.labelOffsets);
   }
   const afterQuestion = w.pos;
-  const opt = optSize(q, o);
+  let opt = optSize(q, o);
+  // header, question and OPT must fit even when truncated: the NSID (optional, up to 255 octets) goes first
+  if (o.nsid && afterQuestion + opt > o.maxSize) {
+    o = { ...o, nsid: null };
+    opt = optSize(q, o);
+  }
   const limit = Math.min(o.maxSize, 65535) - opt;
   let tc = !!o.truncate;
   if (ans && !o.truncate) {
