@@ -85,6 +85,9 @@ last=$(tail -1 "$WORK/rss.log" | awk '{print $2}')
   grep -E "Queries sent|Queries completed|Queries lost|Queries per second|Average Latency" "$WORK/dnsperf.log"
   echo "RSS MB at 2 min: ${at2:-n/a}; at the end: $last"
   [ -n "$at2" ] && awk -v a="$at2" -v b="$last" 'BEGIN{printf "RSS change minute 2 → end: %+.1f%%\n", (b-a)*100/a}'
+  # RSS is a sawtooth (old-space collections every few minutes): a single sample depends on where in the cycle
+  # it falls, so also compare the peaks of the first two minutes and of the last two
+  awk -v d="$DURATION" '$1<=120 && $2>a {a=$2} $1>=d-120 && $2>b {b=$2} END{if (a>0 && d>=240) printf "RSS peak minutes 0–2: %.1f MB; last 2 minutes: %.1f MB (%+.1f%%)\n", a, b, (b-a)*100/a}' "$WORK/rss.log"
   echo "log lines: $(grep -c . "$WORK/server.log") ($(grep -c "up → down" "$WORK/server.log") targets down, $(grep -c "down → up" "$WORK/server.log") up, $(grep -c "zone loaded" "$WORK/server.log") zone loads, $(grep -c "\"level\":50" "$WORK/server.log") errors)"
   echo "RSS samples (s MB):"; tr '\n' ' ' <"$WORK/rss.log"; echo
 } | tee "$REPORT"
