@@ -112,14 +112,17 @@ interface DecodedOpt {
 /**
  * Parses a query. The common shapes — a question alone, or a question and one OPT record with NSID, ECS
  * or other options — are read straight from the bytes; anything else goes through dns-packet's decoder
- * (`slow: true` forces that path; the differential tests compare both on the same inputs).
+ * (`slow: true` forces that path; the differential tests compare both on the same inputs). When `how` is
+ * given, `how.took` reports which one read past the question ('direct' when the question itself is
+ * unreadable: nothing is read past it); the tests check the direct path is taken.
  */
-export function parseQuery(msg: Buffer, how: { slow?: boolean } = {}): Query {
+export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' | 'decoder' }): Query {
   const flags = msg.readUInt16BE(2);
   const q: Query = {
     id: msg.readUInt16BE(0), flags, opcode: (flags >> 11) & 0xf, qdcount: msg.readUInt16BE(4),
     question: null, edns: null, formerr: null,
   };
+  if (how) how.took = 'direct';
   if (q.qdcount >= 1) q.question = readQuestion(msg, HEADER_SIZE);
   if (q.qdcount !== 1 || !q.question) {
     q.formerr = q.qdcount !== 1 ? `QDCOUNT is ${q.qdcount}` : 'unreadable question';
@@ -127,13 +130,14 @@ export function parseQuery(msg: Buffer, how: { slow?: boolean } = {}): Query {
     // QDCOUNT 0 or 2+: read on for the OPT, so the FORMERR carries OPT like every reply to an EDNS query
     if (q.qdcount === 1) return q;
   }
-  if (q.question && !how.slow && msg.readUInt32BE(6) === 0) {
+  if (q.question && !how?.slow && msg.readUInt32BE(6) === 0) {
     const ar = msg.readUInt16BE(10);
     // the common plain query (no other records, nothing after the question) needs no further decoding
     if (ar === 0 && q.question.end === msg.length) return q;
     // one OPT right after the question, ending the message: read it here
     if (ar === 1 && readOptFast(msg, q.question.end, q)) return q;
   }
+  if (how) how.took = 'decoder';
   let decoded: { answers?: unknown[]; authorities?: unknown[]; additionals?: unknown[] };
   try {
     // 4 bytes of slack: dns-packet's ECS decoder reads past a too-short option at the end of the message and

@@ -66,7 +66,7 @@ export class Responder {
     info.truncated = false;
     info.answers = 0;
     if (mustDrop(msg)) return null;
-    const q = parseQuery(msg, this.slowParse ? { slow: true } : {});
+    const q = parseQuery(msg, this.slowParse ? { slow: true } : undefined);
     info.name = q.question?.name ?? '';
     info.qtype = q.question?.qtype ?? 0;
     let rcode: number = RCODE.NOERROR;

@@ -21,20 +21,15 @@
 // `npm run fuzz` (tools/fuzz.mjs) passes a random seed and 200,000. A failure prints fast-check's
 // counterexample, seed and path; rerun with FUZZ_SEED=<seed> to reproduce.
 import { deepStrictEqual as assertDeepEqual } from 'node:assert';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import packet from 'dns-packet';
 import fc from 'fast-check';
-import { SerialStore } from '../../src/config/serial.js';
-import { loadServerConfig } from '../../src/config/server-config.js';
 import { EDNS_PAYLOAD } from '../../src/dns/constants.js';
 import { parseQuery, type Query } from '../../src/dns/query.js';
 import { Responder } from '../../src/dns/responder.js';
 import { Rotation } from '../../src/gslb/answer.js';
 import { HealthTable } from '../../src/health/table.js';
-import { loadSnapshot } from '../../src/snapshot.js';
-import { ROOT, writeFixture } from '../helpers/server.js';
+import { loadZonesFixture, mulberry32 } from '../helpers/zones.js';
 
 const SEED = (process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x5eed0007) | 0;
 const SEED_TEXT = `seed ${SEED}`;
@@ -46,46 +41,13 @@ const runs = (share: number) => Math.max(1, Math.round((TOTAL * share) / 21));
 // ---------------------------------------------------------------------------------------------------------
 // The handler over the sample zones
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// the sample zones as they are in the repository, plus one zone with answers of every size (fits 512, fits
+// the sample zones as they are in the repository, plus big.test with answers of every size (fits 512, fits
 // only 1232, fits only TCP, glue that does not fit): the sample zones alone never exceed 512 bytes
-const txt = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `"${tag}-${i}-${'x'.repeat(50)}"`).join(', ');
-const BIG_ZONE = `
-origin: big.test
-ttl: 300
-soa: { ns: ns1.big.test., email: hostmaster@big.test, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60 }
-records:
-  "@": { NS: [ns1], MX: [${Array.from({ length: 12 }, (_, i) => `{ preference: ${i}, exchange: mx${i} }`).join(', ')}] }
-  ns1: { A: 192.0.2.1 }
-${Array.from({ length: 12 }, (_, i) => `  mx${i}: { A: 192.0.2.${10 + i}, AAAA: "2001:db8::${10 + i}" }`).join('\n')}
-  big: { TXT: [${txt(40, 'big')}] }
-  mid: { TXT: [${txt(10, 'mid')}] }
-  many: { A: [${Array.from({ length: 40 }, (_, i) => `192.0.2.${100 + i}`).join(', ')}] }
-  alias: { CNAME: mid }
-  "*.w": { TXT: [${txt(8, 'wild')}] }
-  deleg: { NS: [${Array.from({ length: 10 }, (_, i) => `ns${i}.deleg`).join(', ')}] }
-${Array.from({ length: 10 }, (_, i) => `  ns${i}.deleg: { A: 192.0.2.${200 + i}, AAAA: "2001:db8::${200 + i}" }`).join('\n')}
-`;
-const zoneFiles: Record<string, string> = { 'big.test.yaml': BIG_ZONE };
-for (const f of readdirSync(join(ROOT, 'zones')).filter((f) => f.endsWith('.yaml'))) zoneFiles[f] = readFileSync(join(ROOT, 'zones', f), 'utf8');
-const fixture = writeFixture(readFileSync(join(ROOT, 'steerdns.yaml'), 'utf8'), zoneFiles);
-test.after.always(() => rmSync(fixture, { recursive: true, force: true }));
-const { config } = loadServerConfig(join(fixture, 'steerdns.yaml'));
-const loaded = loadSnapshot(config!, new SerialStore(config!.stateDir, false), null);
-const snapshot = loaded.snapshot;
-if (snapshot.zones.size !== Object.keys(zoneFiles).length) throw new Error(`zones did not load: ${JSON.stringify([...snapshot.files.values()].flatMap((f) => f.errors))}`);
+const fixture = loadZonesFixture();
+test.after.always(() => fixture.cleanup());
+const { config, snapshot } = fixture;
 const internalErrors: string[] = [];
-const responder = new Responder(() => snapshot, config!, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(SEED) });
+const responder = new Responder(() => snapshot, config, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(SEED) });
 responder.onError = (e, msg) => internalErrors.push(`${e.stack ?? e.message}\nquery: ${msg.toString('hex')}`);
 
 const CLIENTS = ['127.0.0.1', '81.2.69.142', '203.0.113.7', '2001:db8::1', '::ffff:198.51.100.9', '2a02:8800::1'];

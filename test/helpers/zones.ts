@@ -1,0 +1,68 @@
+// The repository's sample zones plus `big.test`, a zone with answers of every size, loaded into a snapshot
+// for tests that drive a Responder directly (property.test.ts, differential.test.ts): the sample zones alone
+// never produce an answer over 512 bytes, so truncation would never be exercised.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SerialStore } from '../../src/config/serial.js';
+import { loadServerConfig, type ServerConfig } from '../../src/config/server-config.js';
+import { loadSnapshot } from '../../src/snapshot.js';
+import { ROOT, writeFixture } from './server.js';
+
+/** mulberry32: a small seeded PRNG, so generated inputs are the same on every run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const txt = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `"${tag}-${i}-${'x'.repeat(50)}"`).join(', ');
+
+/**
+ * Answers of every size: fits 512 (mid TXT without EDNS is close), fits only 1232 (many A, many AAAA, the MX
+ * with its in-zone targets' addresses as additional data), fits only TCP (big TXT), a delegation whose
+ * in-domain glue (mandatory, RFC 9471) does not fit 512.
+ */
+export const BIG_ZONE = `
+origin: big.test
+ttl: 300
+soa: { ns: ns1.big.test., email: hostmaster@big.test, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60 }
+records:
+  "@": { NS: [ns1], MX: [${Array.from({ length: 12 }, (_, i) => `{ preference: ${i}, exchange: mx${i} }`).join(', ')}] }
+  ns1: { A: 192.0.2.1 }
+${Array.from({ length: 12 }, (_, i) => `  mx${i}: { A: 192.0.2.${10 + i}, AAAA: "2001:db8::${10 + i}" }`).join('\n')}
+  big: { TXT: [${txt(40, 'big')}] }
+  mid: { TXT: [${txt(10, 'mid')}] }
+  many:
+    A: [${Array.from({ length: 40 }, (_, i) => `192.0.2.${100 + i}`).join(', ')}]
+    AAAA: [${Array.from({ length: 30 }, (_, i) => `"2001:db8:100::${i + 1}"`).join(', ')}]
+  alias: { CNAME: mid }
+  "*.w": { TXT: [${txt(8, 'wild')}] }
+  deleg: { NS: [${Array.from({ length: 10 }, (_, i) => `ns${i}.deleg`).join(', ')}] }
+${Array.from({ length: 10 }, (_, i) => `  ns${i}.deleg: { A: 192.0.2.${200 + i}, AAAA: "2001:db8::${200 + i}" }`).join('\n')}
+`;
+
+export interface ZonesFixture {
+  dir: string;
+  config: ServerConfig;
+  snapshot: ReturnType<typeof loadSnapshot>['snapshot'];
+  /** Removes the temp folder (call from test.after.always). */
+  cleanup(): void;
+}
+
+/** The repository's steerdns.yaml and zones/*.yaml plus big.test.yaml, written to a temp folder and loaded. */
+export function loadZonesFixture(): ZonesFixture {
+  const zoneFiles: Record<string, string> = { 'big.test.yaml': BIG_ZONE };
+  for (const f of readdirSync(join(ROOT, 'zones')).filter((f) => f.endsWith('.yaml'))) zoneFiles[f] = readFileSync(join(ROOT, 'zones', f), 'utf8');
+  const dir = writeFixture(readFileSync(join(ROOT, 'steerdns.yaml'), 'utf8'), zoneFiles);
+  const { config } = loadServerConfig(join(dir, 'steerdns.yaml'));
+  const { snapshot } = loadSnapshot(config!, new SerialStore(config!.stateDir, false), null);
+  if (snapshot.zones.size !== Object.keys(zoneFiles).length) {
+    throw new Error(`zones did not load: ${JSON.stringify([...snapshot.files.values()].flatMap((f) => f.errors))}`);
+  }
+  return { dir, config: config!, snapshot, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
