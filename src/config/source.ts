@@ -14,6 +14,25 @@ export interface Diagnostic {
   severity: 'error' | 'warning';
 }
 
+/** Diagnostics reported per file: past this many, one line says how many more there are. */
+export const MAX_DIAGNOSTICS = 1000;
+
+/**
+ * A file's diagnostics, at most MAX_DIAGNOSTICS of them plus a last line counting the rest: a file broken on
+ * every line must not flood the log and /status with hundreds of thousands of lines.
+ */
+export function reportable(diags: Diagnostic[]): Diagnostic[] {
+  if (diags.length <= MAX_DIAGNOSTICS) return diags;
+  const shown = diags.slice(0, MAX_DIAGNOSTICS);
+  const rest = diags.slice(MAX_DIAGNOSTICS);
+  const first = rest[0]!;
+  const errors = rest.filter((d) => d.severity === 'error').length;
+  const more = [errors && `${errors} more error${errors === 1 ? '' : 's'}`, rest.length - errors && `${rest.length - errors} more warning${rest.length - errors === 1 ? '' : 's'}`]
+    .filter(Boolean).join(' and ');
+  shown.push({ ...first, message: `${more} from here on, not listed (only the first ${MAX_DIAGNOSTICS} are)`, severity: errors ? 'error' : 'warning' });
+  return shown;
+}
+
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
 }

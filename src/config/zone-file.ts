@@ -7,7 +7,7 @@ import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
 import { durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
-import { entryMap, SourceFile, displayPath, type Diagnostic, type Entry } from './source.js';
+import { entryMap, SourceFile, displayPath, reportable, type Diagnostic, type Entry } from './source.js';
 import { ipFamily, ipToBytes, isHostName, isSubdomain, parentName, relativeName, resolveName, wireLength, type Family } from './values.js';
 
 export interface RRsetSpec {
@@ -166,6 +166,11 @@ function fail(file: string, message: string, line = 1, col = 1): ZoneResult {
 }
 
 export function parseZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean } = {}): ZoneResult {
+  const r = readZone(path, text, cfg, opts);
+  return { zone: r.zone, diagnostics: reportable(r.diagnostics) };
+}
+
+function readZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean }): ZoneResult {
   // a large zone's one-line records are read directly; the rest goes through the YAML parser as usual
   const fast = splitFastRecords(text, opts.fastRecords === false ? Infinity : 2000);
   const src = new SourceFile(path, fast.yamlText);

@@ -161,6 +161,11 @@ export function openDatabase(path: string): GeoDatabase {
   if (md.searchTreeSize + 16 > metadataAt) {
     throw new Error(`${path}: corrupt MaxMind DB: the search tree (${md.nodeCount} nodes) runs past the data section`);
   }
+  // the tree ends with the 16 zero bytes of the data section separator: a node count or record size that is
+  // off by a little still lands inside the file, but not on them
+  if (!buf.subarray(md.searchTreeSize, md.searchTreeSize + 16).equals(SEPARATOR)) {
+    throw new Error(`${path}: corrupt MaxMind DB: no data section separator after the search tree (${md.nodeCount} nodes of ${md.recordSize} bits): the node count or record size is wrong`);
+  }
   // a broken tree or data section throws on lookups: walk a spread of addresses of each family
   try {
     for (let i = 0; i < 256; i += 5) reader.getWithPrefixLength(`${i}.${(i * 37) & 255}.${(i * 91) & 255}.1`);
@@ -171,6 +176,7 @@ export function openDatabase(path: string): GeoDatabase {
   return { path, reader, description: md.databaseType, mtimeMs: st.mtimeMs, stamp: `${st.ino}:${st.size}:${st.mtimeMs}`, ipVersion: md.ipVersion };
 }
 
+const SEPARATOR = Buffer.alloc(16);
 const METADATA_MARKER = Buffer.from([0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.com')]);
 
 /** Identity of a database file on disk: a replaced or rewritten file has another stamp. */
