@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
-import { loadServerConfig, type ServerConfig } from './config/server-config.js';
+import { loadServerConfig, type RrlConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { RCODE, RCODE_NAMES } from './dns/constants.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
@@ -104,6 +104,7 @@ export class Server {
     });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
     this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
+    this.rrlConfig = config.rrl;
   }
 
   static async start(opts: ServerOptions): Promise<Server> {
@@ -310,17 +311,20 @@ export class Server {
     if (this.role === 'single') this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
-  /** Response rate limiting (UDP only), when `rrl:` is configured. */
+  /** Response rate limiting (UDP only), when `rrl:` is configured; the settings it was made with. */
   private rrl: ResponseRateLimiter | null = null;
+  private rrlConfig: RrlConfig | null = null;
 
   private rateLimit(rrl: ResponseRateLimiter, msg: Buffer, out: Buffer, address: string): Buffer | null {
     const i = this.responder.last;
-    // the key names what the response is about: the name for answers and NODATA, the zone for NXDOMAIN
-    // and errors (a random-subdomain flood is one key, not millions)
+    // the key names what the response is about (as BIND): the name for answers and NODATA — the wildcard for
+    // synthesized ones —, the zone cut for referrals, the zone for NXDOMAIN and errors (a random-subdomain
+    // flood is one key, not millions); the qtype only for answers (rotating it buys no fresh budget)
     const kind = i.rcode === RCODE.NXDOMAIN ? RRL_KIND.NxDomain : i.rcode !== RCODE.NOERROR ? RRL_KIND.Error
-      : i.answers > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
-    const name = kind === RRL_KIND.Answer || kind === RRL_KIND.NoData ? i.name : i.zone ?? '';
-    const action = rrl.decide(sourceBytes(address), name, i.qtype, kind);
+      : i.cut !== null && i.answers === 0 ? RRL_KIND.Referral : i.answers > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
+    const name = kind === RRL_KIND.Referral ? i.cut!
+      : kind === RRL_KIND.Answer || kind === RRL_KIND.NoData ? i.wildcard ?? i.name : i.zone ?? '';
+    const action = rrl.decide(sourceBytes(address), name, kind === RRL_KIND.Answer ? i.qtype : 0, kind);
     if (action === 'send') return out;
     this.metrics.rrlAction(action);
     return action === 'slip' ? this.responder.truncatedReply(msg, i.rcode) : null;
@@ -368,7 +372,10 @@ export class Server {
       this.serials = new SerialStore(config.stateDir, this.role !== 'worker');
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
-      this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null; // a new budget table for the new settings
+      // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
+      const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrlConfig);
+      if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
+      this.rrlConfig = config.rrl;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
     const { failed } = this.loadZones(this.snapshot);

@@ -76,6 +76,7 @@ function resolve(table: ZoneTable, zone: Zone, qname: string, qtype: number, ans
       return;
     }
     node = wildcard;
+    ans.wildcard ??= wildcard.name;
   }
   answerAt(table, zone, node, qname, qtype, ans, client, env, depth, seen);
 }
@@ -148,6 +149,7 @@ function referral(cut: ZoneNode, ans: Answer): void {
   const r = cut.referral!;
   // AA stays set when a CNAME we own led here (RFC 1034: AA describes the first owner name)
   if (ans.answer.length === 0) ans.aa = false;
+  ans.cut = cut.name;
   ans.authority.push(r.ns);
   ans.additional.push(...r.glue);
   ans.mandatoryAdditional = r.mandatory;

@@ -24,12 +24,15 @@ export interface QueryInfo {
   truncated: boolean;
   /** Records in the answer section of the response. */
   answers: number;
+  /** The wildcard the answer came from, and the zone cut of a referral (rate limiting keys on them). */
+  wildcard: string | null;
+  cut: string | null;
 }
 
 export class Responder {
   private nsid: Buffer | null;
   private version: string | null;
-  readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false, answers: 0 };
+  readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false, answers: 0, wildcard: null, cut: null };
 
   /** Parse every query with the full decoder (the differential tests compare it with the direct reader). */
   slowParse = false;
@@ -65,6 +68,7 @@ export class Responder {
     info.zone = null;
     info.truncated = false;
     info.answers = 0;
+    info.wildcard = info.cut = null;
     if (mustDrop(msg)) return null;
     const q = parseQuery(msg, this.slowParse ? { slow: true } : undefined);
     info.name = q.question?.name ?? '';
@@ -80,6 +84,8 @@ export class Responder {
     }
     info.rcode = rcode;
     info.zone = ans?.zone ?? null;
+    info.wildcard = ans?.wildcard ?? null;
+    info.cut = ans?.cut ?? null;
     const maxSize = transport === 'tcp' ? 65535
       : q.edns ? Math.min(Math.max(q.edns.payload, 512), EDNS_PAYLOAD) : 512;
     const out = writeResponse(msg, q, ans, {

@@ -5,13 +5,14 @@
 // sources cannot grow memory. Over the budget, every `slip`-th response goes out truncated (TC=1: a real
 // client retries over TCP, where a forged source cannot follow) and the others are dropped. TCP is never
 // limited; `exempt` networks neither.
+import { randomBytes } from 'node:crypto';
 import type { RrlConfig } from '../config/server-config.js';
 import { maskBytes } from '../config/values.js';
 
 export type RrlAction = 'send' | 'slip' | 'drop';
 
 /** What kind of response a key counts: answers, NXDOMAIN and errors are budgeted separately. */
-export const RRL_KIND = { Answer: 1, NoData: 2, NxDomain: 3, Error: 4 } as const;
+export const RRL_KIND = { Answer: 1, NoData: 2, NxDomain: 3, Error: 4, Referral: 5 } as const;
 export type RrlKind = (typeof RRL_KIND)[keyof typeof RRL_KIND];
 
 const PROBE = 8; // slots looked at for a key before one is replaced
@@ -40,7 +41,11 @@ export class ResponseRateLimiter {
     // the rate that long to be answered again
     this.maxDebt = cfg.responsesPerSecond * cfg.window;
     this.exempt = cfg.exempt.map((c) => ({ bytes: c.bytes, prefix: c.prefix, family: c.family }));
+    // keys hash with a secret per table: a sender cannot pick names that collide with a victim's key
+    this.seed = randomBytes(4).readUInt32LE(0);
   }
+
+  private readonly seed: number;
 
   /** Slots of the table (fixed at construction, whatever the traffic). */
   get capacity(): number {
@@ -60,7 +65,7 @@ export class ResponseRateLimiter {
    */
   decide(client: Uint8Array, name: string, qtype: number, kind: RrlKind): RrlAction {
     if (this.exempt.length && this.isExempt(client)) return 'send';
-    const h = keyHash(client, client.length === 4 ? this.cfg.ipv4Prefix : this.cfg.ipv6Prefix, name, qtype, kind);
+    const h = keyHash(this.seed, client, client.length === 4 ? this.cfg.ipv4Prefix : this.cfg.ipv6Prefix, name, qtype, kind);
     const slot = this.find(h);
     const now = this.now();
     // quiet for a whole window: a full budget again (as BIND), so a flood that stops waits at most `window`
@@ -102,8 +107,8 @@ export class ResponseRateLimiter {
 }
 
 /** 32-bit FNV-1a over the client's prefix bits, the name, the qtype and the kind (0 is never used). */
-function keyHash(client: Uint8Array, prefix: number, name: string, qtype: number, kind: number): number {
-  let h = 0x811c9dc5;
+function keyHash(seed: number, client: Uint8Array, prefix: number, name: string, qtype: number, kind: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
   const full = prefix >> 3;
   for (let i = 0; i < full && i < client.length; i++) h = Math.imul(h ^ client[i]!, 0x01000193);
   if (prefix & 7 && full < client.length) h = Math.imul(h ^ (client[full]! & (0xff << (8 - (prefix & 7)))), 0x01000193);

@@ -28,6 +28,10 @@ export interface Answer {
   ecsScope: number;
   /** Origin of the zone that answered, "" root, null when outside every zone. */
   zone: string | null;
+  /** The wildcard (`*.parent`) the answer was synthesized from, if any. */
+  wildcard: string | null;
+  /** The zone cut of a referral, if the response is one. */
+  cut: string | null;
 }
 
 export function rrset(owner: string, type: number, ttl: number, rdata: Buffer[],
@@ -41,7 +45,7 @@ export function withOwner(set: RRset, owner: string): RRset {
 }
 
 export function emptyAnswer(rcode: number, zone: string | null, aa = false): Answer {
-  return { rcode, aa, answer: [], authority: [], additional: [], mandatoryAdditional: 0, ecsScope: 0, zone };
+  return { rcode, aa, answer: [], authority: [], additional: [], mandatoryAdditional: 0, ecsScope: 0, zone, wildcard: null, cut: null };
 }
 
 /** The domain name inside NS/CNAME/PTR/MX/SRV RDATA (uncompressed, as prepared at load) → internal form. */

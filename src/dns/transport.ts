@@ -39,21 +39,29 @@ export class UdpListener {
         // sends carry no callback (Node then tries a synchronous send, no request object per answer): a
         // failed send surfaces here. It loses one answer and the client retries; log the first of a burst.
         let lastLogged = 0;
-        s.on('error', (e) => {
+        const logRarely = (e: Error) => {
           const now = Date.now();
           if (now - lastLogged >= 10_000) {
             lastLogged = now;
             this.onError(e);
           }
-        });
+        };
+        s.on('error', logRarely);
         try {
           s.setRecvBufferSize(4 * 1024 * 1024);
         } catch {
           // capped by the kernel (net.core.rmem_max): the default is fine
         }
         s.on('message', (msg, rinfo) => {
-          const out = this.handle(msg, rinfo.address, 'udp');
-          if (out) s.send(out, rinfo.port, rinfo.address);
+          // nothing can be sent to port 0 (dgram throws at once): such a source is spoofed, drop it unread
+          if (rinfo.port === 0) return;
+          try {
+            const out = this.handle(msg, rinfo.address, 'udp');
+            if (out) s.send(out, rinfo.port, rinfo.address);
+          } catch (e) {
+            // a throw here would end the process: one answer is lost instead, and it is logged
+            logRarely(e as Error);
+          }
         });
         this.socket = s;
         resolve(s.address().port);

@@ -711,3 +711,21 @@ ${pools.map((p) => `  ${p.name}: { pool: { ttl: 5, check: ${p.check}, regions: {
   }
   done();
 });
+
+// ---- spoofed sources ----------------------------------------------------------------------------------
+
+test.serial('UDP: a datagram from source port 0 (spoofed: nothing can be sent there) is dropped, not answered with a throw that ends the process', async (t) => {
+  const s = await startServer(ZONES);
+  try {
+    const sockets = (s.server as unknown as { udp: { socket: import('node:dgram').Socket | null }[] }).udp.map((u) => u.socket!);
+    t.true(sockets.length > 0);
+    // what the kernel hands over for a raw packet with source port 0 (sending one needs a raw socket)
+    for (const sock of sockets) {
+      t.notThrows(() => sock.emit('message', query('ns1.example.test', 'A'), { address: '127.0.0.1', family: 'IPv4', port: 0, size: 0 }));
+    }
+    await answersUdpAndTcp(t, s.port);
+    noErrorLogs(t, s);
+  } finally {
+    await s.stop();
+  }
+});

@@ -63,8 +63,8 @@ let sentinelSeq = 0;
 /**
  * Sends `plan` in order, as fast as the (in-process) server reads: bursts of BURST datagrams, yielding to the
  * event loop between bursts. IDs are rewritten to the plan index (the RRL key ignores the ID). Each source
- * then sends one sentinel (a never-seen name: a fresh key with a full budget) and the run ends when every
- * sentinel is answered.
+ * then sends one sentinel (a name under the `*.static` wildcard, keyed as the wildcard, which no flood here
+ * asks for: a key with budget to spare) and the run ends when every sentinel is answered.
  */
 async function traffic(port: number, plan: Sent[]): Promise<Outcome> {
   if (plan.length > 60_000) throw new Error('plan too long for 16-bit IDs');
@@ -287,6 +287,56 @@ test('NXDOMAIN for random names of one zone count under one key (the zone): a ra
     // the slipped NXDOMAIN keeps its rcode
     const slipped = replies.slice(0, 1000).find((r) => kindOf(r) === 'tc')!;
     t.is(decode(slipped).msg.rcode, 'NXDOMAIN');
+  });
+});
+
+/** `msg` (a query without EDNS) asking for `qtype` instead. */
+function withQtype(msg: Buffer, qtype: number): Buffer {
+  const m = Buffer.from(msg);
+  m.writeUInt16BE(qtype, m.length - 4);
+  return m;
+}
+
+test('no fresh budget from rotating the qtype, random names under a wildcard or a delegation, or random names outside every zone: each flood is one key', async (t) => {
+  const R = 10;
+  const rnd = () => Math.random().toString(36).slice(2, 10);
+  const floods: { what: string; msg: (i: number) => Buffer; rcode: string; check?: (r: ReturnType<typeof decode>) => void }[] = [
+    { what: 'NXDOMAIN, random names and qtypes', msg: (i) => withQtype(query(`x${i}-${rnd()}.example.test`, 'A'), 1000 + i), rcode: 'NXDOMAIN' },
+    { what: 'NODATA at one name, qtype rotating', msg: (i) => withQtype(query('mail.example.test', 'A'), 1000 + i), rcode: 'NOERROR' },
+    { what: 'answers under a wildcard, random names', msg: (i) => query(`w${i}-${rnd()}.static.example.test`, 'TXT'), rcode: 'NOERROR' },
+    { what: 'NODATA under a wildcard, random names', msg: (i) => query(`m${i}-${rnd()}.static.example.test`, 'MX'), rcode: 'NOERROR' },
+    {
+      what: 'referrals, random names below the cut', msg: (i) => query(`r${i}-${rnd()}.sub.example.test`, 'A'), rcode: 'NOERROR',
+      check: (r) => t.true(r.msg.authorities.some((a) => a.type === 'NS' && a.name === 'sub.example.test'), 'a referral'),
+    },
+    { what: 'REFUSED, random names outside every zone and qtypes', msg: (i) => withQtype(query(`o${i}-${rnd()}.elsewhere.invalid`, 'A'), 1000 + i), rcode: 'REFUSED' },
+  ];
+  for (const f of floods) {
+    await withServer(`{ responses_per_second: ${R}, window: 2, slip: 2 }`, async (s) => {
+      const plan: Sent[] = Array.from({ length: 600 }, (_, i) => ({ from: '127.0.0.1', msg: f.msg(i) }));
+      const { replies, elapsed } = await traffic(s.port, plan);
+      const c = tally(replies);
+      t.true(c.full >= R && c.full <= R + Math.ceil(R * elapsed) + 1, `${f.what}: ${c.full} answered in full in ${elapsed.toFixed(2)} s`);
+      t.is(c.tc, Math.floor((600 - c.full) / 2), `${f.what}: every other limited response truncated`);
+      for (const r of replies.filter((x) => kindOf(x) === 'full').slice(0, 3)) {
+        const d = decode(r!);
+        t.is(d.msg.rcode, f.rcode, f.what);
+        f.check?.(d);
+      }
+    });
+  }
+});
+
+test('a reload with the same rrl settings keeps the table: a flood stays limited across SIGHUP', async (t) => {
+  const R = 10;
+  await withServer(`{ responses_per_second: ${R}, window: 5, slip: 0 }`, async (s) => {
+    const q = query('static.example.test', 'A');
+    const first = tally((await traffic(s.port, Array.from({ length: 300 }, () => ({ from: '127.0.0.1', msg: q })))).replies);
+    t.true(first.full <= R + 5, JSON.stringify(first));
+    await s.server.reload();
+    // in debt for `window` seconds: the next burst right after the reload is still limited
+    const after = tally((await traffic(s.port, Array.from({ length: 50 }, () => ({ from: '127.0.0.1', msg: q })))).replies);
+    t.true(after.full <= 5, `after the reload: ${JSON.stringify(after)}`);
   });
 });
 
