@@ -108,7 +108,7 @@ export class Metrics {
     const registers = [this.registry];
     const qs = this.queryStats;
     const reg = (m: ScrapeMetric) => this.registry.registerMetric(m as never);
-    reg(new ScrapeMetric('steerdns_queries_total', 'DNS queries answered, by zone, query type, response code and transport', 'counter', () => qs.querySamples()));
+    reg(new ScrapeMetric('steerdns_queries_total', 'DNS queries received (rate-limited ones too; packets dropped unread not), by zone, query type, response code and transport', 'counter', () => qs.querySamples()));
     reg(new ScrapeMetric('steerdns_responses_truncated_total', 'UDP responses sent with TC=1', 'counter', () => [{ labels: {}, value: qs.truncated }]));
     reg(new ScrapeMetric('steerdns_query_duration_seconds', 'Time to answer a query, from bytes in to bytes out', 'histogram', () => qs.durationSamples('steerdns_query_duration_seconds')));
     reg(new ScrapeMetric('steerdns_worker_queries_total', 'Queries answered by each worker process (workers > 1)', 'counter',
@@ -121,6 +121,7 @@ export class Metrics {
     this.healthChecks = new Counter({ name: 'steerdns_health_checks_total', help: 'Health probes by result', labelNames: ['result'], registers });
     this.zoneSerial = new Gauge({ name: 'steerdns_zone_serial', help: 'SOA serial of each zone being served', labelNames: ['zone'], registers, aggregator: 'max' });
     this.rrl = new Counter({ name: 'steerdns_rrl_total', help: 'Response rate limiting actions', labelNames: ['action'], registers });
+    for (const action of ['slip', 'drop']) this.rrl.labels({ action }).inc(0); // both series from the start
     this.zoneLoadErrors = new Counter({ name: 'steerdns_zone_load_errors_total', help: 'Zone files that failed to load', labelNames: ['zone'], registers, aggregator: 'max' });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

@@ -339,13 +339,15 @@ export class Server {
     const stats = this.metrics.queryStats;
     return (msg: Buffer, address: string, transport: 'udp' | 'tcp'): Buffer | null => {
       const started = performance.now();
-      let out = responder.handle(msg, transport, { address });
+      const reply = responder.handle(msg, transport, { address });
       const i = responder.last;
-      if (out && transport === 'udp' && this.rrl) out = this.rateLimit(this.rrl, msg, out, address);
-      if (out) stats.add(i.zone ?? '', i.qtype, i.rcode, transport === 'tcp', i.truncated, (performance.now() - started) / 1000);
+      const out = reply && transport === 'udp' && this.rrl ? this.rateLimit(this.rrl, msg, reply, address) : reply;
+      // every query counts, a rate-limited one too (truncated when it slipped); packets dropped unread do not
+      const truncated = out === reply ? i.truncated : out !== null;
+      if (reply) stats.add(i.zone ?? '', i.qtype, i.rcode, transport === 'tcp', truncated, (performance.now() - started) / 1000);
       if (this.config.log.queries) {
         this.log.info({ client: address, transport, qname: i.name, qtype: TYPE_NAMES[i.qtype] ?? i.qtype,
-          rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: i.truncated || undefined, dropped: out ? undefined : true }, 'query');
+          rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: truncated || undefined, dropped: out ? undefined : true }, 'query');
       }
       return out;
     };

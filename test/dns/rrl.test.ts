@@ -127,6 +127,14 @@ async function rrlCounts(server: Server): Promise<{ slip: number; drop: number }
   return { slip: get('slip'), drop: get('drop') };
 }
 
+/** steerdns_queries_total over UDP (all labels summed) and steerdns_responses_truncated_total. */
+async function queryCounts(server: Server): Promise<{ udp: number; truncated: number }> {
+  const text = await server.metrics.registry.metrics();
+  let udp = 0;
+  for (const m of text.matchAll(/^steerdns_queries_total\{[^}]*transport="udp"[^}]*\} (\d+)$/gm)) udp += Number(m[1]);
+  return { udp, truncated: Number(/^steerdns_responses_truncated_total (\d+)$/m.exec(text)?.[1] ?? 0) };
+}
+
 function rrlConfig(rrl: string): string {
   return `${BASE_CONFIG}rrl: ${rrl}\n`;
 }
@@ -344,6 +352,8 @@ test('slip 0 drops every limited response; slip 1 truncates every one', async (t
   for (const slip of [0, 1]) {
     await withServer(`{ responses_per_second: 5, window: 1, slip: ${slip} }`, async (s) => {
       const q = query('static.example.test', 'A');
+      const before = await queryCounts(s.server);
+      t.deepEqual(await rrlCounts(s.server), { slip: 0, drop: 0 }, 'both series exist from the start');
       const { replies } = await traffic(s.port, Array.from({ length: 500 }, () => ({ from: '127.0.0.1', msg: q })));
       const c = tally(replies);
       const limited = 500 - c.full;
@@ -351,6 +361,9 @@ test('slip 0 drops every limited response; slip 1 truncates every one', async (t
       if (slip === 0) t.deepEqual(c, { full: c.full, tc: 0, silence: limited });
       else t.deepEqual(c, { full: c.full, tc: limited, silence: 0 });
       t.deepEqual(await rrlCounts(s.server), slip === 0 ? { slip: 0, drop: limited } : { slip: limited, drop: 0 });
+      // every query is counted, limited ones too (+1: the sentinel), and the slipped ones as truncated
+      const after = await queryCounts(s.server);
+      t.deepEqual({ udp: after.udp - before.udp, truncated: after.truncated - before.truncated }, { udp: 501, truncated: c.tc });
     });
   }
 });

@@ -327,8 +327,8 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   // the zone file that failed at startup
   t.is(sampleValue(fams, 'steerdns_zone_load_errors_total', { zone: 'broken.test' }), 1);
   t.is(sampleValue(fams, 'steerdns_zone_load_errors_total', { zone: ex }), 0, 'a zone that loaded has its series at 0');
-  // RRL is not configured: the family is there, with no sample
-  t.deepEqual(fams.get('steerdns_rrl_total')!.samples, []);
+  // RRL is not configured: both series exist, at 0
+  t.deepEqual(fams.get('steerdns_rrl_total')!.samples.map((x) => [x.labels.action, x.value]), [['slip', 0], ['drop', 0]]);
   // process metrics
   for (const [name, type] of [['process_cpu_user_seconds_total', 'counter'], ['process_cpu_system_seconds_total', 'counter'], ['process_resident_memory_bytes', 'gauge'],
     ['process_start_time_seconds', 'gauge'], ['nodejs_heap_size_total_bytes', 'gauge'], ['nodejs_heap_size_used_bytes', 'gauge']] as const) {
