@@ -15,8 +15,8 @@ import { Reader } from 'maxmind';
 import { parseServerConfig } from '../../src/config/server-config.js';
 import { displayPath, formatDiagnostic, MAX_DIAGNOSTICS } from '../../src/config/source.js';
 import { loadZoneFile } from '../../src/config/zone-file.js';
-import { openDatabase } from '../../src/gslb/geo.js';
-import { encodeValue, writeMmdb } from '../../tools/mmdb-writer.mjs';
+import { MAX_DATA_DEPTH, openDatabase } from '../../src/gslb/geo.js';
+import { encodeValue, writeMmdb, type Value } from '../../tools/mmdb-writer.mjs';
 import { geoRecord } from '../../tools/geodb-build.mjs';
 import { BASE_CONFIG, query, runCli, startServer, tempDir, udp, writeFixture, type TestServer } from '../helpers/server.js';
 import { addressesOf, get, poll, sampleValue, scrape, sleep, soaSerial } from '../operate/helpers.js';
@@ -138,6 +138,9 @@ function withNodeCount(db: Buffer, nodeCount: number): Buffer {
   })]);
 }
 
+/** A value of maps nested `n` deep: {a: {a: … 'x'}}. */
+const nested = (n: number): Value => (n === 0 ? 'x' : { a: nested(n - 1) });
+
 /** Deterministic noise. */
 function randomBytes(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
@@ -156,7 +159,7 @@ async function ecsAnswer(port: number, name: string, ip: string, len: number): P
   return { addrs: r.msg.answers.filter((a) => a.type === 'A').map((a) => a.data as string).sort(), scope: opt?.options?.find((o) => o.code === 8)?.scopePrefixLength };
 }
 
-test('geoip: truncated, corrupt-tree, bad node counts (far and one off) and random .mmdb files are refused with their message; the old database keeps locating clients; a good one is picked up', async (t) => {
+test('geoip: truncated, corrupt-tree, bad node counts (far and one off), random .mmdb files and bad values in the data section (a 2-byte double, a pointer past its end, maps nested too deep) are refused with their message; the old database keeps locating clients; a good one is picked up', async (t) => {
   const dir = tempDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'geo.mmdb');
@@ -176,6 +179,18 @@ test('geoip: truncated, corrupt-tree, bad node counts (far and one off) and rand
   brokenTree.writeUIntBE(0xffffff, 0, 3);
   brokenTree.writeUIntBE(0xffffff, 3, 3);
   const NO_METADATA = 'not a readable MaxMind DB: no metadata section (the file is truncated or of another format)';
+  // the data section, walked value by value when the database opens: `good` with bytes overwritten at the
+  // first latitude (a double: control byte 0x68, type 3 size 8, then 8 bytes)
+  const dataAt = treeEnd + 16;
+  const dataBytes = metadataAt - dataAt;
+  const latAt = good.indexOf(encodeValue({ type: 'double', value: SEATTLE.location[0] }), dataAt);
+  const patched = (bytes: number[]) => {
+    const b = Buffer.from(good);
+    Buffer.from(bytes).copy(b, latAt);
+    return b;
+  };
+  // the writer puts the one record at data offset 0: a map (1 byte) and its key "a" (2 bytes) per level
+  const tooDeep = writeMmdb([{ network: '81.2.69.0/24', data: nested(MAX_DATA_DEPTH + 1) }], { buildEpoch: 1_700_000_000 });
   const cases: [string, Buffer, string][] = [
     ['cut inside the metadata', good.subarray(0, metadataAt + MARKER.length + 20), 'not a readable MaxMind DB: Unknown type NaN at offset 1043'],
     ['cut right after the metadata marker', good.subarray(0, metadataAt + MARKER.length), 'not a readable MaxMind DB: Invalid Extended Type at offset 0 val 7'],
@@ -187,10 +202,18 @@ test('geoip: truncated, corrupt-tree, bad node counts (far and one off) and rand
       `corrupt MaxMind DB: no data section separator after the search tree (${md.nodeCount + 1} nodes of ${md.recordSize} bits): the node count or record size is wrong`],
     ['a search tree whose root points past the data section', brokenTree, 'corrupt MaxMind DB: Unknown type NaN at offset 16777962'],
     ['64 KB of random bytes', randomBytes(65_536, 7), NO_METADATA],
+    // MaxMind's GeoIP2-City-Test-Broken-Double-Format.mmdb: the reader reads 8 bytes whatever the size says, and
+    // places every client near (0, 0)
+    ['a double whose size nibble says 2 bytes', patched([0x62]), `corrupt MaxMind DB: a double of 2 bytes at data offset ${latAt - dataAt} (doubles are 8)`],
+    // 001 00 111, 0xff: an 11-bit pointer to data offset 2047 (the writer itself emits no pointers)
+    ['a pointer past the end of the data section', patched([0x27, 0xff]), `corrupt MaxMind DB: a pointer at data offset ${latAt - dataAt} to data offset 2047, outside the data section (${dataBytes} bytes)`],
+    [`maps nested ${MAX_DATA_DEPTH + 1} deep`, tooDeep, `corrupt MaxMind DB: maps and arrays nested more than ${MAX_DATA_DEPTH} deep at data offset ${3 * MAX_DATA_DEPTH}`],
   ];
   // what the file looks like to the reader: good metadata from the same writer, a sane tree size
   t.true(treeEnd + 16 < metadataAt && treeEnd > 100, `tree ${treeEnd} bytes, metadata at ${metadataAt}`);
   t.is(withNodeCount(good, md.nodeCount).length, good.length, 'the metadata re-encoded as the writer does');
+  t.true(latAt > dataAt && good[latAt] === 0x68 && dataBytes < 2047, `latitude at ${latAt}, data section ${dataAt}+${dataBytes}`);
+  t.deepEqual(new Reader(tooDeep).get('81.2.69.1'), nested(MAX_DATA_DEPTH + 1), 'the reader itself reads it');
 
   const shown = displayPath(file);
   for (const [what, bytes, message] of cases) {

@@ -1,14 +1,18 @@
 // GeoIP edge cases found in review: the database reloaded when its file changes (and kept when the new
 // one is broken), a broken database at startup, IPv4-only databases and IPv6 clients, continent-only
-// records, countries without cities, sticky scopes for IPv4 inside IPv6, wildcard pools, NODATA TTLs.
-import { renameSync, writeFileSync } from 'node:fs';
+// records, countries without cities, sticky scopes for IPv4 inside IPv6, wildcard pools, NODATA TTLs; the
+// data section walked when a database opens (bad sizes, types, pointers and nesting), and paths that are not
+// files.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { writeMmdb } from '../../tools/mmdb-writer.mjs';
+import { Reader } from 'maxmind';
+import { encodeValue, writeMmdb, type Value } from '../../tools/mmdb-writer.mjs';
 import { geoRecord } from '../../tools/geodb-build.mjs';
 import COUNTRY_POINTS from '../../src/gslb/country-points.generated.json' with { type: 'json' };
 import { decidePool, Rotation } from '../../src/gslb/answer.js';
-import { GeoLocator, openDatabase } from '../../src/gslb/geo.js';
+import { GeoLocator, MAX_DATA_DEPTH, openDatabase } from '../../src/gslb/geo.js';
 import { ALL_UP } from '../../src/health/table.js';
 import { BASE_CONFIG, dig, query, startServer, tempDir, udp } from '../helpers/server.js';
 import { client, ip, poolOf, serverConfig } from './helpers.js';
@@ -177,5 +181,123 @@ test('NODATA at a pool name carries an SOA TTL no longer than the decision (halv
     t.is(nodata.authorities[0]!.ttl, 20, 'the negative TTL is halved too');
   } finally {
     await s.stop();
+  }
+});
+
+// ---- the data section, walked when the database opens ------------------------------------------------------
+
+test('openDatabase: a database with every value type the writer emits passes the data section walk, nested up to the cap', (t) => {
+  const x = (n: number) => 'x'.repeat(n);
+  const every: Value = {
+    // strings across the size classes: < 29, 29 + 1 byte, 285 + 2 bytes, 65,821 + 3 bytes
+    strings: ['', 'é', x(28), x(29), x(284), x(285), x(65_820), x(65_821)],
+    numbers: [0, 1, 0xffffffff, 2 ** 32, -1, 0.5, -122.33],
+    typed: [
+      { type: 'uint16', value: 0 }, { type: 'uint16', value: 0xffff }, { type: 'uint32', value: 0 }, { type: 'uint32', value: 0xffffffff },
+      { type: 'uint64', value: 0 }, { type: 'uint64', value: 2 ** 63 }, { type: 'double', value: 0 }, { type: 'double', value: 47.61 },
+    ],
+    booleans: [true, false],
+    empty: { map: {}, array: [], string: '' },
+    wide: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, i])),
+    long: Array.from({ length: 300 }, (_, i) => `v${i}`),
+  };
+  // maps and arrays in turn, MAX_DATA_DEPTH of them, an empty array innermost
+  const deep = (n: number): Value => (n === 1 ? [] : n % 2 ? [deep(n - 1)] : { a: deep(n - 1) });
+  const buf = writeMmdb([
+    { network: '81.2.69.0/24', data: every },
+    { network: '81.2.70.0/24', data: deep(MAX_DATA_DEPTH) },
+    { network: '2001:db8::/32', data: geoRecord(LONDON, '2001:db8::/32') },
+  ]);
+  const d = openDatabase(openDatabasePath(buf));
+  const rec = d.reader.get('81.2.69.1')!;
+  t.deepEqual(rec.strings, (every as { strings: string[] }).strings);
+  t.deepEqual(rec.numbers, [0, 1, 0xffffffff, 2 ** 32, -1, 0.5, -122.33]);
+  t.deepEqual(rec.typed, [0, 0xffff, 0, 0xffffffff, 0n, 2n ** 63n, 0, 47.61]);
+  t.deepEqual(rec.booleans, [true, false]);
+  t.deepEqual(d.reader.get('81.2.70.1'), deep(MAX_DATA_DEPTH));
+  t.like(new GeoLocator([], d, () => undefined).locate(ip('2001:db8::1')), { source: 'database', lat: 51.51, lon: -0.09 });
+});
+
+const scratch = tempDir();
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+let written = 0;
+
+/** `buf` written to a file of its own; its path. */
+function openDatabasePath(buf: Buffer): string {
+  const path = join(scratch, `db${written++}.mmdb`);
+  writeFileSync(path, buf);
+  return path;
+}
+
+// One record, {k: 'a', v: 'b'}: a map of 2 pairs (0xe2) at data offset 0, then 2-byte strings (0x41, the
+// character) at offsets 1 ("k"), 3 ("a"), 5 ("v") and 7 ("b"); 9 bytes. Bytes are written over it.
+const REC: Value = { k: 'a', v: 'b' };
+
+/** A database whose only record is REC with `patches` ([data offset, bytes]) written over it, and its path. */
+function patched(patches: [number, number[]][]): string {
+  const buf = writeMmdb([{ network: '81.2.69.0/24', data: REC }]);
+  const dataAt = new Reader(buf).metadata.searchTreeSize + 16;
+  for (const [off, bytes] of patches) Buffer.from(bytes).copy(buf, dataAt + off);
+  return openDatabasePath(buf);
+}
+
+test('openDatabase: pointers back, ahead and as map keys, to the start of a value, pass the walk and read back', (t) => {
+  t.deepEqual(encodeValue(REC), Buffer.from([0xe2, 0x41, 0x6b, 0x41, 0x61, 0x41, 0x76, 0x41, 0x62]));
+  // 001 00 VVV, one more byte: an 11-bit pointer
+  for (const [what, patches, want] of [
+    ['back, to "a"', [[7, [0x20, 3]]], { k: 'a', v: 'a' }],
+    ['ahead, to "b"', [[3, [0x20, 7]]], { k: 'b', v: 'b' }],
+    ['a key pointing at the key "k"', [[5, [0x20, 1]]], { k: 'b' }],
+  ] as [string, [number, number[]][], Value][]) {
+    t.deepEqual(openDatabase(patched(patches)).reader.get('81.2.69.1'), want, what);
+  }
+});
+
+test('openDatabase refuses a data section with a bad size, an unknown type, a bad pointer, a non-string key, a value cut by its end, or nesting past the cap', (t) => {
+  const cases: [string, [number, number[]][], string][] = [
+    ['uint16 of 3 bytes', [[3, [0xa3]]], 'a uint16 of 3 bytes at data offset 3 (uint16s are at most 2)'],
+    ['uint32 of 5 bytes', [[3, [0xc5]]], 'a uint32 of 5 bytes at data offset 3 (uint32s are at most 4)'],
+    ['int32 of 5 bytes', [[3, [0x05, 0x01]]], 'an int32 of 5 bytes at data offset 3 (int32s are at most 4)'],
+    ['uint64 of 9 bytes', [[3, [0x09, 0x02]]], 'a uint64 of 9 bytes at data offset 3 (uint64s are at most 8)'],
+    ['uint128 of 17 bytes', [[3, [0x11, 0x03]]], 'a uint128 of 17 bytes at data offset 3 (uint128s are at most 16)'],
+    // the writer emits no floats: an extended type 15 (byte 8) of 8 bytes
+    ['float of 8 bytes', [[3, [0x08, 0x08]]], 'a float of 8 bytes at data offset 3 (floats are 4)'],
+    ['double of 9 bytes', [[3, [0x69]]], 'a double of 9 bytes at data offset 3 (doubles are 8)'],
+    ['boolean of size 2', [[3, [0x02, 0x07]]], 'a boolean of size 2 at data offset 3 (booleans are 0 or 1)'],
+    ['extended type 16', [[3, [0x00, 0x09]]], 'an unknown data type (extended type byte 9) at data offset 3'],
+    ['extended type 7', [[3, [0x00, 0x00]]], 'an unknown data type (extended type byte 0) at data offset 3'],
+    ['data cache container', [[3, [0x00, 0x05]]], 'a data cache container at data offset 3 (a deprecated type, not read by readers)'],
+    ['end marker', [[3, [0x00, 0x06]]], 'an end marker at data offset 3 (a deprecated type, not read by readers)'],
+    ['string of 28 bytes in the last 2', [[7, [0x5c]]], 'a string at data offset 7 runs past the end of the data section (9 bytes)'],
+    ['pointer of 5 bytes in the last 2', [[7, [0x38]]], 'a pointer at data offset 7 runs past the end of the data section (9 bytes)'],
+    ['map of 3 pairs holding 2', [[0, [0xe3]]], 'a map at data offset 0 runs past the end of the data section (9 bytes)'],
+    ['uint16 key', [[5, [0xa1, 0x05]]], 'a map key at data offset 5 is a uint16 (keys are strings)'],
+    ['key pointing at a uint16', [[3, [0xa1, 0x05]], [5, [0x20, 3]]], 'a map key at data offset 5 points to a uint16 at data offset 3 (keys are strings)'],
+    ['pointer past the data section', [[7, [0x20, 9]]], 'a pointer at data offset 7 to data offset 9, outside the data section (9 bytes)'],
+    ['pointer into a string', [[7, [0x20, 2]]], 'a pointer at data offset 7 to data offset 2, which is not the start of a value'],
+    ['pointer ahead into a string', [[3, [0x20, 8]]], 'a pointer at data offset 3 to data offset 8, which is not the start of a value'],
+    ['pointer to a pointer', [[3, [0x20, 1]], [7, [0x20, 3]]], 'a pointer at data offset 7 to another pointer (at data offset 3)'],
+    ['pointer to the map it is in', [[7, [0x20, 0]]], 'a pointer at data offset 7 to data offset 0, a map that contains it (a loop)'],
+  ];
+  for (const [what, patches, message] of cases) {
+    const path = patched(patches);
+    t.throws(() => openDatabase(path), { message: `${path}: corrupt MaxMind DB: ${message}` }, what);
+  }
+  // arrays (2 control bytes each: extended type 11) nested one past the cap, the innermost empty
+  const deep = (n: number): Value => (n === 1 ? [] : [deep(n - 1)]);
+  const path = openDatabasePath(writeMmdb([{ network: '81.2.69.0/24', data: deep(MAX_DATA_DEPTH + 1) }]));
+  t.throws(() => openDatabase(path), { message: `${path}: corrupt MaxMind DB: maps and arrays nested more than ${MAX_DATA_DEPTH} deep at data offset ${2 * MAX_DATA_DEPTH}` });
+});
+
+
+test('openDatabase refuses a named pipe (reading one would block the event loop), a directory and a device, unread', (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'geo.mmdb');
+  execFileSync('mkfifo', [fifo]);
+  symlinkSync('geo.mmdb', join(dir, 'link.mmdb'));
+  mkdirSync(join(dir, 'dir.mmdb'));
+  for (const [path, what] of [[fifo, 'a named pipe'], [join(dir, 'link.mmdb'), 'a named pipe'], [join(dir, 'dir.mmdb'), 'a directory'], ['/dev/null', 'a device']]) {
+    t.throws(() => openDatabase(path!), { message: `${path}: not a MaxMind DB: it is ${what}` });
   }
 });
