@@ -1,5 +1,5 @@
 // `steerdns.yaml`: schema, defaults, validation with positions (spec §2).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { entryMap, SourceFile, type Diagnostic, type Entry } from './source.js';
@@ -84,6 +84,12 @@ export function loadServerConfig(path: string): ConfigResult {
   const file = resolve(path);
   let text: string;
   try {
+    // a directory, or a named pipe or device (reading would block for ever or never end): refused unread
+    const st = statSync(file);
+    if (!st.isFile()) {
+      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device';
+      return { config: null, diagnostics: [{ file: path, line: 1, col: 1, message: `not a config file: it is ${kind}`, severity: 'error' }] };
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message;

@@ -2,7 +2,7 @@
 // `steerdns check` enforces. The result is a plain ZoneSpec; src/dns/zone.ts prepares it for answering.
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
@@ -112,22 +112,56 @@ const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'];
 export function loadZoneFile(path: string, cfg: ServerConfig): ZoneResult {
   const display = displayPath(path);
   let raw: Buffer;
+  let fd: number | null = null;
   try {
-    const st = statSync(path);
-    // a directory, or a link to a named pipe or a device: reading would fail, block for ever or never end
-    if (!st.isFile()) return fail(display, `not a zone file: it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device'}`);
-    if (st.size > cfg.limits.zoneBytes) {
-      return fail(display, `zone file is ${st.size} bytes, over limits.zone_bytes (${cfg.limits.zoneBytes})`);
+    // a directory, or a link to a named pipe or a device: reading would fail, block for ever or never end.
+    // Checked before opening, as opening a named pipe blocks until a writer comes.
+    const notFile = notAFile(statSync(path));
+    if (notFile) return fail(display, notFile);
+    // then one descriptor for the checks and the reading: the file swapped or grown in between cannot get
+    // past them (an atomic rename after the stat gives the new file, checked again here)
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    const notFileNow = notAFile(st);
+    if (notFileNow) return fail(display, notFileNow);
+    const limit = cfg.limits.zoneBytes;
+    const over = (size: number) => fail(display, `zone file is ${size} bytes, over limits.zone_bytes (${limit})`);
+    if (st.size > limit) return over(st.size);
+    // to the end of the file, but never more than limit + 1 bytes: one more than the limit means the file
+    // grew past it since fstat
+    let buf = Buffer.allocUnsafe(Math.min(st.size, limit) + 1);
+    let got = 0;
+    for (;;) {
+      if (got === buf.length) {
+        if (got > limit) {
+          const now = fstatSync(fd).size;
+          return now > limit ? over(now) : fail(display, `zone file grew past limits.zone_bytes (${limit}) while being read`);
+        }
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, limit + 1));
+        buf.copy(bigger, 0, 0, got);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
     }
-    raw = readFileSync(path);
+    raw = buf.subarray(0, got);
   } catch (e) {
     const link = (e as NodeJS.ErrnoException).code === 'ENOENT' ? danglingLink(path) : null;
     return fail(display, link ? `cannot read zone file: it is a symbolic link to ${link}, which does not exist` : `cannot read zone file: ${(e as Error).message}`);
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
   // read as UTF-8, invalid bytes would silently become U+FFFD (and be served so in TXT records)
   const bad = notText(raw);
   if (bad) return fail(display, bad.message, bad.line, bad.col);
   return parseZone(path, raw.toString('utf8'), cfg);
+}
+
+/** Why a file's status is not a regular file's (as the message ends), or null for a regular file. */
+function notAFile(st: Stats): string | null {
+  if (st.isFile()) return null;
+  return `not a zone file: it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device'}`;
 }
 
 function danglingLink(path: string): string | null {
