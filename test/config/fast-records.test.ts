@@ -5,19 +5,11 @@ import test from 'ava';
 import { parseServerConfig } from '../../src/config/server-config.js';
 import { parseZone, type ZoneResult } from '../../src/config/zone-file.js';
 import { BASE_CONFIG } from '../helpers/server.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const cfg = parseServerConfig('/tmp/steerdns.yaml', BASE_CONFIG).config!;
 
-function rnd(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rnd = mulberry32;
 
 /** A zone of `n` generated lines: mostly fast-readable, with every kind of line the fast reader must leave alone. */
 function zoneText(n: number, seed: number, broken: 'none' | 'semantic' | 'yaml'): string {

@@ -102,17 +102,7 @@ export function healthWith(pool: Pool, down: string[] = []): HealthTable {
   return h;
 }
 
-/** mulberry32: a small seeded PRNG, so the statistical tests draw the same numbers on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../helpers/random.js';
 
 /** A GeoIP2 City-style record, as tools/geodb-build.mjs writes it. */
 export function city(country: string, continent: string, location: readonly [number, number], subdivision?: string): { [k: string]: Value } {

@@ -8,17 +8,7 @@ import { loadServerConfig, type ServerConfig } from '../../src/config/server-con
 import { loadSnapshot } from '../../src/snapshot.js';
 import { ROOT, writeFixture } from './server.js';
 
-/** mulberry32: a small seeded PRNG, so generated inputs are the same on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from './random.js';
 
 const txt = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `"${tag}-${i}-${'x'.repeat(50)}"`).join(', ');
 
