@@ -351,8 +351,9 @@ test.serial('workers: 2 — both answer, probes run once, health reaches every w
   t.is(Object.values(udpSplit).reduce((a, b) => a + b, 0), 300, 'UDP: every answered query counted by exactly one worker');
   t.is(Object.values(tcpSplit).reduce((a, b) => a + b, 0), 200, 'TCP: every answered query counted by exactly one worker');
   t.true((tcpSplit['1'] ?? 0) > 0 && (tcpSplit['2'] ?? 0) > 0, `both workers answered TCP: ${JSON.stringify(tcpSplit)}`);
-  // round-robin of 100 connections: near half each
-  t.true(Math.min(tcpSplit['1'] ?? 0, tcpSplit['2'] ?? 0) >= 60, `connections spread over both workers: ${JSON.stringify(tcpSplit)}`);
+  // the primary hands connections out in turn, but a worker busy with another test file's load (the suite
+  // shares two cores) may be passed over: each still takes a real share (seen 28/172 under load, ~100/100 idle)
+  t.true(Math.min(tcpSplit['1'] ?? 0, tcpSplit['2'] ?? 0) >= 20, `connections spread over both workers: ${JSON.stringify(tcpSplit)}`);
 
   // ---- probes run once: count the requests at each backend over a window
   // one prober: every target about every interval (±10% jitter). Two or three probers (workers probing on
