@@ -16,6 +16,10 @@
 //       same messages, and deep-equal whenever they accept.
 //   (d) valid queries (no mutation): the TCP response is never truncated, and the UDP one is truncated only
 //       when the whole answer is larger than the client's limit.
+//   (e) the server's own handler (a running server's, with response rate limiting at 1 response per second, so
+//       nearly every UDP response is limited: dropped, or cut to header + question + OPT with TC=1) on the
+//       inputs of (a) and (b) and on valid queries: the same checks, a limited response may be nothing; over
+//       TCP nothing is limited.
 //
 // Seed and size: FUZZ_SEED (default 0x5eed0007) and FUZZ_RUNS (default 21,000 cases over the properties);
 // `npm run fuzz` (tools/fuzz.mjs) passes a random seed and 200,000. A failure prints fast-check's
@@ -29,13 +33,16 @@ import { parseQuery, type Query } from '../../src/dns/query.js';
 import { Responder } from '../../src/dns/responder.js';
 import { Rotation } from '../../src/gslb/answer.js';
 import { HealthTable } from '../../src/health/table.js';
-import { loadZonesFixture, mulberry32 } from '../helpers/zones.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BASE_CONFIG, ROOT, startServer } from '../helpers/server.js';
+import { BIG_ZONE, loadZonesFixture, mulberry32 } from '../helpers/zones.js';
 
 const SEED = (process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x5eed0007) | 0;
 const SEED_TEXT = `seed ${SEED}`;
 const TOTAL = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 21_000;
 if (!Number.isInteger(SEED) || !(TOTAL > 0)) throw new Error('FUZZ_SEED and FUZZ_RUNS must be integers');
-// shares of the total, per property (default: 3,000 + 5,000 + 7,000 + 3,000 + 3,000 = 21,000)
+// shares of the total, per property (default: 3,000 + 5,000 + 7,000 + 3,000 + 3,000 + 2,000 = 23,000)
 const runs = (share: number) => Math.max(1, Math.round((TOTAL * share) / 21));
 
 // ---------------------------------------------------------------------------------------------------------
@@ -76,16 +83,24 @@ interface Checked {
   decoded: packet.Packet | null;
 }
 
-/** Runs the handler on `msg` and checks everything every response must satisfy. */
-function handleAndCheck(msg: Buffer, transport: 'udp' | 'tcp', client: string): Checked {
+type Handle = (msg: Buffer, transport: 'udp' | 'tcp', client: string) => Buffer | null;
+
+const responderHandle: Handle = (msg, transport, client) => responder.handle(msg, transport, { address: client });
+
+/**
+ * Runs a handler (by default the Responder) on `msg` and checks everything every response must satisfy.
+ * `mayDrop`: a rate limiter may answer nothing.
+ */
+function handleAndCheck(msg: Buffer, transport: 'udp' | 'tcp', client: string, handle = responderHandle, mayDrop = false): Checked {
   const errorsBefore = internalErrors.length;
-  const out = responder.handle(msg, transport, { address: client });
+  const out = handle(msg, transport, client);
   if (internalErrors.length !== errorsBefore) fail(`internal error: ${internalErrors[errorsBefore]}`, msg, out);
   const drop = msg.length < 12 || (msg[2]! & 0x80) !== 0;
   if (drop) {
     if (out !== null) fail('a message shorter than a header or with QR=1 must be dropped', msg, out);
     return { out, decoded: null };
   }
+  if (out === null && mayDrop) return { out, decoded: null };
   if (out === null) fail('a message with a readable query header must be answered', msg, out);
   let decoded: packet.Packet;
   try {
@@ -440,4 +455,35 @@ test(`handler: valid queries — TCP never truncated, UDP truncated only when th
   t.log(`${truncated} UDP responses truncated, ${trimmed} with additional data left out`);
   t.true(truncated > 0 && trimmed > 0);
   t.deepEqual(internalErrors, []);
+});
+
+test.serial(`server handler with rate limiting: nothing, a slip (header + question + OPT, TC=1) or a well-formed response within the limit; TCP never limited (${runs(2)} cases, ${SEED_TEXT})`, async (t) => {
+  t.log(`FUZZ_SEED=${SEED} FUZZ_RUNS=${TOTAL}`);
+  const zones = Object.fromEntries(readdirSync(join(ROOT, 'zones')).filter((f) => f.endsWith('.yaml')).map((f) => [f, readFileSync(join(ROOT, 'zones', f), 'utf8')]));
+  const s = await startServer({ ...zones, 'big.test.yaml': BIG_ZONE }, `${BASE_CONFIG}rrl: { responses_per_second: 1, window: 1, slip: 2 }\n`);
+  try {
+    const serverHandle = (s.server as unknown as { handler(): (m: Buffer, address: string, tr: 'udp' | 'tcp') => Buffer | null }).handler();
+    const handle: Handle = (m, tr, c) => serverHandle(m, c, tr);
+    const counts = { udp: 0, tcp: 0, dropped: 0, slipped: 0 };
+    fc.assert(fc.property(fc.oneof(arbitraryBytes, mutatedQuery, validQuery.map((q) => q.msg), bigQuery.map((q) => q.msg)), transport, client, (msg, tr, c) => {
+      const { out, decoded } = handleAndCheck(msg, tr, c, handle, tr === 'udp');
+      if (msg.length < 12 || (msg[2]! & 0x80) !== 0) return;
+      counts[tr]++;
+      if (tr === 'tcp' && out === null) fail('a TCP query was limited', msg, out);
+      if (out === null) {
+        counts.dropped++;
+        return;
+      }
+      // a slip: TC=1 and no records but the OPT (so is a full answer over the limit; a referral whose glue does
+      // not fit keeps its records with TC=1, RFC 9471: the size and the rest are checked above either way)
+      const records = (decoded!.answers ?? []).length + (decoded!.authorities ?? []).length
+        + (decoded!.additionals ?? []).filter((r) => r.type !== 'OPT').length;
+      if ((out[2]! & 0x02) && records === 0) counts.slipped++;
+    }), params(runs(2)));
+    t.log(JSON.stringify(counts));
+    t.true(counts.dropped > 0 && counts.slipped > 0 && counts.tcp > 0, JSON.stringify(counts));
+    t.deepEqual(s.logs.filter((l) => (l.level as number) >= 50).map((l) => l.msg), []);
+  } finally {
+    await s.stop();
+  }
 });
