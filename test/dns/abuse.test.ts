@@ -22,17 +22,9 @@ import {
   BASE_CONFIG, SAMPLE_ZONE, decode, query, startServer, tcpMany, u16, udp, udpRaw, type Reply, type TestServer,
 } from '../helpers/server.js';
 import { checkSpec, HttpBackend, Lateness, sleep, stateChanges, waitFor } from '../health/backends.js';
+import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
 
-// A zone with one ~58 KB answer, for the client that does not read.
-const BIG_ZONE = `
-origin: big.test
-ttl: 300
-soa: { ns: ns1.example.test., email: hostmaster@big.test, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60 }
-records:
-  "@": { NS: [ns1.example.test.] }
-  huge: { TXT: [${Array.from({ length: 230 }, (_, i) => `"${String(i).padStart(3, '0')}${'h'.repeat(250)}"`).join(', ')}] }
-`;
-const ZONES = { 'example.test.yaml': SAMPLE_ZONE, 'big.test.yaml': BIG_ZONE };
+const ZONES = TCP_TEST_ZONES;
 
 const withLimits = (limits: string) => `${BASE_CONFIG}limits: ${limits}\n`;
 
@@ -49,70 +41,6 @@ function bound(t: ExecutionContext, ms: number): () => void {
   };
 }
 
-/** A TCP client that parses framed replies and records when the connection closed. */
-class Client {
-  readonly replies: Buffer[] = [];
-  openedAt = 0;
-  closedAt: number | null = null;
-  readonly closed: Promise<number>;
-  private buf = Buffer.alloc(0);
-
-  private constructor(readonly sock: net.Socket) {
-    this.closed = new Promise((resolve) => sock.on('close', () => {
-      this.closedAt = Date.now();
-      resolve(this.closedAt);
-    }));
-    sock.on('error', () => undefined); // a reset by the server shows up as 'close'
-    sock.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 2 && this.buf.length >= 2 + this.buf.readUInt16BE(0)) {
-        this.replies.push(this.buf.subarray(2, 2 + this.buf.readUInt16BE(0)));
-        this.buf = this.buf.subarray(2 + this.buf.readUInt16BE(0));
-      }
-    });
-  }
-
-  static open(port: number, all: Client[]): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const sock = net.connect({ port, host: '127.0.0.1', noDelay: true });
-      const c = new Client(sock);
-      all.push(c);
-      sock.once('connect', () => {
-        c.openedAt = Date.now();
-        resolve(c);
-      });
-      sock.once('error', reject);
-    });
-  }
-
-  get isOpen(): boolean {
-    return this.closedAt === null;
-  }
-
-  send(...msgs: Buffer[]): void {
-    this.sock.write(Buffer.concat(msgs.flatMap((m) => [u16(m.length), m])));
-  }
-
-  async waitReplies(n: number, timeoutMs = 3000): Promise<Buffer[]> {
-    await waitFor(() => this.replies.length >= n || !this.isOpen, timeoutMs, `${n} replies`);
-    if (this.replies.length < n) throw new Error(`connection closed after ${this.replies.length}/${n} replies`);
-    return this.replies.slice(0, n);
-  }
-
-  async ask(msg: Buffer): Promise<Reply> {
-    const n = this.replies.length;
-    this.send(msg);
-    return decode((await this.waitReplies(n + 1))[n]!);
-  }
-
-  closedWithin(timeoutMs: number): Promise<number | null> {
-    return Promise.race([this.closed, sleep(timeoutMs).then(() => null)]);
-  }
-}
-
-function destroyAll(clients: Client[]): void {
-  for (const c of clients) c.sock.destroy();
-}
 
 /** The server's open TCP connections (its own count: the cap and the sweeper work on this set). */
 function serverConnections(s: TestServer): number {

@@ -2,107 +2,12 @@
 // TCP service; idle and slow connections are closed after `limits.tcp_idle`; pipelining and split writes;
 // the connection cap closes the longest-idle connection; odd frames do not break a connection; a client
 // that never reads its answers neither stalls the server for others nor makes it queue without bound.
-import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { BASE_CONFIG, SAMPLE_ZONE, decode, query, startServer, tcpMany, u16, udp, type Reply } from '../helpers/server.js';
+import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
 
-// A zone with one answer close to the 64 KiB TCP limit, for the client that does not read.
-const BIG_ZONE = `
-origin: big.test
-ttl: 300
-soa: { ns: ns1.example.test., email: hostmaster@big.test, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60 }
-records:
-  "@": { NS: [ns1.example.test.] }
-  huge: { TXT: [${Array.from({ length: 230 }, (_, i) => `"${String(i).padStart(3, '0')}${'h'.repeat(250)}"`).join(', ')}] }
-`;
-const ZONES = { 'example.test.yaml': SAMPLE_ZONE, 'big.test.yaml': BIG_ZONE };
+const ZONES = TCP_TEST_ZONES;
 
-/** A TCP client that parses framed replies and records when the connection closed. */
-class Client {
-  readonly replies: Buffer[] = [];
-  openedAt = 0;
-  closedAt: number | null = null;
-  readonly closed: Promise<number>;
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-
-  private constructor(readonly sock: net.Socket) {
-    this.closed = new Promise((resolve) => sock.on('close', () => {
-      this.closedAt = Date.now();
-      resolve(this.closedAt);
-      this.wake();
-    }));
-    sock.on('error', () => undefined); // a reset by the server shows up as 'close'
-    sock.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 2 && this.buf.length >= 2 + this.buf.readUInt16BE(0)) {
-        this.replies.push(this.buf.subarray(2, 2 + this.buf.readUInt16BE(0)));
-        this.buf = this.buf.subarray(2 + this.buf.readUInt16BE(0));
-      }
-      this.wake();
-    });
-  }
-
-  static open(port: number, all: Client[]): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const sock = net.connect({ port, host: '127.0.0.1', noDelay: true });
-      const c = new Client(sock);
-      all.push(c);
-      sock.once('connect', () => {
-        c.openedAt = Date.now();
-        resolve(c);
-      });
-      sock.once('error', reject);
-    });
-  }
-
-  get isOpen(): boolean {
-    return this.closedAt === null;
-  }
-
-  send(...msgs: Buffer[]): void {
-    this.sock.write(Buffer.concat(msgs.flatMap((m) => [u16(m.length), m])));
-  }
-
-  /** Waits until `n` replies have arrived in total; rejects on close or timeout. */
-  async waitReplies(n: number, timeoutMs = 2000): Promise<Buffer[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.replies.length < n) {
-      if (!this.isOpen) throw new Error(`connection closed after ${this.replies.length}/${n} replies`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.replies.length}/${n} replies before the timeout`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return this.replies.slice(0, n);
-  }
-
-  async ask(msg: Buffer): Promise<Reply> {
-    const n = this.replies.length;
-    this.send(msg);
-    return decode((await this.waitReplies(n + 1))[n]!);
-  }
-
-  /** Resolves with the close time, or null if still open after `timeoutMs`. */
-  closedWithin(timeoutMs: number): Promise<number | null> {
-    return Promise.race([this.closed, new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-}
-
-function destroyAll(clients: Client[]): void {
-  for (const c of clients) c.sock.destroy();
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
