@@ -19,7 +19,7 @@ import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { MAX_BODY, MAX_INFORMATIONAL, probe } from '../../src/health/checks.js';
 import {
-  BASE_CONFIG, SAMPLE_ZONE, decode, query, startServer, tcpMany, u16, udp, udpRaw, type Reply, type TestServer,
+  BASE_CONFIG, decode, query, startServer, tcpMany, u16, udp, udpRaw, type Reply, type TestServer,
 } from '../helpers/server.js';
 import { checkSpec, HttpBackend, Lateness, sleep, stateChanges, waitFor } from '../health/backends.js';
 import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
