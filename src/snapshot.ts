@@ -1,6 +1,6 @@
 // Building the immutable Snapshot the answer path reads: the zones that load (each zone file on its own),
 // with the last good version kept for a file that fails to load on reload.
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
@@ -141,6 +141,13 @@ function fileStamp(file: string): string | null {
     const st = statSync(file, { bigint: true });
     return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
-    return null;
+    // a dangling symbolic link: the link's own identity, so an unchanged one is not re-read (nor reported and
+    // counted again) on every reload; a target appearing changes the stamp above
+    try {
+      const l = lstatSync(file, { bigint: true });
+      return `link:${l.ino}:${l.mtimeNs}:${l.ctimeNs}`;
+    } catch {
+      return null;
+    }
   }
 }
