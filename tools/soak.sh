@@ -29,7 +29,8 @@ command -v dnsperf >/dev/null || { echo "needs dnsperf (apt-get install -y dnspe
 [ -f "$ROOT/dist/cli.js" ] || (cd "$ROOT" && npm run build >/dev/null)
 WORK=$(mktemp -d)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$WORK/server.log" "$KEEP"; rm -rf "$WORK"' EXIT
+# (set +e: a process already gone, the server that died, must not stop the cleaning up half way)
+trap 'set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$WORK/server.log" "$KEEP"; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/zones"
 cat >"$WORK/steerdns.yaml" <<CONF
 listen: ["127.0.0.1:$PORT"]
