@@ -41,7 +41,6 @@ function bound(t: ExecutionContext, ms: number): () => void {
   };
 }
 
-
 /** The server's open TCP connections (its own count: the cap and the sweeper work on this set). */
 function serverConnections(s: TestServer): number {
   return (s.server as unknown as { tcpConnections: { size: number } }).tcpConnections.size;
@@ -77,6 +76,28 @@ function noErrorLogs(t: ExecutionContext, s: TestServer): void {
   t.deepEqual(errors.map((l) => l.msg), []);
 }
 
+/**
+ * The frame of a TCP abuse test: a server (with `limits`, if given) and the clients the test opens; after `body`,
+ * the end every one of them shares (a normal query answered over UDP and over a new TCP connection, no error
+ * logged), all within `ms`. The clients are destroyed and the server stopped whatever happens.
+ */
+async function tcpAbuse(
+  t: ExecutionContext, ms: number, limits: string | null, body: (s: TestServer, clients: Client[]) => Promise<void>,
+): Promise<void> {
+  const done = bound(t, ms);
+  const s = await startServer(ZONES, limits === null ? undefined : withLimits(limits));
+  const clients: Client[] = [];
+  try {
+    await body(s, clients);
+    await answersUdpAndTcp(t, s.port);
+    noErrorLogs(t, s);
+  } finally {
+    destroyAll(clients);
+    await s.stop();
+  }
+  done();
+}
+
 /** A small deterministic PRNG (bytes), so the garbage is the same on every run. */
 function garbage(seed: number, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -91,11 +112,8 @@ function garbage(seed: number, n: number): Buffer {
 // ---- TCP abuse ----------------------------------------------------------------------------------------
 
 test.serial('TCP: a length prefix of 65535 and no body is closed after tcp_idle; UDP and new TCP answered meanwhile and after', async (t) => {
-  const done = bound(t, 4000);
-  const s = await startServer(ZONES, withLimits('{ tcp_idle: 500ms, tcp_connections: 50 }'));
-  const clients: Client[] = [];
-  const late = new Lateness(); // from before the first connection opens
-  try {
+  await tcpAbuse(t, 4000, '{ tcp_idle: 500ms, tcp_connections: 50 }', async (s, clients) => {
+    const late = new Lateness(); // from before the first connection opens
     // 20 of them: the server reserves nothing for the announced 64 KB, it only waits
     const waiting = await Promise.all(Array.from({ length: 20 }, () => Client.open(s.port, clients)));
     for (const c of waiting) c.sock.write(u16(0xffff));
@@ -109,53 +127,41 @@ test.serial('TCP: a length prefix of 65535 and no body is closed after tcp_idle;
       t.is(waiting[i]!.replies.length, 0);
     }
     await waitFor(() => serverConnections(s) === 0, 2000, 'the server to drop every connection');
-    await answersUdpAndTcp(t, s.port);
-    noErrorLogs(t, s);
-  } finally {
-    destroyAll(clients);
-    await s.stop();
-  }
-  done();
+  });
 });
 
 test.serial('TCP: a client sending one byte per second is closed after tcp_idle (bytes are not activity); others answered', async (t) => {
-  const done = bound(t, 5000);
-  const s = await startServer(ZONES, withLimits('{ tcp_idle: 1500ms, tcp_connections: 50 }'));
-  const clients: Client[] = [];
-  const timers: NodeJS.Timeout[] = [];
-  const late = new Lateness(); // from before the first connection opens
-  try {
-    const q = query('ns1.example.test', 'A');
-    const framed = Buffer.concat([u16(q.length), q]);
-    const slow = await Promise.all(Array.from({ length: 5 }, () => Client.open(s.port, clients)));
-    const sent = slow.map(() => 0);
-    slow.forEach((c, i) => {
-      const tick = () => {
-        if (!c.isOpen || sent[i]! >= framed.length) return;
-        c.sock.write(framed.subarray(sent[i]!, sent[i]! + 1));
-        sent[i]!++;
-      };
-      tick();
-      timers.push(setInterval(tick, 1000));
-    });
-    await answersUdpAndTcp(t, s.port);
-    for (const [i, c] of slow.entries()) {
-      const at = await c.closedWithin(4000);
-      t.not(at, null, 'closed');
-      const after = at! - c.openedAt;
-      // idle 1500 ms, sweeper every 375 ms
-      t.true(after >= 1450 && after <= 1875 + 100 + late.ms, `closed after ${after} ms (lateness ${late.ms} ms)`);
-      t.true(sent[i]! >= 2 && sent[i]! <= 3, `${sent[i]} bytes sent before the close`);
-      t.is(c.replies.length, 0, 'the query never completed');
+  await tcpAbuse(t, 5000, '{ tcp_idle: 1500ms, tcp_connections: 50 }', async (s, clients) => {
+    const timers: NodeJS.Timeout[] = [];
+    const late = new Lateness(); // from before the first connection opens
+    try {
+      const q = query('ns1.example.test', 'A');
+      const framed = Buffer.concat([u16(q.length), q]);
+      const slow = await Promise.all(Array.from({ length: 5 }, () => Client.open(s.port, clients)));
+      const sent = slow.map(() => 0);
+      slow.forEach((c, i) => {
+        const tick = () => {
+          if (!c.isOpen || sent[i]! >= framed.length) return;
+          c.sock.write(framed.subarray(sent[i]!, sent[i]! + 1));
+          sent[i]!++;
+        };
+        tick();
+        timers.push(setInterval(tick, 1000));
+      });
+      await answersUdpAndTcp(t, s.port);
+      for (const [i, c] of slow.entries()) {
+        const at = await c.closedWithin(4000);
+        t.not(at, null, 'closed');
+        const after = at! - c.openedAt;
+        // idle 1500 ms, sweeper every 375 ms
+        t.true(after >= 1450 && after <= 1875 + 100 + late.ms, `closed after ${after} ms (lateness ${late.ms} ms)`);
+        t.true(sent[i]! >= 2 && sent[i]! <= 3, `${sent[i]} bytes sent before the close`);
+        t.is(c.replies.length, 0, 'the query never completed');
+      }
+    } finally {
+      for (const x of timers) clearInterval(x);
     }
-    await answersUdpAndTcp(t, s.port);
-    noErrorLogs(t, s);
-  } finally {
-    for (const x of timers) clearInterval(x);
-    destroyAll(clients);
-    await s.stop();
-  }
-  done();
+  });
 });
 
 /** 65535-byte frames of garbage and what the server must do with each (spec §4: FORMERR when a header can be read, QR=1 dropped, opcodes other than QUERY NOTIMP). */
@@ -192,10 +198,7 @@ function garbageFrames(): { name: string; frame: Buffer; reply: { id: number; rc
 }
 
 test.serial('TCP: 65535-byte frames of garbage get FORMERR/NOTIMP or nothing; the connection keeps answering', async (t) => {
-  const done = bound(t, 8000);
-  const s = await startServer(ZONES);
-  const clients: Client[] = [];
-  try {
+  await tcpAbuse(t, 8000, null, async (s, clients) => {
     const frames = garbageFrames();
     const check = (raw: Buffer | undefined, want: { id: number; rcode: string }, what: string) => {
       const r = decode(raw!).msg;
@@ -236,20 +239,11 @@ test.serial('TCP: 65535-byte frames of garbage get FORMERR/NOTIMP or nothing; th
     const two = await pieces.waitReplies(2);
     check(two[0], frames[3]!.reply!, 'in pieces');
     t.is(decode(two[1]!).msg.id, 888);
-    await answersUdpAndTcp(t, s.port);
-    noErrorLogs(t, s);
-  } finally {
-    destroyAll(clients);
-    await s.stop();
-  }
-  done();
+  });
 });
 
 test.serial('TCP: 300 idle connections against a cap of 50: the cap holds, the oldest are closed, UDP and new TCP answered', async (t) => {
-  const done = bound(t, 10_000);
-  const s = await startServer(ZONES, withLimits('{ tcp_idle: 3s, tcp_connections: 50 }'));
-  const clients: Client[] = [];
-  try {
+  await tcpAbuse(t, 10_000, '{ tcp_idle: 3s, tcp_connections: 50 }', async (s, clients) => {
     const opened: Client[] = [];
     let most = 0;
     const udpDuring: Promise<Reply>[] = [];
@@ -278,20 +272,11 @@ test.serial('TCP: 300 idle connections against a cap of 50: the cap holds, the o
     // and the idle timeout still empties the table: 3 s after their last query, every one is closed
     await waitFor(() => serverConnections(s) === 0, 3000 + 750 + 1500, 'the sweeper to close every idle connection');
     await waitFor(() => clients.every((c) => !c.isOpen), 1000, 'the clients to see their connections closed');
-    await answersUdpAndTcp(t, s.port);
-    noErrorLogs(t, s);
-  } finally {
-    destroyAll(clients);
-    await s.stop();
-  }
-  done();
+  });
 });
 
 test.serial('TCP: a client that never reads: the server stops reading its queries, queues at most ~256 KB for it, answers others, closes it', async (t) => {
-  const done = bound(t, 10_000);
-  const s = await startServer(ZONES, withLimits('{ tcp_idle: 2s, tcp_connections: 50 }'));
-  const clients: Client[] = [];
-  try {
+  await tcpAbuse(t, 10_000, '{ tcp_idle: 2s, tcp_connections: 50 }', async (s, clients) => {
     const q = query('huge.big.test', 'TXT', { id: 5 });
     const [one] = await tcpMany(s.port, [q]);
     t.true(one!.length > 55_000, `the answer is ${one!.length} bytes`);
@@ -331,13 +316,7 @@ test.serial('TCP: a client that never reads: the server stops reading its querie
     await waitFor(() => serverConnections(s) === 0, 2000 + 500 + 1500, 'the server to close the non-reading connection');
     hog.sock.resume();
     t.not(await hog.closedWithin(3000), null, 'the client sees the close');
-    await answersUdpAndTcp(t, s.port);
-    noErrorLogs(t, s);
-  } finally {
-    destroyAll(clients);
-    await s.stop();
-  }
-  done();
+  });
 });
 
 // ---- probe abuse --------------------------------------------------------------------------------------

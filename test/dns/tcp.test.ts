@@ -7,7 +7,8 @@ import { BASE_CONFIG, decode, query, startServer, tcpMany, u16, udp, type Reply 
 import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
 
 const ZONES = TCP_TEST_ZONES;
-
+/** How long a reply on a test connection may take (the shared client waits 3 s unless told). */
+const REPLY_WAIT = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,7 +41,7 @@ test('300 idle TCP connections do not stop UDP or new TCP service', async (t) =>
     await sleep(50);
     await serviceWorks(t, s.port);
     // an idle connection is still usable, and none of the 300 was closed
-    await assertA(t, await idle[150]!.ask(query('ns1.example.test', 'A')));
+    await assertA(t, await idle[150]!.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
     t.is(idle.filter((c) => !c.isOpen).length, 0);
   } finally {
     destroyAll(clients);
@@ -58,7 +59,7 @@ test('an idle connection is closed after limits.tcp_idle; an active one stays op
     let last = 0;
     for (let i = 0; i < 8; i++) {
       const sent = Date.now(); // idle time counts from the query's arrival, after this
-      await assertA(t, await active.ask(query('ns1.example.test', 'A')));
+      await assertA(t, await active.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
       last = sent;
       await sleep(150);
     }
@@ -118,7 +119,7 @@ test('pipelined queries in one write are answered in order; a query written a by
     const msgs = Array.from({ length: 25 }, (_, i) => query(names[i % names.length]!, 'A', { id: 1000 + i }));
     const c = await Client.open(s.port, clients);
     c.send(...msgs);
-    const replies = (await c.waitReplies(msgs.length)).map((r) => decode(r).msg);
+    const replies = (await c.waitReplies(msgs.length, REPLY_WAIT)).map((r) => decode(r).msg);
     t.deepEqual(replies.map((r) => r.id), msgs.map((_, i) => 1000 + i));
     t.deepEqual(replies.map((r) => r.questions[0]?.name), msgs.map((_, i) => names[i % names.length]));
     t.deepEqual(replies.slice(0, 5).map((r) => r.rcode), ['NOERROR', 'NOERROR', 'NXDOMAIN', 'REFUSED', 'NOERROR']);
@@ -130,7 +131,7 @@ test('pipelined queries in one write are answered in order; a query written a by
       slow.sock.write(Buffer.from([byte]));
       await sleep(1);
     }
-    const two = (await slow.waitReplies(2)).map((r) => decode(r).msg);
+    const two = (await slow.waitReplies(2, REPLY_WAIT)).map((r) => decode(r).msg);
     t.deepEqual(two.map((r) => r.id), [1000, 1001]);
     t.deepEqual(two[0]!.answers.map((a) => a.data), ['192.0.2.53']);
     t.deepEqual(two[1]!.answers.map((a) => a.data), ['192.0.2.25']);
@@ -142,7 +143,7 @@ test('pipelined queries in one write are answered in order; a query written a by
     await sleep(20);
     t.is(split.replies.length, 1);
     split.sock.write(Buffer.concat([framed.subarray(cut), u16(msgs[2]!.length), msgs[2]!]));
-    t.deepEqual((await split.waitReplies(3)).map((r) => decode(r).msg.id), [1000, 1001, 1002]);
+    t.deepEqual((await split.waitReplies(3, REPLY_WAIT)).map((r) => decode(r).msg.id), [1000, 1001, 1002]);
   } finally {
     destroyAll(clients);
     await s.stop();
@@ -159,22 +160,22 @@ test('connection cap: a new connection closes the longest-idle one, never a rece
       await sleep(25);
     }
     // c[2] and c[4] are used; c[0] (opened first, never used) is the longest idle
-    await assertA(t, await c[2]!.ask(query('ns1.example.test', 'A')));
-    await assertA(t, await c[4]!.ask(query('ns1.example.test', 'A')));
+    await assertA(t, await c[2]!.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
+    await assertA(t, await c[4]!.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
     await sleep(25);
     const sixth = await Client.open(s.port, clients);
     t.not(await c[0]!.closedWithin(1000), null, 'the first, never used connection was closed');
-    await assertA(t, await sixth.ask(query('ns1.example.test', 'A')));
+    await assertA(t, await sixth.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
     t.deepEqual(c.map((x) => x.isOpen), [false, true, true, true, true]);
 
     // now c[1] becomes the most recently active; c[3] (opened after it, never used) is the longest idle
-    await assertA(t, await c[1]!.ask(query('ns1.example.test', 'A')));
+    await assertA(t, await c[1]!.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
     await sleep(25);
     const seventh = await Client.open(s.port, clients);
     t.not(await c[3]!.closedWithin(1000), null, 'the longest-idle connection was closed');
-    await assertA(t, await seventh.ask(query('ns1.example.test', 'A')));
+    await assertA(t, await seventh.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
     t.deepEqual(c.map((x) => x.isOpen), [false, true, true, false, true]);
-    for (const x of [c[1]!, c[2]!, c[4]!, sixth]) await assertA(t, await x.ask(query('ns1.example.test', 'A')));
+    for (const x of [c[1]!, c[2]!, c[4]!, sixth]) await assertA(t, await x.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
     t.true(seventh.isOpen);
   } finally {
     destroyAll(clients);
@@ -190,10 +191,10 @@ test('a zero-length frame and frames with a response or a short message are drop
     const response = Buffer.from(query('ns1.example.test', 'A', { id: 77 }));
     response[2]! |= 0x80; // QR=1
     c.send(Buffer.alloc(0), response, Buffer.alloc(11), query('ns1.example.test', 'A', { id: 78 }), Buffer.alloc(0));
-    const [first] = await c.waitReplies(1);
+    const [first] = await c.waitReplies(1, REPLY_WAIT);
     t.is(decode(first!).msg.id, 78);
     await assertA(t, decode(first!));
-    const again = await c.ask(query('mail.example.test', 'A', { id: 79 }));
+    const again = await c.ask(query('mail.example.test', 'A', { id: 79 }), REPLY_WAIT);
     t.is(again.msg.id, 79);
     await assertA(t, again, 'mail.example.test', '192.0.2.25');
     t.is(c.replies.length, 2, 'no reply to the dropped frames');

@@ -80,10 +80,11 @@ export class Client {
     return this.replies.slice(0, n);
   }
 
-  async ask(msg: Buffer): Promise<Reply> {
+  /** Sends `msg` and waits (as waitReplies does) for the reply to it. */
+  async ask(msg: Buffer, timeoutMs?: number): Promise<Reply> {
     const n = this.replies.length;
     this.send(msg);
-    return decode((await this.waitReplies(n + 1))[n]!);
+    return decode((await this.waitReplies(n + 1, timeoutMs))[n]!);
   }
 
   /** Resolves with the close time, or null if still open after `timeoutMs`. */
