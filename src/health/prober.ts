@@ -63,7 +63,7 @@ export interface ProberOptions {
 }
 
 const JITTER = 0.1; // ±10% of the interval
-const SLOT_MS = 25;  // resolution of the probe schedule
+export const SLOT_MS = 25;  // resolution of the probe schedule
 const EWMA = 0.3;   // weight of the newest response time
 
 export class Prober {
