@@ -2,7 +2,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
-import { entryMap, SourceFile, type Diagnostic, type Entry } from './source.js';
+import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
 import { parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
 
 export interface ListenAddress {
@@ -85,9 +85,8 @@ export function loadServerConfig(path: string): ConfigResult {
   let text: string;
   try {
     // a directory, or a named pipe or device (reading would block for ever or never end): refused unread
-    const st = statSync(file);
-    if (!st.isFile()) {
-      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device';
+    const kind = notARegularFile(statSync(file));
+    if (kind) {
       return { config: null, diagnostics: [{ file: path, line: 1, col: 1, message: `not a config file: it is ${kind}`, severity: 'error' }] };
     }
     text = readFileSync(file, 'utf8');

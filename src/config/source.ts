@@ -1,5 +1,6 @@
 // Reading YAML with positions. Every value the loaders take out of a file goes through these helpers,
 // so every error can name `file:line:col` of the node that broke a rule. Nothing here knows DNS.
+import type { Stats } from 'node:fs';
 import { relative, isAbsolute } from 'node:path';
 import {
   isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit,
@@ -31,6 +32,15 @@ export function reportable(diags: Diagnostic[]): Diagnostic[] {
     .filter(Boolean).join(' and ');
   shown.push({ ...first, message: `${more} from here on, not listed (only the first ${MAX_DIAGNOSTICS} are)`, severity: errors ? 'error' : 'warning' });
   return shown;
+}
+
+/**
+ * What a path that is not a regular file is ("a directory", "a named pipe", …), null for a regular file:
+ * reading a directory fails, a named pipe blocks for ever, a device may never end.
+ */
+export function notARegularFile(st: Stats): string | null {
+  if (st.isFile()) return null;
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device';
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

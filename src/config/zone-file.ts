@@ -7,7 +7,7 @@ import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
 import { durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
-import { entryMap, SourceFile, displayPath, reportable, type Diagnostic, type Entry } from './source.js';
+import { entryMap, SourceFile, displayPath, notARegularFile, reportable, type Diagnostic, type Entry } from './source.js';
 import { ipFamily, ipToBytes, isHostName, isSubdomain, parentName, relativeName, resolveName, wireLength, type Family } from './values.js';
 
 export interface RRsetSpec {
@@ -160,8 +160,8 @@ export function loadZoneFile(path: string, cfg: ServerConfig): ZoneResult {
 
 /** Why a file's status is not a regular file's (as the message ends), or null for a regular file. */
 function notAFile(st: Stats): string | null {
-  if (st.isFile()) return null;
-  return `not a zone file: it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device'}`;
+  const kind = notARegularFile(st);
+  return kind && `not a zone file: it is ${kind}`;
 }
 
 function danglingLink(path: string): string | null {

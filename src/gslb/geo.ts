@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Reader } from 'maxmind';
 import type { GeoOverlay } from '../config/server-config.js';
+import { notARegularFile } from '../config/source.js';
 import { bytesToIp, maskBytes } from '../config/values.js';
 import COUNTRY_POINTS from './country-points.generated.json' with { type: 'json' };
 
@@ -147,7 +148,8 @@ class RecordCache {
 export function openDatabase(path: string): GeoDatabase {
   const st = statSync(path);
   // a directory, or a link to a named pipe or a device: reading would fail, block the event loop or never end
-  if (!st.isFile()) throw new Error(`${path}: not a MaxMind DB: it is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device'}`);
+  const kind = notARegularFile(st);
+  if (kind) throw new Error(`${path}: not a MaxMind DB: it is ${kind}`);
   const buf = readFileSync(path);
   // without the metadata marker the reader fails with a message about the first bytes it misreads
   const metadataAt = buf.lastIndexOf(METADATA_MARKER);
