@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
-import { loadServerConfig, type RrlConfig, type ServerConfig } from './config/server-config.js';
+import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { RCODE, RCODE_NAMES } from './dns/constants.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
@@ -104,7 +104,6 @@ export class Server {
     });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
     this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
-    this.rrlConfig = config.rrl;
   }
 
   static async start(opts: ServerOptions): Promise<Server> {
@@ -311,9 +310,8 @@ export class Server {
     if (this.role === 'single') this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
-  /** Response rate limiting (UDP only), when `rrl:` is configured; the settings it was made with. */
+  /** Response rate limiting (UDP only), when `rrl:` is configured. */
   private rrl: ResponseRateLimiter | null = null;
-  private rrlConfig: RrlConfig | null = null;
 
   private rateLimit(rrl: ResponseRateLimiter, msg: Buffer, out: Buffer, address: string): Buffer | null {
     const i = this.responder.last;
@@ -375,9 +373,8 @@ export class Server {
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
       // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
-      const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrlConfig);
+      const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrl?.cfg ?? null);
       if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
-      this.rrlConfig = config.rrl;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
     const { failed } = this.loadZones(this.snapshot);
