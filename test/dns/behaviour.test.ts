@@ -735,6 +735,36 @@ both('ECS: malformed options get FORMERR', async (t, ask) => {
   }
 });
 
+test('geoip.ecs: false — ECS is neither used nor echoed (RFC 7871 §7.2.1); a malformed one is ignored like any unknown option, not FORMERR', async (t) => {
+  const s = await startServer(ZONES, `${BASE_CONFIG}geoip: { ecs: false }\n`);
+  try {
+    const nsid = { code: 3, data: Buffer.alloc(0) };
+    const options: [string, { code: number; data: Buffer }[]][] = [
+      ['a valid ECS', [ecs(1, 24, [81, 2, 69])]],
+      ['a valid IPv6 ECS and NSID', [nsid, ecs(2, 56, [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x12])]],
+      ['family 3', [ecs(3, 24, [81, 2, 69])]],
+      ['bits set past the prefix', [ecs(1, 20, [81, 2, 79])]],
+      ['option body too short', [{ code: 8, data: Buffer.from([0, 1, 24]) }]],
+      ['two ECS options', [ecs(1, 24, [81, 2, 69]), ecs(1, 24, [192, 0, 2])]],
+    ];
+    for (const [tr, ask] of Object.entries(ASK)) {
+      for (const [label, opts] of options) {
+        const what = `${label} [${tr}]`;
+        const r = await ask(s.port, ednsQuery('app.example.test', 'A', { options: opts }));
+        t.is(r.msg.rcode, 'NOERROR', what);
+        t.true(r.msg.answers.length > 0, what);
+        const opt = optOf(r.msg);
+        t.truthy(opt, `${what}: OPT in the reply`);
+        t.deepEqual((opt?.options ?? []).filter((o) => o.code === 8), [], `${what}: no ECS option in the reply`);
+        // the other options are still read: NSID answered when asked
+        t.is((opt?.options ?? []).some((o) => o.code === 3), opts.includes(nsid), `${what}: NSID`);
+      }
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
 // ---- size limits and truncation ------------------------------------------------------------------
 
 test('UDP answers never exceed min(max(client size, 512), 1232) bytes; TCP gets the full answer', async (t) => {
