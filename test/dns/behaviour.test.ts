@@ -4,7 +4,7 @@ import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import packet from 'dns-packet';
 import {
-  BASE_CONFIG, TRANSPORTS, decode, query, startServer, tcpMany, u16, udpRaw,
+  BASE_CONFIG, TRANSPORTS, decode, dig, query, startServer, tcpMany, u16, udpRaw,
   type Msg, type Rec, type Reply, type TestServer,
 } from '../helpers/server.js';
 
@@ -89,7 +89,21 @@ records:
   www: { A: 192.0.2.96 }
 `;
 
-const ZONES = { 'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': CHILD_ZONE };
+// Hosted children the parent does not delegate to: one with no NS cut in the parent at all, one under a
+// delegation of the parent (nods) to servers we are not (the parent side of its cut is not hosted here).
+const undelegated = (origin: string) => `
+origin: ${origin}
+ttl: 3600
+soa: { ns: ns1.${origin}., email: hostmaster@example.test, minimum: 120, ttl: 45, serial: 3 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.95 }
+`;
+
+const ZONES = {
+  'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': CHILD_ZONE,
+  'nocut.example.test.yaml': undelegated('nocut.example.test'), 'inner.nods.example.test.yaml': undelegated('inner.nods.example.test'),
+};
 const NO_IDENTITY_CONFIG = BASE_CONFIG.replace(/^nsid:.*$/m, '').replace(/^version:.*$/m, '');
 
 let S: TestServer;
@@ -283,6 +297,29 @@ both('DS at a hosted child apex is answered by the parent (NODATA with AA and th
   t.true(r.msg.flag_aa);
   t.is(r.msg.answers.length, 0);
   assertSoa(t, r.msg, 'example.test', 60);
+});
+
+both('DS at a hosted child apex without a cut in the hosted parent: the child answers NODATA with its SOA (RFC 4035 §3.1.4.1)', async (t, ask) => {
+  for (const child of ['nocut.example.test', 'inner.nods.example.test']) {
+    const r = await ask(query(child, 'DS'));
+    t.is(r.msg.rcode, 'NOERROR', child);
+    t.true(r.msg.flag_aa, child);
+    t.is(r.msg.answers.length, 0, child);
+    assertSoa(t, r.msg, child, 45);
+  }
+  // the parent still answers for what it owns: NXDOMAIN beside the child, the referral above the other
+  t.is((await ask(query('other.example.test', 'DS'))).msg.rcode, 'NXDOMAIN');
+  const ref = await ask(query('x.nods.example.test', 'DS'));
+  t.false(ref.msg.flag_aa);
+  t.deepEqual(ref.msg.authorities.map((a) => [lc(a.name), a.type]), [['nods.example.test', 'NS']]);
+});
+
+test('dig DS at an undelegated hosted child apex: NOERROR, aa, the child\'s SOA', async (t) => {
+  const out = await dig(S.port, ['+norec', 'nocut.example.test', 'DS']);
+  t.regex(out, /status: NOERROR/);
+  t.regex(out, /flags: qr aa;/);
+  t.regex(out, /ANSWER: 0, AUTHORITY: 1/);
+  t.regex(out, /^nocut\.example\.test\.\s+45\s+IN\s+SOA\s+ns1\.nocut\.example\.test\./m);
 });
 
 // ---- positive and negative answers ---------------------------------------------------------------
