@@ -291,8 +291,10 @@ function makePlan(pool: Pool, family: 4 | 6, order: RegionOrder, health: HealthV
   const healthyOf = (r: PoolRegion) => famOf(r).filter(up);
   let region = ranked[idx]!.region;
   // a region that has targets of the family, all unhealthy, is skipped for health (the answer changed);
-  // one that simply has none of that family is skipped by design (family_fallback), with the usual TTL
-  let skippedForHealth = idx > 0;
+  // one that simply has none of that family is skipped by design (family_fallback), with the usual TTL.
+  // Likewise regions passed over by configuration (no live target, min_healthy above their size): only a
+  // region other than the all-healthy answer's is a failover
+  let skippedForHealth = idx !== order.allHealthy;
   let healthy = healthyOf(region);
   if (healthy.length === 0) {
     const byHealth = famOf(region).length > 0;

@@ -27,6 +27,13 @@ export interface RegionOrder {
   mapKey: string | null;
   /** Whether the order depends on where the client is (ECS scope must then be set). */
   clientDependent: boolean;
+  /**
+   * Index in `ranked` of the region of the all-healthy answer (spec §5 step 6): the first that qualifies
+   * with every target up, given the configured states — a region whose targets are all `state: down`, or
+   * whose min_healthy exceeds its size, never qualifies, and passing it over is configuration, not failover.
+   * Failing that, the first with any live target; -1 when none has one.
+   */
+  allHealthy: number;
 }
 
 /** The most specific `map` entry for a location: CC-SUB, then CC, then continent:XX, then default. */
@@ -84,5 +91,7 @@ function computeOrder(pool: Pool, loc: Location): RegionOrder {
   // drain: used only when no other region qualifies
   const drained = ranked.filter((r) => r.region.region.state === 'drain');
   if (drained.length) ranked = [...ranked.filter((r) => r.region.region.state !== 'drain'), ...drained];
-  return { ranked, mapKey, clientDependent };
+  let allHealthy = ranked.findIndex((r) => r.region.live.length >= r.region.need);
+  if (allHealthy < 0) allHealthy = ranked.findIndex((r) => r.region.live.length > 0);
+  return { ranked, mapKey, clientDependent, allHealthy };
 }

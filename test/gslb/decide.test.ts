@@ -78,6 +78,54 @@ test('failover: a region whose targets are all down is skipped → the next near
   t.like(decide(pool, 4, LONDON, { health }), { region: 'ap-south', reason: 'failover', ttl: 15, answer: ['203.0.113.10'] });
 });
 
+test('a nearer region passed over by configuration (all its targets state: down, or min_healthy above its size) is no failover: full TTL, the policy\'s reason', (t) => {
+  const adminDown = poolOf(`ttl: 30
+check: { type: none }
+regions:
+  eu-west: [{ address: 198.51.100.10, state: down }, { address: "2001:db8:2::10", state: down }]
+  us-east: [192.0.2.10, 192.0.2.11]
+  ap-south: [203.0.113.10]`);
+  // the all-healthy answer, given the configured states, is us-east's: nothing was removed by health
+  t.like(decide(adminDown, 4, LONDON), { kind: 'answer', region: 'us-east', reason: 'nearest', ttl: 30 });
+  // health removing something still halves it: a target of us-east down, or us-east skipped
+  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.11']) }), { region: 'us-east', reason: 'nearest', ttl: 15 });
+  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.10', '192.0.2.11']) }),
+    { region: 'ap-south', reason: 'failover', ttl: 15 });
+
+  const tooFew = poolOf(`ttl: 30
+min_healthy: 3
+check: { type: none }
+regions:
+  eu-west: [198.51.100.10, 198.51.100.11]
+  us-east: [192.0.2.10, 192.0.2.11, 192.0.2.12]
+  ap-south: [203.0.113.10]`);
+  // eu-west can never have 3 healthy targets: us-east is the all-healthy answer
+  t.like(decide(tooFew, 4, LONDON), { region: 'us-east', reason: 'nearest', ttl: 30 });
+  t.like(decide(tooFew, 4, LONDON, { health: healthWith(tooFew, ['192.0.2.12']) }), { region: 'eu-west', reason: 'failover', ttl: 15 });
+
+  // policy map: the entry's first region all state: down → its second, with the map's reason and full TTL
+  const map = poolOf(`policy: map
+check: { type: none }
+regions:
+  eu-west: [{ address: 198.51.100.10, state: down }]
+  us-east: [192.0.2.10]
+map:
+  GB: [eu-west, us-east]
+  default: [us-east]`);
+  t.like(decide(map, 4, LONDON), { region: 'us-east', reason: 'map', ttl: 30 });
+
+  // no region can ever qualify: the first with a live target is the all-healthy answer
+  const none = poolOf(`ttl: 30
+min_healthy: 5
+check: { type: none }
+regions:
+  eu-west: [{ address: 198.51.100.10, state: down }]
+  us-east: [192.0.2.10, 192.0.2.11]
+  ap-south: [203.0.113.10]`);
+  t.like(decide(none, 4, LONDON), { region: 'us-east', reason: 'nearest', ttl: 30 });
+  t.like(decide(none, 4, LONDON, { health: healthWith(none, ['192.0.2.10', '192.0.2.11']) }), { region: 'ap-south', reason: 'failover', ttl: 15 });
+});
+
 test('TTL halving keeps at least 1 second: ttl 1 stays 1, ttl 3 becomes 1', (t) => {
   for (const [ttl, halved] of [[1, 1], [2, 1], [3, 1], [7, 3], [30, 15]] as const) {
     const pool = poolOf(APP.replace('ttl: 30', `ttl: ${ttl}`));

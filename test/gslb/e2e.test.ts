@@ -443,3 +443,41 @@ test('/metrics: pool answers by region and reason, and failopen_total when every
   // and logged
   t.true(s.logs.some((l) => l.level === 40 && /no healthy target in any region/.test(String(l.msg))), JSON.stringify(s.logs.slice(-5)));
 });
+
+test('/metrics and TTL: a nearer region all `state: down` or below its min_healthy by configuration is no failover', async (t) => {
+  const zone = `
+origin: example.test
+ttl: 3600
+soa: { ns: ns1.example.test., email: hostmaster@example.test, minimum: 60, serial: 1 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.53 }
+  admin:
+    pool:
+      ttl: ${TTL}
+      check: { type: none }
+      regions:
+        eu-west: [{ address: 198.51.100.10, state: down }, { address: 198.51.100.11, state: down }]
+        us-east: [192.0.2.10]
+  few:
+    pool:
+      ttl: ${TTL}
+      min_healthy: 2
+      check: { type: none }
+      regions:
+        eu-west: [198.51.100.10]
+        us-east: [192.0.2.10, 192.0.2.11]
+`;
+  const s = await startServer({ 'example.test.yaml': zone }, config(dbPath));
+  t.teardown(() => s.stop());
+  for (const name of ['admin', 'few']) {
+    const pool = `${name}.example.test`;
+    // London: eu-west is nearest, but can never qualify as configured
+    const r = await ask(s, pool, 'A', '81.2.69.0/24');
+    t.is(regionOf(r), 'us-east', r.text);
+    for (const rr of r.answers) t.is(rr.ttl, TTL, `${pool}: full TTL\n${r.text}`);
+    const m = await metrics(s);
+    t.is(sample(m, 'steerdns_pool_answers_total', { zone: 'example.test', pool, region: 'us-east', reason: 'nearest' }), 1, pool);
+    t.is(sample(m, 'steerdns_pool_answers_total', { zone: 'example.test', pool, reason: 'failover' }), 0, pool);
+  }
+});
