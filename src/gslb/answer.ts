@@ -5,7 +5,8 @@ import type { ClientSubnet } from '../dns/query.js';
 import type { HealthView } from '../health/table.js';
 import { ipToBytes, maskBytes } from '../config/values.js';
 import { embeddedIPv4, isPrivate, type GeoLocator, type Location } from './geo.js';
-import { orderRegions, type RegionOrder } from './order.js';
+import { poolMemo } from './memo.js';
+import { computeOrder, orderMemo, type OrderMemo, type RegionOrder } from './order.js';
 import type { Pool, PoolRegion, Target } from './pool.js';
 import { rotate, selectTargets } from './select.js';
 
@@ -161,12 +162,6 @@ interface Plan {
   version: number;
 }
 
-interface PoolMemo {
-  order?: RegionOrder;
-  plan4?: Plan;
-  plan6?: Plan;
-}
-
 /** The A (family 4) or AAAA (family 6) answer of a pool for one client. */
 export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth = 0): PoolDecision {
   const d = decide(pool, family, client, ctx, env, env.trace, depth);
@@ -179,16 +174,21 @@ function needsLocation(pool: Pool): boolean {
   return pool.spec.select === 'sticky' || (pool.spec.policy !== 'failover' && pool.regions.length > 1);
 }
 
-const NOWHERE: Location = { source: 'unknown', network: null, prefix: 0, shared: true };
+const NOWHERE: Location = { source: 'unknown', network: null, prefix: 0 };
 const NOWHERE_CLIENT: ClientLocation = { loc: NOWHERE, via: 'source', bytes: Buffer.alloc(4) };
+// the memo of a pool that answers every client alike lives on the pool (weakly), never in a global
+const nowhereMemo = (pool: Pool): OrderMemo => ({ order: computeOrder(pool, NOWHERE) });
 
 function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv,
   trace: PoolTrace[] | undefined, depth: number): PoolDecision {
   const { health } = env;
   // a failover or single-region pool answers every client alike: no need to place this one
   const cl = trace || needsLocation(pool) ? locateClient(client, ctx) : (client.located ?? NOWHERE_CLIENT);
-  const loc = needsLocation(pool) ? cl.loc : NOWHERE;
-  const order = orderRegions(pool, loc);
+  const located = needsLocation(pool);
+  const loc = located ? cl.loc : NOWHERE;
+  // region order and plans memoized per (location, pool): in a fixed-size table (memo.ts) or on the pool
+  const memo = located ? orderMemo(pool, loc) : poolMemo(pool, nowhereMemo);
+  const order = memo.order;
   const t: PoolTrace | undefined = trace ? {
     pool: pool.name, family, client: cl, policy: pool.spec.policy, mapKey: order.mapKey, regions: [], chosen: null,
     reason: null, select: pool.spec.select, candidates: [], answer: [], ttl: pool.ttl, halved: false, scope: 0, note: null,
@@ -210,22 +210,16 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
     return result('nodata', [], null, policyReason(pool), false, false, false);
   }
 
-  // steps 3 and 4 up to the selection: memoized on a shared location while the health table stands still
+  // steps 3 and 4 up to the selection: memoized with the order while the health table stands still
   let plan: Plan;
   const version = health.version;
-  if (!t && loc.shared && pool.spec.select !== 'fastest') {
-    const memo = (loc.memo ??= new Map());
-    let m = memo.get(pool) as PoolMemo | undefined;
-    if (!m) {
-      m = {};
-      memo.set(pool, m);
-    }
-    const cached = family === 4 ? m.plan4 : m.plan6;
+  if (!t && pool.spec.select !== 'fastest') {
+    const cached = (family === 4 ? memo.plan4 : memo.plan6) as Plan | undefined;
     if (cached && cached.version === version) plan = cached;
     else {
       plan = makePlan(pool, family, order, health, version, undefined);
-      if (family === 4) m.plan4 = plan;
-      else m.plan6 = plan;
+      if (family === 4) memo.plan4 = plan;
+      else memo.plan6 = plan;
     }
   } else plan = makePlan(pool, family, order, health, version, t);
 

@@ -17,7 +17,7 @@ export interface ExplainRequest {
   subnet?: string;
 }
 
-export interface ExplainClient extends Omit<Location, 'memo'> {
+export interface ExplainClient extends Omit<Location, 'id'> {
   /** The address that was looked up (after unwrapping an embedded IPv4 address). */
   address: string;
   via: 'ecs' | 'source';
@@ -80,8 +80,8 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
   };
 }
 
-function withoutMemo(loc: Location): Omit<Location, 'memo'> {
-  const { memo: _memo, ...rest } = loc;
+function withoutMemo(loc: Location): Omit<Location, 'id'> {
+  const { id: _id, ...rest } = loc;
   return rest;
 }
 

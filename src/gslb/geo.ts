@@ -31,9 +31,11 @@ export interface Location {
   prefix: number;
   /** Set when the location is cached for its whole /24 (/56): results may then be memoized on it. */
   shared?: boolean;
-  /** Per-pool results that depend only on this location (region order, decisions): see order.ts, answer.ts. */
-  memo?: Map<object, unknown>;
+  /** A shared location's identity (never reused): the key of per-pool results memoized for it (memo.ts). */
+  id?: number;
 }
+
+let nextLocationId = 1;
 
 interface CountryPoint {
   continent?: string;
@@ -350,7 +352,7 @@ export class GeoLocator {
     if (e) {
       const inner = this.locate(e.v4);
       // the embedded block, expressed as a prefix of the IPv6 address asked
-      return { ...inner, shared: false, memo: undefined, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
+      return { ...inner, shared: false, id: undefined, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
     }
     if (addr.length === 4) {
       const key = (addr[0]! << 16) | (addr[1]! << 8) | addr[2]!;
@@ -360,6 +362,7 @@ export class GeoLocator {
       if (loc.prefix <= 24) {
         if (this.cache4.size >= CACHE_MAX) this.cache4.clear();
         loc.shared = true;
+        loc.id = nextLocationId++;
         this.cache4.set(key, loc);
       }
       return loc;
@@ -371,6 +374,7 @@ export class GeoLocator {
     if (loc.prefix <= 56) {
       if (this.cache6.size >= CACHE_MAX) this.cache6.clear();
       loc.shared = true;
+      loc.id = nextLocationId++;
       this.cache6.set(key, loc);
     }
     return loc;
