@@ -45,6 +45,10 @@ export interface ClientLocation {
   via: 'ecs' | 'source';
   /** Why ECS was not used, when the query had it. */
   ecsIgnored?: string;
+  /** Why an ECS address that decided has no location: the client is unknown (not the resolver's place). */
+  unlocated?: 'private address' | 'located by nothing';
+  /** The least ECS scope an answer for this client may claim (spec §10: an unlocated block, at least the source prefix). */
+  minScope?: number;
   /** The address looked up, 4 or 16 bytes (ECS address padded with zeros). */
   bytes: Buffer;
 }
@@ -107,7 +111,12 @@ export interface PoolTrace {
   note: string | null;
 }
 
-/** Places the client: the ECS address when present, enabled and locatable, else the source address. */
+/**
+ * Places the client: the ECS address when present and enabled, else the source address. An ECS address
+ * decides even when nothing locates it (private and not in `geoip.networks`, or unknown to the database):
+ * the client is then unknown — regions in written order, the map's `default` — and never placed where its
+ * resolver is, since the answer is cached for the client's block (RFC 7871 §7.3.1), not for the resolver.
+ */
 export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocation {
   if (client.located) return client.located;
   let ignored: string | undefined;
@@ -118,12 +127,13 @@ export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocatio
     const bytes = Buffer.alloc(ecs.family === 1 ? 4 : 16);
     ecs.address.copy(bytes);
     const loc = ctx.geo.locate(bytes);
-    const located = loc.source !== 'unknown';
-    if (located && (loc.source === 'overlay' || !isPrivate(bytes))) {
-      client.located = { loc, via: 'ecs', bytes };
-      return client.located;
-    }
-    ignored = isPrivate(bytes) ? 'private address' : 'located by nothing';
+    // a private address counts only where an overlay network maps it (your own resolvers' clients)
+    if (loc.source !== 'overlay' && isPrivate(bytes)) {
+      client.located = { loc: ctx.geo.unlocatedPrivate(bytes, ecs.sourcePrefix), via: 'ecs', bytes, unlocated: 'private address' };
+    } else if (loc.source === 'unknown') {
+      client.located = { loc, via: 'ecs', bytes, unlocated: 'located by nothing', minScope: ecs.sourcePrefix };
+    } else client.located = { loc, via: 'ecs', bytes };
+    return client.located;
   }
   const bytes = sourceBytes(client.address);
   client.located = { loc: ctx.geo.locate(bytes), via: 'source', bytes, ...(ignored ? { ecsIgnored: ignored } : {}) };
@@ -356,13 +366,16 @@ function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext,
   return result('answer', ordered.slice(0, n), pick.region.name, 'all_down', true, true);
 }
 
-/** ECS scope: the located block when the answer depends on the client, widened to /24 (/56) for sticky. */
+/**
+ * ECS scope: the block the client was placed by when the answer depends on the client — an unlocated one
+ * (spec §10) at least as long as the source prefix —, widened to /24 (/56) for sticky.
+ */
 function scopeFor(pool: Pool, cl: ClientLocation, order: RegionOrder): number {
   if (cl.via !== 'ecs') return 0;
   const sticky = pool.spec.select === 'sticky';
   if (!order.clientDependent && !sticky) return 0;
   const v4 = cl.bytes.length === 4;
-  let scope = order.clientDependent ? cl.loc.prefix : 0;
+  let scope = order.clientDependent ? Math.max(cl.loc.prefix, cl.minScope ?? 0) : 0;
   if (sticky) {
     // the sticky block: /24 (/56), or for an IPv4 inside IPv6 the bits of that IPv4 /24 (Teredo: all)
     const e = v4 ? null : embeddedIPv4(cl.bytes);

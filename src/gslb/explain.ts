@@ -22,6 +22,8 @@ export interface ExplainClient extends Omit<Location, 'id'> {
   address: string;
   via: 'ecs' | 'source';
   ecsIgnored: string | null;
+  /** Why the address that decided has no location ('private address', 'located by nothing'), or null. */
+  unlocated: string | null;
 }
 
 export interface ExplainResult {
@@ -65,7 +67,7 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
     query: { name: p.name, type: p.typeName, from: req.from, subnet: req.subnet ?? null },
     health: healthSource,
     client: located ? {
-      ...withoutMemo(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null,
+      ...withoutMemo(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null, unlocated: located.unlocated ?? null,
     } : null,
     pools: trace.map(({ client: _c, ...rest }) => rest),
     answer: {
@@ -101,7 +103,8 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
     const src = c.source === 'overlay' ? `overlay network ${c.network}${c.region ? ` → region ${c.region}` : ''}`
       : c.source === 'database' ? `database record ${c.network}`
         : c.source === 'coarse' ? `database record ${c.network}, country only: placed at the country's population centre (coarse)`
-          : `unknown (${c.network ? `no record for ${c.network}` : 'no database'}): regions in written order`;
+          : c.unlocated === 'private address' ? `unknown (a private address, ${c.network}, in no overlay network): regions in written order`
+            : `unknown (${c.network ? `no record for ${c.network}` : 'no database'}): regions in written order`;
     out.push(`client:  ${c.address} (${c.via === 'ecs' ? 'EDNS client subnet' : 'query source address'})${c.ecsIgnored ? `; client subnet ignored: ${c.ecsIgnored}` : ''}`);
     out.push(`located: ${where || 'nowhere known'} at ${pos}`);
     out.push(`source:  ${src}`);

@@ -68,15 +68,29 @@ export function embeddedIPv4(b: Uint8Array): { v4: Buffer; offsetBits: number } 
 
 /** Not routable on the Internet: RFC 1918, loopback, link-local, CGNAT, ULA, multicast, unspecified. */
 export function isPrivate(b: Uint8Array): boolean {
+  return privatePrefix(b) !== null;
+}
+
+/** The prefix length of the non-routable range (see isPrivate) that contains the address, or null. */
+export function privatePrefix(b: Uint8Array): number | null {
   if (b.length === 4) {
     const [a, c] = [b[0]!, b[1]!];
-    return a === 0 || a === 10 || a === 127 || (a === 100 && (c & 0xc0) === 64) || (a === 169 && c === 254)
-      || (a === 172 && (c & 0xf0) === 16) || (a === 192 && c === 168) || a >= 224;
+    if (a === 0 || a === 10 || a === 127) return 8;
+    if (a === 100 && (c & 0xc0) === 64) return 10;
+    if (a === 169 && c === 254) return 16;
+    if (a === 172 && (c & 0xf0) === 16) return 12;
+    if (a === 192 && c === 168) return 16;
+    return a >= 224 ? 3 : null;
   }
   const e = embeddedIPv4(b);
-  if (e && e.offsetBits === 96) return isPrivate(e.v4);
-  if (b.every((x, i) => (i < 15 ? x === 0 : x <= 1))) return true; // :: and ::1
-  return (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) || b[0] === 0xff;
+  if (e && e.offsetBits === 96) {
+    const p = privatePrefix(e.v4);
+    return p === null ? null : 96 + p;
+  }
+  if (b.every((x, i) => (i < 15 ? x === 0 : x <= 1))) return 127; // :: and ::1
+  if ((b[0]! & 0xfe) === 0xfc) return 7;
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 10;
+  return b[0] === 0xff ? 8 : null;
 }
 
 function contains(net: { bytes: Buffer; prefix: number }, addr: Uint8Array): boolean {
@@ -378,6 +392,17 @@ export class GeoLocator {
       this.cache6.set(key, loc);
     }
     return loc;
+  }
+
+  /**
+   * Where a private address that no overlay network maps is: nowhere (a private address says nothing of
+   * where its network is, and is not unique across networks). The block is the private range, or the
+   * query's source prefix when that is longer, lengthened for overlay networks inside it.
+   */
+  unlocatedPrivate(addr: Uint8Array, sourcePrefix: number): Location {
+    const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
+    const range = Math.max(privatePrefix(addr) ?? addr.length * 8, Math.min(sourcePrefix, addr.length * 8));
+    return { source: 'unknown', network: `${bytesToIp(maskBytes(addr, range))}/${range}`, prefix: this.nestedPrefix(overlays, addr, range) };
   }
 
   private lookup(addr: Uint8Array): Location {

@@ -260,19 +260,25 @@ test('ECS with source prefix 0: scope 0 and the answer of the source address (ov
   for (const rr of r.answers) t.is(rr.ttl, TTL);
 });
 
-test('a private ECS address (10.1.2.0/24) gets scope 0 and the answer of the source address', async (t) => {
+// spec §10 (replacing §4's "source address, scope 0"): the ECS address decides even when nothing locates
+// it — the client is unknown (written order: us-east), not where its resolver (127.0.0.1: ap-south) is —
+// and the scope says which block that answer is for
+test('a private ECS address (10.1.2.0/24) decides as an unknown client: the written order, scope the source prefix', async (t) => {
   const r = await ask(shared, 'app.example.test', 'A', '10.1.2.0/24');
-  t.is(regionOf(r), 'ap-south', r.text);
-  t.deepEqual(r.ecs, { address: '10.1.2.0', source: 24, scope: 0 }, r.text);
+  t.is(regionOf(r), 'us-east', r.text);
+  t.deepEqual(r.ecs, { address: '10.1.2.0', source: 24, scope: 24 }, r.text);
   const r6 = await ask(shared, 'app.example.test', 'AAAA', 'fd00:1234::/48');
-  t.is(regionOf(r6), 'ap-south', r6.text);
-  t.is(r6.ecs?.scope, 0, r6.text);
+  t.is(regionOf(r6), 'us-east', r6.text);
+  t.is(r6.ecs?.scope, 48, r6.text);
 });
 
-test('a public ECS address the database does not know gets scope 0 and the answer of the source address', async (t) => {
+test('a public ECS address the database does not know decides as an unknown client: the written order, scope at least the source prefix', async (t) => {
   const r = await ask(shared, 'app.example.test', 'A', '198.18.7.0/24');
-  t.is(regionOf(r), 'ap-south', r.text);
-  t.is(r.ecs?.scope, 0, r.text);
+  t.is(regionOf(r), 'us-east', r.text);
+  t.is(r.ecs?.scope, 24, r.text);
+  const wide = await ask(shared, 'app.example.test', 'A', '198.18.0.0/16');
+  t.is(regionOf(wide), 'us-east', wide.text);
+  t.is(wide.ecs?.scope, 16, wide.text);
 });
 
 test('a failover pool answers every client alike (written order, overlay pins included) with ECS scope 0', async (t) => {

@@ -171,13 +171,20 @@ test('--subnet shows the ECS path: the client subnet is located (US → us-east)
   t.is(j.answer.ecsScope, prefix);
 });
 
-test('--subnet with a private address: ignored, the source address decides, scope 0', async (t) => {
+// spec §10: the ECS address decides even when private (the client is unknown, not at its resolver's place)
+test('--subnet with a private address: the client is unknown, regions in written order, scope the source prefix', async (t) => {
   const r = await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '10.1.2.0/24', '--offline']);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /^client: +81\.2\.69\.142 \(query source address\); client subnet ignored: private address$/m);
-  t.regex(r.stdout, /^located: GB\b/m);
-  t.deepEqual(chosen(r.stdout), ['eu-west']);
-  t.regex(r.stdout, /^response: NOERROR, authoritative, ECS scope \/0$/m);
+  t.regex(r.stdout, /^client: +10\.1\.2\.0 \(EDNS client subnet\)$/m);
+  t.regex(r.stdout, /^located: nowhere known at no coordinates$/m);
+  t.regex(r.stdout, /^source: +unknown \(a private address, 10\.1\.2\.0\/24, in no overlay network\): regions in written order$/m);
+  t.deepEqual(chosen(r.stdout), ['us-east']);
+  t.regex(r.stdout, /^response: NOERROR, authoritative, ECS scope \/24$/m);
+  const j = JSON.parse((await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '10.1.2.0/24', '--offline', '--json'])).stdout) as {
+    client: { via: string; source: string; unlocated: string | null; ecsIgnored: string | null }; answer: { ecsScope: number };
+  };
+  t.like(j.client, { via: 'ecs', source: 'unknown', unlocated: 'private address', ecsIgnored: null });
+  t.is(j.answer.ecsScope, 24);
 });
 
 test('bad inputs exit non-zero with a clear message', async (t) => {
