@@ -784,9 +784,12 @@ test('geoip.ecs: false — ECS is neither used nor echoed (RFC 7871 §7.2.1); a 
       ['option body too short', [{ code: 8, data: Buffer.from([0, 1, 24]) }]],
       ['two ECS options', [ecs(1, 24, [81, 2, 69]), ecs(1, 24, [192, 0, 2])]],
     ];
-    for (const [tr, ask] of Object.entries(ASK)) {
+    const responder = (s.server as unknown as { responder: { slowParse: boolean } }).responder;
+    // both readers of the OPT record: the direct one, and the full decoder (other message shapes)
+    for (const [tr, ask, slow] of [['udp', ASK.udp, false], ['tcp', ASK.tcp, false], ['udp', ASK.udp, true]] as const) {
+      responder.slowParse = slow;
       for (const [label, opts] of options) {
-        const what = `${label} [${tr}]`;
+        const what = `${label} [${tr}${slow ? ', full decoder' : ''}]`;
         const r = await ask(s.port, ednsQuery('app.example.test', 'A', { options: opts }));
         t.is(r.msg.rcode, 'NOERROR', what);
         t.true(r.msg.answers.length > 0, what);
