@@ -111,6 +111,9 @@ export interface PoolTrace {
   note: string | null;
 }
 
+/** Why a query's ECS option was not used when `geoip.ecs` is false (the server does not echo it either). */
+export const ECS_OFF = 'geoip.ecs is off';
+
 /**
  * Places the client: the ECS address when present and enabled, else the source address. An ECS address
  * decides even when nothing locates it (private and not in `geoip.networks`, or unknown to the database):
@@ -121,7 +124,7 @@ export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocatio
   if (client.located) return client.located;
   let ignored: string | undefined;
   const ecs = client.ecs;
-  if (ecs && !ctx.useEcs) ignored = 'geoip.ecs is off';
+  if (ecs && !ctx.useEcs) ignored = ECS_OFF;
   else if (ecs && ecs.sourcePrefix === 0) ignored = 'source prefix 0 (the client opted out)';
   else if (ecs) {
     const bytes = Buffer.alloc(ecs.family === 1 ? 4 : 16);

@@ -7,7 +7,7 @@ import { lookup, type ZoneTable } from '../dns/lookup.js';
 import { rrsetLines } from '../dns/present.js';
 import type { ClientSubnet } from '../dns/query.js';
 import type { HealthView } from '../health/table.js';
-import { locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
+import { ECS_OFF, locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
 import { embeddedIPv4, type Location } from './geo.js';
 
 export interface ExplainRequest {
@@ -123,7 +123,9 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
     if (p.select === 'round-robin' || p.select === 'fastest') out.push('  (order shown from the first rotation position; the server rotates it on every response)');
   }
   out.push('');
-  out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${r.query.subnet ? `, ECS scope /${r.answer.ecsScope}` : ''}`);
+  // with geoip.ecs off the server does not echo the option at all (RFC 7871 §7.2.1)
+  const ecsNote = !r.query.subnet ? '' : c?.ecsIgnored === ECS_OFF ? ', no ECS option (geoip.ecs is off)' : `, ECS scope /${r.answer.ecsScope}`;
+  out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${ecsNote}`);
   for (const l of r.answer.answer) out.push(`  ${l}`);
   for (const l of r.answer.authority) out.push(`  ${l}   (authority)`);
   return `${out.join('\n')}\n`;

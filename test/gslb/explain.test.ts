@@ -187,6 +187,17 @@ test('--subnet with a private address: the client is unknown, regions in written
   t.is(j.answer.ecsScope, 24);
 });
 
+test('--subnet with geoip.ecs: false: the source address decides, and the response has no ECS option (as the server answers)', async (t) => {
+  const cfg = repoConfigCopy('127.0.0.1:1');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/^( +)ecs: true\b.*$/m, '$1ecs: false'));
+  t.regex(readFileSync(cfg, 'utf8'), /^ +ecs: false$/m);
+  const r = await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '216.160.83.0/24', '-c', cfg, '--offline']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^client: +81\.2\.69\.142 \(query source address\); client subnet ignored: geoip\.ecs is off$/m);
+  t.deepEqual(chosen(r.stdout), ['eu-west']);
+  t.regex(r.stdout, /^response: NOERROR, authoritative, no ECS option \(geoip\.ecs is off\)$/m);
+});
+
 test('bad inputs exit non-zero with a clear message', async (t) => {
   const cases: { args: string[]; msg: RegExp }[] = [
     { args: ['app.example.test', '--from', 'nope'], msg: /--from "nope" is not an IP address/ },
