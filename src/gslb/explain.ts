@@ -67,7 +67,7 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
     query: { name: p.name, type: p.typeName, from: req.from, subnet: req.subnet ?? null },
     health: healthSource,
     client: located ? {
-      ...withoutMemo(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null, unlocated: located.unlocated ?? null,
+      ...withoutId(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null, unlocated: located.unlocated ?? null,
     } : null,
     pools: trace.map(({ client: _c, ...rest }) => rest),
     answer: {
@@ -82,7 +82,7 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
   };
 }
 
-function withoutMemo(loc: Location): Omit<Location, 'id'> {
+function withoutId(loc: Location): Omit<Location, 'id'> {
   const { id: _id, ...rest } = loc;
   return rest;
 }
