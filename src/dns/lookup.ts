@@ -13,25 +13,28 @@ export interface ZoneTable {
   geo: GeoContext;
 }
 
-/** The deepest hosted zone containing `name`. DS at a hosted child's apex belongs to the parent. */
+/**
+ * The deepest hosted zone containing `name`. DS at a hosted child's apex belongs to the parent side of the
+ * cut (RFC 4035 §3.1.4.1): the nearest hosted parent answers it when that parent delegates exactly there;
+ * without such a cut the parent is not the child's parent side, and the child answers (NODATA at its apex).
+ */
 export function findZone(table: ZoneTable, name: string, qtype: number): Zone | null {
   let n = name;
   for (;;) {
     const z = table.zones.get(n);
-    if (z && !(qtype === TYPE.DS && n === name && n !== '' && hasParentZone(table, n))) return z;
+    if (z) {
+      if (qtype !== TYPE.DS || n !== name || n === '') return z;
+      const parent = findZone(table, parentName(n), 0);
+      return parent && findCut(parent, name)?.name === name ? parent : z;
+    }
     if (n === '') return null;
-    const dot = n.indexOf('.');
-    n = dot < 0 ? '' : n.slice(dot + 1);
+    n = parentName(n);
   }
 }
 
-function hasParentZone(table: ZoneTable, name: string): boolean {
-  for (let n = name; n !== '';) {
-    const dot = n.indexOf('.');
-    n = dot < 0 ? '' : n.slice(dot + 1);
-    if (table.zones.has(n)) return true;
-  }
-  return false;
+function parentName(n: string): string {
+  const dot = n.indexOf('.');
+  return dot < 0 ? '' : n.slice(dot + 1);
 }
 
 /** Answers (name, type) from the zones; REFUSED outside every zone. */

@@ -114,9 +114,11 @@ interface DecodedOpt {
  * or other options — are read straight from the bytes; anything else goes through dns-packet's decoder
  * (`slow: true` forces that path; the differential tests compare both on the same inputs). When `how` is
  * given, `how.took` reports which one read past the question ('direct' when the question itself is
- * unreadable: nothing is read past it); the tests check the direct path is taken.
+ * unreadable: nothing is read past it); the tests check the direct path is taken. `ignoreEcs` (`geoip.ecs`
+ * off): Client Subnet options are not read at all — neither used, validated nor echoed, like any option we
+ * do not implement (RFC 6891 §6.1.2, RFC 7871 §7.2.1).
  */
-export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' | 'decoder' }): Query {
+export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' | 'decoder' }, ignoreEcs = false): Query {
   const flags = msg.readUInt16BE(2);
   const q: Query = {
     id: msg.readUInt16BE(0), flags, opcode: (flags >> 11) & 0xf, qdcount: msg.readUInt16BE(4),
@@ -135,7 +137,7 @@ export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' 
     // the common plain query (no other records, nothing after the question) needs no further decoding
     if (ar === 0 && q.question.end === msg.length) return q;
     // one OPT right after the question, ending the message: read it here
-    if (ar === 1 && readOptFast(msg, q.question.end, q)) return q;
+    if (ar === 1 && readOptFast(msg, q.question.end, q, ignoreEcs)) return q;
   }
   if (how) how.took = 'decoder';
   let decoded: { answers?: unknown[]; authorities?: unknown[]; additionals?: unknown[] };
@@ -173,7 +175,7 @@ export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' 
   if (edns.version > 0) return q;
   for (const o of opt.options ?? []) {
     if (o.code === OPTION.NSID) edns.nsid = true;
-    else if (o.code === OPTION.ECS) {
+    else if (o.code === OPTION.ECS && !ignoreEcs) {
       if (edns.ecs) {
         q.formerr = 'more than one Client Subnet option';
         return q;
@@ -194,7 +196,7 @@ export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' 
  * — another record type, an owner that is not the root, lengths that do not add up — so the full decoder
  * judges it.
  */
-function readOptFast(msg: Buffer, off: number, q: Query): boolean {
+function readOptFast(msg: Buffer, off: number, q: Query, ignoreEcs: boolean): boolean {
   const end = msg.length;
   if (off + 11 > end || msg[off] !== 0 || msg[off + 1] !== 0 || msg[off + 2] !== TYPE.OPT) return false;
   const rdlen = (msg[off + 9]! << 8) | msg[off + 10]!;
@@ -215,7 +217,7 @@ function readOptFast(msg: Buffer, off: number, q: Query): boolean {
     const code = (msg[o]! << 8) | msg[o + 1]!;
     const len = (msg[o + 2]! << 8) | msg[o + 3]!;
     if (code === OPTION.NSID) edns.nsid = true;
-    else if (code === OPTION.ECS) {
+    else if (code === OPTION.ECS && !ignoreEcs) {
       if (edns.ecs) {
         q.formerr = 'more than one Client Subnet option';
         return true;

@@ -70,7 +70,9 @@ export class Responder {
     info.answers = 0;
     info.wildcard = info.cut = null;
     if (mustDrop(msg)) return null;
-    const q = parseQuery(msg, this.slowParse ? { slow: true } : undefined);
+    const table = this.table();
+    // `geoip.ecs: false`: a server that does not use ECS neither reads nor echoes it (RFC 7871 §7.2.1)
+    const q = parseQuery(msg, this.slowParse ? { slow: true } : undefined, !table.geo.useEcs);
     info.name = q.question?.name ?? '';
     info.qtype = q.question?.qtype ?? 0;
     let rcode: number = RCODE.NOERROR;
@@ -79,7 +81,7 @@ export class Responder {
     else if (q.formerr) rcode = RCODE.FORMERR;
     else if (q.edns && q.edns.version > 0) rcode = RCODE.BADVERS;
     else {
-      ans = this.answer(q, client);
+      ans = this.answer(table, q, client);
       rcode = ans.rcode;
     }
     info.rcode = rcode;
@@ -104,19 +106,19 @@ export class Responder {
   /** The rate limiter's "slip": the response to `msg` cut to header, question and OPT, with TC=1. */
   truncatedReply(msg: Buffer, rcode: number): Buffer | null {
     if (mustDrop(msg)) return null;
-    const q = parseQuery(msg);
+    const q = parseQuery(msg, undefined, !this.table().geo.useEcs);
     return writeResponse(msg, q, null, {
       rcode, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true,
     });
   }
 
-  private answer(q: Query, client: ClientInfo): Answer {
+  private answer(table: ZoneTable, q: Query, client: ClientInfo): Answer {
     const { name, qtype, qclass } = q.question!;
     if (isBadQtype(qtype)) return emptyAnswer(RCODE.FORMERR, null);
     if (qclass === CLASS.CH) return this.chaos(name, qtype);
     if (qclass !== CLASS.IN) return emptyAnswer(RCODE.REFUSED, null);
     if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return emptyAnswer(RCODE.REFUSED, null); // no zone transfers
-    return lookup(this.table(), name, qtype, { address: client.address, ecs: q.edns?.ecs ?? null }, this.gslb);
+    return lookup(table, name, qtype, { address: client.address, ecs: q.edns?.ecs ?? null }, this.gslb);
   }
 
   /** CHAOS TXT id.server / hostname.bind (the NSID) and version.bind / version.server. */

@@ -5,7 +5,8 @@ import type { ClientSubnet } from '../dns/query.js';
 import type { HealthView } from '../health/table.js';
 import { ipToBytes, maskBytes } from '../config/values.js';
 import { embeddedIPv4, isPrivate, type GeoLocator, type Location } from './geo.js';
-import { orderRegions, type RegionOrder } from './order.js';
+import { poolMemo } from './memo.js';
+import { computeOrder, orderMemo, type OrderMemo, type RegionOrder } from './order.js';
 import type { Pool, PoolRegion, Target } from './pool.js';
 import { rotate, selectTargets } from './select.js';
 
@@ -44,6 +45,10 @@ export interface ClientLocation {
   via: 'ecs' | 'source';
   /** Why ECS was not used, when the query had it. */
   ecsIgnored?: string;
+  /** Why an ECS address that decided has no location: the client is unknown (not the resolver's place). */
+  unlocated?: 'private address' | 'located by nothing';
+  /** The least ECS scope an answer for this client may claim (spec §10: an unlocated block, at least the source prefix). */
+  minScope?: number;
   /** The address looked up, 4 or 16 bytes (ECS address padded with zeros). */
   bytes: Buffer;
 }
@@ -106,23 +111,32 @@ export interface PoolTrace {
   note: string | null;
 }
 
-/** Places the client: the ECS address when present, enabled and locatable, else the source address. */
+/** Why a query's ECS option was not used when `geoip.ecs` is false (the server does not echo it either). */
+export const ECS_OFF = 'geoip.ecs is off';
+
+/**
+ * Places the client: the ECS address when present and enabled, else the source address. An ECS address
+ * decides even when nothing locates it (private and not in `geoip.networks`, or unknown to the database):
+ * the client is then unknown — regions in written order, the map's `default` — and never placed where its
+ * resolver is, since the answer is cached for the client's block (RFC 7871 §7.3.1), not for the resolver.
+ */
 export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocation {
   if (client.located) return client.located;
   let ignored: string | undefined;
   const ecs = client.ecs;
-  if (ecs && !ctx.useEcs) ignored = 'geoip.ecs is off';
+  if (ecs && !ctx.useEcs) ignored = ECS_OFF;
   else if (ecs && ecs.sourcePrefix === 0) ignored = 'source prefix 0 (the client opted out)';
   else if (ecs) {
     const bytes = Buffer.alloc(ecs.family === 1 ? 4 : 16);
     ecs.address.copy(bytes);
     const loc = ctx.geo.locate(bytes);
-    const located = loc.source !== 'unknown';
-    if (located && (loc.source === 'overlay' || !isPrivate(bytes))) {
-      client.located = { loc, via: 'ecs', bytes };
-      return client.located;
-    }
-    ignored = isPrivate(bytes) ? 'private address' : 'located by nothing';
+    // a private address counts only where an overlay network maps it (your own resolvers' clients)
+    if (loc.source !== 'overlay' && isPrivate(bytes)) {
+      client.located = { loc: ctx.geo.unlocatedPrivate(bytes, ecs.sourcePrefix), via: 'ecs', bytes, unlocated: 'private address' };
+    } else if (loc.source === 'unknown') {
+      client.located = { loc, via: 'ecs', bytes, unlocated: 'located by nothing', minScope: ecs.sourcePrefix };
+    } else client.located = { loc, via: 'ecs', bytes };
+    return client.located;
   }
   const bytes = sourceBytes(client.address);
   client.located = { loc: ctx.geo.locate(bytes), via: 'source', bytes, ...(ignored ? { ecsIgnored: ignored } : {}) };
@@ -161,12 +175,6 @@ interface Plan {
   version: number;
 }
 
-interface PoolMemo {
-  order?: RegionOrder;
-  plan4?: Plan;
-  plan6?: Plan;
-}
-
 /** The A (family 4) or AAAA (family 6) answer of a pool for one client. */
 export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth = 0): PoolDecision {
   const d = decide(pool, family, client, ctx, env, env.trace, depth);
@@ -179,16 +187,21 @@ function needsLocation(pool: Pool): boolean {
   return pool.spec.select === 'sticky' || (pool.spec.policy !== 'failover' && pool.regions.length > 1);
 }
 
-const NOWHERE: Location = { source: 'unknown', network: null, prefix: 0, shared: true };
+const NOWHERE: Location = { source: 'unknown', network: null, prefix: 0 };
 const NOWHERE_CLIENT: ClientLocation = { loc: NOWHERE, via: 'source', bytes: Buffer.alloc(4) };
+// the memo of a pool that answers every client alike lives on the pool (weakly), never in a global
+const nowhereMemo = (pool: Pool): OrderMemo => ({ order: computeOrder(pool, NOWHERE) });
 
 function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv,
   trace: PoolTrace[] | undefined, depth: number): PoolDecision {
   const { health } = env;
   // a failover or single-region pool answers every client alike: no need to place this one
   const cl = trace || needsLocation(pool) ? locateClient(client, ctx) : (client.located ?? NOWHERE_CLIENT);
-  const loc = needsLocation(pool) ? cl.loc : NOWHERE;
-  const order = orderRegions(pool, loc);
+  const located = needsLocation(pool);
+  const loc = located ? cl.loc : NOWHERE;
+  // region order and plans memoized per (location, pool): in a fixed-size table (memo.ts) or on the pool
+  const memo = located ? orderMemo(pool, loc) : poolMemo(pool, nowhereMemo);
+  const order = memo.order;
   const t: PoolTrace | undefined = trace ? {
     pool: pool.name, family, client: cl, policy: pool.spec.policy, mapKey: order.mapKey, regions: [], chosen: null,
     reason: null, select: pool.spec.select, candidates: [], answer: [], ttl: pool.ttl, halved: false, scope: 0, note: null,
@@ -210,22 +223,16 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
     return result('nodata', [], null, policyReason(pool), false, false, false);
   }
 
-  // steps 3 and 4 up to the selection: memoized on a shared location while the health table stands still
+  // steps 3 and 4 up to the selection: memoized with the order while the health table stands still
   let plan: Plan;
   const version = health.version;
-  if (!t && loc.shared && pool.spec.select !== 'fastest') {
-    const memo = (loc.memo ??= new Map());
-    let m = memo.get(pool) as PoolMemo | undefined;
-    if (!m) {
-      m = {};
-      memo.set(pool, m);
-    }
-    const cached = family === 4 ? m.plan4 : m.plan6;
+  if (!t && pool.spec.select !== 'fastest') {
+    const cached = (family === 4 ? memo.plan4 : memo.plan6) as Plan | undefined;
     if (cached && cached.version === version) plan = cached;
     else {
       plan = makePlan(pool, family, order, health, version, undefined);
-      if (family === 4) m.plan4 = plan;
-      else m.plan6 = plan;
+      if (family === 4) memo.plan4 = plan;
+      else memo.plan6 = plan;
     }
   } else plan = makePlan(pool, family, order, health, version, t);
 
@@ -291,8 +298,10 @@ function makePlan(pool: Pool, family: 4 | 6, order: RegionOrder, health: HealthV
   const healthyOf = (r: PoolRegion) => famOf(r).filter(up);
   let region = ranked[idx]!.region;
   // a region that has targets of the family, all unhealthy, is skipped for health (the answer changed);
-  // one that simply has none of that family is skipped by design (family_fallback), with the usual TTL
-  let skippedForHealth = idx > 0;
+  // one that simply has none of that family is skipped by design (family_fallback), with the usual TTL.
+  // Likewise regions passed over by configuration (no live target, min_healthy above their size): only a
+  // region other than the all-healthy answer's is a failover
+  let skippedForHealth = idx !== order.allHealthy;
   let healthy = healthyOf(region);
   if (healthy.length === 0) {
     const byHealth = famOf(region).length > 0;
@@ -360,13 +369,16 @@ function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext,
   return result('answer', ordered.slice(0, n), pick.region.name, 'all_down', true, true);
 }
 
-/** ECS scope: the located block when the answer depends on the client, widened to /24 (/56) for sticky. */
+/**
+ * ECS scope: the block the client was placed by when the answer depends on the client — an unlocated one
+ * (spec §10) at least as long as the source prefix —, widened to /24 (/56) for sticky.
+ */
 function scopeFor(pool: Pool, cl: ClientLocation, order: RegionOrder): number {
   if (cl.via !== 'ecs') return 0;
   const sticky = pool.spec.select === 'sticky';
   if (!order.clientDependent && !sticky) return 0;
   const v4 = cl.bytes.length === 4;
-  let scope = order.clientDependent ? cl.loc.prefix : 0;
+  let scope = order.clientDependent ? Math.max(cl.loc.prefix, cl.minScope ?? 0) : 0;
   if (sticky) {
     // the sticky block: /24 (/56), or for an IPv4 inside IPv6 the bits of that IPv4 /24 (Teredo: all)
     const e = v4 ? null : embeddedIPv4(cl.bytes);

@@ -7,7 +7,7 @@ import { lookup, type ZoneTable } from '../dns/lookup.js';
 import { rrsetLines } from '../dns/present.js';
 import type { ClientSubnet } from '../dns/query.js';
 import type { HealthView } from '../health/table.js';
-import { locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
+import { ECS_OFF, locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
 import { embeddedIPv4, type Location } from './geo.js';
 
 export interface ExplainRequest {
@@ -17,11 +17,13 @@ export interface ExplainRequest {
   subnet?: string;
 }
 
-export interface ExplainClient extends Omit<Location, 'memo'> {
+export interface ExplainClient extends Omit<Location, 'id'> {
   /** The address that was looked up (after unwrapping an embedded IPv4 address). */
   address: string;
   via: 'ecs' | 'source';
   ecsIgnored: string | null;
+  /** Why the address that decided has no location ('private address', 'located by nothing'), or null. */
+  unlocated: string | null;
 }
 
 export interface ExplainResult {
@@ -65,7 +67,7 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
     query: { name: p.name, type: p.typeName, from: req.from, subnet: req.subnet ?? null },
     health: healthSource,
     client: located ? {
-      ...withoutMemo(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null,
+      ...withoutId(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null, unlocated: located.unlocated ?? null,
     } : null,
     pools: trace.map(({ client: _c, ...rest }) => rest),
     answer: {
@@ -80,8 +82,8 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
   };
 }
 
-function withoutMemo(loc: Location): Omit<Location, 'memo'> {
-  const { memo: _memo, ...rest } = loc;
+function withoutId(loc: Location): Omit<Location, 'id'> {
+  const { id: _id, ...rest } = loc;
   return rest;
 }
 
@@ -101,7 +103,8 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
     const src = c.source === 'overlay' ? `overlay network ${c.network}${c.region ? ` → region ${c.region}` : ''}`
       : c.source === 'database' ? `database record ${c.network}`
         : c.source === 'coarse' ? `database record ${c.network}, country only: placed at the country's population centre (coarse)`
-          : `unknown (${c.network ? `no record for ${c.network}` : 'no database'}): regions in written order`;
+          : c.unlocated === 'private address' ? `unknown (a private address, ${c.network}, in no overlay network): regions in written order`
+            : `unknown (${c.network ? `no record for ${c.network}` : 'no database'}): regions in written order`;
     out.push(`client:  ${c.address} (${c.via === 'ecs' ? 'EDNS client subnet' : 'query source address'})${c.ecsIgnored ? `; client subnet ignored: ${c.ecsIgnored}` : ''}`);
     out.push(`located: ${where || 'nowhere known'} at ${pos}`);
     out.push(`source:  ${src}`);
@@ -120,7 +123,9 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
     if (p.select === 'round-robin' || p.select === 'fastest') out.push('  (order shown from the first rotation position; the server rotates it on every response)');
   }
   out.push('');
-  out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${r.query.subnet ? `, ECS scope /${r.answer.ecsScope}` : ''}`);
+  // with geoip.ecs off the server does not echo the option at all (RFC 7871 §7.2.1)
+  const ecsNote = !r.query.subnet ? '' : c?.ecsIgnored === ECS_OFF ? ', no ECS option (geoip.ecs is off)' : `, ECS scope /${r.answer.ecsScope}`;
+  out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${ecsNote}`);
   for (const l of r.answer.answer) out.push(`  ${l}`);
   for (const l of r.answer.authority) out.push(`  ${l}   (authority)`);
   return `${out.join('\n')}\n`;

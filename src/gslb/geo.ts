@@ -31,9 +31,11 @@ export interface Location {
   prefix: number;
   /** Set when the location is cached for its whole /24 (/56): results may then be memoized on it. */
   shared?: boolean;
-  /** Per-pool results that depend only on this location (region order, decisions): see order.ts, answer.ts. */
-  memo?: Map<object, unknown>;
+  /** A shared location's identity (never reused): the key of per-pool results memoized for it (memo.ts). */
+  id?: number;
 }
+
+let nextLocationId = 1;
 
 interface CountryPoint {
   continent?: string;
@@ -66,15 +68,29 @@ export function embeddedIPv4(b: Uint8Array): { v4: Buffer; offsetBits: number } 
 
 /** Not routable on the Internet: RFC 1918, loopback, link-local, CGNAT, ULA, multicast, unspecified. */
 export function isPrivate(b: Uint8Array): boolean {
+  return privatePrefix(b) !== null;
+}
+
+/** The prefix length of the non-routable range (see isPrivate) that contains the address, or null. */
+export function privatePrefix(b: Uint8Array): number | null {
   if (b.length === 4) {
     const [a, c] = [b[0]!, b[1]!];
-    return a === 0 || a === 10 || a === 127 || (a === 100 && (c & 0xc0) === 64) || (a === 169 && c === 254)
-      || (a === 172 && (c & 0xf0) === 16) || (a === 192 && c === 168) || a >= 224;
+    if (a === 0 || a === 10 || a === 127) return 8;
+    if (a === 100 && (c & 0xc0) === 64) return 10;
+    if (a === 169 && c === 254) return 16;
+    if (a === 172 && (c & 0xf0) === 16) return 12;
+    if (a === 192 && c === 168) return 16;
+    return a >= 224 ? 3 : null;
   }
   const e = embeddedIPv4(b);
-  if (e && e.offsetBits === 96) return isPrivate(e.v4);
-  if (b.every((x, i) => (i < 15 ? x === 0 : x <= 1))) return true; // :: and ::1
-  return (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) || b[0] === 0xff;
+  if (e && e.offsetBits === 96) {
+    const p = privatePrefix(e.v4);
+    return p === null ? null : 96 + p;
+  }
+  if (b.every((x, i) => (i < 15 ? x === 0 : x <= 1))) return 127; // :: and ::1
+  if ((b[0]! & 0xfe) === 0xfc) return 7;
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 10;
+  return b[0] === 0xff ? 8 : null;
 }
 
 function contains(net: { bytes: Buffer; prefix: number }, addr: Uint8Array): boolean {
@@ -350,7 +366,7 @@ export class GeoLocator {
     if (e) {
       const inner = this.locate(e.v4);
       // the embedded block, expressed as a prefix of the IPv6 address asked
-      return { ...inner, shared: false, memo: undefined, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
+      return { ...inner, shared: false, id: undefined, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
     }
     if (addr.length === 4) {
       const key = (addr[0]! << 16) | (addr[1]! << 8) | addr[2]!;
@@ -360,6 +376,7 @@ export class GeoLocator {
       if (loc.prefix <= 24) {
         if (this.cache4.size >= CACHE_MAX) this.cache4.clear();
         loc.shared = true;
+        loc.id = nextLocationId++;
         this.cache4.set(key, loc);
       }
       return loc;
@@ -371,9 +388,21 @@ export class GeoLocator {
     if (loc.prefix <= 56) {
       if (this.cache6.size >= CACHE_MAX) this.cache6.clear();
       loc.shared = true;
+      loc.id = nextLocationId++;
       this.cache6.set(key, loc);
     }
     return loc;
+  }
+
+  /**
+   * Where a private address that no overlay network maps is: nowhere (a private address says nothing of
+   * where its network is, and is not unique across networks). The block is the private range, or the
+   * query's source prefix when that is longer, lengthened for overlay networks inside it.
+   */
+  unlocatedPrivate(addr: Uint8Array, sourcePrefix: number): Location {
+    const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
+    const range = Math.max(privatePrefix(addr) ?? addr.length * 8, Math.min(sourcePrefix, addr.length * 8));
+    return { source: 'unknown', network: `${bytesToIp(maskBytes(addr, range))}/${range}`, prefix: this.nestedPrefix(overlays, addr, range) };
   }
 
   private lookup(addr: Uint8Array): Location {

@@ -2,6 +2,7 @@
 // `failover` in written order, `map` by an explicit table. Regions `state: down` in steerdns.yaml are left
 // out; `drain` ones go last. Pure functions of (pool, location).
 import type { Location } from './geo.js';
+import { locationMemo } from './memo.js';
 import type { Pool, PoolRegion } from './pool.js';
 
 const EARTH_RADIUS_KM = 6371;
@@ -27,6 +28,13 @@ export interface RegionOrder {
   mapKey: string | null;
   /** Whether the order depends on where the client is (ECS scope must then be set). */
   clientDependent: boolean;
+  /**
+   * Index in `ranked` of the region of the all-healthy answer (spec §5 step 6): the first that qualifies
+   * with every target up, given the configured states — a region whose targets are all `state: down`, or
+   * whose min_healthy exceeds its size, never qualifies, and passing it over is configuration, not failover.
+   * Failing that, the first with any live target; -1 when none has one.
+   */
+  allHealthy: number;
 }
 
 /** The most specific `map` entry for a location: CC-SUB, then CC, then continent:XX, then default. */
@@ -40,19 +48,26 @@ export function mapEntry(pool: Pool, loc: Location): { key: string; regions: str
   return hit;
 }
 
-/** The region order for a location; memoized on a shared (cached) location, per pool. */
-export function orderRegions(pool: Pool, loc: Location): RegionOrder {
-  if (!loc.shared) return computeOrder(pool, loc);
-  const memo = (loc.memo ??= new Map());
-  let o = memo.get(pool) as RegionOrder | undefined;
-  if (!o) {
-    o = computeOrder(pool, loc);
-    memo.set(pool, o);
-  }
-  return o;
+/** What is memoized per (location, pool): the region order, and answer.ts's plans per family. */
+export interface OrderMemo {
+  order: RegionOrder;
+  plan4?: unknown;
+  plan6?: unknown;
 }
 
-function computeOrder(pool: Pool, loc: Location): RegionOrder {
+const makeMemo = (pool: Pool, loc: Location): OrderMemo => ({ order: computeOrder(pool, loc) });
+
+/** The memo of (location, pool): kept in memo.ts's fixed-size table for a shared (cached) location. */
+export function orderMemo(pool: Pool, loc: Location): OrderMemo {
+  return locationMemo(loc, pool, makeMemo);
+}
+
+/** The region order for a location (memoized for a shared one). */
+export function orderRegions(pool: Pool, loc: Location): RegionOrder {
+  return orderMemo(pool, loc).order;
+}
+
+export function computeOrder(pool: Pool, loc: Location): RegionOrder {
   const live = pool.regions.filter((r) => r.region.state !== 'down');
   const point: [number, number] | null = loc.lat !== undefined && loc.lon !== undefined ? [loc.lat, loc.lon] : null;
   const dist = (r: PoolRegion) => (point ? haversineKm(point, r.region.location) : null);
@@ -84,5 +99,7 @@ function computeOrder(pool: Pool, loc: Location): RegionOrder {
   // drain: used only when no other region qualifies
   const drained = ranked.filter((r) => r.region.region.state === 'drain');
   if (drained.length) ranked = [...ranked.filter((r) => r.region.region.state !== 'drain'), ...drained];
-  return { ranked, mapKey, clientDependent };
+  let allHealthy = ranked.findIndex((r) => r.region.live.length >= r.region.need);
+  if (allHealthy < 0) allHealthy = ranked.findIndex((r) => r.region.live.length > 0);
+  return { ranked, mapKey, clientDependent, allHealthy };
 }

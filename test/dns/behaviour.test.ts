@@ -4,7 +4,7 @@ import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import packet from 'dns-packet';
 import {
-  BASE_CONFIG, TRANSPORTS, decode, query, startServer, tcpMany, u16, udpRaw,
+  BASE_CONFIG, TRANSPORTS, decode, dig, query, startServer, tcpMany, u16, udpRaw,
   type Msg, type Rec, type Reply, type TestServer,
 } from '../helpers/server.js';
 
@@ -89,7 +89,21 @@ records:
   www: { A: 192.0.2.96 }
 `;
 
-const ZONES = { 'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': CHILD_ZONE };
+// Hosted children the parent does not delegate to: one with no NS cut in the parent at all, one under a
+// delegation of the parent (nods) to servers we are not (the parent side of its cut is not hosted here).
+const undelegated = (origin: string) => `
+origin: ${origin}
+ttl: 3600
+soa: { ns: ns1.${origin}., email: hostmaster@example.test, minimum: 120, ttl: 45, serial: 3 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.95 }
+`;
+
+const ZONES = {
+  'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': CHILD_ZONE,
+  'nocut.example.test.yaml': undelegated('nocut.example.test'), 'inner.nods.example.test.yaml': undelegated('inner.nods.example.test'),
+};
 const NO_IDENTITY_CONFIG = BASE_CONFIG.replace(/^nsid:.*$/m, '').replace(/^version:.*$/m, '');
 
 let S: TestServer;
@@ -283,6 +297,29 @@ both('DS at a hosted child apex is answered by the parent (NODATA with AA and th
   t.true(r.msg.flag_aa);
   t.is(r.msg.answers.length, 0);
   assertSoa(t, r.msg, 'example.test', 60);
+});
+
+both('DS at a hosted child apex without a cut in the hosted parent: the child answers NODATA with its SOA (RFC 4035 §3.1.4.1)', async (t, ask) => {
+  for (const child of ['nocut.example.test', 'inner.nods.example.test']) {
+    const r = await ask(query(child, 'DS'));
+    t.is(r.msg.rcode, 'NOERROR', child);
+    t.true(r.msg.flag_aa, child);
+    t.is(r.msg.answers.length, 0, child);
+    assertSoa(t, r.msg, child, 45);
+  }
+  // the parent still answers for what it owns: NXDOMAIN beside the child, the referral above the other
+  t.is((await ask(query('other.example.test', 'DS'))).msg.rcode, 'NXDOMAIN');
+  const ref = await ask(query('x.nods.example.test', 'DS'));
+  t.false(ref.msg.flag_aa);
+  t.deepEqual(ref.msg.authorities.map((a) => [lc(a.name), a.type]), [['nods.example.test', 'NS']]);
+});
+
+test('dig DS at an undelegated hosted child apex: NOERROR, aa, the child\'s SOA', async (t) => {
+  const out = await dig(S.port, ['+norec', 'nocut.example.test', 'DS']);
+  t.regex(out, /status: NOERROR/);
+  t.regex(out, /flags: qr aa;/);
+  t.regex(out, /ANSWER: 0, AUTHORITY: 1/);
+  t.regex(out, /^nocut\.example\.test\.\s+45\s+IN\s+SOA\s+ns1\.nocut\.example\.test\./m);
 });
 
 // ---- positive and negative answers ---------------------------------------------------------------
@@ -732,6 +769,39 @@ both('ECS: malformed options get FORMERR', async (t, ask) => {
     t.is(r.msg.rcode, 'FORMERR', label);
     t.is(r.msg.answers.length, 0, label);
     t.truthy(optOf(r.msg), `${label}: OPT on the FORMERR`);
+  }
+});
+
+test('geoip.ecs: false — ECS is neither used nor echoed (RFC 7871 §7.2.1); a malformed one is ignored like any unknown option, not FORMERR', async (t) => {
+  const s = await startServer(ZONES, `${BASE_CONFIG}geoip: { ecs: false }\n`);
+  try {
+    const nsid = { code: 3, data: Buffer.alloc(0) };
+    const options: [string, { code: number; data: Buffer }[]][] = [
+      ['a valid ECS', [ecs(1, 24, [81, 2, 69])]],
+      ['a valid IPv6 ECS and NSID', [nsid, ecs(2, 56, [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x12])]],
+      ['family 3', [ecs(3, 24, [81, 2, 69])]],
+      ['bits set past the prefix', [ecs(1, 20, [81, 2, 79])]],
+      ['option body too short', [{ code: 8, data: Buffer.from([0, 1, 24]) }]],
+      ['two ECS options', [ecs(1, 24, [81, 2, 69]), ecs(1, 24, [192, 0, 2])]],
+    ];
+    const responder = (s.server as unknown as { responder: { slowParse: boolean } }).responder;
+    // both readers of the OPT record: the direct one, and the full decoder (other message shapes)
+    for (const [tr, ask, slow] of [['udp', ASK.udp, false], ['tcp', ASK.tcp, false], ['udp', ASK.udp, true]] as const) {
+      responder.slowParse = slow;
+      for (const [label, opts] of options) {
+        const what = `${label} [${tr}${slow ? ', full decoder' : ''}]`;
+        const r = await ask(s.port, ednsQuery('app.example.test', 'A', { options: opts }));
+        t.is(r.msg.rcode, 'NOERROR', what);
+        t.true(r.msg.answers.length > 0, what);
+        const opt = optOf(r.msg);
+        t.truthy(opt, `${what}: OPT in the reply`);
+        t.deepEqual((opt?.options ?? []).filter((o) => o.code === 8), [], `${what}: no ECS option in the reply`);
+        // the other options are still read: NSID answered when asked
+        t.is((opt?.options ?? []).some((o) => o.code === 3), opts.includes(nsid), `${what}: NSID`);
+      }
+    }
+  } finally {
+    await s.stop();
   }
 });
 

@@ -6,6 +6,7 @@ import test from 'ava';
 import { bytesToIp } from '../../src/config/values.js';
 import { decidePool, Rotation, type ClientInfo, type GeoContext, type GslbEnv, type PoolDecision } from '../../src/gslb/answer.js';
 import type { Pool } from '../../src/gslb/pool.js';
+import { stickyOrder } from '../../src/gslb/select.js';
 import { HealthTable } from '../../src/health/table.js';
 import { client, geoFor, healthWith, keyOf, mulberry32, overlayConfig, poolOf, serverConfig, zonePools } from './helpers.js';
 
@@ -76,6 +77,54 @@ test('failover: a region whose targets are all down is skipped → the next near
   // and the next one after that
   for (const x of ['192.0.2.10', '192.0.2.11', '2001:db8:1::10']) health.set(keyOf(pool, x), { up: false });
   t.like(decide(pool, 4, LONDON, { health }), { region: 'ap-south', reason: 'failover', ttl: 15, answer: ['203.0.113.10'] });
+});
+
+test('a nearer region passed over by configuration (all its targets state: down, or min_healthy above its size) is no failover: full TTL, the policy\'s reason', (t) => {
+  const adminDown = poolOf(`ttl: 30
+check: { type: none }
+regions:
+  eu-west: [{ address: 198.51.100.10, state: down }, { address: "2001:db8:2::10", state: down }]
+  us-east: [192.0.2.10, 192.0.2.11]
+  ap-south: [203.0.113.10]`);
+  // the all-healthy answer, given the configured states, is us-east's: nothing was removed by health
+  t.like(decide(adminDown, 4, LONDON), { kind: 'answer', region: 'us-east', reason: 'nearest', ttl: 30 });
+  // health removing something still halves it: a target of us-east down, or us-east skipped
+  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.11']) }), { region: 'us-east', reason: 'nearest', ttl: 15 });
+  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.10', '192.0.2.11']) }),
+    { region: 'ap-south', reason: 'failover', ttl: 15 });
+
+  const tooFew = poolOf(`ttl: 30
+min_healthy: 3
+check: { type: none }
+regions:
+  eu-west: [198.51.100.10, 198.51.100.11]
+  us-east: [192.0.2.10, 192.0.2.11, 192.0.2.12]
+  ap-south: [203.0.113.10]`);
+  // eu-west can never have 3 healthy targets: us-east is the all-healthy answer
+  t.like(decide(tooFew, 4, LONDON), { region: 'us-east', reason: 'nearest', ttl: 30 });
+  t.like(decide(tooFew, 4, LONDON, { health: healthWith(tooFew, ['192.0.2.12']) }), { region: 'eu-west', reason: 'failover', ttl: 15 });
+
+  // policy map: the entry's first region all state: down → its second, with the map's reason and full TTL
+  const map = poolOf(`policy: map
+check: { type: none }
+regions:
+  eu-west: [{ address: 198.51.100.10, state: down }]
+  us-east: [192.0.2.10]
+map:
+  GB: [eu-west, us-east]
+  default: [us-east]`);
+  t.like(decide(map, 4, LONDON), { region: 'us-east', reason: 'map', ttl: 30 });
+
+  // no region can ever qualify: the first with a live target is the all-healthy answer
+  const none = poolOf(`ttl: 30
+min_healthy: 5
+check: { type: none }
+regions:
+  eu-west: [{ address: 198.51.100.10, state: down }]
+  us-east: [192.0.2.10, 192.0.2.11]
+  ap-south: [203.0.113.10]`);
+  t.like(decide(none, 4, LONDON), { region: 'us-east', reason: 'nearest', ttl: 30 });
+  t.like(decide(none, 4, LONDON, { health: healthWith(none, ['192.0.2.10', '192.0.2.11']) }), { region: 'ap-south', reason: 'failover', ttl: 15 });
 });
 
 test('TTL halving keeps at least 1 second: ttl 1 stays 1, ttl 3 becomes 1', (t) => {
@@ -456,20 +505,60 @@ test('ECS scope: widened for an overlay network nested inside the matched databa
   t.like(decide(pool, 4, client('127.0.0.1', '60.5.0.0/16')), { region: 'ap-south', scope: 24 });
 });
 
-test('ECS scope 0: source prefix 0, a private or an unlocatable ECS address — the source address decides', (t) => {
+test('ECS scope 0: source prefix 0 — the client opted out, the source address decides', (t) => {
   const pool = poolOf(NEAREST);
   const optOut = client(LONDON, '1.0.16.0/0');
   t.like(decide(pool, 4, optOut), { region: 'eu-west', scope: 0 });
   t.is(optOut.located!.via, 'source');
-  const priv = client(LONDON, '192.168.7.0/24');
-  t.like(decide(pool, 4, priv), { region: 'eu-west', scope: 0 });
-  t.is(priv.located!.via, 'source');
-  const nowhere = client(LONDON, '8.8.8.0/24');
-  t.like(decide(pool, 4, nowhere), { region: 'eu-west', scope: 0 });
-  t.is(nowhere.located!.via, 'source');
-  const v6priv = client(TOKYO, 'fd00:1::/48');
-  t.like(decide(pool, 6, v6priv), { region: 'ap-south', scope: 0 });
-  t.is(v6priv.located!.via, 'source');
+});
+
+// spec §10, replacing §4's "the source address decides and the scope is 0": that answer, cached by the
+// resolver for every client (RFC 7871 §7.3.1), sent all of them to the resolver's region for a TTL
+test('a private or unlocatable ECS address decides as an unknown client (written order), scope the unlocated block, at least the source prefix', (t) => {
+  const pool = poolOf(NEAREST);
+  // asked by resolvers in London and Tokyo: the same answer, for the client's block
+  for (const from of [LONDON, TOKYO]) {
+    const priv = client(from, '192.168.7.0/24');
+    t.like(decide(pool, 4, priv), { region: 'us-east', scope: 24, answer: ['192.0.2.10'] }, `private, asked from ${from}`);
+    t.is(priv.located!.via, 'ecs');
+    // the fixture database has nothing in 8.0.0.0/8: the source prefix is longer
+    t.like(decide(pool, 4, client(from, '8.8.8.0/24')), { region: 'us-east', scope: 24 });
+    t.like(decide(pool, 4, client(from, '8.8.0.0/16')), { region: 'us-east', scope: 16 });
+    t.like(decide(pool, 6, client(from, 'fd00:1::/48')), { region: 'us-east', scope: 48, answer: ['2001:db8:1::10'] });
+  }
+  // 81.2.64.0/20 holds London's 81.2.69.0/24, but 81.2.64.0 is in an unlocated /22: longer than the source
+  t.like(decide(pool, 4, client(TOKYO, '81.2.64.0/20')), { region: 'us-east', scope: 22 });
+  // a private range longer than the source prefix is the block: 192.168.0.0/15 reaches into public 192.169/16
+  t.like(decide(pool, 4, client(TOKYO, '192.168.0.0/15')), { region: 'us-east', scope: 16 });
+  // policy map: an unknown client gets `default`
+  const map = poolOf(`policy: map
+check: { type: none }
+regions:
+  us-east: [192.0.2.10]
+  eu-west: [198.51.100.10]
+map:
+  GB: [eu-west]
+  default: [us-east]`);
+  t.like(decide(map, 4, client(LONDON, '8.8.8.0/24')), { region: 'us-east', reason: 'map', scope: 24 });
+  t.like(decide(map, 4, client(LONDON, '10.9.0.0/16')), { region: 'us-east', reason: 'map', scope: 16 });
+});
+
+test('sticky hashes the ECS subnet, located or not — never the resolver\'s address', (t) => {
+  const sticky = poolOf(`select: sticky
+check: { type: none }
+regions:
+  eu-west: [198.51.100.10, 198.51.100.11, 198.51.100.12, 198.51.100.13, 198.51.100.14, 198.51.100.15]`);
+  const targets = sticky.regions[0]!.live4;
+  for (const subnet of ['8.8.8.0/24', '192.168.7.0/24', '81.2.0.0/24']) {
+    const expected = stickyOrder(targets, Buffer.from(subnet.split('/')[0]!.split('.').map(Number))).map((x) => x.address);
+    for (const from of [LONDON, TOKYO, SEATTLE]) {
+      t.like(decide(sticky, 4, client(from, subnet)), { answer: expected, scope: 24 }, `${subnet} from ${from}`);
+    }
+  }
+  // and the subnets do not all hash alike (else this test could not tell the ECS subnet from the resolver)
+  const orders = new Set(['8.8.8.0/24', '192.168.7.0/24', '81.2.0.0/24', LONDON, TOKYO, SEATTLE]
+    .map((x) => decide(sticky, 4, x.includes('/') ? client('127.0.0.1', x) : client(x)).answer.join()));
+  t.true(orders.size >= 4);
 });
 
 test('ECS scope 0 when the answer does not depend on the client: one region, failover policy', (t) => {

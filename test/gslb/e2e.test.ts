@@ -260,19 +260,25 @@ test('ECS with source prefix 0: scope 0 and the answer of the source address (ov
   for (const rr of r.answers) t.is(rr.ttl, TTL);
 });
 
-test('a private ECS address (10.1.2.0/24) gets scope 0 and the answer of the source address', async (t) => {
+// spec §10 (replacing §4's "source address, scope 0"): the ECS address decides even when nothing locates
+// it — the client is unknown (written order: us-east), not where its resolver (127.0.0.1: ap-south) is —
+// and the scope says which block that answer is for
+test('a private ECS address (10.1.2.0/24) decides as an unknown client: the written order, scope the source prefix', async (t) => {
   const r = await ask(shared, 'app.example.test', 'A', '10.1.2.0/24');
-  t.is(regionOf(r), 'ap-south', r.text);
-  t.deepEqual(r.ecs, { address: '10.1.2.0', source: 24, scope: 0 }, r.text);
+  t.is(regionOf(r), 'us-east', r.text);
+  t.deepEqual(r.ecs, { address: '10.1.2.0', source: 24, scope: 24 }, r.text);
   const r6 = await ask(shared, 'app.example.test', 'AAAA', 'fd00:1234::/48');
-  t.is(regionOf(r6), 'ap-south', r6.text);
-  t.is(r6.ecs?.scope, 0, r6.text);
+  t.is(regionOf(r6), 'us-east', r6.text);
+  t.is(r6.ecs?.scope, 48, r6.text);
 });
 
-test('a public ECS address the database does not know gets scope 0 and the answer of the source address', async (t) => {
+test('a public ECS address the database does not know decides as an unknown client: the written order, scope at least the source prefix', async (t) => {
   const r = await ask(shared, 'app.example.test', 'A', '198.18.7.0/24');
-  t.is(regionOf(r), 'ap-south', r.text);
-  t.is(r.ecs?.scope, 0, r.text);
+  t.is(regionOf(r), 'us-east', r.text);
+  t.is(r.ecs?.scope, 24, r.text);
+  const wide = await ask(shared, 'app.example.test', 'A', '198.18.0.0/16');
+  t.is(regionOf(wide), 'us-east', wide.text);
+  t.is(wide.ecs?.scope, 16, wide.text);
 });
 
 test('a failover pool answers every client alike (written order, overlay pins included) with ECS scope 0', async (t) => {
@@ -442,4 +448,42 @@ test('/metrics: pool answers by region and reason, and failopen_total when every
   t.regex(m3, /^steerdns_failopen_total\{zone="example.test",pool="app.example.test"\} \d+/m);
   // and logged
   t.true(s.logs.some((l) => l.level === 40 && /no healthy target in any region/.test(String(l.msg))), JSON.stringify(s.logs.slice(-5)));
+});
+
+test('/metrics and TTL: a nearer region all `state: down` or below its min_healthy by configuration is no failover', async (t) => {
+  const zone = `
+origin: example.test
+ttl: 3600
+soa: { ns: ns1.example.test., email: hostmaster@example.test, minimum: 60, serial: 1 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.53 }
+  admin:
+    pool:
+      ttl: ${TTL}
+      check: { type: none }
+      regions:
+        eu-west: [{ address: 198.51.100.10, state: down }, { address: 198.51.100.11, state: down }]
+        us-east: [192.0.2.10]
+  few:
+    pool:
+      ttl: ${TTL}
+      min_healthy: 2
+      check: { type: none }
+      regions:
+        eu-west: [198.51.100.10]
+        us-east: [192.0.2.10, 192.0.2.11]
+`;
+  const s = await startServer({ 'example.test.yaml': zone }, config(dbPath));
+  t.teardown(() => s.stop());
+  for (const name of ['admin', 'few']) {
+    const pool = `${name}.example.test`;
+    // London: eu-west is nearest, but can never qualify as configured
+    const r = await ask(s, pool, 'A', '81.2.69.0/24');
+    t.is(regionOf(r), 'us-east', r.text);
+    for (const rr of r.answers) t.is(rr.ttl, TTL, `${pool}: full TTL\n${r.text}`);
+    const m = await metrics(s);
+    t.is(sample(m, 'steerdns_pool_answers_total', { zone: 'example.test', pool, region: 'us-east', reason: 'nearest' }), 1, pool);
+    t.is(sample(m, 'steerdns_pool_answers_total', { zone: 'example.test', pool, reason: 'failover' }), 0, pool);
+  }
 });

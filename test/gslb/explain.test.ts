@@ -171,13 +171,31 @@ test('--subnet shows the ECS path: the client subnet is located (US → us-east)
   t.is(j.answer.ecsScope, prefix);
 });
 
-test('--subnet with a private address: ignored, the source address decides, scope 0', async (t) => {
+// spec §10: the ECS address decides even when private (the client is unknown, not at its resolver's place)
+test('--subnet with a private address: the client is unknown, regions in written order, scope the source prefix', async (t) => {
   const r = await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '10.1.2.0/24', '--offline']);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /^client: +81\.2\.69\.142 \(query source address\); client subnet ignored: private address$/m);
-  t.regex(r.stdout, /^located: GB\b/m);
+  t.regex(r.stdout, /^client: +10\.1\.2\.0 \(EDNS client subnet\)$/m);
+  t.regex(r.stdout, /^located: nowhere known at no coordinates$/m);
+  t.regex(r.stdout, /^source: +unknown \(a private address, 10\.1\.2\.0\/24, in no overlay network\): regions in written order$/m);
+  t.deepEqual(chosen(r.stdout), ['us-east']);
+  t.regex(r.stdout, /^response: NOERROR, authoritative, ECS scope \/24$/m);
+  const j = JSON.parse((await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '10.1.2.0/24', '--offline', '--json'])).stdout) as {
+    client: { via: string; source: string; unlocated: string | null; ecsIgnored: string | null }; answer: { ecsScope: number };
+  };
+  t.like(j.client, { via: 'ecs', source: 'unknown', unlocated: 'private address', ecsIgnored: null });
+  t.is(j.answer.ecsScope, 24);
+});
+
+test('--subnet with geoip.ecs: false: the source address decides, and the response has no ECS option (as the server answers)', async (t) => {
+  const cfg = repoConfigCopy('127.0.0.1:1');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/^( +)ecs: true\b.*$/m, '$1ecs: false'));
+  t.regex(readFileSync(cfg, 'utf8'), /^ +ecs: false$/m);
+  const r = await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '216.160.83.0/24', '-c', cfg, '--offline']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^client: +81\.2\.69\.142 \(query source address\); client subnet ignored: geoip\.ecs is off$/m);
   t.deepEqual(chosen(r.stdout), ['eu-west']);
-  t.regex(r.stdout, /^response: NOERROR, authoritative, ECS scope \/0$/m);
+  t.regex(r.stdout, /^response: NOERROR, authoritative, no ECS option \(geoip\.ecs is off\)$/m);
 });
 
 test('bad inputs exit non-zero with a clear message', async (t) => {

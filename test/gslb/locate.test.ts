@@ -266,19 +266,32 @@ test('locateClient: a located public ECS subnet decides over the source address'
   t.like(v6.loc, { country: 'JP' });
 });
 
-test('locateClient: ECS source prefix 0, a private or an unlocatable ECS address → the source address', (t) => {
+test('locateClient: ECS source prefix 0 → the source address (the client opted out)', (t) => {
   const optOut = locateClient(client('81.2.0.5', '1.0.16.0/0'), ctx);
   t.is(optOut.via, 'source');
   t.like(optOut.loc, { country: 'GB' });
   t.regex(optOut.ecsIgnored!, /source prefix 0/);
+});
+
+// spec §10 (replaces §4's "the source address is used"): the ECS address decides, located or not
+test('locateClient: a private or unlocatable ECS address still decides: the client is unknown, never the resolver\'s place', (t) => {
   const priv = locateClient(client('81.2.0.5', '192.168.1.0/24'), ctx);
-  t.is(priv.via, 'source');
-  t.like(priv.loc, { country: 'GB' });
-  t.regex(priv.ecsIgnored!, /private/);
+  t.like(priv, { via: 'ecs', unlocated: 'private address', ecsIgnored: undefined });
+  t.deepEqual([...priv.bytes], [192, 168, 1, 0]);
+  // the block: the source prefix (longer than the private range /16)
+  t.like(priv.loc, { source: 'unknown', network: '192.168.1.0/24', prefix: 24, country: undefined });
+  // a source prefix shorter than the private range: the range (192.168.0.0/15 reaches into public 192.169/16)
+  t.like(locateClient(client('81.2.0.5', '192.168.0.0/15'), ctx).loc, { source: 'unknown', network: '192.168.0.0/16', prefix: 16 });
+  // overlay networks inside the block lengthen it (10.20.5.0/24 is mapped elsewhere)
+  t.like(locateClient(client('81.2.0.5', '10.0.0.0/8'), ctx).loc, { network: '10.0.0.0/8', prefix: 24 });
+  t.like(locateClient(client('81.2.0.5', 'fd00:1::/48'), ctx), { via: 'ecs', unlocated: 'private address', loc: { source: 'unknown', prefix: 48 } });
+  // a private address an overlay maps is located by it
+  t.like(locateClient(client('81.2.0.5', '10.20.1.0/24'), ctx), { via: 'ecs', unlocated: undefined, loc: { source: 'overlay', region: 'ap-southeast' } });
+
   const nowhere = locateClient(client('81.2.0.5', '8.8.8.0/24'), ctx);
-  t.is(nowhere.via, 'source');
-  t.like(nowhere.loc, { country: 'GB' });
-  t.regex(nowhere.ecsIgnored!, /located by nothing/);
+  t.like(nowhere, { via: 'ecs', unlocated: 'located by nothing', minScope: 24, ecsIgnored: undefined });
+  t.like(nowhere.loc, { source: 'unknown', country: undefined, lat: undefined });
+  t.deepEqual([...nowhere.bytes], [8, 8, 8, 0]);
 });
 
 test('locateClient: geoip.ecs false ignores ECS', (t) => {
