@@ -19,7 +19,7 @@ import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus } from './http/status.js';
-import { FolderWatcher } from './watch.js';
+import { FolderWatcher, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
@@ -136,7 +136,7 @@ export class Server {
   }
 
   /** Edits in the zones folder reload the zones (once they hold still); SIGHUP reloads the config too. */
-  private readonly zoneWatcher = new FolderWatcher(() => this.reloadZones(), 150, (e) => this.log.error({ err: e }, 'cannot watch the zones folder'));
+  private readonly zoneWatcher = new FolderWatcher(() => this.reloadZones(), SETTLE_MS, (e) => this.log.error({ err: e }, 'cannot watch the zones folder'));
 
   /** Reloads the zone files with the running config (a file watch fired). */
   reloadZones(): { failed: string[]; parsed: number; rebuilt: number } {
