@@ -128,6 +128,7 @@ export class Server {
     await server.listenHttp();
     server.watchDatabase();
     server.zoneWatcher.watch(config.zonesDir);
+    server.retryUnsettled();
     return server;
   }
 
@@ -141,8 +142,16 @@ export class Server {
   /** Reloads the zone files with the running config (a file watch fired). */
   reloadZones(): { failed: string[]; parsed: number; rebuilt: number } {
     const r = this.loadZones(this.snapshot);
+    this.retryUnsettled();
     this.onReloaded?.('zones');
     return r;
+  }
+
+  /** The last load met a zone file that changed while it was read: it is read again once it holds still. */
+  private zonesUnsettled = false;
+
+  private retryUnsettled(): void {
+    if (this.zonesUnsettled && this.role !== 'worker') this.zoneWatcher.changed();
   }
 
   private watchedDb: string | null = null;
@@ -256,8 +265,7 @@ export class Server {
         kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
     }
     this.snapshot = report.snapshot;
-    // a file caught mid-write is read again once the folder holds still
-    if (report.unsettled.length > 0 && this.role !== 'worker' && previous) this.zoneWatcher.changed();
+    this.zonesUnsettled = report.unsettled.length > 0;
     if (this.role !== 'worker') this.prober.update(checkTargets(report.snapshot));
     const m = this.metrics;
     m.targetUp.reset();
@@ -383,6 +391,7 @@ export class Server {
     if (this.role !== 'worker') {
       this.watchDatabase();
       this.zoneWatcher.watch(this.config.zonesDir);
+      this.retryUnsettled();
       this.onReloaded?.('all');
     }
     // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)

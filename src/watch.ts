@@ -7,7 +7,7 @@ import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
 /** How long the zone files must hold still after a change before they are read. */
-export const SETTLE_MS = 200;
+export const SETTLE_MS = 150;
 // While waiting, the files' sizes and times are compared this often
 const SETTLE_POLL_MS = 50;
 // A folder that never holds still (a file rewritten without pause) is read anyway after this long; a file
@@ -32,6 +32,7 @@ export class FolderWatcher {
   private pendingStamps = '';
   private pendingSince = 0;
   private lastEvent = 0;
+  private lastLook = 0;
 
   constructor(private readonly onChange: () => void, private readonly settleMs = SETTLE_MS,
     private readonly onError: (e: Error) => void = () => undefined) {}
@@ -83,7 +84,8 @@ export class FolderWatcher {
     this.firstPending = now;
     this.pendingStamps = this.dir === null ? '' : folderStamps(this.dir);
     this.pendingSince = now;
-    this.arm(this.settleMs);
+    this.lastLook = now;
+    this.arm(Math.min(SETTLE_POLL_MS, this.settleMs));
   }
 
   private arm(ms: number): void {
@@ -91,14 +93,17 @@ export class FolderWatcher {
     this.timer.unref();
   }
 
+  /** Looks at the zone files every SETTLE_POLL_MS; reloads once neither they nor events moved for settleMs. */
   private settle(): void {
     this.timer = null;
     const now = Date.now();
     const stamps = this.dir === null ? '' : folderStamps(this.dir);
     if (stamps !== this.pendingStamps) {
+      // changed since the last look (file systems without change events show it only so)
       this.pendingStamps = stamps;
-      this.pendingSince = now;
+      this.pendingSince = this.lastLook;
     }
+    this.lastLook = now;
     const still = now - Math.max(this.pendingSince, this.lastEvent);
     if (still < this.settleMs && now - this.firstPending < MAX_UNSETTLED_MS) {
       this.arm(Math.min(SETTLE_POLL_MS, this.settleMs - still));

@@ -21,8 +21,8 @@ records:
     pool:
       check: { type: http, port: ${port}, ${check}, interval: 100ms, timeout: 80ms, rise: 1, fall: 1 }
       regions:
-        us-east: [${addr(231)}, 192.0.2.99]
-        eu-west: [192.0.2.98]
+        us-east: [${addr(231)}]
+        eu-west: [${addr(232)}]
 `;
 
 interface StatusPool { name: string; check: string; regions: { name: string; targets: { address: string; health: string }[] }[] }
@@ -36,7 +36,9 @@ test.serial('reload: an edit of check: alone reaches the prober (new path and ex
     },
   });
   t.teardown(() => backend.close());
-  // 192.0.2.99 (no backend) is down once probed: app answers only the healthy us-east target
+  // eu-west's backend answers 200 on every path
+  const standby = await HttpBackend.start(addr(232), { port: backend.port });
+  t.teardown(() => standby.close());
   const s = await startServer({ 'example.test.yaml': CHECKED_ZONE(backend.port, 'path: /ok') }, HTTP_CONFIG);
   t.teardown(() => s.stop());
   const file = join(s.dir, 'zones', 'example.test.yaml');
@@ -46,7 +48,7 @@ test.serial('reload: an edit of check: alone reaches the prober (new path and ex
     return { check: pool.check, health: pool.regions[0]!.targets.find((x) => x.address === addr(231))!.health };
   };
   await poll(async () => ((await healthOf()).health === 'up' && backend.requests.some((r) => r.url === '/ok') ? true : undefined), { timeoutMs: 10_000, what: 'target up on /ok' });
-  await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(231) ? true : undefined), { timeoutMs: 10_000, what: '192.0.2.99 down' });
+  await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(231) ? true : undefined), { timeoutMs: 10_000, what: 'app on us-east' });
   const serial = await soaSerial(s.port, 'example.test');
   const logsFrom = s.logs.length;
 
@@ -57,13 +59,14 @@ test.serial('reload: an edit of check: alone reaches the prober (new path and ex
   await poll(() => (backend.requestsSince(edited).some((r) => r.url === '/gone') ? true : undefined), { timeoutMs: 10_000, what: 'a probe of /gone' });
   await poll(async () => ((await healthOf()).health === 'down' ? true : undefined), { timeoutMs: 10_000, what: 'target down on /gone' });
   t.is((await healthOf()).check, `http://app.example.test:${backend.port}/gone`);
-  await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === '192.0.2.98' ? true : undefined), { timeoutMs: 10_000, what: 'app failed over to eu-west' });
+  await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(232) ? true : undefined), { timeoutMs: 10_000, what: 'app failed over to eu-west' });
   t.is(await soaSerial(s.port, 'example.test'), serial, 'a check edit moves no serial');
   const loaded = s.logs.slice(logsFrom).filter((l) => l.msg === 'zone loaded');
   t.is(loaded.length, 1, JSON.stringify(loaded));
   t.like(loaded[0], { zone: 'example.test', serial });
 
-  // then only `expect` changes, to the 404 the backend gives: the same path is healthy again, still no new serial
+  // then only `expect` changes, to the 404 the backend gives: the same path is healthy again (and eu-west's
+  // 200 is now a failure), still no new serial
   const logsFrom2 = s.logs.length;
   writeFileSync(file, CHECKED_ZONE(backend.port, 'path: /gone, expect: [404]'));
   await poll(async () => ((await healthOf()).health === 'up' ? true : undefined), { timeoutMs: 10_000, what: 'target up with expect 404' });
