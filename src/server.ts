@@ -120,6 +120,7 @@ export class Server {
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
     if (role === 'worker') {
+      server.retryUnsettled();
       await opts.beforeListen?.(server);
       await server.listen();
       return server;
@@ -150,8 +151,9 @@ export class Server {
   /** The last load met a zone file that changed while it was read: it is read again once it holds still. */
   private zonesUnsettled = false;
 
+  /** (A worker's watcher watches no folder: it only waits the settle time, then reloads its zones.) */
   private retryUnsettled(): void {
-    if (this.zonesUnsettled && this.role !== 'worker') this.zoneWatcher.changed();
+    if (this.zonesUnsettled) this.zoneWatcher.changed();
   }
 
   private watchedDb: string | null = null;
@@ -391,9 +393,9 @@ export class Server {
     if (this.role !== 'worker') {
       this.watchDatabase();
       this.zoneWatcher.watch(this.config.zonesDir);
-      this.retryUnsettled();
       this.onReloaded?.('all');
     }
+    this.retryUnsettled(); // after watch(), which ends any wait under way
     // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length, parsed, rebuilt }, 'reloaded');
     return { ok: !!config && failed.length === 0, failed };

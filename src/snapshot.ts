@@ -163,11 +163,13 @@ export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContex
 /**
  * The parts of the config that preparing a zone reads (zone-file.ts, dns/zone.ts, gslb/pool.ts): the
  * regions (names checked, locations and states built into pools), the health defaults (a check's timings)
- * and the zone size limit. A reload whose config differs only elsewhere (rrl, nsid, log, ...) keeps every
- * unchanged zone as prepared. `health` is taken whole: a setting added there is an input until shown not to be.
+ * and the zone size limit. A reload whose config differs only elsewhere (rrl, nsid, log, panic, ...) keeps
+ * every unchanged zone as prepared. `health` is taken but for the prober-wide panic settings: a setting
+ * added there is an input until shown not to be.
  */
 export function zoneBuildInputs(cfg: ServerConfig): string {
-  return JSON.stringify({ regions: [...cfg.regions.values()], health: cfg.health, zoneBytes: cfg.limits.zoneBytes }, plainValue);
+  const { panic: _panic, panicMinTargets: _panicMinTargets, ...health } = cfg.health;
+  return JSON.stringify({ regions: [...cfg.regions.values()], health, zoneBytes: cfg.limits.zoneBytes }, plainValue);
 }
 
 /**
