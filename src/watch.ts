@@ -32,7 +32,6 @@ export class FolderWatcher {
   private pendingStamps = '';
   private pendingSince = 0;
   private lastEvent = 0;
-  private lastLook = 0;
 
   constructor(private readonly onChange: () => void, private readonly settleMs = SETTLE_MS,
     private readonly onError: (e: Error) => void = () => undefined) {}
@@ -84,7 +83,6 @@ export class FolderWatcher {
     this.firstPending = now;
     this.pendingStamps = this.dir === null ? '' : folderStamps(this.dir);
     this.pendingSince = now;
-    this.lastLook = now;
     this.arm(Math.min(SETTLE_POLL_MS, this.settleMs));
   }
 
@@ -99,11 +97,11 @@ export class FolderWatcher {
     const now = Date.now();
     const stamps = this.dir === null ? '' : folderStamps(this.dir);
     if (stamps !== this.pendingStamps) {
-      // changed since the last look (file systems without change events show it only so)
+      // changed since the last look (file systems without change events show it only so): taken as changed
+      // now, since the look may come late (a busy event loop) and the change be recent
       this.pendingStamps = stamps;
-      this.pendingSince = this.lastLook;
+      this.pendingSince = now;
     }
-    this.lastLook = now;
     const still = now - Math.max(this.pendingSince, this.lastEvent);
     if (still < this.settleMs && now - this.firstPending < MAX_UNSETTLED_MS) {
       this.arm(Math.min(SETTLE_POLL_MS, this.settleMs - still));
