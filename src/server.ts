@@ -19,7 +19,7 @@ import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus } from './http/status.js';
-import { FolderWatcher } from './watch.js';
+import { FolderWatcher, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
@@ -89,7 +89,7 @@ export class Server {
 
   private constructor(private config: ServerConfig, readonly log: Logger, readonly role: Role) {
     // only one process writes the automatic serials: workers read what the primary wrote
-    this.serials = new SerialStore(config.stateDir, role !== 'worker');
+    this.serials = openSerials(config.stateDir, role !== 'worker', log);
     const gslb: GslbEnv = {
       health: this.health, rotation: new Rotation(), random: Math.random,
       onDecision: (pool, d) => this.countDecision(pool, d),
@@ -120,6 +120,7 @@ export class Server {
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
     if (role === 'worker') {
+      server.retryUnsettled();
       await opts.beforeListen?.(server);
       await server.listen();
       return server;
@@ -128,6 +129,7 @@ export class Server {
     await server.listenHttp();
     server.watchDatabase();
     server.zoneWatcher.watch(config.zonesDir);
+    server.retryUnsettled();
     return server;
   }
 
@@ -135,14 +137,23 @@ export class Server {
     return this.config;
   }
 
-  /** Edits in the zones folder reload the zones (debounced); SIGHUP reloads the config too. */
-  private readonly zoneWatcher = new FolderWatcher(() => this.reloadZones(), 150, (e) => this.log.error({ err: e }, 'cannot watch the zones folder'));
+  /** Edits in the zones folder reload the zones (once they hold still); SIGHUP reloads the config too. */
+  private readonly zoneWatcher = new FolderWatcher(() => this.reloadZones(), SETTLE_MS, (e) => this.log.error({ err: e }, 'cannot watch the zones folder'));
 
   /** Reloads the zone files with the running config (a file watch fired). */
-  reloadZones(): { failed: string[] } {
+  reloadZones(): { failed: string[]; parsed: number; rebuilt: number } {
     const r = this.loadZones(this.snapshot);
+    this.retryUnsettled();
     this.onReloaded?.('zones');
     return r;
+  }
+
+  /** The last load met a zone file that changed while it was read: it is read again once it holds still. */
+  private zonesUnsettled = false;
+
+  /** (A worker's watcher watches no folder: it only waits the settle time, then reloads its zones.) */
+  private retryUnsettled(): void {
+    if (this.zonesUnsettled) this.zoneWatcher.changed();
   }
 
   private watchedDb: string | null = null;
@@ -245,9 +256,9 @@ export class Server {
     return this.snapshot.zones.size;
   }
 
-  private loadZones(previous: Snapshot | null): { failed: string[] } {
+  private loadZones(previous: Snapshot | null): { failed: string[]; parsed: number; rebuilt: number } {
     // a worker re-reads the serials the primary has just written
-    if (this.role === 'worker') this.serials = new SerialStore(this.config.stateDir, false);
+    if (this.role === 'worker') this.serials = openSerials(this.config.stateDir, false, this.log);
     const report = loadSnapshot(this.config, this.serials, previous);
     for (const m of report.messages) this.log[m.level]({ file: m.file }, m.text);
     for (const f of report.failed) {
@@ -256,6 +267,7 @@ export class Server {
         kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
     }
     this.snapshot = report.snapshot;
+    this.zonesUnsettled = report.unsettled.length > 0;
     if (this.role !== 'worker') this.prober.update(checkTargets(report.snapshot));
     const m = this.metrics;
     m.targetUp.reset();
@@ -281,7 +293,7 @@ export class Server {
         this.log.info({ zone: z.origin, serial: z.serial, file: z.spec.file }, 'zone loaded');
       }
     }
-    return { failed: report.failed };
+    return { failed: report.failed, parsed: report.parsed, rebuilt: report.changed.length };
   }
 
   private async listen(): Promise<void> {
@@ -369,7 +381,7 @@ export class Server {
         if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
       }
       this.config = config;
-      this.serials = new SerialStore(config.stateDir, this.role !== 'worker');
+      this.serials = openSerials(config.stateDir, this.role !== 'worker', this.log);
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
       // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
@@ -377,13 +389,15 @@ export class Server {
       if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
     }
-    const { failed } = this.loadZones(this.snapshot);
+    const { failed, parsed, rebuilt } = this.loadZones(this.snapshot);
     if (this.role !== 'worker') {
       this.watchDatabase();
       this.zoneWatcher.watch(this.config.zonesDir);
       this.onReloaded?.('all');
     }
-    this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length }, 'reloaded');
+    this.retryUnsettled(); // after watch(), which ends any wait under way
+    // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)
+    this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length, parsed, rebuilt }, 'reloaded');
     return { ok: !!config && failed.length === 0, failed };
   }
 
@@ -397,6 +411,13 @@ export class Server {
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
     this.log.info('stopped');
   }
+}
+
+/** The automatic serials' state; a state file that exists but cannot be read is an error in the log. */
+function openSerials(dir: string, writable: boolean, log: Logger): SerialStore {
+  const store = new SerialStore(dir, writable);
+  if (store.readError) log.error({ dir }, store.readError);
+  return store;
 }
 
 /** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */

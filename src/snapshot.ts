@@ -1,9 +1,11 @@
 // Building the immutable Snapshot the answer path reads: the zones that load (each zone file on its own),
 // with the last good version kept for a file that fails to load on reload.
+import { createHash } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
 import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
+import type { ZoneSpec } from './config/zone-file.js';
 import { displayPath, formatDiagnostic, type Diagnostic } from './config/source.js';
 import { buildZone, type Zone } from './dns/zone.js';
 import type { GeoContext } from './gslb/answer.js';
@@ -20,6 +22,8 @@ export interface ZoneFileState {
   failedAt: number | null;
   /** File identity when it was last read: an unchanged file is not parsed again. */
   stamp: string | null;
+  /** Everything the served zone was prepared from (zoneIdentity): a difference rebuilds it. */
+  identity: string | null;
 }
 
 export interface Snapshot {
@@ -39,6 +43,10 @@ export interface LoadReport {
   messages: { level: 'error' | 'warn'; text: string; file: string }[];
   changed: string[];
   failed: string[];
+  /** Files read (parsed) by this load: unchanged files with unchanged build inputs are not. */
+  parsed: number;
+  /** Files that changed while being read: their served version stays, and they are read again later. */
+  unsettled: string[];
 }
 
 /**
@@ -51,12 +59,17 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   const listed = listZoneFiles(cfg.zonesDir);
   const changed: string[] = [];
   const failed: string[] = [];
+  const unsettled: string[] = [];
+  let parsed = 0;
+  // a zone is prepared from its file and these parts of the config: the same ones keep the prepared zone
+  const inputs = zoneBuildInputs(cfg);
+  const sameInputs = previous !== null && (previous.config === cfg || zoneBuildInputs(previous.config) === inputs);
   if (typeof listed === 'string') {
     messages.push({ level: 'error', text: listed, file: cfg.zonesDir });
     // keep serving what we had
     for (const [f, st] of previous?.files ?? []) files.set(f, st);
   } else {
-    // files that did not change since the last load (same config) keep their state without a parse
+    // files that did not change since the last load (same build inputs) keep their state without a parse
     const stamps = new Map(listed.map((f) => [f, fileStamp(f)]));
     const claimed = new Map<string, string>();
     const toLoad: string[] = [];
@@ -64,14 +77,23 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
       const prev = previous?.files.get(f);
       // (a file refused as a duplicate of another zone depends on the other files: always re-read)
       const duplicate = prev?.errors.some((e) => e.message.includes('is already defined in'));
-      if (prev && previous?.config === cfg && prev.stamp !== null && prev.stamp === stamps.get(f) && !duplicate) {
+      if (prev && sameInputs && prev.stamp !== null && prev.stamp === stamps.get(f) && !duplicate) {
         // unchanged since the last attempt: the same result (a broken file is not re-read, nor counted again)
         files.set(f, prev);
         if (prev.zone && prev.errors.length === 0) claimed.set(prev.zone.origin, f);
       } else toLoad.push(f);
     }
+    parsed = toLoad.length;
     for (const r of loadZoneFiles(cfg, toLoad, claimed)) {
       const prev = previous?.files.get(r.file);
+      if (r.changedWhileRead) {
+        // a file caught mid-write is not served, nor counted as broken: the last version stays (its old
+        // stamp makes the next load read it again)
+        unsettled.push(r.file);
+        if (prev) files.set(r.file, prev);
+        messages.push({ level: 'warn', text: `${displayPath(r.file)}: zone file changed while it was being read: ${prev?.zone ? 'the served version stays; ' : ''}it is read again once it holds still`, file: r.file });
+        continue;
+      }
       const errors = r.diagnostics.filter((d) => d.severity === 'error');
       const warnings = r.diagnostics.filter((d) => d.severity === 'warning');
       for (const d of r.diagnostics) messages.push({ level: d.severity === 'error' ? 'error' : 'warn', text: formatDiagnostic(d), file: r.file });
@@ -79,17 +101,20 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
       if (r.zone) {
         const spec = r.zone;
         const prevZone = prev?.zone;
-        const same = prevZone && prevZone.spec.contentHash === spec.contentHash && prevZone.spec.soa.serial === spec.soa.serial
-          && prevZone.origin === spec.origin && previous?.config === cfg;
+        // the prepared zone is kept only when nothing it is made of changed: the records (contentHash, which
+        // also moves the serial), the health checks (which do not move the serial), and the config it read
+        const identity = zoneIdentity(spec, inputs);
+        const same = prevZone && prev?.identity === identity && prevZone.spec.soa.serial === spec.soa.serial
+          && prevZone.origin === spec.origin;
         if (spec.soa.serial !== null) serials.recordExplicit(spec.origin, spec.soa.serial, spec.contentHash);
         const serial = spec.soa.serial ?? serials.serialFor(spec.origin, spec.contentHash);
         const zone = same ? prevZone : buildZone(spec, serial, cfg);
         if (!same) changed.push(r.file);
-        files.set(r.file, { file: r.file, zone, errors: [], warnings, loadedAt: same ? prev!.loadedAt : now, failedAt: null, stamp: stamps.get(r.file) ?? null });
+        files.set(r.file, { file: r.file, zone, errors: [], warnings, loadedAt: same ? prev!.loadedAt : now, failedAt: null, stamp: stamps.get(r.file) ?? null, identity });
       } else {
         failed.push(r.file);
         if (errors.length === 0) errors.push({ file: displayPath(r.file), line: 1, col: 1, message: 'zone did not load', severity: 'error' });
-        files.set(r.file, { file: r.file, zone: prev?.zone ?? null, errors, warnings, loadedAt: prev?.loadedAt ?? null, failedAt: now, stamp: stamps.get(r.file) ?? null });
+        files.set(r.file, { file: r.file, zone: prev?.zone ?? null, errors, warnings, loadedAt: prev?.loadedAt ?? null, failedAt: now, stamp: stamps.get(r.file) ?? null, identity: prev?.identity ?? null });
       }
     }
     if (serials.lastError) messages.push({ level: 'warn', text: serials.lastError, file: cfg.stateDir });
@@ -103,7 +128,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   const geo = geoContext(cfg, db);
   return {
     snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 },
-    messages, changed, failed,
+    messages, changed, failed, parsed, unsettled,
   };
 }
 
@@ -133,6 +158,42 @@ export function loadDatabase(cfg: ServerConfig, previous: Snapshot | null): { db
 
 export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContext {
   return { geo: new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location), useEcs: cfg.geoip.ecs };
+}
+
+/**
+ * The parts of the config that preparing a zone reads (zone-file.ts, dns/zone.ts, gslb/pool.ts): the
+ * regions (names checked, locations and states built into pools), the health defaults (a check's timings)
+ * and the zone size limit. A reload whose config differs only elsewhere (rrl, nsid, log, panic, ...) keeps
+ * every unchanged zone as prepared. `health` is taken but for the prober-wide panic settings: a setting
+ * added there is an input until shown not to be.
+ */
+export function zoneBuildInputs(cfg: ServerConfig): string {
+  const { panic: _panic, panicMinTargets: _panicMinTargets, ...health } = cfg.health;
+  return JSON.stringify({ regions: [...cfg.regions.values()], health, zoneBytes: cfg.limits.zoneBytes }, plainValue);
+}
+
+/**
+ * Identity of everything a prepared zone is made of: its answer data (contentHash: the serial's rule), every
+ * pool whole, health check included, the zone's own settings, and the config inputs. Unlike contentHash
+ * (a check edit must not move the serial), any difference here rebuilds the zone and re-probes its pools.
+ */
+export function zoneIdentity(spec: ZoneSpec, inputs: string): string {
+  const h = createHash('sha256');
+  // positions (`at`, `originPos`) only locate diagnostics; `names` is covered by contentHash and the pools below
+  const skip = new Set(['at', 'originPos', 'names', 'bytes']);
+  const replacer = (k: string, v: unknown) => (skip.has(k) ? undefined : plainValue(k, v));
+  h.update(inputs).update('\n').update(JSON.stringify(spec, replacer));
+  // in file order (no sort: a zone of a million names is walked once; pools moved around merely rebuild)
+  for (const n of spec.names.values()) if (n.pool) h.update(`\n${n.name} ${JSON.stringify(n.pool, replacer)}`);
+  return h.digest('hex');
+}
+
+/** JSON for config values: Maps as entries, bigints as text. */
+function plainValue(_k: string, v: unknown): unknown {
+  if (v instanceof Map) return [...v.entries()];
+  if (v instanceof Set) return [...v.values()];
+  if (typeof v === 'bigint') return v.toString();
+  return v;
 }
 
 /** Identity of a file's content as the file system shows it (inode, size, modification time). */

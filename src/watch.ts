@@ -1,12 +1,18 @@
 // Watching the zones folder (spec §7): any change — an edit, an atomic rename, a new or removed file, a
-// symlink swap as Kubernetes ConfigMaps do — schedules one debounced reload. Editors' temp files trigger it
-// too, harmlessly: the loader only reads `*.yaml` that do not start with a dot, and unchanged files are not
-// re-parsed.
+// symlink swap as Kubernetes ConfigMaps do — schedules one reload, once the folder's zone files have held
+// still (same names, sizes and modification times, no change event) for a settle time: a file still being
+// written is not read half-way. Editors' temp files trigger it too, harmlessly: the loader only reads
+// `*.yaml` that do not start with a dot, and unchanged files are not re-parsed.
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
-// A burst of changes (a big git checkout) reloads once it settles, but never later than this after it began
-const MAX_WAIT_MS = 1000;
+/** How long the zone files must hold still after a change before they are read. */
+export const SETTLE_MS = 150;
+// While waiting, the files' sizes and times are compared this often
+const SETTLE_POLL_MS = 50;
+// A folder that never holds still (a file rewritten without pause) is read anyway after this long; a file
+// caught changing during that read is still refused by the loader
+const MAX_UNSETTLED_MS = 10_000;
 // File systems without change events (NFS, some container bind mounts): the zone files' identities are
 // compared this often, and a difference reloads
 const STAMP_POLL_MS = 5000;
@@ -21,13 +27,19 @@ export class FolderWatcher {
   private firstPending = 0;
   private stampPoll: NodeJS.Timeout | null = null;
   private stamps = '';
+  private dir: string | null = null;
+  /** The zone files' stamps while a reload waits, since when they are so, and the last change event. */
+  private pendingStamps = '';
+  private pendingSince = 0;
+  private lastEvent = 0;
 
-  constructor(private readonly onChange: () => void, private readonly debounceMs = 150,
+  constructor(private readonly onChange: () => void, private readonly settleMs = SETTLE_MS,
     private readonly onError: (e: Error) => void = () => undefined) {}
 
   /** Watches `dir` (replacing any earlier folder). */
   watch(dir: string): void {
     this.close();
+    this.dir = dir;
     this.identity = folderIdentity(dir);
     this.start(dir);
     this.poll = setInterval(() => {
@@ -59,16 +71,44 @@ export class FolderWatcher {
     }
   }
 
+  /** A change was seen (or a file was caught mid-write and must be read again): reload once it settles. */
+  changed(): void {
+    this.schedule();
+  }
+
   private schedule(): void {
     const now = Date.now();
-    if (this.timer) clearTimeout(this.timer);
-    else this.firstPending = now;
-    const wait = Math.max(0, Math.min(this.debounceMs, this.firstPending + MAX_WAIT_MS - now));
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.onChange();
-    }, wait);
+    this.lastEvent = now;
+    if (this.timer) return; // a wait is under way: it sees this change through lastEvent and the stamps
+    this.firstPending = now;
+    this.pendingStamps = this.dir === null ? '' : folderStamps(this.dir);
+    this.pendingSince = now;
+    this.arm(Math.min(SETTLE_POLL_MS, this.settleMs));
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.settle(), ms);
     this.timer.unref();
+  }
+
+  /** Looks at the zone files every SETTLE_POLL_MS; reloads once neither they nor events moved for settleMs. */
+  private settle(): void {
+    this.timer = null;
+    const now = Date.now();
+    const stamps = this.dir === null ? '' : folderStamps(this.dir);
+    if (stamps !== this.pendingStamps) {
+      // changed since the last look (file systems without change events show it only so): taken as changed
+      // now, since the look may come late (a busy event loop) and the change be recent
+      this.pendingStamps = stamps;
+      this.pendingSince = now;
+    }
+    const still = now - Math.max(this.pendingSince, this.lastEvent);
+    if (still < this.settleMs && now - this.firstPending < MAX_UNSETTLED_MS) {
+      this.arm(Math.min(SETTLE_POLL_MS, this.settleMs - still));
+      return;
+    }
+    this.stamps = stamps; // the 5 s poll compares against what this reload reads
+    this.onChange();
   }
 
   close(): void {
@@ -80,6 +120,7 @@ export class FolderWatcher {
     this.stampPoll = null;
     this.watcher?.close();
     this.watcher = null;
+    this.dir = null;
   }
 }
 

@@ -1,6 +1,6 @@
 // Finding and loading the zone files of a config: every `*.yaml` in the zones folder is one zone.
 // Each file is loaded on its own so one broken zone never blocks the others; duplicate origins are errors.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from './server-config.js';
 import { displayPath, type Diagnostic } from './source.js';
@@ -10,6 +10,8 @@ export interface ZoneFileResult {
   file: string;
   zone: ZoneSpec | null;
   diagnostics: Diagnostic[];
+  /** The file changed while it was read (a writer still at work): what was read is not the file. */
+  changedWhileRead?: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export function listZoneFiles(dir: string): string[] | string {
 
 /** Loads `files`; `claimed` holds origins already served from other files (origin → file). */
 export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new Map<string, string>()): ZoneFileResult[] {
-  const results = files.map((file) => ({ file, ...loadZoneFile(file, cfg) }));
+  const results = files.map((file) => loadSettled(file, cfg));
   const byOrigin = new Map(claimed);
   for (const r of results) {
     if (!r.zone) continue;
@@ -43,4 +45,29 @@ export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new 
     } else byOrigin.set(r.zone.origin, r.file);
   }
   return results;
+}
+
+/**
+ * Loads one zone file, refusing it when the file changed while it was read: a file cut at a line boundary
+ * mid-write can parse cleanly as a partial zone. The identity (inode, size, modification and change time)
+ * is taken before and after; a write in between moves the change time, a rename swaps the inode.
+ */
+function loadSettled(file: string, cfg: ServerConfig): ZoneFileResult {
+  const before = contentStamp(file);
+  const r = loadZoneFile(file, cfg);
+  const after = contentStamp(file);
+  if (before === null || before === after) return { file, ...r };
+  return {
+    file, zone: null, changedWhileRead: true,
+    diagnostics: [{ file: displayPath(file), line: 1, col: 1, severity: 'error', message: 'zone file changed while it was being read (still being written?): read it again once it holds still' }],
+  };
+}
+
+function contentStamp(file: string): string | null {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null; // missing or a dangling link: loadZoneFile says why
+  }
 }

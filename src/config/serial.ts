@@ -2,8 +2,9 @@
 // kept in `state_dir/serials.json` so a restart never goes back. `serial:` in the zone file wins, and is
 // remembered too: dropping it later continues above it, never below. "Above" is RFC 1982 serial
 // arithmetic, so a serial at 2^32 - 1 wraps forward instead of sticking.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 interface Entry {
   hash: string;
@@ -22,20 +23,51 @@ export class SerialStore {
   private readonly file: string;
   /** Set when the state could not be written; the serial is still computed, but not kept. */
   lastError: string | null = null;
+  /**
+   * Set when a state file exists but could not be read (an error for the log): serials continue from the
+   * Unix time, and above every serial that could still be picked out of the damaged file.
+   */
+  readonly readError: string | null = null;
 
   /** `writable: false` computes serials without saving them (`steerdns check`). */
   constructor(dir: string, private readonly writable = true) {
     this.file = join(dir, 'serials.json');
+    let text: string;
     try {
-      const data = JSON.parse(readFileSync(this.file, 'utf8')) as unknown;
-      if (data && typeof data === 'object') {
-        for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
-          const e = v as Partial<Entry>;
-          if (typeof e?.hash === 'string' && Number.isInteger(e.serial)) this.entries[k] = { hash: e.hash, serial: e.serial!, ...(e.explicit ? { explicit: true } : {}) };
+      text = readFileSync(this.file, 'utf8');
+    } catch (e) {
+      // no state yet: the first serials are the Unix time
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.readError = `cannot read automatic serials from ${this.file}: ${(e as Error).message}; serials continue from the Unix time`;
+      return;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      // the damaged file is moved aside for the operator (the next save would replace it), and every serial
+      // still legible in it is kept as one that may have been served: the next serial goes above it
+      const salvaged = salvageSerials(text);
+      for (const [k, serial] of salvaged) this.entries[k] = { hash: '', serial };
+      const aside = `${this.file}.corrupt`;
+      let moved = false;
+      if (writable) {
+        try {
+          renameSync(this.file, aside);
+          moved = true;
+        } catch {
+          // left in place: the next save replaces it
         }
       }
-    } catch {
-      // no state yet, or unreadable: start fresh (the Unix-time floor keeps serials moving forward)
+      this.readError = `cannot read automatic serials from ${this.file}: ${(e as Error).message}; `
+        + `${salvaged.size} zone serial(s) recovered from it, the others continue from the Unix time`
+        + `${moved ? ` (the damaged file is kept as ${aside})` : ''}; a zone whose serial was set above the Unix time and then dropped may need \`serial:\` again`;
+      return;
+    }
+    if (data && typeof data === 'object') {
+      for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+        const e = v as Partial<Entry>;
+        if (typeof e?.hash === 'string' && Number.isInteger(e.serial)) this.entries[k] = { hash: e.hash, serial: e.serial!, ...(e.explicit ? { explicit: true } : {}) };
+      }
     }
   }
 
@@ -59,16 +91,64 @@ export class SerialStore {
     this.save();
   }
 
+  /**
+   * Writes the state crash-safe: a temp file of its own (unique: processes sharing a state_dir may have the
+   * same PID, as PID 1 in containers do), synced, renamed over the old file, and the folder synced so the
+   * rename itself survives a power loss.
+   */
   private save(): void {
     if (!this.writable) return;
+    const dir = dirname(this.file);
+    const tmp = `${this.file}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
+    let created = false;
     try {
-      mkdirSync(join(this.file, '..'), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(this.entries, null, 2)}\n`);
+      mkdirSync(dir, { recursive: true });
+      const fd = openSync(tmp, 'wx', 0o644);
+      created = true;
+      try {
+        writeSync(fd, `${JSON.stringify(this.entries, null, 2)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(tmp, this.file);
+      created = false;
+      syncFolder(dir);
       this.lastError = null;
     } catch (e) {
       this.lastError = `cannot save automatic serials in ${this.file}: ${(e as Error).message}`;
+      if (created) {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // nothing more to do: the error above is what the operator needs
+        }
+      }
     }
   }
+}
+
+/** Makes a rename in `dir` durable; file systems that cannot sync a folder (EINVAL) are left as they are. */
+function syncFolder(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Serials still legible in a damaged state file, by zone (the highest one when a zone shows twice). */
+function salvageSerials(text: string): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const m of text.matchAll(/"((?:[^"\\]|\\.)*)"\s*:\s*\{[^{}]*?"serial"\s*:\s*(\d+)/g)) {
+    const serial = Number(m[2]);
+    if (!Number.isInteger(serial) || serial > 0xffffffff) continue;
+    const prev = found.get(m[1]!);
+    if (prev === undefined || serialGreater(serial, prev)) found.set(m[1]!, serial);
+  }
+  return found;
 }

@@ -1,7 +1,7 @@
 // Automatic SOA serials (spec §3): max(previous + 1, Unix time) whenever the parsed records change, kept in
 // state_dir so a restart never goes back; an explicit `serial:` wins. Unit tests of SerialStore, then the
 // serial a real server answers for SOA queries across reloads and restarts.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
@@ -114,6 +114,45 @@ test('SerialStore: dropping an explicit serial continues above it, never below',
   t.is(after.serialFor('example.test', 'h1', 1_795_700_200), 2_026_112_602, 'then stable while the content stays');
 });
 
+test('SerialStore: the temp file is unique: a writer with the same PID (PID 1 in two containers) is never clobbered', (t) => {
+  const dir = stateDir(t);
+  // another process sharing this state_dir, with our PID, is half-way through its own save
+  const theirs = join(dir, `serials.json.${process.pid}.tmp`);
+  const theirText = '{ "other.test": { "hash": "theirs", "serial": 77 } }\n';
+  writeFileSync(theirs, theirText);
+  const a = new SerialStore(dir);
+  const b = new SerialStore(dir);
+  t.is(a.serialFor('a.test', 'h', 1000), 1000);
+  t.is(b.serialFor('b.test', 'h', 2000), 2000);
+  t.is(a.lastError, null);
+  t.is(b.lastError, null);
+  t.true(existsSync(theirs), 'their temp file was renamed away');
+  t.is(readFileSync(theirs, 'utf8'), theirText, 'their temp file was overwritten');
+  // ours are gone (renamed into place): only the state and their temp file remain
+  t.deepEqual(readdirSync(dir).sort(), ['serials.json', `serials.json.${process.pid}.tmp`]);
+  t.is((JSON.parse(readFileSync(join(dir, 'serials.json'), 'utf8')) as Record<string, { serial: number }>)['b.test']!.serial, 2000);
+});
+
+test('SerialStore: a damaged state file is an error, kept aside, and the serial never goes back below what it still shows', (t) => {
+  const dir = stateDir(t);
+  // cut short by a disk fault: the first zone is still legible, the second is not
+  const damaged = '{\n  "example.test": {\n    "hash": "h1",\n    "serial": 2026112601\n  },\n  "b.test": {\n    "hash": "h';
+  writeFileSync(join(dir, 'serials.json'), damaged);
+  const s = new SerialStore(dir);
+  t.regex(s.readError ?? '', /^cannot read automatic serials from .*serials\.json: .*1 zone serial\(s\) recovered/);
+  const next = s.serialFor('example.test', 'h1', 1_795_700_000);
+  t.true(serialGreater(next, 2_026_112_601), `${next} is above the serial the damaged file still shows`);
+  t.is(s.serialFor('b.test', 'h', 1_795_700_000), 1_795_700_000, 'unknown zones continue from the Unix time');
+  t.is(readFileSync(join(dir, 'serials.json.corrupt'), 'utf8'), damaged, 'the damaged file is kept for the operator');
+  t.is(s.lastError, null);
+  // a state file that is a folder cannot be read either: an error, never a silent fresh start
+  const dir2 = stateDir(t);
+  mkdirSync(join(dir2, 'serials.json'));
+  t.regex(new SerialStore(dir2, false).readError ?? '', /^cannot read automatic serials from .*EISDIR/);
+  // no state file yet is no error
+  t.is(new SerialStore(stateDir(t)).readError, null);
+});
+
 // ---- the serial a real server answers -------------------------------------------------------
 
 const ZONE = (a: string, soaExtra = '') => `
@@ -218,6 +257,24 @@ test('server: a state_dir that cannot be written still serves, with a warning', 
   try {
     t.true(await soaSerial(server.bound[0]!.port) >= before);
     t.true(logs.some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('cannot save automatic serials in ')), JSON.stringify(logs));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('server: a damaged serials.json is an error in the log; the served serial stays above what it still shows', async (t) => {
+  const dir = writeFixture(`${BASE_CONFIG}state_dir: ./state\n`, { 'example.test.yaml': ZONE('192.0.2.80') });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'state'));
+  const far = 2_500_000_000; // above the Unix time (by less than 2^31): only the damaged file says it was served
+  writeFileSync(join(dir, 'state', 'serials.json'), `{ "example.test": { "hash": "x", "serial": ${far} }, "x`);
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
+  const server = await Server.start({ configPath: join(dir, 'steerdns.yaml'), logger });
+  try {
+    const serial = await soaSerial(server.bound[0]!.port);
+    t.true(serialGreater(serial, far), `${serial} is above ${far}`);
+    t.true(logs.some((l) => l.level === 50 && typeof l.msg === 'string' && l.msg.startsWith('cannot read automatic serials from ')), JSON.stringify(logs));
   } finally {
     await server.stop();
   }
