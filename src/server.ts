@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
-import { loadServerConfig, type ServerConfig } from './config/server-config.js';
+import { loadServerConfig, type HttpConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { RCODE, RCODE_NAMES } from './dns/constants.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
@@ -18,7 +18,8 @@ import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
-import { buildStatus } from './http/status.js';
+import { buildStatus, RenderCache } from './http/status.js';
+import type { AccessRules } from './http/access.js';
 import { FolderWatcher } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
@@ -222,7 +223,8 @@ export class Server {
   private async listenHttp(): Promise<void> {
     const addr = this.config.http;
     if (!addr) return;
-    const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [] });
+    const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [], generatedAt: new Date().toISOString() });
+    const rendered = new RenderCache(status);
     this.http = new HttpApi({
       snapshot: () => this.snapshot,
       health: this.health,
@@ -230,15 +232,17 @@ export class Server {
       metricsText: () => this.metricsText?.() ?? this.metrics.registry.metrics(),
       notReady: () => this.notReady?.() ?? (this.role === 'single' && this.bound.length === 0 ? 'not listening yet' : null),
       log: this.log,
+      access: accessRules(addr),
       routes: new Map([
-        ['/status', () => ({ status: 200, type: 'application/json', body: `${JSON.stringify(status(), null, 2)}\n` })],
+        ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],
         ['/', (url: URL) => (url.searchParams.has('fragment')
-          ? { status: 200, type: 'text/html; charset=utf-8', body: statusFragment(status()) }
-          : { status: 200, type: 'text/html; charset=utf-8', body: statusPage(status()) })],
+          ? { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('fragment', statusFragment) }
+          : { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('page', statusPage) })],
       ]),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
-    this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}` }, 'HTTP API listening');
+    this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`, token: addr.token !== null, allowedHosts: addr.allowedHosts.length },
+      'HTTP API listening');
   }
 
   get zoneCount(): number {
@@ -362,13 +366,15 @@ export class Server {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
       const restartOnly: [string, unknown, unknown][] = [
-        ['listen', config.listen, this.config.listen], ['http', config.http, this.config.http],
+        ['listen', config.listen, this.config.listen], ['http', config.http?.text, this.config.http?.text],
         ['workers', config.workers, this.config.workers], ['log.level', config.log.level, this.config.log.level],
       ];
       for (const [key, a, b] of restartOnly) {
         if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
       }
       this.config = config;
+      // token and allowed hosts apply now (a rotated token file is read on SIGHUP); the address on restart
+      if (config.http) this.http?.configure(accessRules(config.http));
       this.serials = new SerialStore(config.stateDir, this.role !== 'worker');
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
@@ -397,6 +403,10 @@ export class Server {
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
     this.log.info('stopped');
   }
+}
+
+function accessRules(h: HttpConfig): AccessRules {
+  return { listenHost: h.host, token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
 }
 
 /** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */
