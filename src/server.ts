@@ -20,6 +20,7 @@ import { HttpApi } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus, RenderCache } from './http/status.js';
 import type { AccessRules } from './http/access.js';
+import { checkDescriptors, HTTP_MAX_CONNECTIONS } from './limits.js';
 import { FolderWatcher } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
@@ -120,6 +121,7 @@ export class Server {
       const errors = [...server.snapshot.files.values()].flatMap((f) => f.errors);
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
+    server.logDescriptors();
     if (role === 'worker') {
       await opts.beforeListen?.(server);
       await server.listen();
@@ -130,6 +132,19 @@ export class Server {
     server.watchDatabase();
     server.zoneWatcher.watch(config.zonesDir);
     return server;
+  }
+
+  /** Says at start (and when limits change) whether RLIMIT_NOFILE covers what this process may hold open. */
+  private logDescriptors(): void {
+    const dns = this.role !== 'primary';
+    const api = this.role !== 'worker' && this.config.http !== null;
+    const c = checkDescriptors({
+      tcpConnections: dns ? this.config.limits.tcpConnections : 0,
+      listenSockets: (dns ? 2 * this.config.listen.length : 0) + (api ? 1 : 0),
+      httpConnections: api ? HTTP_MAX_CONNECTIONS : 0,
+      probes: this.role !== 'worker' ? this.prober.size : 0,
+    });
+    if (c) this.log[c.level]({ limit: c.limit, needed: c.needed }, c.message);
   }
 
   get currentConfig(): ServerConfig {
@@ -291,13 +306,21 @@ export class Server {
   private async listen(): Promise<void> {
     const handle = this.handler();
     const onError = (e: Error) => this.log.error({ err: e }, 'socket error');
+    // a TCP listener's errors are failed accepts (out of descriptors): they repeat on every poll, log one a burst
+    let lastAcceptError = 0;
+    const onAcceptError = (e: Error) => {
+      const now = Date.now();
+      if (now - lastAcceptError < 10_000) return;
+      lastAcceptError = now;
+      this.log.error({ err: e, code: (e as NodeJS.ErrnoException).code }, 'DNS over TCP: cannot accept a connection: still listening');
+    };
     this.tcpConnections = new TcpConnections({ maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs });
     for (const addr of this.config.listen) {
       // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
       for (let attempt = 0; ; attempt++) {
         const udp = new UdpListener(handle, onError);
         const port = await udp.bind(addr.host, addr.port, addr.family);
-        const tcp = new TcpListener(handle, this.tcpConnections, onError);
+        const tcp = new TcpListener(handle, this.tcpConnections, onAcceptError);
         try {
           await tcp.listen(addr.host, port, addr.family);
         } catch (e) {
@@ -372,6 +395,7 @@ export class Server {
       for (const [key, a, b] of restartOnly) {
         if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
       }
+      const previousTcp = this.config.limits.tcpConnections;
       this.config = config;
       // token and allowed hosts apply now (a rotated token file is read on SIGHUP); the address on restart
       if (config.http) this.http?.configure(accessRules(config.http));
@@ -382,6 +406,7 @@ export class Server {
       const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrl?.cfg ?? null);
       if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
+      if (config.limits.tcpConnections !== previousTcp) this.logDescriptors();
     }
     const { failed } = this.loadZones(this.snapshot);
     if (this.role !== 'worker') {

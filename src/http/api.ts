@@ -3,6 +3,7 @@
 // decided first (Host header, bearer token: src/http/access.ts).
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { HTTP_MAX_CONNECTIONS } from '../limits.js';
 import { ApiAccess, type AccessRules } from './access.js';
 import { explain } from '../gslb/explain.js';
 import type { HealthView } from '../health/table.js';
@@ -62,6 +63,8 @@ export class HttpApi {
         failed(e);
       }
     });
+    // bounded, so a flood of API connections cannot take the descriptors DNS over TCP needs (src/limits.ts)
+    server.maxConnections = HTTP_MAX_CONNECTIONS;
     server.headersTimeout = 5000;
     server.requestTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
