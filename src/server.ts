@@ -239,7 +239,7 @@ export class Server {
     const addr = this.config.http;
     if (!addr) return;
     const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [], generatedAt: new Date().toISOString() });
-    const rendered = new RenderCache(status);
+    const rendered = new RenderCache(status, 1000, () => this.snapshot);
     this.http = new HttpApi({
       snapshot: () => this.snapshot,
       health: this.health,
