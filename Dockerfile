@@ -26,7 +26,9 @@ COPY docker/steerdns.yaml ./steerdns.yaml
 COPY zones ./zones
 RUN mkdir -p geodb .steerdns-state && chown node:node .steerdns-state
 USER node
-EXPOSE 5300/udp 5300/tcp 8053/tcp
+# the HTTP API (8053) listens on the container's loopback only, for HEALTHCHECK; docker/steerdns.yaml says how
+# to open it with a token
+EXPOSE 5300/udp 5300/tcp
 VOLUME ["/app/zones", "/app/geodb", "/app/.steerdns-state"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8053/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -175,10 +175,11 @@ async function askServer(config: ServerConfig, req: ExplainRequest): Promise<Exp
   if (req.subnet) q.set('subnet', req.subnet);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${h.port}/explain?${q}`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as ExplainResult | { error: string };
-    if (res.status === 200 || res.status === 400) return body;
-    return `${url} (HTTP ${res.status})`;
+    // the API may need the token (http.token_file); the Host is the address asked, which it accepts
+    const headers: Record<string, string> = h.token ? { authorization: `Bearer ${h.token}` } : {};
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
+    if (res.status === 200 || res.status === 400) return (await res.json()) as ExplainResult | { error: string };
+    return `${url} (HTTP ${res.status}${res.status === 401 ? ': the API needs its token, from http.token_file' : ''})`;
   } catch (e) {
     return `${h.text} (${(e as Error).cause ? String(((e as Error).cause as Error).message ?? (e as Error).cause) : (e as Error).message})`;
   }

@@ -1,6 +1,8 @@
 // `workers: N` (spec §2, §6): N worker processes answer DNS on the same addresses (node:cluster shares the
 // sockets); the primary loads and watches the files, runs the one health prober and the HTTP API, and
-// sends every worker the health table and reload commands. A worker that dies is restarted and logged.
+// sends every worker the health table and reload commands. Workers that cannot start (the address taken,
+// no permission) end the primary with the reason; a worker that dies later is restarted with a growing
+// delay and counted. Reloads roll over the workers one at a time, so some worker always answers.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
@@ -11,14 +13,35 @@ import { Server } from './server.js';
 
 type ToWorker =
   | { t: 'steerdns:health'; entries: [string, TargetHealth | null][]; full: boolean }
-  | { t: 'steerdns:reload'; what: 'all' | 'zones' | 'db' }
+  | { t: 'steerdns:reload'; what: 'all' | 'zones' | 'db'; id: number }
   | { t: 'steerdns:metrics'; id: number }
   | { t: 'steerdns:stop' };
 
 type FromWorker =
   | { t: 'steerdns:hello' }
   | { t: 'steerdns:listening'; listen: string[] }
-  | { t: 'steerdns:metrics'; id: number; metrics: unknown };
+  | { t: 'steerdns:metrics'; id: number; metrics: unknown }
+  | { t: 'steerdns:reloaded'; id: number }
+  | { t: 'steerdns:failed'; reason: string };
+
+type ReloadWhat = 'all' | 'zones' | 'db';
+
+/** Two pending reloads in one: the same kind stays, different kinds make a full one. */
+function mergeReload(a: ReloadWhat | null, b: ReloadWhat): ReloadWhat {
+  return a === null || a === b ? b : 'all';
+}
+
+/** Restart delays of a worker that keeps dying: 1 s, 2 s, 4 s ... capped at 30 s. */
+export const RESTART_MIN_MS = 1000;
+export const RESTART_MAX_MS = 30_000;
+/** A worker that ran this long before it died starts its delays over from 1 s. */
+export const RESTART_STABLE_MS = 60_000;
+
+/** The next crash streak and restart delay of a slot whose worker lived `livedMs` (previous streak `streak`). */
+export function nextRestart(streak: number, livedMs: number): { streak: number; delayMs: number } {
+  const next = livedMs >= RESTART_STABLE_MS ? 1 : streak + 1;
+  return { streak: next, delayMs: Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.min(next - 1, 30)) };
+}
 
 export function workerCount(cfg: ServerConfig): number {
   return cfg.workers === 'auto' ? Math.max(1, availableParallelism()) : cfg.workers;
@@ -29,6 +52,12 @@ interface WorkerState {
   slot: number;
   startedAt: number;
   listening: boolean;
+  /** When it said it listens: fork to listening is how long a full load takes (the reload wait bound). */
+  listeningAt: number | null;
+  /** Why it could not start, as it said before it exited. */
+  failed: string | null;
+  /** The reload it is confirming now (rolling reload). */
+  ack: { id: number; done: (ok: boolean) => void } | null;
 }
 
 /** The primary: loads, probes, watches, serves HTTP, and keeps `count` workers answering. */
@@ -36,8 +65,16 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
   const server = await Server.start({ configPath, logger: log, role: 'primary' });
   const workers = new Map<number, WorkerState>(); // by slot
   const restarts = new Map<number, number>();
+  const streaks = new Map<number, number>(); // crashes in a row per slot (restart back-off)
+  const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let announced = false;
+  let startedOk: () => void = () => undefined;
+  let startFailed: (e: Error) => void = () => undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    startedOk = resolve;
+    startFailed = reject;
+  });
 
   const send = (w: Worker, m: ToWorker) => {
     if (w.isConnected()) w.send(m);
@@ -75,7 +112,53 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     flush(batch);
   }, 1000);
   lazyTimer.unref();
-  server.onReloaded = (what) => broadcast({ t: 'steerdns:reload', what });
+
+  // Rolling reload: one worker at a time reloads (it answers nothing meanwhile) and confirms; the next starts
+  // after it. Reloads asked while one rolls are merged into the next roll.
+  let reloadId = 0;
+  let pendingReload: ReloadWhat | null = null;
+  let rolling = false;
+  /** How long to wait for a worker's confirmation: well over the longest full load a worker took to start. */
+  const ackBound = () => Math.max(10_000, 3 * Math.max(0, ...[...workers.values()].map((s) => (s.listeningAt ?? s.startedAt) - s.startedAt)));
+  const reloadOne = (st: WorkerState, what: ReloadWhat): Promise<void> => {
+    const id = ++reloadId;
+    send(st.worker, { t: 'steerdns:reload', what, id });
+    // a worker still starting applies it once its server exists: nothing to wait for
+    if (!st.listening) return Promise.resolve();
+    const bound = ackBound();
+    const from = performance.now();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => finish(false), bound);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        st.ack = null;
+        const ms = Math.round(performance.now() - from);
+        if (ok) log.info({ worker: st.slot, what, ms }, `worker ${st.slot} reloaded`);
+        else log.warn({ worker: st.slot, what, ms, bound }, `worker ${st.slot} did not confirm its reload within ${bound} ms: going on with the next`);
+        resolve();
+      };
+      st.ack = { id, done: finish };
+    });
+  };
+  const roll = async () => {
+    rolling = true;
+    while (pendingReload && !stopping) {
+      const what = pendingReload;
+      pendingReload = null;
+      const slots = [...workers.keys()].sort((a, b) => a - b);
+      log.info({ what, workers: slots.length }, 'rolling reload: one worker at a time');
+      for (const slot of slots) {
+        const st = workers.get(slot);
+        if (stopping) break;
+        if (st && st.worker.isConnected()) await reloadOne(st, what);
+      }
+    }
+    rolling = false;
+  };
+  server.onReloaded = (what) => {
+    pendingReload = mergeReload(pendingReload, what);
+    if (!rolling) void roll();
+  };
 
   // /metrics: this process's registry plus every worker's, aggregated (counters summed). Counters must
   // never go back: a worker that exits leaves its last counts behind (`carried`), and one that does not
@@ -115,17 +198,23 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
 
   const fork = (slot: number) => {
     const worker = cluster.fork({ STEERDNS_WORKER_SLOT: String(slot) });
-    const st: WorkerState = { worker, slot, startedAt: Date.now(), listening: false };
+    const st: WorkerState = { worker, slot, startedAt: Date.now(), listening: false, listeningAt: null, failed: null, ack: null };
     workers.set(slot, st);
     worker.on('message', (m: FromWorker) => {
       // a worker asks for the whole table once its handlers are in place (messages before that are lost)
       if (m?.t === 'steerdns:hello') send(worker, { t: 'steerdns:health', entries: server.health.entriesList(), full: true });
       else if (m?.t === 'steerdns:listening') {
         st.listening = true;
+        st.listeningAt = Date.now();
         if (!announced && [...workers.values()].every((s) => s.listening)) {
           announced = true;
           log.info({ listen: m.listen, zones: [...server.snapshot.zones.keys()], workers: workers.size }, 'serving');
+          startedOk();
         }
+      } else if (m?.t === 'steerdns:reloaded') {
+        if (st.ack?.id === m.id) st.ack.done(true);
+      } else if (m?.t === 'steerdns:failed') {
+        st.failed = m.reason;
       } else if (m?.t === 'steerdns:metrics') {
         lastSeen.set(slot, m.metrics as MetricsJSON);
         const w = waiting.get(m.id);
@@ -139,36 +228,59 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     });
   };
 
+  /** Stops every worker (their answers flushed), SIGKILL after 10 s. */
+  const stopWorkers = async () => {
+    const exits = [...workers.values()].map((s) => new Promise<void>((resolve) => {
+      if (s.worker.isDead()) return resolve();
+      s.worker.once('exit', () => resolve());
+      send(s.worker, { t: 'steerdns:stop' });
+    }));
+    const deadline = new Promise<void>((r) => setTimeout(r, 10_000).unref());
+    await Promise.race([Promise.all(exits), deadline]);
+    for (const s of workers.values()) if (!s.worker.isDead()) s.worker.process.kill('SIGKILL');
+  };
+
   cluster.on('exit', (worker, code, signal) => {
     const st = [...workers.values()].find((s) => s.worker === worker);
     if (!st || stopping) return;
     st.listening = false;
+    st.ack?.done(false);
     carry(st.slot);
+    const how = signal ?? `code ${code}`;
+    if (!announced) {
+      // the workers could not start (address taken, no permission, a config they cannot load): restarting
+      // would fail the same way for ever while /healthz says 200. Stop, and say why.
+      stopping = true;
+      const reason = st.failed ?? `exited (${how}) before it listened`;
+      log.fatal({ worker: st.slot, pid: worker.process.pid, code, signal, reason }, `worker ${st.slot} could not start: ${reason}`);
+      void stopWorkers().then(() => server.stop()).finally(() => startFailed(new Error(`worker ${st.slot} could not start: ${reason}`)));
+      return;
+    }
     const lived = Date.now() - st.startedAt;
     restarts.set(st.slot, (restarts.get(st.slot) ?? 0) + 1);
-    // a worker that keeps dying right after start is restarted at most once a second
-    const delay = lived < 5000 ? 1000 : 0;
-    log.error({ worker: st.slot, pid: worker.process.pid, code, signal, restartIn: delay }, `worker ${st.slot} exited (${signal ?? `code ${code}`}): restarting it`);
-    setTimeout(() => {
+    server.metrics.workerRestarts.inc({ worker: String(st.slot) });
+    // a worker that keeps dying is restarted after 1 s, 2 s, 4 s ... 30 s; one that ran a while starts over
+    const { streak, delayMs } = nextRestart(streaks.get(st.slot) ?? 0, lived);
+    streaks.set(st.slot, streak);
+    log.error({ worker: st.slot, pid: worker.process.pid, code, signal, livedMs: lived, restartIn: delayMs, inARow: streak, reason: st.failed ?? undefined },
+      `worker ${st.slot} exited (${how}): restarting it`);
+    const timer = setTimeout(() => {
+      restartTimers.delete(timer);
       if (!stopping) fork(st.slot);
-    }, delay);
+    }, delayMs);
+    restartTimers.add(timer);
   });
 
   for (let slot = 1; slot <= count; slot++) fork(slot);
+  await started;
 
   return {
     server,
     async stop() {
       stopping = true;
+      for (const t of restartTimers) clearTimeout(t);
       clearInterval(lazyTimer);
-      const exits = [...workers.values()].map((s) => new Promise<void>((resolve) => {
-        if (s.worker.isDead()) return resolve();
-        s.worker.once('exit', () => resolve());
-        send(s.worker, { t: 'steerdns:stop' });
-      }));
-      const deadline = new Promise<void>((r) => setTimeout(r, 10_000).unref());
-      await Promise.race([Promise.all(exits), deadline]);
-      for (const s of workers.values()) if (!s.worker.isDead()) s.worker.process.kill('SIGKILL');
+      await stopWorkers();
       await server.stop();
     },
   };
@@ -181,7 +293,8 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
   let server: Server | null = null;
   let table: HealthTable | null = null; // set as soon as the server's table exists, before it listens
   const early: [string, TargetHealth | null][][] = [];
-  let reloadMissed: 'all' | 'zones' | 'db' | null = null;
+  let reloadMissed: ReloadWhat | null = null;
+  let reloadMissedId = 0;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -189,14 +302,18 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
     if (server) await server.stop();
     process.exit(0);
   };
-  const reload = (what: 'all' | 'zones' | 'db') => {
+  const reload = (what: ReloadWhat, id: number) => {
     if (!server) {
-      reloadMissed = reloadMissed === 'all' || what === 'all' || (reloadMissed && reloadMissed !== what) ? 'all' : what;
+      reloadMissed = mergeReload(reloadMissed, what);
+      reloadMissedId = id;
       return;
     }
+    log.info({ what }, 'reloading');
     if (what === 'all') server.reload();
     else if (what === 'zones') server.reloadZones();
     else server.reloadDatabase();
+    // the primary waits for this before the next worker reloads (rolling reload)
+    process.send?.({ t: 'steerdns:reloaded', id });
   };
   process.on('message', (m: ToWorker) => {
     switch (m?.t) {
@@ -206,7 +323,7 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
         if (m.full) gotHealth();
         break;
       case 'steerdns:reload':
-        reload(m.what);
+        reload(m.what, m.id);
         break;
       case 'steerdns:metrics':
         if (server) void server.metrics.registry.getMetricsAsJSON().then((metrics) => process.send?.({ t: 'steerdns:metrics', id: m.id, metrics }));
@@ -225,17 +342,27 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
   // the primary going away (killed outright) takes the workers with it
   process.on('disconnect', () => void stop());
   process.send?.({ t: 'steerdns:hello' });
-  server = await Server.start({
-    configPath, logger: log, role: 'worker',
-    beforeListen: async (s) => {
-      // answer nothing until the health table has arrived: never serve a target the prober has down
-      await Promise.race([firstHealth, new Promise((r) => setTimeout(r, 5000))]);
-      table = s.health;
-      for (const entries of early) s.health.apply(entries);
-    },
-  });
+  try {
+    server = await Server.start({
+      configPath, logger: log, role: 'worker',
+      beforeListen: async (s) => {
+        // answer nothing until the health table has arrived: never serve a target the prober has down
+        await Promise.race([firstHealth, new Promise((r) => setTimeout(r, 5000))]);
+        table = s.health;
+        for (const entries of early) s.health.apply(entries);
+      },
+    });
+  } catch (e) {
+    // the primary decides from this whether the group can start at all: tell it why before exiting
+    const reason = (e as Error).message;
+    await new Promise<void>((resolve) => {
+      if (!process.send) return resolve();
+      process.send({ t: 'steerdns:failed', reason } satisfies FromWorker, undefined, {}, () => resolve());
+    });
+    throw e;
+  }
   server.workerId = process.env.STEERDNS_WORKER_SLOT ?? String(cluster.worker?.id ?? 0);
   server.metrics.worker = server.workerId;
-  if (reloadMissed) reload(reloadMissed);
+  if (reloadMissed) reload(reloadMissed, reloadMissedId);
   process.send?.({ t: 'steerdns:listening', listen: server.listenText() });
 }

@@ -99,6 +99,8 @@ export class Metrics {
   readonly zoneSerial: Gauge<'zone'>;
   readonly rrl: Counter<'action'>;
   readonly zoneLoadErrors: Counter<'zone'>;
+  /** The primary (workers > 1): worker processes restarted after they exited, by slot. */
+  readonly workerRestarts: Counter<'worker'>;
   /** Worker processes: the answering process's label in steerdns_worker_queries_total. */
   worker: string | null = null;
   private readonly decisions = new Map<string, DecisionCell>();
@@ -123,6 +125,7 @@ export class Metrics {
     this.rrl = new Counter({ name: 'steerdns_rrl_total', help: 'Response rate limiting actions', labelNames: ['action'], registers });
     for (const action of ['slip', 'drop']) this.rrl.labels({ action }).inc(0); // both series from the start
     this.zoneLoadErrors = new Counter({ name: 'steerdns_zone_load_errors_total', help: 'Zone files that failed to load', labelNames: ['zone'], registers, aggregator: 'max' });
+    this.workerRestarts = new Counter({ name: 'steerdns_worker_restarts_total', help: 'Worker processes restarted after they exited (workers > 1), by worker slot', labelNames: ['worker'], registers });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 

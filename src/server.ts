@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
-import { loadServerConfig, type ServerConfig } from './config/server-config.js';
+import { loadServerConfig, type HttpConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { RCODE, RCODE_NAMES } from './dns/constants.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
@@ -18,7 +18,9 @@ import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
-import { buildStatus } from './http/status.js';
+import { buildStatus, RenderCache } from './http/status.js';
+import type { AccessRules } from './http/access.js';
+import { checkDescriptors, HTTP_MAX_CONNECTIONS } from './limits.js';
 import { FolderWatcher, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
@@ -119,6 +121,7 @@ export class Server {
       const errors = [...server.snapshot.files.values()].flatMap((f) => f.errors);
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
+    server.logDescriptors();
     if (role === 'worker') {
       server.retryUnsettled();
       await opts.beforeListen?.(server);
@@ -131,6 +134,19 @@ export class Server {
     server.zoneWatcher.watch(config.zonesDir);
     server.retryUnsettled();
     return server;
+  }
+
+  /** Says at start (and when limits change) whether RLIMIT_NOFILE covers what this process may hold open. */
+  private logDescriptors(): void {
+    const dns = this.role !== 'primary';
+    const api = this.role !== 'worker' && this.config.http !== null;
+    const c = checkDescriptors({
+      tcpConnections: dns ? this.config.limits.tcpConnections : 0,
+      listenSockets: (dns ? 2 * this.config.listen.length : 0) + (api ? 1 : 0),
+      httpConnections: api ? HTTP_MAX_CONNECTIONS : 0,
+      probes: this.role !== 'worker' ? this.prober.size : 0,
+    });
+    if (c) this.log[c.level]({ limit: c.limit, needed: c.needed }, c.message);
   }
 
   get currentConfig(): ServerConfig {
@@ -233,7 +249,8 @@ export class Server {
   private async listenHttp(): Promise<void> {
     const addr = this.config.http;
     if (!addr) return;
-    const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [] });
+    const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [], generatedAt: new Date().toISOString() });
+    const rendered = new RenderCache(status, 1000, () => this.snapshot);
     this.http = new HttpApi({
       snapshot: () => this.snapshot,
       health: this.health,
@@ -241,15 +258,17 @@ export class Server {
       metricsText: () => this.metricsText?.() ?? this.metrics.registry.metrics(),
       notReady: () => this.notReady?.() ?? (this.role === 'single' && this.bound.length === 0 ? 'not listening yet' : null),
       log: this.log,
+      access: accessRules(addr),
       routes: new Map([
-        ['/status', () => ({ status: 200, type: 'application/json', body: `${JSON.stringify(status(), null, 2)}\n` })],
+        ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],
         ['/', (url: URL) => (url.searchParams.has('fragment')
-          ? { status: 200, type: 'text/html; charset=utf-8', body: statusFragment(status()) }
-          : { status: 200, type: 'text/html; charset=utf-8', body: statusPage(status()) })],
+          ? { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('fragment', statusFragment) }
+          : { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('page', statusPage) })],
       ]),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
-    this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}` }, 'HTTP API listening');
+    this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`, token: addr.token !== null, allowedHosts: addr.allowedHosts.length },
+      'HTTP API listening');
   }
 
   get zoneCount(): number {
@@ -299,13 +318,21 @@ export class Server {
   private async listen(): Promise<void> {
     const handle = this.handler();
     const onError = (e: Error) => this.log.error({ err: e }, 'socket error');
+    // a TCP listener's errors are failed accepts (out of descriptors): they repeat on every poll, log one a burst
+    let lastAcceptError = 0;
+    const onAcceptError = (e: Error) => {
+      const now = Date.now();
+      if (now - lastAcceptError < 10_000) return;
+      lastAcceptError = now;
+      this.log.error({ err: e, code: (e as NodeJS.ErrnoException).code }, 'DNS over TCP: cannot accept a connection: still listening');
+    };
     this.tcpConnections = new TcpConnections({ maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs });
     for (const addr of this.config.listen) {
       // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
       for (let attempt = 0; ; attempt++) {
         const udp = new UdpListener(handle, onError);
         const port = await udp.bind(addr.host, addr.port, addr.family);
-        const tcp = new TcpListener(handle, this.tcpConnections, onError);
+        const tcp = new TcpListener(handle, this.tcpConnections, onAcceptError);
         try {
           await tcp.listen(addr.host, port, addr.family);
         } catch (e) {
@@ -374,13 +401,16 @@ export class Server {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
       const restartOnly: [string, unknown, unknown][] = [
-        ['listen', config.listen, this.config.listen], ['http', config.http, this.config.http],
+        ['listen', config.listen, this.config.listen], ['http', config.http?.text, this.config.http?.text],
         ['workers', config.workers, this.config.workers], ['log.level', config.log.level, this.config.log.level],
       ];
       for (const [key, a, b] of restartOnly) {
         if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
       }
+      const previousTcp = this.config.limits.tcpConnections;
       this.config = config;
+      // token and allowed hosts apply now (a rotated token file is read on SIGHUP); the address on restart
+      if (config.http) this.http?.configure(accessRules(config.http));
       this.serials = openSerials(config.stateDir, this.role !== 'worker', this.log);
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
@@ -388,6 +418,7 @@ export class Server {
       const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrl?.cfg ?? null);
       if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
+      if (config.limits.tcpConnections !== previousTcp) this.logDescriptors();
     }
     const { failed, parsed, rebuilt } = this.loadZones(this.snapshot);
     if (this.role !== 'worker') {
@@ -418,6 +449,10 @@ function openSerials(dir: string, writable: boolean, log: Logger): SerialStore {
   const store = new SerialStore(dir, writable);
   if (store.readError) log.error({ dir }, store.readError);
   return store;
+}
+
+function accessRules(h: HttpConfig): AccessRules {
+  return { listenHost: h.host, token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
 }
 
 /** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */

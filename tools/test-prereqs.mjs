@@ -9,6 +9,7 @@ export const TOOLS = [
   { command: 'dig', package: 'bind9-dnsutils', usedBy: 'DNS end-to-end tests (test/helpers/server.ts)' },
   { command: 'dnsperf', package: 'dnsperf', usedBy: 'the short soak (test/operate/soak.test.ts)' },
   { command: 'git', package: 'git', usedBy: 'zones kept in git (test/operate/reload.test.ts)' },
+  { command: 'prlimit', package: 'util-linux', usedBy: 'descriptor limits (test/operate/fd-limit.test.ts)' },
   { command: 'getconf', package: 'libc-bin', usedBy: 'CPU accounting (test/health/scale.test.ts)' },
   { command: 'mkfifo', package: 'coreutils', usedBy: 'non-regular files (test/gslb/geo-edge-cases.test.ts)' },
 ];

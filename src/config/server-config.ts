@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
+import { parseHostName, type HostName } from '../http/access.js';
 import { parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
 
 export interface ListenAddress {
@@ -10,6 +11,16 @@ export interface ListenAddress {
   port: number;
   family: Family;
   text: string;
+}
+
+/** `http:` (spec §10 "HTTP API access"): where the API listens and who may use it. */
+export interface HttpConfig extends ListenAddress {
+  /** The bearer token file (absolute) and its contents (trimmed), read when the config loads. */
+  tokenFile: string | null;
+  token: string | null;
+  allowedHosts: HostName[];
+  /** /metrics needs the token too. */
+  metricsAuth: boolean;
 }
 
 export type RegionState = 'up' | 'down' | 'drain';
@@ -55,7 +66,7 @@ export interface ServerConfig {
   dir: string;
   listen: ListenAddress[];
   zonesDir: string;
-  http: ListenAddress | null;
+  http: HttpConfig | null;
   workers: number | 'auto';
   geoip: { database: string | null; databaseAt?: { file: string; line: number; col: number }; networks: GeoOverlay[]; ecs: boolean };
   regions: Map<string, Region>;
@@ -128,15 +139,7 @@ export function parseServerConfig(file: string, text: string): ConfigResult {
       const z = src.string(zones.value, 'zones');
       if (z) cfg.zonesDir = resolve(dir, z);
     }
-    const http = e.get('http');
-    if (http && src.scalar(http.value) !== null) {
-      const t = src.string(http.value, 'http');
-      if (t) {
-        const hp = parseHostPort(t);
-        if (typeof hp === 'string') src.error(http.value, `http: ${hp}`);
-        else cfg.http = { ...hp, text: t };
-      }
-    }
+    readHttp(src, e.get('http'), cfg);
     const workers = e.get('workers');
     if (workers) {
       if (src.scalar(workers.value) === 'auto') cfg.workers = 'auto';
@@ -192,6 +195,95 @@ function readListen(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, 
     }
     cfg.listen.push({ ...hp, text: t });
   }
+}
+
+/** `http: "addr:port"` or `http: { listen, token_file, allowed_hosts, metrics_auth }`. */
+function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {
+  if (!ent || src.scalar(ent.value) === null) return;
+  const listenAt = (node: Node | null): ListenAddress | null => {
+    const t = src.string(node, 'http');
+    if (!t) return null;
+    const hp = parseHostPort(t);
+    if (typeof hp === 'string') {
+      src.error(node, `http: ${hp}`);
+      return null;
+    }
+    return { ...hp, text: t };
+  };
+  const http: HttpConfig = { host: '', port: 0, family: 4, text: '', tokenFile: null, token: null, allowedHosts: [], metricsAuth: false };
+  let listenNode: Node | null = ent.value;
+  if (src.isMap(ent.value)) {
+    const entries = src.map(ent.value, 'http') ?? [];
+    src.knownKeys(entries, ['listen', 'token_file', 'allowed_hosts', 'metrics_auth'], 'http');
+    const e = entryMap(entries);
+    const listen = e.get('listen');
+    if (!listen) {
+      src.error(ent.keyNode, 'http needs listen: "address:port"');
+      return;
+    }
+    listenNode = listen.value;
+    const tf = e.get('token_file');
+    if (tf) {
+      const v = src.string(tf.value, 'http.token_file');
+      if (v) {
+        http.tokenFile = resolve(cfg.dir, v);
+        http.token = readToken(src, tf.value, http.tokenFile);
+      }
+    }
+    const ah = e.get('allowed_hosts');
+    for (const item of ah ? src.list(ah.value) : []) {
+      const t = src.string(item, 'http.allowed_hosts entry');
+      if (!t) continue;
+      const h = parseHostName(t, { bareIpv6: true });
+      if (!h) src.error(item, `http.allowed_hosts: "${t}" is not a host name or address with an optional :port (IPv6 as [addr]:port)`);
+      else http.allowedHosts.push(h);
+    }
+    const ma = e.get('metrics_auth');
+    if (ma) {
+      http.metricsAuth = src.boolean(ma.value, 'http.metrics_auth') ?? false;
+      if (http.metricsAuth && !tf) src.error(ma.value, 'http.metrics_auth needs http.token_file');
+    }
+  }
+  const addr = listenAt(listenNode);
+  if (!addr) return;
+  if (!http.tokenFile && !isLoopback(addr.host)) {
+    src.warn(listenNode, `http: "${addr.text}" is reachable beyond this host and no http.token_file is set: anyone who can connect reads /status and /explain (pool targets, check URLs, file paths); listen on 127.0.0.1 or set a token`);
+  }
+  cfg.http = { ...http, ...addr };
+}
+
+function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === '::1';
+}
+
+/** The token: one line of visible characters, not empty (a trailing newline is ignored). */
+function readToken(src: SourceFile, at: Node | null, file: string): string | null {
+  let text: string;
+  try {
+    const st = statSync(file);
+    const kind = notARegularFile(st);
+    if (kind) {
+      src.error(at, `http.token_file: ${file} is not a token file: it is ${kind}`);
+      return null;
+    }
+    text = readFileSync(file, 'utf8');
+    if (st.mode & 0o004) src.warn(at, `http.token_file: ${file} is readable by every user of this host (chmod 600 it)`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    src.error(at, `http.token_file: cannot read ${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    return null;
+  }
+  const token = text.trim();
+  if (token === '') {
+    src.error(at, `http.token_file: ${file} is empty`);
+    return null;
+  }
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    src.error(at, `http.token_file: the token in ${file} must be one line of visible ASCII characters (no spaces)`);
+    return null;
+  }
+  if (token.length < 16) src.warn(at, `http.token_file: the token in ${file} is short (${token.length} characters): use at least 16 random characters`);
+  return token;
 }
 
 function location(src: SourceFile, node: Node | null, what: string): [number, number] | null {

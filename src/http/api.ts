@@ -1,7 +1,10 @@
 // The HTTP API on `http:` (spec §8): /healthz, /readyz, /metrics, /explain. It reads the same snapshot
-// and health table as the DNS path and never blocks it: every handler is a quick read.
+// and health table as the DNS path and never blocks it: every handler is a quick read. Who may ask is
+// decided first (Host header, bearer token: src/http/access.ts).
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { HTTP_MAX_CONNECTIONS } from '../limits.js';
+import { ApiAccess, type AccessRules } from './access.js';
 import { explain } from '../gslb/explain.js';
 import type { HealthView } from '../health/table.js';
 import type { Metrics } from '../metrics.js';
@@ -14,6 +17,8 @@ export interface ApiSources {
   /** Prometheus text for /metrics (with workers: aggregated over every process). */
   metricsText(): Promise<string>;
   log: Logger;
+  /** Host allow-list and token; none: every Host and every read is allowed (tests of the routes alone). */
+  access?: AccessRules;
   /** Why DNS is not being answered yet (null: it is); default: ready once a zone is loaded. */
   notReady?: () => string | null;
   /** Extra routes (status page, /status) added by later layers. */
@@ -27,16 +32,39 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 
 export class HttpApi {
   private server: http.Server | null = null;
+  private readonly access: ApiAccess | null;
+  /** Accept errors (EMFILE, ENFILE) come in bursts: one log line per burst. */
+  private lastAcceptError = 0;
 
-  constructor(private readonly src: ApiSources) {}
+  constructor(private readonly src: ApiSources) {
+    this.access = src.access ? new ApiAccess(src.access, 0) : null;
+  }
+
+  /** New access rules (a reload): token and allowed hosts apply to the next request. */
+  configure(access: AccessRules): void {
+    this.access?.configure(access);
+  }
 
   async listen(host: string, port: number): Promise<number> {
     const server = http.createServer((req, res) => {
-      this.route(req, res).catch((e: Error) => {
-        this.src.log.error({ err: e, path: req.url }, 'HTTP API error');
-        if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
-      });
+      // a handler that throws or rejects is a 500 and a log line, never the end of the process
+      const failed = (e: unknown) => {
+        try {
+          this.src.log.error({ err: e, path: req.url }, 'HTTP API error');
+          if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+          else res.destroy();
+        } catch {
+          res.destroy();
+        }
+      };
+      try {
+        this.route(req, res).catch(failed);
+      } catch (e) {
+        failed(e);
+      }
     });
+    // bounded, so a flood of API connections cannot take the descriptors DNS over TCP needs (src/limits.ts)
+    server.maxConnections = HTTP_MAX_CONNECTIONS;
     server.headersTimeout = 5000;
     server.requestTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
@@ -46,13 +74,30 @@ export class HttpApi {
         resolve();
       });
     });
+    // after listen, an 'error' is a failed accept (out of descriptors: EMFILE): without a listener it would
+    // end the process; the server keeps listening and accepts again once descriptors are free
+    server.on('error', (e: NodeJS.ErrnoException) => {
+      const now = Date.now();
+      if (now - this.lastAcceptError < 10_000) return;
+      this.lastAcceptError = now;
+      this.src.log.error({ err: e, code: e.code }, `HTTP API: cannot accept a connection (${e.code ?? e.message}): still listening`);
+    });
     this.server = server;
-    return (server.address() as { port: number }).port;
+    const bound = (server.address() as { port: number }).port;
+    this.access?.setPort(bound);
+    return bound;
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const method = req.method ?? 'GET';
+    const verdict = this.access?.check(method, url.pathname, { host: req.headers.host, authorization: req.headers.authorization });
+    if (verdict && !verdict.ok) {
+      if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer realm="steerdns"');
+      send(res, verdict.status, 'text/plain', `${verdict.reason}\n`);
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
       send(res, 405, 'text/plain', 'only GET\n');
       return;
     }

@@ -102,3 +102,40 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: { size: num
     prober: { targets: prober.size, panic: prober.inPanic },
   };
 }
+
+/**
+ * /status, / and /?fragment=1 rendered at most once per `everyMs` and served from that render: a flood of
+ * requests costs one render a period, not one each (a render walks every pool target). A reload (a new
+ * snapshot, `version()` changes) renders again at once: what was loaded or refused shows without delay.
+ */
+export class RenderCache<T> {
+  private renderedAt = -Infinity;
+  private value: T | null = null;
+  private renderedVersion: unknown = undefined;
+  private readonly bodies = new Map<string, string>();
+
+  constructor(private readonly build: () => T, private readonly everyMs = 1000, private readonly version: () => unknown = () => undefined) {}
+
+  private current(): T {
+    const now = performance.now();
+    const version = this.version();
+    if (this.value === null || now - this.renderedAt >= this.everyMs || version !== this.renderedVersion) {
+      this.value = this.build();
+      this.renderedAt = now;
+      this.renderedVersion = version;
+      this.bodies.clear();
+    }
+    return this.value;
+  }
+
+  /** The body of one kind (JSON, page, fragment) of the current render. */
+  body(kind: string, render: (value: T) => string): string {
+    const v = this.current();
+    let b = this.bodies.get(kind);
+    if (b === undefined) {
+      b = render(v);
+      this.bodies.set(kind, b);
+    }
+    return b;
+  }
+}

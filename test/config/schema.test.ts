@@ -82,7 +82,7 @@ rrl:
     { host: '::1', port: 5300, family: 6, text: '[::1]:5300' },
   ]);
   t.is(c!.zonesDir, join(DIR, 'zones'));
-  t.deepEqual(c!.http, { host: '127.0.0.1', port: 8053, family: 4, text: '127.0.0.1:8053' });
+  t.deepEqual(c!.http, { host: '127.0.0.1', port: 8053, family: 4, text: '127.0.0.1:8053', tokenFile: null, token: null, allowedHosts: [], metricsAuth: false });
   t.is(c!.workers, 1);
   t.is(c!.geoip.database, join(DIR, 'geodb/GeoLite2-City.mmdb'), 'relative paths resolve from the config folder');
   t.true(c!.geoip.ecs);

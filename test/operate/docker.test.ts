@@ -134,6 +134,11 @@ test('Dockerfile: multi-stage, npm ci --omit=dev, non-root, port 5300 udp+tcp, z
   const hcPort = /127\.0\.0\.1:(\d+)\//.exec(hc.cmd.join(' '))?.[1];
   t.truthy(hcPort, 'the health check asks a loopback URL');
   t.is(IMAGE_CONFIG.http.split(':').at(-1), hcPort, `config http: ${IMAGE_CONFIG.http}, health check port ${hcPort}`);
+  // issue 11: the API (targets, check URLs, /explain) stays on the container's loopback unless a token guards it
+  const api = IMAGE_CONFIG.http as string | { listen: string; token_file?: string };
+  const apiListen = typeof api === 'string' ? api : api.listen;
+  const apiToken = typeof api === 'string' ? undefined : api.token_file;
+  t.true(apiToken !== undefined || /^(127\.\d+\.\d+\.\d+|\[::1\]):\d+$/.test(apiListen), `the image's API listens on ${apiListen} without a token: keep it on 127.0.0.1`);
   const env = ops(RUNTIME, 'ENV').map((e) => e.args);
   t.true(env.some((e) => /NODE_ENV[= ]production/.test(e)));
 });
@@ -264,6 +269,7 @@ test('the image\'s CMD serves the sample zones from the runtime layout; its HEAL
   const checked = await runCli(['check', '-c', join(app, 'steerdns.yaml')], app);
   t.is(checked.code, 0, `steerdns check of the image's config:\n${checked.stdout}\n${checked.stderr}`);
   t.regex(checked.stdout, /wildcard/, 'check warns about the wildcard listen addresses');
+  t.notRegex(checked.stdout, /reachable beyond this host/, 'no warning about an open HTTP API: it stays on loopback');
   t.regex(checked.stdout, /^ok: 2 zones/m);
 
   // the wildcard addresses must not be bound in a test: loopback, an ephemeral DNS port, a free HTTP port

@@ -377,7 +377,7 @@ interface StatusTarget {
   since: string | null; lastCheck: string | null; lastResult: string | null; rttMs: number | null; served: boolean;
 }
 interface Status {
-  version: string; generation: number; uptimeSeconds: number;
+  version: string; generation: number; uptimeSeconds: number; generatedAt: string;
   zones: { origin: string; file: string; serial: number | null; state: string; loadedAt: string | null; failedAt: string | null; errors: string[]; warnings: string[] }[];
   pools: { zone: string; name: string; policy: string; select: string; ttl: number; check: string;
     regions: { name: string; location: [number, number]; state: string; healthy: number; total: number; targets: StatusTarget[] }[] }[];
@@ -397,7 +397,7 @@ test('/status: zones with serial and state, pools → regions → targets with h
   const { port, http, checkPort, dir } = await setup(t);
   const st = await status(http);
   const fetched = Date.now();
-  t.deepEqual(Object.keys(st).sort(), ['generation', 'geoip', 'pools', 'prober', 'uptimeSeconds', 'version', 'workers', 'zones']);
+  t.deepEqual(Object.keys(st).sort(), ['generatedAt', 'generation', 'geoip', 'pools', 'prober', 'uptimeSeconds', 'version', 'workers', 'zones']);
   t.is(st.version, VERSION);
   t.true(Number.isInteger(st.generation) && st.generation >= 1);
   t.true(Number.isInteger(st.uptimeSeconds) && st.uptimeSeconds >= 0);
@@ -459,9 +459,12 @@ test('/status: zones with serial and state, pools → regions → targets with h
 
   // reality: DNS answers exactly the served targets of the first qualifying region
   t.deepEqual((await udp(port, query('app.example.test', 'A'))).msg.answers.map((a) => a.data), pool('app').regions[0]!.targets.filter((x) => x.served).map((x) => x.address));
-  // and it is live: the last check moves on
-  await sleep(700);
-  const st2 = await status(http);
+  // and it is live: the next render (at most one a second, issue 11 item 17) shows the last check moved on
+  const { value: st2 } = await poll(async () => {
+    const next = await status(http);
+    return next.generatedAt !== st.generatedAt ? next : undefined;
+  }, { timeoutMs: 5000, what: 'a new /status render', stepMs: 100 });
+  t.true(Date.parse(st2.generatedAt) - Date.parse(st.generatedAt) >= 1000, `renders ${st.generatedAt} → ${st2.generatedAt}: at most one a second`);
   const t1 = Date.parse(target('app', UP1).lastCheck!);
   const t2 = Date.parse(st2.pools[0]!.regions[0]!.targets[0]!.lastCheck!);
   t.true(t2 > t1, `lastCheck ${t1} → ${t2}`);
@@ -538,15 +541,16 @@ test('/: a self-contained HTML page with every zone, pool, region and target and
 
 // ---- the other paths ---------------------------------------------------------------------------------
 
-test('/healthz and /readyz 200, an unknown path 404, other methods 405, /explain JSON; only on the configured address', async (t) => {
+test('/healthz and /readyz 200, an unknown path 404, writes 403 (no token configured), /explain JSON; only on the configured address', async (t) => {
   const { http, port } = await setup(t);
   t.like(await get(http, '/healthz'), { status: 200, body: 'ok\n' });
   t.like(await get(http, '/readyz'), { status: 200, body: 'ready\n' });
   t.is((await get(http, '/nope')).status, 404);
   t.is((await get(http, '/status/')).status, 404);
   t.is((await get(http, '/metrics.json')).status, 404);
+  // spec §10: writes always need the token; with none configured they are refused before any route
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
-    for (const path of ['/', '/metrics', '/status']) t.is((await get(http, path, { method })).status, 405, `${method} ${path}`);
+    for (const path of ['/', '/metrics', '/status', '/nope']) t.is((await get(http, path, { method })).status, 403, `${method} ${path}`);
   }
   const head = await fetch(`http://127.0.0.1:${http}/healthz`, { method: 'HEAD' });
   t.is(head.status, 200);

@@ -1,0 +1,105 @@
+// Who may use the HTTP API (spec §10 "HTTP API access"): the Host header must name this server (a page on
+// another site that rebinds its name to 127.0.0.1 sends its own name: 421), and with `token_file` every
+// path but /healthz, /readyz (and /metrics unless `metrics_auth`) needs `Authorization: Bearer <token>`.
+// Writes always need the token; with none configured they are refused (403).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
+
+/** A host as the Host header and `allowed_hosts` name it: canonical host (no brackets), port or null. */
+export interface HostName {
+  host: string;
+  port: number | null;
+}
+
+const HOST_FORM = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+))(?::(\d{1,5}))?$/;
+
+/** The canonical text of an IP literal: lower-case, IPv6 compressed (`0:0::1` → `::1`). */
+function canonicalIp(ip: string): string {
+  return net.isIPv6(ip) ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
+}
+
+/**
+ * Parses `host[:port]` (`[v6]:port` for IPv6; a bare IPv6 address when `bareIpv6`). Names are lower-cased
+ * and lose a trailing dot. Anything else (user info, paths, spaces, port 0) is null.
+ */
+export function parseHostName(text: string, opts: { bareIpv6?: boolean } = {}): HostName | null {
+  if (opts.bareIpv6 && net.isIPv6(text)) return { host: canonicalIp(text), port: null };
+  const m = HOST_FORM.exec(text);
+  if (!m) return null;
+  const port = m[3] === undefined ? null : Number(m[3]);
+  if (port !== null && (port < 1 || port > 65535)) return null;
+  if (m[1] !== undefined) return net.isIPv6(m[1]) ? { host: canonicalIp(m[1]), port } : null;
+  const name = m[2]!.toLowerCase().replace(/\.$/, '');
+  if (name === '' || name.split('.').some((l) => l === '')) return null;
+  return { host: name, port };
+}
+
+export interface AccessRules {
+  /** The configured listen host (an IP; `0.0.0.0` / `::` are wildcards). */
+  listenHost: string;
+  token: string | null;
+  allowedHosts: HostName[];
+  metricsAuth: boolean;
+}
+
+/** Paths open without the token (probes of orchestrators and load balancers; /metrics unless metrics_auth). */
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
+export type AccessVerdict = { ok: true } | { ok: false; status: 401 | 403 | 421; reason: string };
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export class ApiAccess {
+  private tokenDigest: Buffer | null = null;
+
+  constructor(private rules: AccessRules, private port: number) {
+    this.configure(rules);
+  }
+
+  /** New rules (a reload): token and allowed hosts apply to the next request. */
+  configure(rules: AccessRules): void {
+    this.rules = rules;
+    this.tokenDigest = rules.token === null ? null : digest(rules.token);
+  }
+
+  /** The port the API is bound to (the configured one may be 0). */
+  setPort(port: number): void {
+    this.port = port;
+  }
+
+  hostAllowed(header: string | undefined): boolean {
+    const h = header === undefined ? null : parseHostName(header);
+    if (!h) return false;
+    const port = h.port ?? 80; // no port in Host: the default port of http
+    const listen = this.rules.listenHost;
+    if (port === this.port) {
+      if (h.host === 'localhost') return true;
+      // a wildcard listen has no one address: any IP literal of the port names this server (a rebinding
+      // page always sends its own name, never an address)
+      if ((listen === '0.0.0.0' || listen === '::') && net.isIP(h.host)) return true;
+      if (net.isIP(h.host) && h.host === canonicalIp(listen)) return true;
+    }
+    return this.rules.allowedHosts.some((a) => a.host === h.host && (a.port === null || a.port === h.port));
+  }
+
+  /** Constant-time: both sides are hashed to 32 bytes first, so neither length nor content leaks. */
+  private tokenMatches(authorization: string | undefined): boolean {
+    if (!this.tokenDigest || authorization === undefined) return false;
+    const m = /^Bearer +(\S+) *$/i.exec(authorization);
+    if (!m) return false;
+    return timingSafeEqual(digest(m[1]!), this.tokenDigest);
+  }
+
+  check(method: string, path: string, headers: { host?: string; authorization?: string }): AccessVerdict {
+    if (!this.hostAllowed(headers.host)) {
+      return { ok: false, status: 421, reason: 'this server does not answer for that Host (add it to http.allowed_hosts)' };
+    }
+    const write = method !== 'GET' && method !== 'HEAD';
+    if (this.tokenDigest === null) {
+      return write ? { ok: false, status: 403, reason: 'writes need http.token_file to be configured' } : { ok: true };
+    }
+    const open = !write && (OPEN_PATHS.has(path) || (path === '/metrics' && !this.rules.metricsAuth));
+    if (open || this.tokenMatches(headers.authorization)) return { ok: true };
+    return { ok: false, status: 401, reason: 'a bearer token is required' };
+  }
+}
