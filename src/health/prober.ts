@@ -46,6 +46,8 @@ interface Scheduled {
   /** When the next probe is due (monotonic ms, performance.now()), 0 when none is scheduled, and its wheel slot. */
   due: number;
   slot: number;
+  /** When the probe now running (or the last one) was due. */
+  dueWas: number;
   inFlight: boolean;
   stopped: boolean;
   probes: number;
@@ -123,7 +125,7 @@ export class Prober {
         continue;
       }
       const up = t.check.initial === 'up';
-      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, slot: 0, inFlight: false, stopped: false, probes: 0 };
+      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, slot: 0, dueWas: 0, inFlight: false, stopped: false, probes: 0 };
       this.targets.set(key, st);
       this.opts.table.set(key, { up, changing: false, lastCheck: null, lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)', rttMs: null });
       this.schedule(st, this.random() * t.check.intervalMs);
@@ -202,6 +204,7 @@ export class Prober {
         // the current slot holds probes due later in it: they wait for the next tick
         if (s.due > at) (later ??= []).push(s);
         else {
+          s.dueWas = s.due;
           s.due = 0;
           ready.push(s);
         }
@@ -254,8 +257,11 @@ export class Prober {
     // jitter spreads the probes, but never past the cap: a down target is probed at least every 4 × interval
     const delay = backoff ? Math.min(4 * iv, this.jittered(base)) : this.jittered(base);
     // measured from this probe's start, so a slow (timing-out) probe does not stretch the schedule: still probed
-    // every interval, and down within fall × interval + timeout
-    this.schedule(s, delay - (performance.now() - started));
+    // every interval, and down within fall × interval + timeout. A start later than one tick of the wheel (the
+    // event loop stalled) counts from the due time instead: measured from their late start, every probe due
+    // during a stall would stay bunched with the others, a burst of connections, for many intervals
+    const from = Math.min(started, s.dueWas + SLOT_MS);
+    this.schedule(s, delay - (performance.now() - from));
   }
 
   private record(s: Scheduled, r: ProbeResult): void {
