@@ -517,16 +517,17 @@ test('update(): new timings apply to the known state (a down target stays down) 
   t.is(since.slice(since.findLastIndex((x) => !x.r.ok) + 1).length, 3, 'up on the new rise');
 });
 
-test('server reload: a changed check interval keeps a down target down and probes it at the new interval', async (t) => {
+test('server reload: a changed check interval or health: default keeps a down target down; it is probed at the new interval', async (t) => {
   const [x, y] = await TcpBackend.startMany([addr(84), addr(85)]);
   t.teardown(() => Promise.all([x!.close(), y!.close()]));
   await x!.stop();
   const zone = (interval: string) => `${ZONE_HEAD}
   app:
     pool:
-      check: { type: tcp, port: ${x!.port}, interval: ${interval}, timeout: 1s, rise: 2, fall: 2 }
+      check: { type: tcp, port: ${x!.port}, interval: ${interval}, rise: 2, fall: 2 }
       regions: { us-east: [${x!.host}, ${y!.host}] }
 `;
+  // the timeout comes from the health: defaults of steerdns.yaml (2 s, then 250 ms)
   const ts = await startServer({ 'example.test.yaml': zone('100ms') });
   t.teardown(() => ts.stop());
   const xKey = keyIn(ts, x!);
@@ -534,19 +535,27 @@ test('server reload: a changed check interval keeps a down target down and probe
   const xBefore = ts.server.health.get(xKey)!;
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host]);
   writeFileSync(join(ts.dir, 'zones', 'example.test.yaml'), zone('300ms'));
+  const late = new Lateness();
   const tR = Date.now();
   t.like(ts.server.reload(), { ok: true });
   t.is(keyIn(ts, x!), xKey, 'the same identity');
   t.like(ts.server.health.get(xKey), { up: false, since: xBefore.since, lastResult: 'connection refused' });
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host], 'x is not served again after the reload');
   // y, up, at the new interval: gaps of 300 ms ± 10 %, not 100
-  const late = new Lateness();
   await waitFor(() => y!.hitsSince(tR) >= 5, 10_000, 'y probed on');
   const hits = y!.hits.filter((h) => h >= tR);
   const gaps = hits.slice(2).map((h, i) => h - hits[i + 1]!); // the first gap may straddle the reload
   t.true(gaps.every((g) => g >= 0.9 * 300 - 5 - late.ms && g <= 1.1 * 300 + SLOT_MS + 10 + late.ms), `y gaps after the reload: ${gaps.join(', ')}`);
   t.false(ts.server.health.isUp(xKey));
   t.deepEqual(stateChanges(ts.logs).filter((l) => l.key === xKey).map((l) => l.to), ['down'], 'no state change from the reload');
+
+  // a changed health: default (SIGHUP re-reads steerdns.yaml): the same
+  writeFileSync(join(ts.dir, 'steerdns.yaml'), `${BASE_CONFIG}health: { timeout: 250ms }\n`);
+  t.like(ts.server.reload(), { ok: true });
+  t.is(checkTargets(ts.server.snapshot).find((c) => c.key === xKey)?.check.timeoutMs, 250, 'the new default applies');
+  t.like(ts.server.health.get(xKey), { up: false, since: xBefore.since, lastResult: 'connection refused' });
+  t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host]);
+  t.deepEqual(stateChanges(ts.logs).filter((l) => l.key === xKey).map((l) => l.to), ['down']);
 });
 
 test('one address written in two IPv6 forms in two pools is one probe identity', async (t) => {
