@@ -524,7 +524,7 @@ class ZoneReader {
       // Node sends a path of U+0021–U+00FF only (one octet each) and throws on anything else
       const beyond = p === null ? null : /[^\u0000-\u00ff]/u.exec(p)?.[0];
       if (p !== null && (!p.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(p))) src.error(e.get('path')!.value, `${what} path must start with "/" and contain no spaces or control characters`);
-      else if (beyond) src.error(e.get('path')!.value, `${what} path contains "${beyond}" (${codePoint(beyond)}), which cannot be sent in a request line: percent-encode it (${encodeURIComponent(beyond)})`);
+      else if (beyond) src.error(e.get('path')!.value, `${what} path contains "${JSON.stringify(beyond).slice(1, -1)}" (${codePoint(beyond)}), which cannot be sent in a request line: percent-encode it${percentEncoded(beyond)}`);
       else if (p !== null) check.path = p;
     }
     if (e.get('host')) {
@@ -834,6 +834,15 @@ function hashZone(z: ZoneSpec): string {
     if (n.pool) h.update(`\n pool ${JSON.stringify(n.pool, (k, v) => (k === 'at' || k === 'bytes' || k === 'check' ? undefined : v))}`);
   }
   return h.digest('hex');
+}
+
+/** " (%E2%82%AC)" for a character, or nothing for one UTF-8 cannot encode (a lone surrogate). */
+function percentEncoded(c: string): string {
+  try {
+    return ` (${encodeURIComponent(c)})`;
+  } catch {
+    return '';
+  }
 }
 
 /** "U+20AC" for a character. */

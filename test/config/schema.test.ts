@@ -381,6 +381,18 @@ test('zone: soa forms — email with a dot in the local part, email as a name, r
 });
 
 const ZONE_ERRORS: [string, string, string[]][] = [
+  ['check paths and header values Node cannot send: astral characters, lone surrogates, Latin-1 accepted', `${HEAD}  app:
+    pool:
+      check: { type: http, path: "/a\\uD800", headers: { X: "\\uD800", Y: "😀", Z: "zoë\\tok" } }
+      regions: { us-east: [192.0.2.1] }
+  b: { pool: { check: { type: http, path: "/😀" }, regions: { us-east: [192.0.2.1] } } }
+  c: { pool: { check: { type: http, path: "/café?q=ÿ" }, regions: { us-east: [192.0.2.1] } } }
+`, [
+    '8:34: pool "app" check path contains "\\ud800" (U+D800), which cannot be sent in a request line: percent-encode it',
+    '8:60: pool "app" check: header X contains "\\ud800" (U+D800) that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)',
+    '8:73: pool "app" check: header Y contains "😀" (U+1F600) that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)',
+    '10:43: pool "b" check path contains "😀" (U+1F600), which cannot be sent in a request line: percent-encode it (%F0%9F%98%80)',
+  ]],
   ['not a mapping', '- a\n', ['1:1: zone file must be a mapping']],
   ['missing origin, soa, records', 'ttl: 60\n', ['1:1: zone file needs origin', '1:1: zone file needs soa', '1:1: zone file needs records']],
   ['bad origin', HEAD.replace('origin: example.test', 'origin: "exa mple.test"'), ['1:9: origin: "exa mple.test." has a label with characters other than letters, digits, "-" and "_"']],
