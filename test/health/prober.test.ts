@@ -458,6 +458,31 @@ test('a probe function that throws (synchronously or by rejecting) is a failed p
   t.deepEqual(unhandled, []);
 });
 
+test('an error after the probe (in a result listener) is logged, never an unhandled rejection, and the target stays scheduled', async (t) => {
+  const { log, logs } = captureLogger();
+  const b = await TcpBackend.start(addr(86));
+  t.teardown(() => b.close());
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled); });
+  let results = 0;
+  const prober = new Prober({
+    table: new HealthTable(), log, panic: null, panicMinTargets: 10,
+    onResult: () => {
+      if (results++ === 0) throw new Error('listener failed');
+    },
+  });
+  t.teardown(() => prober.stop());
+  const target = checkTarget(b.host, checkSpec({ type: 'tcp', port: b.port, intervalMs: 100, timeoutMs: 1000 }));
+  prober.update([target]);
+  await waitFor(() => b.hits.length >= 4, 10_000, 'four probes');
+  const errors = logs.filter((l) => l.level === 50);
+  t.is(errors.length, 1);
+  t.is(errors[0]!.msg, `prober: unexpected error probing ${b.host}: listener failed`);
+  t.deepEqual(unhandled, []);
+});
+
 test('Node refusing the request (a path or header it will not send) is a failed probe, not an exception', async (t) => {
   const b = await HttpBackend.start(addr(81));
   t.teardown(() => b.close());
