@@ -65,12 +65,17 @@ export function check(configPath: string): number {
 }
 
 async function serve(configPath: string): Promise<void> {
+  let running: { log: Logger; stop(): Promise<void>; reload(): void } | null = null;
+  // A rejection nobody handled is a bug (in the prober, the HTTP API…), but not a reason to stop answering
+  // DNS: Node would end the process (and under systemd or Docker restart it into the same bug). Logged instead.
+  process.on('unhandledRejection', (reason) => {
+    (running?.log ?? createLogger(null)).error({ err: reason }, `unexpected error, not handled where it arose (the server goes on): ${(reason as Error)?.message ?? String(reason)}`);
+  });
   if (cluster.isWorker) {
     await startOrExit(() => runWorker(configPath, createLogger(loadServerConfig(configPath).config, `worker-${process.env.STEERDNS_WORKER_SLOT ?? '?'}`)));
     return;
   }
   // signals are taken from the start: a SIGHUP during the first zone load waits for it, a SIGTERM stops
-  let running: { log: Logger; stop(): Promise<void>; reload(): void } | null = null;
   let stopping = false;
   let reloadPending = false;
   const stop = (signal: string) => {

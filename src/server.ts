@@ -472,7 +472,7 @@ export function checkTargets(snapshot: Snapshot): CheckTarget[] {
           if (!c) {
             c = { key: t.healthKey, address: t.address, check: p.spec.check, uses: [] };
             byKey.set(t.healthKey, c);
-          } else if (p.spec.check.intervalMs < c.check.intervalMs) c.check = p.spec.check; // shared: the tighter schedule
+          } else if (p.spec.check.intervalMs < c.check.intervalMs) c.check = p.spec.check; // shared: the tighter schedule (with its timeout, rise, fall)
           c.uses.push({ zone: z.origin, pool: p.name, region: r.name });
         }
       }

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
 import { parseHostName, type HostName } from '../http/access.js';
-import { parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
+import { maskBytes, parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
 
 export interface ListenAddress {
   host: string;
@@ -47,7 +47,22 @@ export interface HealthDefaults {
   fall: number;
   panic: number | null;          // fraction 0..1, null = off
   panicMinTargets: number;
+  /** Networks probes may not go to (the defaults and `health.deny`), unless in `allow` (spec §10). */
+  deny: ProbeNetwork[];
+  allow: ProbeNetwork[];
 }
+
+/** A network of health.deny / health.allow; IPv4-mapped IPv6 networks are kept as their IPv4 network. */
+export interface ProbeNetwork extends Cidr {
+  byDefault?: boolean;
+}
+
+/**
+ * Probes go where zone authors point them, from the server's own network position. Denied by default: link-local
+ * (where cloud metadata services answer, 169.254.169.254) and AWS's IPv6 metadata address. Loopback and private
+ * ranges stay allowed: labs, tests and internal backends live there.
+ */
+export const DEFAULT_PROBE_DENY: readonly string[] = ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128'];
 
 export interface RrlConfig {
   responsesPerSecond: number;
@@ -81,7 +96,34 @@ export interface ServerConfig {
 
 export const DEFAULT_HEALTH: HealthDefaults = {
   intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, panic: 0.9, panicMinTargets: 10,
+  deny: DEFAULT_PROBE_DENY.map((n) => ({ ...probeNetwork(parseCidr(n) as Cidr), byDefault: true })), allow: [],
 };
+
+/** An IPv4-mapped IPv6 network (::ffff:0:0/96 and inside it) as the IPv4 network it is; others as they are. */
+function probeNetwork(c: Cidr): ProbeNetwork {
+  if (c.family !== 6 || c.prefix < 96 || !isMapped(c.bytes)) return c;
+  const bytes = c.bytes.subarray(12);
+  return { family: 4, bytes, prefix: c.prefix - 96, text: c.text };
+}
+
+function isMapped(b: Uint8Array): boolean {
+  return b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+}
+
+function inNetwork(n: Cidr, bytes: Uint8Array): boolean {
+  return n.bytes.length === bytes.length && maskBytes(bytes, n.prefix).equals(n.bytes);
+}
+
+/**
+ * The `health.deny` network an address of a probed target is in (not reopened by `health.allow`), or null.
+ * An IPv4-mapped IPv6 address (::ffff:169.254.169.254) reaches the IPv4 address: it is judged as that.
+ */
+export function deniedProbeNetwork(h: Pick<HealthDefaults, 'deny' | 'allow'>, address: Uint8Array): ProbeNetwork | null {
+  const forms = isMapped(address) ? [address, address.subarray(12)] : [address];
+  const denied = h.deny.find((n) => forms.some((f) => inNetwork(n, f)));
+  if (!denied) return null;
+  return h.allow.some((n) => forms.some((f) => inNetwork(n, f))) ? null : denied;
+}
 
 const TOP_KEYS = ['listen', 'zones', 'http', 'workers', 'geoip', 'regions', 'health', 'log', 'nsid', 'version',
   'state_dir', 'limits', 'rrl'] as const;
@@ -406,7 +448,7 @@ function readHealth(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig):
   if (!ent || src.scalar(ent.value) === null) return;
   const entries = src.map(ent.value, 'health');
   if (!entries) return;
-  src.knownKeys(entries, ['interval', 'timeout', 'rise', 'fall', 'panic', 'panic_min_targets'], 'health');
+  src.knownKeys(entries, ['interval', 'timeout', 'rise', 'fall', 'panic', 'panic_min_targets', 'deny', 'allow'], 'health');
   const e = entryMap(entries);
   const h = cfg.health;
   const iv = e.get('interval');
@@ -424,6 +466,23 @@ function readHealth(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig):
   }
   const pmt = e.get('panic_min_targets');
   if (pmt) h.panicMinTargets = src.integer(pmt.value, 'health.panic_min_targets', 1, 1_000_000) ?? h.panicMinTargets;
+  // deny adds to the default networks (a list of one's own must not silently reopen the metadata address);
+  // allow reopens any of them
+  h.deny = [...h.deny, ...probeNetworks(src, e.get('deny'), 'health.deny')];
+  h.allow = probeNetworks(src, e.get('allow'), 'health.allow');
+}
+
+function probeNetworks(src: SourceFile, ent: Entry | undefined, what: string): ProbeNetwork[] {
+  const out: ProbeNetwork[] = [];
+  if (!ent || src.scalar(ent.value) === null) return out;
+  for (const item of src.list(ent.value)) {
+    const t = src.string(item, `${what} network`);
+    if (t === null) continue;
+    const c = parseCidr(t);
+    if (typeof c === 'string') src.error(item, `${what}: ${c}`);
+    else out.push(probeNetwork(c));
+  }
+  return out;
 }
 
 function readLog(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {

@@ -1,14 +1,15 @@
 // Zone files (`zones/*.yaml`, spec §3): schema, record parsing, pools, and the whole-zone rules that
 // `steerdns check` enforces. The result is a plain ZoneSpec; src/dns/zone.ts prepares it for answering.
 import { createHash } from 'node:crypto';
+import { validateHeaderValue } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
-import { durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
+import { deniedProbeNetwork, durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
 import { entryMap, SourceFile, displayPath, notARegularFile, reportable, type Diagnostic, type Entry } from './source.js';
-import { ipFamily, ipToBytes, isHostName, isSubdomain, parentName, relativeName, resolveName, wireLength, type Family } from './values.js';
+import { bytesToIp, ipFamily, ipToBytes, isHostName, isSubdomain, parentName, relativeName, resolveName, wireLength, type Family } from './values.js';
 
 export interface RRsetSpec {
   type: RecordType;
@@ -520,7 +521,10 @@ class ZoneReader {
     else if (type === 'tcp') src.error(node, `${what}: a tcp check needs port`);
     if (e.get('path')) {
       const p = src.string(e.get('path')!.value, `${what} path`);
+      // Node sends a path of U+0021–U+00FF only (one octet each) and throws on anything else
+      const beyond = p === null ? null : /[^\u0000-\u00ff]/u.exec(p)?.[0];
       if (p !== null && (!p.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(p))) src.error(e.get('path')!.value, `${what} path must start with "/" and contain no spaces or control characters`);
+      else if (beyond) src.error(e.get('path')!.value, `${what} path contains "${JSON.stringify(beyond).slice(1, -1)}" (${codePoint(beyond)}), which cannot be sent in a request line: percent-encode it${percentEncoded(beyond)}`);
       else if (p !== null) check.path = p;
     }
     if (e.get('host')) {
@@ -533,7 +537,10 @@ class ZoneReader {
         const v = src.string(hd.value, `${what} header ${hd.key}`);
         if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(hd.key)) src.error(hd.keyNode, `${what}: "${hd.key}" is not a valid header name`);
         else if (v !== null && /[\r\n\x00]/.test(v)) src.error(hd.value, `${what}: header ${hd.key} contains a line break`);
-        else if (v !== null) check.headers[hd.key] = v;
+        else if (v !== null && !sendableHeaderValue(hd.key, v)) {
+          const bad = /[^\t\x20-\x7e\x80-\xff]/u.exec(v)?.[0] ?? '';
+          src.error(hd.value, `${what}: header ${hd.key} contains ${bad ? `"${JSON.stringify(bad).slice(1, -1)}" (${codePoint(bad)})` : 'a character'} that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)`);
+        } else if (v !== null) check.headers[hd.key] = v;
       }
     }
     if (e.get('expect')) {
@@ -566,7 +573,9 @@ class ZoneReader {
     const entries = src.map(node, `${label} regions`);
     if (!entries) return;
     if (entries.length === 0) src.error(node, `${label} has no regions`);
-    const seen = new Map<string, Node>();
+    /** Canonical address → as first written. */
+    const seen = new Map<string, string>();
+    const probes = pool.check !== null && pool.check.type !== 'none';
     for (const r of entries) {
       if (!cfg.regions.has(r.key)) {
         src.error(r.keyNode, `${label}: region "${r.key}" is not declared in steerdns.yaml`);
@@ -581,19 +590,23 @@ class ZoneReader {
       for (const t of items) {
         const target = this.readTarget(t, `${label} region "${r.key}" target`);
         if (!target) continue;
+        // one address written two ways (2001:db8::1, 2001:DB8:0::1) is still one RR and one probe
         const prev = seen.get(target.address);
-        if (prev) {
-          src.error(t, `${label}: target ${target.address} is listed twice`);
+        if (prev !== undefined) {
+          src.error(t, prev === target.written ? `${label}: target ${target.written} is listed twice`
+            : `${label}: target ${target.written} is listed twice: it is ${prev} written another way (both are ${target.address})`);
           continue;
         }
-        seen.set(target.address, t);
-        region.targets.push(target);
+        seen.set(target.address, target.written);
+        if (probes) this.checkProbeDestination(target, label);
+        const { written: _written, ...spec } = target;
+        region.targets.push(spec);
       }
       pool.regions.push(region);
     }
   }
 
-  private readTarget(node: Node, what: string): TargetSpec | null {
+  private readTarget(node: Node, what: string): (TargetSpec & { written: string }) | null {
     const { src } = this;
     let addrNode: Node | null = node;
     let weight = 1;
@@ -618,7 +631,15 @@ class ZoneReader {
       return null;
     }
     const bytes = ipToBytes(address);
-    return { address: address.toLowerCase(), family, bytes, weight, state, at: addrNode ?? node };
+    // the canonical text (RFC 5952 for IPv6): the same address has one form in health keys, /status and metrics
+    return { address: bytesToIp(bytes), written: address, family, bytes, weight, state, at: addrNode ?? node };
+  }
+
+  /** A probed target must not be in a network `health.deny` closes (and `health.allow` does not reopen). */
+  private checkProbeDestination(target: TargetSpec & { written: string }, label: string): void {
+    const denied = deniedProbeNetwork(this.cfg.health, target.bytes);
+    if (!denied) return;
+    this.src.error(target.at, `${label}: target ${target.written} is in ${denied.text}, a network health checks may not probe (health.deny in steerdns.yaml${denied.byDefault ? ', by default' : ''}); list it under health.allow to probe it, or use check: { type: none }`);
   }
 
   private readMap(pool: PoolSpec, node: Node | null, label: string): void {
@@ -813,4 +834,28 @@ function hashZone(z: ZoneSpec): string {
     if (n.pool) h.update(`\n pool ${JSON.stringify(n.pool, (k, v) => (k === 'at' || k === 'bytes' || k === 'check' ? undefined : v))}`);
   }
   return h.digest('hex');
+}
+
+/** " (%E2%82%AC)" for a character, or nothing for one UTF-8 cannot encode (a lone surrogate). */
+function percentEncoded(c: string): string {
+  try {
+    return ` (${encodeURIComponent(c)})`;
+  } catch {
+    return '';
+  }
+}
+
+/** "U+20AC" for a character. */
+function codePoint(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Whether Node will send this header value (it throws on control characters and characters beyond U+00FF). */
+function sendableHeaderValue(name: string, value: string): boolean {
+  try {
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
 }

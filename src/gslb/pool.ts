@@ -11,7 +11,7 @@ export interface Target {
   weight: number;
   /** `state: down` in the zone file: never served. */
   adminDown: boolean;
-  /** Identity of this target's health check (address, port, check, host): one prober per key. */
+  /** Identity of this target's health check (what is probed, not when): one prober per key. */
   healthKey: string;
 }
 
@@ -40,16 +40,19 @@ export interface Pool {
 }
 
 /**
- * A check's identity: pools probing the same target the same way share one prober and one state. The
- * schedule and thresholds are part of it — a pool asking for `fall: 1` must not silently get another
- * pool's `fall: 10` on the same address.
+ * A check's identity: what is probed — type, address (canonical text, as the zone reader writes it), port,
+ * and for HTTP(S) the Host/SNI, path, headers, expected statuses, body and TLS verification. Pools probing
+ * the same target the same way share one prober and one state. The timings (interval, timeout, rise, fall,
+ * initial) are not part of it: editing them applies to the state already known (a down target stays down)
+ * instead of starting over as "not checked yet".
  */
 export function healthKey(spec: PoolSpec, address: string): string {
   const c = spec.check;
   if (c.type === 'none') return `none|${address}`;
-  const timing = `${c.intervalMs}|${c.timeoutMs}|${c.rise}|${c.fall}|${c.initial}`;
-  if (c.type === 'tcp') return `tcp|${address}|${c.port}|${timing}`;
-  return `${c.type}|${address}|${c.port}|${c.host.toLowerCase()}|${c.path}|${c.expect.join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(c.headers)}|${timing}`;
+  if (c.type === 'tcp') return `tcp|${address}|${c.port}`;
+  // header names are case-insensitive and their order carries no meaning
+  const headers = Object.entries(c.headers).map(([k, v]) => [k.toLowerCase(), v]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
+  return `${c.type}|${address}|${c.port}|${c.host.toLowerCase()}|${c.path}|${[...c.expect].sort((a, b) => a - b).join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(headers)}`;
 }
 
 export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool {

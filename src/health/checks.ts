@@ -1,9 +1,12 @@
 // One health probe of one target (spec §6): tcp (connect), http and https (GET path, Host and SNI, expected
 // status, optional body substring, TLS verification unless insecure). Every probe is bounded by the check's
-// timeout and reads at most MAX_BODY bytes; it never throws — the result carries a short human reason.
+// timeout and reads at most MAX_BODY bytes; it never throws or rejects — even when Node refuses the request
+// itself (a path or header it will not send) the result is a failed probe carrying a short human reason.
+// Response times are measured on the monotonic clock: a step of the wall clock does not distort them.
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { getSystemErrorName } from 'node:util';
 import type { CheckSpec } from '../config/zone-file.js';
 
@@ -37,8 +40,13 @@ function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
+/** Milliseconds since `started` (a performance.now() reading), whole as the wall clock's were. */
+function since(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
 function failure(e: NodeJS.ErrnoException, started: number): ProbeResult {
-  const rttMs = Date.now() - started;
+  const rttMs = since(started);
   const code = e.code ?? '';
   if (code === 'ECONNREFUSED') return { ok: false, reason: 'connection refused', kind: 'refused', rttMs };
   if (code === 'ECONNRESET') return { ok: false, reason: 'connection reset', kind: 'error', rttMs };
@@ -52,9 +60,19 @@ function failure(e: NodeJS.ErrnoException, started: number): ProbeResult {
 
 /** Runs one probe; resolves (never rejects) within the check's timeout (plus a little scheduling slack). */
 export function probe(target: ProbeTarget): Promise<ProbeResult> {
-  const { check } = target;
-  if (check.type === 'tcp') return probeTcp(target);
-  return probeHttp(target);
+  const started = performance.now();
+  try {
+    const { check } = target;
+    return (check.type === 'tcp' ? probeTcp(target) : probeHttp(target)).catch((e: unknown) => refused(e, started));
+  } catch (e) {
+    return Promise.resolve(refused(e, started));
+  }
+}
+
+/** A probe that could not even be made (Node refused the request: an invalid path or header): a failure. */
+function refused(e: unknown, started: number): ProbeResult {
+  const err = e as NodeJS.ErrnoException;
+  return { ok: false, reason: `probe not sent: ${err?.message ?? String(e)}`, kind: 'error', rttMs: since(started) };
 }
 
 // TCP checks at scale (tens of thousands of targets) open thousands of connections a second: through
@@ -90,7 +108,7 @@ export const RAW_TCP_CHECKS = RAW_TCP !== null;
 
 function probeTcpRaw(raw: RawTcp, { address, check }: ProbeTarget): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const started = Date.now();
+    const started = performance.now();
     let done = false;
     const handle = new raw.TCP(raw.constants.SOCKET);
     const finish = (r: ProbeResult) => {
@@ -107,7 +125,7 @@ function probeTcpRaw(raw: RawTcp, { address, check }: ProbeTarget): Promise<Prob
     const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
     const req = new raw.TCPConnectWrap();
     req.oncomplete = (status: number) => {
-      if (status === 0) finish({ ok: true, reason: 'connected', kind: 'success', rttMs: Date.now() - started });
+      if (status === 0) finish({ ok: true, reason: 'connected', kind: 'success', rttMs: since(started) });
       else finish(failure(errno(status), started));
     };
     req.address = address;
@@ -126,7 +144,7 @@ function errno(status: number): NodeJS.ErrnoException {
 /** The TCP check through net.Socket (the fallback; exported for the tests that compare both ways). */
 export function probeTcpSocket({ address, check }: ProbeTarget): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const started = Date.now();
+    const started = performance.now();
     let done = false;
     const socket = net.connect({ host: address, port: check.port });
     const finish = (r: ProbeResult) => {
@@ -137,14 +155,14 @@ export function probeTcpSocket({ address, check }: ProbeTarget): Promise<ProbeRe
       resolve(r);
     };
     const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
-    socket.once('connect', () => finish({ ok: true, reason: 'connected', kind: 'success', rttMs: Date.now() - started }));
+    socket.once('connect', () => finish({ ok: true, reason: 'connected', kind: 'success', rttMs: since(started) }));
     socket.once('error', (e) => finish(failure(e, started)));
   });
 }
 
 function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const started = Date.now();
+    const started = performance.now();
     let done = false;
     const mod = check.type === 'https' ? https : http;
     const headers: Record<string, string> = {
@@ -176,20 +194,20 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
     let informational = 0;
     req.on('information', () => {
       if (++informational > MAX_INFORMATIONAL) {
-        finish({ ok: false, reason: `more than ${MAX_INFORMATIONAL} informational (1xx) responses`, kind: 'error', rttMs: Date.now() - started });
+        finish({ ok: false, reason: `more than ${MAX_INFORMATIONAL} informational (1xx) responses`, kind: 'error', rttMs: since(started) });
       }
     });
     req.once('response', (res) => {
       const status = res.statusCode ?? 0;
       if (!check.expect.includes(status)) {
         res.destroy();
-        finish({ ok: false, reason: `HTTP ${status}`, kind: 'status', rttMs: Date.now() - started });
+        finish({ ok: false, reason: `HTTP ${status}`, kind: 'status', rttMs: since(started) });
         return;
       }
       const want = check.body;
       if (want === null) {
         res.destroy();
-        finish({ ok: true, reason: `HTTP ${status}`, kind: 'success', rttMs: Date.now() - started });
+        finish({ ok: true, reason: `HTTP ${status}`, kind: 'success', rttMs: since(started) });
         return;
       }
       // look for the substring in at most MAX_BODY bytes; keep a tail so a match across chunks is found
@@ -199,17 +217,17 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
       res.on('data', (chunk: Buffer) => {
         const window = Buffer.concat([tail, chunk]);
         if (window.includes(needle)) {
-          finish({ ok: true, reason: `HTTP ${status}, body contains ${JSON.stringify(want)}`, kind: 'success', rttMs: Date.now() - started });
+          finish({ ok: true, reason: `HTTP ${status}, body contains ${JSON.stringify(want)}`, kind: 'success', rttMs: since(started) });
           return;
         }
         seen += chunk.length;
         if (seen >= MAX_BODY) {
-          finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)} in the first ${MAX_BODY / 1024} KB`, kind: 'body', rttMs: Date.now() - started });
+          finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)} in the first ${MAX_BODY / 1024} KB`, kind: 'body', rttMs: since(started) });
           return;
         }
         tail = window.subarray(Math.max(0, window.length - needle.length + 1));
       });
-      res.once('end', () => finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)}`, kind: 'body', rttMs: Date.now() - started }));
+      res.once('end', () => finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)}`, kind: 'body', rttMs: since(started) }));
       res.once('error', (e) => finish(failure(e, started)));
     });
     req.end();

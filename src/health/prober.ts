@@ -1,7 +1,9 @@
-// The active health prober (spec §6). It owns time: one schedule per distinct check identity (address,
-// port, check, host — however many pools share it), probes spread over the interval with jitter, rise/fall
-// state machine, exponential backoff for down targets, and panic mode. It writes the HealthTable and
-// emits state changes; the answer path only reads the table.
+// The active health prober (spec §6). It owns time: one schedule per distinct check identity (what is probed:
+// address, port, check, host — however many pools share it), probes spread over the interval with jitter,
+// rise/fall state machine, exponential backoff for down targets, and panic mode. It writes the HealthTable and
+// emits state changes; the answer path only reads the table. The schedule runs on the monotonic clock
+// (performance.now()): a step of the wall clock neither freezes probing nor fires every probe at once; the
+// wall clock only stamps what people read (lastCheck).
 import type { Logger } from 'pino';
 import type { CheckSpec } from '../config/zone-file.js';
 import type { HealthDefaults } from '../config/server-config.js';
@@ -41,9 +43,11 @@ interface Scheduled {
   /** Consecutive probes while down, for the backoff. */
   downProbes: number;
   rttMs: number | null;
-  /** When the next probe is due (ms since the epoch), 0 when none is scheduled, and its wheel slot. */
+  /** When the next probe is due (monotonic ms, performance.now()), 0 when none is scheduled, and its wheel slot. */
   due: number;
   slot: number;
+  /** When the probe now running (or the last one) was due. */
+  dueWas: number;
   inFlight: boolean;
   stopped: boolean;
   probes: number;
@@ -115,11 +119,13 @@ export class Prober {
     for (const [key, t] of next) {
       const s = this.targets.get(key);
       if (s) {
-        s.target = t; // new uses or timings; the state stays
+        const was = s.target.check.intervalMs;
+        s.target = t; // new uses or timings (rise, fall, timeout, interval): the state stays, they apply from now
+        if (t.check.intervalMs !== was) this.reschedule(s);
         continue;
       }
       const up = t.check.initial === 'up';
-      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, slot: 0, inFlight: false, stopped: false, probes: 0 };
+      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, slot: 0, dueWas: 0, inFlight: false, stopped: false, probes: 0 };
       this.targets.set(key, st);
       this.opts.table.set(key, { up, changing: false, lastCheck: null, lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)', rttMs: null });
       this.schedule(st, this.random() * t.check.intervalMs);
@@ -133,6 +139,18 @@ export class Prober {
   }
 
   private noneKeys = new Set<string>();
+
+  /**
+   * A new interval applies from now: a probe due later than the new schedule allows (an up target's jittered
+   * interval, a down one's capped backoff) moves into the new interval, spread as new targets are. One due
+   * sooner keeps its time; the probes after it follow the new interval.
+   */
+  private reschedule(s: Scheduled): void {
+    if (s.inFlight || s.due === 0) return; // the end of the probe in flight schedules with the new interval
+    const iv = s.target.check.intervalMs;
+    const most = s.up ? iv * (1 + JITTER) : 4 * iv;
+    if (s.due - performance.now() > most) this.schedule(s, this.random() * iv);
+  }
 
   stop(): void {
     for (const s of this.targets.values()) {
@@ -148,46 +166,67 @@ export class Prober {
 
   // Probes are due at jittered, all-different times: one Node timer each would give Node's timer lists
   // tens of thousands of distinct durations to keep sorted. Instead a wheel of 25 ms slots and one ticking
-  // interval: a probe runs in the first tick at or after it is due.
+  // interval: a tick starts every probe that is due, so a probe runs at the first tick at or after its due
+  // time — never early, at most one tick late (plus however late the tick itself fires).
   private readonly wheel = new Map<number, Scheduled[]>();
   private ticker: NodeJS.Timeout | null = null;
-  private lastSlot = Math.floor(Date.now() / SLOT_MS);
+  /** The first slot the next tick looks at (slots before it are empty). */
+  private lastSlot = Math.floor(performance.now() / SLOT_MS);
 
   private schedule(s: Scheduled, delayMs: number): void {
     if (s.stopped) return;
-    s.due = Date.now() + Math.max(0, Math.round(delayMs));
-    // never into a slot the wheel has already passed (a probe due "now", scheduled during a tick)
-    // the first slot at or after the due time: a probe may run up to one slot late, never early
-    const slot = Math.max(Math.ceil(s.due / SLOT_MS), this.ticker ? this.lastSlot : 0);
+    s.due = performance.now() + Math.max(0, delayMs);
+    // the slot holding the due time, never one the wheel has already passed
+    const slot = Math.max(Math.floor(s.due / SLOT_MS), this.ticker ? this.lastSlot : 0);
     s.slot = slot;
     const list = this.wheel.get(slot);
     if (list) list.push(s);
     else this.wheel.set(slot, [s]);
     if (!this.ticker) {
-      this.lastSlot = Math.floor(Date.now() / SLOT_MS);
+      this.lastSlot = Math.floor(performance.now() / SLOT_MS);
       this.ticker = setInterval(() => this.tick(), SLOT_MS);
       this.ticker.unref();
     }
   }
 
   private tick(): void {
-    const now = Math.floor(Date.now() / SLOT_MS);
+    const at = performance.now();
+    const now = Math.floor(at / SLOT_MS);
+    const ready: Scheduled[] = [];
     for (let slot = this.lastSlot; slot <= now; slot++) {
       const list = this.wheel.get(slot);
       if (!list) continue;
       this.wheel.delete(slot);
+      let later: Scheduled[] | null = null;
       for (const s of list) {
         // a target stopped or rescheduled since has another slot now: skip this entry
         if (s.stopped || s.due === 0 || s.slot !== slot) continue;
-        s.due = 0;
-        void this.run(s);
+        // the current slot holds probes due later in it: they wait for the next tick
+        if (s.due > at) (later ??= []).push(s);
+        else {
+          s.dueWas = s.due;
+          s.due = 0;
+          ready.push(s);
+        }
       }
+      if (later) this.wheel.set(slot, later);
     }
-    this.lastSlot = now + 1;
+    this.lastSlot = now;
+    for (const s of ready) this.start(s);
     if (this.wheel.size === 0 && this.ticker) {
       clearInterval(this.ticker);
       this.ticker = null;
     }
+  }
+
+  /** Runs a probe; whatever goes wrong in it is logged, never left as an unhandled rejection. */
+  private start(s: Scheduled): void {
+    this.run(s).catch((e: unknown) => {
+      s.inFlight = false;
+      this.opts.log.error({ err: e, target: s.target.address, key: s.target.key }, `prober: unexpected error probing ${s.target.address}: ${(e as Error)?.message ?? String(e)}`);
+      // the target keeps its schedule: probed again one interval later
+      if (!s.stopped && s.due === 0) this.schedule(s, this.jittered(s.target.check.intervalMs));
+    });
   }
 
   private jittered(ms: number): number {
@@ -198,22 +237,31 @@ export class Prober {
     if (s.stopped || s.inFlight) return;
     s.inFlight = true;
     const { address, check } = s.target;
-    const started = Date.now();
-    const r = await this.probeFn({ address, check });
+    const started = performance.now();
+    let r: ProbeResult;
+    try {
+      r = await this.probeFn({ address, check });
+    } catch (e) {
+      // a probe that throws (synchronously or not) is a failed probe with the reason, never a crash
+      r = { ok: false, reason: `probe error: ${(e as Error)?.message ?? String(e)}`, kind: 'error', rttMs: performance.now() - started };
+    }
     s.inFlight = false;
     if (s.stopped) return;
     s.probes++;
     this.opts.onResult?.(s.target, r);
     this.record(s, r);
     // a down target backs off exponentially (capped at 4 × interval); a success returns to the interval
-    const iv = check.intervalMs;
+    const iv = s.target.check.intervalMs; // the latest timings: a reload during the probe applies to the next
     const backoff = !s.up && !r.ok;
     const base = backoff ? iv * 2 ** Math.min(s.downProbes, 8) : iv;
     // jitter spreads the probes, but never past the cap: a down target is probed at least every 4 × interval
     const delay = backoff ? Math.min(4 * iv, this.jittered(base)) : this.jittered(base);
     // measured from this probe's start, so a slow (timing-out) probe does not stretch the schedule: still probed
-    // every interval, and down within fall × interval + timeout
-    this.schedule(s, delay - (Date.now() - started));
+    // every interval, and down within fall × interval + timeout. A start later than one tick of the wheel (the
+    // event loop stalled) counts from the due time instead: measured from their late start, every probe due
+    // during a stall would stay bunched with the others, a burst of connections, for many intervals
+    const from = Math.min(started, s.dueWas + SLOT_MS);
+    this.schedule(s, delay - (performance.now() - from));
   }
 
   private record(s: Scheduled, r: ProbeResult): void {

@@ -304,6 +304,92 @@ records:
     },
     errors: ['zones/x.yaml:8:3: "www.sub" is below the zone cut at "sub": only A/AAAA glue may be written there, not TXT'],
   },
+  // ---- issue 11: what the prober could not send, addresses written two ways, probe destinations ----
+  {
+    title: 'zone: a check path with a character Node cannot send (€)',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: http, port: 80, path: "/health€" }
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: ['zones/x.yaml:8:44: pool "app" check path contains "€" (U+20AC), which cannot be sent in a request line: percent-encode it (%E2%82%AC)'],
+  },
+  {
+    title: 'zone: check header values with a control character and a character beyond Latin-1',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check:
+        type: http
+        headers: { X-Token: "a\\u0001b", X-Name: "zoë €" }
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: [
+      'zones/x.yaml:10:29: pool "app" check: header X-Token contains "\\u0001" (U+0001) that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)',
+      'zones/x.yaml:10:49: pool "app" check: header X-Name contains "€" (U+20AC) that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)',
+    ],
+  },
+  {
+    title: 'zone: one IPv6 target written two ways in a pool',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: tcp, port: 443 }
+      regions: { us-east: ["2001:db8::1"], eu-west: ["2001:DB8:0::1", { address: "2001:0db8:0000::1" }] }
+`,
+    },
+    errors: [
+      'zones/x.yaml:9:54: pool "app": target 2001:DB8:0::1 is listed twice: it is 2001:db8::1 written another way (both are 2001:db8::1)',
+      'zones/x.yaml:9:71: pool "app": target 2001:0db8:0000::1 is listed twice: it is 2001:db8::1 written another way (both are 2001:db8::1)',
+    ],
+  },
+  {
+    title: 'zone: probed targets in networks health checks may not probe (link-local, metadata, IPv4-mapped)',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: http, port: 80 }
+      regions:
+        us-east: [169.254.169.254, "::ffff:169.254.169.254", "fe80::1", "fd00:ec2::254", { address: 169.254.1.1, state: down }]
+`,
+    },
+    errors: [
+      'zones/x.yaml:10:19: pool "app": target 169.254.169.254 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+      'zones/x.yaml:10:36: pool "app": target ::ffff:169.254.169.254 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+      'zones/x.yaml:10:62: pool "app": target fe80::1 is in fe80::/10, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+      'zones/x.yaml:10:73: pool "app": target fd00:ec2::254 is in fd00:ec2::254/128, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+      'zones/x.yaml:10:101: pool "app": target 169.254.1.1 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+    ],
+  },
+  {
+    title: 'zone: a probed target in a network of health.deny (in addition to the defaults)',
+    config: `${CONFIG}health: { deny: ["10.99.0.0/16", "::ffff:192.0.2.0/120"], allow: ["169.254.10.0/24"] }\n`,
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: tcp, port: 80 }
+      regions: { us-east: [10.99.1.1, 10.98.1.1, 192.0.2.7, 169.254.10.1, 169.254.11.1] }
+`,
+    },
+    errors: [
+      'zones/x.yaml:9:28: pool "app": target 10.99.1.1 is in 10.99.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml); list it under health.allow to probe it, or use check: { type: none }',
+      'zones/x.yaml:9:50: pool "app": target 192.0.2.7 is in ::ffff:192.0.2.0/120, a network health checks may not probe (health.deny in steerdns.yaml); list it under health.allow to probe it, or use check: { type: none }',
+      'zones/x.yaml:9:75: pool "app": target 169.254.11.1 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+    ],
+  },
+  {
+    title: 'config: health.deny and health.allow take networks',
+    config: `${CONFIG}health: { deny: ["10.0.0.1/8", nope], allow: ["fe80::/129"] }\n`,
+    zones: { 'x.yaml': HEAD },
+    errors: [
+      'steerdns.yaml:6:18: health.deny: "10.0.0.1/8" has host bits set (the network is 10.0.0.0/8)',
+      'steerdns.yaml:6:32: health.deny: "nope" is not an IP address',
+      'steerdns.yaml:6:47: health.allow: prefix length of "fe80::/129" must be 0 to 128',
+    ],
+  },
   {
     title: 'zones: two files with the same origin',
     zones: { 'a.yaml': HEAD, 'b.yaml': HEAD },
@@ -386,6 +472,31 @@ test('check: a valid config and zone → exit 0 and "ok:"', async (t) => {
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, 'ok: 1 zone (example.test.)\n');
   t.is(r.stderr, '');
+});
+
+test('check: health.allow reopens a denied network; targets of check type none are not probed and not judged', async (t) => {
+  const zone = `${HEAD}  app:
+    pool:
+      check: { type: tcp, port: 80 }
+      regions: { us-east: [169.254.169.254, "::ffff:169.254.169.254", 127.0.0.1, 10.1.2.3, 192.168.1.1, "fd12::1"] }
+  static:
+    pool:
+      check: { type: none }
+      regions: { us-east: [169.254.1.1] }
+`;
+  const dir = fixture(t, `${CONFIG}health: { allow: ["169.254.169.254/32"] }\n`, { 'x.yaml': zone });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, '');
+  // without the allow entry the metadata address is refused again (both forms): the allow list did it
+  writeFileSync(join(dir, 'steerdns.yaml'), CONFIG);
+  const r2 = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r2.code, 1);
+  t.deepEqual(r2.stderr.split('\n').filter(Boolean).map((l) => l.replace(/, a network .*/, '')), [
+    'zones/x.yaml:9:28: pool "app": target 169.254.169.254 is in 169.254.0.0/16',
+    'zones/x.yaml:9:45: pool "app": target ::ffff:169.254.169.254 is in 169.254.0.0/16',
+    '2 errors',
+  ]);
 });
 
 test('check: a wildcard listen address is a warning naming file:line:col, exit 0', async (t) => {

@@ -96,7 +96,10 @@ rrl:
     { name: 'eu-west', location: [53.3, -6.3], state: 'drain', index: 1 },
     { name: 'ap-south', location: [19.1, 72.9], state: 'down', index: 2 },
   ]);
-  t.deepEqual(c!.health, { intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, panic: 0.8, panicMinTargets: 4 });
+  const { deny, allow, ...health } = c!.health;
+  t.deepEqual(health, { intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, panic: 0.8, panicMinTargets: 4 });
+  t.deepEqual(deny.map((n) => n.text), ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128'], 'probe destinations denied by default');
+  t.deepEqual(allow, []);
   t.deepEqual(c!.log, { level: 'debug', queries: true });
   t.is(c!.nsid, 'ns1.example.test');
   t.is(c!.version, 'steerdns');
@@ -115,7 +118,10 @@ test('config: defaults', (t) => {
   t.is(c!.workers, 1);
   t.deepEqual(c!.geoip, { database: null, networks: [], ecs: true });
   t.is(c!.regions.size, 0);
-  t.deepEqual(c!.health, { intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, panic: 0.9, panicMinTargets: 10 });
+  const { deny, allow, ...health } = c!.health;
+  t.deepEqual(health, { intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, panic: 0.9, panicMinTargets: 10 });
+  t.deepEqual(deny.map((n) => n.text), ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128'], 'probe destinations denied by default');
+  t.deepEqual(allow, []);
   t.deepEqual(c!.log, { level: 'info', queries: false });
   t.is(c!.nsid, null);
   t.is(c!.version, null);
@@ -190,7 +196,7 @@ const CONFIG_ERRORS: [string, string, string[]][] = [
     '2:65: health.panic_min_targets must be an integer from 1 to 1000000, got 0',
   ]],
   ['health: timeout too short', 'listen: ["127.0.0.1:0"]\nhealth: { timeout: 5ms }\n', ['2:20: health.timeout must be a duration such as 500ms, 5s or 1m of at least 10ms']],
-  ['health unknown key', 'listen: ["127.0.0.1:0"]\nhealth: { intervall: 5s }\n', ['2:11: unknown key "intervall" in health (expected one of: interval, timeout, rise, fall, panic, panic_min_targets)']],
+  ['health unknown key', 'listen: ["127.0.0.1:0"]\nhealth: { intervall: 5s }\n', ['2:11: unknown key "intervall" in health (expected one of: interval, timeout, rise, fall, panic, panic_min_targets, deny, allow)']],
   ['log', 'listen: ["127.0.0.1:0"]\nlog: { level: loud, queries: 1, format: json }\n', [
     '2:33: unknown key "format" in log (expected one of: level, queries)',
     '2:15: log.level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
@@ -375,6 +381,18 @@ test('zone: soa forms — email with a dot in the local part, email as a name, r
 });
 
 const ZONE_ERRORS: [string, string, string[]][] = [
+  ['check paths and header values Node cannot send: astral characters, lone surrogates, Latin-1 accepted', `${HEAD}  app:
+    pool:
+      check: { type: http, path: "/a\\uD800", headers: { X: "\\uD800", Y: "😀", Z: "zoë\\tok" } }
+      regions: { us-east: [192.0.2.1] }
+  b: { pool: { check: { type: http, path: "/😀" }, regions: { us-east: [192.0.2.1] } } }
+  c: { pool: { check: { type: http, path: "/café?q=ÿ" }, regions: { us-east: [192.0.2.1] } } }
+`, [
+    '8:34: pool "app" check path contains "\\ud800" (U+D800), which cannot be sent in a request line: percent-encode it',
+    '8:60: pool "app" check: header X contains "\\ud800" (U+D800) that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)',
+    '8:73: pool "app" check: header Y contains "😀" (U+1F600) that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)',
+    '10:43: pool "b" check path contains "😀" (U+1F600), which cannot be sent in a request line: percent-encode it (%F0%9F%98%80)',
+  ]],
   ['not a mapping', '- a\n', ['1:1: zone file must be a mapping']],
   ['missing origin, soa, records', 'ttl: 60\n', ['1:1: zone file needs origin', '1:1: zone file needs soa', '1:1: zone file needs records']],
   ['bad origin', HEAD.replace('origin: example.test', 'origin: "exa mple.test"'), ['1:9: origin: "exa mple.test." has a label with characters other than letters, digits, "-" and "_"']],
