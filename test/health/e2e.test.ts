@@ -200,6 +200,15 @@ function changes(s: TestServer, address: string, from: string, to: string): { ti
     .map((l) => ({ time: l.time as number, msg: l.msg as string, level: l.level as number }));
 }
 
+/**
+ * The down line of a backend that was stopped: its probes are refused, but a probe caught in the listener's
+ * accept queue when it closes is reset by the kernel, and that can be the fall-th failure (after an earlier probe
+ * timed out while this test's process, which runs the backends, was stalled by the rest of the suite).
+ */
+function stoppedLine(addr: string): RegExp {
+  return new RegExp(`^target ${addr.replaceAll('.', '\\.')} up → down: connection (refused|reset)$`);
+}
+
 async function waitFor(what: string, withinMs: number, ok: () => boolean): Promise<void> {
   const until = Date.now() + withinMs;
   while (!ok()) {
@@ -243,7 +252,7 @@ test('nearest region drains when its backends stop, the next one answers with ha
     for (const addr of nearAddrs) {
       const c = changes(srv, addr, 'up', 'down');
       t.is(c.length, 1, `${addr}: one up → down line`);
-      t.is(c[0]?.msg, `target ${addr} up → down: connection refused`);
+      t.regex(c[0]?.msg ?? '', stoppedLine(addr));
       t.is(c[0]?.level, 40, 'a target going down is a warning');
       t.true(c[0]!.time - since <= DOWN_WITHIN + LOG_SLACK, `${addr} went down ${c[0]!.time - since}ms after its backend stopped`);
     }
@@ -296,10 +305,14 @@ test('nearest region drains when its backends stop, the next one answers with ha
     const warned = srv.logs.filter((l) => l.level === 40 && l.pool !== undefined && /no healthy target in any region, answering with all_down serve-all/.test(String(l.msg)));
     t.is(warned.length, 1, 'entering all-down is logged once, as a warning');
     for (const addr of farAddrs) {
-      t.deepEqual(changes(srv, addr, 'up', 'down').map((c) => c.msg), [`target ${addr} up → down: connection refused`]);
+      const lines = changes(srv, addr, 'up', 'down').map((c) => c.msg);
+      t.is(lines.length, 1, lines.join('\n'));
+      t.regex(lines[0]!, stoppedLine(addr));
     }
     for (const addr of nearAddrs) {
-      t.deepEqual(changes(srv, addr, 'up', 'down').map((c) => c.msg), [1, 2].map(() => `target ${addr} up → down: connection refused`), `${addr}: went down twice, one line each`);
+      const lines = changes(srv, addr, 'up', 'down').map((c) => c.msg);
+      t.is(lines.length, 2, `${addr}: went down twice, one line each`);
+      for (const l of lines) t.regex(l, stoppedLine(addr));
     }
 
     // and back: with every backend restarted, near answers with the full TTL and the pool logs that it
@@ -351,7 +364,9 @@ test('one backend of the nearest region down: the region still answers without i
       a = await ask(srv, seen); // stays so: near (2 of 3 healthy) still qualifies
       t.deepEqual([a.addrs, a.ttls], [rest, [HALF, HALF]]);
     }
-    t.deepEqual(changes(srv, gone.address, 'up', 'down').map((c) => c.msg), [`target ${gone.address} up → down: connection refused`]);
+    const lines = changes(srv, gone.address, 'up', 'down').map((c) => c.msg);
+    t.is(lines.length, 1, lines.join('\n'));
+    t.regex(lines[0]!, stoppedLine(gone.address));
     const up = await targetUp(srv);
     t.is(up.get(gone.address), 0);
     for (const addr of [...rest, ...farAddrs]) t.is(up.get(addr), 1, `steerdns_target_up ${addr}`);
