@@ -171,7 +171,8 @@ interface Plan {
   reason: Reason;
   degraded: boolean;
   note: string | null;
-  /** Health table version the plan was made with. */
+  /** The health view and its version the plan was made with (two views may stand at one version number). */
+  health: HealthView;
   version: number;
 }
 
@@ -228,7 +229,7 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
   const version = health.version;
   if (!t && pool.spec.select !== 'fastest') {
     const cached = (family === 4 ? memo.plan4 : memo.plan6) as Plan | undefined;
-    if (cached && cached.version === version) plan = cached;
+    if (cached && cached.version === version && cached.health === health) plan = cached;
     else {
       plan = makePlan(pool, family, order, health, version, undefined);
       if (family === 4) memo.plan4 = plan;
@@ -289,7 +290,7 @@ function makePlan(pool: Pool, family: 4 | 6, order: RegionOrder, health: HealthV
     }
     if (healthy > 0 && anyIdx < 0) anyIdx = i;
   }
-  const plan: Plan = { kind: 'answer', region: null, candidates: [], reason: policyReason(pool), degraded: false, note: null, version };
+  const plan: Plan = { kind: 'answer', region: null, candidates: [], reason: policyReason(pool), degraded: false, note: null, health, version };
   if (idx < 0) idx = anyIdx;
   if (idx < 0) return { ...plan, kind: 'all_down' };
 

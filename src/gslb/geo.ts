@@ -400,6 +400,12 @@ export class GeoLocator {
    * query's source prefix when that is longer, lengthened for overlay networks inside it.
    */
   unlocatedPrivate(addr: Uint8Array, sourcePrefix: number): Location {
+    const e = embeddedIPv4(addr);
+    if (e && e.offsetBits === 96) {
+      // an IPv4-mapped address is the IPv4 address it carries, as in locate(): the IPv4 overlays lengthen its block
+      const inner = this.unlocatedPrivate(e.v4, Math.max(0, sourcePrefix - 96));
+      return { ...inner, network: `::ffff:${inner.network}`, prefix: 96 + inner.prefix };
+    }
     const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
     const range = Math.max(privatePrefix(addr) ?? addr.length * 8, Math.min(sourcePrefix, addr.length * 8));
     return { source: 'unknown', network: `${bytesToIp(maskBytes(addr, range))}/${range}`, prefix: this.nestedPrefix(overlays, addr, range) };

@@ -57,6 +57,16 @@ test('a down target in the chosen region is left out and halves the TTL; another
   t.like(decide(pool, 4, SEATTLE, { health }), { region: 'us-east', ttl: 30 });
 });
 
+test('two health views at one version number never share a memoized plan (each answer follows its own view)', (t) => {
+  const pool = poolOf(APP);
+  // each view has had one change: the same version number, different states
+  const a = healthWith(pool, ['198.51.100.10']);
+  const b = healthWith(pool, ['198.51.100.11']);
+  t.is(a.version, b.version);
+  t.deepEqual(decide(pool, 4, LONDON, { health: a }).answer, ['198.51.100.11']);
+  t.deepEqual(decide(pool, 4, LONDON, { health: b }).answer, ['198.51.100.10']);
+});
+
 test('a target between states (up, failures accumulating) is served but halves the TTL', (t) => {
   const pool = poolOf(APP);
   const health = new HealthTable();

@@ -284,6 +284,8 @@ test('locateClient: a private or unlocatable ECS address still decides: the clie
   t.like(locateClient(client('81.2.0.5', '192.168.0.0/15'), ctx).loc, { source: 'unknown', network: '192.168.0.0/16', prefix: 16 });
   // overlay networks inside the block lengthen it (10.20.5.0/24 is mapped elsewhere)
   t.like(locateClient(client('81.2.0.5', '10.0.0.0/8'), ctx).loc, { network: '10.0.0.0/8', prefix: 24 });
+  // an IPv4-mapped private address is judged as its IPv4 address: the IPv4 overlays inside lengthen the block
+  t.like(locateClient(client('81.2.0.5', '::ffff:10.0.0.0/104'), ctx), { via: 'ecs', unlocated: 'private address', loc: { source: 'unknown', network: '::ffff:10.0.0.0/8', prefix: 120 } });
   t.like(locateClient(client('81.2.0.5', 'fd00:1::/48'), ctx), { via: 'ecs', unlocated: 'private address', loc: { source: 'unknown', prefix: 48 } });
   // a private address an overlay maps is located by it
   t.like(locateClient(client('81.2.0.5', '10.20.1.0/24'), ctx), { via: 'ecs', unlocated: undefined, loc: { source: 'overlay', region: 'ap-southeast' } });
