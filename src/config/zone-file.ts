@@ -108,6 +108,18 @@ const ZONE_KEYS = ['origin', 'ttl', 'soa', 'records'];
 const SOA_KEYS = ['ns', 'email', 'refresh', 'retry', 'expire', 'minimum', 'serial', 'ttl'];
 const POOL_KEYS = ['ttl', 'policy', 'map', 'answers', 'select', 'min_healthy', 'family_fallback', 'all_down', 'check', 'regions'];
 const CHECK_KEYS = ['type', 'port', 'path', 'host', 'headers', 'expect', 'body', 'insecure', 'interval', 'timeout', 'rise', 'fall', 'initial'];
+/**
+ * Headers the probe itself decides, refused in a check's `headers:` (why, for the message). Node throws on
+ * Trailer only when the request ends; a body length on a GET without a body leaves the backend waiting for it
+ * until the timeout; each probe is one connection that the probe closes, so Connection can only mislead.
+ */
+const PROBE_OWNED_HEADERS: Record<string, string> = {
+  host: 'the probe sends the check\'s host: key as Host (and as TLS SNI): write host: instead',
+  trailer: 'the probe\'s GET has no body, so no trailer (Node refuses to send it)',
+  'content-length': 'the probe\'s GET has no body (the backend would wait for one until the timeout)',
+  'transfer-encoding': 'the probe\'s GET has no body (the backend would wait for one until the timeout)',
+  connection: 'each probe opens its own connection and closes it (Connection: close)',
+};
 const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'];
 
 export function loadZoneFile(path: string, cfg: ServerConfig): ZoneResult {
@@ -535,7 +547,9 @@ class ZoneReader {
     if (e.get('headers')) {
       for (const hd of src.map(e.get('headers')!.value, `${what} headers`) ?? []) {
         const v = src.string(hd.value, `${what} header ${hd.key}`);
+        const owned = PROBE_OWNED_HEADERS[hd.key.toLowerCase()];
         if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(hd.key)) src.error(hd.keyNode, `${what}: "${hd.key}" is not a valid header name`);
+        else if (owned) src.error(hd.keyNode, `${what}: header ${hd.key} cannot be set in headers: ${owned}`);
         else if (v !== null && /[\r\n\x00]/.test(v)) src.error(hd.value, `${what}: header ${hd.key} contains a line break`);
         else if (v !== null && !sendableHeaderValue(hd.key, v)) {
           const bad = /[^\t\x20-\x7e\x80-\xff]/u.exec(v)?.[0] ?? '';

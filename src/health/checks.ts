@@ -230,6 +230,12 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
       res.once('end', () => finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)}`, kind: 'body', rttMs: since(started) }));
       res.once('error', (e) => finish(failure(e, started)));
     });
-    req.end();
+    // the socket is connecting and the timer armed by now: a throw here (Node refuses some headers only at
+    // end(), e.g. Trailer) ends the probe at once and releases both, instead of holding them to the timeout
+    try {
+      req.end();
+    } catch (e) {
+      finish(refused(e, started));
+    }
   });
 }

@@ -333,6 +333,25 @@ records:
     ],
   },
   {
+    title: 'zone: check headers the probe decides itself (Host, Trailer, body framing, Connection)',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check:
+        type: http
+        headers: { Trailer: x, HOST: a.example, Content-Length: "5", transfer-encoding: chunked, Connection: keep-alive, X-Ok: fine }
+      regions: { us-east: [192.0.2.10] }
+`,
+    },
+    errors: [
+      'zones/x.yaml:10:20: pool "app" check: header Trailer cannot be set in headers: the probe\'s GET has no body, so no trailer (Node refuses to send it)',
+      'zones/x.yaml:10:32: pool "app" check: header HOST cannot be set in headers: the probe sends the check\'s host: key as Host (and as TLS SNI): write host: instead',
+      'zones/x.yaml:10:49: pool "app" check: header Content-Length cannot be set in headers: the probe\'s GET has no body (the backend would wait for one until the timeout)',
+      'zones/x.yaml:10:70: pool "app" check: header transfer-encoding cannot be set in headers: the probe\'s GET has no body (the backend would wait for one until the timeout)',
+      'zones/x.yaml:10:98: pool "app" check: header Connection cannot be set in headers: each probe opens its own connection and closes it (Connection: close)',
+    ],
+  },
+  {
     title: 'zone: one IPv6 target written two ways in a pool',
     zones: {
       'x.yaml': `${HEAD}  app:

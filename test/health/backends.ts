@@ -432,6 +432,8 @@ export interface ConnRecord {
   bytesOut: number;
   /** The request line the client sent. */
   request: string;
+  /** The client's port (tells one's own connections from the prober's). */
+  peerPort: number;
 }
 
 /**
@@ -448,7 +450,7 @@ export class RawBackend {
 
   private constructor(readonly host: string, head: Buffer, filler: Buffer | null, pace: 'flood' | 'paced') {
     this.server = net.createServer((s) => {
-      const c: ConnRecord = { opened: Date.now(), closed: null, bytesOut: 0, request: '' };
+      const c: ConnRecord = { opened: Date.now(), closed: null, bytesOut: 0, request: '', peerPort: s.remotePort ?? 0 };
       this.conns.push(c);
       s.once('close', () => {
         c.closed = Date.now();

@@ -5,6 +5,7 @@
 // and Host equal to the check's host, which defaults to the pool's name when built from a zone.
 // Addresses: 127.0.1.1–127.0.1.59 (prober.test.ts uses the ones above).
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import test from 'ava';
 import { MAX_BODY, probe, probeTcpSocket, RAW_TCP_CHECKS } from '../../src/health/checks.js';
 import { startServer, BASE_CONFIG } from '../helpers/server.js';
@@ -128,6 +129,26 @@ test('http: a server that accepts and never answers → "timeout after 200ms"; t
   const c = b.conns[0]!;
   t.true(c.closed! - c.opened <= 200 + slack, `connection lived ${c.closed! - c.opened}ms`);
   t.is(c.bytesOut, 0);
+});
+
+test('http: a request Node refuses only at end() (a Trailer header) fails at once and releases the socket and the timer', async (t) => {
+  const b = await RawBackend.hanging(addr(55));
+  t.teardown(() => b.close());
+  const timeoutMs = 30_000;
+  const { value: r, ms } = await timed(() => probe({ address: b.host, check: checkSpec({ port: b.port, timeoutMs, headers: { Trailer: 'X-Checksum' } }) }));
+  t.like(r, { ok: false, kind: 'error' });
+  t.regex(r.reason, /^probe not sent: .*[Tt]railer/);
+  t.true(ms < timeoutMs / 2, `probe took ${ms}ms`);
+  // a connection of our own, made after the probe ended: once it is accepted, the probe's (started earlier, on
+  // loopback) has been accepted too if it was made at all
+  const own = net.connect({ host: b.host, port: b.port });
+  t.teardown(() => own.destroy());
+  await new Promise((resolve) => own.once('connect', resolve));
+  await waitFor(() => b.conns.some((c) => c.peerPort === own.localPort), 10_000, 'our own connection to be accepted');
+  const probeConns = b.conns.filter((c) => c.peerPort !== own.localPort);
+  // every connection the probe made is closed well before the probe's timeout (it stayed open until then)
+  await waitFor(() => probeConns.every((c) => c.closed !== null), timeoutMs / 3, 'the probe\'s connection to be closed');
+  for (const c of probeConns) t.is(c.bytesOut, 0);
 });
 
 test('http: headers sent, then a body that trickles without the substring → timeout, bounded', async (t) => {
