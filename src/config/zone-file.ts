@@ -109,6 +109,14 @@ const SOA_KEYS = ['ns', 'email', 'refresh', 'retry', 'expire', 'minimum', 'seria
 const POOL_KEYS = ['ttl', 'policy', 'map', 'answers', 'select', 'min_healthy', 'family_fallback', 'all_down', 'check', 'regions'];
 const CHECK_KEYS = ['type', 'port', 'path', 'host', 'headers', 'expect', 'body', 'insecure', 'interval', 'timeout', 'rise', 'fall', 'initial'];
 /**
+ * The host a probe of this address (canonical text) reaches: an IPv4-mapped IPv6 address (::ffff:192.0.2.1)
+ * is the IPv4 host it maps. The answer keeps the address as written (an AAAA RR stays one).
+ */
+export function probedAddress(address: string): string {
+  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1] ?? address;
+}
+
+/**
  * Headers the probe itself decides, refused in a check's `headers:` (why, for the message). Node throws on
  * Trailer only when the request ends; a body length on a GET without a body leaves the backend waiting for it
  * until the timeout; each probe is one connection that the probe closes, so Connection can only mislead.
@@ -604,14 +612,18 @@ class ZoneReader {
       for (const t of items) {
         const target = this.readTarget(t, `${label} region "${r.key}" target`);
         if (!target) continue;
-        // one address written two ways (2001:db8::1, 2001:DB8:0::1) is still one RR and one probe
-        const prev = seen.get(target.address);
+        // one address written two ways (2001:db8::1, 2001:DB8:0::1) is still one RR and one probe; an IPv4
+        // host and its IPv4-mapped form (::ffff:192.0.2.1) are one host and one probe
+        const host = probedAddress(target.address);
+        const prev = seen.get(host);
         if (prev !== undefined) {
           src.error(t, prev === target.written ? `${label}: target ${target.written} is listed twice`
-            : `${label}: target ${target.written} is listed twice: it is ${prev} written another way (both are ${target.address})`);
+            : ipFamily(prev) !== target.family
+              ? `${label}: target ${target.written} is listed twice: it and ${prev} are one IPv4 host (${host}), once in its IPv4-mapped IPv6 form`
+              : `${label}: target ${target.written} is listed twice: it is ${prev} written another way (both are ${target.address})`);
           continue;
         }
-        seen.set(target.address, target.written);
+        seen.set(host, target.written);
         if (probes) this.checkProbeDestination(target, label);
         const { written: _written, ...spec } = target;
         region.targets.push(spec);

@@ -1,7 +1,7 @@
 // Pools prepared for answering: targets with their RDATA ready, regions resolved against steerdns.yaml.
 // The decision (which region, which targets) is made by pure functions of (pool, client, health, state).
 import type { Region, ServerConfig } from '../config/server-config.js';
-import type { PoolSpec } from '../config/zone-file.js';
+import { probedAddress, type PoolSpec } from '../config/zone-file.js';
 
 export interface Target {
   address: string;
@@ -40,14 +40,17 @@ export interface Pool {
 }
 
 /**
- * A check's identity: what is probed — type, address (canonical text, as the zone reader writes it), port,
+ * A check's identity: what is probed — type, address (canonical text, as the zone reader writes it; an
+ * IPv4-mapped one as its IPv4 address), port,
  * and for HTTP(S) the Host/SNI, path, headers, expected statuses, body and TLS verification. Pools probing
  * the same target the same way share one prober and one state. The timings (interval, timeout, rise, fall,
  * initial) are not part of it: editing them applies to the state already known (a down target stays down)
  * instead of starting over as "not checked yet".
  */
-export function healthKey(spec: PoolSpec, address: string): string {
+export function healthKey(spec: PoolSpec, written: string): string {
   const c = spec.check;
+  // an IPv4-mapped address (::ffff:192.0.2.1) is probed as the IPv4 host it is: one key with 192.0.2.1
+  const address = probedAddress(written);
   if (c.type === 'none') return `none|${address}`;
   if (c.type === 'tcp') return `tcp|${address}|${c.port}`;
   // header names are case-insensitive and their order carries no meaning

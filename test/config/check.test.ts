@@ -366,18 +366,32 @@ records:
     ],
   },
   {
+    title: 'zone: one IPv4 host written as IPv4 and as IPv4-mapped IPv6 in a pool',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: tcp, port: 443 }
+      regions: { us-east: [192.0.2.1, "::ffff:192.0.2.2"], eu-west: ["::FFFF:c000:201", { address: 192.0.2.2 }] }
+`,
+    },
+    errors: [
+      'zones/x.yaml:9:70: pool "app": target ::FFFF:c000:201 is listed twice: it and 192.0.2.1 are one IPv4 host (192.0.2.1), once in its IPv4-mapped IPv6 form',
+      'zones/x.yaml:9:89: pool "app": target 192.0.2.2 is listed twice: it and ::ffff:192.0.2.2 are one IPv4 host (192.0.2.2), once in its IPv4-mapped IPv6 form',
+    ],
+  },
+  {
     title: 'zone: probed targets in networks health checks may not probe (link-local, metadata, IPv4-mapped)',
     zones: {
       'x.yaml': `${HEAD}  app:
     pool:
       check: { type: http, port: 80 }
       regions:
-        us-east: [169.254.169.254, "::ffff:169.254.169.254", "fe80::1", "fd00:ec2::254", { address: 169.254.1.1, state: down }]
+        us-east: [169.254.169.254, "::ffff:169.254.169.253", "fe80::1", "fd00:ec2::254", { address: 169.254.1.1, state: down }]
 `,
     },
     errors: [
       'zones/x.yaml:10:19: pool "app": target 169.254.169.254 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
-      'zones/x.yaml:10:36: pool "app": target ::ffff:169.254.169.254 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+      'zones/x.yaml:10:36: pool "app": target ::ffff:169.254.169.253 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
       'zones/x.yaml:10:62: pool "app": target fe80::1 is in fe80::/10, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
       'zones/x.yaml:10:73: pool "app": target fd00:ec2::254 is in fd00:ec2::254/128, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
       'zones/x.yaml:10:101: pool "app": target 169.254.1.1 is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
@@ -497,13 +511,13 @@ test('check: health.allow reopens a denied network; targets of check type none a
   const zone = `${HEAD}  app:
     pool:
       check: { type: tcp, port: 80 }
-      regions: { us-east: [169.254.169.254, "::ffff:169.254.169.254", 127.0.0.1, 10.1.2.3, 192.168.1.1, "fd12::1"] }
+      regions: { us-east: [169.254.169.254, "::ffff:169.254.169.255", 127.0.0.1, 10.1.2.3, 192.168.1.1, "fd12::1"] }
   static:
     pool:
       check: { type: none }
       regions: { us-east: [169.254.1.1] }
 `;
-  const dir = fixture(t, `${CONFIG}health: { allow: ["169.254.169.254/32"] }\n`, { 'x.yaml': zone });
+  const dir = fixture(t, `${CONFIG}health: { allow: ["169.254.169.254/31"] }\n`, { 'x.yaml': zone });
   const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
   t.is(r.code, 0, r.stderr);
   t.is(r.stderr, '');
@@ -513,7 +527,7 @@ test('check: health.allow reopens a denied network; targets of check type none a
   t.is(r2.code, 1);
   t.deepEqual(r2.stderr.split('\n').filter(Boolean).map((l) => l.replace(/, a network .*/, '')), [
     'zones/x.yaml:9:28: pool "app": target 169.254.169.254 is in 169.254.0.0/16',
-    'zones/x.yaml:9:45: pool "app": target ::ffff:169.254.169.254 is in 169.254.0.0/16',
+    'zones/x.yaml:9:45: pool "app": target ::ffff:169.254.169.255 is in 169.254.0.0/16',
     '2 errors',
   ]);
 });

@@ -12,6 +12,7 @@ import { HealthTable, type TargetHealth } from '../../src/health/table.js';
 import { MAX_BODY, probe, type ProbeResult, type ProbeTarget } from '../../src/health/checks.js';
 import { Prober, SLOT_MS, type CheckTarget, type StateChange } from '../../src/health/prober.js';
 import { checkTargets } from '../../src/server.js';
+import { bytesToIp, ipToBytes } from '../../src/config/values.js';
 import { BASE_CONFIG, query, startServer, udp, type TestServer } from '../helpers/server.js';
 import {
   addr, captureLogger, checkSpec, checkTarget, forceGc, HttpBackend, Lateness, panicLines, panicOverLines, RawBackend, recordingProbe,
@@ -283,6 +284,27 @@ test('state: down in the zone is never probed (checkTargets skips it)', async (t
   await waitFor(() => live!.hits.length >= 4, 10_000, 'the live target to be probed');
   t.is(admin!.hits.length, 0, 'the admin-down target is never probed');
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [live!.host]);
+});
+
+test('an IPv4 host in one pool and its IPv4-mapped form in another: one probe identity; the AAAA answer keeps the mapped address', async (t) => {
+  const b = await TcpBackend.start(addr(210));
+  t.teardown(() => b.close());
+  const check = `{ type: tcp, port: ${b.port}, interval: 150ms, timeout: 1s }`;
+  const ts = await startServer({
+    'example.test.yaml': `${ZONE_HEAD}
+  v4: { pool: { check: ${check}, regions: { us-east: [${b.host}] } } }
+  mapped: { pool: { check: ${check}, regions: { us-east: ["::ffff:${b.host}"] } } }
+`,
+  });
+  t.teardown(() => ts.stop());
+  const targets = checkTargets(ts.server.snapshot);
+  t.deepEqual(targets.map((c) => c.key.split('|').slice(0, 3).join('|')), [`tcp|${b.host}|${b.port}`], targets.map((c) => c.key).join(' ; '));
+  t.deepEqual(targets[0]!.uses.map((u) => u.pool), ['v4.example.test', 'mapped.example.test']);
+  t.is(ts.server.prober.size, 1);
+  await waitFor(() => ts.server.health.get(targets[0]!.key)?.lastCheck != null, 10_000, 'the shared target to be probed');
+  const { msg } = await udp(ts.port, query('mapped.example.test', 'AAAA'));
+  t.deepEqual(msg.answers.filter((r) => r.type === 'AAAA').map((r) => bytesToIp(ipToBytes(r.data as string))), [`::ffff:${b.host}`]);
+  t.deepEqual((await answersOf(ts, 'v4.example.test')).addresses, [b.host]);
 });
 
 test('one prober per distinct check identity, however many pools share it; the host is part of the identity', async (t) => {
