@@ -114,12 +114,18 @@ function inNetwork(n: Cidr, bytes: Uint8Array): boolean {
   return n.bytes.length === bytes.length && maskBytes(bytes, n.prefix).equals(n.bytes);
 }
 
+/** NAT64's well-known prefix 64:ff9b::/96 (RFC 6052): a translator sends what is behind it to the IPv4 address. */
+function isNat64(b: Uint8Array): boolean {
+  return b.length === 16 && b[0] === 0 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && b.subarray(4, 12).every((x) => x === 0);
+}
+
 /**
  * The `health.deny` network an address of a probed target is in (not reopened by `health.allow`), or null.
- * An IPv4-mapped IPv6 address (::ffff:169.254.169.254) reaches the IPv4 address: it is judged as that.
+ * An IPv4-mapped IPv6 address (::ffff:169.254.169.254) reaches the IPv4 address, and so does one in NAT64's
+ * 64:ff9b::/96 (64:ff9b::a9fe:a9fe) where a translator serves: each is judged as that IPv4 address too.
  */
 export function deniedProbeNetwork(h: Pick<HealthDefaults, 'deny' | 'allow'>, address: Uint8Array): ProbeNetwork | null {
-  const forms = isMapped(address) ? [address, address.subarray(12)] : [address];
+  const forms = isMapped(address) || isNat64(address) ? [address, address.subarray(12)] : [address];
   const denied = h.deny.find((n) => forms.some((f) => inNetwork(n, f)));
   if (!denied) return null;
   return h.allow.some((n) => forms.some((f) => inNetwork(n, f))) ? null : denied;

@@ -398,6 +398,19 @@ records:
     ],
   },
   {
+    title: 'zone: a NAT64 target (64:ff9b::/96) is judged as the IPv4 address it carries',
+    zones: {
+      'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: http, port: 80 }
+      regions: { us-east: ["64:ff9b::a9fe:a9fe", "64:ff9b::c000:20a"] }
+`,
+    },
+    errors: [
+      'zones/x.yaml:9:28: pool "app": target 64:ff9b::a9fe:a9fe is in 169.254.0.0/16, a network health checks may not probe (health.deny in steerdns.yaml, by default); list it under health.allow to probe it, or use check: { type: none }',
+    ],
+  },
+  {
     title: 'zone: a probed target in a network of health.deny (in addition to the defaults)',
     config: `${CONFIG}health: { deny: ["10.99.0.0/16", "::ffff:192.0.2.0/120"], allow: ["169.254.10.0/24"] }\n`,
     zones: {
