@@ -9,6 +9,7 @@ import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { explain, formatExplain, type ExplainRequest, type ExplainResult } from './gslb/explain.js';
+import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { createLogger, Server, StartupError } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
@@ -45,6 +46,8 @@ export function check(configPath: string): number {
     printDiagnostics(r.diagnostics);
     errors += r.diagnostics.filter((d) => d.severity === 'error').length;
   }
+  // pools of any zones probing one target the same way share one prober: different timings are a warning
+  printDiagnostics(sharedCheckTimingWarnings(results.flatMap((r) => (r.zone ? [r.zone] : []))));
   const zones = results.filter((r) => r.zone).map((r) => `${r.zone!.origin}.`);
   const { dbError } = loadDatabase(config, null);
   if (dbError) {

@@ -48,6 +48,8 @@ export interface CheckSpec {
   rise: number;
   fall: number;
   initial: 'up' | 'down';
+  /** Where the check is written (for diagnostics that span files; not part of what is probed). */
+  pos?: { line: number; col: number };
 }
 
 export type SelectMode = 'round-robin' | 'weighted' | 'random' | 'sticky' | 'fastest';
@@ -535,7 +537,7 @@ class ZoneReader {
     if (!type) return null;
     const check: CheckSpec = {
       type, port: type === 'https' ? 443 : 80, path: '/', host: poolName, headers: {}, expect: [200], body: null, insecure: false,
-      intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, rise: h.rise, fall: h.fall, initial: 'up',
+      intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, rise: h.rise, fall: h.fall, initial: 'up', pos: src.position(node!),
     };
     if (e.get('port')) check.port = src.integer(e.get('port')!.value, `${what} port`, 1, 65535) ?? check.port;
     else if (type === 'tcp') src.error(node, `${what}: a tcp check needs port`);

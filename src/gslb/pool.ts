@@ -1,7 +1,9 @@
 // Pools prepared for answering: targets with their RDATA ready, regions resolved against steerdns.yaml.
 // The decision (which region, which targets) is made by pure functions of (pool, client, health, state).
 import type { Region, ServerConfig } from '../config/server-config.js';
-import { probedAddress, type PoolSpec } from '../config/zone-file.js';
+import { displayPath, type Diagnostic } from '../config/source.js';
+import { relativeName } from '../config/values.js';
+import { probedAddress, type CheckSpec, type PoolSpec, type ZoneSpec } from '../config/zone-file.js';
 
 export interface Target {
   address: string;
@@ -56,6 +58,70 @@ export function healthKey(spec: PoolSpec, written: string): string {
   // header names are case-insensitive and their order carries no meaning
   const headers = Object.entries(c.headers).map(([k, v]) => [k.toLowerCase(), v]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
   return `${c.type}|${address}|${c.port}|${c.host.toLowerCase()}|${c.path}|${[...c.expect].sort((a, b) => a - b).join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(headers)}`;
+}
+
+/**
+ * `check` warnings for a probed identity whose check carries other timings (interval, timeout, rise, fall,
+ * initial) in another pool, across all zones: the pools share one prober, and the server picks its timings
+ * without a word (src/server.ts checkTargets: the shortest interval, with its timeout, rise, fall and initial;
+ * on equal intervals the first pool in file order). One warning per pool, at its check, against the first pool
+ * (in file order) that probes the same identity, naming the timings that will be used. `zones` in file order.
+ */
+export function sharedCheckTimingWarnings(zones: ZoneSpec[]): Diagnostic[] {
+  interface Use { zone: ZoneSpec; pool: PoolSpec; address: string }
+  const byKey = new Map<string, { uses: Use[]; used: Use }>();
+  for (const zone of zones) {
+    for (const n of zone.names.values()) {
+      const pool = n.pool;
+      if (!pool || pool.check.type === 'none') continue;
+      for (const r of pool.regions) {
+        for (const t of r.targets) {
+          if (t.state === 'down') continue; // never probed
+          const use = { zone, pool, address: t.address };
+          const k = byKey.get(healthKey(pool, t.address));
+          if (!k) byKey.set(healthKey(pool, t.address), { uses: [use], used: use });
+          else {
+            k.uses.push(use);
+            if (pool.check.intervalMs < k.used.pool.check.intervalMs) k.used = use;
+          }
+        }
+      }
+    }
+  }
+  const out: Diagnostic[] = [];
+  const warned = new Set<PoolSpec>();
+  for (const { uses, used } of byKey.values()) {
+    const first = uses[0]!;
+    for (const u of uses.slice(1)) {
+      if (warned.has(u.pool) || u.pool === first.pool || sameTimings(u.pool.check, first.pool.check)) continue;
+      warned.add(u.pool);
+      const pos = u.pool.check.pos ?? u.zone.originPos;
+      const name = (x: Use) => `pool "${x.zone === u.zone ? relativeName(x.pool.name, x.zone.origin) : `${x.pool.name}.`}"`;
+      const at = first.pool.check.pos ? ` (${displayPath(first.zone.file)}:${first.pool.check.pos.line}:${first.pool.check.pos.col})` : '';
+      out.push({
+        file: displayPath(u.zone.file), line: pos.line, col: pos.col, severity: 'warning',
+        message: `${name(u)} check probes ${u.address} like ${name(first)}${at} but with other timings: here ${timings(u.pool.check)}; there ${timings(first.pool.check)}. One prober serves both, with ${timings(used.pool.check)}: those of ${used.pool === u.pool ? 'this pool' : name(used)} (${why(uses, used)})`,
+      });
+    }
+  }
+  return out.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1));
+}
+
+/** Why `used` gives the shared prober its timings (as checkTargets chooses). */
+function why(uses: { pool: PoolSpec }[], used: { pool: PoolSpec }): string {
+  const iv = used.pool.check.intervalMs;
+  if (uses.every((x) => x.pool.check.intervalMs === iv)) return 'the intervals are equal: the first pool in file order';
+  return new Set(uses.filter((x) => x.pool.check.intervalMs === iv).map((x) => x.pool)).size > 1
+    ? 'the shortest interval, the first pool in file order that has it' : 'the shortest interval';
+}
+
+function sameTimings(a: CheckSpec, b: CheckSpec): boolean {
+  return a.intervalMs === b.intervalMs && a.timeoutMs === b.timeoutMs && a.rise === b.rise && a.fall === b.fall && a.initial === b.initial;
+}
+
+function timings(c: CheckSpec): string {
+  const d = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+  return `interval ${d(c.intervalMs)}, timeout ${d(c.timeoutMs)}, rise ${c.rise}, fall ${c.fall}, initial ${c.initial}`;
 }
 
 export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool {

@@ -545,6 +545,48 @@ test('check: health.allow reopens a denied network; targets of check type none a
   ]);
 });
 
+test('check: one probed target with other timings in two pools (in one zone or two) is a warning at the second pool\'s check naming the timings used, exit 0', async (t) => {
+  const a = `${HEAD}  app:
+    pool:
+      check: { type: tcp, port: 443 }
+      regions: { us-east: [192.0.2.10, 192.0.2.11] }
+  fast:
+    pool:
+      check: { type: tcp, port: 443, interval: 1s, timeout: 500ms }
+      regions: { eu-west: [192.0.2.11, 192.0.2.12] }
+  same:
+    pool:
+      check: { type: tcp, port: 443 }
+      regions: { us-east: [192.0.2.10, { address: 192.0.2.12, state: down }] }
+  other-port:
+    pool:
+      check: { type: tcp, port: 80, rise: 5 }
+      regions: { us-east: [192.0.2.10] }
+`;
+  const b = `${HEAD.replaceAll('example.test', 'other.test')}  x:
+    pool:
+      check: { type: tcp, port: 443, fall: 5 }
+      regions: { us-east: [192.0.2.10] }
+  y:
+    pool:
+      check: { type: tcp, port: 443, interval: 1s, timeout: 500ms }
+      regions: { us-east: ["::ffff:192.0.2.12"] }
+`;
+  const dir = fixture(t, CONFIG, { 'a.yaml': a, 'b.yaml': b });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, '');
+  const defaults = 'interval 5s, timeout 2s, rise 2, fall 3, initial up';
+  const fast = 'interval 1s, timeout 500ms, rise 2, fall 3, initial up';
+  // "same" has the first pool's timings, "other-port" probes another port, "y" the mapped form of a target of
+  // "fast" with its timings, and the state: down target is not probed: none of them is a warning
+  t.deepEqual(r.stdout.split('\n').filter((l) => l.includes('warning')), [
+    `zones/a.yaml:12:14: warning: pool "fast" check probes 192.0.2.11 like pool "app" (zones/a.yaml:8:14) but with other timings: here ${fast}; there ${defaults}. One prober serves both, with ${fast}: those of this pool (the shortest interval)`,
+    `zones/b.yaml:8:14: warning: pool "x" check probes 192.0.2.10 like pool "app.example.test." (zones/a.yaml:8:14) but with other timings: here interval 5s, timeout 2s, rise 2, fall 5, initial up; there ${defaults}. One prober serves both, with ${defaults}: those of pool "app.example.test." (the intervals are equal: the first pool in file order)`,
+  ]);
+  t.regex(r.stdout, /^ok: 2 zones/m);
+});
+
 test('check: a wildcard listen address is a warning naming file:line:col, exit 0', async (t) => {
   const dir = fixture(t, CONFIG.replace('listen: ["127.0.0.1:5300"]', 'listen: ["0.0.0.0:5300", "[::]:5300"]'), { 'x.yaml': HEAD });
   const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
