@@ -17,6 +17,7 @@ import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
+import { probedAddress } from './config/zone-file.js';
 import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus, RenderCache } from './http/status.js';
 import type { AccessRules } from './http/access.js';
@@ -470,7 +471,8 @@ export function checkTargets(snapshot: Snapshot): CheckTarget[] {
           if (t.adminDown) continue;
           let c = byKey.get(t.healthKey);
           if (!c) {
-            c = { key: t.healthKey, address: t.address, check: p.spec.check, uses: [] };
+            // an IPv4-mapped target is probed at its IPv4 address (its identity), whichever form a pool wrote first
+            c = { key: t.healthKey, address: probedAddress(t.address), check: p.spec.check, uses: [] };
             byKey.set(t.healthKey, c);
           } else if (p.spec.check.intervalMs < c.check.intervalMs) c.check = p.spec.check; // shared: the tighter schedule (with its timeout, rise, fall)
           c.uses.push({ zone: z.origin, pool: p.name, region: r.name });

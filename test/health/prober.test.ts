@@ -307,6 +307,21 @@ test('an IPv4 host in one pool and its IPv4-mapped form in another: one probe id
   t.deepEqual((await answersOf(ts, 'v4.example.test')).addresses, [b.host]);
 });
 
+test('a target written only in its IPv4-mapped form is probed at its IPv4 address (no IPv6 socket needed)', async (t) => {
+  const b = await TcpBackend.start(addr(211));
+  t.teardown(() => b.close());
+  const ts = await startServer({
+    'example.test.yaml': `${ZONE_HEAD}
+  mapped: { pool: { check: { type: tcp, port: ${b.port}, interval: 150ms, timeout: 1s }, regions: { us-east: ["::ffff:${b.host}"] } } }
+`,
+  });
+  t.teardown(() => ts.stop());
+  const targets = checkTargets(ts.server.snapshot);
+  t.deepEqual(targets.map((c) => c.address), [b.host]);
+  await waitFor(() => ts.server.health.get(targets[0]!.key)?.lastCheck != null, 10_000, 'the target to be probed');
+  t.true(ts.server.health.get(targets[0]!.key)!.up);
+});
+
 test('one prober per distinct check identity, however many pools share it; the host is part of the identity', async (t) => {
   const IV = 200;
   const tcpB = await TcpBackend.start(addr(66));
