@@ -401,7 +401,7 @@ export class Server {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
       const restartOnly: [string, unknown, unknown][] = [
-        ['listen', config.listen, this.config.listen], ['http', config.http?.text, this.config.http?.text],
+        ['listen', config.listen, this.config.listen], ['http.listen', config.http?.text, this.config.http?.text],
         ['workers', config.workers, this.config.workers], ['log.level', config.log.level, this.config.log.level],
       ];
       for (const [key, a, b] of restartOnly) {
@@ -452,7 +452,7 @@ function openSerials(dir: string, writable: boolean, log: Logger): SerialStore {
 }
 
 function accessRules(h: HttpConfig): AccessRules {
-  return { listenHost: h.host, token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
+  return { token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
 }
 
 /** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */
