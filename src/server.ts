@@ -1,6 +1,7 @@
 // Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
 // signals) turn errors into log lines; the answer path itself never waits on anything.
 import { createRequire } from 'node:module';
+import type { Server as NetServer } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type HttpConfig, type ServerConfig } from './config/server-config.js';
@@ -269,6 +270,11 @@ export class Server {
     this.httpPort = await this.http.listen(addr.host, addr.port);
     this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`, token: addr.token !== null, allowedHosts: addr.allowedHosts.length },
       'HTTP API listening');
+  }
+
+  /** The listening sockets whose 'error' is a failed accept: the HTTP API's and each DNS TCP listener's (read-only, for tests). */
+  get acceptingSockets(): { http: NetServer | null; tcp: NetServer[] } {
+    return { http: this.http?.httpServer ?? null, tcp: this.tcp.map((l) => l.netServer).filter((x): x is NetServer => x !== null) };
   }
 
   get zoneCount(): number {
