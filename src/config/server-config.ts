@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
 import { parseHostName, type HostName } from '../http/access.js';
+import { isLoopbackIp } from '../http/connections.js';
 import { maskBytes, parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
 
 export interface ListenAddress {
@@ -288,14 +289,10 @@ function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): v
   }
   const addr = listenAt(listenNode);
   if (!addr) return;
-  if (!http.tokenFile && !isLoopback(addr.host)) {
+  if (!http.tokenFile && !isLoopbackIp(addr.host)) {
     src.warn(listenNode, `http: "${addr.text}" is reachable beyond this host and no http.token_file is set: anyone who can connect reads /status and /explain (pool targets, check URLs, file paths); listen on 127.0.0.1 or set a token`);
   }
   cfg.http = { ...http, ...addr };
-}
-
-function isLoopback(ip: string): boolean {
-  return /^127\./.test(ip) || ip === '::1';
 }
 
 /** The token: one line of visible characters, not empty (a trailing newline is ignored). */
