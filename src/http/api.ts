@@ -6,7 +6,7 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_HEADERS_TIMEOUT_MS, HTTP_LOOPBACK_CONNECTIONS, HTTP_REMOTE_CONNECTIONS, HTTP_REQUEST_TIMEOUT_MS } from '../limits.js';
 import { ApiAccess, type AccessRules } from './access.js';
-import { ConnectionBudget, type ConnectionLimits } from './connections.js';
+import { ConnectionBudget } from './connections.js';
 import { explain } from '../gslb/explain.js';
 import type { HealthView } from '../health/table.js';
 import type { Metrics } from '../metrics.js';
@@ -23,8 +23,6 @@ export interface ApiSources {
   access?: AccessRules;
   /** Why DNS is not being answered yet (null: it is); default: ready once a zone is loaded. */
   notReady?: () => string | null;
-  /** Connection caps (default: src/limits.ts). */
-  connections?: ConnectionLimits;
   /** Extra routes (status page, /status) added by later layers. */
   routes?: Map<string, (url: URL) => Promise<{ status: number; type: string; body: string }> | { status: number; type: string; body: string }>;
 }
@@ -48,7 +46,7 @@ export class HttpApi {
 
   constructor(private readonly src: ApiSources) {
     this.access = src.access ? new ApiAccess(src.access) : null;
-    this.budget = new ConnectionBudget(src.connections ?? { perSource: HTTP_CONNECTIONS_PER_SOURCE, remote: HTTP_REMOTE_CONNECTIONS, loopback: HTTP_LOOPBACK_CONNECTIONS });
+    this.budget = new ConnectionBudget({ perSource: HTTP_CONNECTIONS_PER_SOURCE, remote: HTTP_REMOTE_CONNECTIONS, loopback: HTTP_LOOPBACK_CONNECTIONS });
   }
 
   /** The listening server (tests emit on it), null before listen and after close. */
