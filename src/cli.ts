@@ -28,7 +28,7 @@ function printDiagnostics(ds: Diagnostic[]): void {
 
 /** `steerdns check`: every error as file:line:col: message; exit status 1 on any error. */
 export function check(configPath: string): number {
-  const { config, diagnostics } = loadServerConfig(configPath);
+  const { config, diagnostics } = loadServerConfig(configPath, { command: 'check' });
   printDiagnostics(diagnostics);
   if (!config) {
     const n = diagnostics.filter((d) => d.severity === 'error').length;
@@ -148,11 +148,14 @@ async function explainCommand(cfg: string, positionals: string[], opts: { from?:
     process.stderr.write(`steerdns explain: NAME and --from IP are required\n${USAGE}`);
     return 2;
   }
-  const { config, diagnostics } = loadServerConfig(cfg);
+  const { config, diagnostics } = loadServerConfig(cfg, { command: 'explain' });
   if (!config) {
     printDiagnostics(diagnostics);
     return 1;
   }
+  // a token file that cannot be read: said once (explain goes on without the token)
+  const noToken = diagnostics.filter((d) => d.severity === 'warning' && d.message.startsWith('http.token_file: cannot read'));
+  for (const d of noToken) process.stderr.write(`${formatDiagnostic(d)}\n`);
   const req: ExplainRequest = { name, type, from: opts.from, subnet: opts.subnet };
   let result: ExplainResult | { error: string } | null = null;
   let note: string;
@@ -187,7 +190,9 @@ async function askServer(config: ServerConfig, req: ExplainRequest): Promise<Exp
     const headers: Record<string, string> = h.token ? { authorization: `Bearer ${h.token}` } : {};
     const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
     if (res.status === 200 || res.status === 400) return (await res.json()) as ExplainResult | { error: string };
-    return `${url} (HTTP ${res.status}${res.status === 401 ? ': the API needs its token, from http.token_file' : ''})`;
+    const why = res.status !== 401 ? '' : h.tokenFile && !h.token ? `: the API needs its token, and ${h.tokenFile} could not be read (sent none)`
+      : h.tokenFile ? ': the API refused the token from http.token_file' : ': the API needs its token (set http.token_file)';
+    return `${url} (HTTP ${res.status}${why})`;
   } catch (e) {
     return `${h.text} (${(e as Error).cause ? String(((e as Error).cause as Error).message ?? (e as Error).cause) : (e as Error).message})`;
   }

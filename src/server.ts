@@ -1,6 +1,7 @@
 // Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
 // signals) turn errors into log lines; the answer path itself never waits on anything.
 import { createRequire } from 'node:module';
+import type { Server as NetServer } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type HttpConfig, type ServerConfig } from './config/server-config.js';
@@ -272,6 +273,11 @@ export class Server {
       'HTTP API listening');
   }
 
+  /** The listening sockets whose 'error' is a failed accept: the HTTP API's and each DNS TCP listener's (read-only, for tests). */
+  get acceptingSockets(): { http: NetServer | null; tcp: NetServer[] } {
+    return { http: this.http?.httpServer ?? null, tcp: this.tcp.map((l) => l.netServer).filter((x): x is NetServer => x !== null) };
+  }
+
   get zoneCount(): number {
     return this.snapshot.zones.size;
   }
@@ -402,7 +408,7 @@ export class Server {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
       const restartOnly: [string, unknown, unknown][] = [
-        ['listen', config.listen, this.config.listen], ['http', config.http?.text, this.config.http?.text],
+        ['listen', config.listen, this.config.listen], ['http.listen', config.http?.text, this.config.http?.text],
         ['workers', config.workers, this.config.workers], ['log.level', config.log.level, this.config.log.level],
       ];
       for (const [key, a, b] of restartOnly) {
@@ -453,7 +459,7 @@ function openSerials(dir: string, writable: boolean, log: Logger): SerialStore {
 }
 
 function accessRules(h: HttpConfig): AccessRules {
-  return { listenHost: h.host, token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
+  return { token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
 }
 
 /** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */

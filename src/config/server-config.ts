@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
 import { parseHostName, type HostName } from '../http/access.js';
+import { isLoopbackIp } from '../http/connections.js';
 import { maskBytes, parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
 
 export interface ListenAddress {
@@ -139,7 +140,12 @@ export interface ConfigResult {
   diagnostics: Diagnostic[];
 }
 
-export function loadServerConfig(path: string): ConfigResult {
+/** Which command loads the config: `serve` (the default) needs the API token; `check` and `explain` can do without. */
+export interface LoadOptions {
+  command?: 'serve' | 'check' | 'explain';
+}
+
+export function loadServerConfig(path: string, opts: LoadOptions = {}): ConfigResult {
   const file = resolve(path);
   let text: string;
   try {
@@ -153,10 +159,10 @@ export function loadServerConfig(path: string): ConfigResult {
     const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message;
     return { config: null, diagnostics: [{ file: path, line: 1, col: 1, message: `cannot read config: ${msg}`, severity: 'error' }] };
   }
-  return parseServerConfig(file, text);
+  return parseServerConfig(file, text, opts);
 }
 
-export function parseServerConfig(file: string, text: string): ConfigResult {
+export function parseServerConfig(file: string, text: string, opts: LoadOptions = {}): ConfigResult {
   const src = new SourceFile(file, text);
   const dir = dirname(file);
   const cfg: ServerConfig = {
@@ -187,7 +193,7 @@ export function parseServerConfig(file: string, text: string): ConfigResult {
       const z = src.string(zones.value, 'zones');
       if (z) cfg.zonesDir = resolve(dir, z);
     }
-    readHttp(src, e.get('http'), cfg);
+    readHttp(src, e.get('http'), cfg, opts.command ?? 'serve');
     const workers = e.get('workers');
     if (workers) {
       if (src.scalar(workers.value) === 'auto') cfg.workers = 'auto';
@@ -246,7 +252,7 @@ function readListen(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, 
 }
 
 /** `http: "addr:port"` or `http: { listen, token_file, allowed_hosts, metrics_auth }`. */
-function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {
+function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, command: NonNullable<LoadOptions['command']>): void {
   if (!ent || src.scalar(ent.value) === null) return;
   const listenAt = (node: Node | null): ListenAddress | null => {
     const t = src.string(node, 'http');
@@ -275,7 +281,7 @@ function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): v
       const v = src.string(tf.value, 'http.token_file');
       if (v) {
         http.tokenFile = resolve(cfg.dir, v);
-        http.token = readToken(src, tf.value, http.tokenFile);
+        http.token = readToken(src, tf.value, http.tokenFile, command);
       }
     }
     const ah = e.get('allowed_hosts');
@@ -294,18 +300,17 @@ function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): v
   }
   const addr = listenAt(listenNode);
   if (!addr) return;
-  if (!http.tokenFile && !isLoopback(addr.host)) {
+  if (!http.tokenFile && !isLoopbackIp(addr.host)) {
     src.warn(listenNode, `http: "${addr.text}" is reachable beyond this host and no http.token_file is set: anyone who can connect reads /status and /explain (pool targets, check URLs, file paths); listen on 127.0.0.1 or set a token`);
   }
   cfg.http = { ...http, ...addr };
 }
 
-function isLoopback(ip: string): boolean {
-  return /^127\./.test(ip) || ip === '::1';
-}
-
-/** The token: one line of visible characters, not empty (a trailing newline is ignored). */
-function readToken(src: SourceFile, at: Node | null, file: string): string | null {
+/**
+ * The token: one line of visible characters, not empty (a trailing newline is ignored). A file that cannot
+ * be read is an error for `serve`; for `check` and `explain` a warning (CI, a laptop: secrets not mounted).
+ */
+function readToken(src: SourceFile, at: Node | null, file: string, command: NonNullable<LoadOptions['command']>): string | null {
   let text: string;
   try {
     const st = statSync(file);
@@ -318,7 +323,9 @@ function readToken(src: SourceFile, at: Node | null, file: string): string | nul
     if (st.mode & 0o004) src.warn(at, `http.token_file: ${file} is readable by every user of this host (chmod 600 it)`);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    src.error(at, `http.token_file: cannot read ${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    const why = `http.token_file: cannot read ${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`;
+    if (command === 'serve') src.error(at, why);
+    else src.warn(at, `${why} (serve refuses to start without it)`);
     return null;
   }
   const token = text.trim();

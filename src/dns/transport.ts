@@ -167,6 +167,11 @@ export class TcpListener {
 
   constructor(private readonly handle: Handle, private readonly connections: TcpConnections, private readonly onError: (e: Error) => void) {}
 
+  /** The listening socket (null before listen and after close); its 'error' events are failed accepts. */
+  get netServer(): net.Server | null {
+    return this.server;
+  }
+
   listen(host: string, port: number, family: Family): Promise<number> {
     return new Promise((resolve, reject) => {
       const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));

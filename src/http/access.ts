@@ -34,9 +34,8 @@ export function parseHostName(text: string, opts: { bareIpv6?: boolean } = {}): 
   return { host: name, port };
 }
 
+/** What a reload may change (the listen address is the socket's: see ApiAccess.setListen). */
 export interface AccessRules {
-  /** The configured listen host (an IP; `0.0.0.0` / `::` are wildcards). */
-  listenHost: string;
   token: string | null;
   allowedHosts: HostName[];
   metricsAuth: boolean;
@@ -51,8 +50,11 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export class ApiAccess {
   private tokenDigest: Buffer | null = null;
+  /** The address the API is bound to (an IP; `0.0.0.0` / `::` are wildcards) and its port; none before listen. */
+  private listenHost = '';
+  private port = 0;
 
-  constructor(private rules: AccessRules, private port: number) {
+  constructor(private rules: AccessRules) {
     this.configure(rules);
   }
 
@@ -62,8 +64,9 @@ export class ApiAccess {
     this.tokenDigest = rules.token === null ? null : digest(rules.token);
   }
 
-  /** The port the API is bound to (the configured one may be 0). */
-  setPort(port: number): void {
+  /** The address the API is bound to (the configured port may be 0): set once, when it listens. */
+  setListen(host: string, port: number): void {
+    this.listenHost = host;
     this.port = port;
   }
 
@@ -71,7 +74,7 @@ export class ApiAccess {
     const h = header === undefined ? null : parseHostName(header);
     if (!h) return false;
     const port = h.port ?? 80; // no port in Host: the default port of http
-    const listen = this.rules.listenHost;
+    const listen = this.listenHost;
     if (port === this.port) {
       if (h.host === 'localhost') return true;
       // a wildcard listen has no one address: any IP literal of the port names this server (a rebinding

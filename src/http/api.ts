@@ -2,9 +2,11 @@
 // and health table as the DNS path and never blocks it: every handler is a quick read. Who may ask is
 // decided first (Host header, bearer token: src/http/access.ts).
 import http from 'node:http';
+import type net from 'node:net';
 import type { Logger } from 'pino';
-import { HTTP_MAX_CONNECTIONS } from '../limits.js';
+import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_HEADERS_TIMEOUT_MS, HTTP_LOOPBACK_CONNECTIONS, HTTP_REMOTE_CONNECTIONS, HTTP_REQUEST_TIMEOUT_MS } from '../limits.js';
 import { ApiAccess, type AccessRules } from './access.js';
+import { ConnectionBudget } from './connections.js';
 import { explain } from '../gslb/explain.js';
 import type { HealthView } from '../health/table.js';
 import type { Metrics } from '../metrics.js';
@@ -25,6 +27,9 @@ export interface ApiSources {
   routes?: Map<string, (url: URL) => Promise<{ status: number; type: string; body: string }> | { status: number; type: string; body: string }>;
 }
 
+/** Node's own check of those timeouts runs every 30 s by default: a half-sent request held its slot that long. */
+const CHECK_INTERVAL_MS = 1000;
+
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -35,18 +40,27 @@ export class HttpApi {
   private readonly access: ApiAccess | null;
   /** Accept errors (EMFILE, ENFILE) come in bursts: one log line per burst. */
   private lastAcceptError = 0;
+  private readonly budget: ConnectionBudget;
+  /** Connections refused over a cap: one log line per burst. */
+  private lastRefused = 0;
 
   constructor(private readonly src: ApiSources) {
-    this.access = src.access ? new ApiAccess(src.access, 0) : null;
+    this.access = src.access ? new ApiAccess(src.access) : null;
+    this.budget = new ConnectionBudget({ perSource: HTTP_CONNECTIONS_PER_SOURCE, remote: HTTP_REMOTE_CONNECTIONS, loopback: HTTP_LOOPBACK_CONNECTIONS });
   }
 
-  /** New access rules (a reload): token and allowed hosts apply to the next request. */
+  /** The listening server (tests emit on it), null before listen and after close. */
+  get httpServer(): http.Server | null {
+    return this.server;
+  }
+
+  /** New access rules (a reload): token, allowed hosts and metrics_auth apply to the next request. */
   configure(access: AccessRules): void {
     this.access?.configure(access);
   }
 
   async listen(host: string, port: number): Promise<number> {
-    const server = http.createServer((req, res) => {
+    const server = http.createServer({ connectionsCheckingInterval: CHECK_INTERVAL_MS, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS }, (req, res) => {
       // a handler that throws or rejects is a 500 and a log line, never the end of the process
       const failed = (e: unknown) => {
         try {
@@ -63,10 +77,21 @@ export class HttpApi {
         failed(e);
       }
     });
-    // bounded, so a flood of API connections cannot take the descriptors DNS over TCP needs (src/limits.ts)
-    server.maxConnections = HTTP_MAX_CONNECTIONS;
-    server.headersTimeout = 5000;
-    server.requestTimeout = 10_000;
+    // bounded per source and in total, so a flood of API connections cannot lock out the health check nor
+    // take the descriptors DNS over TCP needs (src/http/connections.ts, src/limits.ts)
+    server.on('connection', (socket: net.Socket) => {
+      const slot = this.budget.admit(socket.remoteAddress);
+      if (typeof slot === 'string') {
+        socket.destroy();
+        const now = Date.now();
+        if (now - this.lastRefused >= 10_000) {
+          this.lastRefused = now;
+          this.src.log.warn({ client: socket.remoteAddress }, `HTTP API: connection refused: ${slot}`);
+        }
+        return;
+      }
+      socket.once('close', () => this.budget.release(slot));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port }, () => {
@@ -84,7 +109,8 @@ export class HttpApi {
     });
     this.server = server;
     const bound = (server.address() as { port: number }).port;
-    this.access?.setPort(bound);
+    // the address the socket is bound to: the Host check names it until restart (a reload cannot move it)
+    this.access?.setListen(host, bound);
     return bound;
   }
 

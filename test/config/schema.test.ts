@@ -623,3 +623,14 @@ test('zone: records of every type parse to their presentation form', (t) => {
   t.deepEqual(z!.names.get('1.2.example.test')!.rrsets.get('PTR')!.records.map((r) => r.text), ['ns1.example.test.']);
   t.deepEqual(z!.names.get('sub.example.test')!.rrsets.get('DS')!.records.map((r) => r.text), ['12345 13 2 2bb183af5f22588179a53b0a98631fad1a292118fb8fbbd5c3b3b1e5b6f3e0a1']);
 });
+
+test('http: loopback in any text form is not "reachable beyond this host"; other addresses without a token are', (t) => {
+  const warned = (listen: string) => config(`listen: ["127.0.0.1:0"]\nhttp: "${listen}"\n`).diags.some((d) => /reachable beyond this host/.test(d));
+  for (const listen of ['127.0.0.1:8053', '127.0.0.53:8053', '127.255.255.254:8053', '[::1]:8053', '[0:0:0:0:0:0:0:1]:8053', '[0::1]:8053',
+    '[::ffff:127.0.0.1]:8053', '[::ffff:7f00:1]:8053', '[0:0:0:0:0:ffff:127.1.2.3]:8053']) {
+    t.false(warned(listen), `${listen} is loopback`);
+  }
+  for (const listen of ['0.0.0.0:8053', '[::]:8053', '192.0.2.1:8053', '128.0.0.1:8053', '[::2]:8053', '[::ffff:128.0.0.1]:8053', '[::127.0.0.1]:8053', '[1::1]:8053']) {
+    t.true(warned(listen), `${listen} is not loopback`);
+  }
+});

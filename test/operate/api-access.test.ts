@@ -17,6 +17,7 @@ import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { HttpApi } from '../../src/http/api.js';
+import { HTTP_CONNECTIONS_PER_SOURCE } from '../../src/limits.js';
 import { Metrics } from '../../src/metrics.js';
 import { HealthTable } from '../../src/health/table.js';
 import type { Snapshot } from '../../src/snapshot.js';
@@ -118,6 +119,21 @@ test('token_file: /status, / and /explain need the bearer token (401 + WWW-Authe
   t.false(s.logs.some((l) => JSON.stringify(l).includes(TOKEN) || JSON.stringify(l).includes(rotated)), 'no token in the log');
 });
 
+test('a reload that changes http.listen keeps the bound address working (the address changes on restart; token and allowed_hosts apply now)', async (t) => {
+  const { s, http: port, dir } = await startWithToken(t, '{ listen: "127.0.0.1:0", token_file: ./api.token }');
+  t.is((await request(port, '/healthz')).status, 200);
+  const rotated = 'Zq9-rotated-token-0123456789';
+  writeFileSync(join(dir, 'api.token'), `${rotated}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'steerdns.yaml'), `${BASE_CONFIG}http: { listen: "127.0.0.2:0", token_file: ./api.token, allowed_hosts: ["api.example.net"] }\n`);
+  t.true(s.server.reload().ok);
+  for (const path of ['/healthz', '/readyz', '/metrics']) t.is((await request(port, path)).status, 200, `${path} on the address the API is still bound to`);
+  t.true(s.logs.some((l) => l.msg === 'http.listen changed: it takes effect on restart' && l.level === 40), 'the log says the address changes on restart');
+  t.is((await request(port, '/status', { token: rotated })).status, 200, 'the new token applies now');
+  t.is((await request(port, '/status', { token: TOKEN })).status, 401, 'the old token no longer');
+  t.is((await request(port, '/status', { token: rotated, host: 'api.example.net' })).status, 200, 'the new allowed_hosts apply now');
+  t.is((await request(port, '/status', { token: rotated, host: `127.0.0.2:${port}` })).status, 421, 'the new address is not bound yet: not this server until restart');
+});
+
 test('metrics_auth: true closes /metrics too; /healthz and /readyz stay open', async (t) => {
   const { http: port } = await startWithToken(t, '{ listen: "127.0.0.1:0", token_file: ./api.token, metrics_auth: true }');
   t.is((await request(port, '/metrics')).status, 401);
@@ -177,11 +193,12 @@ test('/status is rendered at most once a second: requests within the second get 
   t.regex(a, /^\d{4}-\d\d-\d\dT/);
   // both came within a second of the first render, or the second one is a new render a second later
   t.true(a === b || Date.parse(b) - Date.parse(a) >= 1000, `two requests: ${a}, ${b}`);
-  // a flood: 300 requests, 20 at a time; distinct renders are bounded by the seconds the flood took
+  // a flood: 300 requests, as many at a time as one source may hold open (16; more are refused: see
+  // api-connections.test.ts); distinct renders are bounded by the seconds the flood took
   const started = Date.now();
   const seen = new Set<string>();
   let next = 0;
-  await Promise.all(Array.from({ length: 20 }, async () => {
+  await Promise.all(Array.from({ length: HTTP_CONNECTIONS_PER_SOURCE }, async () => {
     while (next < 300) {
       next++;
       seen.add(await generated());
@@ -210,14 +227,14 @@ function freePort(): Promise<number> {
   });
 }
 
-test('steerdns check: an unreadable or empty token file is an error at file:line:col; an API beyond loopback without a token is a warning (exit 0)', async (t) => {
+test('steerdns check: an unreadable token file is a warning at file:line:col (secrets not mounted in CI), an empty one an error; an API beyond loopback without a token is a warning (exit 0)', async (t) => {
   const dir = writeFixture(`${BASE_CONFIG}http:\n  listen: "127.0.0.1:8053"\n  token_file: ./missing.token\n`, { 'example.test.yaml': SAMPLE_ZONE });
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cfg = join(dir, 'steerdns.yaml');
   const line = `${BASE_CONFIG}http:\n`.split('\n').length + 1; // the token_file line
   let r = await runCli(['check', '-c', cfg], dir);
-  t.is(r.code, 1, r.stdout + r.stderr);
-  t.regex(r.stderr, new RegExp(`steerdns\\.yaml:${line}:15: http\\.token_file: cannot read .*missing\\.token: file not found`));
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, new RegExp(`steerdns\\.yaml:${line}:15: warning: http\\.token_file: cannot read .*missing\\.token: file not found \\(serve refuses to start without it\\)`));
 
   writeFileSync(join(dir, 'missing.token'), ' \n');
   r = await runCli(['check', '-c', cfg], dir);
@@ -228,8 +245,8 @@ test('steerdns check: an unreadable or empty token file is an error at file:line
     writeFileSync(join(dir, 'missing.token'), `${TOKEN}\n`);
     chmodSync(join(dir, 'missing.token'), 0o000);
     r = await runCli(['check', '-c', cfg], dir);
-    t.is(r.code, 1);
-    t.regex(r.stderr, /http\.token_file: cannot read .*permission denied/);
+    t.is(r.code, 0, r.stdout + r.stderr);
+    t.regex(r.stdout, new RegExp(`steerdns\\.yaml:${line}:15: warning: http\\.token_file: cannot read .*permission denied`));
   }
   writeFileSync(join(dir, 'missing.token'), `${TOKEN}\n`, { mode: 0o600 });
   chmodSync(join(dir, 'missing.token'), 0o600);
@@ -263,6 +280,25 @@ test('steerdns check: an unreadable or empty token file is an error at file:line
   t.regex(r.stderr, /steerdns\.yaml:\d+:\d+: unknown key "tokn" in http/);
 });
 
+test('a token file that cannot be read: serve refuses to start (error at file:line:col); explain warns, sends no token and says so on a 401', async (t) => {
+  const port = await freePort();
+  const { s } = await startWithToken(t, `{ listen: "127.0.0.1:${port}", token_file: ./api.token }`);
+  const cfg = join(s.dir, 'absent.yaml');
+  writeFileSync(cfg, `${BASE_CONFIG}http:\n  listen: "127.0.0.1:${port}"\n  token_file: ./absent.token\n`);
+  const at = `absent\\.yaml:${`${BASE_CONFIG}http:\n`.split('\n').length + 1}:15`;
+  const e = await runCli(['explain', 'app.example.test', 'A', '--from', '192.0.2.1', '-c', cfg], s.dir);
+  t.is(e.code, 0, e.stdout + e.stderr);
+  t.regex(e.stderr, new RegExp(`${at}: warning: http\\.token_file: cannot read .*absent\\.token: file not found`), e.stderr);
+  t.regex(e.stdout, /HTTP 401: the API needs its token, and .*absent\.token could not be read \(sent none\)/, e.stdout);
+  t.regex(e.stdout, /app\.example\.test/, 'and answers from the configured states');
+  // serve needs the token: it does not start
+  const other = join(s.dir, 'serve.yaml');
+  writeFileSync(other, `${BASE_CONFIG}http:\n  listen: "127.0.0.1:0"\n  token_file: ./absent.token\n`);
+  const r = await runCli(['serve', '-c', other], s.dir, 30_000);
+  t.is(r.code, 1, r.stdout + r.stderr);
+  t.regex(r.stderr, new RegExp(`serve\\.yaml:${`${BASE_CONFIG}http:\n`.split('\n').length + 1}:15: http\\.token_file: cannot read .*absent\\.token: file not found`), r.stderr);
+});
+
 test('steerdns explain asks the running server with the token from token_file', async (t) => {
   const port = await freePort();
   const { s } = await startWithToken(t, `{ listen: "127.0.0.1:${port}", token_file: ./api.token }`);
@@ -285,7 +321,7 @@ test('a route that throws or rejects answers 500 and logs it; the API keeps answ
     metrics,
     metricsText: () => Promise.reject(new Error('aggregation failed')),
     log: pino({ level: 'info' }, sink),
-    access: { listenHost: '127.0.0.1', token: null, allowedHosts: [], metricsAuth: false },
+    access: { token: null, allowedHosts: [], metricsAuth: false },
     routes: new Map<string, () => never>([
       ['/throws', () => { throw new Error('render bug'); }],
       ['/rejects', () => Promise.reject(new TypeError('async render bug')) as never],
