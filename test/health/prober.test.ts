@@ -931,11 +931,11 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
 
   // the abusive ones are also probed directly, all at once, round after round, so that there are many probes
   // of them (the prober itself backs off from the failing ones)
-  const direct: { i: number; ms: number; r: ProbeResult }[] = [];
+  const direct: { i: number; start: number; ms: number; r: ProbeResult }[] = [];
   const round = () => Promise.all(abusive.map(async (a, i) => {
     const s = Date.now();
     const r = await probe({ address: a.target.address, check: a.target.check });
-    direct.push({ i, ms: Date.now() - s, r });
+    direct.push({ i, start: s, ms: Date.now() - s, r });
   }));
 
   h.prober.update([...normalTargets, ...abusive.map((a) => a.target)]);
@@ -977,7 +977,8 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
     ...h.records.filter((r) => inWindow(r) && raws.some((b) => b.host === r.address)).map((r) => ({
       a: abusive.find((a) => a.target.address === r.address && a.target.check.path === r.path)!, ms: r.end - r.start, r: r.result,
     })),
-    ...direct.map((d) => ({ a: abusive[d.i]!, ms: d.ms, r: d.r })),
+    // the measured rounds only: the warm-up rounds ran before the lateness of this event loop was measured
+    ...direct.filter((d) => d.start >= t0).map((d) => ({ a: abusive[d.i]!, ms: d.ms, r: d.r })),
   ];
   t.true(abusiveProbes.length >= ROUNDS * abusive.length);
   for (const p of abusiveProbes) {
