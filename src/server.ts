@@ -21,7 +21,7 @@ import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus, RenderCache } from './http/status.js';
 import type { AccessRules } from './http/access.js';
 import { checkDescriptors, HTTP_MAX_CONNECTIONS } from './limits.js';
-import { FolderWatcher, SETTLE_MS } from './watch.js';
+import { FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
@@ -115,6 +115,7 @@ export class Server {
     if (!config) throw new StartupError('invalid configuration', diagnostics);
     const role = opts.role ?? 'single';
     const server = new Server(config, log, role);
+    const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) {
       // the zone errors go to stderr too: an operator starting by hand must see why nothing serves
@@ -131,7 +132,7 @@ export class Server {
     if (role === 'single') await server.listen();
     await server.listenHttp();
     server.watchDatabase();
-    server.zoneWatcher.watch(config.zonesDir);
+    server.zoneWatcher.watch(config.zonesDir, loaded);
     server.retryUnsettled();
     return server;
   }
@@ -420,13 +421,15 @@ export class Server {
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
       if (config.limits.tcpConnections !== previousTcp) this.logDescriptors();
     }
+    // the zone files as they were before this read: one written after it reloads again (watch() compares)
+    const loaded = folderStamps(this.config.zonesDir);
     const { failed, parsed, rebuilt } = this.loadZones(this.snapshot);
     if (this.role !== 'worker') {
       this.watchDatabase();
-      this.zoneWatcher.watch(this.config.zonesDir);
+      this.zoneWatcher.watch(this.config.zonesDir, loaded);
       this.onReloaded?.('all');
     }
-    this.retryUnsettled(); // after watch(), which ends any wait under way
+    this.retryUnsettled();
     // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length, parsed, rebuilt }, 'reloaded');
     return { ok: !!config && failed.length === 0, failed };
