@@ -12,7 +12,7 @@ export const SETTLE_MS = 150;
 const SETTLE_POLL_MS = 50;
 // A folder that never holds still (a file rewritten without pause) is read anyway after this long; a file
 // caught changing during that read is still refused by the loader
-const MAX_UNSETTLED_MS = 10_000;
+export const MAX_UNSETTLED_MS = 10_000;
 // File systems without change events (NFS, some container bind mounts): the zone files' identities are
 // compared this often, and a difference reloads
 const STAMP_POLL_MS = 5000;
