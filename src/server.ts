@@ -409,10 +409,14 @@ export class Server {
         if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
       }
       const previousTcp = this.config.limits.tcpConnections;
+      const sameStateDir = config.stateDir === this.config.stateDir;
       this.config = config;
       // token and allowed hosts apply now (a rotated token file is read on SIGHUP); the address on restart
       if (config.http) this.http?.configure(accessRules(config.http));
-      this.serials = openSerials(config.stateDir, this.role !== 'worker', this.log);
+      const serials = openSerials(config.stateDir, this.role !== 'worker', this.log);
+      // serials this process handed out but could not save (disk full, read-only) must not go back
+      if (sameStateDir) serials.mergeFrom(this.serials);
+      this.serials = serials;
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
       // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
