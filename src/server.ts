@@ -276,10 +276,10 @@ export class Server {
     return this.snapshot.zones.size;
   }
 
-  private loadZones(previous: Snapshot | null): { failed: string[]; parsed: number; rebuilt: number } {
+  private loadZones(previous: Snapshot | null, settleMs?: number): { failed: string[]; parsed: number; rebuilt: number } {
     // a worker re-reads the serials the primary has just written
     if (this.role === 'worker') this.serials = openSerials(this.config.stateDir, false, this.log);
-    const report = loadSnapshot(this.config, this.serials, previous);
+    const report = loadSnapshot(this.config, this.serials, previous, { settleMs });
     for (const m of report.messages) this.log[m.level]({ file: m.file }, m.text);
     for (const f of report.failed) {
       const kept = report.snapshot.files.get(f)?.zone;
@@ -427,7 +427,9 @@ export class Server {
     }
     // the zone files as they were before this read: one written after it reloads again (watch() compares)
     const loaded = folderStamps(this.config.zonesDir);
-    const { failed, parsed, rebuilt } = this.loadZones(this.snapshot);
+    // a SIGHUP may come between two writes of a file: one changed within the settle time keeps its served
+    // version and is read once it held still (retryUnsettled), as the folder watcher would
+    const { failed, parsed, rebuilt } = this.loadZones(this.snapshot, SETTLE_MS);
     if (this.role !== 'worker') {
       this.watchDatabase();
       this.zoneWatcher.watch(this.config.zonesDir, loaded);

@@ -4,7 +4,7 @@
 // serve such a state: a client querying a name of the last lines in a tight loop never sees NXDOMAIN, and
 // the zone is loaded (and its serial moved) once, when the file is complete.
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { FolderWatcher, MAX_UNSETTLED_MS, SETTLE_MS } from '../../src/watch.js';
@@ -136,4 +136,42 @@ test.serial('watch: the settle wait runs on the monotonic clock: a wall clock st
   Date.now = realNow;
   t.is(changes, 1, 'the change is reported once it settled, well before the 10 s forced read');
   t.log(`reported after ${Math.round(performance.now() - from)} ms`);
+});
+
+test.serial('SIGHUP: a zone file caught between two writes keeps its served version, and is read once it holds still', async (t) => {
+  const s = await startServer({ 'example.test.yaml': ZONE('192.0.2.1') });
+  t.teardown(() => s.stop());
+  const file = join(s.dir, 'zones', 'example.test.yaml');
+  const last = `${name(NAMES - 1)}.example.test`;
+  const serialBefore = await soaSerial(s.port, 'example.test');
+  const v2 = lines('192.0.2.2');
+  for (let attempt = 1; ; attempt++) {
+    const from = s.logs.length;
+    const fd = openSync(file, 'w');
+    const started = performance.now();
+    writeSync(fd, HEAD('example.test') + v2.slice(0, NAMES / 2).join('')); // a valid zone: half of it
+    const r = s.server.reload(); // the SIGHUP comes between the two writes
+    const took = performance.now() - started;
+    writeSync(fd, v2.slice(NAMES / 2).join(''));
+    closeSync(fd);
+    if (took >= SETTLE_MS && attempt < 3) {
+      // descheduled past the settle time: the file did look finished to the SIGHUP, which proves nothing
+      t.log(`attempt ${attempt}: the SIGHUP came ${Math.round(took)} ms after the write (≥ ${SETTLE_MS} ms): again`);
+      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), { timeoutMs: 15_000, what: 'settled' });
+      writeFileSync(file, ZONE('192.0.2.1'));
+      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.1' ? true : undefined), { timeoutMs: 15_000, what: 'reset' });
+      continue;
+    }
+    const during = s.logs.slice(from);
+    t.true(r.ok, 'not a failed zone');
+    t.false(during.some((l) => l.msg === 'zone loaded' && l.zone === 'example.test'), `the half-written file was loaded by the SIGHUP: ${JSON.stringify(during)}`);
+    t.true(during.some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.includes('zone file changed less than the settle time ago')), JSON.stringify(during));
+    // then read by itself once it held still, whole, and once
+    await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), { timeoutMs: 15_000, what: `${last} → 192.0.2.2` });
+    const loads = s.logs.slice(from).filter((l) => l.msg === 'zone loaded' && l.zone === 'example.test');
+    t.is(loads.length, 1, JSON.stringify(loads));
+    break;
+  }
+  for (let i = 0; i < NAMES; i += 37) t.deepEqual(await addressesOf(s.port, `${name(i)}.example.test`), ['192.0.2.2']);
+  t.true(await soaSerial(s.port, 'example.test') > serialBefore);
 });
