@@ -287,7 +287,9 @@ export class Server {
         kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
     }
     this.snapshot = report.snapshot;
-    this.zonesUnsettled = report.unsettled.length > 0;
+    // a worker does not read again by itself a file too recent at a SIGHUP: it was too recent (or changed after)
+    // for the primary's read just before, and the primary's retry reaches the workers one at a time
+    this.zonesUnsettled = report.unsettled.some((f) => this.role !== 'worker' || !report.recent.includes(f));
     if (this.role !== 'worker') this.prober.update(checkTargets(report.snapshot));
     const m = this.metrics;
     m.targetUp.reset();

@@ -48,6 +48,8 @@ export interface LoadReport {
   /** Files that changed while being read (or, with `settleMs`, just before): their served version stays,
    *  and they are read again later. */
   unsettled: string[];
+  /** Of `unsettled`, the files not read at all: they changed less than `settleMs` ago. */
+  recent: string[];
 }
 
 /**
@@ -61,6 +63,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   const changed: string[] = [];
   const failed: string[] = [];
   const unsettled: string[] = [];
+  const recent: string[] = [];
   let parsed = 0;
   // a zone is prepared from its file and these parts of the config: the same ones keep the prepared zone
   const inputs = zoneBuildInputs(cfg);
@@ -97,6 +100,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
         // a file caught mid-write is not served, nor counted as broken: the last version stays (its old
         // stamp makes the next load read it again)
         unsettled.push(r.file);
+        if (r.tooRecent) recent.push(r.file);
         if (prev) files.set(r.file, prev);
         const why = r.tooRecent ? 'changed less than the settle time ago (a SIGHUP does not wait)' : 'changed while it was being read';
         messages.push({ level: 'warn', text: `${displayPath(r.file)}: zone file ${why}: ${prev?.zone ? 'the served version stays; ' : ''}it is read again once it holds still`, file: r.file });
@@ -136,7 +140,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   const geo = geoContext(cfg, db);
   return {
     snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 },
-    messages, changed, failed, parsed, unsettled,
+    messages, changed, failed, parsed, unsettled, recent,
   };
 }
 

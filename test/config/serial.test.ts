@@ -8,7 +8,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { SerialStore, serialGreater } from '../../src/config/serial.js';
 import { Server } from '../../src/server.js';
-import { poll } from '../operate/helpers.js';
+import { heldStill, poll } from '../operate/helpers.js';
 import { BASE_CONFIG, execFileP, query, ROOT, startServer, tempDir, udp, writeFixture } from '../helpers/server.js';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -235,12 +235,14 @@ test('server: automatic serial ≥ now, kept on an unchanged reload, moved by a 
     t.true(server.reload().ok);
     t.is(await soaSerial(server.bound[0]!.port), first);
     writeFileSync(join(dir, 'zones', 'example.test.yaml'), `# a comment\n${ZONE('192.0.2.80').replace('www: { A: 192.0.2.80 }', 'www:\n    A: [192.0.2.80]')}`);
+    await heldStill(join(dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
     t.true(server.reload().ok);
     t.is(await soaSerial(server.bound[0]!.port), first);
 
     // a changed record: max(previous + 1, now)
-    writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
     const t0 = now();
+    writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
+    await heldStill(join(dir, 'zones', 'example.test.yaml'));
     t.true(server.reload().ok);
     const second = await soaSerial(server.bound[0]!.port);
     t.true(second >= first + 1 && second >= t0, `${second} >= max(${first} + 1, ${t0})`);
@@ -264,12 +266,14 @@ test('server: an explicit serial wins and is what the SOA answer shows', async (
     t.is(r.msg.authorities[0]?.data.serial, 2024010101, 'negative answers carry the same SOA');
     // a content change with an explicit serial keeps the written serial
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 2024010101'));
+    await heldStill(join(s.dir, 'zones', 'example.test.yaml'));
     t.true(s.server.reload().ok);
     t.is(await soaSerial(s.port), 2024010101);
     const www = await udp(s.port, query('www.example.test', 'A'));
     t.deepEqual(www.msg.answers.map((a) => a.data), ['192.0.2.81']);
     // and a changed explicit serial is served as written, even when lower
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 7'));
+    await heldStill(join(s.dir, 'zones', 'example.test.yaml'));
     t.true(s.server.reload().ok);
     t.is(await soaSerial(s.port), 7);
   } finally {

@@ -414,7 +414,10 @@ test('server reload: health of unchanged targets survives, probes of removed tar
 
   writeFileSync(join(ts.dir, 'zones', 'example.test.yaml'), zone([x!.host, y!.host], '  txt: { TXT: ["reloaded"] }\n'));
   const tR = Date.now();
+  const logsFrom = ts.logs.length;
   t.like(ts.server.reload(), { ok: true });
+  // (a file written just now is read once it held still, by this reload's retry)
+  await waitFor(() => ts.logs.slice(logsFrom).some((l) => l.msg === 'zone loaded' && l.zone === 'example.test'), 10_000, 'the edited zone loaded');
   t.like(ts.server.health.get(key(x!)), { up: false, since: xSince });
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host], 'x is still down right after the reload');
   await waitFor(() => y!.hitsSince(tR) >= 6, 10_000, 'y probed on');
