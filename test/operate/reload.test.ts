@@ -16,7 +16,7 @@ import {
   BASE_CONFIG, dig, execFileP, query, servingPort, spawnServe, startServer, udp, writeFixture, type LoggedProcess, type Msg,
 } from '../helpers/server.js';
 import { Server } from '../../src/server.js';
-import { addressesOf, get, poll, sampleValue, scrape, sleep, soaSerial, startIn, startLoop, type LoopQuery } from './helpers.js';
+import { addressesOf, get, heldStill, poll, sampleValue, scrape, sleep, soaSerial, startIn, startLoop, type LoopQuery } from './helpers.js';
 
 /** The bound of acceptance 1: an edit is served within 2 s. */
 const SERVED_WITHIN = 2000;
@@ -700,6 +700,7 @@ test.serial('SIGHUP: a zone file written after the reload read it, before the re
   t.teardown(() => server.stop());
   const port = server.bound[0]!.port;
   t.deepEqual(await addressesOf(port, 'www.example.test'), ['192.0.2.1']);
+  await heldStill(file, join(dir, 'zones', 'other.test.yaml')); // (a SIGHUP reads only files that held still)
   // a new region re-reads every zone file on the reload (an unchanged file is otherwise not read again)
   writeFileSync(join(dir, 'steerdns.yaml'), BASE_CONFIG.replace('regions:\n', 'regions:\n  sa-east: { location: [-23.5, -46.6] }\n'));
   let wrote = false;
