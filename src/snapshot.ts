@@ -93,8 +93,9 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
       const prev = previous?.files.get(f);
       if (prev?.zone && prev.errors.length === 0) kept.set(f, prev.zone.origin);
     }
-    parsed = toLoad.length;
-    for (const r of loadZoneFiles(cfg, toLoad, claimed, { kept, settleMs: opts.settleMs })) {
+    const results = loadZoneFiles(cfg, toLoad, claimed, { kept, settleMs: opts.settleMs });
+    parsed = results.filter((r) => !r.tooRecent).length;
+    for (const r of results) {
       const prev = previous?.files.get(r.file);
       if (r.changedWhileRead || r.tooRecent) {
         // a file caught mid-write is not served, nor counted as broken: the last version stays (its old
