@@ -23,7 +23,7 @@ import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus, RenderCache } from './http/status.js';
 import type { AccessRules } from './http/access.js';
 import { checkDescriptors, HTTP_MAX_CONNECTIONS } from './limits.js';
-import { FolderWatcher, SETTLE_MS } from './watch.js';
+import { FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
@@ -117,6 +117,7 @@ export class Server {
     if (!config) throw new StartupError('invalid configuration', diagnostics);
     const role = opts.role ?? 'single';
     const server = new Server(config, log, role);
+    const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) {
       // the zone errors go to stderr too: an operator starting by hand must see why nothing serves
@@ -133,7 +134,7 @@ export class Server {
     if (role === 'single') await server.listen();
     await server.listenHttp();
     server.watchDatabase();
-    server.zoneWatcher.watch(config.zonesDir);
+    server.zoneWatcher.watch(config.zonesDir, loaded);
     server.retryUnsettled();
     return server;
   }
@@ -282,10 +283,10 @@ export class Server {
     return this.snapshot.zones.size;
   }
 
-  private loadZones(previous: Snapshot | null): { failed: string[]; parsed: number; rebuilt: number } {
+  private loadZones(previous: Snapshot | null, settleMs?: number): { failed: string[]; parsed: number; rebuilt: number } {
     // a worker re-reads the serials the primary has just written
     if (this.role === 'worker') this.serials = openSerials(this.config.stateDir, false, this.log);
-    const report = loadSnapshot(this.config, this.serials, previous);
+    const report = loadSnapshot(this.config, this.serials, previous, { settleMs });
     for (const m of report.messages) this.log[m.level]({ file: m.file }, m.text);
     for (const f of report.failed) {
       const kept = report.snapshot.files.get(f)?.zone;
@@ -293,7 +294,9 @@ export class Server {
         kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
     }
     this.snapshot = report.snapshot;
-    this.zonesUnsettled = report.unsettled.length > 0;
+    // a worker does not read again by itself a file too recent at a SIGHUP: it was too recent (or changed after)
+    // for the primary's read just before, and the primary's retry reaches the workers one at a time
+    this.zonesUnsettled = report.unsettled.some((f) => this.role !== 'worker' || !report.recent.includes(f));
     if (this.role !== 'worker') this.prober.update(checkTargets(report.snapshot));
     const m = this.metrics;
     m.targetUp.reset();
@@ -415,10 +418,14 @@ export class Server {
         if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
       }
       const previousTcp = this.config.limits.tcpConnections;
+      const sameStateDir = config.stateDir === this.config.stateDir;
       this.config = config;
       // token and allowed hosts apply now (a rotated token file is read on SIGHUP); the address on restart
       if (config.http) this.http?.configure(accessRules(config.http));
-      this.serials = openSerials(config.stateDir, this.role !== 'worker', this.log);
+      const serials = openSerials(config.stateDir, this.role !== 'worker', this.log);
+      // serials this process handed out but could not save (disk full, read-only) must not go back
+      if (sameStateDir) serials.mergeFrom(this.serials);
+      this.serials = serials;
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
       // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
@@ -427,13 +434,17 @@ export class Server {
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
       if (config.limits.tcpConnections !== previousTcp) this.logDescriptors();
     }
-    const { failed, parsed, rebuilt } = this.loadZones(this.snapshot);
+    // the zone files as they were before this read: one written after it reloads again (watch() compares)
+    const loaded = folderStamps(this.config.zonesDir);
+    // a SIGHUP may come between two writes of a file: one changed within the settle time keeps its served
+    // version and is read once it held still (retryUnsettled), as the folder watcher would
+    const { failed, parsed, rebuilt } = this.loadZones(this.snapshot, SETTLE_MS);
     if (this.role !== 'worker') {
       this.watchDatabase();
-      this.zoneWatcher.watch(this.config.zonesDir);
+      this.zoneWatcher.watch(this.config.zonesDir, loaded);
       this.onReloaded?.('all');
     }
-    this.retryUnsettled(); // after watch(), which ends any wait under way
+    this.retryUnsettled();
     // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length, parsed, rebuilt }, 'reloaded');
     return { ok: !!config && failed.length === 0, failed };

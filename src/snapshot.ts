@@ -45,21 +45,25 @@ export interface LoadReport {
   failed: string[];
   /** Files read (parsed) by this load: unchanged files with unchanged build inputs are not. */
   parsed: number;
-  /** Files that changed while being read: their served version stays, and they are read again later. */
+  /** Files that changed while being read (or, with `settleMs`, just before): their served version stays,
+   *  and they are read again later. */
   unsettled: string[];
+  /** Of `unsettled`, the files not read at all: they changed less than `settleMs` ago. */
+  recent: string[];
 }
 
 /**
  * Loads every zone file of `cfg`. With `previous`, a file that fails keeps its previous zone serving,
  * and a zone whose content did not change keeps its prepared version.
  */
-export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: Snapshot | null): LoadReport {
+export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: Snapshot | null, opts: { settleMs?: number } = {}): LoadReport {
   const messages: LoadReport['messages'] = [];
   const files = new Map<string, ZoneFileState>();
   const listed = listZoneFiles(cfg.zonesDir);
   const changed: string[] = [];
   const failed: string[] = [];
   const unsettled: string[] = [];
+  const recent: string[] = [];
   let parsed = 0;
   // a zone is prepared from its file and these parts of the config: the same ones keep the prepared zone
   const inputs = zoneBuildInputs(cfg);
@@ -83,15 +87,24 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
         if (prev.zone && prev.errors.length === 0) claimed.set(prev.zone.origin, f);
       } else toLoad.push(f);
     }
-    parsed = toLoad.length;
-    for (const r of loadZoneFiles(cfg, toLoad, claimed)) {
+    // the served versions of the files read now: one caught mid-write keeps serving, and keeps its origin
+    const kept = new Map<string, string>();
+    for (const f of toLoad) {
+      const prev = previous?.files.get(f);
+      if (prev?.zone && prev.errors.length === 0) kept.set(f, prev.zone.origin);
+    }
+    const results = loadZoneFiles(cfg, toLoad, claimed, { kept, settleMs: opts.settleMs });
+    parsed = results.filter((r) => !r.tooRecent).length;
+    for (const r of results) {
       const prev = previous?.files.get(r.file);
-      if (r.changedWhileRead) {
+      if (r.changedWhileRead || r.tooRecent) {
         // a file caught mid-write is not served, nor counted as broken: the last version stays (its old
         // stamp makes the next load read it again)
         unsettled.push(r.file);
+        if (r.tooRecent) recent.push(r.file);
         if (prev) files.set(r.file, prev);
-        messages.push({ level: 'warn', text: `${displayPath(r.file)}: zone file changed while it was being read: ${prev?.zone ? 'the served version stays; ' : ''}it is read again once it holds still`, file: r.file });
+        const why = r.tooRecent ? 'changed less than the settle time ago (a SIGHUP does not wait)' : 'changed while it was being read';
+        messages.push({ level: 'warn', text: `${displayPath(r.file)}: zone file ${why}: ${prev?.zone ? 'the served version stays; ' : ''}it is read again once it holds still`, file: r.file });
         continue;
       }
       const errors = r.diagnostics.filter((d) => d.severity === 'error');
@@ -128,7 +141,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   const geo = geoContext(cfg, db);
   return {
     snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 },
-    messages, changed, failed, parsed, unsettled,
+    messages, changed, failed, parsed, unsettled, recent,
   };
 }
 

@@ -12,7 +12,7 @@ export const SETTLE_MS = 150;
 const SETTLE_POLL_MS = 50;
 // A folder that never holds still (a file rewritten without pause) is read anyway after this long; a file
 // caught changing during that read is still refused by the loader
-const MAX_UNSETTLED_MS = 10_000;
+export const MAX_UNSETTLED_MS = 10_000;
 // File systems without change events (NFS, some container bind mounts): the zone files' identities are
 // compared this often, and a difference reloads
 const STAMP_POLL_MS = 5000;
@@ -36,8 +36,18 @@ export class FolderWatcher {
   constructor(private readonly onChange: () => void, private readonly settleMs = SETTLE_MS,
     private readonly onError: (e: Error) => void = () => undefined) {}
 
-  /** Watches `dir` (replacing any earlier folder). */
-  watch(dir: string): void {
+  /**
+   * Watches `dir` (replacing any earlier folder). `loaded`: the zone files' stamps (folderStamps) taken before
+   * the load that read them; a file that differs now changed after it was read, and reloads. The same folder
+   * keeps its watcher and any wait under way: a change event already queued is not dropped.
+   */
+  watch(dir: string, loaded?: string): void {
+    if (dir === this.dir) {
+      if (loaded === undefined) return;
+      this.stamps = loaded;
+      if (folderStamps(dir) !== loaded) this.schedule();
+      return;
+    }
     this.close();
     this.dir = dir;
     this.identity = folderIdentity(dir);
@@ -50,7 +60,8 @@ export class FolderWatcher {
       this.schedule();
     }, 500);
     this.poll.unref();
-    this.stamps = folderStamps(dir);
+    this.stamps = loaded ?? folderStamps(dir);
+    if (this.stamps !== folderStamps(dir)) this.schedule();
     this.stampPoll = setInterval(() => {
       const now = folderStamps(dir);
       if (now === this.stamps) return;
@@ -77,7 +88,7 @@ export class FolderWatcher {
   }
 
   private schedule(): void {
-    const now = Date.now();
+    const now = performance.now();
     this.lastEvent = now;
     if (this.timer) return; // a wait is under way: it sees this change through lastEvent and the stamps
     this.firstPending = now;
@@ -94,7 +105,7 @@ export class FolderWatcher {
   /** Looks at the zone files every SETTLE_POLL_MS; reloads once neither they nor events moved for settleMs. */
   private settle(): void {
     this.timer = null;
-    const now = Date.now();
+    const now = performance.now();
     const stamps = this.dir === null ? '' : folderStamps(this.dir);
     if (stamps !== this.pendingStamps) {
       // changed since the last look (file systems without change events show it only so): taken as changed
@@ -134,13 +145,13 @@ function folderIdentity(dir: string): string | null {
   }
 }
 
-/** Names, sizes and modification times of the folder's zone files, as one string to compare. */
-function folderStamps(dir: string): string {
+/** Names, sizes, modification and change times of the folder's zone files, as one string to compare. */
+export function folderStamps(dir: string): string {
   try {
     return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => {
       try {
-        const st = statSync(join(dir, f));
-        return `${f}:${st.ino}:${st.size}:${st.mtimeMs}`;
+        const st = statSync(join(dir, f), { bigint: true });
+        return `${f}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
       } catch {
         return `${f}:-`;
       }

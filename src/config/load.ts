@@ -12,6 +12,15 @@ export interface ZoneFileResult {
   diagnostics: Diagnostic[];
   /** The file changed while it was read (a writer still at work): what was read is not the file. */
   changedWhileRead?: boolean;
+  /** Not read: the file changed less than the settle time ago (a writer may be between two writes). */
+  tooRecent?: boolean;
+}
+
+export interface LoadOptions {
+  /** Files about to be read whose previous version serves, with its origin: a file not read now keeps it. */
+  kept?: Map<string, string>;
+  /** A file of `kept` that changed less than this long ago is not read (a SIGHUP does not wait for it to settle). */
+  settleMs?: number;
 }
 
 /**
@@ -30,9 +39,14 @@ export function listZoneFiles(dir: string): string[] | string {
 }
 
 /** Loads `files`; `claimed` holds origins already served from other files (origin → file). */
-export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new Map<string, string>()): ZoneFileResult[] {
-  const results = files.map((file) => loadSettled(file, cfg));
+export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new Map<string, string>(), opts: LoadOptions = {}): ZoneFileResult[] {
+  const results = files.map((file) => loadSettled(file, cfg, opts.kept?.has(file) ? opts.settleMs : undefined));
   const byOrigin = new Map(claimed);
+  // a file caught mid-write keeps serving its previous version, which still claims its origin
+  for (const r of results) {
+    const origin = r.changedWhileRead || r.tooRecent ? opts.kept?.get(r.file) : undefined;
+    if (origin !== undefined && !byOrigin.has(origin)) byOrigin.set(origin, r.file);
+  }
   for (const r of results) {
     if (!r.zone) continue;
     const first = byOrigin.get(r.zone.origin);
@@ -52,7 +66,16 @@ export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new 
  * mid-write can parse cleanly as a partial zone. The identity (inode, size, modification and change time)
  * is taken before and after; a write in between moves the change time, a rename swaps the inode.
  */
-function loadSettled(file: string, cfg: ServerConfig): ZoneFileResult {
+function loadSettled(file: string, cfg: ServerConfig, settleMs?: number): ZoneFileResult {
+  if (settleMs !== undefined) {
+    const ago = changedAgo(file);
+    if (ago !== null && ago < settleMs) {
+      return {
+        file, zone: null, tooRecent: true,
+        diagnostics: [{ file: displayPath(file), line: 1, col: 1, severity: 'error', message: `zone file changed ${Math.max(0, Math.round(ago))} ms ago (still being written?): read it again once it holds still` }],
+      };
+    }
+  }
   const before = contentStamp(file);
   const r = loadZoneFile(file, cfg);
   const after = contentStamp(file);
@@ -69,5 +92,15 @@ function contentStamp(file: string): string | null {
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
     return null; // missing or a dangling link: loadZoneFile says why
+  }
+}
+
+/** Milliseconds since the file's content or name last changed (the later of mtime and ctime); null if missing. */
+function changedAgo(file: string): number | null {
+  try {
+    const st = statSync(file);
+    return Date.now() - Math.max(st.mtimeMs, st.ctimeMs);
+  } catch {
+    return null;
   }
 }

@@ -3,7 +3,7 @@
 // remembered too: dropping it later continues above it, never below. "Above" is RFC 1982 serial
 // arithmetic, so a serial at 2^32 - 1 wraps forward instead of sticking.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 interface Entry {
@@ -32,6 +32,7 @@ export class SerialStore {
   /** `writable: false` computes serials without saving them (`steerdns check`). */
   constructor(dir: string, private readonly writable = true) {
     this.file = join(dir, 'serials.json');
+    if (writable) removeStaleTemps(dir);
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');
@@ -63,12 +64,34 @@ export class SerialStore {
         + `${moved ? ` (the damaged file is kept as ${aside})` : ''}; a zone whose serial was set above the Unix time and then dropped may need \`serial:\` again`;
       return;
     }
-    if (data && typeof data === 'object') {
+    // valid JSON of the wrong shape (edited by hand, another tool): what is well-formed is kept, the rest is an error
+    const dropped: string[] = [];
+    if (data && typeof data === 'object' && !Array.isArray(data)) {
       for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
-        const e = v as Partial<Entry>;
-        if (typeof e?.hash === 'string' && Number.isInteger(e.serial)) this.entries[k] = { hash: e.hash, serial: e.serial!, ...(e.explicit ? { explicit: true } : {}) };
+        const e = v as Partial<Entry> | null;
+        const serial = e?.serial;
+        if (typeof e?.hash === 'string' && Number.isInteger(serial) && serial! >= 0 && serial! <= 0xffffffff) {
+          this.entries[k] = { hash: e.hash, serial: serial!, ...(e.explicit ? { explicit: true } : {}) };
+        } else dropped.push(k);
+      }
+    } else dropped.push('(the whole file)');
+    if (dropped.length > 0) {
+      this.readError = `cannot read automatic serials from ${this.file}: not { zone: { hash, serial } } for ${dropped.slice(0, 5).join(', ')}`
+        + `${dropped.length > 5 ? ` and ${dropped.length - 5} more` : ''}; ${Object.keys(this.entries).length} zone serial(s) kept, the others continue from the Unix time`;
+    }
+  }
+
+  /** Takes `older`'s serials where they are above this store's (RFC 1982): kept in memory, they may have been served. */
+  mergeFrom(older: SerialStore): void {
+    let moved = false;
+    for (const [k, e] of Object.entries(older.entries)) {
+      const mine = this.entries[k];
+      if (!mine || serialGreater(e.serial, mine.serial)) {
+        this.entries[k] = { ...e };
+        moved = true;
       }
     }
+    if (moved) this.save();
   }
 
   /** The serial for `origin` with content `hash`; records and saves a new one when the content changed. */
@@ -106,15 +129,13 @@ export class SerialStore {
       const fd = openSync(tmp, 'wx', 0o644);
       created = true;
       try {
-        writeSync(fd, `${JSON.stringify(this.entries, null, 2)}\n`);
+        writeFileSync(fd, `${JSON.stringify(this.entries, null, 2)}\n`); // (all of it: writeSync may write less)
         fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
       renameSync(tmp, this.file);
       created = false;
-      syncFolder(dir);
-      this.lastError = null;
     } catch (e) {
       this.lastError = `cannot save automatic serials in ${this.file}: ${(e as Error).message}`;
       if (created) {
@@ -124,6 +145,37 @@ export class SerialStore {
           // nothing more to do: the error above is what the operator needs
         }
       }
+      return;
+    }
+    try {
+      syncFolder(dir);
+      this.lastError = null;
+    } catch (e) {
+      this.lastError = `automatic serials saved in ${this.file}, but the folder could not be synced (a power loss may undo the save): ${(e as Error).message}`;
+    }
+  }
+}
+
+// A temp file older than this is left by a save that crashed (a save takes milliseconds)
+const STALE_TEMP_MS = 60_000;
+
+/** Removes temp files of saves that never finished (a crash, a power loss): they would pile up in state_dir. */
+function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no state_dir yet, or unreadable: the read below says so
+  }
+  const now = Date.now();
+  for (const name of names) {
+    if (!/^serials\.json\..+\.tmp$/.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      // a recent one may be another process's save under way (processes can share a state_dir)
+      if (now - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+    } catch {
+      // gone already, or not ours to remove: harmless
     }
   }
 }

@@ -107,3 +107,38 @@ test('load: a zone file appended to while it is read is refused, the served vers
   t.true(zone.nodes.has('late0.big.test'));
   t.true(zone.nodes.has(`n${NAMES - 1}.big.test`));
 });
+
+test('load: a zone file caught mid-write still claims its origin: another file declaring it in the same load is refused', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { config } = parseServerConfig(join(dir, 'steerdns.yaml'), 'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n');
+  const cfg = config!;
+  const file = join(cfg.zonesDir, 'big.test.yaml');
+  const dup = join(cfg.zonesDir, 'zz-copy.yaml'); // read after big.test.yaml
+  mkdirSync(cfg.zonesDir);
+  writeFileSync(file, ZONE('192.0.2.1'));
+  const serials = new SerialStore(cfg.stateDir, false);
+  const first = loadSnapshot(cfg, serials, null);
+  const served = first.snapshot.zones.get('big.test')!;
+  t.truthy(served);
+
+  let report: ReturnType<typeof loadSnapshot> | null = null;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    writeFileSync(file, ZONE('192.0.2.2'));
+    // a second file with the same origin appears in the same load (a copy made while editing)
+    writeFileSync(dup, 'origin: big.test\nsoa: { ns: ns1.big.test., email: hostmaster@big.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.99 }\n');
+    const a = await appender(file);
+    a.go();
+    report = loadSnapshot(cfg, serials, first.snapshot);
+    const to = Date.now();
+    const firstAppend = await a.stop();
+    if (firstAppend !== null && firstAppend < to && report.unsettled.includes(file)) break;
+    t.log(`attempt ${attempt}: the append did not land during the read: again`);
+    report = null;
+  }
+  if (!report) return t.fail('the append never landed during a read');
+  t.deepEqual(report.unsettled, [file]);
+  t.deepEqual(report.failed, [dup], 'the other file is refused as a duplicate');
+  t.regex(report.snapshot.files.get(dup)!.errors[0]!.message, /^zone big\.test\. is already defined in .*big\.test\.yaml$/);
+  t.is(report.snapshot.zones.get('big.test'), served, 'the version served before stays, alone');
+});

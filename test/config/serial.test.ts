@@ -1,13 +1,15 @@
 // Automatic SOA serials (spec §3): max(previous + 1, Unix time) whenever the parsed records change, kept in
 // state_dir so a restart never goes back; an explicit `serial:` wins. Unit tests of SerialStore, then the
 // serial a real server answers for SOA queries across reloads and restarts.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
 import { SerialStore, serialGreater } from '../../src/config/serial.js';
 import { Server } from '../../src/server.js';
-import { BASE_CONFIG, query, startServer, tempDir, udp, writeFixture } from '../helpers/server.js';
+import { heldStill, poll } from '../operate/helpers.js';
+import { BASE_CONFIG, execFileP, query, ROOT, startServer, tempDir, udp, writeFixture } from '../helpers/server.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -153,6 +155,49 @@ test('SerialStore: a damaged state file is an error, kept aside, and the serial 
   t.is(new SerialStore(stateDir(t)).readError, null);
 });
 
+test('SerialStore: valid JSON of the wrong shape is a read error; the well-formed entries are kept', (t) => {
+  const dir = stateDir(t);
+  writeFileSync(join(dir, 'serials.json'), 'null');
+  t.regex(new SerialStore(dir, false).readError ?? '', /^cannot read automatic serials from .*serials\.json: .*the whole file/);
+  writeFileSync(join(dir, 'serials.json'), '[1, 2]');
+  t.regex(new SerialStore(dir, false).readError ?? '', /the whole file/);
+  writeFileSync(join(dir, 'serials.json'), JSON.stringify({ 'a.test': { hash: 'h', serial: '2500000000' }, 'b.test': null, 'c.test': { hash: 'h', serial: 2_500_000_000 } }));
+  const s = new SerialStore(dir, false);
+  t.regex(s.readError ?? '', /^cannot read automatic serials from .*: not \{ zone: \{ hash, serial \} \} for a\.test, b\.test; 1 zone serial\(s\) kept/);
+  t.is(s.serialFor('c.test', 'h', 1_795_700_000), 2_500_000_000, 'the well-formed entry is kept');
+});
+
+test('SerialStore: temp files left by a crashed save (older than a minute) are removed when the store opens; a recent one is left alone', (t) => {
+  const dir = stateDir(t);
+  const stale = join(dir, 'serials.json.4242.0123456789abcdef.tmp');
+  const recent = join(dir, 'serials.json.4243.fedcba9876543210.tmp');
+  writeFileSync(stale, '{}');
+  writeFileSync(recent, '{}');
+  const old = new Date(Date.now() - 5 * 60_000);
+  utimesSync(stale, old, old);
+  new SerialStore(dir, false);
+  t.true(existsSync(stale), 'steerdns check (read-only) removes nothing');
+  new SerialStore(dir);
+  t.false(existsSync(stale), 'the stale temp file is removed');
+  t.true(existsSync(recent), 'a recent one may be another process saving: kept');
+});
+
+test('SerialStore: a save cut short (file size limit) is an error and never leaves a truncated state file', async (t) => {
+  const dir = stateDir(t);
+  // in a child with a 1 KiB file size limit: the saves grow past it, and one write comes back short
+  const script = `import { SerialStore } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'config', 'serial.js')).href)};
+const s = new SerialStore(process.argv[1]);
+let firstError = null;
+for (let i = 0; i < 40; i++) { s.serialFor('zone-' + i + '.test', 'h', 1000 + i); firstError ??= s.lastError; }
+process.stdout.write(JSON.stringify({ firstError }));`;
+  const { stdout } = await execFileP('bash', ['-c', 'ulimit -f 1; exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, dir]);
+  const { firstError } = JSON.parse(stdout) as { firstError: string | null };
+  t.regex(firstError ?? '', /^cannot save automatic serials in .*serials\.json: /, 'the save past the limit is reported');
+  const saved = readFileSync(join(dir, 'serials.json'), 'utf8');
+  t.notThrows(() => JSON.parse(saved), `the state file is whole: ${saved.slice(-80)}`);
+  t.deepEqual(readdirSync(dir), ['serials.json'], 'no temp file left behind');
+});
+
 // ---- the serial a real server answers -------------------------------------------------------
 
 const ZONE = (a: string, soaExtra = '') => `
@@ -190,12 +235,14 @@ test('server: automatic serial ≥ now, kept on an unchanged reload, moved by a 
     t.true(server.reload().ok);
     t.is(await soaSerial(server.bound[0]!.port), first);
     writeFileSync(join(dir, 'zones', 'example.test.yaml'), `# a comment\n${ZONE('192.0.2.80').replace('www: { A: 192.0.2.80 }', 'www:\n    A: [192.0.2.80]')}`);
+    await heldStill(join(dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
     t.true(server.reload().ok);
     t.is(await soaSerial(server.bound[0]!.port), first);
 
     // a changed record: max(previous + 1, now)
-    writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
     const t0 = now();
+    writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
+    await heldStill(join(dir, 'zones', 'example.test.yaml'));
     t.true(server.reload().ok);
     const second = await soaSerial(server.bound[0]!.port);
     t.true(second >= first + 1 && second >= t0, `${second} >= max(${first} + 1, ${t0})`);
@@ -219,12 +266,14 @@ test('server: an explicit serial wins and is what the SOA answer shows', async (
     t.is(r.msg.authorities[0]?.data.serial, 2024010101, 'negative answers carry the same SOA');
     // a content change with an explicit serial keeps the written serial
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 2024010101'));
+    await heldStill(join(s.dir, 'zones', 'example.test.yaml'));
     t.true(s.server.reload().ok);
     t.is(await soaSerial(s.port), 2024010101);
     const www = await udp(s.port, query('www.example.test', 'A'));
     t.deepEqual(www.msg.answers.map((a) => a.data), ['192.0.2.81']);
     // and a changed explicit serial is served as written, even when lower
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 7'));
+    await heldStill(join(s.dir, 'zones', 'example.test.yaml'));
     t.true(s.server.reload().ok);
     t.is(await soaSerial(s.port), 7);
   } finally {
@@ -278,4 +327,24 @@ test('server: a damaged serials.json is an error in the log; the served serial s
   } finally {
     await server.stop();
   }
+});
+
+test('server: a serial handed out but not saved (unwritable state) never goes back after a SIGHUP', async (t) => {
+  const dir = writeFixture(`${BASE_CONFIG}state_dir: ./state\n`, { 'example.test.yaml': ZONE('192.0.2.80', ', serial: 3000000000') });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // a folder where serials.json should be: neither read nor saved (as a read-only or full state_dir)
+  mkdirSync(join(dir, 'state', 'serials.json'), { recursive: true });
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
+  const server = await Server.start({ configPath: join(dir, 'steerdns.yaml'), logger });
+  t.teardown(() => server.stop());
+  const port = server.bound[0]!.port;
+  t.is(await soaSerial(port), 3_000_000_000);
+  t.true(logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cannot save automatic serials in ')), 'the save failed');
+  server.reload(); // nothing changed: the serials known only in memory stay
+  // `serial:` dropped and a record changed: the next serial continues above the one served
+  writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
+  await poll(async () => ((await udp(port, query('www.example.test', 'A'))).msg.answers[0]?.data === '192.0.2.81' ? true : undefined), { timeoutMs: 10_000, what: 'the edit served' });
+  const after = await soaSerial(port);
+  t.true(serialGreater(after, 3_000_000_000), `${after} is above 3000000000, the serial served before`);
 });

@@ -10,6 +10,7 @@ import { parseServerConfig } from '../../src/config/server-config.js';
 import { parseZone } from '../../src/config/zone-file.js';
 import { BASE_CONFIG, query, startServer, tcp, udp, type Reply } from '../helpers/server.js';
 import { ecsOption, ednsOption, nameOfLength, optRecord, rawQuery } from '../helpers/wire.js';
+import { heldStill } from '../operate/helpers.js';
 
 const ZONE = `
 origin: example.test
@@ -119,6 +120,7 @@ test('serial: editing health defaults in steerdns.yaml does not move a zone seri
     t.true(r.ok);
     t.is(await serial(), before, 'no record changed');
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), zone.replace('192.0.2.99', '192.0.2.98'));
+    await heldStill(join(s.dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
     s.server.reload();
     t.true((await serial()) > before, 'a record change still moves it');
   } finally {

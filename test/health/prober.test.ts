@@ -14,6 +14,7 @@ import { Prober, SLOT_MS, type CheckTarget, type StateChange } from '../../src/h
 import { checkTargets } from '../../src/server.js';
 import { bytesToIp, ipToBytes } from '../../src/config/values.js';
 import { BASE_CONFIG, query, startServer, udp, type TestServer } from '../helpers/server.js';
+import { heldStill } from '../operate/helpers.js';
 import {
   addr, captureLogger, checkSpec, checkTarget, forceGc, HttpBackend, Lateness, panicLines, panicOverLines, RawBackend, recordingProbe,
   settledMemory, sleep, stateChanges, TcpBackend, waitFor, type LogLine, type ProbeRecord,
@@ -446,10 +447,11 @@ test('server reload: health of unchanged targets survives, probes of removed tar
   const xSince = ts.server.health.get(key(x!))!.since;
   const zKey = key(z!); // z leaves with the reload: its key is taken while it is still probed
   const linesBefore = stateChanges(ts.logs).length;
-  const zHits = z!.hits.length;
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host, z!.host]);
 
   writeFileSync(join(ts.dir, 'zones', 'example.test.yaml'), zone([x!.host, y!.host], '  txt: { TXT: ["reloaded"] }\n'));
+  await heldStill(join(ts.dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
+  const zHits = z!.hits.length;
   const tR = Date.now();
   t.like(ts.server.reload(), { ok: true });
   t.like(ts.server.health.get(key(x!)), { up: false, since: xSince });
@@ -597,6 +599,7 @@ test('server reload: a changed check interval or health: default keeps a down ta
   const xBefore = ts.server.health.get(xKey)!;
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host]);
   writeFileSync(join(ts.dir, 'zones', 'example.test.yaml'), zone('300ms'));
+  await heldStill(join(ts.dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
   const late = new Lateness();
   const tR = Date.now();
   t.like(ts.server.reload(), { ok: true });

@@ -3,11 +3,13 @@
 // query outstanding at a time, a timeout is a failure), polling with measured times, HTTP helpers, and a
 // small but strict Prometheus text-format (0.0.4) parser.
 import dgram from 'node:dgram';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { Server } from '../../src/server.js';
+import { SETTLE_MS } from '../../src/watch.js';
 import { decode, query, udp, type Msg } from '../helpers/server.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -365,4 +367,16 @@ export async function scrape(port: number): Promise<Map<string, Family>> {
   const r = await get(port, '/metrics');
   if (r.status !== 200) throw new Error(`/metrics: HTTP ${r.status}`);
   return parsePrometheus(r.body);
+}
+
+/**
+ * Waits until every file last changed at least the settle time ago: a SIGHUP then reads them (one changed more
+ * recently keeps its served version until the folder watcher reads it, once it held still).
+ */
+export async function heldStill(...files: string[]): Promise<void> {
+  const age = (f: string) => {
+    const st = statSync(f);
+    return Date.now() - Math.max(st.mtimeMs, st.ctimeMs);
+  };
+  await poll(() => (files.every((f) => age(f) >= SETTLE_MS) ? true : undefined), { timeoutMs: 10_000, stepMs: 10, what: 'the zone files held still for the settle time' });
 }

@@ -11,10 +11,12 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, u
 import net from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { pino } from 'pino';
 import {
   BASE_CONFIG, dig, execFileP, query, servingPort, spawnServe, startServer, udp, writeFixture, type LoggedProcess, type Msg,
 } from '../helpers/server.js';
-import { addressesOf, get, poll, sampleValue, scrape, sleep, soaSerial, startIn, startLoop, type LoopQuery } from './helpers.js';
+import { Server } from '../../src/server.js';
+import { addressesOf, get, heldStill, poll, sampleValue, scrape, sleep, soaSerial, startIn, startLoop, type LoopQuery } from './helpers.js';
 
 /** The bound of acceptance 1: an edit is served within 2 s. */
 const SERVED_WITHIN = 2000;
@@ -674,4 +676,44 @@ test.serial('SIGHUP (steerdns serve): steerdns.yaml changes apply (version, nsid
   t.is(p.logs.filter((l) => l.msg === 'serving').length, 1);
   t.true(process.kill(pid, 'SIGTERM'));
   t.deepEqual(await p.exited, { code: 0, signal: null });
+});
+
+test.serial('SIGHUP: a zone file written after the reload read it, before the reload ended, is served (the change is not dropped)', async (t) => {
+  const dir = writeFixture(BASE_CONFIG, { 'example.test.yaml': ZONE('192.0.2.1'), 'other.test.yaml': OTHER('192.0.2.1') });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'zones', 'example.test.yaml');
+  const logs: Record<string, unknown>[] = [];
+  // the write lands inside reload(): when it logs example.test as loaded (read, not yet watching again)
+  let inReload: (() => void) | null = null;
+  const logger = pino({ level: 'info' }, {
+    write: (s: string) => {
+      const l = JSON.parse(s) as Record<string, unknown>;
+      logs.push(l);
+      if (inReload && l.msg === 'zone loaded' && l.zone === 'example.test') {
+        const write = inReload;
+        inReload = null;
+        write();
+      }
+    },
+  });
+  const server = await Server.start({ configPath: join(dir, 'steerdns.yaml'), logger });
+  t.teardown(() => server.stop());
+  const port = server.bound[0]!.port;
+  t.deepEqual(await addressesOf(port, 'www.example.test'), ['192.0.2.1']);
+  await heldStill(file, join(dir, 'zones', 'other.test.yaml')); // (a SIGHUP reads only files that held still)
+  // a new region re-reads every zone file on the reload (an unchanged file is otherwise not read again)
+  writeFileSync(join(dir, 'steerdns.yaml'), BASE_CONFIG.replace('regions:\n', 'regions:\n  sa-east: { location: [-23.5, -46.6] }\n'));
+  let wrote = false;
+  inReload = () => {
+    writeFileSync(file, ZONE('192.0.2.2'));
+    wrote = true;
+  };
+  server.reload();
+  t.true(wrote, 'the file was written during the reload');
+  t.true(logs.some((l) => l.msg === 'zone loaded' && l.zone === 'other.test'), 'the reload read every zone');
+  // the fix sees it through the change event (a settle time) or, at worst, the 5 s stamp poll; the old code
+  // never did: example.test kept the version read before the write until its next edit
+  const { ms } = await poll(async () => ((await addressesOf(port, 'www.example.test')).join(',') === '192.0.2.2' ? true : undefined),
+    { timeoutMs: 20_000, what: 'www.example.test → 192.0.2.2 (written during the reload)' });
+  t.log(`served ${ms} ms after the reload`);
 });
