@@ -13,7 +13,7 @@ import { TYPE_NAMES } from './config/records.js';
 import { Responder } from './dns/responder.js';
 import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
-import type { Pool } from './gslb/pool.js';
+import { tighterCheck, type Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
@@ -491,7 +491,7 @@ export function checkTargets(snapshot: Snapshot): CheckTarget[] {
             // an IPv4-mapped target is probed at its IPv4 address (its identity), whichever form a pool wrote first
             c = { key: t.healthKey, address: probedAddress(t.address), check: p.spec.check, uses: [] };
             byKey.set(t.healthKey, c);
-          } else if (p.spec.check.intervalMs < c.check.intervalMs) c.check = p.spec.check; // shared: the tighter schedule (with its timeout, rise, fall)
+          } else if (tighterCheck(p.spec.check, c.check)) c.check = p.spec.check; // shared: the tighter schedule
           c.uses.push({ zone: z.origin, pool: p.name, region: r.name });
         }
       }

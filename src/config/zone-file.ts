@@ -119,16 +119,15 @@ export function probedAddress(address: string): string {
 }
 
 /**
- * Headers the probe itself decides, refused in a check's `headers:` (why, for the message). Node throws on
+ * Headers that break the probe, refused in a check's `headers:` (why, for the message). Node throws on
  * Trailer only when the request ends; a body length on a GET without a body leaves the backend waiting for it
- * until the timeout; each probe is one connection that the probe closes, so Connection can only mislead.
+ * until the timeout. (Host and Connection, which the probe sets itself, are warnings: zones written before
+ * this rule used them, and refusing them would keep such a zone from loading after an upgrade.)
  */
-const PROBE_OWNED_HEADERS: Record<string, string> = {
-  host: 'the probe sends the check\'s host: key as Host (and as TLS SNI): write host: instead',
+const PROBE_BREAKING_HEADERS: Record<string, string> = {
   trailer: 'the probe\'s GET has no body, so no trailer (Node refuses to send it)',
   'content-length': 'the probe\'s GET has no body (the backend would wait for one until the timeout)',
   'transfer-encoding': 'the probe\'s GET has no body (the backend would wait for one until the timeout)',
-  connection: 'each probe opens its own connection and closes it (Connection: close)',
 };
 const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'];
 
@@ -557,9 +556,24 @@ class ZoneReader {
     if (e.get('headers')) {
       for (const hd of src.map(e.get('headers')!.value, `${what} headers`) ?? []) {
         const v = src.string(hd.value, `${what} header ${hd.key}`);
-        const owned = PROBE_OWNED_HEADERS[hd.key.toLowerCase()];
+        const name = hd.key.toLowerCase();
+        const breaking = PROBE_BREAKING_HEADERS[name];
         if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(hd.key)) src.error(hd.keyNode, `${what}: "${hd.key}" is not a valid header name`);
-        else if (owned) src.error(hd.keyNode, `${what}: header ${hd.key} cannot be set in headers: ${owned}`);
+        else if (breaking) src.error(hd.keyNode, `${what}: header ${hd.key} cannot be set in headers: ${breaking}`);
+        else if (name === 'connection') src.warn(hd.keyNode, `${what}: header ${hd.key} is ignored: each probe opens its own connection and closes it (Connection: close)`);
+        else if (name === 'host') {
+          // the probe sends host: as Host and as TLS SNI; a Host header stands for host: when that is not written
+          const hv = v?.replace(/\.$/, '') ?? null;
+          if (hv === null) continue;
+          if (e.get('host')) {
+            if (hv.toLowerCase() !== check.host.toLowerCase()) src.error(hd.value, `${what}: header ${hd.key} "${v}" differs from host: "${check.host}" (the probe sends host: as Host and as TLS SNI)`);
+            else src.warn(hd.keyNode, `${what}: header ${hd.key} repeats host: and is ignored`);
+          } else if (!isHostName(hv.toLowerCase())) src.error(hd.value, `${what}: header ${hd.key} "${v}" is not a host name (write the port in port:)`);
+          else {
+            check.host = hv;
+            src.warn(hd.keyNode, `${what}: header ${hd.key} is taken as host: "${hv}" (sent as Host and as TLS SNI): write host: instead`);
+          }
+        }
         else if (v !== null && /[\r\n\x00]/.test(v)) src.error(hd.value, `${what}: header ${hd.key} contains a line break`);
         else if (v !== null && !sendableHeaderValue(hd.key, v)) {
           const bad = /[^\t\x20-\x7e\x80-\xff]/u.exec(v)?.[0] ?? '';

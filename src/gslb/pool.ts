@@ -82,7 +82,7 @@ export function sharedCheckTimingWarnings(zones: ZoneSpec[]): Diagnostic[] {
           if (!k) byKey.set(healthKey(pool, t.address), { uses: [use], used: use });
           else {
             k.uses.push(use);
-            if (pool.check.intervalMs < k.used.pool.check.intervalMs) k.used = use;
+            if (tighterCheck(pool.check, k.used.pool.check)) k.used = use;
           }
         }
       }
@@ -107,12 +107,24 @@ export function sharedCheckTimingWarnings(zones: ZoneSpec[]): Diagnostic[] {
   return out.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1));
 }
 
+/**
+ * Whether `a`'s timings serve a probed target shared with `b`'s: the tighter schedule — the shorter interval,
+ * then timeout, then the fewer fall, then rise failures/successes, `initial: down` before up. A total order on
+ * the timings, so the choice never depends on file order or on which zones a reload re-read.
+ */
+export function tighterCheck(a: CheckSpec, b: CheckSpec): boolean {
+  if (a.intervalMs !== b.intervalMs) return a.intervalMs < b.intervalMs;
+  if (a.timeoutMs !== b.timeoutMs) return a.timeoutMs < b.timeoutMs;
+  if (a.fall !== b.fall) return a.fall < b.fall;
+  if (a.rise !== b.rise) return a.rise < b.rise;
+  return a.initial === 'down' && b.initial !== 'down';
+}
+
 /** Why `used` gives the shared prober its timings (as checkTargets chooses). */
 function why(uses: { pool: PoolSpec }[], used: { pool: PoolSpec }): string {
   const iv = used.pool.check.intervalMs;
-  if (uses.every((x) => x.pool.check.intervalMs === iv)) return 'the intervals are equal: the first pool in file order';
-  return new Set(uses.filter((x) => x.pool.check.intervalMs === iv).map((x) => x.pool)).size > 1
-    ? 'the shortest interval, the first pool in file order that has it' : 'the shortest interval';
+  return uses.every((x) => x.pool.check.intervalMs === iv)
+    ? 'the intervals are equal: the shorter timeout, then the fewer fall, then rise' : 'the shortest interval';
 }
 
 function sameTimings(a: CheckSpec, b: CheckSpec): boolean {

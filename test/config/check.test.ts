@@ -333,22 +333,22 @@ records:
     ],
   },
   {
-    title: 'zone: check headers the probe decides itself (Host, Trailer, body framing, Connection)',
+    title: 'zone: check headers that break the probe (Trailer, body framing), and a Host header that contradicts host:',
     zones: {
       'x.yaml': `${HEAD}  app:
     pool:
       check:
         type: http
-        headers: { Trailer: x, HOST: a.example, Content-Length: "5", transfer-encoding: chunked, Connection: keep-alive, X-Ok: fine }
+        host: vip.example.test
+        headers: { Trailer: x, HOST: a.example, Content-Length: "5", transfer-encoding: chunked, X-Ok: fine }
       regions: { us-east: [192.0.2.10] }
 `,
     },
     errors: [
-      'zones/x.yaml:10:20: pool "app" check: header Trailer cannot be set in headers: the probe\'s GET has no body, so no trailer (Node refuses to send it)',
-      'zones/x.yaml:10:32: pool "app" check: header HOST cannot be set in headers: the probe sends the check\'s host: key as Host (and as TLS SNI): write host: instead',
-      'zones/x.yaml:10:49: pool "app" check: header Content-Length cannot be set in headers: the probe\'s GET has no body (the backend would wait for one until the timeout)',
-      'zones/x.yaml:10:70: pool "app" check: header transfer-encoding cannot be set in headers: the probe\'s GET has no body (the backend would wait for one until the timeout)',
-      'zones/x.yaml:10:98: pool "app" check: header Connection cannot be set in headers: each probe opens its own connection and closes it (Connection: close)',
+      'zones/x.yaml:11:20: pool "app" check: header Trailer cannot be set in headers: the probe\'s GET has no body, so no trailer (Node refuses to send it)',
+      'zones/x.yaml:11:38: pool "app" check: header HOST "a.example" differs from host: "vip.example.test" (the probe sends host: as Host and as TLS SNI)',
+      'zones/x.yaml:11:49: pool "app" check: header Content-Length cannot be set in headers: the probe\'s GET has no body (the backend would wait for one until the timeout)',
+      'zones/x.yaml:11:70: pool "app" check: header transfer-encoding cannot be set in headers: the probe\'s GET has no body (the backend would wait for one until the timeout)',
     ],
   },
   {
@@ -582,9 +582,23 @@ test('check: one probed target with other timings in two pools (in one zone or t
   // "fast" with its timings, and the state: down target is not probed: none of them is a warning
   t.deepEqual(r.stdout.split('\n').filter((l) => l.includes('warning')), [
     `zones/a.yaml:12:14: warning: pool "fast" check probes 192.0.2.11 like pool "app" (zones/a.yaml:8:14) but with other timings: here ${fast}; there ${defaults}. One prober serves both, with ${fast}: those of this pool (the shortest interval)`,
-    `zones/b.yaml:8:14: warning: pool "x" check probes 192.0.2.10 like pool "app.example.test." (zones/a.yaml:8:14) but with other timings: here interval 5s, timeout 2s, rise 2, fall 5, initial up; there ${defaults}. One prober serves both, with ${defaults}: those of pool "app.example.test." (the intervals are equal: the first pool in file order)`,
+    `zones/b.yaml:8:14: warning: pool "x" check probes 192.0.2.10 like pool "app.example.test." (zones/a.yaml:8:14) but with other timings: here interval 5s, timeout 2s, rise 2, fall 5, initial up; there ${defaults}. One prober serves both, with ${defaults}: those of pool "app.example.test." (the intervals are equal: the shorter timeout, then the fewer fall, then rise)`,
   ]);
   t.regex(r.stdout, /^ok: 2 zones/m);
+});
+
+test('check: a Host header without host: is taken as host: and a Connection header is ignored, both warnings (zones written before these rules still load), exit 0', async (t) => {
+  const dir = fixture(t, CONFIG, { 'x.yaml': `${HEAD}  app:
+    pool:
+      check: { type: http, headers: { Host: vip.example.test., Connection: keep-alive, X-Ok: fine } }
+      regions: { us-east: [192.0.2.10] }
+` });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(r.stdout.split('\n').filter((l) => l.includes('warning')), [
+    'zones/x.yaml:8:39: warning: pool "app" check: header Host is taken as host: "vip.example.test" (sent as Host and as TLS SNI): write host: instead',
+    'zones/x.yaml:8:64: warning: pool "app" check: header Connection is ignored: each probe opens its own connection and closes it (Connection: close)',
+  ]);
 });
 
 test('check: a wildcard listen address is a warning naming file:line:col, exit 0', async (t) => {

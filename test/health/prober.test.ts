@@ -323,6 +323,37 @@ test('a target written only in its IPv4-mapped form is probed at its IPv4 addres
   t.true(ts.server.health.get(targets[0]!.key)!.up);
 });
 
+test('a target shared by pools with equal intervals gets the tighter timings (timeout, then fall, then rise), whatever order the zones come in', async (t) => {
+  const b = await TcpBackend.start(addr(213));
+  t.teardown(() => b.close());
+  const pool = (name: string, extra: string) => `  ${name}: { pool: { check: { type: tcp, port: ${b.port}, interval: 5s, timeout: 1s${extra} }, regions: { us-east: [${b.host}] } } }\n`;
+  const ts = await startServer({
+    'example.test.yaml': `${ZONE_HEAD}\n${pool('loose', ', fall: 5')}`,
+    'other.test.yaml': `${ZONE_HEAD.replaceAll('example.test', 'other.test')}\n${pool('tight', ', fall: 2, rise: 3')}${pool('tighter', ', fall: 2, rise: 1')}`,
+  });
+  t.teardown(() => ts.stop());
+  const snap = ts.server.snapshot;
+  const reversed = { ...snap, zones: new Map([...snap.zones].reverse()) };
+  for (const s of [snap, reversed]) {
+    const [c] = checkTargets(s);
+    t.like(c!.check, { fall: 2, rise: 1 });
+    t.is(c!.uses.length, 3);
+  }
+});
+
+test('a Host header written without host: is what the probe sends as Host; a Connection header does not replace the probe\'s close', async (t) => {
+  const b = await HttpBackend.start(addr(212));
+  t.teardown(() => b.close());
+  const ts = await startServer({
+    'example.test.yaml': `${ZONE_HEAD}
+  app: { pool: { check: { type: http, port: ${b.port}, interval: 150ms, timeout: 1s, headers: { Host: vip.example.test, Connection: keep-alive } }, regions: { us-east: [${b.host}] } } }
+`,
+  });
+  t.teardown(() => ts.stop());
+  await waitFor(() => b.requests.length >= 1, 10_000, 'a probe');
+  t.like(b.requests[0]!.headers, { host: `vip.example.test:${b.port}`, connection: 'close' });
+});
+
 test('one prober per distinct check identity, however many pools share it; the host is part of the identity', async (t) => {
   const IV = 200;
   const tcpB = await TcpBackend.start(addr(66));
