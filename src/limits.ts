@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 /**
  * HTTP API connections held at once, so the API cannot use up the DNS budget: from sources beyond this host,
  * from loopback (a budget of its own: a flood from outside never locks out the local health check), and from
- * one source address (an IPv6 /64), so one client cannot take the whole budget (src/http/connections.ts).
+ * one source address beyond this host (an IPv6 /64), so one client cannot take the whole budget — the
+ * default of http.max_connections_per_source (src/http/connections.ts).
  */
 export const HTTP_REMOTE_CONNECTIONS = 256;
 export const HTTP_LOOPBACK_CONNECTIONS = 64;

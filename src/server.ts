@@ -262,6 +262,7 @@ export class Server {
       notReady: () => this.notReady?.() ?? (this.role === 'single' && this.bound.length === 0 ? 'not listening yet' : null),
       log: this.log,
       access: accessRules(addr),
+      connectionsPerSource: addr.maxConnectionsPerSource,
       routes: new Map([
         ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],
         ['/', (url: URL) => (url.searchParams.has('fragment')

@@ -5,6 +5,7 @@ import type { Node } from 'yaml';
 import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
 import { parseHostName, type HostName } from '../http/access.js';
 import { isLoopbackIp } from '../http/connections.js';
+import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_REMOTE_CONNECTIONS } from '../limits.js';
 import { maskBytes, parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
 
 export interface ListenAddress {
@@ -22,6 +23,8 @@ export interface HttpConfig extends ListenAddress {
   allowedHosts: HostName[];
   /** /metrics needs the token too. */
   metricsAuth: boolean;
+  /** Connections held at once per source beyond this host; 0: no cap (clients behind one proxy or NAT address). */
+  maxConnectionsPerSource: number;
 }
 
 export type RegionState = 'up' | 'down' | 'drain';
@@ -251,7 +254,7 @@ function readListen(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, 
   }
 }
 
-/** `http: "addr:port"` or `http: { listen, token_file, allowed_hosts, metrics_auth }`. */
+/** `http: "addr:port"` or `http: { listen, token_file, allowed_hosts, metrics_auth, max_connections_per_source }`. */
 function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, command: NonNullable<LoadOptions['command']>): void {
   if (!ent || src.scalar(ent.value) === null) return;
   const listenAt = (node: Node | null): ListenAddress | null => {
@@ -264,11 +267,12 @@ function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, co
     }
     return { ...hp, text: t };
   };
-  const http: HttpConfig = { host: '', port: 0, family: 4, text: '', tokenFile: null, token: null, allowedHosts: [], metricsAuth: false };
+  const http: HttpConfig = { host: '', port: 0, family: 4, text: '', tokenFile: null, token: null, allowedHosts: [], metricsAuth: false,
+    maxConnectionsPerSource: HTTP_CONNECTIONS_PER_SOURCE };
   let listenNode: Node | null = ent.value;
   if (src.isMap(ent.value)) {
     const entries = src.map(ent.value, 'http') ?? [];
-    src.knownKeys(entries, ['listen', 'token_file', 'allowed_hosts', 'metrics_auth'], 'http');
+    src.knownKeys(entries, ['listen', 'token_file', 'allowed_hosts', 'metrics_auth', 'max_connections_per_source'], 'http');
     const e = entryMap(entries);
     const listen = e.get('listen');
     if (!listen) {
@@ -297,6 +301,8 @@ function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, co
       http.metricsAuth = src.boolean(ma.value, 'http.metrics_auth') ?? false;
       if (http.metricsAuth && !tf) src.error(ma.value, 'http.metrics_auth needs http.token_file');
     }
+    const mc = e.get('max_connections_per_source');
+    if (mc) http.maxConnectionsPerSource = src.integer(mc.value, 'http.max_connections_per_source (0: no cap)', 0, HTTP_REMOTE_CONNECTIONS) ?? http.maxConnectionsPerSource;
   }
   const addr = listenAt(listenNode);
   if (!addr) return;

@@ -21,6 +21,8 @@ export interface ApiSources {
   log: Logger;
   /** Host allow-list and token; none: every Host and every read is allowed (tests of the routes alone). */
   access?: AccessRules;
+  /** http.max_connections_per_source (0: no cap); default HTTP_CONNECTIONS_PER_SOURCE. */
+  connectionsPerSource?: number;
   /** Why DNS is not being answered yet (null: it is); default: ready once a zone is loaded. */
   notReady?: () => string | null;
   /** Extra routes (status page, /status) added by later layers. */
@@ -28,7 +30,7 @@ export interface ApiSources {
 }
 
 /** Node's own check of those timeouts runs every 30 s by default: a half-sent request held its slot that long. */
-const CHECK_INTERVAL_MS = 1000;
+export const CHECK_INTERVAL_MS = 1000;
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
@@ -46,7 +48,7 @@ export class HttpApi {
 
   constructor(private readonly src: ApiSources) {
     this.access = src.access ? new ApiAccess(src.access) : null;
-    this.budget = new ConnectionBudget({ perSource: HTTP_CONNECTIONS_PER_SOURCE, remote: HTTP_REMOTE_CONNECTIONS, loopback: HTTP_LOOPBACK_CONNECTIONS });
+    this.budget = new ConnectionBudget({ perSource: src.connectionsPerSource ?? HTTP_CONNECTIONS_PER_SOURCE, remote: HTTP_REMOTE_CONNECTIONS, loopback: HTTP_LOOPBACK_CONNECTIONS });
   }
 
   /** The listening server (tests emit on it), null before listen and after close. */

@@ -1,12 +1,14 @@
 // Who may hold HTTP API connections. A client that opens connections and sends half a request holds each
 // until the headers timeout: without a bound per source one client takes every slot and /healthz with it.
-// Each source (an IPv4 address, an IPv6 /64: one host's share) holds at most `perSource`; sources beyond
-// this host share `remote`; loopback sources have `loopback` of their own, so the local health check
-// (Docker HEALTHCHECK, systemd, an agent on the host) gets in whatever comes from outside.
+// Each source beyond this host (an IPv4 address, an IPv6 /64: one host's share) holds at most `perSource`
+// (http.max_connections_per_source; 0: no cap, for a reverse proxy or NAT); they share `remote`; loopback
+// sources have `loopback` of their own, with no cap per address, so the local health check (Docker
+// HEALTHCHECK, systemd, an agent on the host) gets in whatever comes from outside.
 import net from 'node:net';
 import { ipToBytes } from '../config/values.js';
 
 export interface ConnectionLimits {
+  /** Per source beyond this host; 0: no cap (every client behind one reverse proxy or NAT address). */
   perSource: number;
   remote: number;
   loopback: number;
@@ -56,7 +58,8 @@ export class ConnectionBudget {
     const src = connectionSource(remoteAddress);
     if (!src) return 'no source address (closed already)';
     const held = this.bySource.get(src.key) ?? 0;
-    if (held >= this.limits.perSource) return `${this.limits.perSource} connections from ${src.key} already`;
+    // loopback is this host (a local proxy, the health check): it has its own budget, no cap per address
+    if (!src.loopback && this.limits.perSource > 0 && held >= this.limits.perSource) return `${this.limits.perSource} connections from ${src.key} already`;
     if (src.loopback && this.loopback >= this.limits.loopback) return `${this.limits.loopback} connections from loopback already`;
     if (!src.loopback && this.remote >= this.limits.remote) return `${this.limits.remote} connections from beyond this host already`;
     this.bySource.set(src.key, held + 1);

@@ -82,7 +82,7 @@ rrl:
     { host: '::1', port: 5300, family: 6, text: '[::1]:5300' },
   ]);
   t.is(c!.zonesDir, join(DIR, 'zones'));
-  t.deepEqual(c!.http, { host: '127.0.0.1', port: 8053, family: 4, text: '127.0.0.1:8053', tokenFile: null, token: null, allowedHosts: [], metricsAuth: false });
+  t.deepEqual(c!.http, { host: '127.0.0.1', port: 8053, family: 4, text: '127.0.0.1:8053', tokenFile: null, token: null, allowedHosts: [], metricsAuth: false, maxConnectionsPerSource: 16 });
   t.is(c!.workers, 1);
   t.is(c!.geoip.database, join(DIR, 'geodb/GeoLite2-City.mmdb'), 'relative paths resolve from the config folder');
   t.true(c!.geoip.ecs);
@@ -633,4 +633,15 @@ test('http: loopback in any text form is not "reachable beyond this host"; other
   for (const listen of ['0.0.0.0:8053', '[::]:8053', '192.0.2.1:8053', '128.0.0.1:8053', '[::2]:8053', '[::ffff:128.0.0.1]:8053', '[::127.0.0.1]:8053', '[1::1]:8053']) {
     t.true(warned(listen), `${listen} is not loopback`);
   }
+});
+
+test('http.max_connections_per_source: default 16, 0 lifts the cap (a reverse proxy, NAT), out of range and unknown keys are errors', (t) => {
+  const http = (extra: string) => config(`listen: ["127.0.0.1:0"]\nhttp:\n  listen: "127.0.0.1:8053"\n${extra}`);
+  t.is(http('').config!.http!.maxConnectionsPerSource, 16);
+  t.is(http('  max_connections_per_source: 0\n').config!.http!.maxConnectionsPerSource, 0);
+  t.is(http('  max_connections_per_source: 200\n').config!.http!.maxConnectionsPerSource, 200);
+  t.is(config('listen: ["127.0.0.1:0"]\nhttp: "127.0.0.1:8053"\n').config!.http!.maxConnectionsPerSource, 16, 'the string form too');
+  t.deepEqual(http('  max_connections_per_source: -1\n').diags, ['4:31: http.max_connections_per_source (0: no cap) must be an integer from 0 to 256, got -1']);
+  t.deepEqual(http('  max_connections_per_source: many\n').diags, ['4:31: http.max_connections_per_source (0: no cap) must be an integer from 0 to 256, got "many"']);
+  t.true(http('  max_connections: 0\n').diags.some((d) => /^4:3: .*max_connections/.test(d)), 'an unknown key is still an error');
 });
