@@ -118,7 +118,7 @@ test(`under RLIMIT_NOFILE ${NOFILE}: a warning at start; out of descriptors (EMF
   t.true(await soaAnswered(s.dnsPort));
 
   // 1. many HTTP connections, each sending half a request, until the server holds no free descriptor (from
-  //    several 127.x sources, 8 each: one source may hold only 16, and closing the rest frees their descriptors)
+  //    several 127.x sources, 8 each; the API's loopback budget of 64 connections is above this descriptor limit)
   const held: net.Socket[] = [];
   t.teardown(() => { for (const c of held) c.destroy(); });
   for (let i = 0; i < NOFILE * 2 && !s.p.done; i++) {
