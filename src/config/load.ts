@@ -19,7 +19,10 @@ export interface ZoneFileResult {
 export interface LoadOptions {
   /** Files about to be read whose previous version serves, with its origin: a file not read now keeps it. */
   kept?: Map<string, string>;
-  /** A file of `kept` that changed less than this long ago is not read (a SIGHUP does not wait for it to settle). */
+  /**
+   * A file that changed less than this long ago is not read (a SIGHUP does not wait for it to settle): it keeps
+   * what it serves (its last good version, or nothing if new) until the retry reads it.
+   */
   settleMs?: number;
 }
 
@@ -40,7 +43,7 @@ export function listZoneFiles(dir: string): string[] | string {
 
 /** Loads `files`; `claimed` holds origins already served from other files (origin → file). */
 export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new Map<string, string>(), opts: LoadOptions = {}): ZoneFileResult[] {
-  const results = files.map((file) => loadSettled(file, cfg, opts.kept?.has(file) ? opts.settleMs : undefined));
+  const results = files.map((file) => loadSettled(file, cfg, opts.settleMs));
   const byOrigin = new Map(claimed);
   // a file caught mid-write keeps serving its previous version, which still claims its origin
   for (const r of results) {
@@ -67,18 +70,22 @@ export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new 
  * is taken before and after; a write in between moves the change time, a rename swaps the inode.
  */
 function loadSettled(file: string, cfg: ServerConfig, settleMs?: number): ZoneFileResult {
+  let skew: Diagnostic | null = null;
   if (settleMs !== undefined) {
     const ago = changedAgo(file);
-    if (ago !== null && ago < settleMs) {
+    // a stamp in the future (a clock ahead on NFS, `cp -p` from a skewed host) would never settle: read it
+    if (ago !== null && ago < 0) skew = { file: displayPath(file), line: 1, col: 1, severity: 'warning', message: `zone file is stamped ${Math.round(-ago)} ms in the future (clock skew?): read as settled` };
+    else if (ago !== null && ago < settleMs) {
       return {
         file, zone: null, tooRecent: true,
-        diagnostics: [{ file: displayPath(file), line: 1, col: 1, severity: 'error', message: `zone file changed ${Math.max(0, Math.round(ago))} ms ago (still being written?): read it again once it holds still` }],
+        diagnostics: [{ file: displayPath(file), line: 1, col: 1, severity: 'error', message: `zone file changed ${Math.round(ago)} ms ago (still being written?): read it again once it holds still` }],
       };
     }
   }
   const before = contentStamp(file);
   const r = loadZoneFile(file, cfg);
   const after = contentStamp(file);
+  if (skew) r.diagnostics.unshift(skew);
   if (before === null || before === after) return { file, ...r };
   return {
     file, zone: null, changedWhileRead: true,

@@ -2,7 +2,7 @@
 // is neither the old file nor the new one. The read of a large zone takes long enough for a writer in another
 // process, appending a line every 5 ms, to change the file in the middle of it.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { SerialStore } from '../../src/config/serial.js';
@@ -141,4 +141,77 @@ test('load: a zone file caught mid-write still claims its origin: another file d
   t.deepEqual(report.failed, [dup], 'the other file is refused as a duplicate');
   t.regex(report.snapshot.files.get(dup)!.errors[0]!.message, /^zone big\.test\. is already defined in .*big\.test\.yaml$/);
   t.is(report.snapshot.zones.get('big.test'), served, 'the version served before stays, alone');
+});
+
+// A SIGHUP load (settleMs given) reads no file that changed within the settle time, whatever its last load
+// did: a file whose last load failed still serves its older good version, and must not swap it for half a file.
+const SETTLE_MS = 400;
+const SMALL = (names: string) => `origin: small.test\nsoa: { ns: ns1.small.test., email: hostmaster@small.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.53 }\n${names}`;
+const settleCfg = (dir: string) => parseServerConfig(join(dir, 'steerdns.yaml'), 'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n').config!;
+const changedAgo = (f: string) => { const st = statSync(f); return Date.now() - Math.max(st.mtimeMs, st.ctimeMs); };
+async function holdsStill(files: string[]): Promise<void> {
+  while (files.some((f) => changedAgo(f) < SETTLE_MS)) await new Promise((r) => setTimeout(r, 25));
+}
+
+test('load: at a SIGHUP a broken zone file rewritten within the settle time keeps its good version; once still it loads', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cfg = settleCfg(dir);
+  const file = join(cfg.zonesDir, 'small.test.yaml');
+  const fresh = join(cfg.zonesDir, 'new.test.yaml');
+  mkdirSync(cfg.zonesDir);
+  writeFileSync(file, SMALL('  www: { A: 192.0.2.1 }\n  last: { A: 192.0.2.1 }\n'));
+  const serials = new SerialStore(cfg.stateDir, false);
+  const good = loadSnapshot(cfg, serials, null);
+  const served = good.snapshot.zones.get('small.test')!;
+  t.truthy(served);
+  writeFileSync(file, SMALL('  www: { A: [[[\n'));
+  await holdsStill([file]);
+  const broken = loadSnapshot(cfg, serials, good.snapshot, { settleMs: SETTLE_MS });
+  t.deepEqual(broken.failed, [file]);
+  t.is(broken.snapshot.zones.get('small.test'), served, 'the good version serves while the file is broken');
+
+  // the fix is written in two steps; the SIGHUP lands between them (and a new file is being written too)
+  const wrote = Date.now();
+  writeFileSync(file, SMALL('  www: { A: 192.0.2.2 }\n'));
+  writeFileSync(fresh, 'origin: new.test\nsoa: { ns: ns1.new.test., email: hostmaster@new.test }\nrecords:\n');
+  const hup = loadSnapshot(cfg, serials, broken.snapshot, { settleMs: SETTLE_MS });
+  if (Date.now() - wrote >= SETTLE_MS) return t.fail(`the load took ${Date.now() - wrote} ms: past the settle time, nothing tested`);
+  t.deepEqual(hup.recent, [fresh, file].sort());
+  t.deepEqual(hup.failed, []);
+  t.is(hup.snapshot.zones.get('small.test'), served, 'the full good version still serves, not half the new file');
+  t.false(hup.snapshot.zones.has('new.test'), 'a new file is not read mid-write');
+
+  appendFileSync(file, '  last: { A: 192.0.2.2 }\n');
+  appendFileSync(fresh, '  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.54 }\n');
+  await holdsStill([file, fresh]);
+  const retry = loadSnapshot(cfg, serials, hup.snapshot, { settleMs: SETTLE_MS });
+  t.deepEqual(retry.unsettled, []);
+  t.deepEqual(retry.failed, []);
+  const names = [...retry.snapshot.zones.get('small.test')!.nodes.keys()];
+  t.true(names.includes('last.small.test'), 'the completed file serves whole');
+  t.true(retry.snapshot.zones.has('new.test'));
+});
+
+test('load: at a SIGHUP a zone file stamped in the future (clock skew) is read as settled, with one warning', (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cfg = settleCfg(dir);
+  const file = join(cfg.zonesDir, 'small.test.yaml');
+  mkdirSync(cfg.zonesDir);
+  writeFileSync(file, SMALL('  www: { A: 192.0.2.1 }\n'));
+  const serials = new SerialStore(cfg.stateDir, false);
+  const first = loadSnapshot(cfg, serials, null);
+  writeFileSync(file, SMALL('  www: { A: 192.0.2.2 }\n'));
+  const future = new Date(Date.now() + 3_600_000); // `cp -p` from a host an hour ahead
+  utimesSync(file, future, future);
+  const hup = loadSnapshot(cfg, serials, first.snapshot, { settleMs: SETTLE_MS });
+  t.deepEqual(hup.unsettled, [], 'a file stamped in the future never gets older: it is not waited for');
+  t.deepEqual(hup.changed, [file]);
+  const skew = hup.messages.filter((m) => /in the future/.test(m.text));
+  t.is(skew.length, 1, JSON.stringify(hup.messages));
+  t.is(skew[0]!.level, 'warn');
+  t.regex(skew[0]!.text, /stamped \d+ ms in the future/);
+  const again = loadSnapshot(cfg, serials, hup.snapshot, { settleMs: SETTLE_MS });
+  t.false(again.messages.some((m) => /in the future/.test(m.text)), 'the skew of an unchanged file is not logged again');
 });
