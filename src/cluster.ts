@@ -76,8 +76,14 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     startFailed = reject;
   });
 
+  // a worker that is exiting can still look connected: the write then fails (EPIPE) after the fact. With a
+  // callback the failure comes here instead of as an 'error' event that, unhandled, ends the primary; the
+  // worker's 'exit' is what the primary acts on.
   const send = (w: Worker, m: ToWorker) => {
-    if (w.isConnected()) w.send(m);
+    if (!w.isConnected()) return;
+    w.send(m, undefined, (e: Error | null) => {
+      if (e) log.debug({ worker: w.id, err: e.message }, 'message to an exiting worker not delivered');
+    });
   };
   const broadcast = (m: ToWorker) => {
     for (const s of workers.values()) send(s.worker, m);
@@ -200,6 +206,8 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     const worker = cluster.fork({ STEERDNS_WORKER_SLOT: String(slot) });
     const st: WorkerState = { worker, slot, startedAt: Date.now(), listening: false, listeningAt: null, failed: null, ack: null };
     workers.set(slot, st);
+    // an IPC failure not tied to one send (the channel closing under a write): the 'exit' event follows
+    worker.on('error', (e) => log.warn({ worker: slot, err: e.message }, `worker ${slot}: ${e.message}`));
     worker.on('message', (m: FromWorker) => {
       // a worker asks for the whole table once its handlers are in place (messages before that are lost)
       if (m?.t === 'steerdns:hello') send(worker, { t: 'steerdns:health', entries: server.health.entriesList(), full: true });

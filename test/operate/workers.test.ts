@@ -14,10 +14,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import packet from 'dns-packet';
 import { nextRestart, RESTART_MAX_MS, RESTART_MIN_MS, RESTART_STABLE_MS } from '../../src/cluster.js';
-import { CLI, decode, query, spawnLogged, tcpMany, tempDir, u16, udpRaw, type LoggedProcess, type Msg } from '../helpers/server.js';
+import { CLI, ROOT, decode, query, spawnLogged, tcpMany, tempDir, u16, udpRaw, type LoggedProcess, type Msg } from '../helpers/server.js';
 import { startLoop } from './helpers.js';
 
 // ---- timings of the probed pool ------------------------------------------------------------------
@@ -81,12 +82,12 @@ interface Running {
 }
 
 /** Writes the config and zones into a temp folder and spawns `steerdns serve` in a process group of its own. */
-function spawnServe(t: ExecutionContext, config: string, zones: Record<string, string>): { dir: string; p: LoggedProcess; pgid: number } {
+function spawnServe(t: ExecutionContext, config: string, zones: Record<string, string>, nodeArgs: string[] = []): { dir: string; p: LoggedProcess; pgid: number } {
   const dir = tempDir('steerdns-workers-');
   mkdirSync(join(dir, 'zones'));
   writeFileSync(join(dir, 'steerdns.yaml'), config);
   for (const [name, text] of Object.entries(zones)) writeFileSync(join(dir, 'zones', name), text);
-  const p = spawnLogged(process.execPath, [CLI, 'serve', '-c', join(dir, 'steerdns.yaml')], { cwd: dir, detached: true });
+  const p = spawnLogged(process.execPath, [...nodeArgs, CLI, 'serve', '-c', join(dir, 'steerdns.yaml')], { cwd: dir, detached: true });
   const pgid = p.child.pid!;
   t.teardown(async () => {
     if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL');
@@ -720,6 +721,18 @@ test.serial('workers: 2 with the listen address taken: the primary exits non-zer
   t.false(p.logs.some((l) => l.msg === 'serving'));
   t.false(p.logs.some((l) => typeof l.msg === 'string' && /restarting it/.test(l.msg)), 'no restart was tried');
   await waitUntil('every process of the group gone', 5000, () => !groupAlive(pgid));
+});
+
+test.serial('a message to a worker that is exiting fails (EPIPE): the primary logs it and goes on; it stops with exit 0', async (t) => {
+  t.timeout(60_000);
+  const preload = pathToFileURL(join(ROOT, 'test', 'fixtures', 'ipc-epipe.mjs')).href;
+  const { p } = spawnServe(t, streamConfig(2), { 'example.test.yaml': STREAM_ZONE }, ['--import', preload]);
+  await p.waitForLog((l) => l.msg === 'serving', 30_000);
+  process.kill(p.child.pid!, 'SIGTERM');
+  const exit = await p.exited;
+  t.notRegex(p.stderr(), /Unhandled 'error' event|EPIPE/, p.stderr());
+  t.like(exit, { code: 0 });
+  t.true(p.logs.some((l) => l.msg === 'stopped'), p.lines.slice(-5).join('\n'));
 });
 
 test('restart delays: 1 s, 2 s, 4 s ... capped at 30 s; a worker that ran a minute starts over at 1 s', (t) => {
