@@ -566,8 +566,8 @@ test('Node refusing the request (a path or header it will not send) is a failed 
   const tls = await probe({ address: b.host, check: checkSpec({ type: 'https', port: b.port, headers: { 'X-Name': 'zoë €' }, timeoutMs: 1000 }) });
   t.like(tls, { ok: false, kind: 'error' });
   t.is(b.requests.length, 0, 'nothing reached the backend');
-  // and a valid probe still works
-  t.like(await probe({ address: b.host, check: checkSpec({ port: b.port, timeoutMs: 1000 }) }), { ok: true, reason: 'HTTP 200' });
+  // and a valid probe still works (its timeout only has to outlast a loaded machine: what is checked is success)
+  t.like(await probe({ address: b.host, check: checkSpec({ port: b.port, timeoutMs: 10_000 }) }), { ok: true, reason: 'HTTP 200' });
 });
 
 test('update(): new timings apply to the known state (a down target stays down) and a shorter interval takes effect at once', async (t) => {
