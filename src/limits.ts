@@ -3,21 +3,6 @@
 // /proc/self/limits (Linux); elsewhere the check is skipped.
 import { readFileSync } from 'node:fs';
 
-/**
- * HTTP API connections held at once, so the API cannot use up the DNS budget: from sources beyond this host,
- * from loopback (a budget of its own: a flood from outside never locks out the local health check), and from
- * one source address beyond this host (an IPv6 /64), so one client cannot take the whole budget — the
- * default of http.max_connections_per_source (src/http/connections.ts).
- */
-export const HTTP_REMOTE_CONNECTIONS = 256;
-export const HTTP_LOOPBACK_CONNECTIONS = 64;
-export const HTTP_CONNECTIONS_PER_SOURCE = 16;
-/** A request's headers must arrive within this (a half-sent request is dropped then), the whole request within the other. */
-export const HTTP_HEADERS_TIMEOUT_MS = 2000;
-export const HTTP_REQUEST_TIMEOUT_MS = 5000;
-/** Every HTTP API connection this process may hold. */
-export const HTTP_MAX_CONNECTIONS = HTTP_REMOTE_CONNECTIONS + HTTP_LOOPBACK_CONNECTIONS;
-
 /** What Node itself holds (stdio, epoll, signal and async handles, inotify, the zone file being read). */
 const RUNTIME_DESCRIPTORS = 32;
 

@@ -5,8 +5,7 @@
 // turned into Prometheus samples only when /metrics is scraped: counting a query is an array increment,
 // not a label hash. Everything else uses prom-client's metric classes directly.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { RCODE_NAMES } from './dns/constants.js';
-import { TYPE_NAMES } from './config/records.js';
+import { RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
 
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 

@@ -6,10 +6,9 @@ import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type HttpConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
-import { RCODE, RCODE_NAMES } from './dns/constants.js';
+import { RCODE, RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
-import { sourceBytes } from './gslb/answer.js';
-import { TYPE_NAMES } from './config/records.js';
+import { sourceBytes } from './net/source.js';
 import { Responder } from './dns/responder.js';
 import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
@@ -18,11 +17,12 @@ import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober, type CheckTarget } from './health/prober.js';
 import { HttpApi } from './http/api.js';
-import { probedAddress } from './config/zone-file.js';
+import { unmappedIPv4 } from './net/address.js';
 import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus, RenderCache } from './http/status.js';
 import type { AccessRules } from './http/access.js';
-import { checkDescriptors, HTTP_MAX_CONNECTIONS } from './limits.js';
+import { HTTP_MAX_CONNECTIONS } from './config/http-defaults.js';
+import { checkDescriptors } from './limits.js';
 import { FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
@@ -490,7 +490,7 @@ export function checkTargets(snapshot: Snapshot): CheckTarget[] {
           let c = byKey.get(t.healthKey);
           if (!c) {
             // an IPv4-mapped target is probed at its IPv4 address (its identity), whichever form a pool wrote first
-            c = { key: t.healthKey, address: probedAddress(t.address), check: p.spec.check, uses: [] };
+            c = { key: t.healthKey, address: unmappedIPv4(t.address), check: p.spec.check, uses: [] };
             byKey.set(t.healthKey, c);
           } else if (tighterCheck(p.spec.check, c.check)) c.check = p.spec.check; // shared: the tighter schedule
           c.uses.push({ zone: z.origin, pool: p.name, region: r.name });

@@ -24,7 +24,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import packet from 'dns-packet';
 
-const { GeoLocator, openDatabase, bundledDatabasePath, isPrivate } = await import(new URL('../dist/gslb/geo.js', import.meta.url).href);
+const { GeoLocator, openDatabase, bundledDatabasePath } = await import(new URL('../dist/gslb/geo.js', import.meta.url).href);
+const { isPrivate } = await import(new URL('../dist/net/ranges.js', import.meta.url).href);
 
 const WARM = 10_000;
 const COLD = 1_000_000;

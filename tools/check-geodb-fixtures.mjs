@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GeoLocator, openDatabase } from '../dist/gslb/geo.js';
-import { ipToBytes } from '../dist/config/values.js';
+import { ipToBytes } from '../dist/net/address.js';
 
 const dir = resolve(process.argv[2] ?? join(import.meta.dirname ?? '.', '..', '..', 'shared', 'geodb-fixtures'));
 const cases = [

@@ -1,24 +1,23 @@
 // Static record types of the zone format (spec §3): YAML value → RDATA bytes, encoded with dns-packet's
 // per-type encoders at load time. Each parser checks the RFC field ranges and reports with a position.
-import packet from 'dns-packet';
 import type { Node } from 'yaml';
+import { resolveName } from '../dns/name.js';
+import { encodeRdata as encode } from '../dns/rdata.js';
+import { TYPE } from '../dns/registry.js';
+import { ipFamily, ipToBytes } from '../net/address.js';
 import { entryMap, type SourceFile } from './source.js';
-import { ipFamily, ipToBytes, resolveName } from './values.js';
 
 export interface RecordData {
   rdata: Buffer;
   text: string;          // presentation form, for messages, duplicate detection and hashing
 }
 
-/** RR type codes of the types the zone format accepts. */
-export const RECORD_TYPES = {
-  A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, NAPTR: 35, DS: 43, SSHFP: 44, TLSA: 52, CAA: 257,
-} as const;
-export type RecordType = keyof typeof RECORD_TYPES;
+/** The types a zone file may contain under a name (SOA has its own section), in the order messages list them. */
+const WRITABLE_TYPES = ['A', 'NS', 'CNAME', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'NAPTR', 'DS', 'SSHFP', 'TLSA', 'CAA'] as const;
+export type RecordType = (typeof WRITABLE_TYPES)[number];
 
-export const TYPE_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries({ ...RECORD_TYPES, SOA: 6, OPT: 41, ANY: 255, AXFR: 252, IXFR: 251 }).map(([k, v]) => [v, k]),
-);
+/** RR type codes (from the DNS registry) of the types the zone format accepts. */
+export const RECORD_TYPES = Object.fromEntries(WRITABLE_TYPES.map((t) => [t, TYPE[t]])) as Record<RecordType, number>;
 
 interface Ctx {
   src: SourceFile;
@@ -26,15 +25,6 @@ interface Ctx {
 }
 
 type Parser = (ctx: Ctx, node: Node, what: string) => RecordData | null;
-
-// dns-packet's encoders write a 2-byte RDLENGTH first; the RDATA is what follows.
-function encode(type: string, data: unknown): Buffer {
-  const enc = (packet as unknown as { record(t: string): { encode(d: unknown): Buffer } }).record(type);
-  const b = enc.encode(data);
-  // the RDLENGTH it wrote, not the buffer size: dns-packet over-sizes the buffer by one for the root name
-  // (null MX `0 .`, NAPTR replacement `.`) and for an escaped dot in the SOA rname, leaving a stray 0 byte
-  return Buffer.from(b.subarray(2, 2 + b.readUInt16BE(0)));
-}
 
 function name(ctx: Ctx, node: Node, what: string): string | null {
   const raw = ctx.src.string(node, what);
@@ -219,8 +209,3 @@ export const RECORD_PARSERS: Record<RecordType, Parser> = {
     };
   },
 };
-
-/** The SOA RDATA; `email` may be written `user@domain` (a dot in `user` is escaped) or as a name. */
-export function soaRdata(mname: string, rname: string, serial: number, refresh: number, retry: number, expire: number, minimum: number): Buffer {
-  return encode('SOA', { mname, rname, serial, refresh, retry, expire, minimum });
-}

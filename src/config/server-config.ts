@@ -3,10 +3,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
-import { parseHostName, type HostName } from '../http/access.js';
-import { isLoopbackIp } from '../http/connections.js';
-import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_REMOTE_CONNECTIONS } from '../limits.js';
-import { maskBytes, parseCidr, parseDuration, parseHostPort, parseSize, type Cidr, type Family } from './values.js';
+import { isMappedIPv4, type Family } from '../net/address.js';
+import { inNetwork, parseCidr, type Cidr } from '../net/cidr.js';
+import { parseHostName, type HostName } from '../net/host.js';
+import { isLoopbackIp, isNat64 } from '../net/ranges.js';
+import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_REMOTE_CONNECTIONS } from './http-defaults.js';
+import { parseDuration, parseHostPort, parseSize } from './values.js';
 
 export interface ListenAddress {
   host: string;
@@ -105,22 +107,9 @@ export const DEFAULT_HEALTH: HealthDefaults = {
 
 /** An IPv4-mapped IPv6 network (::ffff:0:0/96 and inside it) as the IPv4 network it is; others as they are. */
 function probeNetwork(c: Cidr): ProbeNetwork {
-  if (c.family !== 6 || c.prefix < 96 || !isMapped(c.bytes)) return c;
+  if (c.family !== 6 || c.prefix < 96 || !isMappedIPv4(c.bytes)) return c;
   const bytes = c.bytes.subarray(12);
   return { family: 4, bytes, prefix: c.prefix - 96, text: c.text };
-}
-
-function isMapped(b: Uint8Array): boolean {
-  return b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-}
-
-function inNetwork(n: Cidr, bytes: Uint8Array): boolean {
-  return n.bytes.length === bytes.length && maskBytes(bytes, n.prefix).equals(n.bytes);
-}
-
-/** NAT64's well-known prefix 64:ff9b::/96 (RFC 6052): a translator sends what is behind it to the IPv4 address. */
-function isNat64(b: Uint8Array): boolean {
-  return b.length === 16 && b[0] === 0 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && b.subarray(4, 12).every((x) => x === 0);
 }
 
 /**
@@ -129,7 +118,7 @@ function isNat64(b: Uint8Array): boolean {
  * 64:ff9b::/96 (64:ff9b::a9fe:a9fe) where a translator serves: each is judged as that IPv4 address too.
  */
 export function deniedProbeNetwork(h: Pick<HealthDefaults, 'deny' | 'allow'>, address: Uint8Array): ProbeNetwork | null {
-  const forms = isMapped(address) || isNat64(address) ? [address, address.subarray(12)] : [address];
+  const forms = isMappedIPv4(address) || isNat64(address) ? [address, address.subarray(12)] : [address];
   const denied = h.deny.find((n) => forms.some((f) => inNetwork(n, f)));
   if (!denied) return null;
   return h.allow.some((n) => forms.some((f) => inNetwork(n, f))) ? null : denied;

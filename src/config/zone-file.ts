@@ -9,7 +9,8 @@ import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } fr
 import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
 import { deniedProbeNetwork, durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
 import { entryMap, SourceFile, displayPath, notARegularFile, reportable, type Diagnostic, type Entry } from './source.js';
-import { bytesToIp, ipFamily, ipToBytes, isHostName, isSubdomain, parentName, relativeName, resolveName, wireLength, type Family } from './values.js';
+import { isHostName, isSubdomain, parentName, relativeName, resolveName, wireLength } from '../dns/name.js';
+import { bytesToIp, ipFamily, ipToBytes, unmappedIPv4, type Family } from '../net/address.js';
 
 export interface RRsetSpec {
   type: RecordType;
@@ -110,13 +111,6 @@ const ZONE_KEYS = ['origin', 'ttl', 'soa', 'records'];
 const SOA_KEYS = ['ns', 'email', 'refresh', 'retry', 'expire', 'minimum', 'serial', 'ttl'];
 const POOL_KEYS = ['ttl', 'policy', 'map', 'answers', 'select', 'min_healthy', 'family_fallback', 'all_down', 'check', 'regions'];
 const CHECK_KEYS = ['type', 'port', 'path', 'host', 'headers', 'expect', 'body', 'insecure', 'interval', 'timeout', 'rise', 'fall', 'initial'];
-/**
- * The host a probe of this address (canonical text) reaches: an IPv4-mapped IPv6 address (::ffff:192.0.2.1)
- * is the IPv4 host it maps. The answer keeps the address as written (an AAAA RR stays one).
- */
-export function probedAddress(address: string): string {
-  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1] ?? address;
-}
 
 /**
  * Headers that break the probe, refused in a check's `headers:` (why, for the message). Node throws on
@@ -630,7 +624,7 @@ class ZoneReader {
         if (!target) continue;
         // one address written two ways (2001:db8::1, 2001:DB8:0::1) is still one RR and one probe; an IPv4
         // host and its IPv4-mapped form (::ffff:192.0.2.1) are one host and one probe
-        const host = probedAddress(target.address);
+        const host = unmappedIPv4(target.address);
         const prev = seen.get(host);
         if (prev !== undefined) {
           src.error(t, prev === target.written ? `${label}: target ${target.written} is listed twice`

@@ -3,7 +3,9 @@
 // negative answers with the SOA (RFC 2308), minimal ANY (RFC 8482), pools for A/AAAA.
 // Pure and synchronous: (name, type, zones, client, env) → Answer.
 import { decidePool, type ClientInfo, type GeoContext, type GslbEnv } from '../gslb/answer.js';
-import { MAX_CNAME_CHAIN, RCODE, TYPE } from './constants.js';
+import { MAX_CNAME_CHAIN } from './constants.js';
+import { parentName } from './name.js';
+import { RCODE, TYPE } from './registry.js';
 import { emptyAnswer, rrset, withOwner, type Answer, type RRset } from './rrset.js';
 import type { Zone, ZoneNode } from './zone.js';
 
@@ -30,11 +32,6 @@ export function findZone(table: ZoneTable, name: string, qtype: number): Zone | 
     if (n === '') return null;
     n = parentName(n);
   }
-}
-
-function parentName(n: string): string {
-  const dot = n.indexOf('.');
-  return dot < 0 ? '' : n.slice(dot + 1);
 }
 
 /** Answers (name, type) from the zones; REFUSED outside every zone. */

@@ -1,6 +1,6 @@
 // Presentation format (RFC 1035 §5 style, as dig prints it) of prepared RRsets, for `explain` and /status.
 import packet from 'dns-packet';
-import { TYPE_NAMES } from '../config/records.js';
+import { className, typeName } from './registry.js';
 import type { RRset } from './rrset.js';
 
 type Decoder = { decode(buf: Buffer, offset?: number): unknown };
@@ -17,7 +17,7 @@ const fq = (n: string) => (n === '.' || n.endsWith('.') ? n : `${n}.`);
 const quote = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 
 export function rdataText(type: number, rdata: Buffer): string {
-  const name = TYPE_NAMES[type] ?? `TYPE${type}`;
+  const name = typeName(type);
   try {
     const d = decodeRdata(name, rdata) as Record<string, unknown> & string & Buffer[];
     switch (name) {
@@ -39,7 +39,7 @@ export function rdataText(type: number, rdata: Buffer): string {
 /** Every record of an RRset as a presentation line. */
 export function rrsetLines(set: RRset): string[] {
   const owner = set.owner === '' ? '.' : `${set.owner}.`;
-  const type = TYPE_NAMES[set.type] ?? `TYPE${set.type}`;
-  const klass = set.class === 3 ? 'CH' : 'IN';
+  const type = typeName(set.type);
+  const klass = className(set.class);
   return set.rdata.map((rd) => `${owner} ${set.ttl} ${klass} ${type} ${rdataText(set.type, rd)}`);
 }

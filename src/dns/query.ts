@@ -2,7 +2,7 @@
 // asked and binary labels can never alias a zone name), the rest of the message validated by dns-packet,
 // and EDNS(0) (RFC 6891) with NSID (RFC 5001) and Client Subnet (RFC 7871).
 import packet from 'dns-packet';
-import { OPTION, TYPE } from './constants.js';
+import { OPTION, TYPE } from './registry.js';
 
 export interface Question {
   /** Lookup key: lower-case, dot-separated, no trailing dot; bytes outside [a-z0-9_*-] escaped as \DDD. */

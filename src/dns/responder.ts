@@ -2,7 +2,8 @@
 // CHAOS identity queries, the zone lookup, EDNS and the UDP size limit. Synchronous and allocation-light;
 // the transports (udp.ts, tcp.ts) only move bytes.
 import type { ClientInfo, GslbEnv } from '../gslb/answer.js';
-import { CLASS, EDNS_PAYLOAD, RCODE, TYPE } from './constants.js';
+import { EDNS_PAYLOAD } from './constants.js';
+import { CLASS, RCODE, TYPE } from './registry.js';
 import { lookup, type ZoneTable } from './lookup.js';
 import { isBadQtype, mustDrop, parseQuery, type Query } from './query.js';
 import { emptyAnswer, rrset, type Answer } from './rrset.js';

@@ -6,8 +6,25 @@
 // client retries over TCP, where a forged source cannot follow) and the others are dropped. TCP is never
 // limited; `exempt` networks neither.
 import { randomBytes } from 'node:crypto';
-import type { RrlConfig } from '../config/server-config.js';
-import { maskBytes } from '../config/values.js';
+import type { Family } from '../net/address.js';
+import { maskBytes } from '../net/cidr.js';
+
+/** The `rrl:` settings the limiter needs (config's RrlConfig has this shape). */
+export interface RrlSettings {
+  /** Responses per second each key may get. */
+  responsesPerSecond: number;
+  /** Seconds of budget a flooding key may owe before it is answered again. */
+  window: number;
+  /** Every `slip`-th limited response goes out truncated (0: none, all dropped). */
+  slip: number;
+  /** Client prefix lengths a key is made of. */
+  ipv4Prefix: number;
+  ipv6Prefix: number;
+  /** Networks never limited. */
+  exempt: { bytes: Buffer; prefix: number; family: Family }[];
+  /** Slots asked for (rounded up to a power of two, at least 1024). */
+  tableSize: number;
+}
 
 export type RrlAction = 'send' | 'slip' | 'drop';
 
@@ -27,7 +44,7 @@ export class ResponseRateLimiter {
   private readonly maxDebt: number;
   private readonly exempt: { bytes: Buffer; prefix: number; family: 4 | 6 }[];
 
-  constructor(readonly cfg: RrlConfig, private readonly now: () => number = () => performance.now() / 1000) {
+  constructor(readonly cfg: RrlSettings, private readonly now: () => number = () => performance.now() / 1000) {
     // a power of two at least as large as asked: slots are found by masking the hash
     let size = 1024;
     while (size < cfg.tableSize) size *= 2;

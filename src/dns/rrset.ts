@@ -1,5 +1,6 @@
 // The unit of answer data: an RRset with its RDATA already in wire form (prepared at load time), and the
 // Answer a lookup returns — sections of RRsets plus the flags the writer needs. No I/O, no parsing here.
+import { CLASS, TYPE } from './registry.js';
 
 export interface RRset {
   /** Owner in internal form: lower-case, no trailing dot ("" = root). */
@@ -35,7 +36,7 @@ export interface Answer {
 }
 
 export function rrset(owner: string, type: number, ttl: number, rdata: Buffer[],
-  rotate = type === 1 || type === 28, klass = 1): RRset {
+  rotate = type === TYPE.A || type === TYPE.AAAA, klass: number = CLASS.IN): RRset {
   return { owner, type, class: klass, ttl, rdata, rotate };
 }
 
@@ -46,16 +47,4 @@ export function withOwner(set: RRset, owner: string): RRset {
 
 export function emptyAnswer(rcode: number, zone: string | null, aa = false): Answer {
   return { rcode, aa, answer: [], authority: [], additional: [], mandatoryAdditional: 0, ecsScope: 0, zone, wildcard: null, cut: null };
-}
-
-/** The domain name inside NS/CNAME/PTR/MX/SRV RDATA (uncompressed, as prepared at load) → internal form. */
-export function rdataName(type: number, rdata: Buffer): string {
-  let off = type === 15 ? 2 : type === 33 ? 6 : 0; // MX: preference; SRV: priority, weight, port
-  let out = '';
-  while (off < rdata.length && rdata[off] !== 0) {
-    const len = rdata[off]!;
-    out += (out ? '.' : '') + rdata.toString('latin1', off + 1, off + 1 + len).toLowerCase();
-    off += len + 1;
-  }
-  return out;
 }

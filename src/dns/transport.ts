@@ -3,7 +3,7 @@
 // and a `handle` function and own nothing else.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Family } from '../config/values.js';
+import type { Family } from '../net/address.js';
 
 export type Handle = (msg: Buffer, address: string, transport: 'udp' | 'tcp') => Buffer | null;
 

@@ -3,7 +3,8 @@
 // Enforces the size limit: an answer or authority RRset that does not fit truncates the message to
 // header + question (+ OPT) with TC=1; optional additional data that does not fit is left out; mandatory
 // glue that does not fit sets TC (RFC 9471).
-import { EDNS_PAYLOAD, OPTION, TYPE } from './constants.js';
+import { EDNS_PAYLOAD } from './constants.js';
+import { OPTION, TYPE } from './registry.js';
 import type { Query } from './query.js';
 import type { Answer, RRset } from './rrset.js';
 

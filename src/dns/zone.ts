@@ -1,13 +1,13 @@
 // A zone prepared for answering (design: "do work at load, not per query"): one node per owner name and
 // per empty non-terminal, RRsets grouped with their RDATA in wire form, delegations with their referral
 // (NS + glue) ready, additional-section data attached to NS/MX/SRV RRsets, negative answers' SOA ready.
-import { soaRdata } from '../config/records.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { ZoneSpec } from '../config/zone-file.js';
-import { isSubdomain, parentName } from '../config/values.js';
 import { buildPool, type Pool } from '../gslb/pool.js';
-import { TYPE } from './constants.js';
-import { rdataName, rrset, type RRset } from './rrset.js';
+import { isSubdomain, parentName } from './name.js';
+import { rdataName, soaRdata } from './rdata.js';
+import { TYPE, typeCode } from './registry.js';
+import { rrset, type RRset } from './rrset.js';
 
 export interface Referral {
   ns: RRset;
@@ -85,8 +85,6 @@ export interface Zone {
   spec: ZoneSpec;
 }
 
-const TYPE_CODES: Record<string, number> = TYPE;
-
 /** Prepares a zone. `spec.names` is consumed (emptied): the prepared nodes replace it. */
 export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zone {
   const { origin, soa: s } = spec;
@@ -111,7 +109,7 @@ export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zo
     // empty non-terminals: every ancestor up to the apex exists as a node
     for (let p = parentName(n.name); isSubdomain(p, origin) && p !== origin; p = parentName(p)) node(p);
     for (const [typeName, set] of n.rrsets) {
-      const type = TYPE_CODES[typeName]!;
+      const type = typeCode(typeName)!;
       const prepared = rrset(n.name, type, set.ttl, set.records.map((r) => r.rdata));
       if (type === TYPE.CNAME) prepared.target = rdataName(type, prepared.rdata[0]!);
       zn.rrsets.set(type, prepared);

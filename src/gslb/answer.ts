@@ -3,8 +3,10 @@
 // come in through `GslbEnv`; `steerdns explain` passes a trace and prints what this same function decided.
 import type { ClientSubnet } from '../dns/query.js';
 import type { HealthView } from '../health/table.js';
-import { ipToBytes, maskBytes } from '../config/values.js';
-import { embeddedIPv4, isPrivate, type GeoLocator, type Location } from './geo.js';
+import { maskBytes } from '../net/cidr.js';
+import { embeddedIPv4, isPrivate } from '../net/ranges.js';
+import { sourceBytes } from '../net/source.js';
+import type { GeoLocator, Location } from './geo.js';
 import { poolMemo } from './memo.js';
 import { computeOrder, orderMemo, type OrderMemo, type RegionOrder } from './order.js';
 import type { Pool, PoolRegion, Target } from './pool.js';
@@ -141,19 +143,6 @@ export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocatio
   const bytes = sourceBytes(client.address);
   client.located = { loc: ctx.geo.locate(bytes), via: 'source', bytes, ...(ignored ? { ecsIgnored: ignored } : {}) };
   return client.located;
-}
-
-// Source addresses as bytes: resolvers are few and ask often, so the text → bytes parse is cached
-const SOURCES = new Map<string, Buffer>();
-
-export function sourceBytes(address: string): Buffer {
-  let b = SOURCES.get(address);
-  if (!b) {
-    b = ipToBytes(address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);
-    if (SOURCES.size >= 65_536) SOURCES.clear();
-    SOURCES.set(address, b);
-  }
-  return b;
 }
 
 function clientBlock(bytes: Buffer): Buffer {

@@ -1,14 +1,15 @@
 // `steerdns explain` and `GET /explain`: runs the real lookup for one (name, type, client) with a trace,
 // so what it prints is what the server's own functions decided — it cannot drift from the server.
-import { TYPE_NAMES } from '../config/records.js';
-import { bytesToIp, ipFamily, parseCidr } from '../config/values.js';
-import { RCODE_NAMES } from '../dns/constants.js';
 import { lookup, type ZoneTable } from '../dns/lookup.js';
 import { rrsetLines } from '../dns/present.js';
 import type { ClientSubnet } from '../dns/query.js';
+import { rcodeName, typeCode } from '../dns/registry.js';
 import type { HealthView } from '../health/table.js';
+import { bytesToIp, ipFamily } from '../net/address.js';
+import { parseCidr } from '../net/cidr.js';
+import { embeddedIPv4 } from '../net/ranges.js';
 import { ECS_OFF, locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
-import { embeddedIPv4, type Location } from './geo.js';
+import type { Location } from './geo.js';
 
 export interface ExplainRequest {
   name: string;
@@ -35,14 +36,12 @@ export interface ExplainResult {
   answer: { rcode: string; aa: boolean; answer: string[]; authority: string[]; additional: string[]; ecsScope: number; zone: string | null };
 }
 
-const TYPE_CODES: Record<string, number> = Object.fromEntries(Object.entries(TYPE_NAMES).map(([k, v]) => [v, Number(k)]));
-
 /** Validates the request; returns an error message or the parsed parts. */
 function parse(req: ExplainRequest): { name: string; qtype: number; typeName: string; ecs: ClientSubnet | null } | string {
   const name = req.name.trim().replace(/\.$/, '').toLowerCase();
   if (!name || name.length > 253 || name.split('.').some((l) => !l || l.length > 63)) return `"${req.name}" is not a domain name`;
   const typeName = (req.type ?? 'A').toUpperCase();
-  const qtype = TYPE_CODES[typeName] ?? (/^TYPE\d+$/.test(typeName) ? Number(typeName.slice(4)) : NaN);
+  const qtype = typeCode(typeName) ?? NaN;
   if (!(qtype > 0 && qtype < 65536)) return `unknown record type "${req.type}"`;
   if (!ipFamily(req.from)) return `--from "${req.from}" is not an IP address`;
   let ecs: ClientSubnet | null = null;
@@ -71,7 +70,7 @@ export function explain(table: ZoneTable, health: HealthView, healthSource: 'liv
     } : null,
     pools: trace.map(({ client: _c, ...rest }) => rest),
     answer: {
-      rcode: RCODE_NAMES[ans.rcode] ?? String(ans.rcode),
+      rcode: rcodeName(ans.rcode),
       aa: ans.aa,
       answer: ans.answer.flatMap(rrsetLines),
       authority: ans.authority.flatMap(rrsetLines),

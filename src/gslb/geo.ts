@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { Reader } from 'maxmind';
 import type { GeoOverlay } from '../config/server-config.js';
 import { notARegularFile } from '../config/source.js';
-import { bytesToIp, maskBytes } from '../config/values.js';
+import { bytesToIp } from '../net/address.js';
+import { inNetwork, maskBytes } from '../net/cidr.js';
+import { embeddedIPv4, privatePrefix } from '../net/ranges.js';
 import COUNTRY_POINTS from './country-points.generated.json' with { type: 'json' };
 
 export type LocationSource = 'overlay' | 'database' | 'coarse' | 'unknown';
@@ -48,53 +50,6 @@ const COUNTRIES = COUNTRY_POINTS as Record<string, CountryPoint>;
 /** The country point table (continent and population centre per ISO code). */
 export function countryPoint(code: string): CountryPoint | undefined {
   return COUNTRIES[code];
-}
-
-// ---- addresses ----------------------------------------------------------------------------------
-
-/** For IPv4-mapped (::ffff:0:0/96), 6to4 (2002::/16) and Teredo (2001::/32) addresses, the IPv4 inside. */
-export function embeddedIPv4(b: Uint8Array): { v4: Buffer; offsetBits: number } | null {
-  if (b.length !== 16) return null;
-  let zero10 = true;
-  for (let i = 0; i < 10; i++) if (b[i] !== 0) zero10 = false;
-  if (zero10 && b[10] === 0xff && b[11] === 0xff) return { v4: Buffer.from(b.subarray(12, 16)), offsetBits: 96 };
-  if (b[0] === 0x20 && b[1] === 0x02) return { v4: Buffer.from(b.subarray(2, 6)), offsetBits: 16 };
-  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0 && b[3] === 0) {
-    // Teredo: the client's address is the last 32 bits, inverted; no prefix maps onto it
-    return { v4: Buffer.from(b.subarray(12, 16).map((x) => x ^ 0xff)), offsetBits: -1 };
-  }
-  return null;
-}
-
-/** Not routable on the Internet: RFC 1918, loopback, link-local, CGNAT, ULA, multicast, unspecified. */
-export function isPrivate(b: Uint8Array): boolean {
-  return privatePrefix(b) !== null;
-}
-
-/** The prefix length of the non-routable range (see isPrivate) that contains the address, or null. */
-export function privatePrefix(b: Uint8Array): number | null {
-  if (b.length === 4) {
-    const [a, c] = [b[0]!, b[1]!];
-    if (a === 0 || a === 10 || a === 127) return 8;
-    if (a === 100 && (c & 0xc0) === 64) return 10;
-    if (a === 169 && c === 254) return 16;
-    if (a === 172 && (c & 0xf0) === 16) return 12;
-    if (a === 192 && c === 168) return 16;
-    return a >= 224 ? 3 : null;
-  }
-  const e = embeddedIPv4(b);
-  if (e && e.offsetBits === 96) {
-    const p = privatePrefix(e.v4);
-    return p === null ? null : 96 + p;
-  }
-  if (b.every((x, i) => (i < 15 ? x === 0 : x <= 1))) return 127; // :: and ::1
-  if ((b[0]! & 0xfe) === 0xfc) return 7;
-  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 10;
-  return b[0] === 0xff ? 8 : null;
-}
-
-function contains(net: { bytes: Buffer; prefix: number }, addr: Uint8Array): boolean {
-  return maskBytes(addr, net.prefix).equals(net.bytes);
 }
 
 // ---- database records ---------------------------------------------------------------------------
@@ -207,7 +162,7 @@ const METADATA_MARKER = Buffer.from([0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.c
 export const MAX_DATA_DEPTH = 64;
 
 /** The data types of the MaxMind DB format by number (0: extended), as named in messages. */
-const TYPE_NAMES = ['an extended type', 'a pointer', 'a string', 'a double', 'a bytes field', 'a uint16', 'a uint32', 'a map', 'an int32',
+const MMDB_TYPE_WORDS = ['an extended type', 'a pointer', 'a string', 'a double', 'a bytes field', 'a uint16', 'a uint32', 'a map', 'an int32',
   'a uint64', 'a uint128', 'an array', 'a data cache container', 'an end marker', 'a boolean', 'a float'];
 /** Payload bytes by type: exactly (double, float) or at most (integers); -1 for no limit. */
 const EXACT_BYTES = [-1, -1, -1, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 4];
@@ -267,7 +222,7 @@ function checkDataSection(buf: Uint8Array, start: number, end: number): string |
         // pointing back at a map or array it is inside: the reader would follow it for ever
         if (depth > 0 && target >= opened[1]!) {
           for (let d = 1; d <= depth; d++) {
-            if (opened[d] === target) return `a pointer at data offset ${off} to data offset ${target}, ${TYPE_NAMES[isMap[d] ? 7 : 11]} that contains it (a loop)`;
+            if (opened[d] === target) return `a pointer at data offset ${off} to data offset ${target}, ${MMDB_TYPE_WORDS[isMap[d] ? 7 : 11]} that contains it (a loop)`;
           }
         }
       } else ahead.push(off, target, atKey(depth, isMap, left) ? 1 : 0);
@@ -282,11 +237,11 @@ function checkDataSection(buf: Uint8Array, start: number, end: number): string |
       if (size >= 29) {
         // 29, 30, 31: the size is 29, 285 or 65,821 plus the next 1, 2 or 3 bytes
         const n = size - 28;
-        if (p + n > end) return past(TYPE_NAMES[type]!, off);
+        if (p + n > end) return past(MMDB_TYPE_WORDS[type]!, off);
         size = n === 1 ? 29 + buf[p]! : n === 2 ? 285 + ((buf[p]! << 8) | buf[p + 1]!) : 65_821 + ((buf[p]! << 16) | (buf[p + 1]! << 8) | buf[p + 2]!);
         p += n;
       }
-      if (type !== 2 && atKey(depth, isMap, left)) return `a map key at data offset ${off} is ${TYPE_NAMES[type]} (keys are strings)`;
+      if (type !== 2 && atKey(depth, isMap, left)) return `a map key at data offset ${off} is ${MMDB_TYPE_WORDS[type]} (keys are strings)`;
       if (type === 7 || type === 11) {
         if (depth === MAX_DATA_DEPTH) return `maps and arrays nested more than ${MAX_DATA_DEPTH} deep at data offset ${off}`;
         if (size > 0) {
@@ -303,18 +258,18 @@ function checkDataSection(buf: Uint8Array, start: number, end: number): string |
         if (size > 1) return `a boolean of size ${size} at data offset ${off} (booleans are 0 or 1)`;
         i = p;
       } else {
-        if (type === 12 || type === 13) return `${TYPE_NAMES[type]} at data offset ${off} (a deprecated type, not read by readers)`;
+        if (type === 12 || type === 13) return `${MMDB_TYPE_WORDS[type]} at data offset ${off} (a deprecated type, not read by readers)`;
         if ((EXACT_BYTES[type]! >= 0 && size !== EXACT_BYTES[type]) || (MAX_BYTES[type]! >= 0 && size > MAX_BYTES[type]!)) {
-          return `${TYPE_NAMES[type]} of ${size} bytes at data offset ${off} (${SIZE_WORDS[type]})`;
+          return `${MMDB_TYPE_WORDS[type]} of ${size} bytes at data offset ${off} (${SIZE_WORDS[type]})`;
         }
-        if (p + size > end) return past(TYPE_NAMES[type]!, off);
+        if (p + size > end) return past(MMDB_TYPE_WORDS[type]!, off);
         i = p + size;
       }
     }
     // a value done: so are the maps and arrays it was the last item of
     while (depth > 0 && --left[depth] === 0) depth--;
   }
-  if (depth > 0) return past(TYPE_NAMES[isMap[depth] ? 7 : 11]!, opened[depth]!);
+  if (depth > 0) return past(MMDB_TYPE_WORDS[isMap[depth] ? 7 : 11]!, opened[depth]!);
   for (let k = 0; k < ahead.length; k += 3) {
     const bad = pointerTarget(buf, start, starts, ahead[k]!, ahead[k + 1]!, ahead[k + 2] === 1);
     if (bad) return bad;
@@ -332,7 +287,7 @@ function pointerTarget(buf: Uint8Array, start: number, starts: Uint8Array, off: 
   if ((starts[target >>> 3]! & (1 << (target & 7))) === 0) return `a pointer at data offset ${off} to data offset ${target}, which is not the start of a value`;
   const type = typeAt(buf, start + target);
   if (type === 1) return `a pointer at data offset ${off} to another pointer (at data offset ${target})`;
-  if (key && type !== 2) return `a map key at data offset ${off} points to ${TYPE_NAMES[type] ?? 'an unknown type'} at data offset ${target} (keys are strings)`;
+  if (key && type !== 2) return `a map key at data offset ${off} points to ${MMDB_TYPE_WORDS[type] ?? 'an unknown type'} at data offset ${target} (keys are strings)`;
   return null;
 }
 
@@ -413,7 +368,7 @@ export class GeoLocator {
 
   private lookup(addr: Uint8Array): Location {
     const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
-    const o = overlays.find((x) => contains(x.network, addr));
+    const o = overlays.find((x) => inNetwork(x.network, addr));
     if (o) {
       const pinned = o.region ? this.regionPoint(o.region) : undefined;
       const c = o.country ? countryPoint(o.country) : undefined;
@@ -459,7 +414,7 @@ export class GeoLocator {
       // spec §4: the scope is at least as long as any overlay network inside the block (that is safe; one
       // bit past the prefix the address shares with the overlay would be too, and wider, but the contract
       // names the overlay's length)
-      if (o.network.prefix > p && contains(block, o.network.bytes)) p = o.network.prefix;
+      if (o.network.prefix > p && inNetwork(block, o.network.bytes)) p = o.network.prefix;
     }
     return p;
   }

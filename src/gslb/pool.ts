@@ -2,8 +2,9 @@
 // The decision (which region, which targets) is made by pure functions of (pool, client, health, state).
 import type { Region, ServerConfig } from '../config/server-config.js';
 import { displayPath, type Diagnostic } from '../config/source.js';
-import { relativeName } from '../config/values.js';
-import { probedAddress, type CheckSpec, type PoolSpec, type ZoneSpec } from '../config/zone-file.js';
+import type { CheckSpec, PoolSpec, ZoneSpec } from '../config/zone-file.js';
+import { relativeName } from '../dns/name.js';
+import { unmappedIPv4 } from '../net/address.js';
 
 export interface Target {
   address: string;
@@ -52,7 +53,7 @@ export interface Pool {
 export function healthKey(spec: PoolSpec, written: string): string {
   const c = spec.check;
   // an IPv4-mapped address (::ffff:192.0.2.1) is probed as the IPv4 host it is: one key with 192.0.2.1
-  const address = probedAddress(written);
+  const address = unmappedIPv4(written);
   if (c.type === 'none') return `none|${address}`;
   if (c.type === 'tcp') return `tcp|${address}|${c.port}`;
   // header names are case-insensitive and their order carries no meaning

@@ -4,13 +4,17 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_HEADERS_TIMEOUT_MS, HTTP_LOOPBACK_CONNECTIONS, HTTP_REMOTE_CONNECTIONS, HTTP_REQUEST_TIMEOUT_MS } from '../limits.js';
+import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_LOOPBACK_CONNECTIONS, HTTP_REMOTE_CONNECTIONS } from '../config/http-defaults.js';
 import { ApiAccess, type AccessRules } from './access.js';
 import { ConnectionBudget } from './connections.js';
 import { explain } from '../gslb/explain.js';
 import type { HealthView } from '../health/table.js';
 import type { Metrics } from '../metrics.js';
 import type { Snapshot } from '../snapshot.js';
+
+/** A request's headers must arrive within this (a half-sent request is dropped then), the whole request within the other. */
+export const HTTP_HEADERS_TIMEOUT_MS = 2000;
+export const HTTP_REQUEST_TIMEOUT_MS = 5000;
 
 export interface ApiSources {
   snapshot(): Snapshot;

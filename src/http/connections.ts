@@ -4,8 +4,8 @@
 // (http.max_connections_per_source; 0: no cap, for a reverse proxy or NAT); they share `remote`; loopback
 // sources have `loopback` of their own, with no cap per address, so the local health check (Docker
 // HEALTHCHECK, systemd, an agent on the host) gets in whatever comes from outside.
-import net from 'node:net';
-import { ipToBytes } from '../config/values.js';
+import { isLoopbackIp } from '../net/ranges.js';
+import { literalBytes } from '../net/source.js';
 
 export interface ConnectionLimits {
   /** Per source beyond this host; 0: no cap (every client behind one reverse proxy or NAT address). */
@@ -20,25 +20,8 @@ export interface ConnectionSource {
   loopback: boolean;
 }
 
-/** Address bytes of an IP literal (a `%zone` suffix dropped), IPv4-mapped IPv6 as the IPv4 address; null if not an IP. */
-function addressBytes(ip: string): Buffer | null {
-  const bare = ip.replace(/%.*$/, '');
-  if (!net.isIP(bare)) return null;
-  const b = ipToBytes(bare);
-  const mapped = b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  return mapped ? b.subarray(12) : b;
-}
-
-/** Loopback by value, in any text form: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104. */
-export function isLoopbackIp(ip: string): boolean {
-  const b = addressBytes(ip);
-  if (!b) return false;
-  if (b.length === 4) return b[0] === 127;
-  return b.subarray(0, 15).every((x) => x === 0) && b[15] === 1;
-}
-
 export function connectionSource(remoteAddress: string | undefined): ConnectionSource | null {
-  const b = remoteAddress === undefined ? null : addressBytes(remoteAddress);
+  const b = remoteAddress === undefined ? null : literalBytes(remoteAddress);
   if (!b) return null;
   const loopback = isLoopbackIp(remoteAddress!);
   if (b.length === 4) return { key: b.join('.'), loopback };

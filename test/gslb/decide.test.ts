@@ -3,7 +3,7 @@
 // (serve-all fail-open, nodata, servfail, fallback), standbys, `answers`, one region for both families,
 // region states from steerdns.yaml, the failover and map policies, the ECS scope, and onDecision.
 import test from 'ava';
-import { bytesToIp } from '../../src/config/values.js';
+import { bytesToIp } from '../../src/net/address.js';
 import { decidePool, Rotation, type ClientInfo, type GeoContext, type GslbEnv, type PoolDecision } from '../../src/gslb/answer.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { stickyOrder } from '../../src/gslb/select.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Reader } from 'maxmind';
 import { parseServerConfig, type ServerConfig } from '../../src/config/server-config.js';
 import type { Diagnostic } from '../../src/config/source.js';
-import { ipToBytes } from '../../src/config/values.js';
+import { ipToBytes } from '../../src/net/address.js';
 import { parseZone } from '../../src/config/zone-file.js';
 import type { ClientSubnet } from '../../src/dns/query.js';
 import type { ClientInfo, GeoContext } from '../../src/gslb/answer.js';

@@ -1,9 +1,9 @@
 // Locating a client (spec §5 step 1, §4 ECS): readRecord over both database schemas, the country point for
-// country-only records, the overlay (longest prefix, region pin), embedded IPv4 in IPv6, private addresses,
+// country-only records, the overlay (longest prefix, region pin), IPv6 addresses located by their embedded IPv4,
 // the ECS-scope prefix, and locateClient's choice between the ECS subnet and the packet's source address.
 import test from 'ava';
 import { locateClient } from '../../src/gslb/answer.js';
-import { countryPoint, embeddedIPv4, GeoLocator, isPrivate, readRecord } from '../../src/gslb/geo.js';
+import { countryPoint, GeoLocator, readRecord } from '../../src/gslb/geo.js';
 import { haversineKm } from '../../src/gslb/order.js';
 import { writeMmdb } from '../../tools/mmdb-writer.mjs';
 import { city, CITY, client, geoFor, ip, memoryDatabase, overlayConfig, serverConfig } from './helpers.js';
@@ -45,46 +45,6 @@ test('readRecord ignores values of the wrong type and empty strings', (t) => {
   t.deepEqual(readRecord({ latitude: '51.5', longitude: Number.NaN, country_code: '', location: 'x' }),
     { lat: undefined, lon: undefined, country: undefined, continent: undefined, subdivision: undefined });
 });
-
-// ---- addresses -----------------------------------------------------------------------------------
-
-test('isPrivate: RFC 1918, loopback, CGNAT, link-local, unspecified, multicast (IPv4)', (t) => {
-  for (const a of ['10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.254', '192.168.1.1', '127.0.0.1', '127.5.6.7',
-    '100.64.0.1', '100.127.255.254', '169.254.1.1', '0.0.0.0', '224.0.0.1', '255.255.255.255']) {
-    t.true(isPrivate(ip(a)), a);
-  }
-  for (const a of ['8.8.8.8', '81.2.69.142', '172.15.255.255', '172.32.0.0', '100.63.255.255', '100.128.0.0',
-    '192.167.1.1', '169.253.1.1', '11.0.0.1', '223.255.255.255']) {
-    t.false(isPrivate(ip(a)), a);
-  }
-});
-
-test('isPrivate: ::1, ::, ULA, link-local, multicast and IPv4-mapped private (IPv6)', (t) => {
-  for (const a of ['::1', '::', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf::1', 'ff02::1', '::ffff:10.1.2.3', '::ffff:192.168.0.1']) {
-    t.true(isPrivate(ip(a)), a);
-  }
-  for (const a of ['2001:218::1', '2a02:c7f::1', '::2', 'fec0::1', '::ffff:8.8.8.8', '2002:808:808::1']) {
-    t.false(isPrivate(ip(a)), a);
-  }
-});
-
-test('embeddedIPv4: IPv4-mapped, 6to4 and Teredo (last 32 bits inverted); other IPv6 → null', (t) => {
-  const mapped = embeddedIPv4(ip('::ffff:81.2.69.142'))!;
-  t.deepEqual([...mapped.v4], [81, 2, 69, 142]);
-  t.is(mapped.offsetBits, 96);
-  const sixToFour = embeddedIPv4(ip('2002:5102:458e::1'))!;
-  t.deepEqual([...sixToFour.v4], [81, 2, 69, 142]);
-  t.is(sixToFour.offsetBits, 16);
-  // RFC 4380 example shape: server 65.54.227.120, client 81.2.69.142 → last 32 bits = ~0x5102458e
-  const teredo = embeddedIPv4(ip('2001:0:4136:e378:8000:63bf:aefd:ba71'))!;
-  t.deepEqual([...teredo.v4], [81, 2, 69, 142]);
-  t.true(teredo.offsetBits < 0);
-  t.is(embeddedIPv4(ip('2001:218::1')), null);
-  t.is(embeddedIPv4(ip('2001:db8::1')), null);
-  t.is(embeddedIPv4(ip('81.2.69.142')), null);
-});
-
-// ---- the country point -----------------------------------------------------------------------------
 
 test('countryPoint: a population centre with its continent; Russia\'s is nearer Moscow than Mumbai', (t) => {
   const ru = countryPoint('RU')!;

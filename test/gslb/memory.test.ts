@@ -7,7 +7,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import test from 'ava';
-import { isPrivate } from '../../src/gslb/geo.js';
+import { isPrivate } from '../../src/net/ranges.js';
 import { decidePool, Rotation, type GslbEnv } from '../../src/gslb/answer.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { HealthTable } from '../../src/health/table.js';

@@ -2,7 +2,8 @@
 // without replacement), random, sticky (rendezvous hash of the client /24 or /56), fastest. The statistical
 // tests (issue 3, acceptance 2) draw from a seeded PRNG so every run sees the same numbers.
 import test from 'ava';
-import { ipToBytes, maskBytes } from '../../src/config/values.js';
+import { ipToBytes } from '../../src/net/address.js';
+import { maskBytes } from '../../src/net/cidr.js';
 import { decidePool, Rotation, type GslbEnv } from '../../src/gslb/answer.js';
 import type { Target } from '../../src/gslb/pool.js';
 import { fastestOrder, rotate, selectTargets, shuffled, stickyOrder, weightedOrder, type SelectInput } from '../../src/gslb/select.js';

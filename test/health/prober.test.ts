@@ -12,7 +12,7 @@ import { HealthTable, type TargetHealth } from '../../src/health/table.js';
 import { MAX_BODY, probe, type ProbeResult, type ProbeTarget } from '../../src/health/checks.js';
 import { Prober, SLOT_MS, type CheckTarget, type StateChange } from '../../src/health/prober.js';
 import { checkTargets } from '../../src/server.js';
-import { bytesToIp, ipToBytes } from '../../src/config/values.js';
+import { bytesToIp, ipToBytes } from '../../src/net/address.js';
 import { BASE_CONFIG, query, startServer, udp, type TestServer } from '../helpers/server.js';
 import { heldStill } from '../operate/helpers.js';
 import {

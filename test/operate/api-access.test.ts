@@ -17,7 +17,7 @@ import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { HttpApi } from '../../src/http/api.js';
-import { HTTP_CONNECTIONS_PER_SOURCE } from '../../src/limits.js';
+import { HTTP_CONNECTIONS_PER_SOURCE } from '../../src/config/http-defaults.js';
 import { Metrics } from '../../src/metrics.js';
 import { HealthTable } from '../../src/health/table.js';
 import type { Snapshot } from '../../src/snapshot.js';

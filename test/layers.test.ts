@@ -1,0 +1,102 @@
+// The layers of src/ import one way: every import between folders must be an arrow of this table, and no
+// folders import each other in a cycle. Type-only and dynamic imports count as arrows too.
+import test from 'ava';
+import { arrowKey, arrowsOf, checkLayers, folderCycles, readSources, SRC_DIR, type FileBan, type LayerTable } from './helpers/layers.js';
+
+/** Folder → the folders it may import ("root" is the files directly in src/). */
+const LAYERS: LayerTable = {
+  // IP addresses: parse/format, CIDR, masks, embedded IPv4, private ranges, loopback, source bytes, Host names
+  net: [],
+  // the DNS protocol: registry, names, query parsing, response writing, lookup, zone data, RRL, transports
+  dns: ['net'],
+  // files → validated specs with file:line:col diagnostics
+  config: ['net', 'dns'],
+  // probes, prober, health table, the probe list
+  health: ['net', 'config'],
+  // GeoIP locator, pools, region order, target selection, the pool decision (dns/'s dynamic-name hook)
+  gslb: ['net', 'dns', 'config', 'health'],
+  // the HTTP edge: access rules, connection budget, routes, pages (snapshot data comes in as functions)
+  http: ['net', 'dns', 'config', 'health'],
+  // the application: cli, server wiring, cluster, snapshot, query pipeline, explain, status, metrics, watchers
+  root: ['net', 'dns', 'config', 'health', 'gslb', 'http'],
+};
+
+/** gslb/ may use dns/'s types and registry, never the machinery that answers queries. */
+const BANS: FileBan[] = [
+  { from: 'gslb', files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/responder.ts', 'dns/writer.ts'], why: 'gslb/ never imports DNS transport, lookup, responder or writer' },
+];
+
+/**
+ * Arrows against the layers that exist today, each removed by a restructuring under way. The list only
+ * shrinks: an arrow not listed fails, and so does a listed arrow that no longer exists.
+ */
+const PENDING: Record<string, string> = {
+  'dns/lookup.ts → gslb/answer.ts': 'dns/ defines the dynamic-name hook; the pool decision implements it',
+  'dns/responder.ts → gslb/answer.ts': 'the client and env types become dns/\'s per-query record and hook',
+  'dns/zone.ts → config/server-config.ts': 'gslb/ builds the pools and hands them to the zone builder',
+  'dns/zone.ts → config/zone-file.ts': 'the zone builder takes its own input (names, RRsets, built pools)',
+  'dns/zone.ts → gslb/pool.ts': 'gslb/ builds the pools and hands them to the zone builder',
+  'gslb/explain.ts → dns/lookup.ts': 'explain moves to the application layer',
+  'http/api.ts → gslb/explain.ts': 'explain moves to the application layer, passed to the API as a function',
+  'http/api.ts → metrics.ts': 'the application passes the metrics the API serves in as functions',
+  'http/api.ts → snapshot.ts': 'the application passes snapshot-derived data in as functions',
+  'http/status.ts → snapshot.ts': 'status building moves to the application layer',
+};
+
+const arrows = arrowsOf(readSources(SRC_DIR));
+
+test('every import between src/ folders is an arrow of the layer table (or a listed pending one)', (t) => {
+  t.true(arrows.length > 100, `the imports were read (${arrows.length})`);
+  const report = checkLayers(arrows, LAYERS, BANS, new Set(Object.keys(PENDING)));
+  t.deepEqual(report.unknownFolders, [], 'every folder of src/ has a row in the table');
+  t.deepEqual(report.forbidden.map((f) => `${f.arrow}: ${f.why}`), []);
+});
+
+test('no import cycle between src/ folders', (t) => {
+  t.deepEqual(folderCycles(new Map(Object.entries(LAYERS).map(([k, v]) => [k, new Set(v)]))), [], 'the table itself is acyclic');
+  t.deepEqual(checkLayers(arrows, LAYERS, BANS, new Set(Object.keys(PENDING))).cycles, []);
+});
+
+test('every pending arrow still exists and is still against the layers (the list only shrinks)', (t) => {
+  const present = new Set(arrows.map(arrowKey));
+  for (const p of Object.keys(PENDING)) t.true(present.has(p), `${p} is gone: remove it from PENDING`);
+  const against = new Set(checkLayers(arrows, LAYERS, BANS).forbidden.map((f) => f.arrow));
+  for (const p of Object.keys(PENDING)) t.true(against.has(p), `${p} is allowed by the table: remove it from PENDING`);
+});
+
+// ---- the checker itself ----------------------------------------------------------------------------
+
+test('checker: a forbidden import is reported, whether static, type-only, re-exported or dynamic', (t) => {
+  const files = new Map([
+    ['dns/x.ts', "import { decide } from '../gslb/y.js';\n"],
+    ['dns/t.ts', "import type { Pool } from '../gslb/y.js';\n"],
+    ['dns/e.ts', "export { decide } from '../gslb/y.js';\n"],
+    ['dns/d.ts', "export async function f() { return import('../gslb/y.js'); }\n"],
+    ['dns/ok.ts', "import { ipToBytes } from '../net/a.js';\nimport dgram from 'node:dgram';\nimport { other } from './x.js';\n"],
+    ['gslb/y.ts', "import { TYPE } from '../dns/registry.js';\nimport { lookup } from '../dns/lookup.js';\n"],
+    ['net/a.ts', ''],
+  ]);
+  const report = checkLayers(arrowsOf(files), LAYERS, BANS);
+  t.deepEqual(report.forbidden.map((f) => f.arrow).sort(), [
+    'dns/d.ts → gslb/y.ts', 'dns/e.ts → gslb/y.ts', 'dns/t.ts → gslb/y.ts', 'dns/x.ts → gslb/y.ts', 'gslb/y.ts → dns/lookup.ts',
+  ]);
+  t.is(report.forbidden.find((f) => f.arrow === 'dns/x.ts → gslb/y.ts')!.why, 'dns/ may not import gslb/');
+  t.deepEqual(checkLayers(arrowsOf(files), LAYERS, BANS, new Set(['dns/x.ts → gslb/y.ts'])).forbidden.map((f) => f.arrow).includes('dns/x.ts → gslb/y.ts'), false,
+    'an exempt (pending) arrow is not reported');
+});
+
+test('checker: root files are the folder "root"; an unknown folder is reported', (t) => {
+  const files = new Map([['http/p.ts', "import type { Snapshot } from '../snapshot.js';\n"], ['extra/z.ts', "import { x } from '../net/a.js';\n"]]);
+  const report = checkLayers(arrowsOf(files), LAYERS);
+  t.deepEqual(report.forbidden.map((f) => f.why), ['http/ may not import root/', 'extra/ may not import net/']);
+  t.deepEqual(report.unknownFolders, ['extra']);
+});
+
+test('checker: a cycle between folders is reported even when the table allows each arrow', (t) => {
+  const loose: LayerTable = { a: ['b'], b: ['c'], c: ['a'] };
+  const files = new Map([['a/1.ts', "import '../b/2.js';\n"], ['b/2.ts', "import '../c/3.js';\n"], ['c/3.ts', "import type { T } from '../a/1.js';\n"]]);
+  const report = checkLayers(arrowsOf(files), loose);
+  t.deepEqual(report.forbidden, []);
+  t.deepEqual(report.cycles, ['a → b → c → a']);
+  t.deepEqual(checkLayers(arrowsOf(new Map([['a/1.ts', "import '../b/2.js';\n"], ['b/2.ts', '']])), loose).cycles, [], 'one way is no cycle');
+});
