@@ -139,6 +139,10 @@ const CASES: LookupCase[] = [
     qname: 'inner.nods.example.test', qtype: 'DS', rcode: 'NOERROR', authority: [childSoa('inner.nods.example.test')],
   },
   {
+    name: 'DS at the apex of a zone with no hosted parent: the zone itself answers NODATA with its SOA (RFC 4035 §3.1.4.1)',
+    qname: 'example.test', qtype: 'DS', rcode: 'NOERROR', authority: [SOA],
+  },
+  {
     name: 'DS beside an undelegated hosted child: the parent answers what it owns, NXDOMAIN (RFC 4035 §3.1.4.1)',
     qname: 'other.example.test', qtype: 'DS', rcode: 'NXDOMAIN', authority: [SOA],
   },
