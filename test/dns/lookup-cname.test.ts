@@ -47,6 +47,13 @@ ${chain('sixteen', 16, 'mail')}
       regions:
         us-east: [192.0.2.10, 192.0.2.11]
         eu-west: [198.51.100.10]
+  broken:
+    pool:
+      all_down: servfail
+      check: { type: none }
+      regions:
+        us-east: [{ address: 192.0.2.13, state: down }]
+  to-broken: { CNAME: broken }
   sub: { NS: [ns.sub] }
   ns.sub: { A: 192.0.2.99 }
   into-sub: { CNAME: host.sub }
@@ -149,6 +156,10 @@ const CASES: LookupCase[] = [
     name: 'a CNAME to a pool name asked for another type answers the static records beside the pool (RFC 1034 §4.3.2 step 3a)',
     qname: 'www.example.test', qtype: 'TXT', rcode: 'NOERROR',
     answer: ['www.example.test. 3600 IN CNAME app.example.test.', 'app.example.test. 3600 IN TXT "a pool beside a TXT"'],
+  },
+  {
+    name: 'a CNAME to a pool that answers SERVFAIL: SERVFAIL with AA, the CNAME dropped too (docs/dns-behaviour.md#servfail)',
+    qname: 'to-broken.example.test', qtype: 'A', rcode: 'SERVFAIL',
   },
   {
     name: 'a CNAME into a delegation: the CNAME with AA, then the referral, NS in authority and glue (RFC 1034 §4.3.2 step 3b, RFC 1035 §4.1.1)',

@@ -1,10 +1,10 @@
 // Negative answers and the choice of zone, against lookup() itself: NXDOMAIN for a name that does not exist
 // and NODATA for one that exists without the type, empty non-terminals included (RFC 2308 §2.1, §2.2), the
 // zone's SOA in the authority section with TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 §3), at a pool name at
-// most the pool's ttl, REFUSED outside every hosted zone, and the deepest hosted zone answering
-// (RFC 1034 §4.3.2 step 2).
-// The rules as users read them: docs/dns-behaviour.md#negative-answers, #choosing-the-zone, #refused and
-// #exact-matches.
+// most the pool's ttl (and SERVFAIL from a pool with nothing to serve and `all_down: servfail`), REFUSED
+// outside every hosted zone, and the deepest hosted zone answering (RFC 1034 §4.3.2 step 2).
+// The rules as users read them: docs/dns-behaviour.md#negative-answers, #choosing-the-zone, #refused,
+// #servfail and #exact-matches.
 import test from 'ava';
 import { actual, expected, type LookupCase } from '../helpers/lookup.js';
 
@@ -36,6 +36,13 @@ records:
       ttl: 300
       check: { type: none }
       regions: { us-east: [192.0.2.12] }
+  broken:
+    pool:
+      ttl: 20
+      all_down: servfail
+      check: { type: none }
+      regions:
+        us-east: [{ address: 192.0.2.13, state: down }]
   v6only:
     pool:
       ttl: 10
@@ -119,6 +126,14 @@ const CASES: LookupCase[] = [
   {
     name: 'NODATA at a pool name whose ttl is above the negative TTL: min(SOA TTL, minimum) stays (RFC 2308 §3)',
     qname: 'slow.example.test', qtype: 'MX', rcode: 'NOERROR', authority: [SOA],
+  },
+  {
+    name: 'a pool with no target to serve and all_down: servfail answers SERVFAIL with AA, nothing else (docs/dns-behaviour.md#servfail)',
+    qname: 'broken.example.test', qtype: 'A', rcode: 'SERVFAIL',
+  },
+  {
+    name: 'the same pool asked a type it has no targets of: NODATA, not SERVFAIL (RFC 2308 §2.2)',
+    qname: 'broken.example.test', qtype: 'AAAA', rcode: 'NOERROR', authority: [soaTtl(20)],
   },
   {
     name: 'a static RRset beside a pool is answered as written (RFC 1034 §4.3.2 step 3a)',
