@@ -9,7 +9,7 @@ import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, stat
 import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
 import type { RecordData, RecordType } from './records.js';
-import type { ServerConfig } from './server-config.js';
+import type { ServerConfig } from './server-spec.js';
 import { entryMap, SourceFile, displayPath, notARegularFile, reportable, type Entry } from './source.js';
 import { readName, readSoa, type ZoneReading } from './zone-records.js';
 import { checkZone } from './zone-rules.js';

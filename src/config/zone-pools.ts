@@ -3,8 +3,9 @@
 // (zone-records.ts); that an all_down fallback names a pool of the zone is a whole-zone rule (zone-rules.ts).
 import { validateHeaderValue } from 'node:http';
 import type { Node } from 'yaml';
-import { deniedProbeNetwork, durationOf, type HealthDefaults, type ServerConfig } from './server-config.js';
+import { deniedProbeNetwork, type HealthDefaults, type ServerConfig } from './server-spec.js';
 import { entryMap, type Entry, type SourceFile } from './source.js';
+import { durationOf } from './values.js';
 import { readTtl, type AllDown, type CheckSpec, type PoolRegionSpec, type PoolSpec, type TargetSpec } from './zone-spec.js';
 import { isHostName, relativeName, resolveName } from '../dns/name.js';
 import { bytesToIp, ipFamily, ipToBytes, unmappedIPv4 } from '../net/address.js';
