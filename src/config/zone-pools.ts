@@ -33,6 +33,7 @@ const PROBE_BREAKING_HEADERS: Record<string, string> = {
 };
 const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'];
 
+/** A name's `pool:`, with every part checked where it is written. */
 export function readPool(z: PoolReading, name: string, item: Entry): PoolSpec | null {
   const { src } = z;
   const label = `pool "${relativeName(name, z.origin)}"`;

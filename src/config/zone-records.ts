@@ -16,6 +16,7 @@ export interface ZoneReading extends PoolReading {
 
 const SOA_KEYS = ['ns', 'email', 'refresh', 'retry', 'expire', 'minimum', 'serial', 'ttl'];
 
+/** The zone's `soa:` section; null when it is broken (each error reported where it is). */
 export function readSoa(src: SourceFile, node: Node | null, origin: string, ttl: number): SoaSpec | null {
   const entries = src.map(node, 'soa');
   if (!entries) return null;
@@ -56,6 +57,7 @@ export function readSoa(src: SourceFile, node: Node | null, origin: string, ttl:
   return { mname, rname, refresh, retry, expire, minimum, ttl: soaTtl, serial };
 }
 
+/** One name of `records:`, with its RRsets and pool, added to `z.names` (errors reported where they are). */
 export function readName(z: ZoneReading, ent: Entry): void {
   const { src, origin } = z;
   const name = resolveName(ent.key, origin, { owner: true });

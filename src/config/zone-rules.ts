@@ -14,6 +14,7 @@ export interface ZoneRules {
   names: Map<string, NameSpec>;
 }
 
+/** Every rule between the records of a read zone; `soaAt` places the apex error when the apex has no name. */
 export function checkZone(z: ZoneRules, soaAt: Node): void {
   const { src, origin, names } = z;
   const rel = (n: string) => `"${relativeName(n, origin)}"`;
