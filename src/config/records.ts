@@ -1,5 +1,6 @@
-// Static record types of the zone format (spec §3): YAML value → RDATA bytes, encoded with dns-packet's
-// per-type encoders at load time. Each parser checks the RFC field ranges and reports with a position.
+// Static record types of the zone format (docs/zone-format.md#record-types): YAML value → RDATA bytes,
+// encoded with dns-packet's per-type encoders at load time. Each parser checks the RFC field ranges and
+// reports with a position.
 import type { Node } from 'yaml';
 import { resolveName } from '../dns/name.js';
 import { encodeRdata as encode } from '../dns/rdata.js';

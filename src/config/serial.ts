@@ -1,7 +1,7 @@
-// Automatic SOA serials (spec §3): max(previous + 1, Unix time) whenever a zone's parsed content changes,
-// kept in `state_dir/serials.json` so a restart never goes back. `serial:` in the zone file wins, and is
-// remembered too: dropping it later continues above it, never below. "Above" is RFC 1982 serial
-// arithmetic, so a serial at 2^32 - 1 wraps forward instead of sticking.
+// Automatic SOA serials (docs/zone-format.md#automatic-serials): max(previous + 1, Unix time) whenever a
+// zone's parsed content changes, kept in `state_dir/serials.json` so a restart never goes back. `serial:` in
+// the zone file wins, and is remembered too: dropping it later continues above it, never below. "Above" is
+// RFC 1982 serial arithmetic, so a serial at 2^32 - 1 wraps forward instead of sticking.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,6 +1,8 @@
 // Parsers for the scalar values of config files: durations, sizes, host:port. Each returns null (or an
 // error string) on bad input so callers can report a position. Addresses and networks are src/net's,
-// domain names src/dns/name.ts's.
+// domain names src/dns/name.ts's. `durationOf` reads a duration at a node of a file and reports it there.
+import type { Node } from 'yaml';
+import type { SourceFile } from './source.js';
 import { ipFamily, type Family } from '../net/address.js';
 
 /** `500ms`, `5s`, `1m`, `1h`, or a plain number of seconds → milliseconds. */
@@ -12,6 +14,15 @@ export function parseDuration(v: unknown): number | null {
   const n = Number(m[1]);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   return Math.round(n * unit);
+}
+
+export function durationOf(src: SourceFile, node: Node | null, what: string, minMs = 1): number | null {
+  const ms = parseDuration(src.scalar(node));
+  if (ms === null || ms < minMs) {
+    src.error(node, `${what} must be a duration such as 500ms, 5s or 1m${ms !== null ? ` of at least ${minMs}ms` : ''}`);
+    return null;
+  }
+  return ms;
 }
 
 /** `256MB`, `64KB`, `1GB`, or a plain number of bytes (binary multiples). */

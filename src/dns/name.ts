@@ -38,6 +38,11 @@ export function isHostName(name: string): boolean {
   return name === '' || name.split('.').every((l) => HOST_LABEL.test(l));
 }
 
+/** A host name as RFC 952/1123 has it: letters, digits and inner hyphens (no underscore), or the root. */
+export function isLdhHostName(name: string): boolean {
+  return name === '' || name.split('.').every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(l));
+}
+
 export function isSubdomain(name: string, of: string): boolean {
   return of === '' || name === of || name.endsWith(`.${of}`);
 }

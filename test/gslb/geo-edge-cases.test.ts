@@ -12,7 +12,8 @@ import { encodeValue, writeMmdb, type Value } from '../../tools/mmdb-writer.mjs'
 import { geoRecord } from '../../tools/geodb-build.mjs';
 import COUNTRY_POINTS from '../../src/gslb/country-points.generated.json' with { type: 'json' };
 import { decidePool, Rotation } from '../../src/gslb/answer.js';
-import { GeoLocator, MAX_DATA_DEPTH, openDatabase } from '../../src/gslb/geo.js';
+import { GeoLocator, openDatabase } from '../../src/gslb/geo.js';
+import { MAX_DATA_DEPTH } from '../../src/gslb/mmdb-check.js';
 import { ALL_UP } from '../../src/health/table.js';
 import { BASE_CONFIG, dig, query, startServer, tempDir, udp } from '../helpers/server.js';
 import { client, ip, poolOf, serverConfig } from './helpers.js';
