@@ -23,7 +23,7 @@ import { buildStatus, RenderCache } from './http/status.js';
 import type { AccessRules } from './http/access.js';
 import { HTTP_MAX_CONNECTIONS } from './config/http-defaults.js';
 import { checkDescriptors } from './limits.js';
-import { FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
+import { FilePoller, FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
@@ -133,8 +133,7 @@ export class Server {
     }
     if (role === 'single') await server.listen();
     await server.listenHttp();
-    server.watchDatabase();
-    server.zoneWatcher.watch(config.zonesDir, loaded);
+    server.watchFiles(loaded);
     server.retryUnsettled();
     return server;
   }
@@ -175,40 +174,14 @@ export class Server {
     if (this.zonesUnsettled) this.zoneWatcher.changed();
   }
 
-  private watchedDb: string | null = null;
-  /** File identity of the database last tried (loaded or failed): a new identity is tried again. */
-  private dbSeen: string | null = null;
-  private dbPoll: NodeJS.Timeout | null = null;
+  /** A changed GeoIP database file is reloaded; if the new file fails to open, the old one stays. */
+  private readonly dbWatcher = new FilePoller(() => this.reloadDatabase(), databaseStamp);
 
-  /**
-   * A changed GeoIP database file is reloaded; if the new file fails to open, the old one stays. The file
-   * is polled once a second by identity (inode, size, mtime), which also catches an atomic rename and
-   * never misses a change made while the watch was starting.
-   */
-  private watchDatabase(): void {
-    // the configured file (or the bundled one): a database that failed to open is retried when it changes
-    const path = this.config.geoip.database ?? bundledDatabasePath();
-    if (path !== this.watchedDb) {
-      this.watchedDb = path;
-      this.dbSeen = this.snapshot.db?.path === path ? this.snapshot.db.stamp : null;
-    }
-    if (!this.dbPoll) {
-      this.dbPoll = setInterval(() => this.pollDatabase(), 1000);
-      this.dbPoll.unref();
-    }
-  }
-
-  private pollDatabase(): void {
-    if (!this.watchedDb) return;
-    let stamp: string;
-    try {
-      stamp = databaseStamp(this.watchedDb);
-    } catch {
-      return; // missing for now (being replaced): the next poll sees it
-    }
-    if (stamp === this.dbSeen) return;
-    this.dbSeen = stamp;
-    this.reloadDatabase();
+  /** Watches the zones folder and the configured GeoIP database (or the bundled one: one that failed to open is retried when it changes). */
+  private watchFiles(loaded: string): void {
+    const db = this.config.geoip.database ?? bundledDatabasePath();
+    this.dbWatcher.watch(db, this.snapshot.db?.path === db ? this.snapshot.db.stamp : null);
+    this.zoneWatcher.watch(this.config.zonesDir, loaded);
   }
 
   /** Swaps in the GeoIP database from disk (keeping the old one if the new one fails). */
@@ -441,8 +414,7 @@ export class Server {
     // version and is read once it held still (retryUnsettled), as the folder watcher would
     const { failed, parsed, rebuilt } = this.loadZones(this.snapshot, SETTLE_MS);
     if (this.role !== 'worker') {
-      this.watchDatabase();
-      this.zoneWatcher.watch(this.config.zonesDir, loaded);
+      this.watchFiles(loaded);
       this.onReloaded?.('all');
     }
     this.retryUnsettled();
@@ -455,7 +427,7 @@ export class Server {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.dbPoll) clearInterval(this.dbPoll);
+    this.dbWatcher.close();
     this.zoneWatcher.close();
     this.prober.stop();
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);

@@ -1,3 +1,5 @@
+// The files a running server follows: the zones folder (FolderWatcher) and the GeoIP database (FilePoller).
+//
 // Watching the zones folder (spec §7): any change — an edit, an atomic rename, a new or removed file, a
 // symlink swap as Kubernetes ConfigMaps do — schedules one reload, once the folder's zone files have held
 // still (same names, sizes and modification times, no change event) for a settle time: a file still being
@@ -158,5 +160,49 @@ export function folderStamps(dir: string): string {
     }).join('|');
   } catch {
     return '';
+  }
+}
+
+/**
+ * One file polled by identity (`stamp`: inode, size, mtime) every `everyMs`: that also catches an atomic
+ * rename, and never misses a change made while the watch was starting. A new identity calls `onChange`
+ * once; a missing file (being replaced) is looked at again on the next poll. (The GeoIP database.)
+ */
+export class FilePoller {
+  private path: string | null = null;
+  /** Identity of the version last tried (loaded or failed): only a new identity calls onChange again. */
+  private seen: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly onChange: () => void, private readonly stamp: (path: string) => string, private readonly everyMs = 1000) {}
+
+  /** Polls `path`; a path other than the one polled starts over from `seen` (the identity already tried, or null). */
+  watch(path: string, seen: string | null): void {
+    if (path !== this.path) {
+      this.path = path;
+      this.seen = seen;
+    }
+    if (!this.timer) {
+      this.timer = setInterval(() => this.poll(), this.everyMs);
+      this.timer.unref();
+    }
+  }
+
+  private poll(): void {
+    if (!this.path) return;
+    let stamp: string;
+    try {
+      stamp = this.stamp(this.path);
+    } catch {
+      return; // missing for now (being replaced): the next poll sees it
+    }
+    if (stamp === this.seen) return;
+    this.seen = stamp;
+    this.onChange();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 }
