@@ -11,7 +11,7 @@ import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
 import { sourceBytes } from './net/source.js';
 import { Responder } from './dns/responder.js';
 import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
-import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
+import { Rotation, type GslbEnv } from './gslb/answer.js';
 import { tighterCheck, type Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
@@ -24,7 +24,8 @@ import type { AccessRules } from './http/access.js';
 import { HTTP_MAX_CONNECTIONS } from './config/http-defaults.js';
 import { checkDescriptors } from './limits.js';
 import { FilePoller, FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
-import { Metrics, type DecisionCell } from './metrics.js';
+import { Metrics } from './metrics.js';
+import { PoolEvents } from './pool-events.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
 /** The package version (for /status). */
@@ -78,8 +79,6 @@ export class Server {
   readonly prober: Prober;
   private http: HttpApi | null = null;
   httpPort: number | null = null;
-  /** Pools currently answering with all_down (logged when they enter and leave that state). */
-  private readonly allDown = new Set<string>(); // "zone|pool": survives reloads, holds no old objects
   /** Primary: told after every reload, to pass it on to the workers. */
   onReloaded: ((what: 'all' | 'zones' | 'db') => void) | null = null;
   /** Primary: the worker processes, for /status. */
@@ -94,9 +93,10 @@ export class Server {
   private constructor(private config: ServerConfig, readonly log: Logger, readonly role: Role) {
     // only one process writes the automatic serials: workers read what the primary wrote
     this.serials = openSerials(config.stateDir, role !== 'worker', log);
+    const poolEvents = new PoolEvents(this.metrics, log); // counts decisions, logs pools entering and leaving all_down
     const gslb: GslbEnv = {
       health: this.health, rotation: new Rotation(), random: Math.random,
-      onDecision: (pool, d) => this.countDecision(pool, d),
+      onDecision: (pool, d) => poolEvents.decided(pool, d),
     };
     this.responder = new Responder(() => this.snapshot, config, gslb);
     this.prober = new Prober({
@@ -196,30 +196,6 @@ export class Server {
     this.snapshot = { ...this.snapshot, db, dbError: null, geo: geoContext(this.config, db), generation: this.snapshot.generation + 1 };
     this.log.info({ file: db?.path, type: db?.description }, 'GeoIP database reloaded');
     this.onReloaded?.('db');
-  }
-
-  private readonly decisionCells = new WeakMap<Pool, DecisionCell>();
-
-  private countDecision(pool: Pool, d: PoolDecision): void {
-    let cell = this.decisionCells.get(pool);
-    if (!cell) {
-      cell = this.metrics.decisionCell(pool.zone, pool.name);
-      this.decisionCells.set(pool, cell);
-    }
-    const reason = d.reason;
-    this.metrics.countDecision(cell, d.region ?? '', reason);
-    const down = reason === 'all_down' || reason === 'fallback';
-    if (!down && this.allDown.size === 0) return;
-    const key = `${pool.zone}|${pool.name}`;
-    // healthy again only on an answer from healthy targets (a NODATA for a family the pool lacks says nothing)
-    const healthy = !down && d.kind === 'answer';
-    if (down && !this.allDown.has(key)) {
-      this.allDown.add(key);
-      this.log.warn({ zone: pool.zone, pool: pool.name, all_down: pool.spec.allDown.kind, region: d.region }, `pool ${pool.name}: no healthy target in any region, answering with all_down ${pool.spec.allDown.kind}`);
-    } else if (healthy && this.allDown.has(key)) {
-      this.allDown.delete(key);
-      this.log.info({ zone: pool.zone, pool: pool.name, region: d.region }, `pool ${pool.name}: healthy targets again`);
-    }
   }
 
   private async listenHttp(): Promise<void> {
