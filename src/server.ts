@@ -12,12 +12,10 @@ import { sourceBytes } from './net/source.js';
 import { Responder } from './dns/responder.js';
 import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 import { Rotation, type GslbEnv } from './gslb/answer.js';
-import { tighterCheck, type Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
-import { Prober, type CheckTarget } from './health/prober.js';
+import { Prober } from './health/prober.js';
 import { HttpApi } from './http/api.js';
-import { unmappedIPv4 } from './net/address.js';
 import { statusFragment, statusPage } from './http/page.js';
 import { buildStatus, RenderCache } from './http/status.js';
 import type { AccessRules } from './http/access.js';
@@ -27,6 +25,7 @@ import { FilePoller, FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
 import { Metrics } from './metrics.js';
 import { PoolEvents } from './pool-events.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
+import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
 
 /** The package version (for /status). */
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -237,41 +236,13 @@ export class Server {
     // a worker re-reads the serials the primary has just written
     if (this.role === 'worker') this.serials = openSerials(this.config.stateDir, false, this.log);
     const report = loadSnapshot(this.config, this.serials, previous, { settleMs });
-    for (const m of report.messages) this.log[m.level]({ file: m.file }, m.text);
-    for (const f of report.failed) {
-      const kept = report.snapshot.files.get(f)?.zone;
-      this.log.error({ file: f, keeping: kept ? kept.serial : null },
-        kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
-    }
+    logLoadProblems(report, this.log);
     this.snapshot = report.snapshot;
     // a worker does not read again by itself a file too recent at a SIGHUP: it was too recent (or changed after)
     // for the primary's read just before, and the primary's retry reaches the workers one at a time
     this.zonesUnsettled = report.unsettled.some((f) => this.role !== 'worker' || !report.recent.includes(f));
-    if (this.role !== 'worker') this.prober.update(checkTargets(report.snapshot));
-    const m = this.metrics;
-    m.targetUp.reset();
-    // target health is the prober's: only its process exports it (workers' copies would be stale)
-    if (this.role !== 'worker') for (const z of report.snapshot.zones.values()) {
-      for (const p of z.pools) {
-        for (const r of p.regions) {
-          for (const t of r.targets) m.targetUp.set({ zone: z.origin, pool: p.name, region: r.name, address: t.address }, !t.adminDown && this.health.isUp(t.healthKey) ? 1 : 0);
-        }
-      }
-    }
-    m.zoneSerial.reset();
-    for (const z of report.snapshot.zones.values()) m.zoneSerial.set({ zone: z.origin }, z.serial);
-    // every zone has its series from the start (an alert on increase() must see the first failure)
-    for (const [f, st] of report.snapshot.files) m.zoneLoadErrors.inc({ zone: st.zone?.origin ?? zoneNameOfFile(f) }, 0);
-    for (const f of report.failed) {
-      const st = report.snapshot.files.get(f);
-      m.zoneLoadErrors.inc({ zone: st?.zone?.origin ?? zoneNameOfFile(f) });
-    }
-    for (const z of report.snapshot.zones.values()) for (const p of z.pools) m.decisionCell(z.origin, p.name);
-    for (const z of report.snapshot.zones.values()) {
-      if (report.changed.some((f) => report.snapshot.files.get(f)?.zone === z)) {
-        this.log.info({ zone: z.origin, serial: z.serial, file: z.spec.file }, 'zone loaded');
-      }
-    }
+    if (this.role !== 'worker') this.prober.update(probeListOf(report.snapshot));
+    recordLoad(report, this.metrics, this.log, this.health, this.role !== 'worker');
     return { failed: report.failed, parsed: report.parsed, rebuilt: report.changed.length };
   }
 
@@ -420,31 +391,4 @@ function openSerials(dir: string, writable: boolean, log: Logger): SerialStore {
 
 function accessRules(h: HttpConfig): AccessRules {
   return { token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
-}
-
-/** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */
-function zoneNameOfFile(file: string): string {
-  return (file.split('/').pop() ?? file).replace(/\.yaml$/, '');
-}
-
-/** The distinct health checks of every pool target (admin-down targets are not probed). */
-export function checkTargets(snapshot: Snapshot): CheckTarget[] {
-  const byKey = new Map<string, CheckTarget>();
-  for (const z of snapshot.zones.values()) {
-    for (const p of z.pools) {
-      for (const r of p.regions) {
-        for (const t of r.targets) {
-          if (t.adminDown) continue;
-          let c = byKey.get(t.healthKey);
-          if (!c) {
-            // an IPv4-mapped target is probed at its IPv4 address (its identity), whichever form a pool wrote first
-            c = { key: t.healthKey, address: unmappedIPv4(t.address), check: p.spec.check, uses: [] };
-            byKey.set(t.healthKey, c);
-          } else if (tighterCheck(p.spec.check, c.check)) c.check = p.spec.check; // shared: the tighter schedule
-          c.uses.push({ zone: z.origin, pool: p.name, region: r.name });
-        }
-      }
-    }
-  }
-  return [...byKey.values()];
 }
