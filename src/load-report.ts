@@ -48,8 +48,8 @@ export function recordLoad(report: LoadReport, m: Metrics, log: Logger, health: 
   }
 }
 
-/** For metrics of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */
-function zoneNameOfFile(file: string): string {
+/** For metrics and /status of a zone file that never loaded: its file name without `.yaml` (bounded by the folder). */
+export function zoneNameOfFile(file: string): string {
   return (file.split('/').pop() ?? file).replace(/\.yaml$/, '');
 }
 

@@ -1,6 +1,5 @@
 // Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
 // signals) turn errors into log lines; the answer path itself never waits on anything.
-import { createRequire } from 'node:module';
 import type { Server as NetServer } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
@@ -16,8 +15,7 @@ import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober } from './health/prober.js';
 import { HttpApi } from './http/api.js';
-import { statusFragment, statusPage } from './http/page.js';
-import { buildStatus, RenderCache } from './http/status.js';
+import { statusRoutes } from './status.js';
 import type { AccessRules } from './http/access.js';
 import { HTTP_MAX_CONNECTIONS } from './config/http-defaults.js';
 import { checkDescriptors } from './limits.js';
@@ -26,9 +24,6 @@ import { Metrics } from './metrics.js';
 import { PoolEvents } from './pool-events.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
-
-/** The package version (for /status). */
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export class StartupError extends Error {
   /** `logged`: the diagnostics were already logged by the server (zone load errors). */
@@ -200,8 +195,6 @@ export class Server {
   private async listenHttp(): Promise<void> {
     const addr = this.config.http;
     if (!addr) return;
-    const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [], generatedAt: new Date().toISOString() });
-    const rendered = new RenderCache(status, 1000, () => this.snapshot);
     this.http = new HttpApi({
       snapshot: () => this.snapshot,
       health: this.health,
@@ -211,12 +204,7 @@ export class Server {
       log: this.log,
       access: accessRules(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
-      routes: new Map([
-        ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],
-        ['/', (url: URL) => (url.searchParams.has('fragment')
-          ? { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('fragment', statusFragment) }
-          : { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('page', statusPage) })],
-      ]),
+      routes: statusRoutes(() => this.snapshot, this.health, this.prober, () => this.workerInfo?.() ?? []),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
     this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`, token: addr.token !== null, allowedHosts: addr.allowedHosts.length },
