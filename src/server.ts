@@ -2,8 +2,8 @@
 // signals) turn errors into log lines; the answer path itself never waits on anything.
 import type { Server as NetServer } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { SerialStore } from './config/serial.js';
-import { loadServerConfig, type HttpConfig, type ServerConfig } from './config/server-config.js';
+import type { SerialStore } from './config/serial.js';
+import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { RCODE, RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
@@ -16,9 +16,10 @@ import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { statusRoutes } from './status.js';
-import type { AccessRules } from './http/access.js';
-import { HTTP_MAX_CONNECTIONS } from './config/http-defaults.js';
-import { checkDescriptors } from './limits.js';
+import { accessRulesOf } from './http/access.js';
+import { checkDescriptors, descriptorNeeds } from './limits.js';
+import { capabilitiesOf, type Capabilities, type Role, type RoleHooks } from './role.js';
+import { openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { FilePoller, FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
 import { Metrics } from './metrics.js';
 import { PoolEvents } from './pool-events.js';
@@ -32,19 +33,12 @@ export class StartupError extends Error {
   }
 }
 
-/**
- * `single`: one process does everything (workers: 1). With workers > 1 the `primary` loads, probes,
- * watches and serves HTTP but answers no DNS, and each `worker` answers DNS from its own snapshot, with
- * health and reload commands from the primary (src/cluster.ts).
- */
-export type Role = 'single' | 'primary' | 'worker';
-
 export interface ServerOptions {
   configPath: string;
   logger?: Logger;
+  /** Default `single` (src/role.ts); a primary or a worker comes with the hooks of its group. */
   role?: Role;
-  /** Worker: runs after the zones load and before the sockets open (waits for the health table). */
-  beforeListen?: (server: Server) => Promise<void>;
+  hooks?: RoleHooks;
 }
 
 export interface BoundAddress {
@@ -73,20 +67,13 @@ export class Server {
   readonly prober: Prober;
   private http: HttpApi | null = null;
   httpPort: number | null = null;
-  /** Primary: told after every reload, to pass it on to the workers. */
-  onReloaded: ((what: 'all' | 'zones' | 'db') => void) | null = null;
-  /** Primary: the worker processes, for /status. */
-  workerInfo: (() => unknown[]) | null = null;
-  /** Primary: /metrics aggregated over every process. */
-  metricsText: (() => Promise<string>) | null = null;
-  /** Primary: why no worker answers DNS yet (null when one does). */
-  notReady: (() => string | null) | null = null;
-  /** Worker: its cluster id, a label of steerdns_worker_queries_total. */
-  workerId: string | null = null;
+  /** What this process does, from its role (src/role.ts). */
+  private readonly caps: Capabilities;
 
-  private constructor(private config: ServerConfig, readonly log: Logger, readonly role: Role) {
-    // only one process writes the automatic serials: workers read what the primary wrote
-    this.serials = openSerials(config.stateDir, role !== 'worker', log);
+  private constructor(private config: ServerConfig, readonly log: Logger, role: Role, private readonly hooks: RoleHooks) {
+    this.caps = capabilitiesOf(role);
+    this.metrics.worker = hooks.workerId ?? null;
+    this.serials = openSerials(config.stateDir, this.caps.writesSerials, log);
     const poolEvents = new PoolEvents(this.metrics, log); // counts decisions, logs pools entering and leaving all_down
     const gslb: GslbEnv = {
       health: this.health, rotation: new Rotation(), random: Math.random,
@@ -109,8 +96,8 @@ export class Server {
     const log = opts.logger ?? createLogger(config);
     for (const d of diagnostics.filter((x) => x.severity === 'warning')) log.warn(formatDiagnostic(d));
     if (!config) throw new StartupError('invalid configuration', diagnostics);
-    const role = opts.role ?? 'single';
-    const server = new Server(config, log, role);
+    const server = new Server(config, log, opts.role ?? 'single', opts.hooks ?? {});
+    const caps = server.caps;
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) {
@@ -119,29 +106,23 @@ export class Server {
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
     server.logDescriptors();
-    if (role === 'worker') {
-      server.retryUnsettled();
-      await opts.beforeListen?.(server);
+    // a worker reads a file caught mid-write again while it waits for the primary's health table
+    if (!caps.watchesFiles) server.retryUnsettled();
+    if (caps.answersDns) {
+      await server.hooks.beforeListen?.(server.health);
       await server.listen();
-      return server;
     }
-    if (role === 'single') await server.listen();
-    await server.listenHttp();
-    server.watchFiles(loaded);
-    server.retryUnsettled();
+    if (caps.servesHttp) await server.listenHttp();
+    if (caps.watchesFiles) {
+      server.watchFiles(loaded);
+      server.retryUnsettled();
+    }
     return server;
   }
 
   /** Says at start (and when limits change) whether RLIMIT_NOFILE covers what this process may hold open. */
   private logDescriptors(): void {
-    const dns = this.role !== 'primary';
-    const api = this.role !== 'worker' && this.config.http !== null;
-    const c = checkDescriptors({
-      tcpConnections: dns ? this.config.limits.tcpConnections : 0,
-      listenSockets: (dns ? 2 * this.config.listen.length : 0) + (api ? 1 : 0),
-      httpConnections: api ? HTTP_MAX_CONNECTIONS : 0,
-      probes: this.role !== 'worker' ? this.prober.size : 0,
-    });
+    const c = checkDescriptors(descriptorNeeds(this.config, this.caps, this.prober.size));
     if (c) this.log[c.level]({ limit: c.limit, needed: c.needed }, c.message);
   }
 
@@ -156,7 +137,7 @@ export class Server {
   reloadZones(): { failed: string[]; parsed: number; rebuilt: number } {
     const r = this.loadZones(this.snapshot);
     this.retryUnsettled();
-    this.onReloaded?.('zones');
+    this.hooks.onReloaded?.('zones');
     return r;
   }
 
@@ -189,7 +170,7 @@ export class Server {
     if (db === this.snapshot.db) return;
     this.snapshot = { ...this.snapshot, db, dbError: null, geo: geoContext(this.config, db), generation: this.snapshot.generation + 1 };
     this.log.info({ file: db?.path, type: db?.description }, 'GeoIP database reloaded');
-    this.onReloaded?.('db');
+    this.hooks.onReloaded?.('db');
   }
 
   private async listenHttp(): Promise<void> {
@@ -199,12 +180,12 @@ export class Server {
       snapshot: () => this.snapshot,
       health: this.health,
       metrics: this.metrics,
-      metricsText: () => this.metricsText?.() ?? this.metrics.registry.metrics(),
-      notReady: () => this.notReady?.() ?? (this.role === 'single' && this.bound.length === 0 ? 'not listening yet' : null),
+      metricsText: () => this.hooks.metricsText?.() ?? this.metrics.registry.metrics(),
+      notReady: () => this.hooks.notReady?.() ?? (this.caps.answersDns && this.bound.length === 0 ? 'not listening yet' : null),
       log: this.log,
-      access: accessRules(addr),
+      access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
-      routes: statusRoutes(() => this.snapshot, this.health, this.prober, () => this.workerInfo?.() ?? []),
+      routes: statusRoutes(() => this.snapshot, this.health, this.prober, () => this.hooks.workerInfo?.() ?? []),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
     this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`, token: addr.token !== null, allowedHosts: addr.allowedHosts.length },
@@ -222,15 +203,15 @@ export class Server {
 
   private loadZones(previous: Snapshot | null, settleMs?: number): { failed: string[]; parsed: number; rebuilt: number } {
     // a worker re-reads the serials the primary has just written
-    if (this.role === 'worker') this.serials = openSerials(this.config.stateDir, false, this.log);
+    if (!this.caps.writesSerials) this.serials = openSerials(this.config.stateDir, false, this.log);
     const report = loadSnapshot(this.config, this.serials, previous, { settleMs });
     logLoadProblems(report, this.log);
     this.snapshot = report.snapshot;
     // a worker does not read again by itself a file too recent at a SIGHUP: it was too recent (or changed after)
     // for the primary's read just before, and the primary's retry reaches the workers one at a time
-    this.zonesUnsettled = report.unsettled.some((f) => this.role !== 'worker' || !report.recent.includes(f));
-    if (this.role !== 'worker') this.prober.update(probeListOf(report.snapshot));
-    recordLoad(report, this.metrics, this.log, this.health, this.role !== 'worker');
+    this.zonesUnsettled = report.unsettled.some((f) => this.caps.watchesFiles || !report.recent.includes(f));
+    if (this.caps.probes) this.prober.update(probeListOf(report.snapshot));
+    recordLoad(report, this.metrics, this.log, this.health, this.caps.probes);
     return { failed: report.failed, parsed: report.parsed, rebuilt: report.changed.length };
   }
 
@@ -265,7 +246,7 @@ export class Server {
         break;
       }
     }
-    if (this.role === 'single') this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
+    if (this.caps.announcesServing) this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
   /** Response rate limiting (UDP only), when `rrl:` is configured. */
@@ -319,22 +300,13 @@ export class Server {
     if (!config) {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
-      const restartOnly: [string, unknown, unknown][] = [
-        ['listen', config.listen, this.config.listen], ['http.listen', config.http?.text, this.config.http?.text],
-        ['workers', config.workers, this.config.workers], ['log.level', config.log.level, this.config.log.level],
-      ];
-      for (const [key, a, b] of restartOnly) {
-        if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn(`${key} changed: it takes effect on restart`);
-      }
+      warnRestartOnly(this.log, config, this.config);
       const previousTcp = this.config.limits.tcpConnections;
-      const sameStateDir = config.stateDir === this.config.stateDir;
+      const runningStateDir = this.config.stateDir;
       this.config = config;
       // token and allowed hosts apply now (a rotated token file is read on SIGHUP); the address on restart
-      if (config.http) this.http?.configure(accessRules(config.http));
-      const serials = openSerials(config.stateDir, this.role !== 'worker', this.log);
-      // serials this process handed out but could not save (disk full, read-only) must not go back
-      if (sameStateDir) serials.mergeFrom(this.serials);
-      this.serials = serials;
+      if (config.http) this.http?.configure(accessRulesOf(config.http));
+      this.serials = reopenSerials(this.serials, runningStateDir, config, this.caps.writesSerials, this.log);
       this.responder.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
       // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
@@ -348,10 +320,8 @@ export class Server {
     // a SIGHUP may come between two writes of a file: one changed within the settle time keeps its served
     // version and is read once it held still (retryUnsettled), as the folder watcher would
     const { failed, parsed, rebuilt } = this.loadZones(this.snapshot, SETTLE_MS);
-    if (this.role !== 'worker') {
-      this.watchFiles(loaded);
-      this.onReloaded?.('all');
-    }
+    if (this.caps.watchesFiles) this.watchFiles(loaded);
+    this.hooks.onReloaded?.('all');
     this.retryUnsettled();
     // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length, parsed, rebuilt }, 'reloaded');
@@ -368,15 +338,4 @@ export class Server {
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
     this.log.info('stopped');
   }
-}
-
-/** The automatic serials' state; a state file that exists but cannot be read is an error in the log. */
-function openSerials(dir: string, writable: boolean, log: Logger): SerialStore {
-  const store = new SerialStore(dir, writable);
-  if (store.readError) log.error({ dir }, store.readError);
-  return store;
-}
-
-function accessRules(h: HttpConfig): AccessRules {
-  return { token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
 }
