@@ -1,37 +1,31 @@
 // Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
 // signals) turn errors into log lines; the answer path itself never waits on anything.
 import type { Server as NetServer } from 'node:net';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
-import { formatDiagnostic, type Diagnostic } from './config/source.js';
+import { formatDiagnostic } from './config/source.js';
+import { createLogger, StartupError } from './startup.js';
 import { RCODE, RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
 import { sourceBytes } from './net/source.js';
 import { Responder } from './dns/responder.js';
-import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
+import { TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
+import { listenText, openDnsListeners, type BoundAddress } from './listen.js';
 import { Rotation, type GslbEnv } from './gslb/answer.js';
 import { HealthTable } from './health/table.js';
-import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import { Prober } from './health/prober.js';
 import { HttpApi } from './http/api.js';
 import { statusRoutes } from './status.js';
 import { accessRulesOf } from './http/access.js';
-import { checkDescriptors, descriptorNeeds } from './limits.js';
+import { descriptorNeeds, logOpenFiles } from './limits.js';
 import { capabilitiesOf, type Capabilities, type Role, type RoleHooks } from './role.js';
 import { openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
-import { FilePoller, FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
+import { folderStamps, ServerFiles, SETTLE_MS } from './watch.js';
 import { Metrics } from './metrics.js';
 import { PoolEvents } from './pool-events.js';
-import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
+import { loadSnapshot, withCurrentDatabase, type Snapshot } from './snapshot.js';
 import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
-
-export class StartupError extends Error {
-  /** `logged`: the diagnostics were already logged by the server (zone load errors). */
-  constructor(message: string, readonly diagnostics: Diagnostic[] = [], readonly logged = false) {
-    super(message);
-  }
-}
 
 export interface ServerOptions {
   configPath: string;
@@ -39,16 +33,6 @@ export interface ServerOptions {
   /** Default `single` (src/role.ts); a primary or a worker comes with the hooks of its group. */
   role?: Role;
   hooks?: RoleHooks;
-}
-
-export interface BoundAddress {
-  host: string;
-  port: number;
-  family: 4 | 6;
-}
-
-export function createLogger(cfg: Pick<ServerConfig, 'log'> | null, processName?: string): Logger {
-  return pino({ level: cfg?.log.level ?? 'info', base: processName ? { name: 'steerdns', process: processName } : { name: 'steerdns' } });
 }
 
 export class Server {
@@ -82,10 +66,7 @@ export class Server {
     this.responder = new Responder(() => this.snapshot, config, gslb);
     this.prober = new Prober({
       table: this.health, log, panic: config.health.panic, panicMinTargets: config.health.panicMinTargets,
-      onResult: (_t, r) => this.metrics.healthCheck(r.kind),
-      onChange: (c) => {
-        for (const u of c.uses) this.metrics.targetUp.set({ zone: u.zone, pool: u.pool, region: u.region, address: c.address }, c.to === 'up' ? 1 : 0);
-      },
+      onResult: (_t, r) => this.metrics.healthCheck(r.kind), onChange: (c) => this.metrics.targetChanged(c),
     });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
     this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
@@ -105,7 +86,7 @@ export class Server {
       const errors = [...server.snapshot.files.values()].flatMap((f) => f.errors);
       throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
     }
-    server.logDescriptors();
+    logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
     // a worker reads a file caught mid-write again while it waits for the primary's health table
     if (!caps.watchesFiles) server.retryUnsettled();
     if (caps.answersDns) {
@@ -114,24 +95,20 @@ export class Server {
     }
     if (caps.servesHttp) await server.listenHttp();
     if (caps.watchesFiles) {
-      server.watchFiles(loaded);
+      server.files.watch(config, server.snapshot, loaded);
       server.retryUnsettled();
     }
     return server;
-  }
-
-  /** Says at start (and when limits change) whether RLIMIT_NOFILE covers what this process may hold open. */
-  private logDescriptors(): void {
-    const c = checkDescriptors(descriptorNeeds(this.config, this.caps, this.prober.size));
-    if (c) this.log[c.level]({ limit: c.limit, needed: c.needed }, c.message);
   }
 
   get currentConfig(): ServerConfig {
     return this.config;
   }
 
-  /** Edits in the zones folder reload the zones (once they hold still); SIGHUP reloads the config too. */
-  private readonly zoneWatcher = new FolderWatcher(() => this.reloadZones(), SETTLE_MS, (e) => this.log.error({ err: e }, 'cannot watch the zones folder'));
+  /** The zones folder and the GeoIP database: a change reloads what changed (SIGHUP reloads the config too). */
+  private readonly files = new ServerFiles({
+    zones: () => this.reloadZones(), database: () => this.reloadDatabase(), error: (e) => this.log.error({ err: e }, 'cannot watch the zones folder'),
+  });
 
   /** Reloads the zone files with the running config (a file watch fired). */
   reloadZones(): { failed: string[]; parsed: number; rebuilt: number } {
@@ -144,32 +121,17 @@ export class Server {
   /** The last load met a zone file that changed while it was read: it is read again once it holds still. */
   private zonesUnsettled = false;
 
-  /** (A worker's watcher watches no folder: it only waits the settle time, then reloads its zones.) */
   private retryUnsettled(): void {
-    if (this.zonesUnsettled) this.zoneWatcher.changed();
-  }
-
-  /** A changed GeoIP database file is reloaded; if the new file fails to open, the old one stays. */
-  private readonly dbWatcher = new FilePoller(() => this.reloadDatabase(), databaseStamp);
-
-  /** Watches the zones folder and the configured GeoIP database (or the bundled one: one that failed to open is retried when it changes). */
-  private watchFiles(loaded: string): void {
-    const db = this.config.geoip.database ?? bundledDatabasePath();
-    this.dbWatcher.watch(db, this.snapshot.db?.path === db ? this.snapshot.db.stamp : null);
-    this.zoneWatcher.watch(this.config.zonesDir, loaded);
+    if (this.zonesUnsettled) this.files.zonesChanged();
   }
 
   /** Swaps in the GeoIP database from disk (keeping the old one if the new one fails). */
   reloadDatabase(): void {
-    const { db, dbError } = loadDatabase(this.config, this.snapshot);
-    if (dbError) {
-      this.log.error({ file: this.config.geoip.database }, dbError);
-      if (dbError !== this.snapshot.dbError) this.snapshot = { ...this.snapshot, dbError }; // /status says why
-      return;
-    }
-    if (db === this.snapshot.db) return;
-    this.snapshot = { ...this.snapshot, db, dbError: null, geo: geoContext(this.config, db), generation: this.snapshot.generation + 1 };
-    this.log.info({ file: db?.path, type: db?.description }, 'GeoIP database reloaded');
+    const { snapshot, error, changed } = withCurrentDatabase(this.config, this.snapshot);
+    this.snapshot = snapshot;
+    if (error) this.log.error({ file: this.config.geoip.database }, error);
+    if (!changed) return;
+    this.log.info({ file: snapshot.db?.path, type: snapshot.db?.description }, 'GeoIP database reloaded');
     this.hooks.onReloaded?.('db');
   }
 
@@ -217,35 +179,8 @@ export class Server {
 
   private async listen(): Promise<void> {
     const handle = this.handler();
-    const onError = (e: Error) => this.log.error({ err: e }, 'socket error');
-    // a TCP listener's errors are failed accepts (out of descriptors): they repeat on every poll, log one a burst
-    let lastAcceptError = 0;
-    const onAcceptError = (e: Error) => {
-      const now = Date.now();
-      if (now - lastAcceptError < 10_000) return;
-      lastAcceptError = now;
-      this.log.error({ err: e, code: (e as NodeJS.ErrnoException).code }, 'DNS over TCP: cannot accept a connection: still listening');
-    };
     this.tcpConnections = new TcpConnections({ maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs });
-    for (const addr of this.config.listen) {
-      // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
-      for (let attempt = 0; ; attempt++) {
-        const udp = new UdpListener(handle, onError);
-        const port = await udp.bind(addr.host, addr.port, addr.family);
-        const tcp = new TcpListener(handle, this.tcpConnections, onAcceptError);
-        try {
-          await tcp.listen(addr.host, port, addr.family);
-        } catch (e) {
-          await udp.close();
-          if (addr.port === 0 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 20) continue;
-          throw e;
-        }
-        this.udp.push(udp);
-        this.tcp.push(tcp);
-        this.bound.push({ host: addr.host, port, family: addr.family });
-        break;
-      }
-    }
+    await openDnsListeners(this.config.listen, handle, this.tcpConnections, this.log, { udp: this.udp, tcp: this.tcp, bound: this.bound });
     if (this.caps.announcesServing) this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
@@ -268,7 +203,7 @@ export class Server {
   }
 
   listenText(): string[] {
-    return this.bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`));
+    return listenText(this.bound);
   }
 
   private handler() {
@@ -313,14 +248,14 @@ export class Server {
       const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrl?.cfg ?? null);
       if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
-      if (config.limits.tcpConnections !== previousTcp) this.logDescriptors();
+      if (config.limits.tcpConnections !== previousTcp) logOpenFiles(this.log, descriptorNeeds(config, this.caps, this.prober.size));
     }
     // the zone files as they were before this read: one written after it reloads again (watch() compares)
     const loaded = folderStamps(this.config.zonesDir);
     // a SIGHUP may come between two writes of a file: one changed within the settle time keeps its served
     // version and is read once it held still (retryUnsettled), as the folder watcher would
     const { failed, parsed, rebuilt } = this.loadZones(this.snapshot, SETTLE_MS);
-    if (this.caps.watchesFiles) this.watchFiles(loaded);
+    if (this.caps.watchesFiles) this.files.watch(this.config, this.snapshot, loaded);
     this.hooks.onReloaded?.('all');
     this.retryUnsettled();
     // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)
@@ -332,8 +267,7 @@ export class Server {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.dbWatcher.close();
-    this.zoneWatcher.close();
+    this.files.close();
     this.prober.stop();
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
     this.log.info('stopped');

@@ -1,4 +1,5 @@
-// The files a running server follows: the zones folder (FolderWatcher) and the GeoIP database (FilePoller).
+// The files a running server follows (ServerFiles): the zones folder (FolderWatcher) and the GeoIP database
+// (FilePoller).
 //
 // Watching the zones folder (spec §7): any change — an edit, an atomic rename, a new or removed file, a
 // symlink swap as Kubernetes ConfigMaps do — schedules one reload, once the folder's zone files have held
@@ -7,6 +8,9 @@
 // `*.yaml` that do not start with a dot, and unchanged files are not re-parsed.
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import type { ServerConfig } from './config/server-config.js';
+import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
+import type { Snapshot } from './snapshot.js';
 
 /** How long the zone files must hold still after a change before they are read. */
 export const SETTLE_MS = 150;
@@ -204,5 +208,38 @@ export class FilePoller {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+}
+
+/** The zones folder and the GeoIP database of a running server: a change calls the reload it needs. */
+export class ServerFiles {
+  /** Edits in the zones folder reload the zones, once they hold still. */
+  private readonly zones: FolderWatcher;
+  /** A changed GeoIP database file is reloaded (if the new file fails to open, the old one stays). */
+  private readonly db: FilePoller;
+
+  constructor(on: { zones: () => void; database: () => void; error: (e: Error) => void }) {
+    this.zones = new FolderWatcher(on.zones, SETTLE_MS, on.error);
+    this.db = new FilePoller(on.database, databaseStamp);
+  }
+
+  /**
+   * Watches `cfg`'s zones folder (`loaded`: its stamps taken before the load that read it) and its GeoIP
+   * database, or the bundled one (one that failed to open is retried when it changes).
+   */
+  watch(cfg: ServerConfig, snapshot: Snapshot, loaded: string): void {
+    const db = cfg.geoip.database ?? bundledDatabasePath();
+    this.db.watch(db, snapshot.db?.path === db ? snapshot.db.stamp : null);
+    this.zones.watch(cfg.zonesDir, loaded);
+  }
+
+  /** Reloads the zones once they hold still (a worker's, watching no folder, only waits the settle time). */
+  zonesChanged(): void {
+    this.zones.changed();
+  }
+
+  close(): void {
+    this.db.close();
+    this.zones.close();
   }
 }
