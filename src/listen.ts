@@ -17,7 +17,8 @@ export interface DnsListeners {
   bound: BoundAddress[];
 }
 
-export async function openDnsListeners(addrs: ListenAddress[], handle: Handle, connections: TcpConnections, log: Logger, into: DnsListeners): Promise<void> {
+/** Opens the listeners of `addrs`, each with a handler of its own from `handler`. */
+export async function openDnsListeners(addrs: ListenAddress[], handler: () => Handle, connections: TcpConnections, log: Logger, into: DnsListeners): Promise<void> {
   const onError = (e: Error) => log.error({ err: e }, 'socket error');
   // a TCP listener's errors are failed accepts (out of descriptors): they repeat on every poll, log one a burst
   let lastAcceptError = 0;
@@ -30,9 +31,9 @@ export async function openDnsListeners(addrs: ListenAddress[], handle: Handle, c
   for (const addr of addrs) {
     // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
     for (let attempt = 0; ; attempt++) {
-      const udp = new UdpListener(handle, onError);
+      const udp = new UdpListener(handler(), onError);
       const port = await udp.bind(addr.host, addr.port, addr.family);
-      const tcp = new TcpListener(handle, connections, onAcceptError);
+      const tcp = new TcpListener(handler(), connections, onAcceptError);
       try {
         await tcp.listen(addr.host, port, addr.family);
       } catch (e) {

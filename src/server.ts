@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic } from './config/source.js';
-import { createLogger, StartupError } from './startup.js';
+import { createLogger, nothingToServe, StartupError } from './startup.js';
 import { RCODE, RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
 import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
 import { sourceBytes } from './net/source.js';
@@ -81,11 +81,7 @@ export class Server {
     const caps = server.caps;
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
-    if (server.snapshot.zones.size === 0) {
-      // the zone errors go to stderr too: an operator starting by hand must see why nothing serves
-      const errors = [...server.snapshot.files.values()].flatMap((f) => f.errors);
-      throw new StartupError('no zone could be loaded: nothing to serve', errors, true);
-    }
+    if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
     logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
     // a worker reads a file caught mid-write again while it waits for the primary's health table
     if (!caps.watchesFiles) server.retryUnsettled();
@@ -178,9 +174,8 @@ export class Server {
   }
 
   private async listen(): Promise<void> {
-    const handle = this.handler();
     this.tcpConnections = new TcpConnections({ maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs });
-    await openDnsListeners(this.config.listen, handle, this.tcpConnections, this.log, { udp: this.udp, tcp: this.tcp, bound: this.bound });
+    await openDnsListeners(this.config.listen, () => this.handler(), this.tcpConnections, this.log, { udp: this.udp, tcp: this.tcp, bound: this.bound });
     if (this.caps.announcesServing) this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
