@@ -11,7 +11,8 @@ import { formatDiagnostic, type Diagnostic } from './config/source.js';
 import { explain, formatExplain, type ExplainRequest, type ExplainResult } from './gslb/explain.js';
 import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
-import { createLogger, Server, StartupError } from './server.js';
+import { Server } from './server.js';
+import { createLogger, StartupError } from './startup.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 
 const USAGE = `usage:

@@ -62,7 +62,6 @@ interface WorkerState {
 
 /** The primary: loads, probes, watches, serves HTTP, and keeps `count` workers answering. */
 export async function runPrimary(configPath: string, count: number, log: Logger): Promise<{ stop(): Promise<void>; server: Server }> {
-  const server = await Server.start({ configPath, logger: log, role: 'primary' });
   const workers = new Map<number, WorkerState>(); // by slot
   const restarts = new Map<number, number>();
   const streaks = new Map<number, number>(); // crashes in a row per slot (restart back-off)
@@ -88,36 +87,6 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
   const broadcast = (m: ToWorker) => {
     for (const s of workers.values()) send(s.worker, m);
   };
-
-  // Health goes out in two speeds: a target going up or down (or starting to change) at once, batched
-  // per event-loop turn; everything else a probe updates (response time, last result) once a second.
-  // Every probe result would otherwise be a message to every worker (1,000 targets: 1,000 a second).
-  const sentState = new Map<string, string>();
-  let urgent = new Map<string, TargetHealth | null>();
-  let lazy = new Map<string, TargetHealth | null>();
-  const flush = (batch: Map<string, TargetHealth | null>) => {
-    if (batch.size) broadcast({ t: 'steerdns:health', entries: [...batch], full: false });
-  };
-  server.health.onChange = (key, entry) => {
-    const state = entry ? `${entry.up}|${entry.changing}` : 'gone';
-    if (sentState.get(key) !== state) {
-      if (entry) sentState.set(key, state);
-      else sentState.delete(key);
-      if (urgent.size === 0) setImmediate(() => {
-        const batch = urgent;
-        urgent = new Map();
-        flush(batch);
-      });
-      urgent.set(key, entry);
-      lazy.delete(key);
-    } else lazy.set(key, entry);
-  };
-  const lazyTimer = setInterval(() => {
-    const batch = lazy;
-    lazy = new Map();
-    flush(batch);
-  }, 1000);
-  lazyTimer.unref();
 
   // Rolling reload: one worker at a time reloads (it answers nothing meanwhile) and confirms; the next starts
   // after it. Reloads asked while one rolls are merged into the next roll.
@@ -161,7 +130,7 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     }
     rolling = false;
   };
-  server.onReloaded = (what) => {
+  const onReloaded = (what: ReloadWhat) => {
     pendingReload = mergeReload(pendingReload, what);
     if (!rolling) void roll();
   };
@@ -174,7 +143,7 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
   let carried: MetricsJSON[] = [];
   let metricsId = 0;
   const waiting = new Map<number, { left: Set<number>; done: () => void }>();
-  server.metricsText = async () => {
+  const metricsText = async () => {
     const id = ++metricsId;
     const live = [...workers.values()].filter((s) => s.worker.isConnected());
     await new Promise<void>((resolve) => {
@@ -196,11 +165,48 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     lastSeen.delete(slot);
     if (last) carried.push(last.filter((m) => String(m.type) === 'counter' || String(m.type) === 'histogram'));
   };
-  server.notReady = () => ([...workers.values()].some((s) => s.listening && !s.worker.isDead()) ? null : 'no worker is answering DNS yet');
-  server.workerInfo = () => [...workers.values()].map((s) => ({
-    slot: s.slot, id: s.worker.id, pid: s.worker.process.pid, startedAt: new Date(s.startedAt).toISOString(),
-    listening: s.listening, restarts: restarts.get(s.slot) ?? 0,
-  }));
+  const server = await Server.start({
+    configPath, logger: log, role: 'primary',
+    hooks: {
+      onReloaded,
+      metricsText,
+      notReady: () => ([...workers.values()].some((s) => s.listening && !s.worker.isDead()) ? null : 'no worker is answering DNS yet'),
+      workerInfo: () => [...workers.values()].map((s) => ({
+        slot: s.slot, id: s.worker.id, pid: s.worker.process.pid, startedAt: new Date(s.startedAt).toISOString(),
+        listening: s.listening, restarts: restarts.get(s.slot) ?? 0,
+      })),
+    },
+  });
+
+  // Health goes out in two speeds: a target going up or down (or starting to change) at once, batched
+  // per event-loop turn; everything else a probe updates (response time, last result) once a second.
+  // Every probe result would otherwise be a message to every worker (1,000 targets: 1,000 a second).
+  const sentState = new Map<string, string>();
+  let urgent = new Map<string, TargetHealth | null>();
+  let lazy = new Map<string, TargetHealth | null>();
+  const flush = (batch: Map<string, TargetHealth | null>) => {
+    if (batch.size) broadcast({ t: 'steerdns:health', entries: [...batch], full: false });
+  };
+  server.health.onChange = (key, entry) => {
+    const state = entry ? `${entry.up}|${entry.changing}` : 'gone';
+    if (sentState.get(key) !== state) {
+      if (entry) sentState.set(key, state);
+      else sentState.delete(key);
+      if (urgent.size === 0) setImmediate(() => {
+        const batch = urgent;
+        urgent = new Map();
+        flush(batch);
+      });
+      urgent.set(key, entry);
+      lazy.delete(key);
+    } else lazy.set(key, entry);
+  };
+  const lazyTimer = setInterval(() => {
+    const batch = lazy;
+    lazy = new Map();
+    flush(batch);
+  }, 1000);
+  lazyTimer.unref();
 
   const fork = (slot: number) => {
     const worker = cluster.fork({ STEERDNS_WORKER_SLOT: String(slot) });
@@ -353,11 +359,14 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
   try {
     server = await Server.start({
       configPath, logger: log, role: 'worker',
-      beforeListen: async (s) => {
-        // answer nothing until the health table has arrived: never serve a target the prober has down
-        await Promise.race([firstHealth, new Promise((r) => setTimeout(r, 5000))]);
-        table = s.health;
-        for (const entries of early) s.health.apply(entries);
+      hooks: {
+        workerId: process.env.STEERDNS_WORKER_SLOT ?? String(cluster.worker?.id ?? 0),
+        beforeListen: async (health) => {
+          // answer nothing until the health table has arrived: never serve a target the prober has down
+          await Promise.race([firstHealth, new Promise((r) => setTimeout(r, 5000))]);
+          table = health;
+          for (const entries of early) health.apply(entries);
+        },
       },
     });
   } catch (e) {
@@ -369,8 +378,6 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
     });
     throw e;
   }
-  server.workerId = process.env.STEERDNS_WORKER_SLOT ?? String(cluster.worker?.id ?? 0);
-  server.metrics.worker = server.workerId;
   if (reloadMissed) reload(reloadMissed, reloadMissedId);
   process.send?.({ t: 'steerdns:listening', listen: server.listenText() });
 }

@@ -2,6 +2,10 @@
 // connections are refused and probes fail. Node has no getrlimit, so the soft limit is read from
 // /proc/self/limits (Linux); elsewhere the check is skipped.
 import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { HTTP_MAX_CONNECTIONS } from './config/http-defaults.js';
+import type { ServerConfig } from './config/server-config.js';
+import type { Capabilities } from './role.js';
 
 /** What Node itself holds (stdio, epoll, signal and async handles, inotify, the zone file being read). */
 const RUNTIME_DESCRIPTORS = 32;
@@ -52,4 +56,21 @@ export function checkDescriptors(needs: DescriptorNeeds, limit = openFilesLimit(
       + 'connections beyond it are refused and probes fail; raise it (systemd LimitNOFILE=, ulimit -n, docker --ulimit nofile=) or lower limits.tcp_connections' };
   }
   return { limit, needed, level: 'info', message: `open files: limit ${limit}, this process may hold ${needed} (${parts})` };
+}
+
+/** Says at start (and when limits change) whether RLIMIT_NOFILE covers what this process may hold open. */
+export function logOpenFiles(log: Logger, needs: DescriptorNeeds): void {
+  const c = checkDescriptors(needs);
+  if (c) log[c.level]({ limit: c.limit, needed: c.needed }, c.message);
+}
+
+/** What a process may hold open under `cfg`, from what it does (answers DNS, serves HTTP, probes `probes` targets). */
+export function descriptorNeeds(cfg: Pick<ServerConfig, 'limits' | 'listen' | 'http'>, does: Pick<Capabilities, 'answersDns' | 'servesHttp' | 'probes'>, probes: number): DescriptorNeeds {
+  const api = does.servesHttp && cfg.http !== null;
+  return {
+    tcpConnections: does.answersDns ? cfg.limits.tcpConnections : 0,
+    listenSockets: (does.answersDns ? 2 * cfg.listen.length : 0) + (api ? 1 : 0),
+    httpConnections: api ? HTTP_MAX_CONNECTIONS : 0,
+    probes: does.probes ? probes : 0,
+  };
 }

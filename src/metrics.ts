@@ -6,6 +6,7 @@
 // not a label hash. Everything else uses prom-client's metric classes directly.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
+import type { StateChange } from './health/prober.js';
 
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 
@@ -163,6 +164,11 @@ export class Metrics {
 
   rrlAction(action: 'slip' | 'drop'): void {
     this.rrl.labels({ action }).inc();
+  }
+
+  /** A probed target went up or down: its gauge in every pool region that uses it. */
+  targetChanged(c: StateChange): void {
+    for (const u of c.uses) this.targetUp.set({ zone: u.zone, pool: u.pool, region: u.region, address: c.address }, c.to === 'up' ? 1 : 0);
   }
 
   healthCheck(result: string): void {

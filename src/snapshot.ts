@@ -169,6 +169,17 @@ export function loadDatabase(cfg: ServerConfig, previous: Snapshot | null): { db
   }
 }
 
+/**
+ * `s` with the GeoIP database on disk now (`changed`: another one is in use). One that fails to open keeps
+ * the old one: `error` says why, and so does /status.
+ */
+export function withCurrentDatabase(cfg: ServerConfig, s: Snapshot): { snapshot: Snapshot; error: string | null; changed: boolean } {
+  const { db, dbError } = loadDatabase(cfg, s);
+  if (dbError) return { snapshot: dbError === s.dbError ? s : { ...s, dbError }, error: dbError, changed: false };
+  if (db === s.db) return { snapshot: s, error: null, changed: false };
+  return { snapshot: { ...s, db, dbError: null, geo: geoContext(cfg, db), generation: s.generation + 1 }, error: null, changed: true };
+}
+
 export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContext {
   return { geo: new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location), useEcs: cfg.geoip.ecs };
 }

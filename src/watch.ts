@@ -1,3 +1,6 @@
+// The files a running server follows (ServerFiles): the zones folder (FolderWatcher) and the GeoIP database
+// (FilePoller).
+//
 // Watching the zones folder (spec §7): any change — an edit, an atomic rename, a new or removed file, a
 // symlink swap as Kubernetes ConfigMaps do — schedules one reload, once the folder's zone files have held
 // still (same names, sizes and modification times, no change event) for a settle time: a file still being
@@ -5,6 +8,9 @@
 // `*.yaml` that do not start with a dot, and unchanged files are not re-parsed.
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import type { ServerConfig } from './config/server-config.js';
+import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
+import type { Snapshot } from './snapshot.js';
 
 /** How long the zone files must hold still after a change before they are read. */
 export const SETTLE_MS = 150;
@@ -158,5 +164,82 @@ export function folderStamps(dir: string): string {
     }).join('|');
   } catch {
     return '';
+  }
+}
+
+/**
+ * One file polled by identity (`stamp`: inode, size, mtime) every `everyMs`: that also catches an atomic
+ * rename, and never misses a change made while the watch was starting. A new identity calls `onChange`
+ * once; a missing file (being replaced) is looked at again on the next poll. (The GeoIP database.)
+ */
+export class FilePoller {
+  private path: string | null = null;
+  /** Identity of the version last tried (loaded or failed): only a new identity calls onChange again. */
+  private seen: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly onChange: () => void, private readonly stamp: (path: string) => string, private readonly everyMs = 1000) {}
+
+  /** Polls `path`; a path other than the one polled starts over from `seen` (the identity already tried, or null). */
+  watch(path: string, seen: string | null): void {
+    if (path !== this.path) {
+      this.path = path;
+      this.seen = seen;
+    }
+    if (!this.timer) {
+      this.timer = setInterval(() => this.poll(), this.everyMs);
+      this.timer.unref();
+    }
+  }
+
+  private poll(): void {
+    if (!this.path) return;
+    let stamp: string;
+    try {
+      stamp = this.stamp(this.path);
+    } catch {
+      return; // missing for now (being replaced): the next poll sees it
+    }
+    if (stamp === this.seen) return;
+    this.seen = stamp;
+    this.onChange();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+/** The zones folder and the GeoIP database of a running server: a change calls the reload it needs. */
+export class ServerFiles {
+  /** Edits in the zones folder reload the zones, once they hold still. */
+  private readonly zones: FolderWatcher;
+  /** A changed GeoIP database file is reloaded (if the new file fails to open, the old one stays). */
+  private readonly db: FilePoller;
+
+  constructor(on: { zones: () => void; database: () => void; error: (e: Error) => void }) {
+    this.zones = new FolderWatcher(on.zones, SETTLE_MS, on.error);
+    this.db = new FilePoller(on.database, databaseStamp);
+  }
+
+  /**
+   * Watches `cfg`'s zones folder (`loaded`: its stamps taken before the load that read it) and its GeoIP
+   * database, or the bundled one (one that failed to open is retried when it changes).
+   */
+  watch(cfg: ServerConfig, snapshot: Snapshot, loaded: string): void {
+    const db = cfg.geoip.database ?? bundledDatabasePath();
+    this.db.watch(db, snapshot.db?.path === db ? snapshot.db.stamp : null);
+    this.zones.watch(cfg.zonesDir, loaded);
+  }
+
+  /** Reloads the zones once they hold still (a worker's, watching no folder, only waits the settle time). */
+  zonesChanged(): void {
+    this.zones.changed();
+  }
+
+  close(): void {
+    this.db.close();
+    this.zones.close();
   }
 }

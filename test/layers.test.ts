@@ -40,7 +40,6 @@ const PENDING: Record<string, string> = {
   'http/api.ts → gslb/explain.ts': 'explain moves to the application layer, passed to the API as a function',
   'http/api.ts → metrics.ts': 'the application passes the metrics the API serves in as functions',
   'http/api.ts → snapshot.ts': 'the application passes snapshot-derived data in as functions',
-  'http/status.ts → snapshot.ts': 'status building moves to the application layer',
 };
 
 const arrows = arrowsOf(readSources(SRC_DIR));

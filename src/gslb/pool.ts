@@ -4,7 +4,7 @@ import type { Region, ServerConfig } from '../config/server-config.js';
 import { displayPath, type Diagnostic } from '../config/source.js';
 import type { CheckSpec, PoolSpec, ZoneSpec } from '../config/zone-file.js';
 import { relativeName } from '../dns/name.js';
-import { unmappedIPv4 } from '../net/address.js';
+import { healthKey, tighterCheck } from '../health/probe-list.js';
 
 export interface Target {
   address: string;
@@ -43,28 +43,9 @@ export interface Pool {
 }
 
 /**
- * A check's identity: what is probed — type, address (canonical text, as the zone reader writes it; an
- * IPv4-mapped one as its IPv4 address), port,
- * and for HTTP(S) the Host/SNI, path, headers, expected statuses, body and TLS verification. Pools probing
- * the same target the same way share one prober and one state. The timings (interval, timeout, rise, fall,
- * initial) are not part of it: editing them applies to the state already known (a down target stays down)
- * instead of starting over as "not checked yet".
- */
-export function healthKey(spec: PoolSpec, written: string): string {
-  const c = spec.check;
-  // an IPv4-mapped address (::ffff:192.0.2.1) is probed as the IPv4 host it is: one key with 192.0.2.1
-  const address = unmappedIPv4(written);
-  if (c.type === 'none') return `none|${address}`;
-  if (c.type === 'tcp') return `tcp|${address}|${c.port}`;
-  // header names are case-insensitive and their order carries no meaning
-  const headers = Object.entries(c.headers).map(([k, v]) => [k.toLowerCase(), v]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
-  return `${c.type}|${address}|${c.port}|${c.host.toLowerCase()}|${c.path}|${[...c.expect].sort((a, b) => a - b).join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(headers)}`;
-}
-
-/**
  * `check` warnings for a probed identity whose check carries other timings (interval, timeout, rise, fall,
  * initial) in another pool, across all zones: the pools share one prober, and the server picks its timings
- * without a word (src/server.ts checkTargets: the shortest interval, with its timeout, rise, fall and initial;
+ * without a word (health/probe-list.ts probeList: the shortest interval, with its timeout, rise, fall and initial;
  * on equal intervals the first pool in file order). One warning per pool, at its check, against the first pool
  * (in file order) that probes the same identity, naming the timings that will be used. `zones` in file order.
  */
@@ -108,20 +89,7 @@ export function sharedCheckTimingWarnings(zones: ZoneSpec[]): Diagnostic[] {
   return out.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1));
 }
 
-/**
- * Whether `a`'s timings serve a probed target shared with `b`'s: the tighter schedule — the shorter interval,
- * then timeout, then the fewer fall, then rise failures/successes, `initial: down` before up. A total order on
- * the timings, so the choice never depends on file order or on which zones a reload re-read.
- */
-export function tighterCheck(a: CheckSpec, b: CheckSpec): boolean {
-  if (a.intervalMs !== b.intervalMs) return a.intervalMs < b.intervalMs;
-  if (a.timeoutMs !== b.timeoutMs) return a.timeoutMs < b.timeoutMs;
-  if (a.fall !== b.fall) return a.fall < b.fall;
-  if (a.rise !== b.rise) return a.rise < b.rise;
-  return a.initial === 'down' && b.initial !== 'down';
-}
-
-/** Why `used` gives the shared prober its timings (as checkTargets chooses). */
+/** Why `used` gives the shared prober its timings (as probeList chooses). */
 function why(uses: { pool: PoolSpec }[], used: { pool: PoolSpec }): string {
   const iv = used.pool.check.intervalMs;
   return uses.every((x) => x.pool.check.intervalMs === iv)

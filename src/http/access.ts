@@ -4,6 +4,7 @@
 // Writes always need the token; with none configured they are refused (403).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
+import type { HttpConfig } from '../config/server-config.js';
 import { canonicalIp, parseHostName, type HostName } from '../net/host.js';
 
 /** What a reload may change (the listen address is the socket's: see ApiAccess.setListen). */
@@ -11,6 +12,11 @@ export interface AccessRules {
   token: string | null;
   allowedHosts: HostName[];
   metricsAuth: boolean;
+}
+
+/** The rules of `http:` (a copy of those fields: the API keeps nothing else of the config). */
+export function accessRulesOf(h: HttpConfig): AccessRules {
+  return { token: h.token, allowedHosts: h.allowedHosts, metricsAuth: h.metricsAuth };
 }
 
 /** Paths open without the token (probes of orchestrators and load balancers; /metrics unless metrics_auth). */

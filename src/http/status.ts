@@ -1,8 +1,6 @@
 // GET /status (spec §8): zones with serial and load state; per pool, per region, per target: health,
-// last check result and time, response time. Plain data from the snapshot and the health table.
-import { formatDiagnostic } from '../config/source.js';
-import type { HealthView } from '../health/table.js';
-import type { Snapshot } from '../snapshot.js';
+// last check result and time, response time. The shape, and the render cache the routes serve from; the
+// application builds it (src/status.ts) from the snapshot and the health table.
 
 export interface StatusTarget {
   address: string;
@@ -43,64 +41,6 @@ export interface Status {
   }[];
   geoip: { database: string | null; type: string | null; error: string | null; overlayNetworks: number; ecs: boolean };
   prober: { targets: number; panic: boolean };
-}
-
-const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
-
-export function buildStatus(s: Snapshot, health: HealthView, prober: { size: number; inPanic: boolean }, version: string): Status {
-  const zones: Status['zones'] = [...s.files.values()].map((f) => ({
-    // a file that never loaded has no origin yet: its file name stands in (as in the load-error metric)
-    origin: f.zone ? f.zone.origin : (f.file.split('/').pop() ?? f.file).replace(/\.yaml$/, ''),
-    file: f.file,
-    serial: f.zone?.serial ?? null,
-    state: f.errors.length === 0 ? 'loaded' : f.zone ? 'stale' : 'error',
-    loadedAt: iso(f.loadedAt),
-    failedAt: iso(f.failedAt),
-    errors: f.errors.map(formatDiagnostic),
-    warnings: f.warnings.map(formatDiagnostic),
-  }));
-  const pools: Status['pools'] = [];
-  for (const z of s.zones.values()) {
-    for (const p of z.pools) {
-      const c = p.spec.check;
-      pools.push({
-        zone: z.origin,
-        name: p.name,
-        policy: p.spec.policy,
-        select: p.spec.select,
-        ttl: p.ttl,
-        check: c.type === 'none' ? 'none' : c.type === 'tcp' ? `tcp port ${c.port}` : `${c.type}://${c.host}:${c.port}${c.path}`,
-        regions: p.regions.map((r) => {
-          const targets: StatusTarget[] = r.targets.map((t) => {
-            const h = health.get(t.healthKey);
-            const up = health.isUp(t.healthKey);
-            return {
-              address: t.address, family: t.family, weight: t.weight,
-              admin: t.adminDown ? 'down' : 'up',
-              health: t.adminDown || c.type === 'none' ? 'not probed' : up ? 'up' : 'down',
-              changing: health.isChanging(t.healthKey),
-              since: iso(h?.since), lastCheck: iso(h?.lastCheck), lastResult: h?.lastResult ?? null,
-              rttMs: h?.rttMs === null || h?.rttMs === undefined ? null : Math.round(h.rttMs * 10) / 10,
-              served: !t.adminDown && up,
-            };
-          });
-          return {
-            name: r.name, location: r.region.location, state: r.region.state,
-            healthy: targets.filter((t) => t.served).length, total: targets.filter((t) => t.admin === 'up').length, targets,
-          };
-        }),
-      });
-    }
-  }
-  return {
-    version,
-    generation: s.generation,
-    uptimeSeconds: Math.round(process.uptime()),
-    zones,
-    pools,
-    geoip: { database: s.db?.path ?? null, type: s.db?.description ?? null, error: s.dbError, overlayNetworks: s.config.geoip.networks.length, ecs: s.config.geoip.ecs },
-    prober: { targets: prober.size, panic: prober.inPanic },
-  };
 }
 
 /**

@@ -18,7 +18,7 @@ import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import type { CheckSpec, PoolSpec } from '../../src/config/zone-file.js';
-import { healthKey } from '../../src/gslb/pool.js';
+import { healthKey } from '../../src/health/probe-list.js';
 import { probe, type ProbeResult, type ProbeTarget } from '../../src/health/checks.js';
 import type { CheckTarget, TargetUse } from '../../src/health/prober.js';
 
@@ -117,7 +117,7 @@ export function checkSpec(over: Partial<CheckSpec> = {}): CheckSpec {
   };
 }
 
-/** A CheckTarget keyed exactly as the server keys it (src/gslb/pool.ts healthKey). */
+/** A CheckTarget keyed exactly as the server keys it (src/health/probe-list.ts healthKey). */
 export function checkTarget(address: string, check: CheckSpec, uses: TargetUse[] = [{ zone: 'example.test', pool: 'app.example.test', region: 'us-east' }]): CheckTarget {
   return { key: healthKey({ check } as PoolSpec, address), address, check, uses };
 }

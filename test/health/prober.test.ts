@@ -11,7 +11,7 @@ import test, { type ExecutionContext } from 'ava';
 import { HealthTable, type TargetHealth } from '../../src/health/table.js';
 import { MAX_BODY, probe, type ProbeResult, type ProbeTarget } from '../../src/health/checks.js';
 import { Prober, SLOT_MS, type CheckTarget, type StateChange } from '../../src/health/prober.js';
-import { checkTargets } from '../../src/server.js';
+import { probeListOf } from '../../src/load-report.js';
 import { bytesToIp, ipToBytes } from '../../src/net/address.js';
 import { BASE_CONFIG, query, startServer, udp, type TestServer } from '../helpers/server.js';
 import { heldStill } from '../operate/helpers.js';
@@ -265,7 +265,7 @@ async function answersOf(ts: TestServer, name: string): Promise<{ addresses: str
   return { addresses: a.map((r) => r.data as string).sort(), rcode: msg.rcode, ttl: a[0]?.ttl ?? null };
 }
 
-test('state: down in the zone is never probed (checkTargets skips it)', async (t) => {
+test('state: down in the zone is never probed (the probe list skips it)', async (t) => {
   const [live, admin] = await TcpBackend.startMany([addr(64), addr(65)]);
   t.teardown(() => Promise.all([live!.close(), admin!.close()]));
   const ts = await startServer({
@@ -278,7 +278,7 @@ test('state: down in the zone is never probed (checkTargets skips it)', async (t
 `,
   });
   t.teardown(() => ts.stop());
-  const keys = checkTargets(ts.server.snapshot).map((c) => c.key);
+  const keys = probeListOf(ts.server.snapshot).map((c) => c.key);
   // the identity: check type, address, port (what is probed; not the schedule or the thresholds)
   t.deepEqual(keys.map((k) => k.split('|').slice(0, 3).join('|')), [`tcp|${live!.host}|${live!.port}`]);
   t.is(ts.server.prober.size, 1);
@@ -298,7 +298,7 @@ test('an IPv4 host in one pool and its IPv4-mapped form in another: one probe id
 `,
   });
   t.teardown(() => ts.stop());
-  const targets = checkTargets(ts.server.snapshot);
+  const targets = probeListOf(ts.server.snapshot);
   t.deepEqual(targets.map((c) => c.key.split('|').slice(0, 3).join('|')), [`tcp|${b.host}|${b.port}`], targets.map((c) => c.key).join(' ; '));
   t.deepEqual(targets[0]!.uses.map((u) => u.pool), ['v4.example.test', 'mapped.example.test']);
   t.is(ts.server.prober.size, 1);
@@ -317,7 +317,7 @@ test('a target written only in its IPv4-mapped form is probed at its IPv4 addres
 `,
   });
   t.teardown(() => ts.stop());
-  const targets = checkTargets(ts.server.snapshot);
+  const targets = probeListOf(ts.server.snapshot);
   t.deepEqual(targets.map((c) => c.address), [b.host]);
   await waitFor(() => ts.server.health.get(targets[0]!.key)?.lastCheck != null, 10_000, 'the target to be probed');
   t.true(ts.server.health.get(targets[0]!.key)!.up);
@@ -335,7 +335,7 @@ test('a target shared by pools with equal intervals gets the tighter timings (ti
   const snap = ts.server.snapshot;
   const reversed = { ...snap, zones: new Map([...snap.zones].reverse()) };
   for (const s of [snap, reversed]) {
-    const [c] = checkTargets(s);
+    const [c] = probeListOf(s);
     t.like(c!.check, { fall: 2, rise: 1 });
     t.is(c!.uses.length, 3);
   }
@@ -383,7 +383,7 @@ records:
 `,
   });
   t.teardown(() => ts.stop());
-  const targets = checkTargets(ts.server.snapshot);
+  const targets = probeListOf(ts.server.snapshot);
   t.is(targets.length, 4, targets.map((x) => x.key).join(' ; '));
   t.is(ts.server.prober.size, 4);
   const tcpT = targets.find((x) => x.check.type === 'tcp')!;
@@ -648,7 +648,7 @@ test('server reload: a changed check interval or health: default keeps a down ta
   // a changed health: default (SIGHUP re-reads steerdns.yaml): the same
   writeFileSync(join(ts.dir, 'steerdns.yaml'), `${BASE_CONFIG}health: { timeout: 250ms }\n`);
   t.like(ts.server.reload(), { ok: true });
-  t.is(checkTargets(ts.server.snapshot).find((c) => c.key === xKey)?.check.timeoutMs, 250, 'the new default applies');
+  t.is(probeListOf(ts.server.snapshot).find((c) => c.key === xKey)?.check.timeoutMs, 250, 'the new default applies');
   t.like(ts.server.health.get(xKey), { up: false, since: xBefore.since, lastResult: 'connection refused' });
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host]);
   t.deepEqual(stateChanges(ts.logs).filter((l) => l.key === xKey).map((l) => l.to), ['down']);
@@ -666,7 +666,7 @@ test('one address written in two IPv6 forms in two pools is one probe identity',
 `,
   });
   t.teardown(() => ts.stop());
-  const targets = checkTargets(ts.server.snapshot);
+  const targets = probeListOf(ts.server.snapshot);
   t.deepEqual(targets.map((x) => x.key), [`tcp|::1|${b.port}`]);
   t.deepEqual(targets[0]!.uses.map((u) => u.pool), ['a.example.test', 'b.example.test', 'c.example.test']);
   t.is(ts.server.prober.size, 1);

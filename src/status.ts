@@ -1,0 +1,91 @@
+// The status of this process — GET /status and the status page (/ and /?fragment=1) — built from the
+// snapshot and the health table; http/ renders it and serves the routes.
+import { createRequire } from 'node:module';
+import { formatDiagnostic } from './config/source.js';
+import type { HealthView } from './health/table.js';
+import type { ApiSources } from './http/api.js';
+import { statusFragment, statusPage } from './http/page.js';
+import { RenderCache, type Status, type StatusTarget } from './http/status.js';
+import { zoneNameOfFile } from './load-report.js';
+import type { Snapshot } from './snapshot.js';
+
+/** The package version (for /status). */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+interface ProberState {
+  size: number;
+  inPanic: boolean;
+}
+
+/**
+ * /status, / and /?fragment=1, rendered at most once a second from the current snapshot (at once after a
+ * reload); `workers`: the worker processes (with workers > 1).
+ */
+export function statusRoutes(snapshot: () => Snapshot, health: HealthView, prober: ProberState, workers: () => unknown[]): NonNullable<ApiSources['routes']> {
+  const status = () => ({ ...buildStatus(snapshot(), health, prober, VERSION), workers: workers(), generatedAt: new Date().toISOString() });
+  const rendered = new RenderCache(status, 1000, snapshot);
+  return new Map([
+    ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],
+    ['/', (url: URL) => (url.searchParams.has('fragment')
+      ? { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('fragment', statusFragment) }
+      : { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('page', statusPage) })],
+  ]);
+}
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState, version: string): Status {
+  const zones: Status['zones'] = [...s.files.values()].map((f) => ({
+    // a file that never loaded has no origin yet: its file name stands in (as in the load-error metric)
+    origin: f.zone ? f.zone.origin : zoneNameOfFile(f.file),
+    file: f.file,
+    serial: f.zone?.serial ?? null,
+    state: f.errors.length === 0 ? 'loaded' : f.zone ? 'stale' : 'error',
+    loadedAt: iso(f.loadedAt),
+    failedAt: iso(f.failedAt),
+    errors: f.errors.map(formatDiagnostic),
+    warnings: f.warnings.map(formatDiagnostic),
+  }));
+  const pools: Status['pools'] = [];
+  for (const z of s.zones.values()) {
+    for (const p of z.pools) {
+      const c = p.spec.check;
+      pools.push({
+        zone: z.origin,
+        name: p.name,
+        policy: p.spec.policy,
+        select: p.spec.select,
+        ttl: p.ttl,
+        check: c.type === 'none' ? 'none' : c.type === 'tcp' ? `tcp port ${c.port}` : `${c.type}://${c.host}:${c.port}${c.path}`,
+        regions: p.regions.map((r) => {
+          const targets: StatusTarget[] = r.targets.map((t) => {
+            const h = health.get(t.healthKey);
+            const up = health.isUp(t.healthKey);
+            return {
+              address: t.address, family: t.family, weight: t.weight,
+              admin: t.adminDown ? 'down' : 'up',
+              health: t.adminDown || c.type === 'none' ? 'not probed' : up ? 'up' : 'down',
+              changing: health.isChanging(t.healthKey),
+              since: iso(h?.since), lastCheck: iso(h?.lastCheck), lastResult: h?.lastResult ?? null,
+              rttMs: h?.rttMs === null || h?.rttMs === undefined ? null : Math.round(h.rttMs * 10) / 10,
+              served: !t.adminDown && up,
+            };
+          });
+          return {
+            name: r.name, location: r.region.location, state: r.region.state,
+            healthy: targets.filter((t) => t.served).length, total: targets.filter((t) => t.admin === 'up').length, targets,
+          };
+        }),
+      });
+    }
+  }
+  return {
+    version,
+    generation: s.generation,
+    uptimeSeconds: Math.round(process.uptime()),
+    zones,
+    pools,
+    geoip: { database: s.db?.path ?? null, type: s.db?.description ?? null, error: s.dbError, overlayNetworks: s.config.geoip.networks.length, ecs: s.config.geoip.ecs },
+    prober: { targets: prober.size, panic: prober.inPanic },
+  };
+}
