@@ -11,7 +11,9 @@ import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
 import { sourceBytes } from './net/source.js';
 import { Responder } from './dns/responder.js';
 import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
-import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
+import { explain } from './explain.js';
+import { poolResolver, type GslbEnv, type PoolDecision } from './gslb/decide.js';
+import { Rotation } from './gslb/rotation.js';
 import { tighterCheck, type Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
@@ -69,7 +71,7 @@ export class Server {
   private readonly tcp: TcpListener[] = [];
   /** Every TCP connection, across listen addresses: the connection cap and idle timeout apply to all. */
   private tcpConnections!: TcpConnections;
-  private readonly responder: Responder;
+  private readonly responder: Responder<Pool>;
   private serials: SerialStore;
   private stopped = false;
   /** Target health, written by the prober (and tests); read by the answer path. */
@@ -98,7 +100,7 @@ export class Server {
       health: this.health, rotation: new Rotation(), random: Math.random,
       onDecision: (pool, d) => this.countDecision(pool, d),
     };
-    this.responder = new Responder(() => this.snapshot, config, gslb);
+    this.responder = new Responder(() => this.snapshot, config, { resolveDynamic: poolResolver(gslb, () => this.snapshot.geo), rotation: gslb.rotation });
     this.prober = new Prober({
       table: this.health, log, panic: config.health.panic, panicMinTargets: config.health.panicMinTargets,
       onResult: (_t, r) => this.metrics.healthCheck(r.kind),
@@ -255,10 +257,10 @@ export class Server {
     const status = () => ({ ...buildStatus(this.snapshot, this.health, this.prober, VERSION), workers: this.workerInfo?.() ?? [], generatedAt: new Date().toISOString() });
     const rendered = new RenderCache(status, 1000, () => this.snapshot);
     this.http = new HttpApi({
-      snapshot: () => this.snapshot,
-      health: this.health,
-      metrics: this.metrics,
+      zoneCount: () => this.snapshot.zones.size,
+      explain: (q) => explain(this.snapshot, this.health, 'live', q),
       metricsText: () => this.metricsText?.() ?? this.metrics.registry.metrics(),
+      metricsContentType: this.metrics.registry.contentType,
       notReady: () => this.notReady?.() ?? (this.role === 'single' && this.bound.length === 0 ? 'not listening yet' : null),
       log: this.log,
       access: accessRules(addr),

@@ -31,15 +31,6 @@ const BANS: FileBan[] = [
  * shrinks: an arrow not listed fails, and so does a listed arrow that no longer exists.
  */
 const PENDING: Record<string, string> = {
-  'dns/lookup.ts → gslb/answer.ts': 'dns/ defines the dynamic-name hook; the pool decision implements it',
-  'dns/responder.ts → gslb/answer.ts': 'the client and env types become dns/\'s per-query record and hook',
-  'dns/zone.ts → config/server-config.ts': 'gslb/ builds the pools and hands them to the zone builder',
-  'dns/zone.ts → config/zone-file.ts': 'the zone builder takes its own input (names, RRsets, built pools)',
-  'dns/zone.ts → gslb/pool.ts': 'gslb/ builds the pools and hands them to the zone builder',
-  'gslb/explain.ts → dns/lookup.ts': 'explain moves to the application layer',
-  'http/api.ts → gslb/explain.ts': 'explain moves to the application layer, passed to the API as a function',
-  'http/api.ts → metrics.ts': 'the application passes the metrics the API serves in as functions',
-  'http/api.ts → snapshot.ts': 'the application passes snapshot-derived data in as functions',
   'http/status.ts → snapshot.ts': 'status building moves to the application layer',
 };
 
