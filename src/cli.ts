@@ -8,7 +8,7 @@ import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
-import { explain, formatExplain, type ExplainRequest, type ExplainResult } from './gslb/explain.js';
+import { explain, formatExplain, type ExplainRequest, type ExplainResult } from './explain.js';
 import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { Server } from './server.js';

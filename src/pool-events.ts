@@ -1,7 +1,7 @@
 // Pool decisions as the application observes them (the answer path calls `decided` once per decision):
 // each counted by pool, region and reason, and a pool entering or leaving all_down said once in the log.
 import type { Logger } from 'pino';
-import type { PoolDecision } from './gslb/answer.js';
+import type { PoolDecision } from './gslb/decide.js';
 import type { Pool } from './gslb/pool.js';
 import type { DecisionCell, Metrics } from './metrics.js';
 

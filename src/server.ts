@@ -12,7 +12,10 @@ import { sourceBytes } from './net/source.js';
 import { Responder } from './dns/responder.js';
 import { TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
 import { listenText, openDnsListeners, type BoundAddress } from './listen.js';
-import { Rotation, type GslbEnv } from './gslb/answer.js';
+import { explain } from './explain.js';
+import { poolResolver, type GslbEnv } from './gslb/decide.js';
+import { Rotation } from './gslb/rotation.js';
+import type { Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { Prober } from './health/prober.js';
 import { HttpApi } from './http/api.js';
@@ -42,7 +45,7 @@ export class Server {
   private readonly tcp: TcpListener[] = [];
   /** Every TCP connection, across listen addresses: the connection cap and idle timeout apply to all. */
   private tcpConnections!: TcpConnections;
-  private readonly responder: Responder;
+  private readonly responder: Responder<Pool>;
   private serials: SerialStore;
   private stopped = false;
   /** Target health, written by the prober (and tests); read by the answer path. */
@@ -63,7 +66,7 @@ export class Server {
       health: this.health, rotation: new Rotation(), random: Math.random,
       onDecision: (pool, d) => poolEvents.decided(pool, d),
     };
-    this.responder = new Responder(() => this.snapshot, config, gslb);
+    this.responder = new Responder(() => this.snapshot, config, { resolveDynamic: poolResolver(gslb, () => this.snapshot.geo), rotation: gslb.rotation });
     this.prober = new Prober({
       table: this.health, log, panic: config.health.panic, panicMinTargets: config.health.panicMinTargets,
       onResult: (_t, r) => this.metrics.healthCheck(r.kind), onChange: (c) => this.metrics.targetChanged(c),
@@ -135,10 +138,10 @@ export class Server {
     const addr = this.config.http;
     if (!addr) return;
     this.http = new HttpApi({
-      snapshot: () => this.snapshot,
-      health: this.health,
-      metrics: this.metrics,
+      zoneCount: () => this.snapshot.zones.size,
+      explain: (q) => explain(this.snapshot, this.health, 'live', q),
       metricsText: () => this.hooks.metricsText?.() ?? this.metrics.registry.metrics(),
+      metricsContentType: this.metrics.registry.contentType,
       notReady: () => this.hooks.notReady?.() ?? (this.caps.answersDns && this.bound.length === 0 ? 'not listening yet' : null),
       log: this.log,
       access: accessRulesOf(addr),

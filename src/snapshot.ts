@@ -7,14 +7,14 @@ import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import type { ZoneSpec } from './config/zone-file.js';
 import { displayPath, formatDiagnostic, type Diagnostic } from './config/source.js';
-import { buildZone, type Zone } from './dns/zone.js';
-import type { GeoContext } from './gslb/answer.js';
 import { bundledDatabasePath, databaseStamp, GeoLocator, openDatabase, type GeoDatabase } from './gslb/geo.js';
+import type { GeoContext } from './gslb/locate.js';
+import { prepareZone, type ServedZone } from './served-zone.js';
 
 export interface ZoneFileState {
   file: string;
   /** The version being served (last good), if any. */
-  zone: Zone | null;
+  zone: ServedZone | null;
   /** Errors of the latest load attempt (empty when it loaded). */
   errors: Diagnostic[];
   warnings: Diagnostic[];
@@ -28,7 +28,7 @@ export interface ZoneFileState {
 
 export interface Snapshot {
   config: ServerConfig;
-  zones: Map<string, Zone>;
+  zones: Map<string, ServedZone>;
   geo: GeoContext;
   /** The GeoIP database in use; `dbError` when the configured one failed and the previous one stayed. */
   db: GeoDatabase | null;
@@ -121,7 +121,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
           && prevZone.origin === spec.origin;
         if (spec.soa.serial !== null) serials.recordExplicit(spec.origin, spec.soa.serial, spec.contentHash);
         const serial = spec.soa.serial ?? serials.serialFor(spec.origin, spec.contentHash);
-        const zone = same ? prevZone : buildZone(spec, serial, cfg);
+        const zone = same ? prevZone : prepareZone(spec, serial, cfg);
         if (!same) changed.push(r.file);
         files.set(r.file, { file: r.file, zone, errors: [], warnings, loadedAt: same ? prev!.loadedAt : now, failedAt: null, stamp: stamps.get(r.file) ?? null, identity });
       } else {
@@ -132,7 +132,7 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
     }
     if (serials.lastError) messages.push({ level: 'warn', text: serials.lastError, file: cfg.stateDir });
   }
-  const zones = new Map<string, Zone>();
+  const zones = new Map<string, ServedZone>();
   // fresh zones first: a kept old version never shadows a zone that now loads from another file
   const states = [...files.values()].sort((a, b) => Number(a.errors.length > 0) - Number(b.errors.length > 0));
   for (const st of states) if (st.zone && !zones.has(st.zone.origin)) zones.set(st.zone.origin, st.zone);
@@ -185,7 +185,7 @@ export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContex
 }
 
 /**
- * The parts of the config that preparing a zone reads (zone-file.ts, dns/zone.ts, gslb/pool.ts): the
+ * The parts of the config that preparing a zone reads (zone-file.ts, served-zone.ts, gslb/pool.ts): the
  * regions (names checked, locations and states built into pools), the health defaults (a check's timings)
  * and the zone size limit. A reload whose config differs only elsewhere (rrl, nsid, log, panic, ...) keeps
  * every unchanged zone as prepared. `health` is taken but for the prober-wide panic settings: a setting

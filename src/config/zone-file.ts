@@ -2,7 +2,7 @@
 // file itself (not a file, too large, a dangling link, not UTF-8 text), the top-level keys, the fast path for
 // the one-line records of large zones, and the content hash. The parts: zone-records.ts (soa and names),
 // zone-pools.ts (pools and checks), zone-rules.ts (the rules between records); the types are zone-spec.ts's.
-// The result is a plain ZoneSpec; src/dns/zone.ts prepares it for answering.
+// The result is a plain ZoneSpec; src/served-zone.ts prepares it for answering.
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';

@@ -1,4 +1,4 @@
-// What a zone file becomes (docs/zone-format.md): the plain ZoneSpec that src/dns/zone.ts prepares for
+// What a zone file becomes (docs/zone-format.md): the plain ZoneSpec that src/served-zone.ts prepares for
 // answering, and the TTL range every TTL of the file obeys. Types and that one rule only: the readers are
 // zone-file.ts (the file), zone-records.ts (names), zone-pools.ts (pools) and zone-rules.ts (the whole zone).
 import type { Node } from 'yaml';

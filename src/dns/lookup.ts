@@ -1,18 +1,16 @@
 // The authoritative lookup of RFC 1034 §4.3.2 over prepared zones: deepest zone, zone cuts and
 // referrals, exact matches, empty non-terminals, wildcards (RFC 4592), CNAME chasing inside the zone,
-// negative answers with the SOA (RFC 2308), minimal ANY (RFC 8482), pools for A/AAAA.
-// Pure and synchronous: (name, type, zones, client, env) → Answer.
-import { decidePool, type ClientInfo, type GeoContext, type GslbEnv } from '../gslb/answer.js';
+// negative answers with the SOA (RFC 2308), minimal ANY (RFC 8482), dynamic names for A/AAAA (answered by
+// the resolver the caller passes: dns/dynamic.ts). Synchronous: (zones, name, type, client, resolver) → Answer.
 import { MAX_CNAME_CHAIN } from './constants.js';
+import type { DynamicName, QueryClient, ResolveDynamic } from './dynamic.js';
 import { parentName } from './name.js';
 import { RCODE, TYPE } from './registry.js';
 import { emptyAnswer, rrset, withOwner, type Answer, type RRset } from './rrset.js';
 import type { Zone, ZoneNode } from './zone.js';
 
-export interface ZoneTable {
-  zones: Map<string, Zone>;
-  /** Where clients are (GeoIP database, overlay): used by pools. */
-  geo: GeoContext;
+export interface ZoneTable<D extends DynamicName = DynamicName> {
+  zones: ReadonlyMap<string, Zone<D>>;
 }
 
 /**
@@ -20,7 +18,7 @@ export interface ZoneTable {
  * cut (RFC 4035 §3.1.4.1): the nearest hosted parent answers it when that parent delegates exactly there;
  * without such a cut the parent is not the child's parent side, and the child answers (NODATA at its apex).
  */
-export function findZone(table: ZoneTable, name: string, qtype: number): Zone | null {
+export function findZone<D extends DynamicName>(table: ZoneTable<D>, name: string, qtype: number): Zone<D> | null {
   let n = name;
   for (;;) {
     const z = table.zones.get(n);
@@ -34,17 +32,21 @@ export function findZone(table: ZoneTable, name: string, qtype: number): Zone | 
   }
 }
 
-/** Answers (name, type) from the zones; REFUSED outside every zone. */
-export function lookup(table: ZoneTable, qname: string, qtype: number, client: ClientInfo, env: GslbEnv): Answer {
+/**
+ * Answers (name, type) from the zones; REFUSED outside every zone. A/AAAA at a dynamic name is answered by
+ * `resolveDynamic`, called with `client` as given.
+ */
+export function lookup<D extends DynamicName>(table: ZoneTable<D>, qname: string, qtype: number, client: QueryClient,
+  resolveDynamic: ResolveDynamic<D>): Answer {
   const zone = findZone(table, qname, qtype);
   if (!zone) return emptyAnswer(RCODE.REFUSED, null);
   const ans = emptyAnswer(RCODE.NOERROR, zone.origin, true);
-  resolve(table, zone, qname, qtype, ans, client, env, 0, null);
+  resolve(zone, qname, qtype, ans, client, resolveDynamic, 0, null);
   return ans;
 }
 
 /** The first zone cut at or above `name` (below the apex), searching from the apex down. */
-function findCut(zone: Zone, name: string): ZoneNode | null {
+function findCut<D extends DynamicName>(zone: Zone<D>, name: string): ZoneNode<D> | null {
   if (!zone.hasCuts || name === zone.origin) return null;
   // labels of `name` below the origin, from the apex downwards
   const stop = zone.origin === '' ? name.length : name.length - zone.origin.length - 1;
@@ -60,8 +62,8 @@ function findCut(zone: Zone, name: string): ZoneNode | null {
   }
 }
 
-function resolve(table: ZoneTable, zone: Zone, qname: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
-  depth: number, seen: Set<string> | null): void {
+function resolve<D extends DynamicName>(zone: Zone<D>, qname: string, qtype: number, ans: Answer, client: QueryClient,
+  resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
   const cut = findCut(zone, qname);
   if (cut && !(cut.name === qname && qtype === TYPE.DS)) {
     referral(cut, ans);
@@ -78,11 +80,11 @@ function resolve(table: ZoneTable, zone: Zone, qname: string, qtype: number, ans
     node = wildcard;
     ans.wildcard ??= wildcard.name;
   }
-  answerAt(table, zone, node, qname, qtype, ans, client, env, depth, seen);
+  answerAt(zone, node, qname, qtype, ans, client, resolveDynamic, depth, seen);
 }
 
 /** RFC 4592: the source of synthesis `*.<closest encloser>`, if it exists. */
-function closestWildcard(zone: Zone, qname: string): ZoneNode | null {
+function closestWildcard<D extends DynamicName>(zone: Zone<D>, qname: string): ZoneNode<D> | null {
   let n = qname;
   while (n !== zone.origin) {
     const dot = n.indexOf('.');
@@ -94,25 +96,25 @@ function closestWildcard(zone: Zone, qname: string): ZoneNode | null {
 
 const ANY_PREFERENCE = [TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.TXT];
 
-function answerAt(table: ZoneTable, zone: Zone, node: ZoneNode, owner: string, qtype: number, ans: Answer, client: ClientInfo,
-  env: GslbEnv, depth: number, seen: Set<string> | null): void {
+function answerAt<D extends DynamicName>(zone: Zone<D>, node: ZoneNode<D>, owner: string, qtype: number, ans: Answer,
+  client: QueryClient, resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
   const cname = node.rrsets.get(TYPE.CNAME);
   if (cname && qtype !== TYPE.CNAME) {
     ans.answer.push(withOwner(cname, owner));
-    chase(table, zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, env, depth, seen);
+    chase(zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, resolveDynamic, depth, seen);
     return;
   }
   let type = qtype;
   if (qtype === TYPE.ANY) {
     // RFC 8482: one RRset — the first present of A, AAAA, MX, TXT, else the first other one
-    const present = (t: number) => node.rrsets.has(t) || (!!node.pool && (t === TYPE.A ? node.pool.has4 : t === TYPE.AAAA && node.pool.has6));
+    const present = (t: number) => node.rrsets.has(t) || (!!node.dynamic && (t === TYPE.A ? node.dynamic.has4 : t === TYPE.AAAA && node.dynamic.has6));
     type = ANY_PREFERENCE.find(present) ?? node.rrsets.firstType() ?? TYPE.ANY;
   }
-  if (node.pool && (type === TYPE.A || type === TYPE.AAAA)) {
-    const d = decidePool(node.pool, type === TYPE.A ? 4 : 6, client, table.geo, env);
+  if (node.dynamic && (type === TYPE.A || type === TYPE.AAAA)) {
+    const d = resolveDynamic(node.dynamic, type === TYPE.A ? 4 : 6, client);
     ans.ecsScope = Math.max(ans.ecsScope, d.scope);
     if (d.kind === 'answer') {
-      ans.answer.push(rrset(owner, type, d.ttl, d.rdata, false)); // already in the pool's order
+      ans.answer.push(rrset(owner, type, d.ttl, d.rdata, false)); // already in the resolver's order
       return;
     }
     if (d.kind === 'servfail') {
@@ -120,7 +122,7 @@ function answerAt(table: ZoneTable, zone: Zone, node: ZoneNode, owner: string, q
       ans.answer.length = 0;
       return;
     }
-    // NODATA at a pool name: the negative TTL is at most the decision's (halved when degraded)
+    // NODATA at a dynamic name: the negative TTL is at most the resolver's (a pool's is halved when degraded)
     ans.authority.push(d.ttl < node.negative.ttl ? { ...node.negative, ttl: d.ttl } : node.negative);
     return;
   }
@@ -133,8 +135,8 @@ function answerAt(table: ZoneTable, zone: Zone, node: ZoneNode, owner: string, q
   if (set.additional) ans.additional.push(...set.additional);
 }
 
-function chase(table: ZoneTable, zone: Zone, cname: RRset, owner: string, qtype: number, ans: Answer, client: ClientInfo, env: GslbEnv,
-  depth: number, seen: Set<string> | null): void {
+function chase<D extends DynamicName>(zone: Zone<D>, cname: RRset, owner: string, qtype: number, ans: Answer, client: QueryClient,
+  resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
   if (qtype < 0) return; // ANY: the CNAME alone
   const target = cname.target!;
   const inZone = zone.origin === '' || target === zone.origin || target.endsWith(`.${zone.origin}`);
@@ -142,7 +144,7 @@ function chase(table: ZoneTable, zone: Zone, cname: RRset, owner: string, qtype:
   const visited = seen ?? new Set([owner]);
   if (visited.has(target)) return; // loop: the chain so far is the answer
   visited.add(target);
-  resolve(table, zone, target, qtype, ans, client, env, depth + 1, visited);
+  resolve(zone, target, qtype, ans, client, resolveDynamic, depth + 1, visited);
 }
 
 function referral(cut: ZoneNode, ans: Answer): void {

@@ -1,19 +1,27 @@
 // From query bytes to response bytes (spec §4): drop / FORMERR / NOTIMP / REFUSED / BADVERS decisions,
 // CHAOS identity queries, the zone lookup, EDNS and the UDP size limit. Synchronous and allocation-light;
 // the transports (udp.ts, tcp.ts) only move bytes.
-import type { ClientInfo, GslbEnv } from '../gslb/answer.js';
 import { EDNS_PAYLOAD } from './constants.js';
+import type { DynamicName, ResolveDynamic } from './dynamic.js';
 import { CLASS, RCODE, TYPE } from './registry.js';
 import { lookup, type ZoneTable } from './lookup.js';
 import { isBadQtype, mustDrop, parseQuery, type Query } from './query.js';
 import { emptyAnswer, rrset, type Answer } from './rrset.js';
-import { writeResponse } from './writer.js';
+import { writeResponse, type RotationCounters } from './writer.js';
 
 export type Transport = 'udp' | 'tcp';
 
 export interface ResponderConfig {
   nsid: string | null;
   version: string | null;
+  /** `geoip.ecs: false`: a server that does not use ECS neither reads nor echoes it (RFC 7871 §7.2.1). */
+  geoip: { ecs: boolean };
+}
+
+/** How answers are computed beyond the zone data: dynamic names, and the round-robin of address RRsets. */
+export interface ResponderHooks<D extends DynamicName> {
+  resolveDynamic: ResolveDynamic<D>;
+  rotation: RotationCounters;
 }
 
 /** What the last handled query was, for metrics, query logs and rate limiting. */
@@ -30,26 +38,29 @@ export interface QueryInfo {
   cut: string | null;
 }
 
-export class Responder {
+export class Responder<D extends DynamicName = DynamicName> {
   private nsid: Buffer | null;
   private version: string | null;
+  private useEcs: boolean;
   readonly last: QueryInfo = { name: '', qtype: 0, rcode: 0, zone: null, truncated: false, answers: 0, wildcard: null, cut: null };
 
   /** Parse every query with the full decoder (the differential tests compare it with the direct reader). */
   slowParse = false;
 
-  constructor(private readonly table: () => ZoneTable, cfg: ResponderConfig, private readonly gslb: GslbEnv) {
+  constructor(private readonly table: () => ZoneTable<D>, cfg: ResponderConfig, private readonly hooks: ResponderHooks<D>) {
     this.nsid = cfg.nsid === null ? null : Buffer.from(cfg.nsid);
     this.version = cfg.version;
+    this.useEcs = cfg.geoip.ecs;
   }
 
   configure(cfg: ResponderConfig): void {
     this.nsid = cfg.nsid === null ? null : Buffer.from(cfg.nsid);
     this.version = cfg.version;
+    this.useEcs = cfg.geoip.ecs;
   }
 
   /** The response to `msg`, or null to drop it. Never throws: an internal fault answers SERVFAIL. */
-  handle(msg: Buffer, transport: Transport, client: ClientInfo): Buffer | null {
+  handle(msg: Buffer, transport: Transport, client: { address: string }): Buffer | null {
     try {
       return this.respond(msg, transport, client);
     } catch (e) {
@@ -62,7 +73,7 @@ export class Responder {
   /** Called with internal faults (a bug, never bad input): the server logs them. */
   onError: ((e: Error, msg: Buffer) => void) | null = null;
 
-  private respond(msg: Buffer, transport: Transport, client: ClientInfo): Buffer | null {
+  private respond(msg: Buffer, transport: Transport, client: { address: string }): Buffer | null {
     const info = this.last;
     info.name = '';
     info.qtype = 0;
@@ -72,8 +83,7 @@ export class Responder {
     info.wildcard = info.cut = null;
     if (mustDrop(msg)) return null;
     const table = this.table();
-    // `geoip.ecs: false`: a server that does not use ECS neither reads nor echoes it (RFC 7871 §7.2.1)
-    const q = parseQuery(msg, this.slowParse ? { slow: true } : undefined, !table.geo.useEcs);
+    const q = parseQuery(msg, this.slowParse ? { slow: true } : undefined, !this.useEcs);
     info.name = q.question?.name ?? '';
     info.qtype = q.question?.qtype ?? 0;
     let rcode: number = RCODE.NOERROR;
@@ -95,7 +105,7 @@ export class Responder {
       rcode,
       aa: ans?.aa ?? false,
       maxSize,
-      rotation: this.gslb.rotation,
+      rotation: this.hooks.rotation,
       nsid: q.edns?.nsid && this.nsid ? this.nsid : null,
       ecsScope: ans?.ecsScope ?? 0,
     });
@@ -107,19 +117,19 @@ export class Responder {
   /** The rate limiter's "slip": the response to `msg` cut to header, question and OPT, with TC=1. */
   truncatedReply(msg: Buffer, rcode: number): Buffer | null {
     if (mustDrop(msg)) return null;
-    const q = parseQuery(msg, undefined, !this.table().geo.useEcs);
+    const q = parseQuery(msg, undefined, !this.useEcs);
     return writeResponse(msg, q, null, {
       rcode, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true,
     });
   }
 
-  private answer(table: ZoneTable, q: Query, client: ClientInfo): Answer {
+  private answer(table: ZoneTable<D>, q: Query, client: { address: string }): Answer {
     const { name, qtype, qclass } = q.question!;
     if (isBadQtype(qtype)) return emptyAnswer(RCODE.FORMERR, null);
     if (qclass === CLASS.CH) return this.chaos(name, qtype);
     if (qclass !== CLASS.IN) return emptyAnswer(RCODE.REFUSED, null);
     if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return emptyAnswer(RCODE.REFUSED, null); // no zone transfers
-    return lookup(table, name, qtype, { address: client.address, ecs: q.edns?.ecs ?? null }, this.gslb);
+    return lookup(table, name, qtype, { address: client.address, ecs: q.edns?.ecs ?? null }, this.hooks.resolveDynamic);
   }
 
   /** CHAOS TXT id.server / hostname.bind (the NSID) and version.bind / version.server. */

@@ -1,12 +1,12 @@
 // A zone prepared for answering (design: "do work at load, not per query"): one node per owner name and
 // per empty non-terminal, RRsets grouped with their RDATA in wire form, delegations with their referral
 // (NS + glue) ready, additional-section data attached to NS/MX/SRV RRsets, negative answers' SOA ready.
-import type { ServerConfig } from '../config/server-config.js';
-import type { ZoneSpec } from '../config/zone-file.js';
-import { buildPool, type Pool } from '../gslb/pool.js';
+// The builder takes its own plain input (names, RRsets in wire form, dynamic names already built): it
+// knows nothing of zone files or of what a dynamic name is beyond dns/dynamic.ts.
+import type { DynamicName } from './dynamic.js';
 import { isSubdomain, parentName } from './name.js';
 import { rdataName, soaRdata } from './rdata.js';
-import { TYPE, typeCode } from './registry.js';
+import { TYPE } from './registry.js';
 import { rrset, type RRset } from './rrset.js';
 
 export interface Referral {
@@ -62,67 +62,96 @@ export class RRsets {
   }
 }
 
-export interface ZoneNode {
+export interface ZoneNode<D extends DynamicName = DynamicName> {
   name: string;
   /** Static RRsets by type, in a stable order (SOA first at the apex). */
   rrsets: RRsets;
-  pool: Pool | null;
+  /** A/AAAA computed per query by the resolver lookup() is given (a GSLB pool), or null. */
+  dynamic: D | null;
   /** A delegation point (NS below the apex). */
   referral: Referral | null;
-  /** SOA for NODATA at this name (TTL capped by a pool's ttl). */
+  /** SOA for NODATA at this name (TTL capped by a dynamic name's ttl). */
   negative: RRset;
 }
 
-export interface Zone {
+export interface Zone<D extends DynamicName = DynamicName> {
   origin: string;
   serial: number;
   soa: RRset;
   /** SOA for negative answers: TTL = min(SOA TTL, minimum), RFC 2308. */
   negative: RRset;
-  nodes: Map<string, ZoneNode>;
+  nodes: Map<string, ZoneNode<D>>;
   hasCuts: boolean;
-  pools: Pool[];
-  spec: ZoneSpec;
 }
 
-/** Prepares a zone. `spec.names` is consumed (emptied): the prepared nodes replace it. */
-export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zone {
-  const { origin, soa: s } = spec;
+/** The SOA of a zone as written (the serial is given to the builder apart: it may be computed). */
+export interface SoaInput {
+  mname: string;
+  rname: string;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+  ttl: number;
+}
+
+/** One RRset of a name: its type code, TTL and RDATA in wire form (kept as given, not copied). */
+export interface RRsetInput {
+  type: number;
+  ttl: number;
+  rdata: Buffer[];
+}
+
+/** One owner name: its RRsets in the order written, and its dynamic name if it has one. */
+export interface NameInput<D extends DynamicName> {
+  name: string;
+  rrsets: RRsetInput[];
+  dynamic: D | null;
+}
+
+export interface ZoneInput<D extends DynamicName> {
+  origin: string;
+  soa: SoaInput;
+  serial: number;
+  /**
+   * Every owner name, iterated once and prepared as it comes: a generator that hands them out one by one
+   * (and drops its own copy of each) keeps a zone of a million names from being held in both forms at once.
+   */
+  names: Iterable<NameInput<D>>;
+}
+
+/**
+ * Prepares a zone. `extra` is what the caller keeps with it (dns/ never reads it): it is set on the zone
+ * object itself, so whoever lists the served zones finds it there.
+ */
+export function buildZone<D extends DynamicName, X extends object>(input: ZoneInput<D>, extra: X): Zone<D> & X {
+  const { origin, soa: s, serial } = input;
   const soa = rrset(origin, TYPE.SOA, s.ttl, [soaRdata(s.mname, s.rname, serial, s.refresh, s.retry, s.expire, s.minimum)]);
   const negative: RRset = { ...soa, ttl: Math.min(s.ttl, s.minimum) };
-  const nodes = new Map<string, ZoneNode>();
-  const node = (name: string): ZoneNode => {
+  const nodes = new Map<string, ZoneNode<D>>();
+  const node = (name: string): ZoneNode<D> => {
     let n = nodes.get(name);
     if (!n) {
-      n = { name, rrsets: new RRsets(), pool: null, referral: null, negative };
+      n = { name, rrsets: new RRsets(), dynamic: null, referral: null, negative };
       nodes.set(name, n);
     }
     return n;
   };
   node(origin).rrsets.set(TYPE.SOA, soa);
 
-  const pools: Pool[] = [];
-  // the per-name specs are consumed as they are prepared: a large zone never holds both in full
-  for (const [key, n] of spec.names) {
-    spec.names.delete(key);
+  for (const n of input.names) {
     const zn = node(n.name);
     // empty non-terminals: every ancestor up to the apex exists as a node
     for (let p = parentName(n.name); isSubdomain(p, origin) && p !== origin; p = parentName(p)) node(p);
-    for (const [typeName, set] of n.rrsets) {
-      const type = typeCode(typeName)!;
-      const prepared = rrset(n.name, type, set.ttl, set.records.map((r) => r.rdata));
-      if (type === TYPE.CNAME) prepared.target = rdataName(type, prepared.rdata[0]!);
-      zn.rrsets.set(type, prepared);
+    for (const set of n.rrsets) {
+      const prepared = rrset(n.name, set.type, set.ttl, set.rdata);
+      if (set.type === TYPE.CNAME) prepared.target = rdataName(set.type, prepared.rdata[0]!);
+      zn.rrsets.set(set.type, prepared);
     }
-    if (n.pool) {
-      zn.pool = buildPool(n.pool, origin, cfg);
-      zn.negative = { ...negative, ttl: Math.min(negative.ttl, n.pool.ttl) };
-      pools.push(zn.pool);
+    if (n.dynamic) {
+      zn.dynamic = n.dynamic;
+      zn.negative = { ...negative, ttl: Math.min(negative.ttl, n.dynamic.ttl) };
     }
-  }
-
-  for (const p of pools) {
-    if (p.spec.allDown.kind === 'fallback') p.fallback = nodes.get(p.spec.allDown.pool)?.pool ?? null;
   }
 
   const cuts = new Set([...nodes.values()].filter((n) => n.name !== origin && n.rrsets.has(TYPE.NS)).map((n) => n.name));
@@ -156,7 +185,7 @@ export function buildZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): Zo
       zn.referral = { ns, glue, mandatory: dedupe(inDomain).length };
     }
   }
-  return { origin, serial, soa, negative, nodes, hasCuts: cuts.size > 0, pools, spec };
+  return { origin, serial, soa, negative, nodes, hasCuts: cuts.size > 0, ...extra };
 }
 
 function dedupe(sets: RRset[]): RRset[] {

@@ -2,7 +2,6 @@
 // `failover` in written order, `map` by an explicit table. Regions `state: down` in steerdns.yaml are left
 // out; `drain` ones go last. Pure functions of (pool, location).
 import type { Location } from './geo.js';
-import { locationMemo } from './memo.js';
 import type { Pool, PoolRegion } from './pool.js';
 
 const EARTH_RADIUS_KM = 6371;
@@ -48,25 +47,7 @@ export function mapEntry(pool: Pool, loc: Location): { key: string; regions: str
   return hit;
 }
 
-/** What is memoized per (location, pool): the region order, and answer.ts's plans per family. */
-export interface OrderMemo {
-  order: RegionOrder;
-  plan4?: unknown;
-  plan6?: unknown;
-}
-
-const makeMemo = (pool: Pool, loc: Location): OrderMemo => ({ order: computeOrder(pool, loc) });
-
-/** The memo of (location, pool): kept in memo.ts's fixed-size table for a shared (cached) location. */
-export function orderMemo(pool: Pool, loc: Location): OrderMemo {
-  return locationMemo(loc, pool, makeMemo);
-}
-
-/** The region order for a location (memoized for a shared one). */
-export function orderRegions(pool: Pool, loc: Location): RegionOrder {
-  return orderMemo(pool, loc).order;
-}
-
+/** The region order for a location, computed (memo.ts orderRegions keeps it for a shared location). */
 export function computeOrder(pool: Pool, loc: Location): RegionOrder {
   const live = pool.regions.filter((r) => r.region.state !== 'down');
   const point: [number, number] | null = loc.lat !== undefined && loc.lon !== undefined ? [loc.lat, loc.lon] : null;

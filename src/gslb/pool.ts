@@ -38,7 +38,7 @@ export interface Pool {
   regions: PoolRegion[];
   has4: boolean;
   has6: boolean;
-  /** `all_down: { fallback: POOL }`, resolved when the zone is built. */
+  /** `all_down: { fallback: POOL }`, resolved among the zone's pools (zonePools). */
   fallback: Pool | null;
 }
 
@@ -128,4 +128,17 @@ export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool
     name: spec.name, zone, spec, ttl: spec.ttl, regions,
     has4: all.some((t) => t.family === 4), has6: all.some((t) => t.family === 6), fallback: null,
   };
+}
+
+/**
+ * Every pool of a zone, by owner name in file order, with `all_down: { fallback: POOL }` resolved among them
+ * (a fallback the zone does not define stays null: the zone reader refuses one, this never guesses).
+ */
+export function zonePools(spec: ZoneSpec, cfg: ServerConfig): Map<string, Pool> {
+  const pools = new Map<string, Pool>();
+  for (const n of spec.names.values()) if (n.pool) pools.set(n.name, buildPool(n.pool, spec.origin, cfg));
+  for (const p of pools.values()) {
+    if (p.spec.allDown.kind === 'fallback') p.fallback = pools.get(p.spec.allDown.pool) ?? null;
+  }
+  return pools;
 }

@@ -1,27 +1,34 @@
-// The HTTP API on `http:` (spec §8): /healthz, /readyz, /metrics, /explain. It reads the same snapshot
-// and health table as the DNS path and never blocks it: every handler is a quick read. Who may ask is
-// decided first (Host header, bearer token: src/http/access.ts).
+// The HTTP API on `http:` (spec §8): /healthz, /readyz, /metrics, /explain. What it serves comes from the
+// application as functions (ApiSources) over the same snapshot and health table as the DNS path, and never
+// blocks it: every handler is a quick read. Who may ask is decided first (Host header, bearer token:
+// src/http/access.ts).
 import http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_LOOPBACK_CONNECTIONS, HTTP_REMOTE_CONNECTIONS } from '../config/http-defaults.js';
 import { ApiAccess, type AccessRules } from './access.js';
 import { ConnectionBudget } from './connections.js';
-import { explain } from '../gslb/explain.js';
-import type { HealthView } from '../health/table.js';
-import type { Metrics } from '../metrics.js';
-import type { Snapshot } from '../snapshot.js';
 
 /** A request's headers must arrive within this (a half-sent request is dropped then), the whole request within the other. */
 export const HTTP_HEADERS_TIMEOUT_MS = 2000;
 export const HTTP_REQUEST_TIMEOUT_MS = 5000;
 
+/** A GET /explain request, from the query string. */
+export interface ExplainQuery {
+  name: string;
+  from: string;
+  type?: string;
+  subnet?: string;
+}
+
 export interface ApiSources {
-  snapshot(): Snapshot;
-  health: HealthView;
-  metrics: Metrics;
-  /** Prometheus text for /metrics (with workers: aggregated over every process). */
+  /** Zones being served: /readyz is not ready without one. */
+  zoneCount(): number;
+  /** GET /explain on the live state: the JSON to send, or `{ error }` for a bad request (400). */
+  explain(q: ExplainQuery): object;
+  /** Prometheus text for /metrics (with workers: aggregated over every process), and its content type. */
   metricsText(): Promise<string>;
+  metricsContentType: string;
   log: Logger;
   /** Host allow-list and token; none: every Host and every read is allowed (tests of the routes alone). */
   access?: AccessRules;
@@ -138,12 +145,12 @@ export class HttpApi {
         send(res, 200, 'text/plain', 'ok\n');
         return;
       case '/readyz': {
-        const why = this.src.snapshot().zones.size === 0 ? 'no zone loaded' : this.src.notReady?.() ?? null;
+        const why = this.src.zoneCount() === 0 ? 'no zone loaded' : this.src.notReady?.() ?? null;
         send(res, why ? 503 : 200, 'text/plain', why ? `${why}\n` : 'ready\n');
         return;
       }
       case '/metrics':
-        send(res, 200, this.src.metrics.registry.contentType, await this.src.metricsText());
+        send(res, 200, this.src.metricsContentType, await this.src.metricsText());
         return;
       case '/explain': {
         const q = url.searchParams;
@@ -153,9 +160,7 @@ export class HttpApi {
           send(res, 400, 'application/json', `${JSON.stringify({ error: 'name and from are required' })}\n`);
           return;
         }
-        const r = explain(this.src.snapshot(), this.src.health, 'live', {
-          name, from, type: q.get('type') || undefined, subnet: q.get('subnet') || undefined,
-        });
+        const r = this.src.explain({ name, from, type: q.get('type') || undefined, subnet: q.get('subnet') || undefined });
         send(res, 'error' in r ? 400 : 200, 'application/json', `${JSON.stringify(r, null, 2)}\n`);
         return;
       }

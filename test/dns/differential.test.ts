@@ -9,11 +9,12 @@ import { lookup } from '../../src/dns/lookup.js';
 import { parseQuery, type Query } from '../../src/dns/query.js';
 import { Responder, type Transport } from '../../src/dns/responder.js';
 import type { RRset } from '../../src/dns/rrset.js';
-import { Rotation, type GslbEnv } from '../../src/gslb/answer.js';
+import { poolResolver, type GslbEnv } from '../../src/gslb/decide.js';
+import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
 import type { Msg, Rec } from '../helpers/server.js';
 import { ednsOption, nameOfLength, optRecord, rawQuery, wireName } from '../helpers/wire.js';
-import { loadZonesFixture, mulberry32 } from '../helpers/zones.js';
+import { loadZonesFixture, mulberry32, poolHooks } from '../helpers/zones.js';
 
 // the repository's sample zones plus big.test (answers over 512 and over 1232 bytes, additional data that
 // does not fit, a delegation whose mandatory glue does not fit 512)
@@ -171,7 +172,7 @@ test('parse: the direct reader and the full decoder agree on 20,000 generated qu
 
 test('parse and respond: question names of 255 octets are read by both paths, 256 and 257 are FORMERR; labels of 63 octets are read, 64 are FORMERR', (t) => {
   const responders = [false, true].map((slow) => {
-    const r = new Responder(() => snapshot, config, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1) });
+    const r = new Responder(() => snapshot, config, poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1) }));
     r.slowParse = slow;
     return r;
   });
@@ -313,7 +314,7 @@ function checkResponse(g: Generated, out: Buffer, transport: Transport, client: 
     if (q?.qclass !== 3 && (sections.answer.length || sections.authority.length || sections.additional.length)) problems.push('records in a response not from the zones');
     return problems;
   }
-  const ans = lookup(snapshot, q!.name, q!.qtype, { address: client, ecs: ref.edns?.ecs ?? null }, oracle);
+  const ans = lookup(snapshot, q!.name, q!.qtype, { address: client, ecs: ref.edns?.ecs ?? null }, poolResolver(oracle, () => snapshot.geo));
   if (rcode !== ans.rcode) problems.push(`rcode ${rcode}, lookup() says ${ans.rcode}`);
   if (((out[2]! & 0x04) !== 0) !== ans.aa) problems.push(`AA ${!ans.aa}, lookup() says ${ans.aa}`);
   const answer = keysOfSets(ans.answer).flat();
@@ -355,7 +356,7 @@ test('respond: byte-identical responses from both parsers, with the records look
   // make the two responses differ in order. Keep them separate.
   const env = (): GslbEnv => ({ health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1) });
   const make = (slow: boolean) => {
-    const r = new Responder(() => snapshot, config, env());
+    const r = new Responder(() => snapshot, config, poolHooks(snapshot, env()));
     r.slowParse = slow;
     return r;
   };

@@ -32,12 +32,12 @@ import fc from 'fast-check';
 import { EDNS_PAYLOAD } from '../../src/dns/constants.js';
 import { parseQuery, type Query } from '../../src/dns/query.js';
 import { Responder } from '../../src/dns/responder.js';
-import { Rotation } from '../../src/gslb/answer.js';
+import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_CONFIG, ROOT, startServer } from '../helpers/server.js';
-import { BIG_ZONE, loadZonesFixture, mulberry32 } from '../helpers/zones.js';
+import { BIG_ZONE, loadZonesFixture, mulberry32, poolHooks } from '../helpers/zones.js';
 
 const SEED = (process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x5eed0007) | 0;
 const SEED_TEXT = `seed ${SEED}`;
@@ -55,7 +55,7 @@ const fixture = loadZonesFixture();
 test.after.always(() => fixture.cleanup());
 const { config, snapshot } = fixture;
 const internalErrors: string[] = [];
-const responder = new Responder(() => snapshot, config, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(SEED) });
+const responder = new Responder(() => snapshot, config, poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(SEED) }));
 responder.onError = (e, msg) => internalErrors.push(`${e.stack ?? e.message}\nquery: ${msg.toString('hex')}`);
 
 const CLIENTS = ['127.0.0.1', '81.2.69.142', '203.0.113.7', '2001:db8::1', '::ffff:198.51.100.9', '2a02:8800::1'];

@@ -4,7 +4,9 @@
 // region states from steerdns.yaml, the failover and map policies, the ECS scope, and onDecision.
 import test from 'ava';
 import { bytesToIp } from '../../src/net/address.js';
-import { decidePool, Rotation, type ClientInfo, type GeoContext, type GslbEnv, type PoolDecision } from '../../src/gslb/answer.js';
+import { decidePool, type GslbEnv, type PoolDecision } from '../../src/gslb/decide.js';
+import type { ClientInfo, GeoContext } from '../../src/gslb/locate.js';
+import { Rotation } from '../../src/gslb/rotation.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { stickyOrder } from '../../src/gslb/select.js';
 import { HealthTable } from '../../src/health/table.js';

@@ -1,5 +1,5 @@
 // Shared fixtures for the GSLB unit tests: pools built from real zone YAML (parseServerConfig → parseZone →
-// buildPool), GeoIP databases built in memory with the project's own MaxMind DB writer (never files outside
+// zonePools), GeoIP databases built in memory with the project's own MaxMind DB writer (never files outside
 // the repository), a seeded PRNG so statistical tests are reproducible, and a settable health table.
 import { join } from 'node:path';
 import { Reader } from 'maxmind';
@@ -8,9 +8,9 @@ import type { Diagnostic } from '../../src/config/source.js';
 import { ipToBytes } from '../../src/net/address.js';
 import { parseZone } from '../../src/config/zone-file.js';
 import type { ClientSubnet } from '../../src/dns/query.js';
-import type { ClientInfo, GeoContext } from '../../src/gslb/answer.js';
+import type { ClientInfo, GeoContext } from '../../src/gslb/locate.js';
 import type { GeoDatabase } from '../../src/gslb/geo.js';
-import { buildPool, type Pool } from '../../src/gslb/pool.js';
+import { zonePools as buildZonePools, type Pool } from '../../src/gslb/pool.js';
 import { HealthTable } from '../../src/health/table.js';
 import { geoContext } from '../../src/snapshot.js';
 import { geoRecord, type GeoEntry } from '../../tools/geodb-build.mjs';
@@ -63,23 +63,15 @@ records:
 
 /**
  * Every pool of a zone whose `records:` are `records` (indented by two spaces, as in a zone file), keyed by
- * relative name; `all_down: { fallback: POOL }` resolved as src/dns/zone.ts does it.
+ * relative name; `all_down: { fallback: POOL }` resolved as the server does it (src/gslb/pool.ts zonePools).
  */
 export function zonePools(records: string, cfg: ServerConfig = serverConfig()): Map<string, Pool> {
   const r = parseZone(join(DIR, 'zones', 'example.test.yaml'), ZONE_HEAD + records, cfg);
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (!r.zone || errors.length) throw new Error(errors.map(fmt).join('\n'));
+  const origin = r.zone.origin;
   const pools = new Map<string, Pool>();
-  const byFqdn = new Map<string, Pool>();
-  for (const n of r.zone.names.values()) {
-    if (!n.pool) continue;
-    const p = buildPool(n.pool, r.zone.origin, cfg);
-    pools.set(n.name === r.zone.origin ? '@' : n.name.slice(0, -(r.zone.origin.length + 1)), p);
-    byFqdn.set(n.name, p);
-  }
-  for (const p of byFqdn.values()) {
-    if (p.spec.allDown.kind === 'fallback') p.fallback = byFqdn.get(p.spec.allDown.pool) ?? null;
-  }
+  for (const [name, p] of buildZonePools(r.zone, cfg)) pools.set(name === origin ? '@' : name.slice(0, -(origin.length + 1)), p);
   return pools;
 }
 
@@ -189,7 +181,7 @@ export function ecs(cidr: string): ClientSubnet {
 
 /** A client asking from `address`, with an optional ECS subnet. */
 export function client(address: string, subnet?: string): ClientInfo {
-  return subnet ? { address, ecs: ecs(subnet) } : { address };
+  return { address, ecs: subnet ? ecs(subnet) : null };
 }
 
 /** Address bytes of a textual IP. */

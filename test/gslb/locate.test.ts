@@ -2,7 +2,7 @@
 // country-only records, the overlay (longest prefix, region pin), IPv6 addresses located by their embedded IPv4,
 // the ECS-scope prefix, and locateClient's choice between the ECS subnet and the packet's source address.
 import test from 'ava';
-import { locateClient } from '../../src/gslb/answer.js';
+import { locateClient } from '../../src/gslb/locate.js';
 import { countryPoint, GeoLocator, readRecord } from '../../src/gslb/geo.js';
 import { haversineKm } from '../../src/gslb/order.js';
 import { writeMmdb } from '../../tools/mmdb-writer.mjs';

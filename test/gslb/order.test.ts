@@ -3,7 +3,8 @@
 // `map` most specific key first, the overlay region pin, and regions `state: down|drain` from steerdns.yaml.
 import test from 'ava';
 import type { Location } from '../../src/gslb/geo.js';
-import { haversineKm, mapEntry, orderRegions } from '../../src/gslb/order.js';
+import { orderRegions } from '../../src/gslb/memo.js';
+import { haversineKm, mapEntry } from '../../src/gslb/order.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { CITY, geoFor, ip, poolOf, REGIONS, serverConfig } from './helpers.js';
 

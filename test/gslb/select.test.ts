@@ -4,7 +4,8 @@
 import test from 'ava';
 import { ipToBytes } from '../../src/net/address.js';
 import { maskBytes } from '../../src/net/cidr.js';
-import { decidePool, Rotation, type GslbEnv } from '../../src/gslb/answer.js';
+import { decidePool, type GslbEnv } from '../../src/gslb/decide.js';
+import { Rotation } from '../../src/gslb/rotation.js';
 import type { Target } from '../../src/gslb/pool.js';
 import { fastestOrder, rotate, selectTargets, shuffled, stickyOrder, weightedOrder, type SelectInput } from '../../src/gslb/select.js';
 import { HealthTable } from '../../src/health/table.js';

@@ -1,8 +1,8 @@
 // In-process lookups for the table-driven tests of the RFC 1034 lookup rules (test/dns/lookup-*.test.ts):
 // zone YAML goes through the real loader (parseServerConfig, parseZone) and the zone builder, as
 // src/snapshot.ts does, and `lookup()` answers; sections come back in presentation form (dns/present.ts).
-// This is the ONE place the tests call lookup, buildZone or the pool builder: a change of their signatures
-// is adapted here.
+// This is the ONE place the tests call lookup, the zone preparation (src/served-zone.ts) or the pool
+// resolver: a change of their signatures is adapted here.
 import { join } from 'node:path';
 import { parseServerConfig, type ServerConfig } from '../../src/config/server-config.js';
 import type { Diagnostic } from '../../src/config/source.js';
@@ -11,8 +11,12 @@ import { lookup, type ZoneTable } from '../../src/dns/lookup.js';
 import { rrsetLines } from '../../src/dns/present.js';
 import { rcodeName, typeCode } from '../../src/dns/registry.js';
 import type { RRset } from '../../src/dns/rrset.js';
-import { buildZone, type Zone } from '../../src/dns/zone.js';
-import { ALL_UP, Rotation } from '../../src/gslb/answer.js';
+import { poolResolver } from '../../src/gslb/decide.js';
+import type { GeoContext } from '../../src/gslb/locate.js';
+import type { Pool } from '../../src/gslb/pool.js';
+import { Rotation } from '../../src/gslb/rotation.js';
+import { ALL_UP } from '../../src/health/table.js';
+import { prepareZone, type ServedZone } from '../../src/served-zone.js';
 import { geoContext } from '../../src/snapshot.js';
 
 /** Zone files by file name (`example.test.yaml`) → YAML text. */
@@ -47,10 +51,15 @@ regions:
 export const DEFAULT_SERIAL = 1;
 
 const fmt = (d: Diagnostic) => `${d.file}:${d.line}:${d.col}: ${d.message}`;
-const tables = new WeakMap<Zones, Map<string, ZoneTable>>();
+/** Prepared zones and where clients are: what the server's snapshot gives lookup() and the pool resolver. */
+export interface LookupTable extends ZoneTable<Pool> {
+  geo: GeoContext;
+}
+
+const tables = new WeakMap<Zones, Map<string, LookupTable>>();
 
 /** The zone table of `zones` under `config`, prepared once per (zones object, config). */
-export function zoneTable(zones: Zones, config = LOOKUP_CONFIG): ZoneTable {
+export function zoneTable(zones: Zones, config = LOOKUP_CONFIG): LookupTable {
   let byConfig = tables.get(zones);
   if (!byConfig) tables.set(zones, (byConfig = new Map()));
   const known = byConfig.get(config);
@@ -59,15 +68,15 @@ export function zoneTable(zones: Zones, config = LOOKUP_CONFIG): ZoneTable {
   const cfgErrors = cfgResult.diagnostics.filter((d) => d.severity === 'error');
   if (!cfgResult.config || cfgErrors.length) throw new Error(cfgErrors.map(fmt).join('\n'));
   const cfg: ServerConfig = cfgResult.config;
-  const built = new Map<string, Zone>();
+  const built = new Map<string, ServedZone>();
   for (const [file, text] of Object.entries(zones)) {
     const r = parseZone(join(cfg.zonesDir, file), text, cfg);
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     if (!r.zone || errors.length) throw new Error(`${file} does not load:\n${errors.map(fmt).join('\n')}`);
     if (built.has(r.zone.origin)) throw new Error(`${file}: zone ${r.zone.origin} is defined twice`);
-    built.set(r.zone.origin, buildZone(r.zone, r.zone.soa.serial ?? DEFAULT_SERIAL, cfg));
+    built.set(r.zone.origin, prepareZone(r.zone, r.zone.soa.serial ?? DEFAULT_SERIAL, cfg));
   }
-  const table: ZoneTable = { zones: built, geo: geoContext(cfg, null) };
+  const table: LookupTable = { zones: built, geo: geoContext(cfg, null) };
   byConfig.set(config, table);
   return table;
 }
@@ -84,7 +93,7 @@ export function lookupIn(zones: Zones, qname: string, qtype: string, opts: Looku
   // the query parser's internal form: lower case, no trailing dot, the root ""
   const name = qname === '.' ? '' : qname.replace(/\.$/, '').toLowerCase();
   const ans = lookup(table, name, type, { address: opts.from ?? '192.0.2.200', ecs: null },
-    { health: ALL_UP, rotation: new Rotation(), random: () => 0 });
+    poolResolver({ health: ALL_UP, rotation: new Rotation(), random: () => 0 }, () => table.geo));
   const lines = (sets: RRset[]) => sets.flatMap(rrsetLines);
   return {
     rcode: rcodeName(ans.rcode),

@@ -5,7 +5,10 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialStore } from '../../src/config/serial.js';
 import { loadServerConfig, type ServerConfig } from '../../src/config/server-config.js';
-import { loadSnapshot } from '../../src/snapshot.js';
+import type { ResponderHooks } from '../../src/dns/responder.js';
+import { poolResolver, type GslbEnv } from '../../src/gslb/decide.js';
+import type { Pool } from '../../src/gslb/pool.js';
+import { loadSnapshot, type Snapshot } from '../../src/snapshot.js';
 import { ROOT, writeFixture } from './server.js';
 
 export { mulberry32 } from './random.js';
@@ -55,4 +58,9 @@ export function loadZonesFixture(): ZonesFixture {
     throw new Error(`zones did not load: ${JSON.stringify([...snapshot.files.values()].flatMap((f) => f.errors))}`);
   }
   return { dir, config: config!, snapshot, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A Responder's hooks as the server makes them: pool names answered by the pool decision with `env`. */
+export function poolHooks(snapshot: Snapshot, env: GslbEnv): ResponderHooks<Pool> {
+  return { resolveDynamic: poolResolver(env, () => snapshot.geo), rotation: env.rotation };
 }

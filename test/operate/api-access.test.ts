@@ -19,8 +19,6 @@ import { pino } from 'pino';
 import { HttpApi } from '../../src/http/api.js';
 import { HTTP_CONNECTIONS_PER_SOURCE } from '../../src/config/http-defaults.js';
 import { Metrics } from '../../src/metrics.js';
-import { HealthTable } from '../../src/health/table.js';
-import type { Snapshot } from '../../src/snapshot.js';
 import { BASE_CONFIG, query, runCli, SAMPLE_ZONE, startServer, udp, writeFixture, type TestServer } from '../helpers/server.js';
 
 const TOKEN = 'k3Jd8wQz1LmN0pXvT7sR';
@@ -316,10 +314,10 @@ test('a route that throws or rejects answers 500 and logs it; the API keeps answ
   const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
   const metrics = new Metrics({ processMetrics: false });
   const api = new HttpApi({
-    snapshot: () => ({ zones: new Map([['x', {}]]) }) as unknown as Snapshot,
-    health: new HealthTable(),
-    metrics,
+    zoneCount: () => 1,
+    explain: () => ({ error: 'not asked' }),
     metricsText: () => Promise.reject(new Error('aggregation failed')),
+    metricsContentType: metrics.registry.contentType,
     log: pino({ level: 'info' }, sink),
     access: { token: null, allowedHosts: [], metricsAuth: false },
     routes: new Map<string, () => never>([

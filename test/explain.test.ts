@@ -1,4 +1,4 @@
-// `steerdns explain` and `GET /explain` (issue 3, acceptance 4 and 5): the built command line on the
+// `steerdns explain` and `GET /explain`: the built command line on the
 // repository's own config (bundled country database, no geoip.database), the fallback to configured
 // states when no server answers, the live view of a running server, --json, --subnet, bad inputs.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { Reader } from 'maxmind';
-import { bundledDatabasePath } from '../../src/gslb/geo.js';
-import { ROOT, runCli, startServer, type CliResult, type TestServer } from '../helpers/server.js';
+import { bundledDatabasePath } from '../src/gslb/geo.js';
+import { ROOT, runCli, startServer, type CliResult, type TestServer } from './helpers/server.js';
 
 const temps: string[] = [];
 function temp(): string {

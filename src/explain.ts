@@ -1,15 +1,20 @@
 // `steerdns explain` and `GET /explain`: runs the real lookup for one (name, type, client) with a trace,
-// so what it prints is what the server's own functions decided — it cannot drift from the server.
-import { lookup, type ZoneTable } from '../dns/lookup.js';
-import { rrsetLines } from '../dns/present.js';
-import type { ClientSubnet } from '../dns/query.js';
-import { rcodeName, typeCode } from '../dns/registry.js';
-import type { HealthView } from '../health/table.js';
-import { bytesToIp, ipFamily } from '../net/address.js';
-import { parseCidr } from '../net/cidr.js';
-import { embeddedIPv4 } from '../net/ranges.js';
-import { ECS_OFF, locateClient, Rotation, type ClientInfo, type PoolTrace } from './answer.js';
-import type { Location } from './geo.js';
+// so what it prints is what the server's own functions decided — it cannot drift from the server. The CLI
+// calls it on a snapshot it loads; the HTTP API is handed it bound to the running server's snapshot.
+import { lookup, type ZoneTable } from './dns/lookup.js';
+import { rrsetLines } from './dns/present.js';
+import type { ClientSubnet } from './dns/query.js';
+import { rcodeName, typeCode } from './dns/registry.js';
+import { poolResolver } from './gslb/decide.js';
+import type { Location } from './gslb/geo.js';
+import { ECS_OFF, locateClient, type ClientInfo, type GeoContext } from './gslb/locate.js';
+import type { Pool } from './gslb/pool.js';
+import { Rotation } from './gslb/rotation.js';
+import type { PoolTrace } from './gslb/trace.js';
+import type { HealthView } from './health/table.js';
+import { bytesToIp, ipFamily } from './net/address.js';
+import { parseCidr } from './net/cidr.js';
+import { embeddedIPv4 } from './net/ranges.js';
 
 export interface ExplainRequest {
   name: string;
@@ -53,13 +58,19 @@ function parse(req: ExplainRequest): { name: string; qtype: number; typeName: st
   return { name, qtype, typeName, ecs };
 }
 
-export function explain(table: ZoneTable, health: HealthView, healthSource: 'live' | 'configured', req: ExplainRequest): ExplainResult | { error: string } {
+/** What explain reads from a snapshot: the zones and where clients are. */
+export interface ExplainTable extends ZoneTable<Pool> {
+  geo: GeoContext;
+}
+
+export function explain(table: ExplainTable, health: HealthView, healthSource: 'live' | 'configured', req: ExplainRequest): ExplainResult | { error: string } {
   const p = parse(req);
   if (typeof p === 'string') return { error: p };
   const client: ClientInfo = { address: req.from, ecs: p.ecs };
   const trace: PoolTrace[] = [];
   // a fresh rotation: explaining never moves the live round-robin counters
-  const ans = lookup(table, p.name, p.qtype, client, { health, rotation: new Rotation(), random: Math.random, trace });
+  const resolve = poolResolver({ health, rotation: new Rotation(), random: Math.random, trace }, () => table.geo);
+  const ans = lookup(table, p.name, p.qtype, client, resolve);
   // show where the client is even when no pool was asked
   const located = client.located ?? locateClient(client, table.geo);
   return {

@@ -1,0 +1,183 @@
+// The pool decision (spec §5): locate the client → order the regions → take the first region that
+// qualifies → select targets → TTL and ECS scope. Pure: health, rotation state and the random source come
+// in through `GslbEnv`; `steerdns explain` passes a trace and prints what this same function decided.
+// poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call lookup() makes.
+import type { DynamicAnswer } from '../dns/dynamic.js';
+import type { HealthView } from '../health/table.js';
+import { maskBytes } from '../net/cidr.js';
+import { embeddedIPv4 } from '../net/ranges.js';
+import { locateClient, NOWHERE, type ClientInfo, type ClientLocation, type GeoContext } from './locate.js';
+import { anywhereMemo, orderMemo } from './memo.js';
+import type { RegionOrder } from './order.js';
+import { makePlan, policyReason, type Plan } from './plan.js';
+import type { Pool, PoolRegion, Target } from './pool.js';
+import type { Rotation } from './rotation.js';
+import { rotate, selectTargets } from './select.js';
+import type { PoolTrace, Reason } from './trace.js';
+
+export interface GslbEnv {
+  health: HealthView;
+  rotation: Rotation;
+  random: () => number;
+  /** Called once per pool decision (metrics). */
+  onDecision?: (pool: Pool, d: PoolDecision) => void;
+  /** `explain`: every pool decision's intermediate results are appended here. */
+  trace?: PoolTrace[];
+}
+
+/** A pool's answer (what dns/ reads from a dynamic name's resolver) and why it is that one (metrics). */
+export interface PoolDecision extends DynamicAnswer {
+  region: string | null;
+  reason: Reason;
+  /** The fail-open (serve-all) path answered. */
+  failOpen: boolean;
+}
+
+function clientBlock(bytes: Buffer): Buffer {
+  const e = embeddedIPv4(bytes);
+  const b = e ? e.v4 : bytes;
+  return maskBytes(b, b.length === 4 ? 24 : 56);
+}
+
+/** The A (family 4) or AAAA (family 6) answer of a pool for one client. */
+export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth = 0): PoolDecision {
+  const d = decide(pool, family, client, ctx, env, env.trace, depth);
+  env.onDecision?.(pool, d);
+  return d;
+}
+
+/**
+ * The resolver lookup() calls for pool names (dns/dynamic.ts): decides with `env`'s health table, rotation
+ * and hooks, placing the client with the GeoIP context `geo()` gives at the time of the query (a database
+ * reload replaces it). The client may be a ClientInfo: where it was placed is then kept on it.
+ */
+export function poolResolver(env: GslbEnv, geo: () => GeoContext): (pool: Pool, family: 4 | 6, client: ClientInfo) => PoolDecision {
+  return (pool, family, client) => decidePool(pool, family, client, geo(), env);
+}
+
+/** Pools whose answer cannot depend on where the client is: one region or failover order, not sticky. */
+function needsLocation(pool: Pool): boolean {
+  return pool.spec.select === 'sticky' || (pool.spec.policy !== 'failover' && pool.regions.length > 1);
+}
+
+const NOWHERE_CLIENT: ClientLocation = { loc: NOWHERE, via: 'source', bytes: Buffer.alloc(4) };
+
+function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv,
+  trace: PoolTrace[] | undefined, depth: number): PoolDecision {
+  const { health } = env;
+  // a failover or single-region pool answers every client alike: no need to place this one
+  const cl = trace || needsLocation(pool) ? locateClient(client, ctx) : (client.located ?? NOWHERE_CLIENT);
+  const located = needsLocation(pool);
+  const loc = located ? cl.loc : NOWHERE;
+  // region order and plans memoized per (location, pool): in a fixed-size table (memo.ts) or on the pool
+  const memo = located ? orderMemo(pool, loc) : anywhereMemo(pool);
+  const order = memo.order;
+  const t: PoolTrace | undefined = trace ? {
+    pool: pool.name, family, client: cl, policy: pool.spec.policy, mapKey: order.mapKey, regions: [], chosen: null,
+    reason: null, select: pool.spec.select, candidates: [], answer: [], ttl: pool.ttl, halved: false, scope: 0, note: null,
+  } : undefined;
+  if (t) trace!.push(t);
+  const result = (kind: PoolDecision['kind'], targets: Target[], region: string | null, reason: Reason,
+    halved: boolean, failOpen = false, dependsOnClient = true): PoolDecision => {
+    const ttl = halved ? Math.max(1, Math.floor(pool.ttl / 2)) : pool.ttl;
+    const scope = dependsOnClient ? scopeFor(pool, cl, order) : 0;
+    const rdata: Buffer[] = new Array(targets.length);
+    for (let i = 0; i < targets.length; i++) rdata[i] = targets[i]!.rdata;
+    if (t) Object.assign(t, { chosen: region, reason, answer: targets.map((x) => x.address), ttl, halved, scope });
+    return { kind, rdata, ttl, scope, region, reason, failOpen };
+  };
+
+  // step 7: no target of this family anywhere
+  if (family === 4 ? !pool.has4 : !pool.has6) {
+    if (t) t.note = `no IPv${family} target in any region`;
+    return result('nodata', [], null, policyReason(pool), false, false, false);
+  }
+
+  // steps 3 and 4 up to the selection: memoized with the order while the health table stands still
+  let plan: Plan;
+  const version = health.version;
+  if (!t && pool.spec.select !== 'fastest') {
+    const cached = family === 4 ? memo.plan4 : memo.plan6;
+    if (cached && cached.version === version && cached.health === health) plan = cached;
+    else {
+      plan = makePlan(pool, family, order, health, version, undefined);
+      if (family === 4) memo.plan4 = plan;
+      else memo.plan6 = plan;
+    }
+  } else plan = makePlan(pool, family, order, health, version, t);
+
+  if (plan.kind === 'all_down') return allDown(pool, family, client, ctx, env, depth, order, result, t);
+  if (t && plan.note) t.note = plan.note;
+  const region = plan.region!;
+  if (plan.kind === 'nodata') return result('nodata', [], region.name, plan.reason, plan.degraded);
+
+  // step 4: select within the region
+  const candidates = plan.candidates;
+  const position = env.rotation.next(region, family);
+  let chosen: Target[];
+  if (pool.spec.select === 'round-robin') {
+    // rotation written straight into the answer: no intermediate copies
+    const len = candidates.length;
+    const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, len) : len;
+    chosen = new Array(n);
+    const start = position % len;
+    for (let i = 0; i < n; i++) chosen[i] = candidates[(start + i) % len]!;
+  } else {
+    const ordered = selectTargets({
+      mode: pool.spec.select,
+      targets: candidates,
+      position,
+      random: env.random,
+      clientBlock: clientBlock(cl.bytes),
+      rttMs: (x) => health.rttMs(x.healthKey),
+    });
+    chosen = pool.spec.answers > 0 ? ordered.slice(0, pool.spec.answers) : ordered;
+  }
+  if (t) t.candidates = candidates.map((x) => x.address);
+  return result('answer', chosen, region.name, plan.reason, plan.degraded);
+}
+
+/** Step 5: nothing healthy anywhere. */
+function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth: number, order: RegionOrder, result: (k: PoolDecision['kind'], ts: Target[], r: string | null, reason: Reason, halved: boolean, failOpen?: boolean, dependsOnClient?: boolean) => PoolDecision,
+  t: PoolTrace | undefined): PoolDecision {
+  const mode = pool.spec.allDown;
+  if (t) t.note = `no healthy target in any region: all_down ${mode.kind}`;
+  if (mode.kind === 'fallback' && pool.fallback && depth < 4) {
+    const d = decidePool(pool.fallback, family, client, ctx, env, depth + 1);
+    if (t) Object.assign(t, { reason: 'fallback', answer: [], ttl: d.ttl, halved: true, scope: d.scope, chosen: d.region });
+    return { ...d, reason: 'fallback', ttl: Math.max(1, Math.min(d.ttl, Math.floor(pool.ttl / 2))) };
+  }
+  // the same NODATA / SERVFAIL for every client: ECS scope 0 (spec §4)
+  if (mode.kind === 'nodata') return result('nodata', [], null, 'all_down', true, false, false);
+  if (mode.kind === 'servfail') return result('servfail', [], null, 'all_down', true, false, false);
+  // serve-all (and a fallback that cannot be followed): fail open with the first region's targets —
+  // the same region for A and AAAA, so NODATA when it has none of this family (unless family_fallback)
+  const famOf = (r: PoolRegion) => (family === 4 ? r.live4 : r.live6);
+  const ranked = order.ranked.filter((r) => r.region.live.length > 0);
+  const first = ranked[0];
+  const pick = first && (famOf(first.region).length > 0 || pool.spec.familyFallback !== 'next-region')
+    ? first : ranked.find((r) => famOf(r.region).length > 0);
+  const targets = pick ? famOf(pick.region) : [];
+  if (!pick || targets.length === 0) return result('nodata', [], first?.region.name ?? null, 'all_down', true);
+  const ordered = rotate(targets, env.rotation.next(pick.region, family));
+  const n = pool.spec.answers > 0 ? Math.min(pool.spec.answers, ordered.length) : ordered.length;
+  return result('answer', ordered.slice(0, n), pick.region.name, 'all_down', true, true);
+}
+
+/**
+ * ECS scope: the block the client was placed by when the answer depends on the client — an unlocated one
+ * (spec §10) at least as long as the source prefix —, widened to /24 (/56) for sticky.
+ */
+function scopeFor(pool: Pool, cl: ClientLocation, order: RegionOrder): number {
+  if (cl.via !== 'ecs') return 0;
+  const sticky = pool.spec.select === 'sticky';
+  if (!order.clientDependent && !sticky) return 0;
+  const v4 = cl.bytes.length === 4;
+  let scope = order.clientDependent ? Math.max(cl.loc.prefix, cl.minScope ?? 0) : 0;
+  if (sticky) {
+    // the sticky block: /24 (/56), or for an IPv4 inside IPv6 the bits of that IPv4 /24 (Teredo: all)
+    const e = v4 ? null : embeddedIPv4(cl.bytes);
+    scope = Math.max(scope, v4 ? 24 : !e ? 56 : e.offsetBits < 0 ? 128 : e.offsetBits + 24);
+  }
+  return Math.min(scope, v4 ? 32 : 128);
+}
