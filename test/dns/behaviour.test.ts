@@ -10,6 +10,7 @@ import {
   BASE_CONFIG, TRANSPORTS, decode, dig, query, startServer, tcpMany, u16, udpRaw,
   type Msg, type Rec, type Reply, type TestServer,
 } from '../helpers/server.js';
+import { HOSTED_CHILD_ZONE, undelegatedZone } from '../helpers/zones.js';
 
 // ---- fixture ---------------------------------------------------------------------------------
 
@@ -68,31 +69,11 @@ ${Array.from({ length: BIG_NS }, (_, i) => `  ns${pad(i)}.big: { A: 192.0.2.${10
 ${Array.from({ length: BIG_MX }, (_, i) => `  mx${pad(i)}: { A: 192.0.2.${150 + i}, AAAA: "2001:db8::${150 + i}" }`).join('\n')}
 `;
 
-// A child zone hosted beside its parent (which delegates to it); negative TTL = SOA TTL 30 < minimum 300.
-const CHILD_ZONE = `
-origin: deep.example.test
-ttl: 3600
-soa: { ns: ns1.deep.example.test., email: hostmaster@example.test, minimum: 300, ttl: 30, serial: 7 }
-records:
-  "@": { NS: [ns1] }
-  ns1: { A: 192.0.2.97 }
-  www: { A: 192.0.2.96 }
-`;
 
-// Hosted children the parent does not delegate to: one with no NS cut in the parent at all, one under a
-// delegation of the parent (nods) to servers we are not (the parent side of its cut is not hosted here).
-const undelegated = (origin: string) => `
-origin: ${origin}
-ttl: 3600
-soa: { ns: ns1.${origin}., email: hostmaster@example.test, minimum: 120, ttl: 45, serial: 3 }
-records:
-  "@": { NS: [ns1] }
-  ns1: { A: 192.0.2.95 }
-`;
 
 const ZONES = {
-  'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': CHILD_ZONE,
-  'nocut.example.test.yaml': undelegated('nocut.example.test'), 'inner.nods.example.test.yaml': undelegated('inner.nods.example.test'),
+  'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': HOSTED_CHILD_ZONE,
+  'nocut.example.test.yaml': undelegatedZone('nocut.example.test'), 'inner.nods.example.test.yaml': undelegatedZone('inner.nods.example.test'),
 };
 const NO_IDENTITY_CONFIG = BASE_CONFIG.replace(/^nsid:.*$/m, '').replace(/^version:.*$/m, '');
 

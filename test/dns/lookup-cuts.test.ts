@@ -8,6 +8,7 @@
 // #additional-section.
 import test from 'ava';
 import { actual, expected, type LookupCase } from '../helpers/lookup.js';
+import { HOSTED_CHILD_ZONE, undelegatedZone } from '../helpers/zones.js';
 
 const PARENT = `
 origin: example.test
@@ -41,31 +42,11 @@ records:
   app: { pool: { ttl: 20, check: { type: none }, regions: { us-east: [192.0.2.10] } } }
 `;
 
-// A child zone hosted beside its parent, which delegates to it.
-const CHILD = `
-origin: deep.example.test
-ttl: 3600
-soa: { ns: ns1.deep.example.test., email: hostmaster@example.test, minimum: 300, ttl: 30, serial: 7 }
-records:
-  "@": { NS: [ns1] }
-  ns1: { A: 192.0.2.97 }
-  www: { A: 192.0.2.96 }
-`;
 
-// Hosted children the parent does not delegate to: one with no NS cut in the parent at all, one under a
-// delegation of the parent (nods) to servers we are not (the parent side of its cut is not hosted here).
-const undelegated = (origin: string) => `
-origin: ${origin}
-ttl: 3600
-soa: { ns: ns1.${origin}., email: hostmaster@example.test, minimum: 120, ttl: 45, serial: 3 }
-records:
-  "@": { NS: [ns1] }
-  ns1: { A: 192.0.2.95 }
-`;
 
 const ZONES = {
-  'example.test.yaml': PARENT, 'deep.example.test.yaml': CHILD,
-  'nocut.example.test.yaml': undelegated('nocut.example.test'), 'inner.nods.example.test.yaml': undelegated('inner.nods.example.test'),
+  'example.test.yaml': PARENT, 'deep.example.test.yaml': HOSTED_CHILD_ZONE,
+  'nocut.example.test.yaml': undelegatedZone('nocut.example.test'), 'inner.nods.example.test.yaml': undelegatedZone('inner.nods.example.test'),
 };
 
 const SOA = 'example.test. 60 IN SOA ns1.example.test. hostmaster.example.test. 2024010101 7200 3600 1209600 60';

@@ -7,6 +7,7 @@
 // #servfail and #exact-matches.
 import test from 'ava';
 import { actual, expected, type LookupCase } from '../helpers/lookup.js';
+import { HOSTED_CHILD_ZONE } from '../helpers/zones.js';
 
 const PARENT = `
 origin: example.test
@@ -50,18 +51,7 @@ records:
       regions: { us-east: ["2001:db8::10"] }
 `;
 
-// A child zone hosted beside its parent (which delegates to it); negative TTL = SOA TTL 30 < minimum 300.
-const CHILD = `
-origin: deep.example.test
-ttl: 3600
-soa: { ns: ns1.deep.example.test., email: hostmaster@example.test, minimum: 300, ttl: 30, serial: 7 }
-records:
-  "@": { NS: [ns1] }
-  ns1: { A: 192.0.2.97 }
-  www: { A: 192.0.2.96 }
-`;
-
-const ZONES = { 'example.test.yaml': PARENT, 'deep.example.test.yaml': CHILD };
+const ZONES = { 'example.test.yaml': PARENT, 'deep.example.test.yaml': HOSTED_CHILD_ZONE };
 const SOA = 'example.test. 60 IN SOA ns1.example.test. hostmaster.example.test. 2024010101 7200 3600 1209600 60';
 const soaTtl = (ttl: number) => SOA.replace(' 60 IN', ` ${ttl} IN`);
 const CHILD_SOA = 'deep.example.test. 30 IN SOA ns1.deep.example.test. hostmaster.example.test. 7 7200 3600 1209600 300';

@@ -13,6 +13,29 @@ import { ROOT, writeFixture } from './server.js';
 
 export { mulberry32 } from './random.js';
 
+/** `deep.example.test`: a child zone hosted beside its parent `example.test` (which delegates to it); its
+ *  negative TTL is the SOA TTL 30, below its minimum 300. */
+export const HOSTED_CHILD_ZONE = `
+origin: deep.example.test
+ttl: 3600
+soa: { ns: ns1.deep.example.test., email: hostmaster@example.test, minimum: 300, ttl: 30, serial: 7 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.97 }
+  www: { A: 192.0.2.96 }
+`;
+
+/** A hosted child zone at `origin` that the hosted parent does not delegate to (no cut there, or a cut to
+ *  servers that are not this one). */
+export const undelegatedZone = (origin: string) => `
+origin: ${origin}
+ttl: 3600
+soa: { ns: ns1.${origin}., email: hostmaster@example.test, minimum: 120, ttl: 45, serial: 3 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.95 }
+`;
+
 const txt = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `"${tag}-${i}-${'x'.repeat(50)}"`).join(', ');
 
 /**
