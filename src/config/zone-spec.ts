@@ -4,6 +4,7 @@
 import type { Node } from 'yaml';
 import type { RecordData, RecordType } from './records.js';
 import type { Diagnostic, SourceFile } from './source.js';
+import type { SoaInput } from '../dns/zone.js';
 import type { Family } from '../net/address.js';
 
 export interface RRsetSpec {
@@ -73,14 +74,8 @@ export interface NameSpec {
   pool: PoolSpec | null;
 }
 
-export interface SoaSpec {
-  mname: string;
-  rname: string;
-  refresh: number;
-  retry: number;
-  expire: number;
-  minimum: number;
-  ttl: number;
+/** The SOA as the zone builder takes it, plus the serial as written (null: automatic). */
+export interface SoaSpec extends SoaInput {
   serial: number | null;
 }
 
