@@ -6,11 +6,8 @@ import { pino, type Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type HttpConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic, type Diagnostic } from './config/source.js';
-import { RCODE, RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
-import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
-import { sourceBytes } from './net/source.js';
-import { Responder } from './dns/responder.js';
-import { TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
+import type { ResponseRateLimiter } from './dns/rrl.js';
+import { TcpConnections, TcpListener, UdpListener, type Handle } from './dns/transport.js';
 import { Rotation, type GslbEnv, type PoolDecision } from './gslb/answer.js';
 import { tighterCheck, type Pool } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
@@ -25,6 +22,7 @@ import { HTTP_MAX_CONNECTIONS } from './config/http-defaults.js';
 import { checkDescriptors } from './limits.js';
 import { FolderWatcher, folderStamps, SETTLE_MS } from './watch.js';
 import { Metrics, type DecisionCell } from './metrics.js';
+import { AnswerPath, queryHandler, Responder } from './pipeline.js';
 import { geoContext, loadDatabase, loadSnapshot, type Snapshot } from './snapshot.js';
 
 /** The package version (for /status). */
@@ -70,6 +68,8 @@ export class Server {
   /** Every TCP connection, across listen addresses: the connection cap and idle timeout apply to all. */
   private tcpConnections!: TcpConnections;
   private readonly responder: Responder;
+  /** What every listener's answer path shares (the listeners' handlers are built from it). */
+  private readonly answering: AnswerPath;
   private serials: SerialStore;
   private stopped = false;
   /** Target health, written by the prober (and tests); read by the answer path. */
@@ -107,7 +107,7 @@ export class Server {
       },
     });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
-    this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
+    this.answering = new AnswerPath(this.responder, this.metrics, log, config);
   }
 
   static async start(opts: ServerOptions): Promise<Server> {
@@ -327,7 +327,6 @@ export class Server {
   }
 
   private async listen(): Promise<void> {
-    const handle = this.handler();
     const onError = (e: Error) => this.log.error({ err: e }, 'socket error');
     // a TCP listener's errors are failed accepts (out of descriptors): they repeat on every poll, log one a burst
     let lastAcceptError = 0;
@@ -341,9 +340,9 @@ export class Server {
     for (const addr of this.config.listen) {
       // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
       for (let attempt = 0; ; attempt++) {
-        const udp = new UdpListener(handle, onError);
+        const udp = new UdpListener(this.handler(), onError);
         const port = await udp.bind(addr.host, addr.port, addr.family);
-        const tcp = new TcpListener(handle, this.tcpConnections, onAcceptError);
+        const tcp = new TcpListener(this.handler(), this.tcpConnections, onAcceptError);
         try {
           await tcp.listen(addr.host, port, addr.family);
         } catch (e) {
@@ -361,44 +360,17 @@ export class Server {
   }
 
   /** Response rate limiting (UDP only), when `rrl:` is configured. */
-  private rrl: ResponseRateLimiter | null = null;
-
-  private rateLimit(rrl: ResponseRateLimiter, msg: Buffer, out: Buffer, address: string): Buffer | null {
-    const i = this.responder.last;
-    // the key names what the response is about (as BIND): the name for answers and NODATA — the wildcard for
-    // synthesized ones —, the zone cut for referrals, the zone for NXDOMAIN and errors (a random-subdomain
-    // flood is one key, not millions); the qtype only for answers (rotating it buys no fresh budget)
-    const kind = i.rcode === RCODE.NXDOMAIN ? RRL_KIND.NxDomain : i.rcode !== RCODE.NOERROR ? RRL_KIND.Error
-      : i.cut !== null && i.answers === 0 ? RRL_KIND.Referral : i.answers > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
-    const name = kind === RRL_KIND.Referral ? i.cut!
-      : kind === RRL_KIND.Answer || kind === RRL_KIND.NoData ? i.wildcard ?? i.name : i.zone ?? '';
-    const action = rrl.decide(sourceBytes(address), name, kind === RRL_KIND.Answer ? i.qtype : 0, kind);
-    if (action === 'send') return out;
-    this.metrics.rrlAction(action);
-    return action === 'slip' ? this.responder.truncatedReply(msg, i.rcode) : null;
+  private get rrl(): ResponseRateLimiter | null {
+    return this.answering.rrl;
   }
 
   listenText(): string[] {
     return this.bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`));
   }
 
-  private handler() {
-    const responder = this.responder;
-    const stats = this.metrics.queryStats;
-    return (msg: Buffer, address: string, transport: 'udp' | 'tcp'): Buffer | null => {
-      const started = performance.now();
-      const reply = responder.handle(msg, transport, { address });
-      const i = responder.last;
-      const out = reply && transport === 'udp' && this.rrl ? this.rateLimit(this.rrl, msg, reply, address) : reply;
-      // every query counts, a rate-limited one too (truncated when it slipped); packets dropped unread do not
-      const truncated = out === reply ? i.truncated : out !== null;
-      if (reply) stats.add(i.zone ?? '', i.qtype, i.rcode, transport === 'tcp', truncated, (performance.now() - started) / 1000);
-      if (this.config.log.queries) {
-        this.log.info({ client: address, transport, qname: i.name, qtype: TYPE_NAMES[i.qtype] ?? i.qtype,
-          rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: truncated || undefined, dropped: out ? undefined : true }, 'query');
-      }
-      return out;
-    };
+  /** A new handler for one listener: parse → lookup → write → limit → observe, through its own exchange. */
+  private handler(): Handle {
+    return queryHandler(this.answering);
   }
 
   /**
@@ -427,11 +399,8 @@ export class Server {
       // serials this process handed out but could not save (disk full, read-only) must not go back
       if (sameStateDir) serials.mergeFrom(this.serials);
       this.serials = serials;
-      this.responder.configure(config);
+      this.answering.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
-      // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
-      const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrl?.cfg ?? null);
-      if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
       if (config.limits.tcpConnections !== previousTcp) this.logDescriptors();
     }

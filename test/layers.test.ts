@@ -23,7 +23,7 @@ const LAYERS: LayerTable = {
 
 /** gslb/ may use dns/'s types and registry, never the machinery that answers queries. */
 const BANS: FileBan[] = [
-  { from: 'gslb', files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/responder.ts', 'dns/writer.ts'], why: 'gslb/ never imports DNS transport, lookup, responder or writer' },
+  { from: 'gslb', files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/respond.ts', 'dns/writer.ts'], why: 'gslb/ never imports DNS transport, lookup, the lookup stage or writer' },
 ];
 
 /**
@@ -32,7 +32,6 @@ const BANS: FileBan[] = [
  */
 const PENDING: Record<string, string> = {
   'dns/lookup.ts → gslb/answer.ts': 'dns/ defines the dynamic-name hook; the pool decision implements it',
-  'dns/responder.ts → gslb/answer.ts': 'the client and env types become dns/\'s per-query record and hook',
   'dns/zone.ts → config/server-config.ts': 'gslb/ builds the pools and hands them to the zone builder',
   'dns/zone.ts → config/zone-file.ts': 'the zone builder takes its own input (names, RRsets, built pools)',
   'dns/zone.ts → gslb/pool.ts': 'gslb/ builds the pools and hands them to the zone builder',
