@@ -7,7 +7,7 @@ import { Exchange, type Transport } from './dns/exchange.js';
 import type { ZoneTable } from './dns/lookup.js';
 import { readQuery } from './dns/query.js';
 import { rcodeName, typeName } from './dns/registry.js';
-import { respond, type ServerIdentity } from './dns/respond.js';
+import { respond, type DynamicNames, type ServerIdentity } from './dns/respond.js';
 import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
 import type { Handle } from './dns/transport.js';
 import { writeAnswer, writeServfail } from './dns/writer.js';
@@ -22,6 +22,8 @@ export interface ResponderConfig {
 /** What answering needs, shared by every listener: the zones, the server's identity, the GSLB environment. */
 export class Responder {
   identity: ServerIdentity;
+  /** How lookup() answers pool names: through the GSLB decision. */
+  readonly dynamic: DynamicNames;
   /** Parse every query with the full decoder (the differential tests compare it with the direct reader). */
   slowParse = false;
   /** Called with internal faults (a bug, never bad input): the server logs them. */
@@ -31,6 +33,7 @@ export class Responder {
 
   constructor(readonly table: () => ZoneTable, cfg: ResponderConfig, readonly gslb: GslbEnv) {
     this.identity = identityOf(cfg);
+    this.dynamic = gslb;
   }
 
   configure(cfg: ResponderConfig): void {
@@ -91,13 +94,13 @@ export function answerQuery(path: AnswerPath, ex: Exchange, msg: Buffer, address
   return out;
 }
 
-/** Parse → lookup → write. Never throws: an internal fault answers SERVFAIL. */
-function respondTo(r: Responder, ex: Exchange): Buffer | null {
+/** Parse → lookup → write: the response to `ex.msg` (null: dropped unread). Never throws: an internal fault answers SERVFAIL. */
+export function respondTo(r: Responder, ex: Exchange): Buffer | null {
   try {
     const table = r.table();
     // `geoip.ecs: false`: a server that does not use ECS neither reads nor echoes it (RFC 7871 §7.2.1)
     if (!readQuery(ex, r.slowParse, !table.geo.useEcs)) return null;
-    respond(ex, table, r.identity, r.gslb);
+    respond(ex, table, r.identity, r.dynamic);
     return writeAnswer(ex, r.gslb.rotation, r.identity.nsid);
   } catch (e) {
     if (r.onError !== null) r.onError(e as Error, ex.msg);
