@@ -87,9 +87,9 @@ export function queryHandler(path: AnswerPath): Handle {
 /** One query through the stages: parse → lookup → write → limit → observe. */
 export function answerQuery(path: AnswerPath, ex: Exchange, msg: Buffer, address: string, transport: Transport): Buffer | null {
   ex.begin(msg, address, transport, performance.now());
-  const response = respondTo(path.responder, ex);
+  const response = respondTo(path.responder, ex); // parse → lookup → write
   const rrl = path.rrl;
-  const out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response;
+  const out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
   observe(path, ex, out);
   return out;
 }
