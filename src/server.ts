@@ -6,11 +6,7 @@ import type { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic } from './config/source.js';
 import { createLogger, nothingToServe, StartupError } from './startup.js';
-import { RCODE, RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
-import { ResponseRateLimiter, RRL_KIND } from './dns/rrl.js';
-import { sourceBytes } from './net/source.js';
-import { Responder } from './dns/responder.js';
-import { TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
+import { TcpConnections, type Handle, type TcpListener, type UdpListener } from './dns/transport.js';
 import { listenText, openDnsListeners, type BoundAddress } from './listen.js';
 import { explain } from './explain.js';
 import { poolResolver, type GslbEnv } from './gslb/decide.js';
@@ -26,6 +22,7 @@ import { capabilitiesOf, type Capabilities, type Role, type RoleHooks } from './
 import { openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { folderStamps, ServerFiles, SETTLE_MS } from './watch.js';
 import { Metrics } from './metrics.js';
+import { AnswerPath, queryHandler, Responder } from './pipeline.js';
 import { PoolEvents } from './pool-events.js';
 import { loadSnapshot, withCurrentDatabase, type Snapshot } from './snapshot.js';
 import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
@@ -46,6 +43,8 @@ export class Server {
   /** Every TCP connection, across listen addresses: the connection cap and idle timeout apply to all. */
   private tcpConnections!: TcpConnections;
   private readonly responder: Responder<Pool>;
+  /** What every listener's answer path shares (the listeners' handlers are built from it). */
+  private readonly answering: AnswerPath<Pool>;
   private serials: SerialStore;
   private stopped = false;
   /** Target health, written by the prober (and tests); read by the answer path. */
@@ -72,7 +71,7 @@ export class Server {
       onResult: (_t, r) => this.metrics.healthCheck(r.kind), onChange: (c) => this.metrics.targetChanged(c),
     });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
-    this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
+    this.answering = new AnswerPath(this.responder, this.metrics, log, config);
   }
 
   static async start(opts: ServerOptions): Promise<Server> {
@@ -182,45 +181,13 @@ export class Server {
     if (this.caps.announcesServing) this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
-  /** Response rate limiting (UDP only), when `rrl:` is configured. */
-  private rrl: ResponseRateLimiter | null = null;
-
-  private rateLimit(rrl: ResponseRateLimiter, msg: Buffer, out: Buffer, address: string): Buffer | null {
-    const i = this.responder.last;
-    // the key names what the response is about (as BIND): the name for answers and NODATA — the wildcard for
-    // synthesized ones —, the zone cut for referrals, the zone for NXDOMAIN and errors (a random-subdomain
-    // flood is one key, not millions); the qtype only for answers (rotating it buys no fresh budget)
-    const kind = i.rcode === RCODE.NXDOMAIN ? RRL_KIND.NxDomain : i.rcode !== RCODE.NOERROR ? RRL_KIND.Error
-      : i.cut !== null && i.answers === 0 ? RRL_KIND.Referral : i.answers > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
-    const name = kind === RRL_KIND.Referral ? i.cut!
-      : kind === RRL_KIND.Answer || kind === RRL_KIND.NoData ? i.wildcard ?? i.name : i.zone ?? '';
-    const action = rrl.decide(sourceBytes(address), name, kind === RRL_KIND.Answer ? i.qtype : 0, kind);
-    if (action === 'send') return out;
-    this.metrics.rrlAction(action);
-    return action === 'slip' ? this.responder.truncatedReply(msg, i.rcode) : null;
-  }
-
   listenText(): string[] {
     return listenText(this.bound);
   }
 
-  private handler() {
-    const responder = this.responder;
-    const stats = this.metrics.queryStats;
-    return (msg: Buffer, address: string, transport: 'udp' | 'tcp'): Buffer | null => {
-      const started = performance.now();
-      const reply = responder.handle(msg, transport, { address });
-      const i = responder.last;
-      const out = reply && transport === 'udp' && this.rrl ? this.rateLimit(this.rrl, msg, reply, address) : reply;
-      // every query counts, a rate-limited one too (truncated when it slipped); packets dropped unread do not
-      const truncated = out === reply ? i.truncated : out !== null;
-      if (reply) stats.add(i.zone ?? '', i.qtype, i.rcode, transport === 'tcp', truncated, (performance.now() - started) / 1000);
-      if (this.config.log.queries) {
-        this.log.info({ client: address, transport, qname: i.name, qtype: TYPE_NAMES[i.qtype] ?? i.qtype,
-          rcode: RCODE_NAMES[i.rcode] ?? i.rcode, tc: truncated || undefined, dropped: out ? undefined : true }, 'query');
-      }
-      return out;
-    };
+  /** A new handler for one listener: parse → lookup → write → limit → observe, through its own exchange. */
+  private handler(): Handle {
+    return queryHandler(this.answering);
   }
 
   /**
@@ -240,11 +207,8 @@ export class Server {
       // token and allowed hosts apply now (a rotated token file is read on SIGHUP); the address on restart
       if (config.http) this.http?.configure(accessRulesOf(config.http));
       this.serials = reopenSerials(this.serials, runningStateDir, config, this.caps.writesSerials, this.log);
-      this.responder.configure(config);
+      this.answering.configure(config);
       this.prober.setPanic(config.health.panic, config.health.panicMinTargets);
-      // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
-      const sameRrl = JSON.stringify(config.rrl) === JSON.stringify(this.rrl?.cfg ?? null);
-      if (!sameRrl) this.rrl = config.rrl ? new ResponseRateLimiter(config.rrl) : null;
       this.tcpConnections?.setLimits({ maxConnections: config.limits.tcpConnections, idleMs: config.limits.tcpIdleMs });
       if (config.limits.tcpConnections !== previousTcp) logOpenFiles(this.log, descriptorNeeds(config, this.caps, this.prober.size));
     }

@@ -23,7 +23,7 @@ const LAYERS: LayerTable = {
 
 /** gslb/ may use dns/'s types and registry, never the machinery that answers queries. */
 const BANS: FileBan[] = [
-  { from: 'gslb', files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/responder.ts', 'dns/writer.ts'], why: 'gslb/ never imports DNS transport, lookup, responder or writer' },
+  { from: 'gslb', files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/respond.ts', 'dns/writer.ts'], why: 'gslb/ never imports DNS transport, lookup, the lookup stage or writer' },
 ];
 
 /**

@@ -2,6 +2,7 @@
 // asked and binary labels can never alias a zone name), the rest of the message validated by dns-packet,
 // and EDNS(0) (RFC 6891) with NSID (RFC 5001) and Client Subnet (RFC 7871).
 import packet from 'dns-packet';
+import type { Exchange } from './exchange.js';
 import { OPTION, TYPE } from './registry.js';
 
 export interface Question {
@@ -189,6 +190,21 @@ export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' 
     }
   }
   return q;
+}
+
+/**
+ * The parse stage: reads the exchange's message into `ex.query`, with the question's name and type. False
+ * when the message is dropped unread (shorter than a header, or a response). `slow`: the full decoder
+ * only (the differential tests compare both paths); `ignoreEcs`: as for parseQuery.
+ */
+export function readQuery(ex: Exchange, slow: boolean, ignoreEcs: boolean): boolean {
+  if (mustDrop(ex.msg)) return false;
+  const q = parseQuery(ex.msg, slow ? { slow: true } : undefined, ignoreEcs);
+  const question = q.question;
+  ex.query = q;
+  ex.name = question !== null ? question.name : '';
+  ex.qtype = question !== null ? question.qtype : 0;
+  return true;
 }
 
 /**

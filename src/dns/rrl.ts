@@ -4,10 +4,15 @@
 // NXDOMAIN and errors —, qtype, kind of response) — in a fixed-size table, so that a flood from random
 // sources cannot grow memory. Over the budget, every `slip`-th response goes out truncated (TC=1: a real
 // client retries over TCP, where a forged source cannot follow) and the others are dropped. TCP is never
-// limited; `exempt` networks neither.
+// limited; `exempt` networks neither. The limit stage of the answer path: the limiter classifies each
+// response into its own key (below) and answers with the response, a slip, or nothing.
 import { randomBytes } from 'node:crypto';
 import type { Family } from '../net/address.js';
 import { maskBytes } from '../net/cidr.js';
+import { sourceBytes } from '../net/source.js';
+import type { Exchange } from './exchange.js';
+import { RCODE } from './registry.js';
+import { writeSlip } from './writer.js';
 
 /** The `rrl:` settings the limiter needs (config's RrlConfig has this shape). */
 export interface RrlSettings {
@@ -121,6 +126,43 @@ export class ResponseRateLimiter {
     this.slips[s] = 0;
     return s;
   }
+}
+
+/**
+ * What kind of response the exchange's is, as its key counts it (as BIND): NXDOMAIN, an error, a referral
+ * (a zone cut and no answer), an answer (records in the answer section: a truncated one has none), NODATA.
+ */
+export function responseKind(ex: Exchange): RrlKind {
+  const rcode = ex.rcode;
+  if (rcode === RCODE.NXDOMAIN) return RRL_KIND.NxDomain;
+  if (rcode !== RCODE.NOERROR) return RRL_KIND.Error;
+  const ans = ex.answer;
+  if (ans !== null && ans.cut !== null && ex.answerCount === 0) return RRL_KIND.Referral;
+  return ex.answerCount > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
+}
+
+/**
+ * The name a key counts: the name asked for answers and NODATA — the wildcard for synthesized ones —, the
+ * zone cut for referrals, the zone for NXDOMAIN and errors (a random-subdomain flood is one key, not
+ * millions).
+ */
+export function keyName(ex: Exchange, kind: RrlKind): string {
+  const ans = ex.answer;
+  if (kind === RRL_KIND.Referral) return ans!.cut!;
+  if (kind === RRL_KIND.Answer || kind === RRL_KIND.NoData) return ans !== null && ans.wildcard !== null ? ans.wildcard : ex.name;
+  return ex.zone ?? '';
+}
+
+/**
+ * The limit stage (UDP responses): the written response, a slip (the same query's response truncated, TC=1)
+ * or nothing (null). The qtype is part of the key only for answers: rotating it buys no fresh budget.
+ */
+export function limitResponse(rrl: ResponseRateLimiter, ex: Exchange): Buffer | null {
+  const kind = responseKind(ex);
+  const action = rrl.decide(sourceBytes(ex.address), keyName(ex, kind), kind === RRL_KIND.Answer ? ex.qtype : 0, kind);
+  ex.rrlAction = action;
+  if (action === 'send') return ex.response;
+  return action === 'slip' ? writeSlip(ex) : null;
 }
 
 /** 32-bit FNV-1a over the client's prefix bits, the name, the qtype and the kind (0 is never used). */

@@ -2,10 +2,12 @@
 // compression (owner names point into the question, so they echo the case as asked), OPT last.
 // Enforces the size limit: an answer or authority RRset that does not fit truncates the message to
 // header + question (+ OPT) with TC=1; optional additional data that does not fit is left out; mandatory
-// glue that does not fit sets TC (RFC 9471).
+// glue that does not fit sets TC (RFC 9471). The write stage of the answer path: what it wrote (TC, the
+// section counts) goes into the exchange, so nobody reads the bytes back.
 import { EDNS_PAYLOAD } from './constants.js';
-import { OPTION, TYPE } from './registry.js';
-import type { Query } from './query.js';
+import type { Exchange } from './exchange.js';
+import { OPTION, RCODE, TYPE } from './registry.js';
+import { mustDrop, type Query } from './query.js';
 import type { Answer, RRset } from './rrset.js';
 
 export interface ResponseOptions {
@@ -22,7 +24,16 @@ export interface ResponseOptions {
   nsid: Buffer | null;
   ecsScope: number;
   /** Header, question and OPT only, with TC=1 (a rate-limited "slip" response). */
-  truncate?: boolean;
+  truncate: boolean;
+}
+
+/** What the writer reports about the message it wrote (the exchange holds it: no object per response). */
+export interface WrittenMessage {
+  truncated: boolean;
+  /** Records in each section (the OPT not counted). */
+  answerCount: number;
+  authorityCount: number;
+  additionalCount: number;
 }
 
 export interface RotationCounters {
@@ -171,8 +182,8 @@ function header(w: Writer, q: Query, o: ResponseOptions, tc: boolean, qd: number
   w.pos = 12;
 }
 
-/** Encodes a response to `q` (whose bytes are `msg`) carrying `ans` (or no records). */
-export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: ResponseOptions): Buffer {
+/** Encodes a response to `q` (whose bytes are `msg`) carrying `ans` (or no records); tells `written` what it wrote. */
+export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: ResponseOptions, written: WrittenMessage): Buffer {
   const w = new Writer(SCRATCH);
   const question = q.question;
   const qd = question ? 1 : 0;
@@ -190,7 +201,10 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
     opt = optSize(q, o);
   }
   const limit = Math.min(o.maxSize, 65535) - opt;
-  let tc = !!o.truncate;
+  let tc = o.truncate;
+  let answers = 0;
+  let authority = 0;
+  let additional = 0;
   if (ans && !o.truncate) {
     const counts = [0, 0, 0];
     const sections = [ans.answer, ans.authority];
@@ -222,9 +236,12 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
         counts[2]! += n;
       }
     }
-    SCRATCH.writeUInt16BE(counts[0]!, 6);
-    SCRATCH.writeUInt16BE(counts[1]!, 8);
-    SCRATCH.writeUInt16BE(counts[2]!, 10);
+    answers = counts[0]!;
+    authority = counts[1]!;
+    additional = counts[2]!;
+    SCRATCH.writeUInt16BE(answers, 6);
+    SCRATCH.writeUInt16BE(authority, 8);
+    SCRATCH.writeUInt16BE(additional, 10);
   }
   if (q.edns) {
     writeOpt(w, q, o);
@@ -233,5 +250,52 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
   if (tc) SCRATCH[2]! |= 0x02;
   const out = Buffer.allocUnsafe(w.pos); // small: from Node's buffer pool
   SCRATCH.copy(out, 0, 0, w.pos);
+  written.truncated = tc;
+  written.answerCount = answers;
+  written.authorityCount = authority;
+  written.additionalCount = additional;
   return out;
+}
+
+/**
+ * The write stage: the response to the exchange's query carrying its answer, within the client's limit
+ * (TCP 65535; UDP 512, or the EDNS payload size within 512..1232). `nsid`: sent when the client asked.
+ */
+export function writeAnswer(ex: Exchange, rotation: RotationCounters | null, nsid: Buffer | null): Buffer {
+  const q = ex.query!;
+  const ans = ex.answer;
+  const edns = q.edns;
+  const maxSize = ex.transport === 'tcp' ? 65535 : edns !== null ? Math.min(Math.max(edns.payload, 512), EDNS_PAYLOAD) : 512;
+  const out = writeResponse(ex.msg, q, ans, {
+    rcode: ex.rcode,
+    aa: ans !== null && ans.aa,
+    maxSize,
+    rotation,
+    nsid: edns !== null && edns.nsid ? nsid : null,
+    ecsScope: ans !== null ? ans.ecsScope : 0,
+    truncate: false,
+  }, ex);
+  ex.response = out;
+  return out;
+}
+
+/** The rate limiter's "slip": the response cut to header, question and OPT, with TC=1 (null: no query was read). */
+export function writeSlip(ex: Exchange): Buffer | null {
+  const q = ex.query;
+  if (q === null) return null;
+  return writeResponse(ex.msg, q, null, { rcode: ex.rcode, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true }, ex);
+}
+
+/** After an internal fault (a bug, never bad input): a bare SERVFAIL echoing the query's header, when readable. */
+export function writeServfail(ex: Exchange): Buffer | null {
+  const msg = ex.msg;
+  ex.rcode = RCODE.SERVFAIL;
+  ex.truncated = false;
+  ex.answerCount = ex.authorityCount = ex.additionalCount = 0;
+  if (mustDrop(msg)) return (ex.response = null);
+  const out = Buffer.alloc(12);
+  msg.copy(out, 0, 0, 4);
+  out[2] = 0x80 | (msg[2]! & 0x79); // QR, opcode, RD
+  out[3] = RCODE.SERVFAIL;
+  return (ex.response = out);
 }

@@ -31,7 +31,7 @@ import packet from 'dns-packet';
 import fc from 'fast-check';
 import { EDNS_PAYLOAD } from '../../src/dns/constants.js';
 import { parseQuery, type Query } from '../../src/dns/query.js';
-import { Responder } from '../../src/dns/responder.js';
+import { Responder } from '../../src/pipeline.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
 import { readdirSync, readFileSync } from 'node:fs';

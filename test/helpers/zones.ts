@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialStore } from '../../src/config/serial.js';
 import { loadServerConfig, type ServerConfig } from '../../src/config/server-config.js';
-import type { ResponderHooks } from '../../src/dns/responder.js';
+import type { ResponderHooks } from '../../src/dns/respond.js';
 import { poolResolver, type GslbEnv } from '../../src/gslb/decide.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { loadSnapshot, type Snapshot } from '../../src/snapshot.js';

@@ -1,0 +1,125 @@
+// The answer path, composed: each query goes through the stages parse (dns/query.ts) → lookup
+// (dns/respond.ts, with GSLB's pool decision behind lookup()) → write (dns/writer.ts) → limit (dns/rrl.ts,
+// UDP only) → observe (below: query counts, answer time, the query log). The stages pass everything through
+// one Exchange that each listener owns and reuses: nothing is allocated per query for the record itself.
+import type { Logger } from 'pino';
+import { Exchange, type Transport } from './dns/exchange.js';
+import type { DynamicName } from './dns/dynamic.js';
+import type { ZoneTable } from './dns/lookup.js';
+import { readQuery } from './dns/query.js';
+import { rcodeName, typeName } from './dns/registry.js';
+import { respond, type ResponderHooks, type ServerIdentity } from './dns/respond.js';
+import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
+import type { Handle } from './dns/transport.js';
+import { writeAnswer, writeServfail } from './dns/writer.js';
+import type { Metrics } from './metrics.js';
+
+export interface ResponderConfig {
+  nsid: string | null;
+  version: string | null;
+  /** `geoip.ecs: false`: a server that does not use ECS neither reads nor echoes it (RFC 7871 §7.2.1). */
+  geoip: { ecs: boolean };
+}
+
+/** What answering needs, shared by every listener: the zones, the server's identity, the dynamic-name hooks. */
+export class Responder<D extends DynamicName = DynamicName> {
+  identity: ServerIdentity;
+  useEcs: boolean;
+  /** Parse every query with the full decoder (the differential tests compare it with the direct reader). */
+  slowParse = false;
+  /** Called with internal faults (a bug, never bad input): the server logs them. */
+  onError: ((e: Error, msg: Buffer) => void) | null = null;
+  /** The exchange of `handle`. */
+  private readonly own = new Exchange();
+
+  /** `hooks`: how pool names are answered (the GSLB decision) and address RRsets rotated. */
+  constructor(readonly table: () => ZoneTable<D>, cfg: ResponderConfig, readonly hooks: ResponderHooks<D>) {
+    this.identity = identityOf(cfg);
+    this.useEcs = cfg.geoip.ecs;
+  }
+
+  configure(cfg: ResponderConfig): void {
+    this.identity = identityOf(cfg);
+    this.useEcs = cfg.geoip.ecs;
+  }
+
+  /** The response to one query, or null to drop it: parse → lookup → write, neither limited nor observed. */
+  handle(msg: Buffer, transport: Transport, client: { address: string }): Buffer | null {
+    this.own.begin(msg, client.address, transport, 0);
+    return respondTo(this, this.own);
+  }
+}
+
+function identityOf(cfg: ResponderConfig): ServerIdentity {
+  return { nsid: cfg.nsid === null ? null : Buffer.from(cfg.nsid), version: cfg.version };
+}
+
+/** The settings of the answer path the server changes on reload (ServerConfig has this shape). */
+export interface AnswerPathConfig extends ResponderConfig {
+  rrl: RrlSettings | null;
+  log: { queries: boolean };
+}
+
+/** Everything the stages of every listener share. */
+export class AnswerPath<D extends DynamicName = DynamicName> {
+  /** Response rate limiting (UDP only), when `rrl:` is configured. */
+  rrl: ResponseRateLimiter | null = null;
+  logQueries = false;
+  readonly stats: Metrics['queryStats'];
+
+  constructor(readonly responder: Responder<D>, readonly metrics: Metrics, readonly log: Logger, cfg: AnswerPathConfig) {
+    this.stats = metrics.queryStats;
+    this.configure(cfg);
+  }
+
+  configure(cfg: AnswerPathConfig): void {
+    this.responder.configure(cfg);
+    this.logQueries = cfg.log.queries;
+    // the same settings keep the table (a reload must not hand every flood a fresh budget); new ones start anew
+    const sameRrl = JSON.stringify(cfg.rrl) === JSON.stringify(this.rrl?.cfg ?? null);
+    if (!sameRrl) this.rrl = cfg.rrl ? new ResponseRateLimiter(cfg.rrl) : null;
+  }
+}
+
+/** A listener's handler: its own Exchange, reused for every query the listener answers. */
+export function queryHandler<D extends DynamicName>(path: AnswerPath<D>): Handle {
+  const ex = new Exchange();
+  return (msg, address, transport) => answerQuery(path, ex, msg, address, transport);
+}
+
+/** One query through the stages: parse → lookup → write → limit → observe. */
+export function answerQuery<D extends DynamicName>(path: AnswerPath<D>, ex: Exchange, msg: Buffer, address: string, transport: Transport): Buffer | null {
+  ex.begin(msg, address, transport, performance.now());
+  const response = respondTo(path.responder, ex); // parse → lookup → write
+  const rrl = path.rrl;
+  const out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
+  observe(path, ex, out);
+  return out;
+}
+
+/** Parse → lookup → write: the response to `ex.msg` (null: dropped unread). Never throws: an internal fault answers SERVFAIL. */
+export function respondTo<D extends DynamicName>(r: Responder<D>, ex: Exchange): Buffer | null {
+  try {
+    if (!readQuery(ex, r.slowParse, !r.useEcs)) return null;
+    respond(ex, r.table(), r.identity, r.hooks.resolveDynamic);
+    return writeAnswer(ex, r.hooks.rotation, r.identity.nsid);
+  } catch (e) {
+    if (r.onError !== null) r.onError(e as Error, ex.msg);
+    return writeServfail(ex);
+  }
+}
+
+/** Every answered query counts, a rate-limited one too (truncated when it slipped); messages dropped unread do not. */
+function observe<D extends DynamicName>(path: AnswerPath<D>, ex: Exchange, out: Buffer | null): void {
+  const truncated = out !== null && ex.truncated;
+  if (ex.response !== null) path.stats.add(ex.zone ?? '', ex.qtype, ex.rcode, ex.transport === 'tcp', truncated, (performance.now() - ex.started) / 1000);
+  const action = ex.rrlAction;
+  if (action !== 'send') path.metrics.rrlAction(action);
+  if (path.logQueries) logQuery(path.log, ex, out, truncated);
+}
+
+/** `log.queries: true`: one line per query (kept out of observe: the answer path stays small when it is off). */
+function logQuery(log: Logger, ex: Exchange, out: Buffer | null, truncated: boolean): void {
+  log.info({ client: ex.address, transport: ex.transport, qname: ex.name, qtype: typeName(ex.qtype), rcode: rcodeName(ex.rcode),
+    tc: truncated || undefined, dropped: out ? undefined : true }, 'query');
+}
