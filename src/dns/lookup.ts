@@ -41,7 +41,7 @@ export function lookup<D extends DynamicName>(table: ZoneTable<D>, qname: string
   const zone = findZone(table, qname, qtype);
   if (!zone) return emptyAnswer(RCODE.REFUSED, null);
   const ans = emptyAnswer(RCODE.NOERROR, zone.origin, true);
-  resolve(zone, qname, qtype, ans, client, resolveDynamic, 0, null);
+  resolve(table, zone, qname, qtype, ans, client, resolveDynamic, 0, null);
   return ans;
 }
 
@@ -62,7 +62,7 @@ function findCut<D extends DynamicName>(zone: Zone<D>, name: string): ZoneNode<D
   }
 }
 
-function resolve<D extends DynamicName>(zone: Zone<D>, qname: string, qtype: number, ans: Answer, client: QueryClient,
+function resolve<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, qname: string, qtype: number, ans: Answer, client: QueryClient,
   resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
   const cut = findCut(zone, qname);
   if (cut && !(cut.name === qname && qtype === TYPE.DS)) {
@@ -80,7 +80,7 @@ function resolve<D extends DynamicName>(zone: Zone<D>, qname: string, qtype: num
     node = wildcard;
     ans.wildcard ??= wildcard.name;
   }
-  answerAt(zone, node, qname, qtype, ans, client, resolveDynamic, depth, seen);
+  answerAt(table, zone, node, qname, qtype, ans, client, resolveDynamic, depth, seen);
 }
 
 /** RFC 4592: the source of synthesis `*.<closest encloser>`, if it exists. */
@@ -96,12 +96,12 @@ function closestWildcard<D extends DynamicName>(zone: Zone<D>, qname: string): Z
 
 const ANY_PREFERENCE = [TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.TXT];
 
-function answerAt<D extends DynamicName>(zone: Zone<D>, node: ZoneNode<D>, owner: string, qtype: number, ans: Answer,
+function answerAt<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, node: ZoneNode<D>, owner: string, qtype: number, ans: Answer,
   client: QueryClient, resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
   const cname = node.rrsets.get(TYPE.CNAME);
   if (cname && qtype !== TYPE.CNAME) {
     ans.answer.push(withOwner(cname, owner));
-    chase(zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, resolveDynamic, depth, seen);
+    chase(table, zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, resolveDynamic, depth, seen);
     return;
   }
   let type = qtype;
@@ -135,16 +135,25 @@ function answerAt<D extends DynamicName>(zone: Zone<D>, node: ZoneNode<D>, owner
   if (set.additional) ans.additional.push(...set.additional);
 }
 
-function chase<D extends DynamicName>(zone: Zone<D>, cname: RRset, owner: string, qtype: number, ans: Answer, client: QueryClient,
-  resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
+function chase<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, cname: RRset, owner: string, qtype: number, ans: Answer,
+  client: QueryClient, resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
   if (qtype < 0) return; // ANY: the CNAME alone
   const target = cname.target!;
-  const inZone = zone.origin === '' || target === zone.origin || target.endsWith(`.${zone.origin}`);
-  if (!inZone || depth + 1 >= MAX_CNAME_CHAIN) return;
+  if (!inZone(table, zone, target) || depth + 1 >= MAX_CNAME_CHAIN) return;
   const visited = seen ?? new Set([owner]);
   if (visited.has(target)) return; // loop: the chain so far is the answer
   visited.add(target);
-  resolve(zone, target, qtype, ans, client, resolveDynamic, depth + 1, visited);
+  resolve(table, zone, target, qtype, ans, client, resolveDynamic, depth + 1, visited);
+}
+
+/**
+ * Whether a CNAME of `zone` is followed to `target`: a name of the zone, or one below a cut of the zone (the
+ * chase ends in the referral). A name of another zone hosted here — below this one's apex, but not delegated
+ * by it — is not: its own zone answers for it when the resolver asks.
+ */
+function inZone<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, target: string): boolean {
+  if (zone.origin !== '' && target !== zone.origin && !target.endsWith(`.${zone.origin}`)) return false;
+  return findZone(table, target, 0) === zone || findCut(zone, target) !== null;
 }
 
 function referral(cut: ZoneNode, ans: Answer): void {

@@ -66,8 +66,8 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
   trace: PoolTrace[] | undefined, depth: number): PoolDecision {
   const { health } = env;
   // a failover or single-region pool answers every client alike: no need to place this one
-  const cl = trace || needsLocation(pool) ? locateClient(client, ctx) : (client.located ?? NOWHERE_CLIENT);
   const located = needsLocation(pool);
+  const cl = trace || located ? locateClient(client, ctx) : (client.located ?? NOWHERE_CLIENT);
   const loc = located ? cl.loc : NOWHERE;
   // region order and plans memoized per (location, pool): in a fixed-size table (memo.ts) or on the pool
   const memo = located ? orderMemo(pool, loc) : anywhereMemo(pool);

@@ -5,6 +5,7 @@
 // The rules as users read them: docs/dns-behaviour.md#cname-chains.
 import test from 'ava';
 import { actual, expected, type LookupCase } from '../helpers/lookup.js';
+import { undelegatedZone } from '../helpers/zones.js';
 
 const pad = (i: number) => String(i).padStart(2, '0');
 /** `n` CNAMEs `<prefix>00 → <prefix>01 → … → <prefix>(n-1) → end`, as zone-file lines. */
@@ -60,6 +61,7 @@ ${chain('sixteen', 16, 'mail')}
   deep: { NS: [ns1.deep] }
   ns1.deep: { A: 192.0.2.97 }
   to-deep: { CNAME: www.deep }
+  to-hosted: { CNAME: ns1.hosted }
 `;
 
 // A child zone hosted beside its parent, which delegates to it.
@@ -73,7 +75,8 @@ records:
   www: { A: 192.0.2.96 }
 `;
 
-const ZONES = { 'example.test.yaml': ZONE, 'deep.example.test.yaml': CHILD };
+// hosted.example.test: hosted here too, but the parent has no cut there (it does not delegate to it)
+const ZONES = { 'example.test.yaml': ZONE, 'deep.example.test.yaml': CHILD, 'hosted.example.test.yaml': undelegatedZone('hosted.example.test') };
 const SOA = 'example.test. 60 IN SOA ns1.example.test. hostmaster.example.test. 2024010101 7200 3600 1209600 60';
 const MAIL_A = 'mail.example.test. 600 IN A 192.0.2.25';
 
@@ -172,6 +175,11 @@ const CASES: LookupCase[] = [
     qname: 'to-deep.example.test', qtype: 'A', rcode: 'NOERROR',
     answer: ['to-deep.example.test. 3600 IN CNAME www.deep.example.test.'],
     authority: ['deep.example.test. 3600 IN NS ns1.deep.example.test.'], additional: ['ns1.deep.example.test. 3600 IN A 192.0.2.97'],
+  },
+  {
+    name: 'a CNAME to a name of another zone hosted here that the zone does not delegate: the CNAME alone, not followed, NOERROR (docs/dns-behaviour.md#cname-chains)',
+    qname: 'to-hosted.example.test', qtype: 'A', rcode: 'NOERROR',
+    answer: ['to-hosted.example.test. 3600 IN CNAME ns1.hosted.example.test.'],
   },
 ];
 
