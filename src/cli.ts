@@ -73,10 +73,15 @@ async function serve(configPath: string): Promise<void> {
   // A rejection nobody handled is a bug (in the prober, the HTTP API…), but not a reason to stop answering
   // DNS: Node would end the process (and under systemd or Docker restart it into the same bug). Logged instead.
   process.on('unhandledRejection', (reason) => {
-    (running?.log ?? createLogger(null)).error({ err: reason }, `unexpected error, not handled where it arose (the server goes on): ${(reason as Error)?.message ?? String(reason)}`);
+    (running?.log ?? createLogger(null)).error(
+      { err: reason },
+      `unexpected error, not handled where it arose (the server goes on): ${(reason as Error)?.message ?? String(reason)}`,
+    );
   });
   if (cluster.isWorker) {
-    await startOrExit(() => runWorker(configPath, createLogger(loadServerConfig(configPath).config, `worker-${process.env.STEERDNS_WORKER_SLOT ?? '?'}`)));
+    await startOrExit(() =>
+      runWorker(configPath, createLogger(loadServerConfig(configPath).config, `worker-${process.env.STEERDNS_WORKER_SLOT ?? '?'}`)),
+    );
     return;
   }
   // signals are taken from the start: a SIGHUP during the first zone load waits for it, a SIGTERM stops
@@ -94,7 +99,10 @@ async function serve(configPath: string): Promise<void> {
       process.exit(1);
     }, 12_000);
     force.unref();
-    running.stop().then(() => process.exit(0), () => process.exit(1));
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -143,7 +151,11 @@ async function startOrExit<T>(start: () => Promise<T>): Promise<T> {
 }
 
 /** `steerdns explain`: the running server's view (GET /explain) or, offline, the configured states. */
-async function explainCommand(cfg: string, positionals: string[], opts: { from?: string; subnet?: string; offline?: boolean; json?: boolean }): Promise<number> {
+async function explainCommand(
+  cfg: string,
+  positionals: string[],
+  opts: { from?: string; subnet?: string; offline?: boolean; json?: boolean },
+): Promise<number> {
   const [name, type] = positionals;
   if (!name || !opts.from) {
     process.stderr.write(`steerdns explain: NAME and --from IP are required\n${USAGE}`);
@@ -191,8 +203,14 @@ async function askServer(config: ServerConfig, req: ExplainRequest): Promise<Exp
     const headers: Record<string, string> = h.token ? { authorization: `Bearer ${h.token}` } : {};
     const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
     if (res.status === 200 || res.status === 400) return (await res.json()) as ExplainResult | { error: string };
-    const why = res.status !== 401 ? '' : h.tokenFile && !h.token ? `: the API needs its token, and ${h.tokenFile} could not be read (sent none)`
-      : h.tokenFile ? ': the API refused the token from http.token_file' : ': the API needs its token (set http.token_file)';
+    const why =
+      res.status !== 401
+        ? ''
+        : h.tokenFile && !h.token
+          ? `: the API needs its token, and ${h.tokenFile} could not be read (sent none)`
+          : h.tokenFile
+            ? ': the API refused the token from http.token_file'
+            : ': the API needs its token (set http.token_file)';
     return `${url} (HTTP ${res.status}${why})`;
   } catch (e) {
     return `${h.text} (${(e as Error).cause ? String(((e as Error).cause as Error).message ?? (e as Error).cause) : (e as Error).message})`;

@@ -94,7 +94,8 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
   let pendingReload: ReloadWhat | null = null;
   let rolling = false;
   /** How long to wait for a worker's confirmation: well over the longest full load a worker took to start. */
-  const ackBound = () => Math.max(10_000, 3 * Math.max(0, ...[...workers.values()].map((s) => (s.listeningAt ?? s.startedAt) - s.startedAt)));
+  const ackBound = () =>
+    Math.max(10_000, 3 * Math.max(0, ...[...workers.values()].map((s) => (s.listeningAt ?? s.startedAt) - s.startedAt)));
   const reloadOne = (st: WorkerState, what: ReloadWhat): Promise<void> => {
     const id = ++reloadId;
     send(st.worker, { t: 'steerdns:reload', what, id });
@@ -109,7 +110,11 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
         st.ack = null;
         const ms = Math.round(performance.now() - from);
         if (ok) log.info({ worker: st.slot, what, ms }, `worker ${st.slot} reloaded`);
-        else log.warn({ worker: st.slot, what, ms, bound }, `worker ${st.slot} did not confirm its reload within ${bound} ms: going on with the next`);
+        else
+          log.warn(
+            { worker: st.slot, what, ms, bound },
+            `worker ${st.slot} did not confirm its reload within ${bound} ms: going on with the next`,
+          );
         resolve();
       };
       st.ack = { id, done: finish };
@@ -152,7 +157,13 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
         waiting.delete(id);
         resolve();
       }, 2000);
-      waiting.set(id, { left: new Set(live.map((s) => s.slot)), done: () => { clearTimeout(timer); resolve(); } });
+      waiting.set(id, {
+        left: new Set(live.map((s) => s.slot)),
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
       for (const s of live) send(s.worker, { t: 'steerdns:metrics', id });
     });
     const own = await server.metrics.registry.getMetricsAsJSON();
@@ -166,15 +177,22 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     if (last) carried.push(last.filter((m) => String(m.type) === 'counter' || String(m.type) === 'histogram'));
   };
   const server = await Server.start({
-    configPath, logger: log, role: 'primary',
+    configPath,
+    logger: log,
+    role: 'primary',
     hooks: {
       onReloaded,
       metricsText,
       notReady: () => ([...workers.values()].some((s) => s.listening && !s.worker.isDead()) ? null : 'no worker is answering DNS yet'),
-      workerInfo: () => [...workers.values()].map((s) => ({
-        slot: s.slot, id: s.worker.id, pid: s.worker.process.pid, startedAt: new Date(s.startedAt).toISOString(),
-        listening: s.listening, restarts: restarts.get(s.slot) ?? 0,
-      })),
+      workerInfo: () =>
+        [...workers.values()].map((s) => ({
+          slot: s.slot,
+          id: s.worker.id,
+          pid: s.worker.process.pid,
+          startedAt: new Date(s.startedAt).toISOString(),
+          listening: s.listening,
+          restarts: restarts.get(s.slot) ?? 0,
+        })),
     },
   });
 
@@ -192,11 +210,12 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     if (sentState.get(key) !== state) {
       if (entry) sentState.set(key, state);
       else sentState.delete(key);
-      if (urgent.size === 0) setImmediate(() => {
-        const batch = urgent;
-        urgent = new Map();
-        flush(batch);
-      });
+      if (urgent.size === 0)
+        setImmediate(() => {
+          const batch = urgent;
+          urgent = new Map();
+          flush(batch);
+        });
       urgent.set(key, entry);
       lazy.delete(key);
     } else lazy.set(key, entry);
@@ -244,11 +263,14 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
 
   /** Stops every worker (their answers flushed), SIGKILL after 10 s. */
   const stopWorkers = async () => {
-    const exits = [...workers.values()].map((s) => new Promise<void>((resolve) => {
-      if (s.worker.isDead()) return resolve();
-      s.worker.once('exit', () => resolve());
-      send(s.worker, { t: 'steerdns:stop' });
-    }));
+    const exits = [...workers.values()].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.worker.isDead()) return resolve();
+          s.worker.once('exit', () => resolve());
+          send(s.worker, { t: 'steerdns:stop' });
+        }),
+    );
     const deadline = new Promise<void>((r) => setTimeout(r, 10_000).unref());
     await Promise.race([Promise.all(exits), deadline]);
     for (const s of workers.values()) if (!s.worker.isDead()) s.worker.process.kill('SIGKILL');
@@ -267,7 +289,9 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
       stopping = true;
       const reason = st.failed ?? `exited (${how}) before it listened`;
       log.fatal({ worker: st.slot, pid: worker.process.pid, code, signal, reason }, `worker ${st.slot} could not start: ${reason}`);
-      void stopWorkers().then(() => server.stop()).finally(() => startFailed(new Error(`worker ${st.slot} could not start: ${reason}`)));
+      void stopWorkers()
+        .then(() => server.stop())
+        .finally(() => startFailed(new Error(`worker ${st.slot} could not start: ${reason}`)));
       return;
     }
     const lived = Date.now() - st.startedAt;
@@ -276,8 +300,19 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     // a worker that keeps dying is restarted after 1 s, 2 s, 4 s ... 30 s; one that ran a while starts over
     const { streak, delayMs } = nextRestart(streaks.get(st.slot) ?? 0, lived);
     streaks.set(st.slot, streak);
-    log.error({ worker: st.slot, pid: worker.process.pid, code, signal, livedMs: lived, restartIn: delayMs, inARow: streak, reason: st.failed ?? undefined },
-      `worker ${st.slot} exited (${how}): restarting it`);
+    log.error(
+      {
+        worker: st.slot,
+        pid: worker.process.pid,
+        code,
+        signal,
+        livedMs: lived,
+        restartIn: delayMs,
+        inARow: streak,
+        reason: st.failed ?? undefined,
+      },
+      `worker ${st.slot} exited (${how}): restarting it`,
+    );
     const timer = setTimeout(() => {
       restartTimers.delete(timer);
       if (!stopping) fork(st.slot);
@@ -303,7 +338,9 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
 /** A worker: answers DNS; health, reloads and stop come from the primary. */
 export async function runWorker(configPath: string, log: Logger): Promise<void> {
   let gotHealth: () => void = () => undefined;
-  const firstHealth = new Promise<void>((r) => { gotHealth = r; });
+  const firstHealth = new Promise<void>((r) => {
+    gotHealth = r;
+  });
   let server: Server | null = null;
   let table: HealthTable | null = null; // set as soon as the server's table exists, before it listens
   const early: [string, TargetHealth | null][][] = [];
@@ -340,7 +377,8 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
         reload(m.what, m.id);
         break;
       case 'steerdns:metrics':
-        if (server) void server.metrics.registry.getMetricsAsJSON().then((metrics) => process.send?.({ t: 'steerdns:metrics', id: m.id, metrics }));
+        if (server)
+          void server.metrics.registry.getMetricsAsJSON().then((metrics) => process.send?.({ t: 'steerdns:metrics', id: m.id, metrics }));
         else process.send?.({ t: 'steerdns:metrics', id: m.id, metrics: [] });
         break;
       case 'steerdns:stop':
@@ -358,7 +396,9 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
   process.send?.({ t: 'steerdns:hello' });
   try {
     server = await Server.start({
-      configPath, logger: log, role: 'worker',
+      configPath,
+      logger: log,
+      role: 'worker',
       hooks: {
         workerId: process.env.STEERDNS_WORKER_SLOT ?? String(cluster.worker?.id ?? 0),
         beforeListen: async (health) => {

@@ -7,8 +7,10 @@ import type { ServerConfig } from './config/server-config.js';
 /** A reload keeps the listen addresses, the workers and the log level: it says which of them changed. */
 export function warnRestartOnly(log: Logger, next: ServerConfig, running: ServerConfig): void {
   const restartOnly: [string, unknown, unknown][] = [
-    ['listen', next.listen, running.listen], ['http.listen', next.http?.text, running.http?.text],
-    ['workers', next.workers, running.workers], ['log.level', next.log.level, running.log.level],
+    ['listen', next.listen, running.listen],
+    ['http.listen', next.http?.text, running.http?.text],
+    ['workers', next.workers, running.workers],
+    ['log.level', next.log.level, running.log.level],
   ];
   for (const [key, a, b] of restartOnly) {
     if (JSON.stringify(a) !== JSON.stringify(b)) log.warn(`${key} changed: it takes effect on restart`);

@@ -38,7 +38,15 @@ export interface ExplainResult {
   health: 'live' | 'configured';
   client: ExplainClient | null;
   pools: Omit<PoolTrace, 'client'>[];
-  answer: { rcode: string; aa: boolean; answer: string[]; authority: string[]; additional: string[]; ecsScope: number; zone: string | null };
+  answer: {
+    rcode: string;
+    aa: boolean;
+    answer: string[];
+    authority: string[];
+    additional: string[];
+    ecsScope: number;
+    zone: string | null;
+  };
 }
 
 /** Validates the request; returns an error message or the parsed parts. */
@@ -63,7 +71,12 @@ export interface ExplainTable extends ZoneTable<Pool> {
   geo: GeoContext;
 }
 
-export function explain(table: ExplainTable, health: HealthView, healthSource: 'live' | 'configured', req: ExplainRequest): ExplainResult | { error: string } {
+export function explain(
+  table: ExplainTable,
+  health: HealthView,
+  healthSource: 'live' | 'configured',
+  req: ExplainRequest,
+): ExplainResult | { error: string } {
   const p = parse(req);
   if (typeof p === 'string') return { error: p };
   const client: ClientInfo = { address: req.from, ecs: p.ecs };
@@ -76,9 +89,15 @@ export function explain(table: ExplainTable, health: HealthView, healthSource: '
   return {
     query: { name: p.name, type: p.typeName, from: req.from, subnet: req.subnet ?? null },
     health: healthSource,
-    client: located ? {
-      ...withoutId(located.loc), address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes), via: located.via, ecsIgnored: located.ecsIgnored ?? null, unlocated: located.unlocated ?? null,
-    } : null,
+    client: located
+      ? {
+          ...withoutId(located.loc),
+          address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes),
+          via: located.via,
+          ecsIgnored: located.ecsIgnored ?? null,
+          unlocated: located.unlocated ?? null,
+        }
+      : null,
     pools: trace.map(({ client: _c, ...rest }) => rest),
     answer: {
       rcode: rcodeName(ans.rcode),
@@ -107,15 +126,27 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
   out.push(`health:  ${healthNote}`);
   const c = r.client;
   if (c) {
-    const where = [c.country, c.subdivision && c.country ? `${c.country}-${c.subdivision}` : null, c.continent ? `continent ${c.continent}` : null]
-      .filter(Boolean).join(', ');
+    const where = [
+      c.country,
+      c.subdivision && c.country ? `${c.country}-${c.subdivision}` : null,
+      c.continent ? `continent ${c.continent}` : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
     const pos = c.lat !== undefined && c.lon !== undefined ? `${c.lat.toFixed(2)}, ${c.lon.toFixed(2)}` : 'no coordinates';
-    const src = c.source === 'overlay' ? `overlay network ${c.network}${c.region ? ` → region ${c.region}` : ''}`
-      : c.source === 'database' ? `database record ${c.network}`
-        : c.source === 'coarse' ? `database record ${c.network}, country only: placed at the country's population centre (coarse)`
-          : c.unlocated === 'private address' ? `unknown (a private address, ${c.network}, in no overlay network): regions in written order`
-            : `unknown (${c.network ? `no record for ${c.network}` : 'no database'}): regions in written order`;
-    out.push(`client:  ${c.address} (${c.via === 'ecs' ? 'EDNS client subnet' : 'query source address'})${c.ecsIgnored ? `; client subnet ignored: ${c.ecsIgnored}` : ''}`);
+    const src =
+      c.source === 'overlay'
+        ? `overlay network ${c.network}${c.region ? ` → region ${c.region}` : ''}`
+        : c.source === 'database'
+          ? `database record ${c.network}`
+          : c.source === 'coarse'
+            ? `database record ${c.network}, country only: placed at the country's population centre (coarse)`
+            : c.unlocated === 'private address'
+              ? `unknown (a private address, ${c.network}, in no overlay network): regions in written order`
+              : `unknown (${c.network ? `no record for ${c.network}` : 'no database'}): regions in written order`;
+    out.push(
+      `client:  ${c.address} (${c.via === 'ecs' ? 'EDNS client subnet' : 'query source address'})${c.ecsIgnored ? `; client subnet ignored: ${c.ecsIgnored}` : ''}`,
+    );
     out.push(`located: ${where || 'nowhere known'} at ${pos}`);
     out.push(`source:  ${src}`);
   }
@@ -125,16 +156,25 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
     p.regions.forEach((g, i) => {
       const mark = g.name === p.chosen ? '  ← chosen' : '';
       const st = g.state === 'up' ? '' : ` [${g.state}]`;
-      out.push(`  ${i + 1}. ${g.name.padEnd(12)} ${km(g.distanceKm).padStart(10)}   healthy ${g.healthy}/${g.total} (needs ${g.needed}) ${g.qualifies ? 'qualifies' : 'does not qualify'}${st}${mark}`);
+      out.push(
+        `  ${i + 1}. ${g.name.padEnd(12)} ${km(g.distanceKm).padStart(10)}   healthy ${g.healthy}/${g.total} (needs ${g.needed}) ${g.qualifies ? 'qualifies' : 'does not qualify'}${st}${mark}`,
+      );
     });
     if (p.note) out.push(`  note: ${p.note}`);
     out.push(`  candidates: ${p.candidates.join(', ') || '—'}`);
-    out.push(`  answer:     ${p.answer.join(', ') || '—'} (reason ${p.reason ?? '—'}, ttl ${p.ttl}${p.halved ? ', halved: not the all-healthy answer' : ''}, ecs scope /${p.scope})`);
-    if (p.select === 'round-robin' || p.select === 'fastest') out.push('  (order shown from the first rotation position; the server rotates it on every response)');
+    out.push(
+      `  answer:     ${p.answer.join(', ') || '—'} (reason ${p.reason ?? '—'}, ttl ${p.ttl}${p.halved ? ', halved: not the all-healthy answer' : ''}, ecs scope /${p.scope})`,
+    );
+    if (p.select === 'round-robin' || p.select === 'fastest')
+      out.push('  (order shown from the first rotation position; the server rotates it on every response)');
   }
   out.push('');
   // with geoip.ecs off the server does not echo the option at all (RFC 7871 §7.2.1)
-  const ecsNote = !r.query.subnet ? '' : c?.ecsIgnored === ECS_OFF ? ', no ECS option (geoip.ecs is off)' : `, ECS scope /${r.answer.ecsScope}`;
+  const ecsNote = !r.query.subnet
+    ? ''
+    : c?.ecsIgnored === ECS_OFF
+      ? ', no ECS option (geoip.ecs is off)'
+      : `, ECS scope /${r.answer.ecsScope}`;
   out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${ecsNote}`);
   for (const l of r.answer.answer) out.push(`  ${l}`);
   for (const l of r.answer.authority) out.push(`  ${l}   (authority)`);

@@ -48,12 +48,23 @@ export interface DescriptorCheck {
 export function checkDescriptors(needs: DescriptorNeeds, limit = openFilesLimit()): DescriptorCheck | null {
   if (limit === null) return null;
   const needed = needs.tcpConnections + needs.listenSockets + needs.httpConnections + needs.probes + RUNTIME_DESCRIPTORS;
-  const parts = [`limits.tcp_connections ${needs.tcpConnections}`, `HTTP connections ${needs.httpConnections}`, `probes ${needs.probes}`,
-    `listening sockets ${needs.listenSockets}`, `the runtime ~${RUNTIME_DESCRIPTORS}`].join(' + ');
+  const parts = [
+    `limits.tcp_connections ${needs.tcpConnections}`,
+    `HTTP connections ${needs.httpConnections}`,
+    `probes ${needs.probes}`,
+    `listening sockets ${needs.listenSockets}`,
+    `the runtime ~${RUNTIME_DESCRIPTORS}`,
+  ].join(' + ');
   // under 10% headroom is too close: a burst of connections then hits EMFILE and new ones are refused
   if (needed > limit * 0.9) {
-    return { limit, needed, level: 'warn', message: `open files: the limit (RLIMIT_NOFILE ${limit}) is too close to what this process may hold open (${parts} = ${needed}): `
-      + 'connections beyond it are refused and probes fail; raise it (systemd LimitNOFILE=, ulimit -n, docker --ulimit nofile=) or lower limits.tcp_connections' };
+    return {
+      limit,
+      needed,
+      level: 'warn',
+      message:
+        `open files: the limit (RLIMIT_NOFILE ${limit}) is too close to what this process may hold open (${parts} = ${needed}): ` +
+        'connections beyond it are refused and probes fail; raise it (systemd LimitNOFILE=, ulimit -n, docker --ulimit nofile=) or lower limits.tcp_connections',
+    };
   }
   return { limit, needed, level: 'info', message: `open files: limit ${limit}, this process may hold ${needed} (${parts})` };
 }
@@ -65,7 +76,11 @@ export function logOpenFiles(log: Logger, needs: DescriptorNeeds): void {
 }
 
 /** What a process may hold open under `cfg`, from what it does (answers DNS, serves HTTP, probes `probes` targets). */
-export function descriptorNeeds(cfg: Pick<ServerConfig, 'limits' | 'listen' | 'http'>, does: Pick<Capabilities, 'answersDns' | 'servesHttp' | 'probes'>, probes: number): DescriptorNeeds {
+export function descriptorNeeds(
+  cfg: Pick<ServerConfig, 'limits' | 'listen' | 'http'>,
+  does: Pick<Capabilities, 'answersDns' | 'servesHttp' | 'probes'>,
+  probes: number,
+): DescriptorNeeds {
   const api = does.servesHttp && cfg.http !== null;
   return {
     tcpConnections: does.answersDns ? cfg.limits.tcpConnections : 0,

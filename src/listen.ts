@@ -18,7 +18,13 @@ export interface DnsListeners {
 }
 
 /** Opens the listeners of `addrs`, each with a handler of its own from `handler`. */
-export async function openDnsListeners(addrs: ListenAddress[], handler: () => Handle, connections: TcpConnections, log: Logger, into: DnsListeners): Promise<void> {
+export async function openDnsListeners(
+  addrs: ListenAddress[],
+  handler: () => Handle,
+  connections: TcpConnections,
+  log: Logger,
+  into: DnsListeners,
+): Promise<void> {
   const onError = (e: Error) => log.error({ err: e }, 'socket error');
   // a TCP listener's errors are failed accepts (out of descriptors): they repeat on every poll, log one a burst
   let lastAcceptError = 0;

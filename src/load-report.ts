@@ -12,8 +12,12 @@ export function logLoadProblems(report: LoadReport, log: Logger): void {
   for (const m of report.messages) log[m.level]({ file: m.file }, m.text);
   for (const f of report.failed) {
     const kept = report.snapshot.files.get(f)?.zone;
-    log.error({ file: f, keeping: kept ? kept.serial : null },
-      kept ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving` : 'zone file did not load: it is not served');
+    log.error(
+      { file: f, keeping: kept ? kept.serial : null },
+      kept
+        ? `zone ${kept.origin}. did not load: the last good version (serial ${kept.serial}) keeps serving`
+        : 'zone file did not load: it is not served',
+    );
   }
 }
 
@@ -25,13 +29,18 @@ export function logLoadProblems(report: LoadReport, log: Logger): void {
 export function recordLoad(report: LoadReport, m: Metrics, log: Logger, health: HealthView, probes: boolean): void {
   const zones = report.snapshot.zones;
   m.targetUp.reset();
-  if (probes) for (const z of zones.values()) {
-    for (const p of z.pools) {
-      for (const r of p.regions) {
-        for (const t of r.targets) m.targetUp.set({ zone: z.origin, pool: p.name, region: r.name, address: t.address }, !t.adminDown && health.isUp(t.healthKey) ? 1 : 0);
+  if (probes)
+    for (const z of zones.values()) {
+      for (const p of z.pools) {
+        for (const r of p.regions) {
+          for (const t of r.targets)
+            m.targetUp.set(
+              { zone: z.origin, pool: p.name, region: r.name, address: t.address },
+              !t.adminDown && health.isUp(t.healthKey) ? 1 : 0,
+            );
+        }
       }
     }
-  }
   m.zoneSerial.reset();
   for (const z of zones.values()) m.zoneSerial.set({ zone: z.origin }, z.serial);
   // every zone has its series from the start (an alert on increase() must see the first failure)
@@ -63,7 +72,8 @@ function* probedUses(snapshot: Pick<Snapshot, 'zones'>): Generator<ProbedUse> {
     for (const p of z.pools) {
       for (const r of p.regions) {
         for (const t of r.targets) {
-          if (!t.adminDown) yield { key: t.healthKey, address: t.address, check: p.spec.check, zone: z.origin, pool: p.name, region: r.name };
+          if (!t.adminDown)
+            yield { key: t.healthKey, address: t.address, check: p.spec.check, zone: z.origin, pool: p.name, region: r.name };
         }
       }
     }

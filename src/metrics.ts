@@ -12,8 +12,13 @@ type Sample = { labels: Record<string, string | number>; value: number; metricNa
 
 /** A metric whose samples are computed at scrape time (prom-client calls `get`). */
 class ScrapeMetric {
-  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'histogram',
-    private readonly samples: () => Sample[], readonly aggregator = 'sum') {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    private readonly samples: () => Sample[],
+    readonly aggregator = 'sum',
+  ) {}
 
   async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
     return { name: this.name, help: this.help, type: this.type, values: this.samples(), aggregator: this.aggregator };
@@ -23,7 +28,9 @@ class ScrapeMetric {
 // qtype label index: the known types, then `other`
 const QTYPES = Object.entries(TYPE_NAMES).map(([code, name]) => ({ code: Number(code), name }));
 const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPES.length);
-QTYPES.forEach((q, i) => { QTYPE_INDEX[q.code] = i; });
+QTYPES.forEach((q, i) => {
+  QTYPE_INDEX[q.code] = i;
+});
 const QTYPE_LABELS = [...QTYPES.map((q) => q.name), 'other'];
 const RCODES = 24; // 0..22 by name (BADVERS is 16); the last cell counts anything else as `other`
 const CELLS = QTYPE_LABELS.length * RCODES * 2;
@@ -63,7 +70,10 @@ class QueryStats {
         const transport = i % 2 ? 'tcp' : 'udp';
         const rcode = Math.floor(i / 2) % RCODES;
         const qtype = QTYPE_LABELS[Math.floor(i / 2 / RCODES)]!;
-        out.push({ labels: { zone, qtype, rcode: rcode < RCODES - 1 ? RCODE_NAMES[rcode] ?? 'other' : 'other', transport }, value: cells[i]! });
+        out.push({
+          labels: { zone, qtype, rcode: rcode < RCODES - 1 ? (RCODE_NAMES[rcode] ?? 'other') : 'other', transport },
+          value: cells[i]!,
+        });
       }
     }
     return out;
@@ -110,22 +120,78 @@ export class Metrics {
     const registers = [this.registry];
     const qs = this.queryStats;
     const reg = (m: ScrapeMetric) => this.registry.registerMetric(m as never);
-    reg(new ScrapeMetric('steerdns_queries_total', 'DNS queries received (rate-limited ones too; packets dropped unread not), by zone, query type, response code and transport', 'counter', () => qs.querySamples()));
-    reg(new ScrapeMetric('steerdns_responses_truncated_total', 'UDP responses sent with TC=1', 'counter', () => [{ labels: {}, value: qs.truncated }]));
-    reg(new ScrapeMetric('steerdns_query_duration_seconds', 'Time to answer a query, from bytes in to bytes out', 'histogram', () => qs.durationSamples('steerdns_query_duration_seconds')));
-    reg(new ScrapeMetric('steerdns_worker_queries_total', 'Queries answered by each worker process (workers > 1)', 'counter',
-      () => (this.worker ? [{ labels: { worker: this.worker }, value: qs.count }] : [])));
-    reg(new ScrapeMetric('steerdns_pool_answers_total', 'Pool decisions by region and reason (nearest, failover, map, all_down, fallback)', 'counter', () => this.decisionSamples()));
-    reg(new ScrapeMetric('steerdns_failopen_total', 'Pool answers given while no target was healthy (all_down applied)', 'counter',
-      () => [...this.decisions.values()].map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen }))));
+    reg(
+      new ScrapeMetric(
+        'steerdns_queries_total',
+        'DNS queries received (rate-limited ones too; packets dropped unread not), by zone, query type, response code and transport',
+        'counter',
+        () => qs.querySamples(),
+      ),
+    );
+    reg(
+      new ScrapeMetric('steerdns_responses_truncated_total', 'UDP responses sent with TC=1', 'counter', () => [
+        { labels: {}, value: qs.truncated },
+      ]),
+    );
+    reg(
+      new ScrapeMetric('steerdns_query_duration_seconds', 'Time to answer a query, from bytes in to bytes out', 'histogram', () =>
+        qs.durationSamples('steerdns_query_duration_seconds'),
+      ),
+    );
+    reg(
+      new ScrapeMetric('steerdns_worker_queries_total', 'Queries answered by each worker process (workers > 1)', 'counter', () =>
+        this.worker ? [{ labels: { worker: this.worker }, value: qs.count }] : [],
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_pool_answers_total',
+        'Pool decisions by region and reason (nearest, failover, map, all_down, fallback)',
+        'counter',
+        () => this.decisionSamples(),
+      ),
+    );
+    reg(
+      new ScrapeMetric('steerdns_failopen_total', 'Pool answers given while no target was healthy (all_down applied)', 'counter', () =>
+        [...this.decisions.values()].map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen })),
+      ),
+    );
     // with workers, every process knows the same states and serials: aggregate those with max, not sum
-    this.targetUp = new Gauge({ name: 'steerdns_target_up', help: 'Health of a pool target (1 up, 0 down)', labelNames: ['zone', 'pool', 'region', 'address'], registers, aggregator: 'max' });
-    this.healthChecks = new Counter({ name: 'steerdns_health_checks_total', help: 'Health probes by result', labelNames: ['result'], registers });
-    this.zoneSerial = new Gauge({ name: 'steerdns_zone_serial', help: 'SOA serial of each zone being served', labelNames: ['zone'], registers, aggregator: 'max' });
+    this.targetUp = new Gauge({
+      name: 'steerdns_target_up',
+      help: 'Health of a pool target (1 up, 0 down)',
+      labelNames: ['zone', 'pool', 'region', 'address'],
+      registers,
+      aggregator: 'max',
+    });
+    this.healthChecks = new Counter({
+      name: 'steerdns_health_checks_total',
+      help: 'Health probes by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.zoneSerial = new Gauge({
+      name: 'steerdns_zone_serial',
+      help: 'SOA serial of each zone being served',
+      labelNames: ['zone'],
+      registers,
+      aggregator: 'max',
+    });
     this.rrl = new Counter({ name: 'steerdns_rrl_total', help: 'Response rate limiting actions', labelNames: ['action'], registers });
     for (const action of ['slip', 'drop']) this.rrl.labels({ action }).inc(0); // both series from the start
-    this.zoneLoadErrors = new Counter({ name: 'steerdns_zone_load_errors_total', help: 'Zone files that failed to load', labelNames: ['zone'], registers, aggregator: 'max' });
-    this.workerRestarts = new Counter({ name: 'steerdns_worker_restarts_total', help: 'Worker processes restarted after they exited (workers > 1), by worker slot', labelNames: ['worker'], registers });
+    this.zoneLoadErrors = new Counter({
+      name: 'steerdns_zone_load_errors_total',
+      help: 'Zone files that failed to load',
+      labelNames: ['zone'],
+      registers,
+      aggregator: 'max',
+    });
+    this.workerRestarts = new Counter({
+      name: 'steerdns_worker_restarts_total',
+      help: 'Worker processes restarted after they exited (workers > 1), by worker slot',
+      labelNames: ['worker'],
+      registers,
+    });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 

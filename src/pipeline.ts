@@ -33,7 +33,11 @@ export class Responder<D extends DynamicName = DynamicName> {
   private readonly own = new Exchange();
 
   /** `hooks`: how pool names are answered (the GSLB decision) and address RRsets rotated. */
-  constructor(readonly table: () => ZoneTable<D>, cfg: ResponderConfig, readonly hooks: ResponderHooks<D>) {
+  constructor(
+    readonly table: () => ZoneTable<D>,
+    cfg: ResponderConfig,
+    readonly hooks: ResponderHooks<D>,
+  ) {
     this.identity = identityOf(cfg);
     this.useEcs = cfg.geoip.ecs;
   }
@@ -67,7 +71,12 @@ export class AnswerPath<D extends DynamicName = DynamicName> {
   logQueries = false;
   readonly stats: Metrics['queryStats'];
 
-  constructor(readonly responder: Responder<D>, readonly metrics: Metrics, readonly log: Logger, cfg: AnswerPathConfig) {
+  constructor(
+    readonly responder: Responder<D>,
+    readonly metrics: Metrics,
+    readonly log: Logger,
+    cfg: AnswerPathConfig,
+  ) {
     this.stats = metrics.queryStats;
     this.configure(cfg);
   }
@@ -88,7 +97,13 @@ export function queryHandler<D extends DynamicName>(path: AnswerPath<D>): Handle
 }
 
 /** One query through the stages: parse → lookup → write → limit → observe. */
-export function answerQuery<D extends DynamicName>(path: AnswerPath<D>, ex: Exchange, msg: Buffer, address: string, transport: Transport): Buffer | null {
+export function answerQuery<D extends DynamicName>(
+  path: AnswerPath<D>,
+  ex: Exchange,
+  msg: Buffer,
+  address: string,
+  transport: Transport,
+): Buffer | null {
   ex.begin(msg, address, transport, performance.now());
   const response = respondTo(path.responder, ex); // parse → lookup → write
   const rrl = path.rrl;
@@ -112,7 +127,8 @@ export function respondTo<D extends DynamicName>(r: Responder<D>, ex: Exchange):
 /** Every answered query counts, a rate-limited one too (truncated when it slipped); messages dropped unread do not. */
 function observe<D extends DynamicName>(path: AnswerPath<D>, ex: Exchange, out: Buffer | null): void {
   const truncated = out !== null && ex.truncated;
-  if (ex.response !== null) path.stats.add(ex.zone ?? '', ex.qtype, ex.rcode, ex.transport === 'tcp', truncated, (performance.now() - ex.started) / 1000);
+  if (ex.response !== null)
+    path.stats.add(ex.zone ?? '', ex.qtype, ex.rcode, ex.transport === 'tcp', truncated, (performance.now() - ex.started) / 1000);
   const action = ex.rrlAction;
   if (action !== 'send') path.metrics.rrlAction(action);
   if (path.logQueries) logQuery(path.log, ex, out, truncated);
@@ -120,6 +136,16 @@ function observe<D extends DynamicName>(path: AnswerPath<D>, ex: Exchange, out: 
 
 /** `log.queries: true`: one line per query (kept out of observe: the answer path stays small when it is off). */
 function logQuery(log: Logger, ex: Exchange, out: Buffer | null, truncated: boolean): void {
-  log.info({ client: ex.address, transport: ex.transport, qname: ex.name, qtype: typeName(ex.qtype), rcode: rcodeName(ex.rcode),
-    tc: truncated || undefined, dropped: out ? undefined : true }, 'query');
+  log.info(
+    {
+      client: ex.address,
+      transport: ex.transport,
+      qname: ex.name,
+      qtype: typeName(ex.qtype),
+      rcode: rcodeName(ex.rcode),
+      tc: truncated || undefined,
+      dropped: out ? undefined : true,
+    },
+    'query',
+  );
 }

@@ -11,7 +11,10 @@ export class PoolEvents {
   /** Pools currently answering with all_down (logged when they enter and leave that state). */
   private readonly allDown = new Set<string>(); // "zone|pool": survives reloads, holds no old objects
 
-  constructor(private readonly metrics: Metrics, private readonly log: Logger) {}
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
 
   decided(pool: Pool, d: PoolDecision): void {
     let cell = this.cells.get(pool);
@@ -28,7 +31,10 @@ export class PoolEvents {
     const healthy = !down && d.kind === 'answer';
     if (down && !this.allDown.has(key)) {
       this.allDown.add(key);
-      this.log.warn({ zone: pool.zone, pool: pool.name, all_down: pool.spec.allDown.kind, region: d.region }, `pool ${pool.name}: no healthy target in any region, answering with all_down ${pool.spec.allDown.kind}`);
+      this.log.warn(
+        { zone: pool.zone, pool: pool.name, all_down: pool.spec.allDown.kind, region: d.region },
+        `pool ${pool.name}: no healthy target in any region, answering with all_down ${pool.spec.allDown.kind}`,
+      );
     } else if (healthy && this.allDown.has(key)) {
       this.allDown.delete(key);
       this.log.info({ zone: pool.zone, pool: pool.name, region: d.region }, `pool ${pool.name}: healthy targets again`);

@@ -25,7 +25,11 @@ export interface Capabilities {
 export function capabilitiesOf(role: Role): Capabilities {
   const worker = role === 'worker';
   return {
-    answersDns: role !== 'primary', probes: !worker, servesHttp: !worker, watchesFiles: !worker, writesSerials: !worker,
+    answersDns: role !== 'primary',
+    probes: !worker,
+    servesHttp: !worker,
+    watchesFiles: !worker,
+    writesSerials: !worker,
     announcesServing: role === 'single',
   };
 }

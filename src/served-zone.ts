@@ -16,8 +16,10 @@ export type ServedZone = Zone<Pool> & { pools: Pool[]; spec: ZoneSpec };
 /** Prepares a zone for answering. `spec.names` is consumed (emptied): the prepared nodes replace it. */
 export function prepareZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): ServedZone {
   const pools = zonePools(spec, cfg);
-  return buildZone({ origin: spec.origin, soa: spec.soa, serial, names: consumeNames(spec.names, pools) },
-    { pools: [...pools.values()], spec });
+  return buildZone(
+    { origin: spec.origin, soa: spec.soa, serial, names: consumeNames(spec.names, pools) },
+    { pools: [...pools.values()], spec },
+  );
 }
 
 /** The names of a spec as the zone builder takes them, each deleted from the spec as it is handed over. */
@@ -26,7 +28,8 @@ function* consumeNames(names: Map<string, NameSpec>, pools: Map<string, Pool>): 
   for (const [key, n] of names) {
     names.delete(key);
     const rrsets = [];
-    for (const [typeName, set] of n.rrsets) rrsets.push({ type: typeCode(typeName)!, ttl: set.ttl, rdata: set.records.map((r) => r.rdata) });
+    for (const [typeName, set] of n.rrsets)
+      rrsets.push({ type: typeCode(typeName)!, ttl: set.ttl, rdata: set.records.map((r) => r.rdata) });
     yield { name: n.name, rrsets, dynamic: n.pool ? pools.get(n.name)! : null };
   }
 }

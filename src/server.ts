@@ -56,19 +56,33 @@ export class Server {
   /** What this process does, from its role (src/role.ts). */
   private readonly caps: Capabilities;
 
-  private constructor(private config: ServerConfig, readonly log: Logger, role: Role, private readonly hooks: RoleHooks) {
+  private constructor(
+    private config: ServerConfig,
+    readonly log: Logger,
+    role: Role,
+    private readonly hooks: RoleHooks,
+  ) {
     this.caps = capabilitiesOf(role);
     this.metrics.worker = hooks.workerId ?? null;
     this.serials = openSerials(config.stateDir, this.caps.writesSerials, log);
     const poolEvents = new PoolEvents(this.metrics, log); // counts decisions, logs pools entering and leaving all_down
     const gslb: GslbEnv = {
-      health: this.health, rotation: new Rotation(), random: Math.random,
+      health: this.health,
+      rotation: new Rotation(),
+      random: Math.random,
       onDecision: (pool, d) => poolEvents.decided(pool, d),
     };
-    this.responder = new Responder(() => this.snapshot, config, { resolveDynamic: poolResolver(gslb, () => this.snapshot.geo), rotation: gslb.rotation });
+    this.responder = new Responder(() => this.snapshot, config, {
+      resolveDynamic: poolResolver(gslb, () => this.snapshot.geo),
+      rotation: gslb.rotation,
+    });
     this.prober = new Prober({
-      table: this.health, log, panic: config.health.panic, panicMinTargets: config.health.panicMinTargets,
-      onResult: (_t, r) => this.metrics.healthCheck(r.kind), onChange: (c) => this.metrics.targetChanged(c),
+      table: this.health,
+      log,
+      panic: config.health.panic,
+      panicMinTargets: config.health.panicMinTargets,
+      onResult: (_t, r) => this.metrics.healthCheck(r.kind),
+      onChange: (c) => this.metrics.targetChanged(c),
     });
     this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
     this.answering = new AnswerPath(this.responder, this.metrics, log, config);
@@ -105,7 +119,9 @@ export class Server {
 
   /** The zones folder and the GeoIP database: a change reloads what changed (SIGHUP reloads the config too). */
   private readonly files = new ServerFiles({
-    zones: () => this.reloadZones(), database: () => this.reloadDatabase(), error: (e) => this.log.error({ err: e }, 'cannot watch the zones folder'),
+    zones: () => this.reloadZones(),
+    database: () => this.reloadDatabase(),
+    error: (e) => this.log.error({ err: e }, 'cannot watch the zones folder'),
   });
 
   /** Reloads the zone files with the running config (a file watch fired). */
@@ -145,11 +161,22 @@ export class Server {
       log: this.log,
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
-      routes: statusRoutes(() => this.snapshot, this.health, this.prober, () => this.hooks.workerInfo?.() ?? []),
+      routes: statusRoutes(
+        () => this.snapshot,
+        this.health,
+        this.prober,
+        () => this.hooks.workerInfo?.() ?? [],
+      ),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
-    this.log.info({ http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`, token: addr.token !== null, allowedHosts: addr.allowedHosts.length },
-      'HTTP API listening');
+    this.log.info(
+      {
+        http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`,
+        token: addr.token !== null,
+        allowedHosts: addr.allowedHosts.length,
+      },
+      'HTTP API listening',
+    );
   }
 
   /** The listening sockets whose 'error' is a failed accept: the HTTP API's and each DNS TCP listener's (read-only, for tests). */
@@ -177,7 +204,11 @@ export class Server {
 
   private async listen(): Promise<void> {
     this.tcpConnections = new TcpConnections({ maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs });
-    await openDnsListeners(this.config.listen, () => this.handler(), this.tcpConnections, this.log, { udp: this.udp, tcp: this.tcp, bound: this.bound });
+    await openDnsListeners(this.config.listen, () => this.handler(), this.tcpConnections, this.log, {
+      udp: this.udp,
+      tcp: this.tcp,
+      bound: this.bound,
+    });
     if (this.caps.announcesServing) this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 
@@ -231,7 +262,12 @@ export class Server {
     this.stopped = true;
     this.files.close();
     this.prober.stop();
-    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close()), this.tcpConnections?.close(), this.http?.close()]);
+    await Promise.all([
+      ...this.udp.map((u) => u.close()),
+      ...this.tcp.map((t) => t.close()),
+      this.tcpConnections?.close(),
+      this.http?.close(),
+    ]);
     this.log.info('stopped');
   }
 }

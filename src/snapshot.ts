@@ -56,7 +56,12 @@ export interface LoadReport {
  * Loads every zone file of `cfg`. With `previous`, a file that fails keeps its previous zone serving,
  * and a zone whose content did not change keeps its prepared version.
  */
-export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: Snapshot | null, opts: { settleMs?: number } = {}): LoadReport {
+export function loadSnapshot(
+  cfg: ServerConfig,
+  serials: SerialStore,
+  previous: Snapshot | null,
+  opts: { settleMs?: number } = {},
+): LoadReport {
   const messages: LoadReport['messages'] = [];
   const files = new Map<string, ZoneFileState>();
   const listed = listZoneFiles(cfg.zonesDir);
@@ -104,12 +109,17 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
         if (r.tooRecent) recent.push(r.file);
         if (prev) files.set(r.file, prev);
         const why = r.tooRecent ? 'changed less than the settle time ago (a SIGHUP does not wait)' : 'changed while it was being read';
-        messages.push({ level: 'warn', text: `${displayPath(r.file)}: zone file ${why}: ${prev?.zone ? 'the served version stays; ' : ''}it is read again once it holds still`, file: r.file });
+        messages.push({
+          level: 'warn',
+          text: `${displayPath(r.file)}: zone file ${why}: ${prev?.zone ? 'the served version stays; ' : ''}it is read again once it holds still`,
+          file: r.file,
+        });
         continue;
       }
       const errors = r.diagnostics.filter((d) => d.severity === 'error');
       const warnings = r.diagnostics.filter((d) => d.severity === 'warning');
-      for (const d of r.diagnostics) messages.push({ level: d.severity === 'error' ? 'error' : 'warn', text: formatDiagnostic(d), file: r.file });
+      for (const d of r.diagnostics)
+        messages.push({ level: d.severity === 'error' ? 'error' : 'warn', text: formatDiagnostic(d), file: r.file });
       const now = Date.now();
       if (r.zone) {
         const spec = r.zone;
@@ -117,17 +127,36 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
         // the prepared zone is kept only when nothing it is made of changed: the records (contentHash, which
         // also moves the serial), the health checks (which do not move the serial), and the config it read
         const identity = zoneIdentity(spec, inputs);
-        const same = prevZone && prev?.identity === identity && prevZone.spec.soa.serial === spec.soa.serial
-          && prevZone.origin === spec.origin;
+        const same =
+          prevZone && prev?.identity === identity && prevZone.spec.soa.serial === spec.soa.serial && prevZone.origin === spec.origin;
         if (spec.soa.serial !== null) serials.recordExplicit(spec.origin, spec.soa.serial, spec.contentHash);
         const serial = spec.soa.serial ?? serials.serialFor(spec.origin, spec.contentHash);
         const zone = same ? prevZone : prepareZone(spec, serial, cfg);
         if (!same) changed.push(r.file);
-        files.set(r.file, { file: r.file, zone, errors: [], warnings, loadedAt: same ? prev!.loadedAt : now, failedAt: null, stamp: stamps.get(r.file) ?? null, identity });
+        files.set(r.file, {
+          file: r.file,
+          zone,
+          errors: [],
+          warnings,
+          loadedAt: same ? prev!.loadedAt : now,
+          failedAt: null,
+          stamp: stamps.get(r.file) ?? null,
+          identity,
+        });
       } else {
         failed.push(r.file);
-        if (errors.length === 0) errors.push({ file: displayPath(r.file), line: 1, col: 1, message: 'zone did not load', severity: 'error' });
-        files.set(r.file, { file: r.file, zone: prev?.zone ?? null, errors, warnings, loadedAt: prev?.loadedAt ?? null, failedAt: now, stamp: stamps.get(r.file) ?? null, identity: prev?.identity ?? null });
+        if (errors.length === 0)
+          errors.push({ file: displayPath(r.file), line: 1, col: 1, message: 'zone did not load', severity: 'error' });
+        files.set(r.file, {
+          file: r.file,
+          zone: prev?.zone ?? null,
+          errors,
+          warnings,
+          loadedAt: prev?.loadedAt ?? null,
+          failedAt: now,
+          stamp: stamps.get(r.file) ?? null,
+          identity: prev?.identity ?? null,
+        });
       }
     }
     if (serials.lastError) messages.push({ level: 'warn', text: serials.lastError, file: cfg.stateDir });
@@ -141,7 +170,12 @@ export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: 
   const geo = geoContext(cfg, db);
   return {
     snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 },
-    messages, changed, failed, parsed, unsettled, recent,
+    messages,
+    changed,
+    failed,
+    parsed,
+    unsettled,
+    recent,
   };
 }
 

@@ -7,14 +7,22 @@ import type { Snapshot } from './snapshot.js';
 
 export class StartupError extends Error {
   /** `logged`: the diagnostics were already logged by the server (zone load errors). */
-  constructor(message: string, readonly diagnostics: Diagnostic[] = [], readonly logged = false) {
+  constructor(
+    message: string,
+    readonly diagnostics: Diagnostic[] = [],
+    readonly logged = false,
+  ) {
     super(message);
   }
 }
 
 /** No zone loaded at start: the zone errors go to stderr too, an operator starting by hand must see why nothing serves. */
 export function nothingToServe(s: Snapshot): StartupError {
-  return new StartupError('no zone could be loaded: nothing to serve', [...s.files.values()].flatMap((f) => f.errors), true);
+  return new StartupError(
+    'no zone could be loaded: nothing to serve',
+    [...s.files.values()].flatMap((f) => f.errors),
+    true,
+  );
 }
 
 export function createLogger(cfg: Pick<ServerConfig, 'log'> | null, processName?: string): Logger {

@@ -21,14 +21,23 @@ interface ProberState {
  * /status, / and /?fragment=1, rendered at most once a second from the current snapshot (at once after a
  * reload); `workers`: the worker processes (with workers > 1).
  */
-export function statusRoutes(snapshot: () => Snapshot, health: HealthView, prober: ProberState, workers: () => unknown[]): NonNullable<ApiSources['routes']> {
+export function statusRoutes(
+  snapshot: () => Snapshot,
+  health: HealthView,
+  prober: ProberState,
+  workers: () => unknown[],
+): NonNullable<ApiSources['routes']> {
   const status = () => ({ ...buildStatus(snapshot(), health, prober, VERSION), workers: workers(), generatedAt: new Date().toISOString() });
   const rendered = new RenderCache(status, 1000, snapshot);
   return new Map([
     ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],
-    ['/', (url: URL) => (url.searchParams.has('fragment')
-      ? { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('fragment', statusFragment) }
-      : { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('page', statusPage) })],
+    [
+      '/',
+      (url: URL) =>
+        url.searchParams.has('fragment')
+          ? { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('fragment', statusFragment) }
+          : { status: 200, type: 'text/html; charset=utf-8', body: rendered.body('page', statusPage) },
+    ],
   ]);
 }
 
@@ -62,18 +71,26 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState
             const h = health.get(t.healthKey);
             const up = health.isUp(t.healthKey);
             return {
-              address: t.address, family: t.family, weight: t.weight,
+              address: t.address,
+              family: t.family,
+              weight: t.weight,
               admin: t.adminDown ? 'down' : 'up',
               health: t.adminDown || c.type === 'none' ? 'not probed' : up ? 'up' : 'down',
               changing: health.isChanging(t.healthKey),
-              since: iso(h?.since), lastCheck: iso(h?.lastCheck), lastResult: h?.lastResult ?? null,
+              since: iso(h?.since),
+              lastCheck: iso(h?.lastCheck),
+              lastResult: h?.lastResult ?? null,
               rttMs: h?.rttMs === null || h?.rttMs === undefined ? null : Math.round(h.rttMs * 10) / 10,
               served: !t.adminDown && up,
             };
           });
           return {
-            name: r.name, location: r.region.location, state: r.region.state,
-            healthy: targets.filter((t) => t.served).length, total: targets.filter((t) => t.admin === 'up').length, targets,
+            name: r.name,
+            location: r.region.location,
+            state: r.region.state,
+            healthy: targets.filter((t) => t.served).length,
+            total: targets.filter((t) => t.admin === 'up').length,
+            targets,
           };
         }),
       });
@@ -85,7 +102,13 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState
     uptimeSeconds: Math.round(process.uptime()),
     zones,
     pools,
-    geoip: { database: s.db?.path ?? null, type: s.db?.description ?? null, error: s.dbError, overlayNetworks: s.config.geoip.networks.length, ecs: s.config.geoip.ecs },
+    geoip: {
+      database: s.db?.path ?? null,
+      type: s.db?.description ?? null,
+      error: s.dbError,
+      overlayNetworks: s.config.geoip.networks.length,
+      ecs: s.config.geoip.ecs,
+    },
     prober: { targets: prober.size, panic: prober.inPanic },
   };
 }

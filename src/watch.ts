@@ -39,8 +39,11 @@ export class FolderWatcher {
   private pendingSince = 0;
   private lastEvent = 0;
 
-  constructor(private readonly onChange: () => void, private readonly settleMs = SETTLE_MS,
-    private readonly onError: (e: Error) => void = () => undefined) {}
+  constructor(
+    private readonly onChange: () => void,
+    private readonly settleMs = SETTLE_MS,
+    private readonly onError: (e: Error) => void = () => undefined,
+  ) {}
 
   /**
    * Watches `dir` (replacing any earlier folder). `loaded`: the zone files' stamps (folderStamps) taken before
@@ -154,14 +157,18 @@ function folderIdentity(dir: string): string | null {
 /** Names, sizes, modification and change times of the folder's zone files, as one string to compare. */
 export function folderStamps(dir: string): string {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => {
-      try {
-        const st = statSync(join(dir, f), { bigint: true });
-        return `${f}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-      } catch {
-        return `${f}:-`;
-      }
-    }).join('|');
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .map((f) => {
+        try {
+          const st = statSync(join(dir, f), { bigint: true });
+          return `${f}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+        } catch {
+          return `${f}:-`;
+        }
+      })
+      .join('|');
   } catch {
     return '';
   }
@@ -178,7 +185,11 @@ export class FilePoller {
   private seen: string | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly onChange: () => void, private readonly stamp: (path: string) => string, private readonly everyMs = 1000) {}
+  constructor(
+    private readonly onChange: () => void,
+    private readonly stamp: (path: string) => string,
+    private readonly everyMs = 1000,
+  ) {}
 
   /** Polls `path`; a path other than the one polled starts over from `seen` (the identity already tried, or null). */
   watch(path: string, seen: string | null): void {

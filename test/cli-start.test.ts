@@ -40,7 +40,10 @@ const APP_V4 = ['192.0.2.10', '192.0.2.11', '198.51.100.10', '198.51.100.11', '1
 test('npm start serves the sample zones: dig @127.0.0.1 -p 5300 www.example.test', async (t) => {
   t.timeout(120_000);
   // the sample config's fixed ports: say so plainly if something else holds them
-  t.true(await udpPortFree(5300), 'port 5300 (the sample config\'s listen port) is already in use by another process: stop it and run again');
+  t.true(
+    await udpPortFree(5300),
+    "port 5300 (the sample config's listen port) is already in use by another process: stop it and run again",
+  );
   // npm runs the server as its child: a process group of our own lets us stop both, and nothing else
   const p = spawnLogged('npm', ['start'], { cwd: ROOT, detached: true });
   const pgid = p.child.pid!;
@@ -72,6 +75,9 @@ test('npm start serves the sample zones: dig @127.0.0.1 -p 5300 www.example.test
   process.kill(-pgid, 'SIGTERM');
   t.true(await waitGone(pgid, 15_000), 'every process of the group exited after SIGTERM');
   await p.exited;
-  t.true(p.logs.some((l) => l.msg === 'stopped'), p.lines.join('\n'));
+  t.true(
+    p.logs.some((l) => l.msg === 'stopped'),
+    p.lines.join('\n'),
+  );
   t.true(await udpPortFree(5300), 'port 5300 is released');
 });

@@ -40,7 +40,9 @@ function regionLines(out: string): string[] {
   return lines(out).filter((l) => /^\s+\d+\. \S+\s/.test(l));
 }
 function chosen(out: string): string[] {
-  return regionLines(out).filter((l) => l.includes('← chosen')).map((l) => /^\s+\d+\. (\S+)/.exec(l)![1]!);
+  return regionLines(out)
+    .filter((l) => l.includes('← chosen'))
+    .map((l) => /^\s+\d+\. (\S+)/.exec(l)![1]!);
 }
 
 /** The key lines every text explain of app.example.test from the London address must show. */
@@ -103,7 +105,8 @@ function repoConfigCopy(http: string): string {
   const dir = temp();
   let text = readFileSync(join(ROOT, 'steerdns.yaml'), 'utf8');
   const before = text;
-  text = text.replace(/^zones: .*$/m, `zones: ${JSON.stringify(join(ROOT, 'zones'))}`)
+  text = text
+    .replace(/^zones: .*$/m, `zones: ${JSON.stringify(join(ROOT, 'zones'))}`)
     .replace(/^http: .*$/m, `http: "${http}"`)
     .replace(/^state_dir: .*$/m, `state_dir: ${JSON.stringify(join(dir, 'state'))}`);
   if (text === before || !text.includes(`http: "${http}"`)) throw new Error('could not adapt steerdns.yaml');
@@ -141,7 +144,10 @@ test('--json (offline, bundled database): parses; client.country GB, pools[0].ch
   t.is(j.pools[0]!.reason, 'nearest');
   // distances ascending (nearest policy)
   const d = j.pools[0]!.regions.map((x) => x.distanceKm);
-  t.deepEqual(d, [...d].sort((a, b) => a - b));
+  t.deepEqual(
+    d,
+    [...d].sort((a, b) => a - b),
+  );
   t.is(j.answer.rcode, 'NOERROR');
   t.true(j.answer.answer.length > 0);
   for (const a of j.pools[0]!.answer) t.regex(a, /^198\.51\.100\.\d+$/);
@@ -163,8 +169,11 @@ test('--subnet shows the ECS path: the client subnet is located (US → us-east)
   t.regex(out, new RegExp(`^response: NOERROR, authoritative, ECS scope /${prefix}$`, 'm'));
   t.regex(out, /^ {2}app\.example\.test\. 30 IN AAAA 2001:db8:1::10$/m);
 
-  const j = JSON.parse((await explainCli(['app.example.test', '--from', '127.0.0.1', '--subnet', '216.160.83.0/24', '--offline', '--json'])).stdout) as {
-    client: { via: string; country: string }; answer: { ecsScope: number };
+  const j = JSON.parse(
+    (await explainCli(['app.example.test', '--from', '127.0.0.1', '--subnet', '216.160.83.0/24', '--offline', '--json'])).stdout,
+  ) as {
+    client: { via: string; country: string };
+    answer: { ecsScope: number };
   };
   t.is(j.client.via, 'ecs');
   t.is(j.client.country, 'US');
@@ -180,8 +189,11 @@ test('--subnet with a private address: the client is unknown, regions in written
   t.regex(r.stdout, /^source: +unknown \(a private address, 10\.1\.2\.0\/24, in no overlay network\): regions in written order$/m);
   t.deepEqual(chosen(r.stdout), ['us-east']);
   t.regex(r.stdout, /^response: NOERROR, authoritative, ECS scope \/24$/m);
-  const j = JSON.parse((await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '10.1.2.0/24', '--offline', '--json'])).stdout) as {
-    client: { via: string; source: string; unlocated: string | null; ecsIgnored: string | null }; answer: { ecsScope: number };
+  const j = JSON.parse(
+    (await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '10.1.2.0/24', '--offline', '--json'])).stdout,
+  ) as {
+    client: { via: string; source: string; unlocated: string | null; ecsIgnored: string | null };
+    answer: { ecsScope: number };
   };
   t.like(j.client, { via: 'ecs', source: 'unknown', unlocated: 'private address', ecsIgnored: null });
   t.is(j.answer.ecsScope, 24);
@@ -252,8 +264,13 @@ test.before(async () => {
   // a config for the CLI naming the running server's zones and its HTTP port
   const dir = temp();
   liveConfig = join(dir, 'steerdns.yaml');
-  writeFileSync(liveConfig, SERVER_CONFIG.replace('zones: ./zones', `zones: ${JSON.stringify(join(live.dir, 'zones'))}`)
-    .replace('http: "127.0.0.1:0"', `http: "127.0.0.1:${live.server.httpPort}"`) + `state_dir: ${JSON.stringify(join(dir, 'state'))}\n`);
+  writeFileSync(
+    liveConfig,
+    SERVER_CONFIG.replace('zones: ./zones', `zones: ${JSON.stringify(join(live.dir, 'zones'))}`).replace(
+      'http: "127.0.0.1:0"',
+      `http: "127.0.0.1:${live.server.httpPort}"`,
+    ) + `state_dir: ${JSON.stringify(join(dir, 'state'))}\n`,
+  );
   const eu = live.server.snapshot.zones.get('example.test')!.pools[0]!.regions.find((r) => r.name === 'eu-west')!;
   live.server.health.set(eu.targets.find((x) => x.address === '198.51.100.10')!.healthKey, { up: false, lastResult: 'status 503' });
 });
@@ -283,13 +300,18 @@ test.serial('against a running server: live health, the down target shown unheal
 
   // --json from the live server
   const j = JSON.parse((await explainCli(['app.example.test', '--from', '81.2.69.142', '-c', liveConfig, '--json'])).stdout) as {
-    health: string; client: { country: string }; pools: { chosen: string; answer: string[]; regions: { name: string; healthy: number; total: number }[] }[];
+    health: string;
+    client: { country: string };
+    pools: { chosen: string; answer: string[]; regions: { name: string; healthy: number; total: number }[] }[];
   };
   t.is(j.health, 'live');
   t.is(j.client.country, 'GB');
   t.is(j.pools[0]!.chosen, 'eu-west');
   t.deepEqual(j.pools[0]!.answer, ['198.51.100.11']);
-  t.like(j.pools[0]!.regions.find((x) => x.name === 'eu-west'), { healthy: 1, total: 2 });
+  t.like(
+    j.pools[0]!.regions.find((x) => x.name === 'eu-west'),
+    { healthy: 1, total: 2 },
+  );
 
   // a bad input through the live path: the server's 400 message, non-zero exit
   const bad = await explainCli(['app.example.test', '--from', 'nope', '-c', liveConfig]);
@@ -302,7 +324,13 @@ test.serial('GET /explain: 200 with the JSON; 400 on missing or bad parameters',
   const ok = await fetch(`${base}?name=app.example.test&type=A&from=81.2.69.142`);
   t.is(ok.status, 200);
   t.regex(ok.headers.get('content-type') ?? '', /application\/json/);
-  const j = (await ok.json()) as { health: string; query: { name: string; type: string }; client: { country: string; source: string }; pools: { chosen: string }[]; answer: { rcode: string; answer: string[] } };
+  const j = (await ok.json()) as {
+    health: string;
+    query: { name: string; type: string };
+    client: { country: string; source: string };
+    pools: { chosen: string }[];
+    answer: { rcode: string; answer: string[] };
+  };
   t.is(j.health, 'live');
   t.deepEqual(j.query, { name: 'app.example.test', type: 'A', from: '81.2.69.142', subnet: null });
   t.is(j.client.country, 'GB');
@@ -311,13 +339,23 @@ test.serial('GET /explain: 200 with the JSON; 400 on missing or bad parameters',
   t.is(j.answer.rcode, 'NOERROR');
   t.deepEqual(j.answer.answer, ['app.example.test. 15 IN A 198.51.100.11']);
 
-  const withSubnet = (await (await fetch(`${base}?name=app.example.test&type=AAAA&from=127.0.0.1&subnet=216.160.83.0/24`)).json()) as { client: { via: string; country: string }; pools: { chosen: string }[]; answer: { ecsScope: number } };
+  const withSubnet = (await (await fetch(`${base}?name=app.example.test&type=AAAA&from=127.0.0.1&subnet=216.160.83.0/24`)).json()) as {
+    client: { via: string; country: string };
+    pools: { chosen: string }[];
+    answer: { ecsScope: number };
+  };
   t.is(withSubnet.client.via, 'ecs');
   t.is(withSubnet.client.country, 'US');
   t.is(withSubnet.pools[0]!.chosen, 'us-east');
   t.true(withSubnet.answer.ecsScope > 0);
 
-  for (const q of ['?from=81.2.69.142', '?name=app.example.test', '', '?name=app.example.test&from=nope', '?name=app.example.test&from=81.2.69.142&type=BOGUS']) {
+  for (const q of [
+    '?from=81.2.69.142',
+    '?name=app.example.test',
+    '',
+    '?name=app.example.test&from=nope',
+    '?name=app.example.test&from=81.2.69.142&type=BOGUS',
+  ]) {
     const res = await fetch(`${base}${q}`);
     t.is(res.status, 400, q);
     const body = (await res.json()) as { error: string };

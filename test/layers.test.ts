@@ -23,15 +23,18 @@ const LAYERS: LayerTable = {
 
 /** gslb/ may use dns/'s types and registry, never the machinery that answers queries. */
 const BANS: FileBan[] = [
-  { from: 'gslb', files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/respond.ts', 'dns/writer.ts'], why: 'gslb/ never imports DNS transport, lookup, the lookup stage or writer' },
+  {
+    from: 'gslb',
+    files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/respond.ts', 'dns/writer.ts'],
+    why: 'gslb/ never imports DNS transport, lookup, the lookup stage or writer',
+  },
 ];
 
 /**
  * Arrows against the layers that exist today, each removed by a restructuring under way. The list only
  * shrinks: an arrow not listed fails, and so does a listed arrow that no longer exists.
  */
-const PENDING: Record<string, string> = {
-};
+const PENDING: Record<string, string> = {};
 
 const arrows = arrowsOf(readSources(SRC_DIR));
 
@@ -39,7 +42,10 @@ test('every import between src/ folders is an arrow of the layer table (or a lis
   t.true(arrows.length > 100, `the imports were read (${arrows.length})`);
   const report = checkLayers(arrows, LAYERS, BANS, new Set(Object.keys(PENDING)));
   t.deepEqual(report.unknownFolders, [], 'every folder of src/ has a row in the table');
-  t.deepEqual(report.forbidden.map((f) => `${f.arrow}: ${f.why}`), []);
+  t.deepEqual(
+    report.forbidden.map((f) => `${f.arrow}: ${f.why}`),
+    [],
+  );
 });
 
 test('no import cycle between src/ folders', (t) => {
@@ -49,9 +55,17 @@ test('no import cycle between src/ folders', (t) => {
 
 test('every pending arrow still exists and is still against the layers (the list only shrinks)', (t) => {
   const present = new Set(arrows.map(arrowKey));
-  t.deepEqual(Object.keys(PENDING).filter((p) => !present.has(p)), [], 'gone: remove them from PENDING');
+  t.deepEqual(
+    Object.keys(PENDING).filter((p) => !present.has(p)),
+    [],
+    'gone: remove them from PENDING',
+  );
   const against = new Set(checkLayers(arrows, LAYERS, BANS).forbidden.map((f) => f.arrow));
-  t.deepEqual(Object.keys(PENDING).filter((p) => !against.has(p)), [], 'allowed by the table: remove them from PENDING');
+  t.deepEqual(
+    Object.keys(PENDING).filter((p) => !against.has(p)),
+    [],
+    'allowed by the table: remove them from PENDING',
+  );
 });
 
 // ---- the checker itself ----------------------------------------------------------------------------
@@ -68,25 +82,56 @@ test('checker: a forbidden import is reported, whether static, type-only, re-exp
   ]);
   const report = checkLayers(arrowsOf(files), LAYERS, BANS);
   t.deepEqual(report.forbidden.map((f) => f.arrow).sort(), [
-    'dns/d.ts → gslb/y.ts', 'dns/e.ts → gslb/y.ts', 'dns/t.ts → gslb/y.ts', 'dns/x.ts → gslb/y.ts', 'gslb/y.ts → dns/lookup.ts',
+    'dns/d.ts → gslb/y.ts',
+    'dns/e.ts → gslb/y.ts',
+    'dns/t.ts → gslb/y.ts',
+    'dns/x.ts → gslb/y.ts',
+    'gslb/y.ts → dns/lookup.ts',
   ]);
   t.is(report.forbidden.find((f) => f.arrow === 'dns/x.ts → gslb/y.ts')!.why, 'dns/ may not import gslb/');
-  t.deepEqual(checkLayers(arrowsOf(files), LAYERS, BANS, new Set(['dns/x.ts → gslb/y.ts'])).forbidden.map((f) => f.arrow).includes('dns/x.ts → gslb/y.ts'), false,
-    'an exempt (pending) arrow is not reported');
+  t.deepEqual(
+    checkLayers(arrowsOf(files), LAYERS, BANS, new Set(['dns/x.ts → gslb/y.ts']))
+      .forbidden.map((f) => f.arrow)
+      .includes('dns/x.ts → gslb/y.ts'),
+    false,
+    'an exempt (pending) arrow is not reported',
+  );
 });
 
 test('checker: root files are the folder "root"; an unknown folder is reported', (t) => {
-  const files = new Map([['http/p.ts', "import type { Snapshot } from '../snapshot.js';\n"], ['extra/z.ts', "import { x } from '../net/a.js';\n"]]);
+  const files = new Map([
+    ['http/p.ts', "import type { Snapshot } from '../snapshot.js';\n"],
+    ['extra/z.ts', "import { x } from '../net/a.js';\n"],
+  ]);
   const report = checkLayers(arrowsOf(files), LAYERS);
-  t.deepEqual(report.forbidden.map((f) => f.why), ['http/ may not import root/', 'extra/ may not import net/']);
+  t.deepEqual(
+    report.forbidden.map((f) => f.why),
+    ['http/ may not import root/', 'extra/ may not import net/'],
+  );
   t.deepEqual(report.unknownFolders, ['extra']);
 });
 
 test('checker: a cycle between folders is reported even when the table allows each arrow', (t) => {
   const loose: LayerTable = { a: ['b'], b: ['c'], c: ['a'] };
-  const files = new Map([['a/1.ts', "import '../b/2.js';\n"], ['b/2.ts', "import '../c/3.js';\n"], ['c/3.ts', "import type { T } from '../a/1.js';\n"]]);
+  const files = new Map([
+    ['a/1.ts', "import '../b/2.js';\n"],
+    ['b/2.ts', "import '../c/3.js';\n"],
+    ['c/3.ts', "import type { T } from '../a/1.js';\n"],
+  ]);
   const report = checkLayers(arrowsOf(files), loose);
   t.deepEqual(report.forbidden, []);
   t.deepEqual(report.cycles, ['a → b → c → a']);
-  t.deepEqual(checkLayers(arrowsOf(new Map([['a/1.ts', "import '../b/2.js';\n"], ['b/2.ts', '']])), loose).cycles, [], 'one way is no cycle');
+  t.deepEqual(
+    checkLayers(
+      arrowsOf(
+        new Map([
+          ['a/1.ts', "import '../b/2.js';\n"],
+          ['b/2.ts', ''],
+        ]),
+      ),
+      loose,
+    ).cycles,
+    [],
+    'one way is no cycle',
+  );
 });

@@ -7,7 +7,19 @@ import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import {
-  BASE_CONFIG, SAMPLE_ZONE, decode, query, runCli, servingPort, spawnServe, startServer, tcp, u16, udp, udpRaw, writeFixture,
+  BASE_CONFIG,
+  SAMPLE_ZONE,
+  decode,
+  query,
+  runCli,
+  servingPort,
+  spawnServe,
+  startServer,
+  tcp,
+  u16,
+  udp,
+  udpRaw,
+  writeFixture,
   type LoggedProcess,
 } from './helpers/server.js';
 
@@ -62,13 +74,20 @@ const addresses = async (port: number, name: string) => (await udp(port, query(n
 
 // ---- start with broken zones ----------------------------------------------------------------
 
-test('serve: a broken zone at start is REFUSED, the good zone answers, the log has check\'s file:line:col message', async (t) => {
+test("serve: a broken zone at start is REFUSED, the good zone answers, the log has check's file:line:col message", async (t) => {
   const s = await startServer({ 'example.test.yaml': SAMPLE_ZONE, 'broken.test.yaml': BROKEN });
   try {
-    for (const [name, send] of [['udp', udp], ['tcp', tcp]] as const) {
+    for (const [name, send] of [
+      ['udp', udp],
+      ['tcp', tcp],
+    ] as const) {
       const good = await send(s.port, query('ns1.example.test', 'A'));
       t.is(good.msg.rcode, 'NOERROR', name);
-      t.deepEqual(good.msg.answers.map((a) => a.data), ['192.0.2.53'], name);
+      t.deepEqual(
+        good.msg.answers.map((a) => a.data),
+        ['192.0.2.53'],
+        name,
+      );
       for (const q of ['broken.test', 'ns1.broken.test', 'www.broken.test']) {
         const bad = await send(s.port, query(q, 'A'));
         t.is(bad.msg.rcode, 'REFUSED', `${name} ${q}`);
@@ -103,9 +122,15 @@ test('serve: every zone broken → exits non-zero with the errors on stderr', as
   t.true(lines.includes('zones/empty.yaml:1:1: zone file is empty (it needs origin, soa and records)'), r.stderr);
   t.true(lines.includes('steerdns: no zone could be loaded: nothing to serve'), r.stderr);
   // and the same in the JSON log, each once
-  const logs = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logs = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.is(logs.filter((l) => l.msg === `zones/broken.test.yaml:${BROKEN_MESSAGE}`).length, 1, r.stdout);
-  t.true(logs.some((l) => l.level === 60 && l.msg === 'no zone could be loaded: nothing to serve'), r.stdout);
+  t.true(
+    logs.some((l) => l.level === 60 && l.msg === 'no zone could be loaded: nothing to serve'),
+    r.stdout,
+  );
 });
 
 test('serve: no zone files at all → exits non-zero', async (t) => {
@@ -121,11 +146,22 @@ test('serve: an invalid steerdns.yaml → exit 1 with file:line:col', async (t) 
   t.is(r.code, 1);
   const lines = r.stderr.split('\n');
   const line = BASE_CONFIG.split('\n').length;
-  t.true(lines.includes(`steerdns.yaml:${line}:1: unknown key "lisen" in steerdns.yaml (expected one of: listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl)`), r.stderr);
+  t.true(
+    lines.includes(
+      `steerdns.yaml:${line}:1: unknown key "lisen" in steerdns.yaml (expected one of: listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl)`,
+    ),
+    r.stderr,
+  );
   t.true(lines.includes(`steerdns.yaml:${line + 1}:17: health.rise must be an integer from 1 to 100, got 0`), r.stderr);
   t.true(lines.includes('steerdns: invalid configuration'), r.stderr);
-  const logs = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.true(logs.some((l) => l.level === 50 && typeof l.msg === 'string' && l.msg.startsWith(`steerdns.yaml:${line}:1: unknown key "lisen"`)), r.stdout);
+  const logs = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.true(
+    logs.some((l) => l.level === 50 && typeof l.msg === 'string' && l.msg.startsWith(`steerdns.yaml:${line}:1: unknown key "lisen"`)),
+    r.stdout,
+  );
 });
 
 test('serve: a missing config file → exit 1', async (t) => {
@@ -157,7 +193,9 @@ test('serve: SIGTERM stops gracefully — an in-flight TCP query is answered —
   const sock = net.connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
   let received = Buffer.alloc(0);
-  sock.on('data', (d) => { received = Buffer.concat([received, d]); });
+  sock.on('data', (d) => {
+    received = Buffer.concat([received, d]);
+  });
   const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
   sock.write(framed.subarray(0, 5));
   await new Promise((r) => setTimeout(r, 100));
@@ -171,9 +209,16 @@ test('serve: SIGTERM stops gracefully — an in-flight TCP query is answered —
   t.is(received.readUInt16BE(0), received.length - 2);
   const answer = decode(received.subarray(2)).msg;
   t.is(answer.rcode, 'NOERROR');
-  t.deepEqual(answer.answers.map((a) => a.data), ['192.0.2.80'], 'and answered right');
+  t.deepEqual(
+    answer.answers.map((a) => a.data),
+    ['192.0.2.80'],
+    'and answered right',
+  );
   t.deepEqual(await p.exited, { code: 0, signal: null });
-  t.true(p.logs.some((l) => l.msg === 'stopped'), p.lines.join('\n'));
+  t.true(
+    p.logs.some((l) => l.msg === 'stopped'),
+    p.lines.join('\n'),
+  );
   t.is(await udpRaw(port, query('www.example.test', 'A'), 300), null, 'no longer answering');
 });
 
@@ -218,17 +263,26 @@ test('serve: SIGHUP reloads edited, added and removed zones; a broken zone keeps
   writeFileSync(zoneFile, ZONE('192.0.2.999'));
   const from = p.logs.length;
   reloaded = nextLog(p, (l) => l.msg === 'reloaded');
-  const refused = nextLog(p, (l) => l.level === 50 && l.msg === `zone example.test. did not load: the last good version (serial ${serial2}) keeps serving`);
+  const refused = nextLog(
+    p,
+    (l) => l.level === 50 && l.msg === `zone example.test. did not load: the last good version (serial ${serial2}) keeps serving`,
+  );
   t.true(p.child.kill('SIGHUP'));
   t.like(await reloaded, { zones: ['example.test'] });
   await refused;
   t.deepEqual(await addresses(port, 'www.example.test'), ['192.0.2.81']);
   t.is((await udp(port, query('example.test', 'SOA'))).msg.answers[0]!.data.serial, serial2);
   const since = p.logs.slice(from);
-  t.true(since.some((l) => l.level === 50 && l.msg === 'zones/example.test.yaml:8:13: A at "www": "192.0.2.999" is not an IPv4 address'),
-    JSON.stringify(since));
-  t.true(since.some((l) => l.level === 50 && l.msg === `zone example.test. did not load: the last good version (serial ${serial2}) keeps serving`),
-    JSON.stringify(since));
+  t.true(
+    since.some((l) => l.level === 50 && l.msg === 'zones/example.test.yaml:8:13: A at "www": "192.0.2.999" is not an IPv4 address'),
+    JSON.stringify(since),
+  );
+  t.true(
+    since.some(
+      (l) => l.level === 50 && l.msg === `zone example.test. did not load: the last good version (serial ${serial2}) keeps serving`,
+    ),
+    JSON.stringify(since),
+  );
 
   // a broken steerdns.yaml keeps the running configuration, and says where it broke
   writeFileSync(join(dir, 'steerdns.yaml'), `${BASE_CONFIG}workers: many\n`);
@@ -241,8 +295,15 @@ test('serve: SIGHUP reloads edited, added and removed zones; a broken zone keeps
   t.like(await reloaded, { failed: 0 });
   await fixed;
   const line = BASE_CONFIG.split('\n').length;
-  t.true(p.logs.slice(from2).some((l) => l.level === 50 && l.msg === `steerdns.yaml:${line}:10: workers ("auto" or a count) must be an integer from 1 to 256, got "many"`),
-    JSON.stringify(p.logs.slice(from2)));
+  t.true(
+    p.logs
+      .slice(from2)
+      .some(
+        (l) =>
+          l.level === 50 && l.msg === `steerdns.yaml:${line}:10: workers ("auto" or a count) must be an integer from 1 to 256, got "many"`,
+      ),
+    JSON.stringify(p.logs.slice(from2)),
+  );
   // fixed zone and a new zone file are served
   t.deepEqual(await addresses(port, 'www.example.test'), ['192.0.2.82']);
   t.deepEqual(await addresses(port, 'ns1.other.test'), ['192.0.2.153']);
@@ -286,15 +347,33 @@ test('serve: stdout is pino JSON lines', async (t) => {
     t.is(l.name, 'steerdns', line);
   }
   const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.like(logs.find((l) => l.msg === 'serving'), { level: 30, zones: ['example.test'] });
-  t.like(logs.find((l) => l.msg === 'zone loaded'), { level: 30, zone: 'example.test' });
-  t.like(logs.find((l) => l.msg === 'query' && l.transport === 'udp'), { qname: 'www.example.test', qtype: 'A', rcode: 'NOERROR', client: '127.0.0.1' });
-  t.like(logs.find((l) => l.msg === 'query' && l.transport === 'tcp'), { qname: 'nope.example.test', qtype: 'AAAA', rcode: 'NXDOMAIN' });
-  t.like(logs.find((l) => l.msg === `zones/broken.test.yaml:${BROKEN_MESSAGE}`), { level: 50 });
+  t.like(
+    logs.find((l) => l.msg === 'serving'),
+    { level: 30, zones: ['example.test'] },
+  );
+  t.like(
+    logs.find((l) => l.msg === 'zone loaded'),
+    { level: 30, zone: 'example.test' },
+  );
+  t.like(
+    logs.find((l) => l.msg === 'query' && l.transport === 'udp'),
+    { qname: 'www.example.test', qtype: 'A', rcode: 'NOERROR', client: '127.0.0.1' },
+  );
+  t.like(
+    logs.find((l) => l.msg === 'query' && l.transport === 'tcp'),
+    { qname: 'nope.example.test', qtype: 'AAAA', rcode: 'NXDOMAIN' },
+  );
+  t.like(
+    logs.find((l) => l.msg === `zones/broken.test.yaml:${BROKEN_MESSAGE}`),
+    { level: 50 },
+  );
 });
 
 test('serve: a wildcard listen address is logged as a warning with file:line:col', async (t) => {
-  const s = await startServer({ 'example.test.yaml': ZONE('192.0.2.80') }, BASE_CONFIG.replace('listen: ["127.0.0.1:0"]', 'listen: ["0.0.0.0:0"]'));
+  const s = await startServer(
+    { 'example.test.yaml': ZONE('192.0.2.80') },
+    BASE_CONFIG.replace('listen: ["127.0.0.1:0"]', 'listen: ["0.0.0.0:0"]'),
+  );
   try {
     const w = s.logs.find((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.includes('is a wildcard address'));
     t.truthy(w, JSON.stringify(s.logs));

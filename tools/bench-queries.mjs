@@ -46,15 +46,27 @@ function generate(dir) {
   const staticRows = [];
   for (let i = 0; i < 1000; i++) {
     const r = i % 20;
-    staticRows.push(r < 12 ? 'www.example.test A' : r < 14 ? 'example.test MX' : r < 15 ? 'example.test TXT'
-      : r < 17 ? `nx${i}.example.test A` : r < 18 ? 'www.example.test AAAA' : 'ns1.example.test A');
+    staticRows.push(
+      r < 12
+        ? 'www.example.test A'
+        : r < 14
+          ? 'example.test MX'
+          : r < 15
+            ? 'example.test TXT'
+            : r < 17
+              ? `nx${i}.example.test A`
+              : r < 18
+                ? 'www.example.test AAAA'
+                : 'ns1.example.test A',
+    );
   }
   writeFileSync(join(dir, 'static.txt'), lines(staticRows));
   writeFileSync(join(dir, 'dyn.txt'), lines(Array.from({ length: 1000 }, () => 'geo.example.test A')));
 
   // distinct public, locatable /24s, uniform over the IPv4 space (seeded: the same files every run)
   let seed = 0x5eed;
-  const rnd = () => { // mulberry32
+  const rnd = () => {
+    // mulberry32
     seed = (seed + 0x6d2b79f5) >>> 0;
     let t = seed;
     t = Math.imul(t ^ (t >>> 15), t | 1);
@@ -87,9 +99,18 @@ function generate(dir) {
   writeFileSync(join(dir, 'ecs-1m.bin'), wire(cold));
 
   // dig checks: per file, the first /24 located in a country whose nearest region is beyond doubt
-  const REGION_OF = [['US', 'us-east'], ['DE', 'eu-west'], ['GB', 'eu-west'], ['FR', 'eu-west'], ['IN', 'ap-south']];
+  const REGION_OF = [
+    ['US', 'us-east'],
+    ['DE', 'eu-west'],
+    ['GB', 'eu-west'],
+    ['FR', 'eu-west'],
+    ['IN', 'ap-south'],
+  ];
   const checks = [];
-  for (const [set, name] of [[0, 'dyn-ecs-10k'], [1, 'dyn-ecs-1m']]) {
+  for (const [set, name] of [
+    [0, 'dyn-ecs-10k'],
+    [1, 'dyn-ecs-1m'],
+  ]) {
     const done = new Set();
     for (const [cc, region] of REGION_OF) {
       const key = countries[set].get(cc);
@@ -99,20 +120,29 @@ function generate(dir) {
     }
   }
   writeFileSync(join(dir, 'checks.tsv'), lines(checks));
-  console.error(`bench-queries: static.txt, dyn.txt, ecs-10k.bin (${warm.length} client /24s, ${countries[0].size} countries), `
-    + `ecs-1m.bin (${cold.length} client /24s, ${countries[1].size} countries; ${rejected} private, reserved or unlocated /24s skipped) in ${dir}`);
+  console.error(
+    `bench-queries: static.txt, dyn.txt, ecs-10k.bin (${warm.length} client /24s, ${countries[0].size} countries), ` +
+      `ecs-1m.bin (${cold.length} client /24s, ${countries[1].size} countries; ${rejected} private, reserved or unlocated /24s skipped) in ${dir}`,
+  );
 }
 
 /** Reserved or documentation IPv4 space that isPrivate() does not cover. */
 function reserved([a, b, c]) {
-  return (a === 192 && b === 0 && (c === 0 || c === 2)) || (a === 192 && b === 88 && c === 99)
-    || (a === 198 && (b === 18 || b === 19)) || (a === 198 && b === 51 && c === 100) || (a === 203 && b === 0 && c === 113);
+  return (
+    (a === 192 && b === 0 && (c === 0 || c === 2)) ||
+    (a === 192 && b === 88 && c === 99) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    (a === 198 && b === 51 && c === 100) ||
+    (a === 203 && b === 0 && c === 113)
+  );
 }
 
 /** dnsperf -B input: each query preceded by its length (16 bits); ECS source prefix 24, three address bytes. */
 function wire(keys) {
   const q = packet.encode({
-    type: 'query', id: 0, flags: packet.RECURSION_DESIRED,
+    type: 'query',
+    id: 0,
+    flags: packet.RECURSION_DESIRED,
     questions: [{ name: 'geo.example.test', type: 'A' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 8, data: Buffer.from([0, 1, 24, 0, 0, 0, 0]) }] }],
   });

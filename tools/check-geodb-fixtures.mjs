@@ -29,10 +29,14 @@ for (const [db, ip, country, sub, lat, lon] of cases) {
   }
   const geo = new GeoLocator([], openDatabase(path), () => undefined);
   const loc = geo.locate(ipToBytes(ip));
-  const ok = loc.country === country && (sub === null || loc.subdivision === sub)
-    && (lat === null ? loc.source === 'coarse' : Math.abs(loc.lat - lat) < 0.05 && Math.abs(loc.lon - lon) < 0.05);
+  const ok =
+    loc.country === country &&
+    (sub === null || loc.subdivision === sub) &&
+    (lat === null ? loc.source === 'coarse' : Math.abs(loc.lat - lat) < 0.05 && Math.abs(loc.lon - lon) < 0.05);
   if (!ok) failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${db} ${ip} → ${loc.source} ${loc.country ?? '-'}${loc.subdivision ? `-${loc.subdivision}` : ''} ${loc.lat ?? '-'},${loc.lon ?? '-'} ${loc.network} (scope /${loc.prefix})`);
+  console.log(
+    `${ok ? 'ok  ' : 'FAIL'} ${db} ${ip} → ${loc.source} ${loc.country ?? '-'}${loc.subdivision ? `-${loc.subdivision}` : ''} ${loc.lat ?? '-'},${loc.lon ?? '-'} ${loc.network} (scope /${loc.prefix})`,
+  );
 }
 for (const bad of ['GeoIP2-City-Test-Broken-Double-Format.mmdb', 'GeoIP2-City-Test-Invalid-Node-Count.mmdb']) {
   const path = join(dir, bad);

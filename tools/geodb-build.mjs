@@ -50,8 +50,14 @@ export function geoRecord(e, where) {
 export function parseNetworks(text, name) {
   if (/\.csv$/i.test(name)) {
     // [text, line number]: errors name the line in the file, comments and blank lines included
-    const lines = text.split(/\r?\n/).map((l, i) => [l, i + 1]).filter(([l]) => l.trim() && !l.startsWith('#'));
-    const header = lines.shift()?.[0].split(',').map((h) => h.trim());
+    const lines = text
+      .split(/\r?\n/)
+      .map((l, i) => [l, i + 1])
+      .filter(([l]) => l.trim() && !l.startsWith('#'));
+    const header = lines
+      .shift()?.[0]
+      .split(',')
+      .map((h) => h.trim());
     if (!header?.includes('network')) throw new Error(`${name}: the first line must be a header naming the columns (network,country,...)`);
     return lines.map(([line, n]) => {
       const cells = line.split(',').map((c) => c.trim());
@@ -68,7 +74,8 @@ export function parseNetworks(text, name) {
   }
   const doc = parse(text);
   const nets = doc?.networks ?? doc;
-  if (!nets || typeof nets !== 'object') throw new Error(`${name}: expected a networks: mapping of CIDR → { country, continent, location }`);
+  if (!nets || typeof nets !== 'object')
+    throw new Error(`${name}: expected a networks: mapping of CIDR → { country, continent, location }`);
   return Object.entries(nets).map(([network, e]) => ({ network, data: geoRecord(e ?? {}, `${name}: ${network}`) }));
 }
 

@@ -65,7 +65,8 @@ export function encodeValue(v) {
     const code = { uint16: 5, uint32: 6, uint64: 9 }[typed.type];
     if (!code) throw new Error(`unknown typed value ${typed.type}`);
     const max = { uint16: 0xffff, uint32: 0xffffffff, uint64: 2 ** 64 - 1 }[typed.type];
-    if (!Number.isInteger(typed.value) || typed.value < 0 || typed.value > max) throw new Error(`${typed.type} out of range: ${typed.value}`);
+    if (!Number.isInteger(typed.value) || typed.value < 0 || typed.value > max)
+      throw new Error(`${typed.type} out of range: ${typed.value}`);
     const b = uintBytes(typed.value);
     return Buffer.concat([control(code, b.length), b]);
   }
@@ -141,8 +142,7 @@ export function writeMmdb(networks, opts = {}) {
   const root = [null, null];
   const values = [];
   const valueIndex = new Map();
-  const parsed = networks.map((n) => ({ ...parseNetwork(n.network), data: n.data, text: n.network }))
-    .sort((a, b) => a.prefix - b.prefix);
+  const parsed = networks.map((n) => ({ ...parseNetwork(n.network), data: n.data, text: n.network })).sort((a, b) => a.prefix - b.prefix);
   for (const n of parsed) {
     const key = JSON.stringify(n.data);
     if (!valueIndex.has(key)) {

@@ -29,7 +29,10 @@ function main() {
   }
   console.error(`npm test: running as root on Debian: apt-get update && ${line}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...packages]]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', ...packages],
+  ]) {
     const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (r.status !== 0) {
       console.error(`npm test: \`apt-get ${args.join(' ')}\` failed (exit ${r.status ?? r.signal})`);

@@ -23,7 +23,8 @@ export interface FastEntry {
 const FAST_TYPES = new Set(['A', 'AAAA', 'CNAME', 'NS', 'PTR']);
 
 // YAML 1.2 core schema: plain scalars that resolve to something other than a string
-const NOT_STRING = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const NOT_STRING =
+  /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 // a plain scalar we accept: no indicators, quotes, spaces, commas or brackets
 const PLAIN = /^[A-Za-z0-9_][A-Za-z0-9_.:*@-]*$/;
 

@@ -42,7 +42,12 @@ export function listZoneFiles(dir: string): string[] | string {
 }
 
 /** Loads `files`; `claimed` holds origins already served from other files (origin → file). */
-export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new Map<string, string>(), opts: LoadOptions = {}): ZoneFileResult[] {
+export function loadZoneFiles(
+  cfg: ServerConfig,
+  files: string[],
+  claimed = new Map<string, string>(),
+  opts: LoadOptions = {},
+): ZoneFileResult[] {
   const results = files.map((file) => loadSettled(file, cfg, opts.settleMs));
   const byOrigin = new Map(claimed);
   // a file caught mid-write keeps serving its previous version, which still claims its origin
@@ -55,7 +60,10 @@ export function loadZoneFiles(cfg: ServerConfig, files: string[], claimed = new 
     const first = byOrigin.get(r.zone.origin);
     if (first) {
       r.diagnostics.push({
-        file: displayPath(r.file), line: r.zone.originPos.line, col: r.zone.originPos.col, severity: 'error',
+        file: displayPath(r.file),
+        line: r.zone.originPos.line,
+        col: r.zone.originPos.col,
+        severity: 'error',
         message: `zone ${r.zone.origin}. is already defined in ${displayPath(first)}`,
       });
       r.zone = null;
@@ -74,11 +82,28 @@ function loadSettled(file: string, cfg: ServerConfig, settleMs?: number): ZoneFi
   if (settleMs !== undefined) {
     const ago = changedAgo(file);
     // a stamp in the future (a clock ahead on NFS, `cp -p` from a skewed host) would never settle: read it
-    if (ago !== null && ago < 0) skew = { file: displayPath(file), line: 1, col: 1, severity: 'warning', message: `zone file is stamped ${Math.round(-ago)} ms in the future (clock skew?): read as settled` };
+    if (ago !== null && ago < 0)
+      skew = {
+        file: displayPath(file),
+        line: 1,
+        col: 1,
+        severity: 'warning',
+        message: `zone file is stamped ${Math.round(-ago)} ms in the future (clock skew?): read as settled`,
+      };
     else if (ago !== null && ago < settleMs) {
       return {
-        file, zone: null, tooRecent: true,
-        diagnostics: [{ file: displayPath(file), line: 1, col: 1, severity: 'error', message: `zone file changed ${Math.round(ago)} ms ago (still being written?): read it again once it holds still` }],
+        file,
+        zone: null,
+        tooRecent: true,
+        diagnostics: [
+          {
+            file: displayPath(file),
+            line: 1,
+            col: 1,
+            severity: 'error',
+            message: `zone file changed ${Math.round(ago)} ms ago (still being written?): read it again once it holds still`,
+          },
+        ],
       };
     }
   }
@@ -88,8 +113,18 @@ function loadSettled(file: string, cfg: ServerConfig, settleMs?: number): ZoneFi
   if (skew) r.diagnostics.unshift(skew);
   if (before === null || before === after) return { file, ...r };
   return {
-    file, zone: null, changedWhileRead: true,
-    diagnostics: [{ file: displayPath(file), line: 1, col: 1, severity: 'error', message: 'zone file changed while it was being read (still being written?): read it again once it holds still' }],
+    file,
+    zone: null,
+    changedWhileRead: true,
+    diagnostics: [
+      {
+        file: displayPath(file),
+        line: 1,
+        col: 1,
+        severity: 'error',
+        message: 'zone file changed while it was being read (still being written?): read it again once it holds still',
+      },
+    ],
   };
 }
 

@@ -10,7 +10,7 @@ import { entryMap, type SourceFile } from './source.js';
 
 export interface RecordData {
   rdata: Buffer;
-  text: string;          // presentation form, for messages, duplicate detection and hashing
+  text: string; // presentation form, for messages, duplicate detection and hashing
 }
 
 /** The types a zone file may contain under a name (SOA has its own section), in the order messages list them. */
@@ -81,21 +81,28 @@ export function splitTxt(s: string): Buffer[] {
   return out;
 }
 
-const address = (family: 4 | 6): Parser => (ctx, node, what) => {
-  const s = ctx.src.string(node, what);
-  if (s === null) return null;
-  if (ipFamily(s) !== family) {
-    const other = ipFamily(s);
-    ctx.src.error(node, `${what}: "${s}" is not an IPv${family} address${other ? ` (it is IPv${other}: write it under ${other === 6 ? 'AAAA' : 'A'})` : ''}`);
-    return null;
-  }
-  return { rdata: ipToBytes(s), text: s.toLowerCase() }; // A/AAAA RDATA is the address itself
-};
+const address =
+  (family: 4 | 6): Parser =>
+  (ctx, node, what) => {
+    const s = ctx.src.string(node, what);
+    if (s === null) return null;
+    if (ipFamily(s) !== family) {
+      const other = ipFamily(s);
+      ctx.src.error(
+        node,
+        `${what}: "${s}" is not an IPv${family} address${other ? ` (it is IPv${other}: write it under ${other === 6 ? 'AAAA' : 'A'})` : ''}`,
+      );
+      return null;
+    }
+    return { rdata: ipToBytes(s), text: s.toLowerCase() }; // A/AAAA RDATA is the address itself
+  };
 
-const nameRecord = (type: string): Parser => (ctx, node, what) => {
-  const n = name(ctx, node, what);
-  return n === null ? null : { rdata: encode(type, n), text: `${n}.` };
-};
+const nameRecord =
+  (type: string): Parser =>
+  (ctx, node, what) => {
+    const n = name(ctx, node, what);
+    return n === null ? null : { rdata: encode(type, n), text: `${n}.` };
+  };
 
 const u16 = (ctx: Ctx, n: Node | null | undefined, what: string) => ctx.src.integer(n ?? null, what, 0, 65535);
 const u8 = (ctx: Ctx, n: Node | null | undefined, what: string) => ctx.src.integer(n ?? null, what, 0, 255);
@@ -172,7 +179,10 @@ export const RECORD_PARSERS: Record<RecordType, Parser> = {
     const expected = digestType === null ? undefined : ({ 1: 20, 2: 32, 4: 48 } as Record<number, number>)[digestType];
     const digest = hex(ctx, f.get('digest')!, `${what} digest`, expected);
     if (keyTag === null || algorithm === null || digestType === null || digest === null) return null;
-    return { rdata: encode('DS', { keyTag, algorithm, digestType, digest }), text: `${keyTag} ${algorithm} ${digestType} ${digest.toString('hex')}` };
+    return {
+      rdata: encode('DS', { keyTag, algorithm, digestType, digest }),
+      text: `${keyTag} ${algorithm} ${digestType} ${digest.toString('hex')}`,
+    };
   },
   SSHFP(ctx, node, what) {
     const f = fields(ctx, node, what, ['algorithm', 'fp_type', 'fingerprint']);
@@ -182,7 +192,10 @@ export const RECORD_PARSERS: Record<RecordType, Parser> = {
     if (algorithm === null || hash === null) return null;
     const fp = hex(ctx, f.get('fingerprint')!, `${what} fingerprint`, hash === 1 ? 20 : 32);
     if (fp === null) return null;
-    return { rdata: encode('SSHFP', { algorithm, hash, fingerprint: fp.toString('hex') }), text: `${algorithm} ${hash} ${fp.toString('hex')}` };
+    return {
+      rdata: encode('SSHFP', { algorithm, hash, fingerprint: fp.toString('hex') }),
+      text: `${algorithm} ${hash} ${fp.toString('hex')}`,
+    };
   },
   TLSA(ctx, node, what) {
     const f = fields(ctx, node, what, ['usage', 'selector', 'matching_type', 'data']);
@@ -192,7 +205,10 @@ export const RECORD_PARSERS: Record<RecordType, Parser> = {
     const matchingType = u8(ctx, f.get('matching_type'), `${what} matching_type`);
     const certificate = hex(ctx, f.get('data')!, `${what} data`);
     if (usage === null || selector === null || matchingType === null || certificate === null) return null;
-    return { rdata: encode('TLSA', { usage, selector, matchingType, certificate }), text: `${usage} ${selector} ${matchingType} ${certificate.toString('hex')}` };
+    return {
+      rdata: encode('TLSA', { usage, selector, matchingType, certificate }),
+      text: `${usage} ${selector} ${matchingType} ${certificate.toString('hex')}`,
+    };
   },
   NAPTR(ctx, node, what) {
     const f = fields(ctx, node, what, ['order', 'preference', 'flags', 'services', 'regexp', 'replacement']);
@@ -203,7 +219,8 @@ export const RECORD_PARSERS: Record<RecordType, Parser> = {
     const services = characterString(ctx, f.get('services')!, `${what} services`);
     const regexp = characterString(ctx, f.get('regexp')!, `${what} regexp`);
     const replacement = name(ctx, f.get('replacement')!, `${what} replacement`);
-    if (order === null || preference === null || flags === null || services === null || regexp === null || replacement === null) return null;
+    if (order === null || preference === null || flags === null || services === null || regexp === null || replacement === null)
+      return null;
     return {
       rdata: encode('NAPTR', { order, preference, flags, services, regexp, replacement }),
       text: `${order} ${preference} ${JSON.stringify(flags)} ${JSON.stringify(services)} ${JSON.stringify(regexp)} ${replacement}.`,

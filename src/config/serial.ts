@@ -3,7 +3,18 @@
 // the zone file wins, and is remembered too: dropping it later continues above it, never below. "Above" is
 // RFC 1982 serial arithmetic, so a serial at 2^32 - 1 wraps forward instead of sticking.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 
 interface Entry {
@@ -30,7 +41,10 @@ export class SerialStore {
   readonly readError: string | null = null;
 
   /** `writable: false` computes serials without saving them (`steerdns check`). */
-  constructor(dir: string, private readonly writable = true) {
+  constructor(
+    dir: string,
+    private readonly writable = true,
+  ) {
     this.file = join(dir, 'serials.json');
     if (writable) removeStaleTemps(dir);
     let text: string;
@@ -38,7 +52,8 @@ export class SerialStore {
       text = readFileSync(this.file, 'utf8');
     } catch (e) {
       // no state yet: the first serials are the Unix time
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.readError = `cannot read automatic serials from ${this.file}: ${(e as Error).message}; serials continue from the Unix time`;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.readError = `cannot read automatic serials from ${this.file}: ${(e as Error).message}; serials continue from the Unix time`;
       return;
     }
     let data: unknown;
@@ -59,9 +74,10 @@ export class SerialStore {
           // left in place: the next save replaces it
         }
       }
-      this.readError = `cannot read automatic serials from ${this.file}: ${(e as Error).message}; `
-        + `${salvaged.size} zone serial(s) recovered from it, the others continue from the Unix time`
-        + `${moved ? ` (the damaged file is kept as ${aside})` : ''}; a zone whose serial was set above the Unix time and then dropped may need \`serial:\` again`;
+      this.readError =
+        `cannot read automatic serials from ${this.file}: ${(e as Error).message}; ` +
+        `${salvaged.size} zone serial(s) recovered from it, the others continue from the Unix time` +
+        `${moved ? ` (the damaged file is kept as ${aside})` : ''}; a zone whose serial was set above the Unix time and then dropped may need \`serial:\` again`;
       return;
     }
     // valid JSON of the wrong shape (edited by hand, another tool): what is well-formed is kept, the rest is an error
@@ -76,8 +92,9 @@ export class SerialStore {
       }
     } else dropped.push('(the whole file)');
     if (dropped.length > 0) {
-      this.readError = `cannot read automatic serials from ${this.file}: not { zone: { hash, serial } } for ${dropped.slice(0, 5).join(', ')}`
-        + `${dropped.length > 5 ? ` and ${dropped.length - 5} more` : ''}; ${Object.keys(this.entries).length} zone serial(s) kept, the others continue from the Unix time`;
+      this.readError =
+        `cannot read automatic serials from ${this.file}: not { zone: { hash, serial } } for ${dropped.slice(0, 5).join(', ')}` +
+        `${dropped.length > 5 ? ` and ${dropped.length - 5} more` : ''}; ${Object.keys(this.entries).length} zone serial(s) kept, the others continue from the Unix time`;
     }
   }
 

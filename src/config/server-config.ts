@@ -14,15 +14,37 @@ import { durationOf, parseHostPort, parseSize } from './values.js';
 import { parseCidr } from '../net/cidr.js';
 
 export type {
-  GeoOverlay, HealthDefaults, HttpConfig, ListenAddress, LoadOptions, LogLevel, ProbeNetwork, Region, RegionState, RrlConfig,
+  GeoOverlay,
+  HealthDefaults,
+  HttpConfig,
+  ListenAddress,
+  LoadOptions,
+  LogLevel,
+  ProbeNetwork,
+  Region,
+  RegionState,
+  RrlConfig,
   ServerConfig,
 } from './server-spec.js';
 
-const TOP_KEYS = ['listen', 'zones', 'http', 'workers', 'geoip', 'regions', 'health', 'log', 'nsid', 'version',
-  'state_dir', 'limits', 'rrl'] as const;
+const TOP_KEYS = [
+  'listen',
+  'zones',
+  'http',
+  'workers',
+  'geoip',
+  'regions',
+  'health',
+  'log',
+  'nsid',
+  'version',
+  'state_dir',
+  'limits',
+  'rrl',
+] as const;
 
 export interface ConfigResult {
-  config: ServerConfig | null;   // null when there are errors
+  config: ServerConfig | null; // null when there are errors
   diagnostics: Diagnostic[];
 }
 
@@ -33,7 +55,10 @@ export function loadServerConfig(path: string, opts: LoadOptions = {}): ConfigRe
     // a directory, or a named pipe or device (reading would block for ever or never end): refused unread
     const kind = notARegularFile(statSync(file));
     if (kind) {
-      return { config: null, diagnostics: [{ file: path, line: 1, col: 1, message: `not a config file: it is ${kind}`, severity: 'error' }] };
+      return {
+        config: null,
+        diagnostics: [{ file: path, line: 1, col: 1, message: `not a config file: it is ${kind}`, severity: 'error' }],
+      };
     }
     text = readFileSync(file, 'utf8');
   } catch (e) {
@@ -111,7 +136,10 @@ function readListen(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, 
     if (seen.has(key) && hp.port !== 0) src.error(item, `listen: "${t}" is listed twice`);
     seen.add(key);
     if (hp.host === '0.0.0.0' || hp.host === '::') {
-      src.warn(item, `listen: "${t}" is a wildcard address: on a host with several addresses UDP replies may leave from another address than the one asked; list each address instead`);
+      src.warn(
+        item,
+        `listen: "${t}" is a wildcard address: on a host with several addresses UDP replies may leave from another address than the one asked; list each address instead`,
+      );
     }
     cfg.listen.push({ ...hp, text: t });
   }
@@ -163,12 +191,24 @@ function readRrl(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): vo
     const n = src.integer(x.value, what, min, max);
     if (n !== null) set(n);
   };
-  int('responses_per_second', 'rrl.responses_per_second', 1, 1_000_000, (n) => { rrl.responsesPerSecond = n; });
-  int('window', 'rrl.window', 1, 3600, (n) => { rrl.window = n; });
-  int('slip', 'rrl.slip', 0, 10, (n) => { rrl.slip = n; });
-  int('ipv4_prefix', 'rrl.ipv4_prefix', 1, 32, (n) => { rrl.ipv4Prefix = n; });
-  int('ipv6_prefix', 'rrl.ipv6_prefix', 1, 128, (n) => { rrl.ipv6Prefix = n; });
-  int('table_size', 'rrl.table_size', 1024, 16_777_216, (n) => { rrl.tableSize = n; });
+  int('responses_per_second', 'rrl.responses_per_second', 1, 1_000_000, (n) => {
+    rrl.responsesPerSecond = n;
+  });
+  int('window', 'rrl.window', 1, 3600, (n) => {
+    rrl.window = n;
+  });
+  int('slip', 'rrl.slip', 0, 10, (n) => {
+    rrl.slip = n;
+  });
+  int('ipv4_prefix', 'rrl.ipv4_prefix', 1, 32, (n) => {
+    rrl.ipv4Prefix = n;
+  });
+  int('ipv6_prefix', 'rrl.ipv6_prefix', 1, 128, (n) => {
+    rrl.ipv6Prefix = n;
+  });
+  int('table_size', 'rrl.table_size', 1024, 16_777_216, (n) => {
+    rrl.tableSize = n;
+  });
   const ex = e.get('exempt');
   for (const item of ex ? src.list(ex.value) : []) {
     const t = src.string(item, 'rrl.exempt network');

@@ -95,7 +95,8 @@ export function readGeoip(src: SourceFile, ent: Entry | undefined, cfg: ServerCo
       const c = src.oneOf(continent.value, 'continent', ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'] as const);
       if (c) overlay.continent = c;
     }
-    if (region && (loc || country || continent)) src.error(n.keyNode, `geoip.networks "${n.key}": give either region or a location, not both`);
+    if (region && (loc || country || continent))
+      src.error(n.keyNode, `geoip.networks "${n.key}": give either region or a location, not both`);
     else if (!region && !loc && !country) src.error(n.keyNode, `geoip.networks "${n.key}" needs region or location`);
     cfg.geoip.networks.push(overlay);
   }

@@ -23,8 +23,17 @@ export function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerCon
     }
     return { ...hp, text: t };
   };
-  const http: HttpConfig = { host: '', port: 0, family: 4, text: '', tokenFile: null, token: null, allowedHosts: [], metricsAuth: false,
-    maxConnectionsPerSource: HTTP_CONNECTIONS_PER_SOURCE };
+  const http: HttpConfig = {
+    host: '',
+    port: 0,
+    family: 4,
+    text: '',
+    tokenFile: null,
+    token: null,
+    allowedHosts: [],
+    metricsAuth: false,
+    maxConnectionsPerSource: HTTP_CONNECTIONS_PER_SOURCE,
+  };
   let listenNode: Node | null = ent.value;
   if (src.isMap(ent.value)) {
     const entries = src.map(ent.value, 'http') ?? [];
@@ -58,12 +67,17 @@ export function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerCon
       if (http.metricsAuth && !tf) src.error(ma.value, 'http.metrics_auth needs http.token_file');
     }
     const mc = e.get('max_connections_per_source');
-    if (mc) http.maxConnectionsPerSource = src.integer(mc.value, 'http.max_connections_per_source (0: no cap)', 0, HTTP_REMOTE_CONNECTIONS) ?? http.maxConnectionsPerSource;
+    if (mc)
+      http.maxConnectionsPerSource =
+        src.integer(mc.value, 'http.max_connections_per_source (0: no cap)', 0, HTTP_REMOTE_CONNECTIONS) ?? http.maxConnectionsPerSource;
   }
   const addr = listenAt(listenNode);
   if (!addr) return;
   if (!http.tokenFile && !isLoopbackIp(addr.host)) {
-    src.warn(listenNode, `http: "${addr.text}" is reachable beyond this host and no http.token_file is set: anyone who can connect reads /status and /explain (pool targets, check URLs, file paths); listen on 127.0.0.1 or set a token`);
+    src.warn(
+      listenNode,
+      `http: "${addr.text}" is reachable beyond this host and no http.token_file is set: anyone who can connect reads /status and /explain (pool targets, check URLs, file paths); listen on 127.0.0.1 or set a token`,
+    );
   }
   cfg.http = { ...http, ...addr };
 }
@@ -99,6 +113,7 @@ function readToken(src: SourceFile, at: Node | null, file: string, command: NonN
     src.error(at, `http.token_file: the token in ${file} must be one line of visible ASCII characters (no spaces)`);
     return null;
   }
-  if (token.length < 16) src.warn(at, `http.token_file: the token in ${file} is short (${token.length} characters): use at least 16 random characters`);
+  if (token.length < 16)
+    src.warn(at, `http.token_file: the token in ${file} is short (${token.length} characters): use at least 16 random characters`);
   return token;
 }

@@ -33,7 +33,7 @@ export interface Region {
   name: string;
   location: [number, number];
   state: RegionState;
-  index: number;            // written order in steerdns.yaml
+  index: number; // written order in steerdns.yaml
 }
 
 export interface GeoOverlay {
@@ -49,7 +49,7 @@ export interface HealthDefaults {
   timeoutMs: number;
   rise: number;
   fall: number;
-  panic: number | null;          // fraction 0..1, null = off
+  panic: number | null; // fraction 0..1, null = off
   panicMinTargets: number;
   /** Networks probes may not go to (the defaults and `health.deny`), unless in `allow` (docs/configuration.md#probe-destinations). */
   deny: ProbeNetwork[];
@@ -104,8 +104,14 @@ export interface LoadOptions {
 }
 
 export const DEFAULT_HEALTH: HealthDefaults = {
-  intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, panic: 0.9, panicMinTargets: 10,
-  deny: DEFAULT_PROBE_DENY.map((n) => ({ ...probeNetwork(parseCidr(n) as Cidr), byDefault: true })), allow: [],
+  intervalMs: 5000,
+  timeoutMs: 2000,
+  rise: 2,
+  fall: 3,
+  panic: 0.9,
+  panicMinTargets: 10,
+  deny: DEFAULT_PROBE_DENY.map((n) => ({ ...probeNetwork(parseCidr(n) as Cidr), byDefault: true })),
+  allow: [],
 };
 
 /** An IPv4-mapped IPv6 network (::ffff:0:0/96 and inside it) as the IPv4 network it is; others as they are. */
@@ -131,7 +137,8 @@ export function deniedProbeNetwork(h: Pick<HealthDefaults, 'deny' | 'allow'>, ad
 export function defaultConfig(file: string): ServerConfig {
   const dir = dirname(file);
   return {
-    file, dir,
+    file,
+    dir,
     listen: [],
     zonesDir: resolve(dir, 'zones'),
     http: null,

@@ -3,8 +3,18 @@
 import type { Stats } from 'node:fs';
 import { relative, isAbsolute } from 'node:path';
 import {
-  isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit,
-  type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Scalar,
+  type YAMLMap,
+  type YAMLSeq,
 } from 'yaml';
 
 export interface Diagnostic {
@@ -28,9 +38,17 @@ export function reportable(diags: Diagnostic[]): Diagnostic[] {
   const rest = diags.slice(MAX_DIAGNOSTICS);
   const first = rest[0]!;
   const errors = rest.filter((d) => d.severity === 'error').length;
-  const more = [errors && `${errors} more error${errors === 1 ? '' : 's'}`, rest.length - errors && `${rest.length - errors} more warning${rest.length - errors === 1 ? '' : 's'}`]
-    .filter(Boolean).join(' and ');
-  shown.push({ ...first, message: `${more} from here on, not listed (only the first ${MAX_DIAGNOSTICS} are)`, severity: errors ? 'error' : 'warning' });
+  const more = [
+    errors && `${errors} more error${errors === 1 ? '' : 's'}`,
+    rest.length - errors && `${rest.length - errors} more warning${rest.length - errors === 1 ? '' : 's'}`,
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  shown.push({
+    ...first,
+    message: `${more} from here on, not listed (only the first ${MAX_DIAGNOSTICS} are)`,
+    severity: errors ? 'error' : 'warning',
+  });
   return shown;
 }
 
@@ -75,7 +93,11 @@ export class SourceFile {
   private readonly lines = new LineCounter();
   private aliasExpansions = 0;
 
-  constructor(readonly path: string, text: string, readonly display = displayPath(path)) {
+  constructor(
+    readonly path: string,
+    text: string,
+    readonly display = displayPath(path),
+  ) {
     // the parser's own duplicate-key check (uniqueKeys) compares each key with every earlier key of its
     // mapping: minutes for a file of 100,000 names. duplicateKeys() finds the same keys in one pass.
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
@@ -109,7 +131,13 @@ export class SourceFile {
               // an empty key (`: value`) may be placed before the blanks that the parser points past
               let at = k.range?.[0] ?? 0;
               if (k.range && k.range[0] === k.range[1]) while (text[at] === ' ' || text[at] === '\t') at++;
-              out.push({ offset: at, message: at === k.range?.[0] ? `duplicate key "${String(k.value)}" (map keys must be unique)` : 'duplicate key (map keys must be unique)' });
+              out.push({
+                offset: at,
+                message:
+                  at === k.range?.[0]
+                    ? `duplicate key "${String(k.value)}" (map keys must be unique)`
+                    : 'duplicate key (map keys must be unique)',
+              });
             }
           }
           stack.push(p.key, p.value);
@@ -176,7 +204,8 @@ export class SourceFile {
     while (isAlias(n)) {
       if (++this.aliasExpansions > MAX_ALIAS_EXPANSIONS) {
         // said once, at the first alias over the budget: the rest of the file's aliases stay unexpanded
-        if (this.aliasExpansions === MAX_ALIAS_EXPANSIONS + 1) this.error(n, `too many alias expansions (more than ${MAX_ALIAS_EXPANSIONS}): refusing to expand this file`);
+        if (this.aliasExpansions === MAX_ALIAS_EXPANSIONS + 1)
+          this.error(n, `too many alias expansions (more than ${MAX_ALIAS_EXPANSIONS}): refusing to expand this file`);
         return null;
       }
       n = this.aliasTarget(n);
@@ -264,7 +293,7 @@ export class SourceFile {
     const n = this.deref(node);
     if (!isScalar(n)) return undefined;
     const s = (n as Scalar & { source?: string }).source;
-    return typeof n.value === 'string' ? n.value : s ?? (n.value === null ? undefined : String(n.value));
+    return typeof n.value === 'string' ? n.value : (s ?? (n.value === null ? undefined : String(n.value)));
   }
 
   string(node: Node | null, what: string): string | null {

@@ -18,7 +18,17 @@ import { isSubdomain, resolveName } from '../dns/name.js';
 import { ipFamily, ipToBytes } from '../net/address.js';
 
 export type {
-  AllDown, CheckSpec, NameSpec, PoolRegionSpec, PoolSpec, RRsetSpec, SelectMode, SoaSpec, TargetSpec, ZoneResult, ZoneSpec,
+  AllDown,
+  CheckSpec,
+  NameSpec,
+  PoolRegionSpec,
+  PoolSpec,
+  RRsetSpec,
+  SelectMode,
+  SoaSpec,
+  TargetSpec,
+  ZoneResult,
+  ZoneSpec,
 } from './zone-spec.js';
 
 const ZONE_KEYS = ['origin', 'ttl', 'soa', 'records'];
@@ -62,7 +72,12 @@ export function loadZoneFile(path: string, cfg: ServerConfig): ZoneResult {
     raw = buf.subarray(0, got);
   } catch (e) {
     const link = (e as NodeJS.ErrnoException).code === 'ENOENT' ? danglingLink(path) : null;
-    return fail(display, link ? `cannot read zone file: it is a symbolic link to ${link}, which does not exist` : `cannot read zone file: ${(e as Error).message}`);
+    return fail(
+      display,
+      link
+        ? `cannot read zone file: it is a symbolic link to ${link}, which does not exist`
+        : `cannot read zone file: ${(e as Error).message}`,
+    );
   } finally {
     if (fd !== null) closeSync(fd);
   }
@@ -91,7 +106,7 @@ function notText(b: Buffer): { message: string; line: number; col: number } | nu
   let at = b.indexOf(0);
   let message = 'zone file is binary, not text (a NUL byte)';
   if (!isUtf8(b)) {
-    for (let i = 0; i < b.length && (at < 0 || i < at);) {
+    for (let i = 0; i < b.length && (at < 0 || i < at); ) {
       const c = b[i]!;
       const n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
       if (n === 0 || i + n > b.length || !isUtf8(b.subarray(i, i + n))) {
@@ -252,7 +267,12 @@ function hashZone(z: ZoneSpec): string {
     h.update(`\n${name}`);
     for (const t of [...n.rrsets.keys()].sort()) {
       const rr = n.rrsets.get(t)!;
-      h.update(`\n ${t} ${rr.ttl} ${rr.records.map((r) => r.rdata.toString('hex')).sort().join(',')}`);
+      h.update(
+        `\n ${t} ${rr.ttl} ${rr.records
+          .map((r) => r.rdata.toString('hex'))
+          .sort()
+          .join(',')}`,
+      );
     }
     if (n.pool) h.update(`\n pool ${JSON.stringify(n.pool, (k, v) => (k === 'at' || k === 'bytes' || k === 'check' ? undefined : v))}`);
   }

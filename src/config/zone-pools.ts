@@ -18,7 +18,21 @@ export interface PoolReading {
 }
 
 const POOL_KEYS = ['ttl', 'policy', 'map', 'answers', 'select', 'min_healthy', 'family_fallback', 'all_down', 'check', 'regions'];
-const CHECK_KEYS = ['type', 'port', 'path', 'host', 'headers', 'expect', 'body', 'insecure', 'interval', 'timeout', 'rise', 'fall', 'initial'];
+const CHECK_KEYS = [
+  'type',
+  'port',
+  'path',
+  'host',
+  'headers',
+  'expect',
+  'body',
+  'insecure',
+  'interval',
+  'timeout',
+  'rise',
+  'fall',
+  'initial',
+];
 
 /**
  * Headers that break the probe, refused in a check's `headers:` (why, for the message). Node throws on
@@ -27,9 +41,9 @@ const CHECK_KEYS = ['type', 'port', 'path', 'host', 'headers', 'expect', 'body',
  * this rule used them, and refusing them would keep such a zone from loading after an upgrade.)
  */
 const PROBE_BREAKING_HEADERS: Record<string, string> = {
-  trailer: 'the probe\'s GET has no body, so no trailer (Node refuses to send it)',
-  'content-length': 'the probe\'s GET has no body (the backend would wait for one until the timeout)',
-  'transfer-encoding': 'the probe\'s GET has no body (the backend would wait for one until the timeout)',
+  trailer: "the probe's GET has no body, so no trailer (Node refuses to send it)",
+  'content-length': "the probe's GET has no body (the backend would wait for one until the timeout)",
+  'transfer-encoding': "the probe's GET has no body (the backend would wait for one until the timeout)",
 };
 const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'];
 
@@ -42,24 +56,39 @@ export function readPool(z: PoolReading, name: string, item: Entry): PoolSpec | 
   src.knownKeys(entries, POOL_KEYS, label);
   const e = entryMap(entries);
   const pool: PoolSpec = {
-    name, ttl: 30, policy: 'nearest', map: [], answers: 0, select: 'round-robin', minHealthy: { count: 1 },
-    familyFallback: 'none', allDown: { kind: 'serve-all' }, check: null as unknown as CheckSpec, regions: [], at: item.keyNode,
+    name,
+    ttl: 30,
+    policy: 'nearest',
+    map: [],
+    answers: 0,
+    select: 'round-robin',
+    minHealthy: { count: 1 },
+    familyFallback: 'none',
+    allDown: { kind: 'serve-all' },
+    check: null as unknown as CheckSpec,
+    regions: [],
+    at: item.keyNode,
   };
   if (e.get('ttl')) pool.ttl = readTtl(src, e.get('ttl')!.value, `${label} ttl`) ?? pool.ttl;
-  if (e.get('policy')) pool.policy = src.oneOf(e.get('policy')!.value, `${label} policy`, ['nearest', 'failover', 'map'] as const) ?? pool.policy;
+  if (e.get('policy'))
+    pool.policy = src.oneOf(e.get('policy')!.value, `${label} policy`, ['nearest', 'failover', 'map'] as const) ?? pool.policy;
   if (e.get('answers')) pool.answers = src.integer(e.get('answers')!.value, `${label} answers (0 = all)`, 0, 64) ?? 0;
   if (e.get('select')) {
-    pool.select = src.oneOf(e.get('select')!.value, `${label} select`, ['round-robin', 'weighted', 'random', 'sticky', 'fastest'] as const) ?? pool.select;
+    pool.select =
+      src.oneOf(e.get('select')!.value, `${label} select`, ['round-robin', 'weighted', 'random', 'sticky', 'fastest'] as const) ??
+      pool.select;
   }
   if (e.get('min_healthy')) {
     const node = e.get('min_healthy')!.value;
     const v = src.scalar(node);
-    if (typeof v === 'string' && /^\d{1,3}%$/.test(v) && Number(v.slice(0, -1)) <= 100) pool.minHealthy = { percent: Number(v.slice(0, -1)) };
+    if (typeof v === 'string' && /^\d{1,3}%$/.test(v) && Number(v.slice(0, -1)) <= 100)
+      pool.minHealthy = { percent: Number(v.slice(0, -1)) };
     else if (typeof v === 'number' && Number.isInteger(v) && v >= 0) pool.minHealthy = { count: v };
     else src.error(node, `${label} min_healthy must be a count or a percentage such as "50%"`);
   }
   if (e.get('family_fallback')) {
-    pool.familyFallback = src.oneOf(e.get('family_fallback')!.value, `${label} family_fallback`, ['none', 'next-region'] as const) ?? 'none';
+    pool.familyFallback =
+      src.oneOf(e.get('family_fallback')!.value, `${label} family_fallback`, ['none', 'next-region'] as const) ?? 'none';
   }
   if (e.get('all_down')) pool.allDown = readAllDown(z, e.get('all_down')!.value, label) ?? pool.allDown;
 
@@ -121,8 +150,20 @@ function readCheck(z: PoolReading, node: Node | null, what: string, poolName: st
   const type = src.oneOf(e.get('type')!.value, `${what} type`, ['tcp', 'http', 'https', 'none'] as const);
   if (!type) return null;
   const check: CheckSpec = {
-    type, port: type === 'https' ? 443 : 80, path: '/', host: poolName, headers: {}, expect: [200], body: null, insecure: false,
-    intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, rise: h.rise, fall: h.fall, initial: 'up', pos: src.position(node!),
+    type,
+    port: type === 'https' ? 443 : 80,
+    path: '/',
+    host: poolName,
+    headers: {},
+    expect: [200],
+    body: null,
+    insecure: false,
+    intervalMs: h.intervalMs,
+    timeoutMs: h.timeoutMs,
+    rise: h.rise,
+    fall: h.fall,
+    initial: 'up',
+    pos: src.position(node!),
   };
   if (e.get('port')) check.port = src.integer(e.get('port')!.value, `${what} port`, 1, 65535) ?? check.port;
   else if (type === 'tcp') src.error(node, `${what}: a tcp check needs port`);
@@ -130,13 +171,19 @@ function readCheck(z: PoolReading, node: Node | null, what: string, poolName: st
     const p = src.string(e.get('path')!.value, `${what} path`);
     // Node sends a path of U+0021–U+00FF only (one octet each) and throws on anything else
     const beyond = p === null ? null : /[^\u0000-\u00ff]/u.exec(p)?.[0];
-    if (p !== null && (!p.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(p))) src.error(e.get('path')!.value, `${what} path must start with "/" and contain no spaces or control characters`);
-    else if (beyond) src.error(e.get('path')!.value, `${what} path contains "${JSON.stringify(beyond).slice(1, -1)}" (${codePoint(beyond)}), which cannot be sent in a request line: percent-encode it${percentEncoded(beyond)}`);
+    if (p !== null && (!p.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(p)))
+      src.error(e.get('path')!.value, `${what} path must start with "/" and contain no spaces or control characters`);
+    else if (beyond)
+      src.error(
+        e.get('path')!.value,
+        `${what} path contains "${JSON.stringify(beyond).slice(1, -1)}" (${codePoint(beyond)}), which cannot be sent in a request line: percent-encode it${percentEncoded(beyond)}`,
+      );
     else if (p !== null) check.path = p;
   }
   if (e.get('host')) {
     const hst = src.string(e.get('host')!.value, `${what} host`);
-    if (hst !== null && !isHostName(hst.replace(/\.$/, '').toLowerCase())) src.error(e.get('host')!.value, `${what} host "${hst}" is not a host name`);
+    if (hst !== null && !isHostName(hst.replace(/\.$/, '').toLowerCase()))
+      src.error(e.get('host')!.value, `${what} host "${hst}" is not a host name`);
     else if (hst !== null) check.host = hst.replace(/\.$/, '');
   }
   if (e.get('headers')) {
@@ -146,24 +193,32 @@ function readCheck(z: PoolReading, node: Node | null, what: string, poolName: st
       const breaking = PROBE_BREAKING_HEADERS[name];
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(hd.key)) src.error(hd.keyNode, `${what}: "${hd.key}" is not a valid header name`);
       else if (breaking) src.error(hd.keyNode, `${what}: header ${hd.key} cannot be set in headers: ${breaking}`);
-      else if (name === 'connection') src.warn(hd.keyNode, `${what}: header ${hd.key} is ignored: each probe opens its own connection and closes it (Connection: close)`);
+      else if (name === 'connection')
+        src.warn(hd.keyNode, `${what}: header ${hd.key} is ignored: each probe opens its own connection and closes it (Connection: close)`);
       else if (name === 'host') {
         // the probe sends host: as Host and as TLS SNI; a Host header stands for host: when that is not written
         const hv = v?.replace(/\.$/, '') ?? null;
         if (hv === null) continue;
         if (e.get('host')) {
-          if (hv.toLowerCase() !== check.host.toLowerCase()) src.error(hd.value, `${what}: header ${hd.key} "${v}" differs from host: "${check.host}" (the probe sends host: as Host and as TLS SNI)`);
+          if (hv.toLowerCase() !== check.host.toLowerCase())
+            src.error(
+              hd.value,
+              `${what}: header ${hd.key} "${v}" differs from host: "${check.host}" (the probe sends host: as Host and as TLS SNI)`,
+            );
           else src.warn(hd.keyNode, `${what}: header ${hd.key} repeats host: and is ignored`);
-        } else if (!isHostName(hv.toLowerCase())) src.error(hd.value, `${what}: header ${hd.key} "${v}" is not a host name (write the port in port:)`);
+        } else if (!isHostName(hv.toLowerCase()))
+          src.error(hd.value, `${what}: header ${hd.key} "${v}" is not a host name (write the port in port:)`);
         else {
           check.host = hv;
           src.warn(hd.keyNode, `${what}: header ${hd.key} is taken as host: "${hv}" (sent as Host and as TLS SNI): write host: instead`);
         }
-      }
-      else if (v !== null && /[\r\n\x00]/.test(v)) src.error(hd.value, `${what}: header ${hd.key} contains a line break`);
+      } else if (v !== null && /[\r\n\x00]/.test(v)) src.error(hd.value, `${what}: header ${hd.key} contains a line break`);
       else if (v !== null && !sendableHeaderValue(hd.key, v)) {
         const bad = /[^\t\x20-\x7e\x80-\xff]/u.exec(v)?.[0] ?? '';
-        src.error(hd.value, `${what}: header ${hd.key} contains ${bad ? `"${JSON.stringify(bad).slice(1, -1)}" (${codePoint(bad)})` : 'a character'} that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)`);
+        src.error(
+          hd.value,
+          `${what}: header ${hd.key} contains ${bad ? `"${JSON.stringify(bad).slice(1, -1)}" (${codePoint(bad)})` : 'a character'} that cannot be sent in an HTTP header (control characters and characters beyond U+00FF are refused)`,
+        );
       } else if (v !== null) check.headers[hd.key] = v;
     }
   }
@@ -182,7 +237,10 @@ function readCheck(z: PoolReading, node: Node | null, what: string, poolName: st
   if (e.get('fall')) check.fall = src.integer(e.get('fall')!.value, `${what} fall`, 1, 100) ?? check.fall;
   if (e.get('initial')) check.initial = src.oneOf(e.get('initial')!.value, `${what} initial`, ['up', 'down'] as const) ?? 'up';
   if (type !== 'none' && check.timeoutMs >= check.intervalMs) {
-    src.warn(e.get('timeout')?.value ?? e.get('interval')?.value ?? node, `${what}: timeout ${check.timeoutMs}ms is not shorter than the interval ${check.intervalMs}ms: probes run back to back and a hanging target takes fall × timeout to go down`);
+    src.warn(
+      e.get('timeout')?.value ?? e.get('interval')?.value ?? node,
+      `${what}: timeout ${check.timeoutMs}ms is not shorter than the interval ${check.intervalMs}ms: probes run back to back and a hanging target takes fall × timeout to go down`,
+    );
   }
   if (type !== 'http' && type !== 'https') {
     for (const k of ['path', 'host', 'headers', 'expect', 'body', 'insecure']) {
@@ -219,10 +277,14 @@ function readPoolRegions(z: PoolReading, pool: PoolSpec, node: Node | null, labe
       const host = unmappedIPv4(target.address);
       const prev = seen.get(host);
       if (prev !== undefined) {
-        src.error(t, prev === target.written ? `${label}: target ${target.written} is listed twice`
-          : ipFamily(prev) !== target.family
-            ? `${label}: target ${target.written} is listed twice: it and ${prev} are one IPv4 host (${host}), once in its IPv4-mapped IPv6 form`
-            : `${label}: target ${target.written} is listed twice: it is ${prev} written another way (both are ${target.address})`);
+        src.error(
+          t,
+          prev === target.written
+            ? `${label}: target ${target.written} is listed twice`
+            : ipFamily(prev) !== target.family
+              ? `${label}: target ${target.written} is listed twice: it and ${prev} are one IPv4 host (${host}), once in its IPv4-mapped IPv6 form`
+              : `${label}: target ${target.written} is listed twice: it is ${prev} written another way (both are ${target.address})`,
+        );
         continue;
       }
       seen.set(host, target.written);
@@ -267,7 +329,10 @@ function readTarget(z: PoolReading, node: Node, what: string): (TargetSpec & { w
 function checkProbeDestination(z: PoolReading, target: TargetSpec & { written: string }, label: string): void {
   const denied = deniedProbeNetwork(z.cfg.health, target.bytes);
   if (!denied) return;
-  z.src.error(target.at, `${label}: target ${target.written} is in ${denied.text}, a network health checks may not probe (health.deny in steerdns.yaml${denied.byDefault ? ', by default' : ''}); list it under health.allow to probe it, or use check: { type: none }`);
+  z.src.error(
+    target.at,
+    `${label}: target ${target.written} is in ${denied.text}, a network health checks may not probe (health.deny in steerdns.yaml${denied.byDefault ? ', by default' : ''}); list it under health.allow to probe it, or use check: { type: none }`,
+  );
 }
 
 function readMap(z: PoolReading, pool: PoolSpec, node: Node | null, label: string): void {
@@ -277,8 +342,11 @@ function readMap(z: PoolReading, pool: PoolSpec, node: Node | null, label: strin
   const poolRegions = new Set(pool.regions.map((r) => r.region));
   for (const m of entries) {
     const k = m.key;
-    const valid = k === 'default' || /^continent:[A-Z]{2}$/.test(k) && CONTINENTS.includes(k.slice(10))
-      || /^[A-Z]{2}$/.test(k) || /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(k);
+    const valid =
+      k === 'default' ||
+      (/^continent:[A-Z]{2}$/.test(k) && CONTINENTS.includes(k.slice(10))) ||
+      /^[A-Z]{2}$/.test(k) ||
+      /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(k);
     if (!valid) {
       src.error(m.keyNode, `${label} map key "${k}" must be continent:XX, a country code (GB), a subdivision (US-CA) or default`);
       continue;

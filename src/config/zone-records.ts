@@ -52,8 +52,17 @@ export function readSoa(src: SourceFile, node: Node | null, origin: string, ttl:
   const minimum = e.get('minimum') ? readTtl(src, e.get('minimum')!.value, 'soa.minimum') : 60;
   const serial = e.get('serial') ? u32('serial', 0) : null;
   const soaTtl = e.get('ttl') ? readTtl(src, e.get('ttl')!.value, 'soa.ttl') : ttl;
-  if (typeof mname !== 'string' || rname === null || refresh === null || retry === null || expire === null
-    || minimum === null || soaTtl === null || (e.get('serial') && serial === null)) return null;
+  if (
+    typeof mname !== 'string' ||
+    rname === null ||
+    refresh === null ||
+    retry === null ||
+    expire === null ||
+    minimum === null ||
+    soaTtl === null ||
+    (e.get('serial') && serial === null)
+  )
+    return null;
   return { mname, rname, refresh, retry, expire, minimum, ttl: soaTtl, serial };
 }
 
@@ -92,7 +101,10 @@ export function readName(z: ZoneReading, ent: Entry): void {
       continue;
     }
     if (!(type in RECORD_TYPES)) {
-      src.error(item.keyNode, `unknown key "${item.key}" at ${label} (expected ttl, pool or a record type: ${Object.keys(RECORD_TYPES).join(', ')})`);
+      src.error(
+        item.keyNode,
+        `unknown key "${item.key}" at ${label} (expected ttl, pool or a record type: ${Object.keys(RECORD_TYPES).join(', ')})`,
+      );
       continue;
     }
     if (spec.rrsets.has(type as RecordType)) {
@@ -109,7 +121,7 @@ export function readName(z: ZoneReading, ent: Entry): void {
 function readRRset(z: ZoneReading, name: string, type: RecordType, item: Entry, label: string, ttl: number): RRsetSpec | null {
   const { src } = z;
   const what = `${type} at ${label}`;
-  if (item.value === null || src.scalar(item.value) === null && !src.isSeq(item.value) && !src.isMap(item.value)) {
+  if (item.value === null || (src.scalar(item.value) === null && !src.isSeq(item.value) && !src.isMap(item.value))) {
     src.error(item.keyNode, `${what} has no value`);
     return null;
   }

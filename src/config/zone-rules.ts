@@ -31,11 +31,15 @@ export function checkZone(z: ZoneRules, soaAt: Node): void {
     const label = rel(spec.name);
     if (spec.rrsets.has('CNAME') && (types.length > 1 || spec.pool || spec.name === origin)) {
       const others = [...types.filter((t) => t !== 'CNAME'), ...(spec.pool ? ['a pool'] : [])].join(', ');
-      src.error(spec.rrsets.get('CNAME')!.at, `CNAME at ${label} stands beside other data (${spec.name === origin ? 'the apex has SOA and NS' : others})`);
+      src.error(
+        spec.rrsets.get('CNAME')!.at,
+        `CNAME at ${label} stands beside other data (${spec.name === origin ? 'the apex has SOA and NS' : others})`,
+      );
     }
     if (spec.pool) {
       for (const t of ['A', 'AAAA'] as const) {
-        if (spec.rrsets.has(t)) src.error(spec.rrsets.get(t)!.at, `static ${t} at ${label} stands beside a pool (the pool owns the name's A and AAAA)`);
+        if (spec.rrsets.has(t))
+          src.error(spec.rrsets.get(t)!.at, `static ${t} at ${label} stands beside a pool (the pool owns the name's A and AAAA)`);
       }
       if (spec.rrsets.has('NS') && spec.name !== origin) src.error(spec.pool.at, `pool at ${label} stands beside a delegation (NS)`);
       checkFallback(z, spec.pool);
@@ -44,15 +48,20 @@ export function checkZone(z: ZoneRules, soaAt: Node): void {
     if (above) {
       const bad = types.filter((t) => t !== 'A' && t !== 'AAAA');
       if (bad.length || spec.pool) {
-        src.error(spec.at, `${label} is below the zone cut at ${rel(above)}: only A/AAAA glue may be written there, not ${spec.pool ? 'a pool' : bad.join(', ')}`);
+        src.error(
+          spec.at,
+          `${label} is below the zone cut at ${rel(above)}: only A/AAAA glue may be written there, not ${spec.pool ? 'a pool' : bad.join(', ')}`,
+        );
       }
     } else if (cuts.has(spec.name)) {
       const bad = types.filter((t) => !['NS', 'DS', 'A', 'AAAA'].includes(t));
-      if (bad.length) src.error(spec.at, `${label} is a delegation: only NS, DS and glue addresses may be written there, not ${bad.join(', ')}`);
+      if (bad.length)
+        src.error(spec.at, `${label} is a delegation: only NS, DS and glue addresses may be written there, not ${bad.join(', ')}`);
     } else if (spec.rrsets.has('DS')) {
       src.error(spec.rrsets.get('DS')!.at, `DS at ${label}: DS records belong at a delegation (a name with NS)`);
     }
-    if (spec.name.startsWith('*.') && spec.rrsets.has('NS')) src.error(spec.rrsets.get('NS')!.at, `NS at the wildcard ${label} is not allowed`);
+    if (spec.name.startsWith('*.') && spec.rrsets.has('NS'))
+      src.error(spec.rrsets.get('NS')!.at, `NS at the wildcard ${label} is not allowed`);
     for (const t of ['A', 'AAAA'] as const) {
       if (spec.rrsets.has(t) && !isHostName(spec.name.replace(/^\*\./, ''))) {
         src.warn(spec.rrsets.get(t)!.at, `${label} has an address record but is not a valid host name`);
@@ -77,7 +86,10 @@ export function checkZone(z: ZoneRules, soaAt: Node): void {
         if (!isLdhHostName(target)) {
           src.error(set!.at, `${type} at ${label}: ${target || '.'}. is not a host name (letters, digits and hyphens)`);
         } else if (names.get(target)?.rrsets.has('CNAME')) {
-          src.error(set!.at, `${type} at ${label}: ${target}. is an alias (CNAME); ${type} must point at the canonical name (RFC 2181 §10.3)`);
+          src.error(
+            set!.at,
+            `${type} at ${label}: ${target}. is an alias (CNAME); ${type} must point at the canonical name (RFC 2181 §10.3)`,
+          );
         }
       }
     }
@@ -88,7 +100,10 @@ export function checkZone(z: ZoneRules, soaAt: Node): void {
     if (!above) continue;
     if (spec.name.startsWith('*.')) src.error(spec.at, `${rel(spec.name)}: a wildcard below the zone cut at ${rel(above)} is never served`);
     else if (!nsTargets.has(spec.name) && (spec.rrsets.has('A') || spec.rrsets.has('AAAA'))) {
-      src.warn(spec.at, `${rel(spec.name)} is below the zone cut at ${rel(above)} but no NS record names it: it is glue for nothing and never served`);
+      src.warn(
+        spec.at,
+        `${rel(spec.name)} is below the zone cut at ${rel(above)} but no NS record names it: it is glue for nothing and never served`,
+      );
     }
   }
 
@@ -103,9 +118,12 @@ export function checkZone(z: ZoneRules, soaAt: Node): void {
       const hasAddress = !!t && (t.rrsets.has('A') || t.rrsets.has('AAAA') || (!!t.pool && !cutAbove(target)));
       if (hasAddress) continue;
       const isGlue = spec.name !== origin && isSubdomain(target, spec.name);
-      src.error(ns.at, isGlue
-        ? `delegation ${rel(spec.name)}: name server ${target}. is below the cut and needs glue (A or AAAA at ${rel(target)})`
-        : `NS at ${rel(spec.name)}: name server ${target}. is inside the zone but has no A or AAAA record`);
+      src.error(
+        ns.at,
+        isGlue
+          ? `delegation ${rel(spec.name)}: name server ${target}. is below the cut and needs glue (A or AAAA at ${rel(target)})`
+          : `NS at ${rel(spec.name)}: name server ${target}. is inside the zone but has no A or AAAA record`,
+      );
     }
   }
 }
@@ -114,7 +132,10 @@ function checkFallback(z: ZoneRules, pool: PoolSpec): void {
   if (pool.allDown.kind !== 'fallback') return;
   const target = z.names.get(pool.allDown.pool);
   if (!target?.pool) {
-    z.src.error(pool.allDown.at, `pool "${relativeName(pool.name, z.origin)}": all_down fallback "${relativeName(pool.allDown.pool, z.origin)}" is not a pool of this zone`);
+    z.src.error(
+      pool.allDown.at,
+      `pool "${relativeName(pool.name, z.origin)}": all_down fallback "${relativeName(pool.allDown.pool, z.origin)}" is not a pool of this zone`,
+    );
   } else if (target.name === pool.name) {
     z.src.error(pool.allDown.at, `pool "${relativeName(pool.name, z.origin)}": all_down fallback points at itself`);
   }

@@ -36,8 +36,13 @@ export function findZone<D extends DynamicName>(table: ZoneTable<D>, name: strin
  * Answers (name, type) from the zones; REFUSED outside every zone. A/AAAA at a dynamic name is answered by
  * `resolveDynamic`, called with `client` as given.
  */
-export function lookup<D extends DynamicName>(table: ZoneTable<D>, qname: string, qtype: number, client: QueryClient,
-  resolveDynamic: ResolveDynamic<D>): Answer {
+export function lookup<D extends DynamicName>(
+  table: ZoneTable<D>,
+  qname: string,
+  qtype: number,
+  client: QueryClient,
+  resolveDynamic: ResolveDynamic<D>,
+): Answer {
   const zone = findZone(table, qname, qtype);
   if (!zone) return emptyAnswer(RCODE.REFUSED, null);
   const ans = emptyAnswer(RCODE.NOERROR, zone.origin, true);
@@ -62,8 +67,17 @@ function findCut<D extends DynamicName>(zone: Zone<D>, name: string): ZoneNode<D
   }
 }
 
-function resolve<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, qname: string, qtype: number, ans: Answer, client: QueryClient,
-  resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
+function resolve<D extends DynamicName>(
+  table: ZoneTable<D>,
+  zone: Zone<D>,
+  qname: string,
+  qtype: number,
+  ans: Answer,
+  client: QueryClient,
+  resolveDynamic: ResolveDynamic<D>,
+  depth: number,
+  seen: Set<string> | null,
+): void {
   const cut = findCut(zone, qname);
   if (cut && !(cut.name === qname && qtype === TYPE.DS)) {
     referral(cut, ans);
@@ -96,8 +110,18 @@ function closestWildcard<D extends DynamicName>(zone: Zone<D>, qname: string): Z
 
 const ANY_PREFERENCE = [TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.TXT];
 
-function answerAt<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, node: ZoneNode<D>, owner: string, qtype: number, ans: Answer,
-  client: QueryClient, resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
+function answerAt<D extends DynamicName>(
+  table: ZoneTable<D>,
+  zone: Zone<D>,
+  node: ZoneNode<D>,
+  owner: string,
+  qtype: number,
+  ans: Answer,
+  client: QueryClient,
+  resolveDynamic: ResolveDynamic<D>,
+  depth: number,
+  seen: Set<string> | null,
+): void {
   const cname = node.rrsets.get(TYPE.CNAME);
   if (cname && qtype !== TYPE.CNAME) {
     ans.answer.push(withOwner(cname, owner));
@@ -107,7 +131,8 @@ function answerAt<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, nod
   let type = qtype;
   if (qtype === TYPE.ANY) {
     // RFC 8482: one RRset — the first present of A, AAAA, MX, TXT, else the first other one
-    const present = (t: number) => node.rrsets.has(t) || (!!node.dynamic && (t === TYPE.A ? node.dynamic.has4 : t === TYPE.AAAA && node.dynamic.has6));
+    const present = (t: number) =>
+      node.rrsets.has(t) || (!!node.dynamic && (t === TYPE.A ? node.dynamic.has4 : t === TYPE.AAAA && node.dynamic.has6));
     type = ANY_PREFERENCE.find(present) ?? node.rrsets.firstType() ?? TYPE.ANY;
   }
   if (node.dynamic && (type === TYPE.A || type === TYPE.AAAA)) {
@@ -135,8 +160,18 @@ function answerAt<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, nod
   if (set.additional) ans.additional.push(...set.additional);
 }
 
-function chase<D extends DynamicName>(table: ZoneTable<D>, zone: Zone<D>, cname: RRset, owner: string, qtype: number, ans: Answer,
-  client: QueryClient, resolveDynamic: ResolveDynamic<D>, depth: number, seen: Set<string> | null): void {
+function chase<D extends DynamicName>(
+  table: ZoneTable<D>,
+  zone: Zone<D>,
+  cname: RRset,
+  owner: string,
+  qtype: number,
+  ans: Answer,
+  client: QueryClient,
+  resolveDynamic: ResolveDynamic<D>,
+  depth: number,
+  seen: Set<string> | null,
+): void {
   if (qtype < 0) return; // ANY: the CNAME alone
   const target = cname.target!;
   if (!inZone(table, zone, target) || depth + 1 >= MAX_CNAME_CHAIN) return;

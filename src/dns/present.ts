@@ -21,14 +21,25 @@ export function rdataText(type: number, rdata: Buffer): string {
   try {
     const d = decodeRdata(name, rdata) as Record<string, unknown> & string & Buffer[];
     switch (name) {
-      case 'A': case 'AAAA': return String(d);
-      case 'NS': case 'CNAME': case 'PTR': return fq(String(d));
-      case 'MX': return `${d.preference} ${fq(String(d.exchange))}`;
-      case 'TXT': return (d as Buffer[]).map((b) => quote(b.toString('utf8'))).join(' ');
-      case 'SRV': return `${d.priority} ${d.weight} ${d.port} ${fq(String(d.target))}`;
-      case 'CAA': return `${d.flags} ${d.tag} ${quote(String(d.value))}`;
-      case 'SOA': return `${fq(String(d.mname))} ${fq(String(d.rname))} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
-      default: break;
+      case 'A':
+      case 'AAAA':
+        return String(d);
+      case 'NS':
+      case 'CNAME':
+      case 'PTR':
+        return fq(String(d));
+      case 'MX':
+        return `${d.preference} ${fq(String(d.exchange))}`;
+      case 'TXT':
+        return (d as Buffer[]).map((b) => quote(b.toString('utf8'))).join(' ');
+      case 'SRV':
+        return `${d.priority} ${d.weight} ${d.port} ${fq(String(d.target))}`;
+      case 'CAA':
+        return `${d.flags} ${d.tag} ${quote(String(d.value))}`;
+      case 'SOA':
+        return `${fq(String(d.mname))} ${fq(String(d.rname))} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
+      default:
+        break;
     }
   } catch {
     // fall through to the generic form

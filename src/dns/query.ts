@@ -122,8 +122,13 @@ interface DecodedOpt {
 export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' | 'decoder' }, ignoreEcs = false): Query {
   const flags = msg.readUInt16BE(2);
   const q: Query = {
-    id: msg.readUInt16BE(0), flags, opcode: (flags >> 11) & 0xf, qdcount: msg.readUInt16BE(4),
-    question: null, edns: null, formerr: null,
+    id: msg.readUInt16BE(0),
+    flags,
+    opcode: (flags >> 11) & 0xf,
+    qdcount: msg.readUInt16BE(4),
+    question: null,
+    edns: null,
+    formerr: null,
   };
   if (how) how.took = 'direct';
   if (q.qdcount >= 1) q.question = readQuestion(msg, HEADER_SIZE);
@@ -169,7 +174,11 @@ export function parseQuery(msg: Buffer, how?: { slow?: boolean; took?: 'direct' 
     return q;
   }
   const edns: Edns = {
-    payload: opt.udpPayloadSize, version: opt.ednsVersion, dnssecOk: (opt.flags & 0x8000) !== 0, nsid: false, ecs: null,
+    payload: opt.udpPayloadSize,
+    version: opt.ednsVersion,
+    dnssecOk: (opt.flags & 0x8000) !== 0,
+    nsid: false,
+    ecs: null,
   };
   q.edns = edns;
   // options are defined per EDNS version: a version we do not implement gets BADVERS, its options unread
@@ -218,18 +227,22 @@ function readOptFast(msg: Buffer, off: number, q: Query, ignoreEcs: boolean): bo
   const rdlen = (msg[off + 9]! << 8) | msg[off + 10]!;
   if (off + 11 + rdlen !== end) return false;
   // options must tile the RDATA exactly
-  for (let o = off + 11; o < end;) {
+  for (let o = off + 11; o < end; ) {
     if (o + 4 > end) return false;
     const len = (msg[o + 2]! << 8) | msg[o + 3]!;
     if (o + 4 + len > end) return false;
     o += 4 + len;
   }
   const edns: Edns = {
-    payload: (msg[off + 3]! << 8) | msg[off + 4]!, version: msg[off + 6]!, dnssecOk: (msg[off + 7]! & 0x80) !== 0, nsid: false, ecs: null,
+    payload: (msg[off + 3]! << 8) | msg[off + 4]!,
+    version: msg[off + 6]!,
+    dnssecOk: (msg[off + 7]! & 0x80) !== 0,
+    nsid: false,
+    ecs: null,
   };
   q.edns = edns;
   if (edns.version > 0) return true; // BADVERS, options unread (as above)
-  for (let o = off + 11; o < end;) {
+  for (let o = off + 11; o < end; ) {
     const code = (msg[o]! << 8) | msg[o + 1]!;
     const len = (msg[o + 2]! << 8) | msg[o + 3]!;
     if (code === OPTION.NSID) edns.nsid = true;

@@ -13,7 +13,15 @@ export function encodeRdata(type: string, data: unknown): Buffer {
 }
 
 /** The SOA RDATA; `email` may be written `user@domain` (a dot in `user` is escaped) or as a name. */
-export function soaRdata(mname: string, rname: string, serial: number, refresh: number, retry: number, expire: number, minimum: number): Buffer {
+export function soaRdata(
+  mname: string,
+  rname: string,
+  serial: number,
+  refresh: number,
+  retry: number,
+  expire: number,
+  minimum: number,
+): Buffer {
   return encodeRdata('SOA', { mname, rname, serial, refresh, retry, expire, minimum });
 }
 

@@ -22,7 +22,12 @@ export interface ResponderHooks<D extends DynamicName> {
 }
 
 /** Sets `ex.rcode`, `ex.answer` and `ex.zone` for the parsed query `ex.query`. */
-export function respond<D extends DynamicName>(ex: Exchange, table: ZoneTable<D>, identity: ServerIdentity, dynamic: ResolveDynamic<D>): void {
+export function respond<D extends DynamicName>(
+  ex: Exchange,
+  table: ZoneTable<D>,
+  identity: ServerIdentity,
+  dynamic: ResolveDynamic<D>,
+): void {
   const q = ex.query!;
   let rcode: number = RCODE.NOERROR;
   let ans: Answer | null = null;
@@ -38,8 +43,13 @@ export function respond<D extends DynamicName>(ex: Exchange, table: ZoneTable<D>
   ex.zone = ans !== null ? ans.zone : null;
 }
 
-function answerQuestion<D extends DynamicName>(ex: Exchange, q: Query, table: ZoneTable<D>, identity: ServerIdentity,
-  dynamic: ResolveDynamic<D>): Answer {
+function answerQuestion<D extends DynamicName>(
+  ex: Exchange,
+  q: Query,
+  table: ZoneTable<D>,
+  identity: ServerIdentity,
+  dynamic: ResolveDynamic<D>,
+): Answer {
   const { name, qtype, qclass } = q.question!;
   if (isBadQtype(qtype)) return emptyAnswer(RCODE.FORMERR, null);
   if (qclass === CLASS.CH) return chaos(name, qtype, identity);

@@ -49,7 +49,10 @@ export class ResponseRateLimiter {
   private readonly maxDebt: number;
   private readonly exempt: { bytes: Buffer; prefix: number; family: 4 | 6 }[];
 
-  constructor(readonly cfg: RrlSettings, private readonly now: () => number = () => performance.now() / 1000) {
+  constructor(
+    readonly cfg: RrlSettings,
+    private readonly now: () => number = () => performance.now() / 1000,
+  ) {
     // a power of two at least as large as asked: slots are found by masking the hash
     let size = 1024;
     while (size < cfg.tableSize) size *= 2;

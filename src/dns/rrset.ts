@@ -35,8 +35,14 @@ export interface Answer {
   cut: string | null;
 }
 
-export function rrset(owner: string, type: number, ttl: number, rdata: Buffer[],
-  rotate = type === TYPE.A || type === TYPE.AAAA, klass: number = CLASS.IN): RRset {
+export function rrset(
+  owner: string,
+  type: number,
+  ttl: number,
+  rdata: Buffer[],
+  rotate = type === TYPE.A || type === TYPE.AAAA,
+  klass: number = CLASS.IN,
+): RRset {
   return { owner, type, class: klass, ttl, rdata, rotate };
 }
 

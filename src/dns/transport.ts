@@ -25,7 +25,10 @@ function literalLookup(address: string, family: unknown, callback: LookupCallbac
 export class UdpListener {
   private socket: dgram.Socket | null = null;
 
-  constructor(private readonly handle: Handle, private readonly onError: (e: Error) => void) {}
+  constructor(
+    private readonly handle: Handle,
+    private readonly onError: (e: Error) => void,
+  ) {}
 
   bind(host: string, port: number, family: Family): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -75,7 +78,6 @@ export class UdpListener {
     return new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()));
   }
 }
-
 
 interface Connection {
   socket: net.Socket;
@@ -165,7 +167,11 @@ export class TcpConnections {
 export class TcpListener {
   private server: net.Server | null = null;
 
-  constructor(private readonly handle: Handle, private readonly connections: TcpConnections, private readonly onError: (e: Error) => void) {}
+  constructor(
+    private readonly handle: Handle,
+    private readonly connections: TcpConnections,
+    private readonly onError: (e: Error) => void,
+  ) {}
 
   /** The listening socket (null before listen and after close); its 'error' events are failed accepts. */
   get netServer(): net.Server | null {

@@ -113,7 +113,8 @@ class Writer {
     buf[p + 7] = ttl & 0xff;
     buf[p + 8] = len >> 8;
     buf[p + 9] = len & 0xff;
-    if (len <= 16) for (let i = 0; i < len; i++) buf[p + 10 + i] = rdata[i]!; // addresses: no copy call
+    if (len <= 16)
+      for (let i = 0; i < len; i++) buf[p + 10 + i] = rdata[i]!; // addresses: no copy call
     else rdata.copy(buf, p + 10);
     this.pos = p + 10 + len;
   }
@@ -266,15 +267,21 @@ export function writeAnswer(ex: Exchange, rotation: RotationCounters | null, nsi
   const ans = ex.answer;
   const edns = q.edns;
   const maxSize = ex.transport === 'tcp' ? 65535 : edns !== null ? Math.min(Math.max(edns.payload, 512), EDNS_PAYLOAD) : 512;
-  const out = writeResponse(ex.msg, q, ans, {
-    rcode: ex.rcode,
-    aa: ans !== null && ans.aa,
-    maxSize,
-    rotation,
-    nsid: edns !== null && edns.nsid ? nsid : null,
-    ecsScope: ans !== null ? ans.ecsScope : 0,
-    truncate: false,
-  }, ex);
+  const out = writeResponse(
+    ex.msg,
+    q,
+    ans,
+    {
+      rcode: ex.rcode,
+      aa: ans !== null && ans.aa,
+      maxSize,
+      rotation,
+      nsid: edns !== null && edns.nsid ? nsid : null,
+      ecsScope: ans !== null ? ans.ecsScope : 0,
+      truncate: false,
+    },
+    ex,
+  );
   ex.response = out;
   return out;
 }
@@ -283,7 +290,13 @@ export function writeAnswer(ex: Exchange, rotation: RotationCounters | null, nsi
 export function writeSlip(ex: Exchange): Buffer | null {
   const q = ex.query;
   if (q === null) return null;
-  return writeResponse(ex.msg, q, null, { rcode: ex.rcode, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true }, ex);
+  return writeResponse(
+    ex.msg,
+    q,
+    null,
+    { rcode: ex.rcode, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true },
+    ex,
+  );
 }
 
 /** After an internal fault (a bug, never bad input): a bare SERVFAIL echoing the query's header, when readable. */

@@ -62,8 +62,15 @@ function needsLocation(pool: Pool): boolean {
 
 const NOWHERE_CLIENT: ClientLocation = { loc: NOWHERE, via: 'source', bytes: Buffer.alloc(4) };
 
-function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv,
-  trace: PoolTrace[] | undefined, depth: number): PoolDecision {
+function decide(
+  pool: Pool,
+  family: 4 | 6,
+  client: ClientInfo,
+  ctx: GeoContext,
+  env: GslbEnv,
+  trace: PoolTrace[] | undefined,
+  depth: number,
+): PoolDecision {
   const { health } = env;
   // a failover or single-region pool answers every client alike: no need to place this one
   const located = needsLocation(pool);
@@ -72,13 +79,35 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
   // region order and plans memoized per (location, pool): in a fixed-size table (memo.ts) or on the pool
   const memo = located ? orderMemo(pool, loc) : anywhereMemo(pool);
   const order = memo.order;
-  const t: PoolTrace | undefined = trace ? {
-    pool: pool.name, family, client: cl, policy: pool.spec.policy, mapKey: order.mapKey, regions: [], chosen: null,
-    reason: null, select: pool.spec.select, candidates: [], answer: [], ttl: pool.ttl, halved: false, scope: 0, note: null,
-  } : undefined;
+  const t: PoolTrace | undefined = trace
+    ? {
+        pool: pool.name,
+        family,
+        client: cl,
+        policy: pool.spec.policy,
+        mapKey: order.mapKey,
+        regions: [],
+        chosen: null,
+        reason: null,
+        select: pool.spec.select,
+        candidates: [],
+        answer: [],
+        ttl: pool.ttl,
+        halved: false,
+        scope: 0,
+        note: null,
+      }
+    : undefined;
   if (t) trace!.push(t);
-  const result = (kind: PoolDecision['kind'], targets: Target[], region: string | null, reason: Reason,
-    halved: boolean, failOpen = false, dependsOnClient = true): PoolDecision => {
+  const result = (
+    kind: PoolDecision['kind'],
+    targets: Target[],
+    region: string | null,
+    reason: Reason,
+    halved: boolean,
+    failOpen = false,
+    dependsOnClient = true,
+  ): PoolDecision => {
     const ttl = halved ? Math.max(1, Math.floor(pool.ttl / 2)) : pool.ttl;
     const scope = dependsOnClient ? scopeFor(pool, cl, order) : 0;
     const rdata: Buffer[] = new Array(targets.length);
@@ -138,8 +167,25 @@ function decide(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, 
 }
 
 /** Step 5: nothing healthy anywhere. */
-function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext, env: GslbEnv, depth: number, order: RegionOrder, result: (k: PoolDecision['kind'], ts: Target[], r: string | null, reason: Reason, halved: boolean, failOpen?: boolean, dependsOnClient?: boolean) => PoolDecision,
-  t: PoolTrace | undefined): PoolDecision {
+function allDown(
+  pool: Pool,
+  family: 4 | 6,
+  client: ClientInfo,
+  ctx: GeoContext,
+  env: GslbEnv,
+  depth: number,
+  order: RegionOrder,
+  result: (
+    k: PoolDecision['kind'],
+    ts: Target[],
+    r: string | null,
+    reason: Reason,
+    halved: boolean,
+    failOpen?: boolean,
+    dependsOnClient?: boolean,
+  ) => PoolDecision,
+  t: PoolTrace | undefined,
+): PoolDecision {
   const mode = pool.spec.allDown;
   if (t) t.note = `no healthy target in any region: all_down ${mode.kind}`;
   if (mode.kind === 'fallback' && pool.fallback && depth < 4) {
@@ -155,8 +201,10 @@ function allDown(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: GeoContext,
   const famOf = (r: PoolRegion) => (family === 4 ? r.live4 : r.live6);
   const ranked = order.ranked.filter((r) => r.region.live.length > 0);
   const first = ranked[0];
-  const pick = first && (famOf(first.region).length > 0 || pool.spec.familyFallback !== 'next-region')
-    ? first : ranked.find((r) => famOf(r.region).length > 0);
+  const pick =
+    first && (famOf(first.region).length > 0 || pool.spec.familyFallback !== 'next-region')
+      ? first
+      : ranked.find((r) => famOf(r.region).length > 0);
   const targets = pick ? famOf(pick.region) : [];
   if (!pick || targets.length === 0) return result('nodata', [], first?.region.name ?? null, 'all_down', true);
   const ordered = rotate(targets, env.rotation.next(pick.region, family));

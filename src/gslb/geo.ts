@@ -126,7 +126,8 @@ export function openDatabase(path: string): GeoDatabase {
   const buf = readFileSync(path);
   // without the metadata marker the reader fails with a message about the first bytes it misreads
   const metadataAt = metadataStart(buf);
-  if (metadataAt < 0) throw new Error(`${path}: not a readable MaxMind DB: no metadata section (the file is truncated or of another format)`);
+  if (metadataAt < 0)
+    throw new Error(`${path}: not a readable MaxMind DB: no metadata section (the file is truncated or of another format)`);
   let reader: Reader<Rec>;
   try {
     reader = new Reader<Rec>(buf, { cache: new RecordCache(10_000) });
@@ -140,11 +141,19 @@ export function openDatabase(path: string): GeoDatabase {
   // a broken tree or data section throws on lookups: walk a spread of addresses of each family
   try {
     for (let i = 0; i < 256; i += 5) reader.getWithPrefixLength(`${i}.${(i * 37) & 255}.${(i * 91) & 255}.1`);
-    if (md.ipVersion === 6) for (const a of ['2001:4860::1', '2a00:1450::1', '2400:cb00::1', '2600:1f00::1', '::1']) reader.getWithPrefixLength(a);
+    if (md.ipVersion === 6)
+      for (const a of ['2001:4860::1', '2a00:1450::1', '2400:cb00::1', '2600:1f00::1', '::1']) reader.getWithPrefixLength(a);
   } catch (e) {
     throw new Error(`${path}: corrupt MaxMind DB: ${(e as Error).message}`);
   }
-  return { path, reader, description: md.databaseType, mtimeMs: st.mtimeMs, stamp: `${st.ino}:${st.size}:${st.mtimeMs}`, ipVersion: md.ipVersion };
+  return {
+    path,
+    reader,
+    description: md.databaseType,
+    mtimeMs: st.mtimeMs,
+    stamp: `${st.ino}:${st.size}:${st.mtimeMs}`,
+    ipVersion: md.ipVersion,
+  };
 }
 
 /** Identity of a database file on disk: a replaced or rewritten file has another stamp. */
@@ -161,8 +170,11 @@ export class GeoLocator {
   private readonly cache4 = new Map<number, Location>();
   private readonly cache6 = new Map<string, Location>();
 
-  constructor(overlays: GeoOverlay[], readonly db: GeoDatabase | null,
-    private readonly regionPoint: (region: string) => [number, number] | undefined) {
+  constructor(
+    overlays: GeoOverlay[],
+    readonly db: GeoDatabase | null,
+    private readonly regionPoint: (region: string) => [number, number] | undefined,
+  ) {
     const byLength = (a: GeoOverlay, b: GeoOverlay) => b.network.prefix - a.network.prefix;
     this.overlays4 = overlays.filter((o) => o.network.family === 4).sort(byLength);
     this.overlays6 = overlays.filter((o) => o.network.family === 6).sort(byLength);
@@ -219,7 +231,11 @@ export class GeoLocator {
     }
     const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
     const range = Math.max(privatePrefix(addr) ?? addr.length * 8, Math.min(sourcePrefix, addr.length * 8));
-    return { source: 'unknown', network: `${bytesToIp(maskBytes(addr, range))}/${range}`, prefix: this.nestedPrefix(overlays, addr, range) };
+    return {
+      source: 'unknown',
+      network: `${bytesToIp(maskBytes(addr, range))}/${range}`,
+      prefix: this.nestedPrefix(overlays, addr, range),
+    };
   }
 
   private lookup(addr: Uint8Array): Location {
@@ -229,16 +245,21 @@ export class GeoLocator {
       const pinned = o.region ? this.regionPoint(o.region) : undefined;
       const c = o.country ? countryPoint(o.country) : undefined;
       return {
-        source: 'overlay', region: o.region, network: o.network.text,
+        source: 'overlay',
+        region: o.region,
+        network: o.network.text,
         prefix: this.nestedPrefix(overlays, addr, o.network.prefix),
         // an overlay with only a country is placed at the country point, like a country-only record
-        lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat, lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
-        country: o.country, continent: o.continent ?? c?.continent,
+        lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat,
+        lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
+        country: o.country,
+        continent: o.continent ?? c?.continent,
       };
     }
     if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0) };
     // an IPv4-only database knows nothing of IPv6 (its reader would walk the IPv4 tree with IPv6 bits)
-    if (this.db.ipVersion === 4 && addr.length === 16) return { source: 'unknown', network: '::/0', prefix: this.nestedPrefix(overlays, addr, 0) };
+    if (this.db.ipVersion === 4 && addr.length === 16)
+      return { source: 'unknown', network: '::/0', prefix: this.nestedPrefix(overlays, addr, 0) };
     let rec: Rec | null;
     let dbPrefix: number;
     try {

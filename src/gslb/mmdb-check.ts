@@ -41,13 +41,45 @@ export function layoutError(buf: Buffer, md: TreeShape, metadataAt: number): str
 export const MAX_DATA_DEPTH = 64;
 
 /** The data types of the MaxMind DB format by number (0: extended), as named in messages. */
-const MMDB_TYPE_WORDS = ['an extended type', 'a pointer', 'a string', 'a double', 'a bytes field', 'a uint16', 'a uint32', 'a map', 'an int32',
-  'a uint64', 'a uint128', 'an array', 'a data cache container', 'an end marker', 'a boolean', 'a float'];
+const MMDB_TYPE_WORDS = [
+  'an extended type',
+  'a pointer',
+  'a string',
+  'a double',
+  'a bytes field',
+  'a uint16',
+  'a uint32',
+  'a map',
+  'an int32',
+  'a uint64',
+  'a uint128',
+  'an array',
+  'a data cache container',
+  'an end marker',
+  'a boolean',
+  'a float',
+];
 /** Payload bytes by type: exactly (double, float) or at most (integers); -1 for no limit. */
 const EXACT_BYTES = [-1, -1, -1, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 4];
 const MAX_BYTES = [-1, -1, -1, -1, -1, 2, 4, -1, 4, 8, 16, -1, -1, -1, -1, -1];
-const SIZE_WORDS = ['', '', '', 'doubles are 8', '', 'uint16s are at most 2', 'uint32s are at most 4', '', 'int32s are at most 4',
-  'uint64s are at most 8', 'uint128s are at most 16', '', '', '', '', 'floats are 4'];
+const SIZE_WORDS = [
+  '',
+  '',
+  '',
+  'doubles are 8',
+  '',
+  'uint16s are at most 2',
+  'uint32s are at most 4',
+  '',
+  'int32s are at most 4',
+  'uint64s are at most 8',
+  'uint128s are at most 16',
+  '',
+  '',
+  '',
+  '',
+  'floats are 4',
+];
 
 /** The type number of the value whose control byte is at `at` (an extended type's from its second byte). */
 function typeAt(buf: Uint8Array, at: number): number {
@@ -89,7 +121,7 @@ function checkDataSection(buf: Uint8Array, start: number, end: number): string |
       let target: number;
       if (ss === 0) target = ((ctrl & 7) << 8) | buf[i + 1]!;
       else if (ss === 1) target = (((ctrl & 7) << 16) | (buf[i + 1]! << 8) | buf[i + 2]!) + 2048;
-      else if (ss === 2) target = ((ctrl & 7) * 0x1000000 + ((buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!)) + 526336;
+      else if (ss === 2) target = (ctrl & 7) * 0x1000000 + ((buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) + 526336;
       else target = buf[i + 1]! * 0x1000000 + ((buf[i + 2]! << 16) | (buf[i + 3]! << 8) | buf[i + 4]!);
       i += 2 + ss;
       if (target >= len) return `a pointer at data offset ${off} to data offset ${target}, outside the data section (${len} bytes)`;
@@ -101,7 +133,8 @@ function checkDataSection(buf: Uint8Array, start: number, end: number): string |
         // pointing back at a map or array it is inside: the reader would follow it for ever
         if (depth > 0 && target >= opened[1]!) {
           for (let d = 1; d <= depth; d++) {
-            if (opened[d] === target) return `a pointer at data offset ${off} to data offset ${target}, ${MMDB_TYPE_WORDS[isMap[d] ? 7 : 11]} that contains it (a loop)`;
+            if (opened[d] === target)
+              return `a pointer at data offset ${off} to data offset ${target}, ${MMDB_TYPE_WORDS[isMap[d] ? 7 : 11]} that contains it (a loop)`;
           }
         }
       } else ahead.push(off, target, atKey(depth, isMap, left) ? 1 : 0);
@@ -117,7 +150,12 @@ function checkDataSection(buf: Uint8Array, start: number, end: number): string |
         // 29, 30, 31: the size is 29, 285 or 65,821 plus the next 1, 2 or 3 bytes
         const n = size - 28;
         if (p + n > end) return past(MMDB_TYPE_WORDS[type]!, off);
-        size = n === 1 ? 29 + buf[p]! : n === 2 ? 285 + ((buf[p]! << 8) | buf[p + 1]!) : 65_821 + ((buf[p]! << 16) | (buf[p + 1]! << 8) | buf[p + 2]!);
+        size =
+          n === 1
+            ? 29 + buf[p]!
+            : n === 2
+              ? 285 + ((buf[p]! << 8) | buf[p + 1]!)
+              : 65_821 + ((buf[p]! << 16) | (buf[p + 1]! << 8) | buf[p + 2]!);
         p += n;
       }
       if (type !== 2 && atKey(depth, isMap, left)) return `a map key at data offset ${off} is ${MMDB_TYPE_WORDS[type]} (keys are strings)`;
@@ -163,9 +201,11 @@ function atKey(depth: number, isMap: Uint8Array, left: Int32Array): boolean {
 
 /** A pointer's target, in the data walked: the start of a value, not a pointer, a string for a map key. */
 function pointerTarget(buf: Uint8Array, start: number, starts: Uint8Array, off: number, target: number, key: boolean): string | null {
-  if ((starts[target >>> 3]! & (1 << (target & 7))) === 0) return `a pointer at data offset ${off} to data offset ${target}, which is not the start of a value`;
+  if ((starts[target >>> 3]! & (1 << (target & 7))) === 0)
+    return `a pointer at data offset ${off} to data offset ${target}, which is not the start of a value`;
   const type = typeAt(buf, start + target);
   if (type === 1) return `a pointer at data offset ${off} to another pointer (at data offset ${target})`;
-  if (key && type !== 2) return `a map key at data offset ${off} points to ${MMDB_TYPE_WORDS[type] ?? 'an unknown type'} at data offset ${target} (keys are strings)`;
+  if (key && type !== 2)
+    return `a map key at data offset ${off} points to ${MMDB_TYPE_WORDS[type] ?? 'an unknown type'} at data offset ${target} (keys are strings)`;
   return null;
 }

@@ -40,10 +40,11 @@ export interface RegionOrder {
 export function mapEntry(pool: Pool, loc: Location): { key: string; regions: string[] } {
   const table = pool.spec.map;
   const find = (k: string) => table.find((m) => m.key === k);
-  const hit = (loc.country && loc.subdivision && find(`${loc.country}-${loc.subdivision}`))
-    || (loc.country && find(loc.country))
-    || (loc.continent && find(`continent:${loc.continent}`))
-    || find('default')!;
+  const hit =
+    (loc.country && loc.subdivision && find(`${loc.country}-${loc.subdivision}`)) ||
+    (loc.country && find(loc.country)) ||
+    (loc.continent && find(`continent:${loc.continent}`)) ||
+    find('default')!;
   return hit;
 }
 
@@ -58,7 +59,9 @@ export function computeOrder(pool: Pool, loc: Location): RegionOrder {
   if (pool.spec.policy === 'map') {
     const entry = mapEntry(pool, loc);
     mapKey = entry.key;
-    ranked = entry.regions.map((name) => live.find((r) => r.name === name)).filter((r): r is PoolRegion => !!r)
+    ranked = entry.regions
+      .map((name) => live.find((r) => r.name === name))
+      .filter((r): r is PoolRegion => !!r)
       .map((r) => ({ region: r, distanceKm: dist(r) }));
     clientDependent = true;
   } else {

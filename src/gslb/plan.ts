@@ -30,7 +30,14 @@ export function policyReason(pool: Pool): Reason {
  * counted), the one-region-for-both-families rule, and which targets step 4 selects from; whether the
  * answer differs from the all-healthy one (step 6).
  */
-export function makePlan(pool: Pool, family: 4 | 6, order: RegionOrder, health: HealthView, version: number, t: PoolTrace | undefined): Plan {
+export function makePlan(
+  pool: Pool,
+  family: 4 | 6,
+  order: RegionOrder,
+  health: HealthView,
+  version: number,
+  t: PoolTrace | undefined,
+): Plan {
   const ranked = order.ranked;
   const up = (x: Target) => health.isUp(x.healthKey);
   let idx = -1;
@@ -40,14 +47,32 @@ export function makePlan(pool: Pool, family: 4 | 6, order: RegionOrder, health: 
     let healthy = 0;
     for (const x of r.live) if (up(x)) healthy++;
     const qualifies = healthy >= r.need;
-    if (t) t.regions.push({ name: r.name, state: r.region.state, distanceKm: ranked[i]!.distanceKm, healthy, total: r.live.length, needed: r.need, qualifies });
+    if (t)
+      t.regions.push({
+        name: r.name,
+        state: r.region.state,
+        distanceKm: ranked[i]!.distanceKm,
+        healthy,
+        total: r.live.length,
+        needed: r.need,
+        qualifies,
+      });
     if (qualifies && idx < 0) {
       idx = i;
       if (!t) break;
     }
     if (healthy > 0 && anyIdx < 0) anyIdx = i;
   }
-  const plan: Plan = { kind: 'answer', region: null, candidates: [], reason: policyReason(pool), degraded: false, note: null, health, version };
+  const plan: Plan = {
+    kind: 'answer',
+    region: null,
+    candidates: [],
+    reason: policyReason(pool),
+    degraded: false,
+    note: null,
+    health,
+    version,
+  };
   if (idx < 0) idx = anyIdx;
   if (idx < 0) return { ...plan, kind: 'all_down' };
 
@@ -65,12 +90,21 @@ export function makePlan(pool: Pool, family: 4 | 6, order: RegionOrder, health: 
     const byHealth = famOf(region).length > 0;
     let next: PoolRegion | undefined;
     if (pool.spec.familyFallback === 'next-region') {
-      const later = ranked.slice(idx + 1).map((r) => r.region).filter((r) => healthyOf(r).length > 0);
+      const later = ranked
+        .slice(idx + 1)
+        .map((r) => r.region)
+        .filter((r) => healthyOf(r).length > 0);
       next = later.find((r) => r.live.filter(up).length >= r.need) ?? later[0];
     }
     if (!next) {
-      return { ...plan, kind: 'nodata', region, reason: skippedForHealth ? 'failover' : plan.reason, degraded: skippedForHealth || byHealth,
-        note: `region ${region.name} has no healthy IPv${family} target` };
+      return {
+        ...plan,
+        kind: 'nodata',
+        region,
+        reason: skippedForHealth ? 'failover' : plan.reason,
+        degraded: skippedForHealth || byHealth,
+        note: `region ${region.name} has no healthy IPv${family} target`,
+      };
     }
     plan.note = `family_fallback: region ${region.name} has no healthy IPv${family} target`;
     skippedForHealth ||= byHealth;

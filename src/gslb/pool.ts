@@ -50,7 +50,11 @@ export interface Pool {
  * (in file order) that probes the same identity, naming the timings that will be used. `zones` in file order.
  */
 export function sharedCheckTimingWarnings(zones: ZoneSpec[]): Diagnostic[] {
-  interface Use { zone: ZoneSpec; pool: PoolSpec; address: string }
+  interface Use {
+    zone: ZoneSpec;
+    pool: PoolSpec;
+    address: string;
+  }
   const byKey = new Map<string, { uses: Use[]; used: Use }>();
   for (const zone of zones) {
     for (const n of zone.names.values()) {
@@ -81,7 +85,10 @@ export function sharedCheckTimingWarnings(zones: ZoneSpec[]): Diagnostic[] {
       const name = (x: Use) => `pool "${x.zone === u.zone ? relativeName(x.pool.name, x.zone.origin) : `${x.pool.name}.`}"`;
       const at = first.pool.check.pos ? ` (${displayPath(first.zone.file)}:${first.pool.check.pos.line}:${first.pool.check.pos.col})` : '';
       out.push({
-        file: displayPath(u.zone.file), line: pos.line, col: pos.col, severity: 'warning',
+        file: displayPath(u.zone.file),
+        line: pos.line,
+        col: pos.col,
+        severity: 'warning',
         message: `${name(u)} check probes ${u.address} like ${name(first)}${at} but with other timings: here ${timings(u.pool.check)}; there ${timings(first.pool.check)}. One prober serves both, with ${timings(used.pool.check)}: those of ${used.pool === u.pool ? 'this pool' : name(used)} (${why(uses, used)})`,
       });
     }
@@ -93,7 +100,8 @@ export function sharedCheckTimingWarnings(zones: ZoneSpec[]): Diagnostic[] {
 function why(uses: { pool: PoolSpec }[], used: { pool: PoolSpec }): string {
   const iv = used.pool.check.intervalMs;
   return uses.every((x) => x.pool.check.intervalMs === iv)
-    ? 'the intervals are equal: the shorter timeout, then the fewer fall, then rise' : 'the shortest interval';
+    ? 'the intervals are equal: the shorter timeout, then the fewer fall, then rise'
+    : 'the shortest interval';
 }
 
 function sameTimings(a: CheckSpec, b: CheckSpec): boolean {
@@ -119,14 +127,25 @@ export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool
     const m = spec.minHealthy;
     const need = Math.max(1, 'count' in m ? m.count : Math.ceil((m.percent * live.length) / 100));
     return {
-      name: r.region, region: cfg.regions.get(r.region)!, targets, live,
-      live4: live.filter((t) => t.family === 4), live6: live.filter((t) => t.family === 6), need,
+      name: r.region,
+      region: cfg.regions.get(r.region)!,
+      targets,
+      live,
+      live4: live.filter((t) => t.family === 4),
+      live6: live.filter((t) => t.family === 6),
+      need,
     };
   });
   const all = regions.flatMap((r) => r.targets);
   return {
-    name: spec.name, zone, spec, ttl: spec.ttl, regions,
-    has4: all.some((t) => t.family === 4), has6: all.some((t) => t.family === 6), fallback: null,
+    name: spec.name,
+    zone,
+    spec,
+    ttl: spec.ttl,
+    regions,
+    has4: all.some((t) => t.family === 4),
+    has6: all.some((t) => t.family === 6),
+    fallback: null,
   };
 }
 

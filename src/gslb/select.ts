@@ -72,17 +72,25 @@ export function stickyOrder(targets: Target[], clientBlock: Uint8Array): Target[
 /** Least response time first; targets not measured yet follow in round-robin order. */
 export function fastestOrder(targets: Target[], position: number, rttMs: (t: Target) => number | null): Target[] {
   const measured = targets.filter((t) => rttMs(t) !== null).sort((a, b) => rttMs(a)! - rttMs(b)!);
-  const rest = rotate(targets.filter((t) => rttMs(t) === null), position);
+  const rest = rotate(
+    targets.filter((t) => rttMs(t) === null),
+    position,
+  );
   return [...measured, ...rest];
 }
 
 export function selectTargets(s: SelectInput): Target[] {
   switch (s.mode) {
-    case 'weighted': return weightedOrder(s.targets, s.random);
-    case 'random': return shuffled(s.targets, s.random);
-    case 'sticky': return stickyOrder(s.targets, s.clientBlock);
-    case 'fastest': return fastestOrder(s.targets, s.position, s.rttMs);
+    case 'weighted':
+      return weightedOrder(s.targets, s.random);
+    case 'random':
+      return shuffled(s.targets, s.random);
+    case 'sticky':
+      return stickyOrder(s.targets, s.clientBlock);
+    case 'fastest':
+      return fastestOrder(s.targets, s.position, s.rttMs);
     case 'round-robin':
-    default: return rotate(s.targets, s.position);
+    default:
+      return rotate(s.targets, s.position);
   }
 }

@@ -31,9 +31,16 @@ export const MAX_BODY = 64 * 1024;
 export const MAX_INFORMATIONAL = 16;
 
 const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_NOT_YET_VALID', 'ERR_SSL_WRONG_VERSION_NUMBER',
-  'EPROTO', 'ERR_TLS_HANDSHAKE_TIMEOUT',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_NOT_YET_VALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+  'ERR_TLS_HANDSHAKE_TIMEOUT',
 ]);
 
 function seconds(ms: number): string {
@@ -80,7 +87,9 @@ function refused(e: unknown, started: number): ProbeResult {
 // refusal), through libuv's TCP handle ~3 µs. The handle is Node's internal binding, stable for years but
 // not a documented API: when it is missing, net.Socket does the same job.
 interface RawTcp {
-  TCP: new (type: number) => {
+  TCP: new (
+    type: number,
+  ) => {
     connect(req: object, address: string, port: number): number;
     connect6(req: object, address: string, port: number): number;
     close(cb?: () => void): void;
@@ -122,7 +131,10 @@ function probeTcpRaw(raw: RawTcp, { address, check }: ProbeTarget): Promise<Prob
       } else handle.close();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }),
+      check.timeoutMs,
+    );
     const req = new raw.TCPConnectWrap();
     req.oncomplete = (status: number) => {
       if (status === 0) finish({ ok: true, reason: 'connected', kind: 'success', rttMs: since(started) });
@@ -154,7 +166,10 @@ export function probeTcpSocket({ address, check }: ProbeTarget): Promise<ProbeRe
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }),
+      check.timeoutMs,
+    );
     socket.once('connect', () => finish({ ok: true, reason: 'connected', kind: 'success', rttMs: since(started) }));
     socket.once('error', (e) => finish(failure(e, started)));
   });
@@ -167,7 +182,10 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
     const mod = check.type === 'https' ? https : http;
     const headers: Record<string, string> = {
       // RFC 7230 §5.4: the port goes with the host when it is not the scheme's default
-      'user-agent': 'steerdns-health-check', accept: '*/*', connection: 'close', ...check.headers,
+      'user-agent': 'steerdns-health-check',
+      accept: '*/*',
+      connection: 'close',
+      ...check.headers,
       host: check.port === (check.type === 'https' ? 443 : 80) ? check.host : `${check.host}:${check.port}`,
     };
     const req = mod.request({
@@ -188,7 +206,10 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
       req.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }), check.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, reason: `timeout after ${seconds(check.timeoutMs)}`, kind: 'timeout', rttMs: check.timeoutMs }),
+      check.timeoutMs,
+    );
     req.once('error', (e) => finish(failure(e, started)));
     // each 1xx is small (under maxHeaderSize) but they can come without end: bound how many are read
     let informational = 0;
@@ -222,12 +243,19 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
         }
         seen += chunk.length;
         if (seen >= MAX_BODY) {
-          finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)} in the first ${MAX_BODY / 1024} KB`, kind: 'body', rttMs: since(started) });
+          finish({
+            ok: false,
+            reason: `body did not contain ${JSON.stringify(want)} in the first ${MAX_BODY / 1024} KB`,
+            kind: 'body',
+            rttMs: since(started),
+          });
           return;
         }
         tail = window.subarray(Math.max(0, window.length - needle.length + 1));
       });
-      res.once('end', () => finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)}`, kind: 'body', rttMs: since(started) }));
+      res.once('end', () =>
+        finish({ ok: false, reason: `body did not contain ${JSON.stringify(want)}`, kind: 'body', rttMs: since(started) }),
+      );
       res.once('error', (e) => finish(failure(e, started)));
     });
     // the socket is connecting and the timer armed by now: a throw here (Node refuses some headers only at

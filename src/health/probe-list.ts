@@ -31,7 +31,9 @@ export function healthKey(spec: PoolSpec, written: string): string {
   if (c.type === 'none') return `none|${address}`;
   if (c.type === 'tcp') return `tcp|${address}|${c.port}`;
   // header names are case-insensitive and their order carries no meaning
-  const headers = Object.entries(c.headers).map(([k, v]) => [k.toLowerCase(), v]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
+  const headers = Object.entries(c.headers)
+    .map(([k, v]) => [k.toLowerCase(), v])
+    .sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
   return `${c.type}|${address}|${c.port}|${c.host.toLowerCase()}|${c.path}|${[...c.expect].sort((a, b) => a - b).join(',')}|${c.body ?? ''}|${c.insecure}|${JSON.stringify(headers)}`;
 }
 

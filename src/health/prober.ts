@@ -67,8 +67,8 @@ export interface ProberOptions {
 }
 
 const JITTER = 0.1; // ±10% of the interval
-export const SLOT_MS = 25;  // resolution of the probe schedule
-const EWMA = 0.3;   // weight of the newest response time
+export const SLOT_MS = 25; // resolution of the probe schedule
+const EWMA = 0.3; // weight of the newest response time
 
 export class Prober {
   private readonly targets = new Map<string, Scheduled>();
@@ -125,14 +125,35 @@ export class Prober {
         continue;
       }
       const up = t.check.initial === 'up';
-      const st: Scheduled = { target: t, up, successes: 0, failures: 0, failing: false, downProbes: 0, rttMs: null, due: 0, slot: 0, dueWas: 0, inFlight: false, stopped: false, probes: 0 };
+      const st: Scheduled = {
+        target: t,
+        up,
+        successes: 0,
+        failures: 0,
+        failing: false,
+        downProbes: 0,
+        rttMs: null,
+        due: 0,
+        slot: 0,
+        dueWas: 0,
+        inFlight: false,
+        stopped: false,
+        probes: 0,
+      };
       this.targets.set(key, st);
-      this.opts.table.set(key, { up, changing: false, lastCheck: null, lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)', rttMs: null });
+      this.opts.table.set(key, {
+        up,
+        changing: false,
+        lastCheck: null,
+        lastResult: up ? 'not checked yet' : 'not checked yet (initial: down)',
+        rttMs: null,
+      });
       this.schedule(st, this.random() * t.check.intervalMs);
     }
     // every target of type none is simply up; those no pool uses any more leave the table
     const none = new Set(list.filter((t) => t.check.type === 'none').map((t) => t.key));
-    for (const key of none) if (!this.opts.table.get(key)) this.opts.table.set(key, { up: true, lastResult: 'not checked (check type none)' });
+    for (const key of none)
+      if (!this.opts.table.get(key)) this.opts.table.set(key, { up: true, lastResult: 'not checked (check type none)' });
     for (const key of [...this.noneKeys]) if (!none.has(key)) this.opts.table.delete(key);
     this.noneKeys = none;
     this.updatePanic(); // fewer or more targets may change the verdict now, not at the next probe
@@ -223,7 +244,10 @@ export class Prober {
   private start(s: Scheduled): void {
     this.run(s).catch((e: unknown) => {
       s.inFlight = false;
-      this.opts.log.error({ err: e, target: s.target.address, key: s.target.key }, `prober: unexpected error probing ${s.target.address}: ${(e as Error)?.message ?? String(e)}`);
+      this.opts.log.error(
+        { err: e, target: s.target.address, key: s.target.key },
+        `prober: unexpected error probing ${s.target.address}: ${(e as Error)?.message ?? String(e)}`,
+      );
       // the target keeps its schedule: probed again one interval later
       if (!s.stopped && s.due === 0) this.schedule(s, this.jittered(s.target.check.intervalMs));
     });
@@ -291,9 +315,17 @@ export class Prober {
     const changing = s.up ? s.failures > 0 : s.successes > 0;
     this.opts.table.set(key, { up: s.up, changing, lastCheck: Date.now(), lastResult: r.reason, rttMs: s.rttMs });
     if (changed) {
-      this.opts.log[changed.to === 'down' ? 'warn' : 'info']({
-        target: changed.address, key, pools: changed.uses.map((u) => `${u.pool} (${u.region})`), from: changed.from, to: changed.to, reason: changed.reason,
-      }, `target ${changed.address} ${changed.from} → ${changed.to}: ${changed.reason}`);
+      this.opts.log[changed.to === 'down' ? 'warn' : 'info'](
+        {
+          target: changed.address,
+          key,
+          pools: changed.uses.map((u) => `${u.pool} (${u.region})`),
+          from: changed.from,
+          to: changed.to,
+          reason: changed.reason,
+        },
+        `target ${changed.address} ${changed.from} → ${changed.to}: ${changed.reason}`,
+      );
       this.opts.onChange?.(changed);
     }
   }
@@ -307,7 +339,10 @@ export class Prober {
     if (now === this.panicking) return;
     this.panicking = now;
     if (now) {
-      this.opts.log.error({ failing, total, panic }, `PANIC: ${failing} of ${total} probed targets are failing (over ${Math.round(panic! * 100)}%): suspecting the prober's own network, no target is taken down until this clears`);
+      this.opts.log.error(
+        { failing, total, panic },
+        `PANIC: ${failing} of ${total} probed targets are failing (over ${Math.round(panic! * 100)}%): suspecting the prober's own network, no target is taken down until this clears`,
+      );
     } else {
       this.opts.log.warn({ failing, total }, `panic over: ${failing} of ${total} probed targets failing; normal health transitions resume`);
     }

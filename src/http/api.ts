@@ -37,7 +37,10 @@ export interface ApiSources {
   /** Why DNS is not being answered yet (null: it is); default: ready once a zone is loaded. */
   notReady?: () => string | null;
   /** Extra routes (status page, /status) added by later layers. */
-  routes?: Map<string, (url: URL) => Promise<{ status: number; type: string; body: string }> | { status: number; type: string; body: string }>;
+  routes?: Map<
+    string,
+    (url: URL) => Promise<{ status: number; type: string; body: string }> | { status: number; type: string; body: string }
+  >;
 }
 
 /** Node's own check of those timeouts runs every 30 s by default: a half-sent request held its slot that long. */
@@ -59,7 +62,11 @@ export class HttpApi {
 
   constructor(private readonly src: ApiSources) {
     this.access = src.access ? new ApiAccess(src.access) : null;
-    this.budget = new ConnectionBudget({ perSource: src.connectionsPerSource ?? HTTP_CONNECTIONS_PER_SOURCE, remote: HTTP_REMOTE_CONNECTIONS, loopback: HTTP_LOOPBACK_CONNECTIONS });
+    this.budget = new ConnectionBudget({
+      perSource: src.connectionsPerSource ?? HTTP_CONNECTIONS_PER_SOURCE,
+      remote: HTTP_REMOTE_CONNECTIONS,
+      loopback: HTTP_LOOPBACK_CONNECTIONS,
+    });
   }
 
   /** The listening server (tests emit on it), null before listen and after close. */
@@ -73,23 +80,26 @@ export class HttpApi {
   }
 
   async listen(host: string, port: number): Promise<number> {
-    const server = http.createServer({ connectionsCheckingInterval: CHECK_INTERVAL_MS, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS }, (req, res) => {
-      // a handler that throws or rejects is a 500 and a log line, never the end of the process
-      const failed = (e: unknown) => {
+    const server = http.createServer(
+      { connectionsCheckingInterval: CHECK_INTERVAL_MS, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS },
+      (req, res) => {
+        // a handler that throws or rejects is a 500 and a log line, never the end of the process
+        const failed = (e: unknown) => {
+          try {
+            this.src.log.error({ err: e, path: req.url }, 'HTTP API error');
+            if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+            else res.destroy();
+          } catch {
+            res.destroy();
+          }
+        };
         try {
-          this.src.log.error({ err: e, path: req.url }, 'HTTP API error');
-          if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
-          else res.destroy();
-        } catch {
-          res.destroy();
+          this.route(req, res).catch(failed);
+        } catch (e) {
+          failed(e);
         }
-      };
-      try {
-        this.route(req, res).catch(failed);
-      } catch (e) {
-        failed(e);
-      }
-    });
+      },
+    );
     // bounded per source and in total, so a flood of API connections cannot lock out the health check nor
     // take the descriptors DNS over TCP needs (src/http/connections.ts, src/limits.ts)
     server.on('connection', (socket: net.Socket) => {
@@ -145,7 +155,7 @@ export class HttpApi {
         send(res, 200, 'text/plain', 'ok\n');
         return;
       case '/readyz': {
-        const why = this.src.zoneCount() === 0 ? 'no zone loaded' : this.src.notReady?.() ?? null;
+        const why = this.src.zoneCount() === 0 ? 'no zone loaded' : (this.src.notReady?.() ?? null);
         send(res, why ? 503 : 200, 'text/plain', why ? `${why}\n` : 'ready\n');
         return;
       }

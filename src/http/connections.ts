@@ -42,7 +42,8 @@ export class ConnectionBudget {
     if (!src) return 'no source address (closed already)';
     const held = this.bySource.get(src.key) ?? 0;
     // loopback is this host (a local proxy, the health check): it has its own budget, no cap per address
-    if (!src.loopback && this.limits.perSource > 0 && held >= this.limits.perSource) return `${this.limits.perSource} connections from ${src.key} already`;
+    if (!src.loopback && this.limits.perSource > 0 && held >= this.limits.perSource)
+      return `${this.limits.perSource} connections from ${src.key} already`;
     if (src.loopback && this.loopback >= this.limits.loopback) return `${this.limits.loopback} connections from loopback already`;
     if (!src.loopback && this.remote >= this.limits.remote) return `${this.limits.remote} connections from beyond this host already`;
     this.bySource.set(src.key, held + 1);

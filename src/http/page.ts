@@ -6,28 +6,50 @@ import type { Status } from './status.js';
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function statusFragment(st: Status): string {
-  const zones = st.zones.map((z) => `<tr class="${z.state}"><td>${esc(z.origin || '—')}</td><td>${esc(z.serial ?? '—')}</td>`
-    + `<td>${esc(z.state)}</td><td>${esc(z.loadedAt ?? '—')}</td><td class="file">${esc(z.file)}</td>`
-    + `<td>${z.errors.map((e) => `<div class="err">${esc(e)}</div>`).join('')}</td></tr>`).join('');
-  const pools = st.pools.map((p) => {
-    const regions = p.regions.map((r) => {
-      const targets = r.targets.map((t) => {
-        const cls = t.admin === 'down' ? 'admin' : t.health === 'down' ? 'down' : t.changing ? 'changing' : 'up';
-        const label = t.admin === 'down' ? 'admin down' : t.health === 'not probed' ? 'up (not probed)' : `${t.health}${t.changing ? ' (changing)' : ''}`;
-        return `<tr class="${cls}"><td>${esc(t.address)}</td><td>${t.weight === 0 ? 'standby' : esc(t.weight)}</td>`
-          + `<td><span class="dot"></span>${esc(label)}</td><td>${esc(t.lastResult ?? '—')}</td>`
-          + `<td>${esc(t.lastCheck ?? '—')}</td><td>${t.rttMs === null ? '—' : `${esc(t.rttMs)} ms`}</td></tr>`;
-      }).join('');
-      return `<h4>${esc(r.name)} <small>${esc(r.location.join(', '))}${r.state === 'up' ? '' : ` · ${esc(r.state)}`} · ${r.healthy}/${r.total} healthy</small></h4>`
-        + `<table><thead><tr><th>target</th><th>weight</th><th>health</th><th>last result</th><th>last check</th><th>rtt</th></tr></thead><tbody>${targets}</tbody></table>`;
-    }).join('');
-    return `<section><h3>${esc(p.name)}. <small>${esc(p.zone)} · ${esc(p.policy)} · ${esc(p.select)} · ttl ${esc(p.ttl)} · check ${esc(p.check)}</small></h3>${regions}</section>`;
-  }).join('');
+  const zones = st.zones
+    .map(
+      (z) =>
+        `<tr class="${z.state}"><td>${esc(z.origin || '—')}</td><td>${esc(z.serial ?? '—')}</td>` +
+        `<td>${esc(z.state)}</td><td>${esc(z.loadedAt ?? '—')}</td><td class="file">${esc(z.file)}</td>` +
+        `<td>${z.errors.map((e) => `<div class="err">${esc(e)}</div>`).join('')}</td></tr>`,
+    )
+    .join('');
+  const pools = st.pools
+    .map((p) => {
+      const regions = p.regions
+        .map((r) => {
+          const targets = r.targets
+            .map((t) => {
+              const cls = t.admin === 'down' ? 'admin' : t.health === 'down' ? 'down' : t.changing ? 'changing' : 'up';
+              const label =
+                t.admin === 'down'
+                  ? 'admin down'
+                  : t.health === 'not probed'
+                    ? 'up (not probed)'
+                    : `${t.health}${t.changing ? ' (changing)' : ''}`;
+              return (
+                `<tr class="${cls}"><td>${esc(t.address)}</td><td>${t.weight === 0 ? 'standby' : esc(t.weight)}</td>` +
+                `<td><span class="dot"></span>${esc(label)}</td><td>${esc(t.lastResult ?? '—')}</td>` +
+                `<td>${esc(t.lastCheck ?? '—')}</td><td>${t.rttMs === null ? '—' : `${esc(t.rttMs)} ms`}</td></tr>`
+              );
+            })
+            .join('');
+          return (
+            `<h4>${esc(r.name)} <small>${esc(r.location.join(', '))}${r.state === 'up' ? '' : ` · ${esc(r.state)}`} · ${r.healthy}/${r.total} healthy</small></h4>` +
+            `<table><thead><tr><th>target</th><th>weight</th><th>health</th><th>last result</th><th>last check</th><th>rtt</th></tr></thead><tbody>${targets}</tbody></table>`
+          );
+        })
+        .join('');
+      return `<section><h3>${esc(p.name)}. <small>${esc(p.zone)} · ${esc(p.policy)} · ${esc(p.select)} · ttl ${esc(p.ttl)} · check ${esc(p.check)}</small></h3>${regions}</section>`;
+    })
+    .join('');
   const g = st.geoip;
-  return `<p class="meta">generation ${st.generation} · up ${st.uptimeSeconds}s · prober: ${st.prober.targets} targets${st.prober.panic ? ' · <b class="err">PANIC</b>' : ''}`
-    + ` · GeoIP: ${esc(g.type ?? 'none')}${g.error ? ` <span class="err">${esc(g.error)}</span>` : ''}</p>`
-    + `<h2>Zones</h2><table><thead><tr><th>zone</th><th>serial</th><th>state</th><th>loaded</th><th>file</th><th>errors</th></tr></thead><tbody>${zones}</tbody></table>`
-    + `<h2>Pools</h2>${pools || '<p>No pools.</p>'}`;
+  return (
+    `<p class="meta">generation ${st.generation} · up ${st.uptimeSeconds}s · prober: ${st.prober.targets} targets${st.prober.panic ? ' · <b class="err">PANIC</b>' : ''}` +
+    ` · GeoIP: ${esc(g.type ?? 'none')}${g.error ? ` <span class="err">${esc(g.error)}</span>` : ''}</p>` +
+    `<h2>Zones</h2><table><thead><tr><th>zone</th><th>serial</th><th>state</th><th>loaded</th><th>file</th><th>errors</th></tr></thead><tbody>${zones}</tbody></table>` +
+    `<h2>Pools</h2>${pools || '<p>No pools.</p>'}`
+  );
 }
 
 export function statusPage(st: Status): string {

@@ -54,7 +54,11 @@ export class RenderCache<T> {
   private renderedVersion: unknown = undefined;
   private readonly bodies = new Map<string, string>();
 
-  constructor(private readonly build: () => T, private readonly everyMs = 1000, private readonly version: () => unknown = () => undefined) {}
+  constructor(
+    private readonly build: () => T,
+    private readonly everyMs = 1000,
+    private readonly version: () => unknown = () => undefined,
+  ) {}
 
   private current(): T {
     const now = performance.now();

@@ -4,9 +4,9 @@ import { bytesToIp, ipFamily, ipToBytes, type Family } from './address.js';
 
 export interface Cidr {
   family: Family;
-  bytes: Buffer;      // network address, host bits zero
+  bytes: Buffer; // network address, host bits zero
   prefix: number;
-  text: string;       // canonical "addr/prefix"
+  text: string; // canonical "addr/prefix"
 }
 
 /** Parses `addr/len` (or a bare address as a host route). Returns an error string on bad input. */

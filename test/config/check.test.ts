@@ -251,7 +251,7 @@ const CASES: Case[] = [
     errors: ['zones/x.yaml:7:5: pool "app" has no check (write check: { type: none } to serve without probing)'],
   },
   {
-    title: 'zone: pool names a region not declared in steerdns.yaml (the spec\'s example)',
+    title: "zone: pool names a region not declared in steerdns.yaml (the spec's example)",
     config: CONFIG.replace('  eu-west: { location: [53.3, -6.3] }\n', '  ap-south: { location: [19.1, 72.9] }\n'),
     zones: {
       'example.test.yaml': `origin: example.test
@@ -292,7 +292,9 @@ records:
   {
     title: 'zone: in-zone delegation without glue',
     zones: { 'x.yaml': `${HEAD}  sub: { NS: [ns1.sub, ns.example.net.] }\n` },
-    errors: ['zones/x.yaml:6:10: delegation "sub": name server ns1.sub.example.test. is below the cut and needs glue (A or AAAA at "ns1.sub")'],
+    errors: [
+      'zones/x.yaml:6:10: delegation "sub": name server ns1.sub.example.test. is below the cut and needs glue (A or AAAA at "ns1.sub")',
+    ],
   },
   {
     title: 'zone: data other than glue below a zone cut',
@@ -314,7 +316,9 @@ records:
       regions: { us-east: [192.0.2.10] }
 `,
     },
-    errors: ['zones/x.yaml:8:44: pool "app" check path contains "€" (U+20AC), which cannot be sent in a request line: percent-encode it (%E2%82%AC)'],
+    errors: [
+      'zones/x.yaml:8:44: pool "app" check path contains "€" (U+20AC), which cannot be sent in a request line: percent-encode it (%E2%82%AC)',
+    ],
   },
   {
     title: 'zone: check header values with a control character and a character beyond Latin-1',
@@ -502,7 +506,12 @@ test('check: errors in several files and in the config are all reported', async 
   // a broken steerdns.yaml stops there: the zones are checked against a config that loads
   t.true(r.stderr.includes(`steerdns.yaml:6:1: unknown key "lisen" in steerdns.yaml (expected one of: ${TOP_KEYS})\n`), r.stderr);
   writeFileSync(join(dir, 'steerdns.yaml'), CONFIG);
-  writeFileSync(join(dir, 'zones', 'b.yaml'), HEAD.replace('example.test', 'b.test').replace(/ns1\.example\.test\./, 'ns1.b.test.').replace('ns1: { A: 192.0.2.53 }', 'ns1: { A: 192.0.2.53, AAAA: nope }'));
+  writeFileSync(
+    join(dir, 'zones', 'b.yaml'),
+    HEAD.replace('example.test', 'b.test')
+      .replace(/ns1\.example\.test\./, 'ns1.b.test.')
+      .replace('ns1: { A: 192.0.2.53 }', 'ns1: { A: 192.0.2.53, AAAA: nope }'),
+  );
   const r2 = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
   t.is(r2.code, 1);
   t.deepEqual(r2.stderr.split('\n').filter(Boolean), [
@@ -538,14 +547,20 @@ test('check: health.allow reopens a denied network; targets of check type none a
   writeFileSync(join(dir, 'steerdns.yaml'), CONFIG);
   const r2 = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
   t.is(r2.code, 1);
-  t.deepEqual(r2.stderr.split('\n').filter(Boolean).map((l) => l.replace(/, a network .*/, '')), [
-    'zones/x.yaml:9:28: pool "app": target 169.254.169.254 is in 169.254.0.0/16',
-    'zones/x.yaml:9:45: pool "app": target ::ffff:169.254.169.255 is in 169.254.0.0/16',
-    '2 errors',
-  ]);
+  t.deepEqual(
+    r2.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/, a network .*/, '')),
+    [
+      'zones/x.yaml:9:28: pool "app": target 169.254.169.254 is in 169.254.0.0/16',
+      'zones/x.yaml:9:45: pool "app": target ::ffff:169.254.169.255 is in 169.254.0.0/16',
+      '2 errors',
+    ],
+  );
 });
 
-test('check: one probed target with other timings in two pools (in one zone or two) is a warning at the second pool\'s check naming the timings used, exit 0', async (t) => {
+test("check: one probed target with other timings in two pools (in one zone or two) is a warning at the second pool's check naming the timings used, exit 0", async (t) => {
   const a = `${HEAD}  app:
     pool:
       check: { type: tcp, port: 443 }
@@ -580,25 +595,33 @@ test('check: one probed target with other timings in two pools (in one zone or t
   const fast = 'interval 1s, timeout 500ms, rise 2, fall 3, initial up';
   // "same" has the first pool's timings, "other-port" probes another port, "y" the mapped form of a target of
   // "fast" with its timings, and the state: down target is not probed: none of them is a warning
-  t.deepEqual(r.stdout.split('\n').filter((l) => l.includes('warning')), [
-    `zones/a.yaml:12:14: warning: pool "fast" check probes 192.0.2.11 like pool "app" (zones/a.yaml:8:14) but with other timings: here ${fast}; there ${defaults}. One prober serves both, with ${fast}: those of this pool (the shortest interval)`,
-    `zones/b.yaml:8:14: warning: pool "x" check probes 192.0.2.10 like pool "app.example.test." (zones/a.yaml:8:14) but with other timings: here interval 5s, timeout 2s, rise 2, fall 5, initial up; there ${defaults}. One prober serves both, with ${defaults}: those of pool "app.example.test." (the intervals are equal: the shorter timeout, then the fewer fall, then rise)`,
-  ]);
+  t.deepEqual(
+    r.stdout.split('\n').filter((l) => l.includes('warning')),
+    [
+      `zones/a.yaml:12:14: warning: pool "fast" check probes 192.0.2.11 like pool "app" (zones/a.yaml:8:14) but with other timings: here ${fast}; there ${defaults}. One prober serves both, with ${fast}: those of this pool (the shortest interval)`,
+      `zones/b.yaml:8:14: warning: pool "x" check probes 192.0.2.10 like pool "app.example.test." (zones/a.yaml:8:14) but with other timings: here interval 5s, timeout 2s, rise 2, fall 5, initial up; there ${defaults}. One prober serves both, with ${defaults}: those of pool "app.example.test." (the intervals are equal: the shorter timeout, then the fewer fall, then rise)`,
+    ],
+  );
   t.regex(r.stdout, /^ok: 2 zones/m);
 });
 
 test('check: a Host header without host: is taken as host: and a Connection header is ignored, both warnings (zones written before these rules still load), exit 0', async (t) => {
-  const dir = fixture(t, CONFIG, { 'x.yaml': `${HEAD}  app:
+  const dir = fixture(t, CONFIG, {
+    'x.yaml': `${HEAD}  app:
     pool:
       check: { type: http, headers: { Host: vip.example.test., Connection: keep-alive, X-Ok: fine } }
       regions: { us-east: [192.0.2.10] }
-` });
+`,
+  });
   const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
   t.is(r.code, 0, r.stderr);
-  t.deepEqual(r.stdout.split('\n').filter((l) => l.includes('warning')), [
-    'zones/x.yaml:8:39: warning: pool "app" check: header Host is taken as host: "vip.example.test" (sent as Host and as TLS SNI): write host: instead',
-    'zones/x.yaml:8:64: warning: pool "app" check: header Connection is ignored: each probe opens its own connection and closes it (Connection: close)',
-  ]);
+  t.deepEqual(
+    r.stdout.split('\n').filter((l) => l.includes('warning')),
+    [
+      'zones/x.yaml:8:39: warning: pool "app" check: header Host is taken as host: "vip.example.test" (sent as Host and as TLS SNI): write host: instead',
+      'zones/x.yaml:8:64: warning: pool "app" check: header Connection is ignored: each probe opens its own connection and closes it (Connection: close)',
+    ],
+  );
 });
 
 test('check: a wildcard listen address is a warning naming file:line:col, exit 0', async (t) => {
@@ -606,7 +629,8 @@ test('check: a wildcard listen address is a warning naming file:line:col, exit 0
   const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  const tail = 'is a wildcard address: on a host with several addresses UDP replies may leave from another address than the one asked; list each address instead';
+  const tail =
+    'is a wildcard address: on a host with several addresses UDP replies may leave from another address than the one asked; list each address instead';
   t.true(lines.includes(`steerdns.yaml:1:10: warning: listen: "0.0.0.0:5300" ${tail}`), r.stdout);
   t.true(lines.includes(`steerdns.yaml:1:26: warning: listen: "[::]:5300" ${tail}`), r.stdout);
   t.true(lines.includes('ok: 1 zone (example.test.)'), r.stdout);
@@ -642,7 +666,7 @@ test('check: does not write state_dir', async (t) => {
   t.false(existsSync(join(dir, '.steerdns-state')));
 });
 
-test('check: the repository\'s own steerdns.yaml and sample zones pass', async (t) => {
+test("check: the repository's own steerdns.yaml and sample zones pass", async (t) => {
   const r = await runCli(['check', '-c', 'steerdns.yaml'], ROOT);
   t.is(r.code, 0, r.stderr);
   t.is(r.stderr, '');

@@ -12,7 +12,8 @@ import { tempDir } from '../helpers/server.js';
 
 const NAMES = 60_000;
 const ZONE = (a: string) => {
-  let s = 'origin: big.test\nsoa: { ns: ns1.big.test., email: hostmaster@big.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.53 }\n';
+  let s =
+    'origin: big.test\nsoa: { ns: ns1.big.test., email: hostmaster@big.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.53 }\n';
   for (let i = 0; i < NAMES; i++) s += `  n${i}: { A: ${a} }\n`;
   return s;
 };
@@ -44,7 +45,9 @@ async function appender(file: string): Promise<{ go(): void; stop(): Promise<num
   const child = spawn(process.execPath, ['-e', APPENDER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((r) => { ready = r; });
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
   const report = new Promise<number | null>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -67,7 +70,10 @@ async function appender(file: string): Promise<{ go(): void; stop(): Promise<num
 test('load: a zone file appended to while it is read is refused, the served version stays, and the next load reads it whole', async (t) => {
   const dir = tempDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const { config } = parseServerConfig(join(dir, 'steerdns.yaml'), 'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n');
+  const { config } = parseServerConfig(
+    join(dir, 'steerdns.yaml'),
+    'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n',
+  );
   const cfg = config!;
   const file = join(cfg.zonesDir, 'big.test.yaml');
   mkdirSync(cfg.zonesDir);
@@ -90,14 +96,19 @@ test('load: a zone file appended to while it is read is refused, the served vers
     const firstAppend = await a.stop();
     if (firstAppend !== null && firstAppend < to) break;
     // the appender woke only after the read (a loaded machine): that run proves nothing, run it again
-    t.log(`attempt ${attempt}: first append at +${firstAppend === null ? '-' : firstAppend - from} ms, the read took ${to - from} ms: again`);
+    t.log(
+      `attempt ${attempt}: first append at +${firstAppend === null ? '-' : firstAppend - from} ms, the read took ${to - from} ms: again`,
+    );
     report = null;
   }
   if (!report) return t.fail('the append never landed during a read');
   t.deepEqual(report.unsettled, [file]);
   t.deepEqual(report.failed, [], 'not counted as a broken zone');
   t.is(report.snapshot.zones.get('big.test'), served, 'the version served before stays');
-  t.true(report.messages.some((m) => m.level === 'warn' && /changed while it was being read/.test(m.text)), JSON.stringify(report.messages));
+  t.true(
+    report.messages.some((m) => m.level === 'warn' && /changed while it was being read/.test(m.text)),
+    JSON.stringify(report.messages),
+  );
 
   // still now: the next load reads it, whole
   const next = loadSnapshot(cfg, serials, report.snapshot);
@@ -111,7 +122,10 @@ test('load: a zone file appended to while it is read is refused, the served vers
 test('load: a zone file caught mid-write still claims its origin: another file declaring it in the same load is refused', async (t) => {
   const dir = tempDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const { config } = parseServerConfig(join(dir, 'steerdns.yaml'), 'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n');
+  const { config } = parseServerConfig(
+    join(dir, 'steerdns.yaml'),
+    'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n',
+  );
   const cfg = config!;
   const file = join(cfg.zonesDir, 'big.test.yaml');
   const dup = join(cfg.zonesDir, 'zz-copy.yaml'); // read after big.test.yaml
@@ -126,7 +140,10 @@ test('load: a zone file caught mid-write still claims its origin: another file d
   for (let attempt = 1; attempt <= 3; attempt++) {
     writeFileSync(file, ZONE('192.0.2.2'));
     // a second file with the same origin appears in the same load (a copy made while editing)
-    writeFileSync(dup, 'origin: big.test\nsoa: { ns: ns1.big.test., email: hostmaster@big.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.99 }\n');
+    writeFileSync(
+      dup,
+      'origin: big.test\nsoa: { ns: ns1.big.test., email: hostmaster@big.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.99 }\n',
+    );
     const a = await appender(file);
     a.go();
     report = loadSnapshot(cfg, serials, first.snapshot);
@@ -146,9 +163,14 @@ test('load: a zone file caught mid-write still claims its origin: another file d
 // A SIGHUP load (settleMs given) reads no file that changed within the settle time, whatever its last load
 // did: a file whose last load failed still serves its older good version, and must not swap it for half a file.
 const SETTLE_MS = 400;
-const SMALL = (names: string) => `origin: small.test\nsoa: { ns: ns1.small.test., email: hostmaster@small.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.53 }\n${names}`;
-const settleCfg = (dir: string) => parseServerConfig(join(dir, 'steerdns.yaml'), 'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n').config!;
-const changedAgo = (f: string) => { const st = statSync(f); return Date.now() - Math.max(st.mtimeMs, st.ctimeMs); };
+const SMALL = (names: string) =>
+  `origin: small.test\nsoa: { ns: ns1.small.test., email: hostmaster@small.test }\nrecords:\n  "@": { NS: [ns1] }\n  ns1: { A: 192.0.2.53 }\n${names}`;
+const settleCfg = (dir: string) =>
+  parseServerConfig(join(dir, 'steerdns.yaml'), 'listen: ["127.0.0.1:0"]\nregions: { us-east: { location: [39.0, -77.5] } }\n').config!;
+const changedAgo = (f: string) => {
+  const st = statSync(f);
+  return Date.now() - Math.max(st.mtimeMs, st.ctimeMs);
+};
 async function holdsStill(files: string[]): Promise<void> {
   while (files.some((f) => changedAgo(f) < SETTLE_MS)) await new Promise((r) => setTimeout(r, 25));
 }
@@ -213,5 +235,8 @@ test('load: at a SIGHUP a zone file stamped in the future (clock skew) is read a
   t.is(skew[0]!.level, 'warn');
   t.regex(skew[0]!.text, /stamped \d+ ms in the future/);
   const again = loadSnapshot(cfg, serials, hup.snapshot, { settleMs: SETTLE_MS });
-  t.false(again.messages.some((m) => /in the future/.test(m.text)), 'the skew of an unchanged file is not logged again');
+  t.false(
+    again.messages.some((m) => /in the future/.test(m.text)),
+    'the skew of an unchanged file is not logged again',
+  );
 });

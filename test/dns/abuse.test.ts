@@ -18,9 +18,7 @@
 import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { MAX_BODY, MAX_INFORMATIONAL, probe } from '../../src/health/checks.js';
-import {
-  BASE_CONFIG, decode, query, startServer, tcpMany, u16, udp, udpRaw, type Reply, type TestServer,
-} from '../helpers/server.js';
+import { BASE_CONFIG, decode, query, startServer, tcpMany, u16, udp, udpRaw, type Reply, type TestServer } from '../helpers/server.js';
 import { checkSpec, HttpBackend, Lateness, sleep, stateChanges, waitFor } from '../health/backends.js';
 import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
 
@@ -54,13 +52,19 @@ function serverSockets(s: TestServer): net.Socket[] {
 
 /** Queries answered over TCP so far (the server's own counter, steerdns_queries_total{transport="tcp"}). */
 function tcpAnswered(s: TestServer): number {
-  return s.server.metrics.queryStats.querySamples().filter((x) => x.labels.transport === 'tcp').reduce((a, x) => a + x.value, 0);
+  return s.server.metrics.queryStats
+    .querySamples()
+    .filter((x) => x.labels.transport === 'tcp')
+    .reduce((a, x) => a + x.value, 0);
 }
 
 function assertA(t: ExecutionContext, r: Reply, name = 'ns1.example.test', addr = '192.0.2.53'): void {
   t.is(r.msg.rcode, 'NOERROR');
   t.is(r.msg.questions[0]?.name, name);
-  t.deepEqual(r.msg.answers.map((a) => a.data), [addr]);
+  t.deepEqual(
+    r.msg.answers.map((a) => a.data),
+    [addr],
+  );
 }
 
 /** The server answers a normal query over UDP and over a brand-new TCP connection. */
@@ -73,7 +77,10 @@ async function answersUdpAndTcp(t: ExecutionContext, port: number): Promise<void
 /** No internal error was logged (an exception caught on the answer path, a socket error). */
 function noErrorLogs(t: ExecutionContext, s: TestServer): void {
   const errors = s.logs.filter((l) => (l.level as number) >= 50);
-  t.deepEqual(errors.map((l) => l.msg), []);
+  t.deepEqual(
+    errors.map((l) => l.msg),
+    [],
+  );
 }
 
 /**
@@ -82,7 +89,10 @@ function noErrorLogs(t: ExecutionContext, s: TestServer): void {
  * logged), all within `ms`. The clients are destroyed and the server stopped whatever happens.
  */
 async function tcpAbuse(
-  t: ExecutionContext, ms: number, limits: string | null, body: (s: TestServer, clients: Client[]) => Promise<void>,
+  t: ExecutionContext,
+  ms: number,
+  limits: string | null,
+  body: (s: TestServer, clients: Client[]) => Promise<void>,
 ): Promise<void> {
   const done = bound(t, ms);
   const s = await startServer(ZONES, limits === null ? undefined : withLimits(limits));
@@ -111,24 +121,27 @@ function garbage(seed: number, n: number): Buffer {
 
 // ---- TCP abuse ----------------------------------------------------------------------------------------
 
-test.serial('TCP: a length prefix of 65535 and no body is closed after tcp_idle; UDP and new TCP answered meanwhile and after', async (t) => {
-  await tcpAbuse(t, 4000, '{ tcp_idle: 500ms, tcp_connections: 50 }', async (s, clients) => {
-    const late = new Lateness(); // from before the first connection opens
-    // 20 of them: the server reserves nothing for the announced 64 KB, it only waits
-    const waiting = await Promise.all(Array.from({ length: 20 }, () => Client.open(s.port, clients)));
-    for (const c of waiting) c.sock.write(u16(0xffff));
-    await answersUdpAndTcp(t, s.port); // while they wait
-    const closedAt = await Promise.all(waiting.map((c) => c.closedWithin(3000)));
-    // closed by the sweeper, which runs every tcp_idle / 4 (125 ms): between 500 and ~625 ms after opening
-    for (const [i, at] of closedAt.entries()) {
-      t.not(at, null, `connection ${i} was closed`);
-      const after = at! - waiting[i]!.openedAt;
-      t.true(after >= 450 && after <= 625 + 100 + late.ms, `closed after ${after} ms (lateness ${late.ms} ms)`);
-      t.is(waiting[i]!.replies.length, 0);
-    }
-    await waitFor(() => serverConnections(s) === 0, 2000, 'the server to drop every connection');
-  });
-});
+test.serial(
+  'TCP: a length prefix of 65535 and no body is closed after tcp_idle; UDP and new TCP answered meanwhile and after',
+  async (t) => {
+    await tcpAbuse(t, 4000, '{ tcp_idle: 500ms, tcp_connections: 50 }', async (s, clients) => {
+      const late = new Lateness(); // from before the first connection opens
+      // 20 of them: the server reserves nothing for the announced 64 KB, it only waits
+      const waiting = await Promise.all(Array.from({ length: 20 }, () => Client.open(s.port, clients)));
+      for (const c of waiting) c.sock.write(u16(0xffff));
+      await answersUdpAndTcp(t, s.port); // while they wait
+      const closedAt = await Promise.all(waiting.map((c) => c.closedWithin(3000)));
+      // closed by the sweeper, which runs every tcp_idle / 4 (125 ms): between 500 and ~625 ms after opening
+      for (const [i, at] of closedAt.entries()) {
+        t.not(at, null, `connection ${i} was closed`);
+        const after = at! - waiting[i]!.openedAt;
+        t.true(after >= 450 && after <= 625 + 100 + late.ms, `closed after ${after} ms (lateness ${late.ms} ms)`);
+        t.is(waiting[i]!.replies.length, 0);
+      }
+      await waitFor(() => serverConnections(s) === 0, 2000, 'the server to drop every connection');
+    });
+  },
+);
 
 test.serial('TCP: a client sending one byte per second is closed after tcp_idle (bytes are not activity); others answered', async (t) => {
   await tcpAbuse(t, 5000, '{ tcp_idle: 1500ms, tcp_connections: 50 }', async (s, clients) => {
@@ -230,7 +243,12 @@ test.serial('TCP: 65535-byte frames of garbage get FORMERR/NOTIMP or nothing; th
     assertA(t, decode(all[expected.length]!), 'mail.example.test', '192.0.2.25');
     // one frame written in 100 pieces (more than the 64 chunks kept before joining), a query right after
     const pieces = await Client.open(s.port, clients);
-    const framed = Buffer.concat([u16(0xffff), frames[3]!.frame, u16(query('ns1.example.test', 'A').length), query('ns1.example.test', 'A', { id: 888 })]);
+    const framed = Buffer.concat([
+      u16(0xffff),
+      frames[3]!.frame,
+      u16(query('ns1.example.test', 'A').length),
+      query('ns1.example.test', 'A', { id: 888 }),
+    ]);
     const step = Math.ceil(framed.length / 100);
     for (let i = 0; i < framed.length; i += step) {
       pieces.sock.write(framed.subarray(i, i + step));
@@ -259,7 +277,10 @@ test.serial('TCP: 300 idle connections against a cap of 50: the cap holds, the o
     // every connection past the 50th closed the longest-idle one: the first 250 opened
     await waitFor(() => opened.filter((c) => !c.isOpen).length >= 250, 3000, '250 connections to be closed');
     await sleep(50);
-    t.deepEqual(opened.map((c, i) => (c.isOpen ? i : -1)).filter((i) => i >= 0), Array.from({ length: 50 }, (_, i) => 250 + i));
+    t.deepEqual(
+      opened.map((c, i) => (c.isOpen ? i : -1)).filter((i) => i >= 0),
+      Array.from({ length: 50 }, (_, i) => 250 + i),
+    );
     t.is(serverConnections(s), 50);
     // the 50 survivors all work (each asked once, oldest first: opened[250] stays the longest idle)
     for (const c of opened.slice(250)) assertA(t, await c.ask(query('ns1.example.test', 'A')));
@@ -275,49 +296,59 @@ test.serial('TCP: 300 idle connections against a cap of 50: the cap holds, the o
   });
 });
 
-test.serial('TCP: a client that never reads: the server stops reading its queries, queues at most ~256 KB for it, answers others, closes it', async (t) => {
-  await tcpAbuse(t, 10_000, '{ tcp_idle: 2s, tcp_connections: 50 }', async (s, clients) => {
-    const q = query('huge.big.test', 'TXT', { id: 5 });
-    const [one] = await tcpMany(s.port, [q]);
-    t.true(one!.length > 55_000, `the answer is ${one!.length} bytes`);
-    const base = tcpAnswered(s);
-    const hog = await Client.open(s.port, clients);
-    hog.sock.pause(); // never reads
-    // 600,000 queries (20 MB): more than the kernel's socket buffers on both ends can hold
-    const N = 600_000;
-    const framed = Buffer.concat([u16(q.length), q]);
-    const burst = Buffer.alloc(framed.length * N);
-    for (let i = 0; i < N; i++) framed.copy(burst, i * framed.length);
-    hog.sock.write(burst);
-    // the server answers until ~256 KB are queued for the hog, then stops reading: the count settles
-    let last = -1;
-    let stableSince = Date.now();
-    await waitFor(() => {
-      const now = tcpAnswered(s);
-      if (now !== last) {
-        last = now;
-        stableSince = Date.now();
-      }
-      return Date.now() - stableSince >= 300;
-    }, 1500, 'the answered count to settle', 20);
-    const answered = tcpAnswered(s) - base;
-    const queued = Math.max(0, ...serverSockets(s).map((x) => x.writableLength));
-    t.log(`answered ${answered} of ${N} queries (${Math.round(answered * one!.length / 1024)} KB); at most ${Math.round(queued / 1024)} KB queued in the server; ${Math.round(hog.sock.writableLength / 1024 / 1024)} MB still unsent in the client`);
-    t.true(answered > 0 && answered < 2000, `${answered} answered: the server stopped reading`);
-    t.true(queued <= 256 * 1024 + one!.length + 2, `${queued} bytes queued for the client`);
-    t.true(hog.sock.writableLength > 0, 'the client could not send everything: the server is not reading');
-    // meanwhile others are served, and the hog gets nothing more
-    await answersUdpAndTcp(t, s.port);
-    const c = await Client.open(s.port, clients);
-    assertA(t, await c.ask(query('ns1.example.test', 'A')));
-    c.sock.destroy();
-    t.is(tcpAnswered(s) - base, answered + 2, 'only the two normal queries were answered since');
-    // no query completes on the hog any more: after tcp_idle (2 s, sweeper every 500 ms) it is closed
-    await waitFor(() => serverConnections(s) === 0, 2000 + 500 + 1500, 'the server to close the non-reading connection');
-    hog.sock.resume();
-    t.not(await hog.closedWithin(3000), null, 'the client sees the close');
-  });
-});
+test.serial(
+  'TCP: a client that never reads: the server stops reading its queries, queues at most ~256 KB for it, answers others, closes it',
+  async (t) => {
+    await tcpAbuse(t, 10_000, '{ tcp_idle: 2s, tcp_connections: 50 }', async (s, clients) => {
+      const q = query('huge.big.test', 'TXT', { id: 5 });
+      const [one] = await tcpMany(s.port, [q]);
+      t.true(one!.length > 55_000, `the answer is ${one!.length} bytes`);
+      const base = tcpAnswered(s);
+      const hog = await Client.open(s.port, clients);
+      hog.sock.pause(); // never reads
+      // 600,000 queries (20 MB): more than the kernel's socket buffers on both ends can hold
+      const N = 600_000;
+      const framed = Buffer.concat([u16(q.length), q]);
+      const burst = Buffer.alloc(framed.length * N);
+      for (let i = 0; i < N; i++) framed.copy(burst, i * framed.length);
+      hog.sock.write(burst);
+      // the server answers until ~256 KB are queued for the hog, then stops reading: the count settles
+      let last = -1;
+      let stableSince = Date.now();
+      await waitFor(
+        () => {
+          const now = tcpAnswered(s);
+          if (now !== last) {
+            last = now;
+            stableSince = Date.now();
+          }
+          return Date.now() - stableSince >= 300;
+        },
+        1500,
+        'the answered count to settle',
+        20,
+      );
+      const answered = tcpAnswered(s) - base;
+      const queued = Math.max(0, ...serverSockets(s).map((x) => x.writableLength));
+      t.log(
+        `answered ${answered} of ${N} queries (${Math.round((answered * one!.length) / 1024)} KB); at most ${Math.round(queued / 1024)} KB queued in the server; ${Math.round(hog.sock.writableLength / 1024 / 1024)} MB still unsent in the client`,
+      );
+      t.true(answered > 0 && answered < 2000, `${answered} answered: the server stopped reading`);
+      t.true(queued <= 256 * 1024 + one!.length + 2, `${queued} bytes queued for the client`);
+      t.true(hog.sock.writableLength > 0, 'the client could not send everything: the server is not reading');
+      // meanwhile others are served, and the hog gets nothing more
+      await answersUdpAndTcp(t, s.port);
+      const c = await Client.open(s.port, clients);
+      assertA(t, await c.ask(query('ns1.example.test', 'A')));
+      c.sock.destroy();
+      t.is(tcpAnswered(s) - base, answered + 2, 'only the two normal queries were answered since');
+      // no query completes on the hog any more: after tcp_idle (2 s, sweeper every 500 ms) it is closed
+      await waitFor(() => serverConnections(s) === 0, 2000 + 500 + 1500, 'the server to close the non-reading connection');
+      hog.sock.resume();
+      t.not(await hog.closedWithin(3000), null, 'the client sees the close');
+    });
+  },
+);
 
 // ---- probe abuse --------------------------------------------------------------------------------------
 
@@ -330,7 +361,10 @@ class Scripted {
   port = 0;
   private readonly server: net.Server;
 
-  private constructor(readonly host: string, onConn: (s: net.Socket, write: (b: Buffer | string) => boolean) => void) {
+  private constructor(
+    readonly host: string,
+    onConn: (s: net.Socket, write: (b: Buffer | string) => boolean) => void,
+  ) {
     this.server = net.createServer((s) => {
       const c = { opened: Date.now(), closed: null as number | null, bytesOut: 0, socket: s };
       this.conns.push(c);
@@ -359,29 +393,37 @@ class Scripted {
 
   /** Once the request has arrived, `chunk` every `everyMs` (respecting backpressure) until the client goes. */
   static afterRequest(h: string, head: string, chunk: Buffer | string, everyMs: number, port = 0): Promise<Scripted> {
-    return Scripted.start(h, (s, write) => {
-      s.once('data', () => {
-        write(head);
-        const tick = () => {
-          if (s.destroyed || !s.writable) return;
-          if (write(chunk)) setTimeout(tick, everyMs);
-          else s.once('drain', () => setTimeout(tick, everyMs));
-        };
-        tick();
-      });
-    }, port);
+    return Scripted.start(
+      h,
+      (s, write) => {
+        s.once('data', () => {
+          write(head);
+          const tick = () => {
+            if (s.destroyed || !s.writable) return;
+            if (write(chunk)) setTimeout(tick, everyMs);
+            else s.once('drain', () => setTimeout(tick, everyMs));
+          };
+          tick();
+        });
+      },
+      port,
+    );
   }
 
   /** From the accept on, one byte of `bytes` (then of `filler`) every `everyMs`: a TLS server that never finishes its hello. */
   static drip(h: string, bytes: number[], everyMs: number, port = 0): Promise<Scripted> {
-    return Scripted.start(h, (s, write) => {
-      let i = 0;
-      const timer = setInterval(() => {
-        if (!write(Buffer.from([bytes[i++] ?? 0x41]))) clearInterval(timer);
-      }, everyMs);
-      s.once('close', () => clearInterval(timer));
-      write(Buffer.from([bytes[i++] ?? 0x41]));
-    }, port);
+    return Scripted.start(
+      h,
+      (s, write) => {
+        let i = 0;
+        const timer = setInterval(() => {
+          if (!write(Buffer.from([bytes[i++] ?? 0x41]))) clearInterval(timer);
+        }, everyMs);
+        s.once('close', () => clearInterval(timer));
+        write(Buffer.from([bytes[i++] ?? 0x41]));
+      },
+      port,
+    );
   }
 
   close(): Promise<void> {
@@ -433,64 +475,74 @@ test.serial('probe: a redirect loop (301/302/307/308 to itself) is not followed:
   done();
 });
 
-test.serial('probe: slow TLS handshakes (silent server, a byte every 200 ms) end at the timeout, connection closed; others unaffected', async (t) => {
-  const done = bound(t, 4000);
-  const TO = 700;
-  const silent = await Scripted.start(host(3), () => undefined);
-  const drip = await Scripted.drip(host(4), TLS_RECORD_HEAD, 200);
-  const dripNoise = await Scripted.drip(host(5), [], 200); // 'A' bytes: not even a record header within the timeout
-  const good = await HttpBackend.start(host(6), { tls: true });
-  t.teardown(() => Promise.all([silent.close(), drip.close(), dripNoise.close(), good.close()]));
-  const slow = [silent, drip, dripNoise];
-  const [normal, ...results] = await Promise.all([
-    timedProbe(good.host, { type: 'https', port: good.port, insecure: true, timeoutMs: TO }),
-    ...slow.map((b) => timedProbe(b.host, { type: 'https', port: b.port, insecure: true, timeoutMs: TO })),
-  ]);
-  t.deepEqual(normal!.r, { ok: true, reason: 'HTTP 200', kind: 'success' });
-  t.true(normal!.ms < TO, `the normal https probe took ${normal!.ms} ms meanwhile`);
-  for (const [i, { r, ms, slack }] of results.entries()) {
-    t.deepEqual(r, { ok: false, reason: `timeout after ${TO}ms`, kind: 'timeout' }, slow[i]!.host);
-    t.true(ms >= TO - 5 && ms <= TO + slack, `${slow[i]!.host}: ${ms} ms (slack ${slack})`);
-  }
-  for (const b of slow) {
-    await waitFor(() => b.conns.length === 1 && b.conns[0]!.closed !== null, 2000, `${b.host}: the prober to close its connection`);
-    const c = b.conns[0]!;
-    t.true(c.closed! - c.opened <= TO + 100, `${b.host}: the connection lived ${c.closed! - c.opened} ms`);
-  }
-  t.true(drip.conns[0]!.bytesOut <= 5, `the dripping server got ${drip.conns[0]!.bytesOut} bytes out`);
-  done();
-});
+test.serial(
+  'probe: slow TLS handshakes (silent server, a byte every 200 ms) end at the timeout, connection closed; others unaffected',
+  async (t) => {
+    const done = bound(t, 4000);
+    const TO = 700;
+    const silent = await Scripted.start(host(3), () => undefined);
+    const drip = await Scripted.drip(host(4), TLS_RECORD_HEAD, 200);
+    const dripNoise = await Scripted.drip(host(5), [], 200); // 'A' bytes: not even a record header within the timeout
+    const good = await HttpBackend.start(host(6), { tls: true });
+    t.teardown(() => Promise.all([silent.close(), drip.close(), dripNoise.close(), good.close()]));
+    const slow = [silent, drip, dripNoise];
+    const [normal, ...results] = await Promise.all([
+      timedProbe(good.host, { type: 'https', port: good.port, insecure: true, timeoutMs: TO }),
+      ...slow.map((b) => timedProbe(b.host, { type: 'https', port: b.port, insecure: true, timeoutMs: TO })),
+    ]);
+    t.deepEqual(normal!.r, { ok: true, reason: 'HTTP 200', kind: 'success' });
+    t.true(normal!.ms < TO, `the normal https probe took ${normal!.ms} ms meanwhile`);
+    for (const [i, { r, ms, slack }] of results.entries()) {
+      t.deepEqual(r, { ok: false, reason: `timeout after ${TO}ms`, kind: 'timeout' }, slow[i]!.host);
+      t.true(ms >= TO - 5 && ms <= TO + slack, `${slow[i]!.host}: ${ms} ms (slack ${slack})`);
+    }
+    for (const b of slow) {
+      await waitFor(() => b.conns.length === 1 && b.conns[0]!.closed !== null, 2000, `${b.host}: the prober to close its connection`);
+      const c = b.conns[0]!;
+      t.true(c.closed! - c.opened <= TO + 100, `${b.host}: the connection lived ${c.closed! - c.opened} ms`);
+    }
+    t.true(drip.conns[0]!.bytesOut <= 5, `the dripping server got ${drip.conns[0]!.bytesOut} bytes out`);
+    done();
+  },
+);
 
-test.serial(`probe: 1xx informational responses without end are cut off after ${MAX_INFORMATIONAL}; a slow trickle of them ends at the timeout`, async (t) => {
-  const done = bound(t, 4000);
-  // 64 informational responses per write, a write every millisecond (and one that floods as fast as it can)
-  const burst = (CONTINUE + EARLY_HINTS).repeat(32);
-  const paced = await Scripted.afterRequest(host(7), '', burst, 1);
-  const flood = await Scripted.afterRequest(host(8), '', burst, 0);
-  const trickle = await Scripted.afterRequest(host(9), '', 'HTTP/1.1 102 Processing\r\n\r\n', 100);
-  const good = await HttpBackend.start(host(10));
-  t.teardown(() => Promise.all([paced.close(), flood.close(), trickle.close(), good.close()]));
-  const TO = 2000;
-  const [normal, a, b, c] = await Promise.all([
-    timedProbe(good.host, { port: good.port, timeoutMs: TO }),
-    timedProbe(paced.host, { port: paced.port, timeoutMs: TO }),
-    timedProbe(flood.host, { port: flood.port, timeoutMs: TO }),
-    timedProbe(trickle.host, { port: trickle.port, timeoutMs: 700 }),
-  ]);
-  t.deepEqual(normal!.r, { ok: true, reason: 'HTTP 200', kind: 'success' });
-  const cut = { ok: false, reason: `more than ${MAX_INFORMATIONAL} informational (1xx) responses`, kind: 'error' };
-  t.deepEqual(a!.r, cut);
-  t.deepEqual(b!.r, cut);
-  t.true(a!.ms < 500 && b!.ms < 500, `cut off after ${a!.ms} / ${b!.ms} ms, long before the ${TO} ms timeout`);
-  // a few every 100 ms stay under the limit: the timeout ends it
-  t.deepEqual(c!.r, { ok: false, reason: 'timeout after 700ms', kind: 'timeout' });
-  t.true(c!.ms <= 700 + c!.slack, `${c!.ms} ms`);
-  await waitFor(() => [paced, flood, trickle].every((x) => x.conns.length === 1 && x.conns[0]!.closed !== null), 2000, 'the connections to close');
-  // the read stayed small: the paced server wrote a few bursts (4 KB each), not 2 s worth (~8 MB)
-  t.true(paced.conns[0]!.bytesOut <= 16 * burst.length, `the paced server wrote ${paced.conns[0]!.bytesOut} bytes`);
-  t.log(`bytes written before the close: paced ${paced.conns[0]!.bytesOut}, flood ${flood.conns[0]!.bytesOut}`);
-  done();
-});
+test.serial(
+  `probe: 1xx informational responses without end are cut off after ${MAX_INFORMATIONAL}; a slow trickle of them ends at the timeout`,
+  async (t) => {
+    const done = bound(t, 4000);
+    // 64 informational responses per write, a write every millisecond (and one that floods as fast as it can)
+    const burst = (CONTINUE + EARLY_HINTS).repeat(32);
+    const paced = await Scripted.afterRequest(host(7), '', burst, 1);
+    const flood = await Scripted.afterRequest(host(8), '', burst, 0);
+    const trickle = await Scripted.afterRequest(host(9), '', 'HTTP/1.1 102 Processing\r\n\r\n', 100);
+    const good = await HttpBackend.start(host(10));
+    t.teardown(() => Promise.all([paced.close(), flood.close(), trickle.close(), good.close()]));
+    const TO = 2000;
+    const [normal, a, b, c] = await Promise.all([
+      timedProbe(good.host, { port: good.port, timeoutMs: TO }),
+      timedProbe(paced.host, { port: paced.port, timeoutMs: TO }),
+      timedProbe(flood.host, { port: flood.port, timeoutMs: TO }),
+      timedProbe(trickle.host, { port: trickle.port, timeoutMs: 700 }),
+    ]);
+    t.deepEqual(normal!.r, { ok: true, reason: 'HTTP 200', kind: 'success' });
+    const cut = { ok: false, reason: `more than ${MAX_INFORMATIONAL} informational (1xx) responses`, kind: 'error' };
+    t.deepEqual(a!.r, cut);
+    t.deepEqual(b!.r, cut);
+    t.true(a!.ms < 500 && b!.ms < 500, `cut off after ${a!.ms} / ${b!.ms} ms, long before the ${TO} ms timeout`);
+    // a few every 100 ms stay under the limit: the timeout ends it
+    t.deepEqual(c!.r, { ok: false, reason: 'timeout after 700ms', kind: 'timeout' });
+    t.true(c!.ms <= 700 + c!.slack, `${c!.ms} ms`);
+    await waitFor(
+      () => [paced, flood, trickle].every((x) => x.conns.length === 1 && x.conns[0]!.closed !== null),
+      2000,
+      'the connections to close',
+    );
+    // the read stayed small: the paced server wrote a few bursts (4 KB each), not 2 s worth (~8 MB)
+    t.true(paced.conns[0]!.bytesOut <= 16 * burst.length, `the paced server wrote ${paced.conns[0]!.bytesOut} bytes`);
+    t.log(`bytes written before the close: paced ${paced.conns[0]!.bytesOut}, flood ${flood.conns[0]!.bytesOut}`);
+    done();
+  },
+);
 
 test.serial('probe: endless chunked bodies with a body check stop at MAX_BODY; an endless chunk extension is a parse error', async (t) => {
   const done = bound(t, 4000);
@@ -526,34 +578,73 @@ test.serial('probe: endless chunked bodies with a body check stop at MAX_BODY; a
   done();
 });
 
-test.serial('prober in a running server: abusive backends go down with their reasons, the healthy region answers, DNS never stops', async (t) => {
-  const done = bound(t, 15_000);
-  const IV = 300;
-  const TO = 500;
-  // each pool: the abusive backend in us-east (written first: what a client of unknown location gets), a good one on
-  // the same port in eu-west
-  const redirect = await HttpBackend.start(host(21), { handler: (req, res) => { res.writeHead(301, { location: req.url }); res.end(); } });
-  const tlsSilent = await Scripted.start(host(22), () => undefined);
-  const tlsDrip = await Scripted.drip(host(23), TLS_RECORD_HEAD, 200);
-  const info = await Scripted.afterRequest(host(24), '', (CONTINUE + EARLY_HINTS).repeat(32), 1);
-  const chunked = await Scripted.afterRequest(host(25), CHUNKED_HEAD, `4000\r\n${'x'.repeat(0x4000)}\r\n`, 1);
-  const goods = await Promise.all([
-    HttpBackend.start(host(31), { port: redirect.port }),
-    HttpBackend.start(host(32), { port: tlsSilent.port, tls: true }),
-    HttpBackend.start(host(33), { port: tlsDrip.port, tls: true }),
-    HttpBackend.start(host(34), { port: info.port }),
-    HttpBackend.start(host(35), { port: chunked.port }),
-  ]);
-  t.teardown(() => Promise.all([redirect.close(), tlsSilent.close(), tlsDrip.close(), info.close(), chunked.close(), ...goods.map((g) => g.close())]));
-  const timing = `interval: ${IV}ms, timeout: ${TO}ms, rise: 2, fall: 2`;
-  const pools = [
-    { name: 'redirect', bad: redirect.host, good: goods[0]!, check: `{ type: http, port: ${redirect.port}, path: /, ${timing} }`, reason: 'HTTP 301' },
-    { name: 'tls-silent', bad: tlsSilent.host, good: goods[1]!, check: `{ type: https, port: ${tlsSilent.port}, insecure: true, ${timing} }`, reason: `timeout after ${TO}ms` },
-    { name: 'tls-drip', bad: tlsDrip.host, good: goods[2]!, check: `{ type: https, port: ${tlsDrip.port}, insecure: true, ${timing} }`, reason: `timeout after ${TO}ms` },
-    { name: 'info', bad: info.host, good: goods[3]!, check: `{ type: http, port: ${info.port}, ${timing} }`, reason: `more than ${MAX_INFORMATIONAL} informational (1xx) responses` },
-    { name: 'chunked', bad: chunked.host, good: goods[4]!, check: `{ type: http, port: ${chunked.port}, body: ok, ${timing} }`, reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB` },
-  ];
-  const zone = `
+test.serial(
+  'prober in a running server: abusive backends go down with their reasons, the healthy region answers, DNS never stops',
+  async (t) => {
+    const done = bound(t, 15_000);
+    const IV = 300;
+    const TO = 500;
+    // each pool: the abusive backend in us-east (written first: what a client of unknown location gets), a good one on
+    // the same port in eu-west
+    const redirect = await HttpBackend.start(host(21), {
+      handler: (req, res) => {
+        res.writeHead(301, { location: req.url });
+        res.end();
+      },
+    });
+    const tlsSilent = await Scripted.start(host(22), () => undefined);
+    const tlsDrip = await Scripted.drip(host(23), TLS_RECORD_HEAD, 200);
+    const info = await Scripted.afterRequest(host(24), '', (CONTINUE + EARLY_HINTS).repeat(32), 1);
+    const chunked = await Scripted.afterRequest(host(25), CHUNKED_HEAD, `4000\r\n${'x'.repeat(0x4000)}\r\n`, 1);
+    const goods = await Promise.all([
+      HttpBackend.start(host(31), { port: redirect.port }),
+      HttpBackend.start(host(32), { port: tlsSilent.port, tls: true }),
+      HttpBackend.start(host(33), { port: tlsDrip.port, tls: true }),
+      HttpBackend.start(host(34), { port: info.port }),
+      HttpBackend.start(host(35), { port: chunked.port }),
+    ]);
+    t.teardown(() =>
+      Promise.all([redirect.close(), tlsSilent.close(), tlsDrip.close(), info.close(), chunked.close(), ...goods.map((g) => g.close())]),
+    );
+    const timing = `interval: ${IV}ms, timeout: ${TO}ms, rise: 2, fall: 2`;
+    const pools = [
+      {
+        name: 'redirect',
+        bad: redirect.host,
+        good: goods[0]!,
+        check: `{ type: http, port: ${redirect.port}, path: /, ${timing} }`,
+        reason: 'HTTP 301',
+      },
+      {
+        name: 'tls-silent',
+        bad: tlsSilent.host,
+        good: goods[1]!,
+        check: `{ type: https, port: ${tlsSilent.port}, insecure: true, ${timing} }`,
+        reason: `timeout after ${TO}ms`,
+      },
+      {
+        name: 'tls-drip',
+        bad: tlsDrip.host,
+        good: goods[2]!,
+        check: `{ type: https, port: ${tlsDrip.port}, insecure: true, ${timing} }`,
+        reason: `timeout after ${TO}ms`,
+      },
+      {
+        name: 'info',
+        bad: info.host,
+        good: goods[3]!,
+        check: `{ type: http, port: ${info.port}, ${timing} }`,
+        reason: `more than ${MAX_INFORMATIONAL} informational (1xx) responses`,
+      },
+      {
+        name: 'chunked',
+        bad: chunked.host,
+        good: goods[4]!,
+        check: `{ type: http, port: ${chunked.port}, body: ok, ${timing} }`,
+        reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB`,
+      },
+    ];
+    const zone = `
 origin: probe.test
 ttl: 300
 soa: { ns: ns1.example.test., email: hostmaster@probe.test }
@@ -561,80 +652,98 @@ records:
   "@": { NS: [ns1.example.test.] }
 ${pools.map((p) => `  ${p.name}: { pool: { ttl: 5, check: ${p.check}, regions: { us-east: [${p.bad}], eu-west: [${p.good.host}] } } }`).join('\n')}
 `;
-  const s = await startServer({ ...ZONES, 'probe.test.yaml': zone });
-  // DNS all along: a query every 20 ms over UDP, every one answered
-  let stop = false;
-  let asked = 0;
-  let unanswered = 0;
-  const pinger = (async () => {
-    while (!stop) {
-      asked++;
-      const raw = await udpRaw(s.port, query('ns1.example.test', 'A'), 1000);
-      if (!raw) unanswered++;
-      await sleep(20);
-    }
-  })();
-  try {
-    const answer = async (name: string, via: 'udp' | 'tcp') => {
-      const msg = query(`${name}.probe.test`, 'A');
-      const r = via === 'udp' ? await udp(s.port, msg) : decode((await tcpMany(s.port, [msg]))[0]!);
-      t.is(r.msg.rcode, 'NOERROR');
-      return r.msg.answers.map((a) => a.data as string);
-    };
-    // at first (initial: up) the written order answers: the abusive us-east targets
-    for (const p of pools) t.deepEqual(await answer(p.name, 'udp'), [p.bad], p.name);
-    // every abusive target goes down (fall 2) with its reason
-    const downBy = 2 * IV * 1.1 + TO + 2 * IV + 1000;
-    await waitFor(() => pools.every((p) => stateChanges(s.logs).some((l) => l.target === p.bad && l.to === 'down')), downBy, 'every abusive target to go down');
-    for (const p of pools) {
-      const lines = stateChanges(s.logs).filter((l) => l.target === p.bad);
-      t.deepEqual(lines.map((l) => [l.from, l.to, l.reason]), [['up', 'down', p.reason]], p.name);
-      t.is(lines[0]!.msg, `target ${p.bad} up → down: ${p.reason}`);
-    }
-    // the good targets never changed, and the pools now answer from them, over UDP and TCP
-    t.deepEqual(stateChanges(s.logs).filter((l) => pools.some((p) => p.good.host === l.target)), []);
-    for (const p of pools) {
-      t.deepEqual(await answer(p.name, 'udp'), [p.good.host], p.name);
-      t.deepEqual(await answer(p.name, 'tcp'), [p.good.host], p.name);
-      t.true(p.good.requests.length >= 2, `${p.name}: the good backend was probed ${p.good.requests.length} times`);
-    }
-    // the abusive backends saw their connections closed: none lives past the check's timeout
-    const late = new Lateness();
-    await sleep(TO + 200);
-    for (const b of [tlsSilent, tlsDrip, info, chunked]) {
-      t.true(b.conns.length >= 2);
-      for (const c of b.conns.filter((x) => x.opened < Date.now() - TO - 200)) {
-        t.not(c.closed, null, `${b.host}: a probe connection left open`);
-        t.true(c.closed! - c.opened <= TO + 200 + late.ms, `${b.host}: a probe connection lived ${c.closed! - c.opened} ms (lateness ${late.ms} ms)`);
+    const s = await startServer({ ...ZONES, 'probe.test.yaml': zone });
+    // DNS all along: a query every 20 ms over UDP, every one answered
+    let stop = false;
+    let asked = 0;
+    let unanswered = 0;
+    const pinger = (async () => {
+      while (!stop) {
+        asked++;
+        const raw = await udpRaw(s.port, query('ns1.example.test', 'A'), 1000);
+        if (!raw) unanswered++;
+        await sleep(20);
       }
+    })();
+    try {
+      const answer = async (name: string, via: 'udp' | 'tcp') => {
+        const msg = query(`${name}.probe.test`, 'A');
+        const r = via === 'udp' ? await udp(s.port, msg) : decode((await tcpMany(s.port, [msg]))[0]!);
+        t.is(r.msg.rcode, 'NOERROR');
+        return r.msg.answers.map((a) => a.data as string);
+      };
+      // at first (initial: up) the written order answers: the abusive us-east targets
+      for (const p of pools) t.deepEqual(await answer(p.name, 'udp'), [p.bad], p.name);
+      // every abusive target goes down (fall 2) with its reason
+      const downBy = 2 * IV * 1.1 + TO + 2 * IV + 1000;
+      await waitFor(
+        () => pools.every((p) => stateChanges(s.logs).some((l) => l.target === p.bad && l.to === 'down')),
+        downBy,
+        'every abusive target to go down',
+      );
+      for (const p of pools) {
+        const lines = stateChanges(s.logs).filter((l) => l.target === p.bad);
+        t.deepEqual(
+          lines.map((l) => [l.from, l.to, l.reason]),
+          [['up', 'down', p.reason]],
+          p.name,
+        );
+        t.is(lines[0]!.msg, `target ${p.bad} up → down: ${p.reason}`);
+      }
+      // the good targets never changed, and the pools now answer from them, over UDP and TCP
+      t.deepEqual(
+        stateChanges(s.logs).filter((l) => pools.some((p) => p.good.host === l.target)),
+        [],
+      );
+      for (const p of pools) {
+        t.deepEqual(await answer(p.name, 'udp'), [p.good.host], p.name);
+        t.deepEqual(await answer(p.name, 'tcp'), [p.good.host], p.name);
+        t.true(p.good.requests.length >= 2, `${p.name}: the good backend was probed ${p.good.requests.length} times`);
+      }
+      // the abusive backends saw their connections closed: none lives past the check's timeout
+      const late = new Lateness();
+      await sleep(TO + 200);
+      for (const b of [tlsSilent, tlsDrip, info, chunked]) {
+        t.true(b.conns.length >= 2);
+        for (const c of b.conns.filter((x) => x.opened < Date.now() - TO - 200)) {
+          t.not(c.closed, null, `${b.host}: a probe connection left open`);
+          t.true(
+            c.closed! - c.opened <= TO + 200 + late.ms,
+            `${b.host}: a probe connection lived ${c.closed! - c.opened} ms (lateness ${late.ms} ms)`,
+          );
+        }
+      }
+      stop = true;
+      await pinger;
+      t.true(asked >= 20, `${asked} UDP queries while probing`);
+      t.is(unanswered, 0, `${unanswered} of ${asked} UDP queries unanswered`);
+      await answersUdpAndTcp(t, s.port);
+    } finally {
+      stop = true;
+      await pinger;
+      await s.stop();
     }
-    stop = true;
-    await pinger;
-    t.true(asked >= 20, `${asked} UDP queries while probing`);
-    t.is(unanswered, 0, `${unanswered} of ${asked} UDP queries unanswered`);
-    await answersUdpAndTcp(t, s.port);
-  } finally {
-    stop = true;
-    await pinger;
-    await s.stop();
-  }
-  done();
-});
+    done();
+  },
+);
 
 // ---- spoofed sources ----------------------------------------------------------------------------------
 
-test.serial('UDP: a datagram from source port 0 (spoofed: nothing can be sent there) is dropped, not answered with a throw that ends the process', async (t) => {
-  const s = await startServer(ZONES);
-  try {
-    const sockets = (s.server as unknown as { udp: { socket: import('node:dgram').Socket | null }[] }).udp.map((u) => u.socket!);
-    t.true(sockets.length > 0);
-    // what the kernel hands over for a raw packet with source port 0 (sending one needs a raw socket)
-    for (const sock of sockets) {
-      t.notThrows(() => sock.emit('message', query('ns1.example.test', 'A'), { address: '127.0.0.1', family: 'IPv4', port: 0, size: 0 }));
+test.serial(
+  'UDP: a datagram from source port 0 (spoofed: nothing can be sent there) is dropped, not answered with a throw that ends the process',
+  async (t) => {
+    const s = await startServer(ZONES);
+    try {
+      const sockets = (s.server as unknown as { udp: { socket: import('node:dgram').Socket | null }[] }).udp.map((u) => u.socket!);
+      t.true(sockets.length > 0);
+      // what the kernel hands over for a raw packet with source port 0 (sending one needs a raw socket)
+      for (const sock of sockets) {
+        t.notThrows(() => sock.emit('message', query('ns1.example.test', 'A'), { address: '127.0.0.1', family: 'IPv4', port: 0, size: 0 }));
+      }
+      await answersUdpAndTcp(t, s.port);
+      noErrorLogs(t, s);
+    } finally {
+      await s.stop();
     }
-    await answersUdpAndTcp(t, s.port);
-    noErrorLogs(t, s);
-  } finally {
-    await s.stop();
-  }
-});
+  },
+);

@@ -7,8 +7,19 @@ import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import packet from 'dns-packet';
 import {
-  BASE_CONFIG, TRANSPORTS, decode, dig, query, startServer, tcpMany, u16, udpRaw,
-  type Msg, type Rec, type Reply, type TestServer,
+  BASE_CONFIG,
+  TRANSPORTS,
+  decode,
+  dig,
+  query,
+  startServer,
+  tcpMany,
+  u16,
+  udpRaw,
+  type Msg,
+  type Rec,
+  type Reply,
+  type TestServer,
 } from '../helpers/server.js';
 import { HOSTED_CHILD_ZONE, undelegatedZone } from '../helpers/zones.js';
 
@@ -69,11 +80,11 @@ ${Array.from({ length: BIG_NS }, (_, i) => `  ns${pad(i)}.big: { A: 192.0.2.${10
 ${Array.from({ length: BIG_MX }, (_, i) => `  mx${pad(i)}: { A: 192.0.2.${150 + i}, AAAA: "2001:db8::${150 + i}" }`).join('\n')}
 `;
 
-
-
 const ZONES = {
-  'example.test.yaml': PARENT_ZONE, 'deep.example.test.yaml': HOSTED_CHILD_ZONE,
-  'nocut.example.test.yaml': undelegatedZone('nocut.example.test'), 'inner.nods.example.test.yaml': undelegatedZone('inner.nods.example.test'),
+  'example.test.yaml': PARENT_ZONE,
+  'deep.example.test.yaml': HOSTED_CHILD_ZONE,
+  'nocut.example.test.yaml': undelegatedZone('nocut.example.test'),
+  'inner.nods.example.test.yaml': undelegatedZone('inner.nods.example.test'),
 };
 const NO_IDENTITY_CONFIG = BASE_CONFIG.replace(/^nsid:.*$/m, '').replace(/^version:.*$/m, '');
 
@@ -126,12 +137,21 @@ interface EdnsOpts {
 /** A query with an OPT record whose every field is chosen by the test. */
 function ednsQuery(name: string, type: string, o: EdnsOpts = {}): Buffer {
   return packet.encode({
-    type: 'query', id: (Math.random() * 0xffff) | 0, flags: o.rd === false ? 0 : packet.RECURSION_DESIRED,
+    type: 'query',
+    id: (Math.random() * 0xffff) | 0,
+    flags: o.rd === false ? 0 : packet.RECURSION_DESIRED,
     questions: [{ name, type: type as packet.RecordType, class: (o.klass ?? 'IN') as packet.RecordClass }],
-    additionals: [{
-      type: 'OPT', name: '.', udpPayloadSize: o.payload ?? 1232, ednsVersion: o.version ?? 0, extendedRcode: 0,
-      flags: o.flags ?? 0, options: o.options ?? [],
-    } as unknown as packet.Answer],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: o.payload ?? 1232,
+        ednsVersion: o.version ?? 0,
+        extendedRcode: 0,
+        flags: o.flags ?? 0,
+        options: o.options ?? [],
+      } as unknown as packet.Answer,
+    ],
   });
 }
 
@@ -186,7 +206,12 @@ function tcpFirstReply(port: number, msgs: Buffer[], ms = PATIENT_MS): Promise<B
 // ---- header flags ------------------------------------------------------------------------------
 
 both('AA is set on authoritative answers, positive and negative', async (t, ask) => {
-  for (const [name, type] of [['ns1.example.test', 'A'], ['ns1.example.test', 'MX'], ['nope.example.test', 'A'], ['www.deep.example.test', 'A']]) {
+  for (const [name, type] of [
+    ['ns1.example.test', 'A'],
+    ['ns1.example.test', 'MX'],
+    ['nope.example.test', 'A'],
+    ['www.deep.example.test', 'A'],
+  ]) {
     const r = await ask(query(name!, type!));
     t.true(r.msg.flag_aa, `${name} ${type}`);
   }
@@ -194,8 +219,12 @@ both('AA is set on authoritative answers, positive and negative', async (t, ask)
 
 both('RA is never set (no recursion offered)', async (t, ask) => {
   const msgs = [
-    query('ns1.example.test', 'A'), query('nope.example.test', 'A'), query('www.example.net', 'A'),
-    query('x.sub.example.test', 'A'), query('id.server', 'TXT', { klass: 'CH' }), ednsQuery('ns1.example.test', 'A', { version: 1 }),
+    query('ns1.example.test', 'A'),
+    query('nope.example.test', 'A'),
+    query('www.example.net', 'A'),
+    query('x.sub.example.test', 'A'),
+    query('id.server', 'TXT', { klass: 'CH' }),
+    ednsQuery('ns1.example.test', 'A', { version: 1 }),
   ];
   for (const m of msgs) {
     const r = await ask(m);
@@ -227,7 +256,7 @@ both('the reply echoes the query id', async (t, ask) => {
 
 // ---- DS at a hosted child apex, as dig prints it --------------------------------------------------
 
-test('dig DS at an undelegated hosted child apex: NOERROR, aa, the child\'s SOA', async (t) => {
+test("dig DS at an undelegated hosted child apex: NOERROR, aa, the child's SOA", async (t) => {
   const out = await dig(S.port, ['+norec', 'nocut.example.test', 'DS']);
   t.regex(out, /status: NOERROR/);
   t.regex(out, /flags: qr aa;/);
@@ -272,23 +301,36 @@ function assertReferral(t: ExecutionContext, m: Msg, label: string): void {
   t.is(m.rcode, 'NOERROR', label);
   t.false(m.flag_aa, `${label}: AA clear on a referral`);
   t.is(m.answers.length, 0, label);
-  t.deepEqual(m.authorities.map((a) => [lc(a.name), a.type, lc(a.data)]).sort(), [
-    ['sub.example.test', 'NS', 'ns.sub.example.test'],
-    ['sub.example.test', 'NS', 'ns2.example.test'],
-  ], label);
-  t.deepEqual(plainAdditionals(m).map((a) => [lc(a.name), a.type, a.data]).sort(), [
-    ['ns.sub.example.test', 'A', '192.0.2.99'],
-    ['ns.sub.example.test', 'AAAA', '2001:db8::99'],
-    ['ns2.example.test', 'A', '198.51.100.53'],
-    ['ns2.example.test', 'AAAA', '2001:db8::53'],
-  ], `${label}: glue in additional`);
+  t.deepEqual(
+    m.authorities.map((a) => [lc(a.name), a.type, lc(a.data)]).sort(),
+    [
+      ['sub.example.test', 'NS', 'ns.sub.example.test'],
+      ['sub.example.test', 'NS', 'ns2.example.test'],
+    ],
+    label,
+  );
+  t.deepEqual(
+    plainAdditionals(m)
+      .map((a) => [lc(a.name), a.type, a.data])
+      .sort(),
+    [
+      ['ns.sub.example.test', 'A', '192.0.2.99'],
+      ['ns.sub.example.test', 'AAAA', '2001:db8::99'],
+      ['ns2.example.test', 'A', '198.51.100.53'],
+      ['ns2.example.test', 'AAAA', '2001:db8::53'],
+    ],
+    `${label}: glue in additional`,
+  );
 }
 
 both('names match case-insensitively under a wildcard and at a cut; a synthesized owner is written as asked', async (t, ask) => {
   const r = await ask(query('Mixed.Static.example.test', 'A'));
   t.is(r.msg.rcode, 'NOERROR');
   t.true(r.msg.flag_aa);
-  t.deepEqual(r.msg.answers.map((a) => [a.name, a.type, a.data]), [['Mixed.Static.example.test', 'A', '192.0.2.80']]);
+  t.deepEqual(
+    r.msg.answers.map((a) => [a.name, a.type, a.data]),
+    [['Mixed.Static.example.test', 'A', '192.0.2.80']],
+  );
   assertReferral(t, (await ask(query('SUB.example.TEST', 'AAAA'))).msg, 'SUB.example.TEST AAAA');
 });
 
@@ -306,7 +348,10 @@ both('names match case-insensitively; the question is echoed exactly and the ans
   t.is(r.msg.answers[0]!.type, 'CNAME');
   t.true(r.msg.answers.slice(1).every((a) => a.type === 'A' && lc(a.name) === 'app.example.test'));
   const upper = await ask(query('NS1.EXAMPLE.TEST', 'A'));
-  t.deepEqual(upper.msg.answers.map((a) => [a.name, a.data]), [['NS1.EXAMPLE.TEST', '192.0.2.53']]);
+  t.deepEqual(
+    upper.msg.answers.map((a) => [a.name, a.data]),
+    [['NS1.EXAMPLE.TEST', '192.0.2.53']],
+  );
 });
 
 // ---- EDNS(0) ---------------------------------------------------------------------------------------
@@ -349,9 +394,19 @@ both('EDNS: BADVERS for version 1 (header rcode 0, OPT extended rcode 1)', async
 });
 
 both('EDNS: unknown options are ignored and not echoed', async (t, ask) => {
-  const r = await ask(ednsQuery('ns1.example.test', 'A', { options: [{ code: 65001, data: Buffer.from('hello') }, { code: 10, data: Buffer.from('0123456789abcdef') }] }));
+  const r = await ask(
+    ednsQuery('ns1.example.test', 'A', {
+      options: [
+        { code: 65001, data: Buffer.from('hello') },
+        { code: 10, data: Buffer.from('0123456789abcdef') },
+      ],
+    }),
+  );
   t.is(r.msg.rcode, 'NOERROR');
-  t.deepEqual(r.msg.answers.map((a) => a.data), ['192.0.2.53']);
+  t.deepEqual(
+    r.msg.answers.map((a) => a.data),
+    ['192.0.2.53'],
+  );
   t.deepEqual(optOf(r.msg)?.options, []);
 });
 
@@ -387,11 +442,20 @@ both('EDNS: the DO bit is copied', async (t, ask) => {
 // ---- ECS (RFC 7871) ------------------------------------------------------------------------------
 
 both('ECS: echoed with the same family, source prefix and address, scope 0 for a static answer', async (t, ask) => {
-  const cases = [ecs(1, 24, [81, 2, 69]), ecs(1, 32, [81, 2, 69, 7]), ecs(1, 20, [81, 2, 64]), ecs(2, 56, [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x12]), ecs(1, 0, [])];
+  const cases = [
+    ecs(1, 24, [81, 2, 69]),
+    ecs(1, 32, [81, 2, 69, 7]),
+    ecs(1, 20, [81, 2, 64]),
+    ecs(2, 56, [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x12]),
+    ecs(1, 0, []),
+  ];
   for (const opt of cases) {
     const r = await ask(ednsQuery('ns1.example.test', 'A', { options: [opt] }));
     t.is(r.msg.rcode, 'NOERROR');
-    t.deepEqual(r.msg.answers.map((a) => a.data), ['192.0.2.53']);
+    t.deepEqual(
+      r.msg.answers.map((a) => a.data),
+      ['192.0.2.53'],
+    );
     const echoed = optOf(r.msg)?.options?.filter((o) => o.code === 8) ?? [];
     t.is(echoed.length, 1);
     t.deepEqual(echoed[0]!.data, opt.data, `echoed byte for byte with scope 0: ${opt.data.toString('hex')}`);
@@ -431,7 +495,11 @@ test('geoip.ecs: false — ECS is neither used nor echoed (RFC 7871 §7.2.1); a 
     ];
     const responder = (s.server as unknown as { responder: { slowParse: boolean } }).responder;
     // both readers of the OPT record: the direct one, and the full decoder (other message shapes)
-    for (const [tr, ask, slow] of [['udp', ASK.udp, false], ['tcp', ASK.tcp, false], ['udp', ASK.udp, true]] as const) {
+    for (const [tr, ask, slow] of [
+      ['udp', ASK.udp, false],
+      ['tcp', ASK.tcp, false],
+      ['udp', ASK.udp, true],
+    ] as const) {
       responder.slowParse = slow;
       for (const [label, opts] of options) {
         const what = `${label} [${tr}${slow ? ', full decoder' : ''}]`;
@@ -440,9 +508,17 @@ test('geoip.ecs: false — ECS is neither used nor echoed (RFC 7871 §7.2.1); a 
         t.true(r.msg.answers.length > 0, what);
         const opt = optOf(r.msg);
         t.truthy(opt, `${what}: OPT in the reply`);
-        t.deepEqual((opt?.options ?? []).filter((o) => o.code === 8), [], `${what}: no ECS option in the reply`);
+        t.deepEqual(
+          (opt?.options ?? []).filter((o) => o.code === 8),
+          [],
+          `${what}: no ECS option in the reply`,
+        );
         // the other options are still read: NSID answered when asked
-        t.is((opt?.options ?? []).some((o) => o.code === 3), opts.includes(nsid), `${what}: NSID`);
+        t.is(
+          (opt?.options ?? []).some((o) => o.code === 3),
+          opts.includes(nsid),
+          `${what}: NSID`,
+        );
       }
     }
   } finally {
@@ -472,7 +548,12 @@ test('UDP answers never exceed min(max(client size, 512), 1232) bytes; TCP gets 
       t.true(u.raw.length <= limit, `${label}: ${u.raw.length} bytes > ${limit}`);
       t.is(u.msg.flag_tc, tc, `${label}: TC`);
       t.is(full.raw.length > limit, tc, `${label}: TC exactly when the full answer (${full.raw.length}) exceeds ${limit}`);
-      if (!tc) t.deepEqual(u.msg.answers.map((a) => a.data), full.msg.answers.map((a) => a.data), label);
+      if (!tc)
+        t.deepEqual(
+          u.msg.answers.map((a) => a.data),
+          full.msg.answers.map((a) => a.data),
+          label,
+        );
       if (payload !== null) t.truthy(optOf(u.msg), `${label}: OPT`);
     }
   }
@@ -507,8 +588,13 @@ both('FORMERR for QDCOUNT 0 and QDCOUNT 2 (the header is readable)', async (t, a
   t.true(r0.msg.flag_rd);
   t.is(r0.msg.type, 'response');
   const two = packet.encode({
-    type: 'query', id: 0x4321, flags: 0,
-    questions: [{ name: 'ns1.example.test', type: 'A', class: 'IN' }, { name: 'ns2.example.test', type: 'A', class: 'IN' }],
+    type: 'query',
+    id: 0x4321,
+    flags: 0,
+    questions: [
+      { name: 'ns1.example.test', type: 'A', class: 'IN' },
+      { name: 'ns2.example.test', type: 'A', class: 'IN' },
+    ],
   });
   const r2 = await ask(two);
   t.is(r2.msg.rcode, 'FORMERR');
@@ -520,8 +606,14 @@ both('FORMERR replies to a query with QDCOUNT 0 or 2 and a valid OPT carry OPT',
   const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232, options: [] } as unknown as packet.Answer;
   const zero = packet.encode({ type: 'query', id: 0x5150, flags: 0, questions: [], additionals: [opt] });
   const two = packet.encode({
-    type: 'query', id: 0x5151, flags: 0, additionals: [opt],
-    questions: [{ name: 'ns1.example.test', type: 'A', class: 'IN' }, { name: 'ns2.example.test', type: 'A', class: 'IN' }],
+    type: 'query',
+    id: 0x5151,
+    flags: 0,
+    additionals: [opt],
+    questions: [
+      { name: 'ns1.example.test', type: 'A', class: 'IN' },
+      { name: 'ns2.example.test', type: 'A', class: 'IN' },
+    ],
   });
   for (const q of [zero, two]) {
     const r = await ask(q);
@@ -541,7 +633,13 @@ both('FORMERR for a record that runs past the end of the message', async (t, ask
 
 both('FORMERR for two OPT records', async (t, ask) => {
   const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232, options: [] } as unknown as packet.Answer;
-  const q = packet.encode({ type: 'query', id: 9, flags: 0, questions: [{ name: 'ns1.example.test', type: 'A', class: 'IN' }], additionals: [opt, opt] });
+  const q = packet.encode({
+    type: 'query',
+    id: 9,
+    flags: 0,
+    questions: [{ name: 'ns1.example.test', type: 'A', class: 'IN' }],
+    additionals: [opt, opt],
+  });
   const r = await ask(q);
   t.is(r.msg.rcode, 'FORMERR');
 });
@@ -571,7 +669,10 @@ test('fewer than 12 bytes: no reply (UDP), and the server keeps answering', asyn
     t.is(await udpRaw(S.port, bytes, 300), null, `${bytes.length} bytes`);
   }
   const r = await udpAsk(S.port, query('ns1.example.test', 'A'));
-  t.deepEqual(r.msg.answers.map((a) => a.data), ['192.0.2.53']);
+  t.deepEqual(
+    r.msg.answers.map((a) => a.data),
+    ['192.0.2.53'],
+  );
 });
 
 test('fewer than 12 bytes: no reply (TCP), the next query on the connection is answered', async (t) => {
@@ -582,7 +683,11 @@ test('fewer than 12 bytes: no reply (TCP), the next query on the connection is a
 });
 
 both('NOTIMP for opcodes other than QUERY (STATUS, NOTIFY, UPDATE)', async (t, ask) => {
-  for (const [opcode, name] of [[2, 'STATUS'], [4, 'NOTIFY'], [5, 'UPDATE']] as const) {
+  for (const [opcode, name] of [
+    [2, 'STATUS'],
+    [4, 'NOTIFY'],
+    [5, 'UPDATE'],
+  ] as const) {
     const r = await ask(withOpcode(query('example.test', 'SOA', { id: 0x3000 + opcode }), opcode));
     t.is(r.msg.rcode, 'NOTIMP', name);
     t.is(r.msg.opcode, name, `${name} echoed`);
@@ -607,7 +712,12 @@ test('packets with QR=1 are dropped (TCP), the next query on the connection is a
 });
 
 both('REFUSED for class CH other than the identity names, for class HS and ANY', async (t, ask) => {
-  for (const [name, type, klass] of [['ns1.example.test', 'A', 'CH'], ['authors.bind', 'TXT', 'CH'], ['ns1.example.test', 'A', 'HS'], ['ns1.example.test', 'A', 'ANY']]) {
+  for (const [name, type, klass] of [
+    ['ns1.example.test', 'A', 'CH'],
+    ['authors.bind', 'TXT', 'CH'],
+    ['ns1.example.test', 'A', 'HS'],
+    ['ns1.example.test', 'A', 'ANY'],
+  ]) {
     const r = await ask(query(name!, type!, { klass }));
     t.is(r.msg.rcode, 'REFUSED', `${name} ${klass}`);
     t.is(r.msg.answers.length, 0);
@@ -653,7 +763,12 @@ both('CHAOS: another type at an identity name is NODATA (the name exists, with T
 });
 
 both('CHAOS TXT id.server and hostname.bind answer the NSID; version.bind the configured version', async (t, ask) => {
-  for (const [name, text] of [['id.server', 'ns1.test-nsid'], ['hostname.bind', 'ns1.test-nsid'], ['version.bind', 'steerdns-test'], ['VERSION.BIND', 'steerdns-test']]) {
+  for (const [name, text] of [
+    ['id.server', 'ns1.test-nsid'],
+    ['hostname.bind', 'ns1.test-nsid'],
+    ['version.bind', 'steerdns-test'],
+    ['VERSION.BIND', 'steerdns-test'],
+  ]) {
     const r = await ask(query(name!, 'TXT', { klass: 'CH' }));
     t.is(r.msg.rcode, 'NOERROR', name);
     t.is(r.msg.answers.length, 1, name);
@@ -715,7 +830,10 @@ both('TXT longer than 255 octets is one record of several character-strings', as
   t.false(r.msg.flag_tc);
   t.is(r.msg.answers.length, 1);
   const parts = r.msg.answers[0]!.data as Buffer[];
-  t.deepEqual(parts.map((p) => p.length), [255, 255, DKIM.length - 510]);
+  t.deepEqual(
+    parts.map((p) => p.length),
+    [255, 255, DKIM.length - 510],
+  );
   t.is(Buffer.concat(parts).toString(), DKIM);
   // RDLENGTH covers exactly the strings with their length bytes
   const raw = r.raw;
@@ -736,7 +854,10 @@ test('TCP: several pipelined queries on one connection each get their answer', a
     t.truthy(m, n);
     t.is(lc(m!.questions[0]!.name), n);
   });
-  t.deepEqual(byId.get(0x6000)!.answers.map((a) => a.data), ['192.0.2.53']);
+  t.deepEqual(
+    byId.get(0x6000)!.answers.map((a) => a.data),
+    ['192.0.2.53'],
+  );
   t.is(byId.get(0x6003)!.rcode, 'NXDOMAIN');
   t.is(byId.get(0x6007)!.answers.length, 15, 'a large answer in the middle of the pipeline');
 });
@@ -763,14 +884,17 @@ function connect(port: number): Promise<Conn> {
       }
     });
     sock.on('error', () => sock.destroy());
-    sock.once('connect', () => resolve({
-      ask: (msg) => new Promise((r) => {
-        waiting.push(r);
-        sock.write(Buffer.concat([u16(msg.length), msg]));
+    sock.once('connect', () =>
+      resolve({
+        ask: (msg) =>
+          new Promise((r) => {
+            waiting.push(r);
+            sock.write(Buffer.concat([u16(msg.length), msg]));
+          }),
+        closed,
+        destroy: () => sock.destroy(),
       }),
-      closed,
-      destroy: () => sock.destroy(),
-    }));
+    );
     sock.once('error', reject);
   });
 }
@@ -787,7 +911,10 @@ test('TCP: an idle connection is closed after limits.tcp_idle', async (t) => {
     // that holds however late the answer reaches this (possibly busy) test process
     const sentAt = Date.now();
     const r = decode(await c.ask(query('ns1.example.test', 'A'))).msg;
-    t.deepEqual(r.answers.map((a) => a.data), ['192.0.2.53']);
+    t.deepEqual(
+      r.answers.map((a) => a.data),
+      ['192.0.2.53'],
+    );
     const closedAt = await within(c.closed, PATIENT_MS);
     t.not(closedAt, 'timeout', 'the idle connection was closed');
     t.true((closedAt as number) - sentAt >= 300, `closed ${(closedAt as number) - sentAt} ms after the query was sent`);
@@ -808,8 +935,14 @@ test('TCP: at limits.tcp_connections the longest-idle connection is closed', asy
     const c3 = await connect(s.port);
     t.not(await within(c1.closed, PATIENT_MS), 'timeout', 'the longest-idle connection was closed');
     // the newer connections still answer
-    t.deepEqual(decode(await c3.ask(q())).msg.answers.map((a) => a.data), ['192.0.2.53']);
-    t.deepEqual(decode(await c2.ask(q())).msg.answers.map((a) => a.data), ['192.0.2.53']);
+    t.deepEqual(
+      decode(await c3.ask(q())).msg.answers.map((a) => a.data),
+      ['192.0.2.53'],
+    );
+    t.deepEqual(
+      decode(await c2.ask(q())).msg.answers.map((a) => a.data),
+      ['192.0.2.53'],
+    );
     c2.destroy();
     c3.destroy();
   } finally {

@@ -23,12 +23,40 @@ const fixture = loadZonesFixture();
 test.after.always(() => fixture.cleanup());
 const { config, snapshot } = fixture;
 
-const NAMES = ['www.example.test', 'WWW.Example.TEST', 'app.example.test', 'api.example.test', 'example.test', 'static.example.test',
-  'x.static.example.test', 'nope.example.test', 'sub.example.test', 'deep.x.sub.example.test', 'ns1.example.test', 'mail.example.test',
-  '_sip._tcp.example.test', 'dkim._domainkey.example.test', '80.2.0.192.in-addr.arpa', 'example.com', 'version.bind', 'id.server'];
+const NAMES = [
+  'www.example.test',
+  'WWW.Example.TEST',
+  'app.example.test',
+  'api.example.test',
+  'example.test',
+  'static.example.test',
+  'x.static.example.test',
+  'nope.example.test',
+  'sub.example.test',
+  'deep.x.sub.example.test',
+  'ns1.example.test',
+  'mail.example.test',
+  '_sip._tcp.example.test',
+  'dkim._domainkey.example.test',
+  '80.2.0.192.in-addr.arpa',
+  'example.com',
+  'version.bind',
+  'id.server',
+];
 /** Names in big.test: many A and AAAA, long TXT, MX with 12 in-zone targets, a delegation with 20 glue RRsets. */
-const BIG_NAMES = ['big.test', 'Big.TEST', 'many.big.test', 'MANY.big.test', 'big.big.test', 'mid.big.test', 'alias.big.test', 'x.w.big.test',
-  'deleg.big.test', 'a.deleg.big.test', 'ns0.deleg.big.test'];
+const BIG_NAMES = [
+  'big.test',
+  'Big.TEST',
+  'many.big.test',
+  'MANY.big.test',
+  'big.big.test',
+  'mid.big.test',
+  'alias.big.test',
+  'x.w.big.test',
+  'deleg.big.test',
+  'a.deleg.big.test',
+  'ns0.deleg.big.test',
+];
 // A AAAA MX TXT NS SOA SRV CNAME ANY DS CAA PTR TLSA NAPTR SSHFP AXFR OPT
 const TYPES = [1, 28, 15, 16, 2, 6, 33, 5, 255, 43, 257, 12, 52, 35, 44, 252, 41];
 const PAYLOADS = [0, 1, 511, 512, 700, 1232, 1400, 4096, 65535];
@@ -111,7 +139,13 @@ function generate(rnd: () => number, names = NAMES): Generated {
       flags: (rnd() < 0.3 ? 0x8000 : 0) | (rnd() < 0.05 ? Math.floor(rnd() * 0x8000) : 0), // DO, and Z bits now and then
     };
     const extRcode = rnd() < 0.03 ? 1 + Math.floor(rnd() * 255) : 0; // meaningless in a query: ignored
-    return { msg: rawQuery({ ...base, records: [optRecord({ ...opt, extRcode, options })] }), shape: 'one OPT', path: 'direct', questionLength, opt };
+    return {
+      msg: rawQuery({ ...base, records: [optRecord({ ...opt, extRcode, options })] }),
+      shape: 'one OPT',
+      path: 'direct',
+      questionLength,
+      opt,
+    };
   }
   const shape = pick(DECODER_SHAPE_NAMES);
   const opt = () => optRecord({ payload: pick(PAYLOADS), options: rnd() < 0.5 ? [ednsOption(3)] : [] });
@@ -139,7 +173,8 @@ test('parse: the direct reader and the full decoder agree on 20,000 generated qu
     s.n++;
     if (a.formerr) s.formerr++;
     shapes.set(g.shape, s);
-    if (howFast.took !== g.path) problems.push(`${g.shape}: the direct reader took the ${howFast.took} path, not the ${g.path} one: ${hex}`);
+    if (howFast.took !== g.path)
+      problems.push(`${g.shape}: the direct reader took the ${howFast.took} path, not the ${g.path} one: ${hex}`);
     if (howSlow.took !== 'decoder') problems.push(`${g.shape}: slow: true took the ${howSlow.took} path: ${hex}`);
     if (g.opt) {
       // the OPT's fields as written: the version at +6, DO the top bit of the flags at +7 (not the extended RCODE at +5)
@@ -160,20 +195,30 @@ test('parse: the direct reader and the full decoder agree on 20,000 generated qu
     }
   }
   t.deepEqual(problems.slice(0, 5), [], `${problems.length} problems`);
-  t.log(`direct ${took.direct}, decoder ${took.decoder}; EDNS version > 0: ${versions} (${versionsWithBadEcs} with a malformed ECS), DO: ${dnssecOk}`);
+  t.log(
+    `direct ${took.direct}, decoder ${took.decoder}; EDNS version > 0: ${versions} (${versionsWithBadEcs} with a malformed ECS), DO: ${dnssecOk}`,
+  );
   t.log([...shapes].map(([k, v]) => `${k}: ${v.n} (${v.formerr} FORMERR)`).join('; '));
   // the mix: 90% common shapes (direct), 10% left to the decoder, every decoder shape present
   t.true(took.direct >= 17_000, `${took.direct} of 20,000 took the direct path`);
   t.true(took.decoder >= 1_500, `${took.decoder} of 20,000 took the decoder path`);
-  for (const name of DECODER_SHAPE_NAMES) t.true((shapes.get(name)?.n ?? 0) >= 80, `decoder shape "${name}" generated ${shapes.get(name)?.n ?? 0} times`);
+  for (const name of DECODER_SHAPE_NAMES)
+    t.true((shapes.get(name)?.n ?? 0) >= 80, `decoder shape "${name}" generated ${shapes.get(name)?.n ?? 0} times`);
   const decoderShapes = DECODER_SHAPE_NAMES.map((n) => shapes.get(n)!);
-  t.true(decoderShapes.some((s) => s.formerr === 0) && decoderShapes.some((s) => s.formerr === s.n), 'decoder shapes both accepted and refused');
+  t.true(
+    decoderShapes.some((s) => s.formerr === 0) && decoderShapes.some((s) => s.formerr === s.n),
+    'decoder shapes both accepted and refused',
+  );
   t.true(versions >= 500 && versionsWithBadEcs >= 20 && dnssecOk >= 2_000);
 });
 
 test('parse and respond: question names of 255 octets are read by both paths, 256 and 257 are FORMERR; labels of 63 octets are read, 64 are FORMERR', (t) => {
   const responders = [false, true].map((slow) => {
-    const r = new Responder(() => snapshot, config, poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1) }));
+    const r = new Responder(
+      () => snapshot,
+      config,
+      poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1) }),
+    );
     r.slowParse = slow;
     return r;
   });
@@ -217,7 +262,11 @@ test('parse and respond: question names of 255 octets are read by both paths, 25
         t.true(a!.subarray(12, 12 + wire.length + 4).equals(msg.subarray(12, 12 + wire.length + 4)), `${what}: question echoed`);
         // the wildcard answers at the 255-octet owner (compressed: a pointer into the question)
         if (c.name.toLowerCase().endsWith('.static.example.test')) {
-          t.deepEqual(res.answers.map((r) => [r.name, r.type, r.data]), [[c.name, 'A', '192.0.2.80']], what);
+          t.deepEqual(
+            res.answers.map((r) => [r.name, r.type, r.data]),
+            [[c.name, 'A', '192.0.2.80']],
+            what,
+          );
         }
       } else {
         t.is(res.rcode, 'FORMERR', what);
@@ -277,7 +326,8 @@ function checkResponse(g: Generated, out: Buffer, transport: Transport, client: 
   // the question, byte for byte (case as asked)
   const qd = out.readUInt16BE(4);
   if (qd !== (ref.question ? 1 : 0)) problems.push(`QDCOUNT ${qd}`);
-  if (qd === 1 && !out.subarray(12, 12 + g.questionLength).equals(g.msg.subarray(12, 12 + g.questionLength))) problems.push('question not echoed byte for byte');
+  if (qd === 1 && !out.subarray(12, 12 + g.questionLength).equals(g.msg.subarray(12, 12 + g.questionLength)))
+    problems.push('question not echoed byte for byte');
   const limit = transport === 'tcp' ? 65535 : ref.edns ? Math.min(Math.max(ref.edns.payload, 512), 1232) : 512;
   if (out.length > limit) problems.push(`${out.length} bytes over the limit of ${limit}`);
   const tc = (out[2]! & 0x02) !== 0;
@@ -299,23 +349,34 @@ function checkResponse(g: Generated, out: Buffer, transport: Transport, client: 
   };
   const q = ref.question;
   let expected: number;
-  if (ref.opcode !== 0) expected = 4; // NOTIMP
+  if (ref.opcode !== 0)
+    expected = 4; // NOTIMP
   else if (ref.formerr) expected = 1;
-  else if (ref.edns && ref.edns.version > 0) expected = 16; // BADVERS
-  else if (q!.qtype === 41) expected = 1; // OPT as a question
+  else if (ref.edns && ref.edns.version > 0)
+    expected = 16; // BADVERS
+  else if (q!.qtype === 41)
+    expected = 1; // OPT as a question
   else if (q!.qclass === 3) expected = ['id.server', 'hostname.bind', 'version.bind', 'version.server'].includes(q!.name) ? 0 : 5;
   else if (q!.qclass !== 1 || q!.qtype === 251 || q!.qtype === 252) expected = 5;
   else expected = -1; // from the zones
   if (g.opt && g.opt.version > 0 && ref.opcode === 0) {
     tally.badvers++;
-    if (rcode !== 16 || (out[3]! & 0x0f) !== 0) problems.push(`EDNS version ${g.opt.version}: rcode ${rcode} (header ${out[3]! & 0x0f}), not BADVERS`);
+    if (rcode !== 16 || (out[3]! & 0x0f) !== 0)
+      problems.push(`EDNS version ${g.opt.version}: rcode ${rcode} (header ${out[3]! & 0x0f}), not BADVERS`);
   }
   if (expected >= 0) {
     if (rcode !== expected) problems.push(`rcode ${rcode}, expected ${expected}`);
-    if (q?.qclass !== 3 && (sections.answer.length || sections.authority.length || sections.additional.length)) problems.push('records in a response not from the zones');
+    if (q?.qclass !== 3 && (sections.answer.length || sections.authority.length || sections.additional.length))
+      problems.push('records in a response not from the zones');
     return problems;
   }
-  const ans = lookup(snapshot, q!.name, q!.qtype, { address: client, ecs: ref.edns?.ecs ?? null }, poolResolver(oracle, () => snapshot.geo));
+  const ans = lookup(
+    snapshot,
+    q!.name,
+    q!.qtype,
+    { address: client, ecs: ref.edns?.ecs ?? null },
+    poolResolver(oracle, () => snapshot.geo),
+  );
   if (rcode !== ans.rcode) problems.push(`rcode ${rcode}, lookup() says ${ans.rcode}`);
   if (((out[2]! & 0x04) !== 0) !== ans.aa) problems.push(`AA ${!ans.aa}, lookup() says ${ans.aa}`);
   const answer = keysOfSets(ans.answer).flat();
@@ -334,17 +395,21 @@ function checkResponse(g: Generated, out: Buffer, transport: Transport, client: 
     if (!emptied) {
       tally.truncatedGlue++;
       if (!sameSet(sections.answer, answer) || !sameSet(sections.authority, authority)) problems.push('TC with a partial answer');
-      if (k < 0 || k >= ans.mandatoryAdditional) problems.push(`TC, but additional data ${k < 0 ? 'not a prefix of lookup()\'s' : 'has all mandatory glue'}`);
+      if (k < 0 || k >= ans.mandatoryAdditional)
+        problems.push(`TC, but additional data ${k < 0 ? "not a prefix of lookup()'s" : 'has all mandatory glue'}`);
     }
     return problems;
   }
   tally.compared++;
-  if (!sameSet(sections.answer, answer)) problems.push(`answer section:\n  ${sections.answer.join('\n  ')}\nlookup():\n  ${answer.join('\n  ')}`);
-  if (!sameSet(sections.authority, authority)) problems.push(`authority section:\n  ${sections.authority.join('\n  ')}\nlookup():\n  ${authority.join('\n  ')}`);
+  if (!sameSet(sections.answer, answer))
+    problems.push(`answer section:\n  ${sections.answer.join('\n  ')}\nlookup():\n  ${answer.join('\n  ')}`);
+  if (!sameSet(sections.authority, authority))
+    problems.push(`authority section:\n  ${sections.authority.join('\n  ')}\nlookup():\n  ${authority.join('\n  ')}`);
   if (k < 0) problems.push(`additional section not whole RRsets of lookup()'s:\n  ${sections.additional.join('\n  ')}`);
   else if (k < additional.length) {
     tally.trimmed++;
-    if (transport === 'tcp' || k < ans.mandatoryAdditional) problems.push(`additional data left out (${k} of ${additional.length} RRsets) without TC`);
+    if (transport === 'tcp' || k < ans.mandatoryAdditional)
+      problems.push(`additional data left out (${k} of ${additional.length} RRsets) without TC`);
   }
   return problems;
 }
@@ -375,7 +440,8 @@ test('respond: byte-identical responses from both parsers, with the records look
       t.deepEqual(a, b, `${transport} ${g.msg.toString('hex')}`);
       return;
     }
-    for (const p of checkResponse(g, a, transport, client, oracle, tally)) problems.push(`${g.shape}, ${transport}, ${client}: ${p}\nquery:    ${g.msg.toString('hex')}\nresponse: ${a.toString('hex')}`);
+    for (const p of checkResponse(g, a, transport, client, oracle, tally))
+      problems.push(`${g.shape}, ${transport}, ${client}: ${p}\nquery:    ${g.msg.toString('hex')}\nresponse: ${a.toString('hex')}`);
   };
   // every large answer: without EDNS, at EDNS payload sizes around and past the limits, and over TCP
   for (const name of BIG_NAMES) {
@@ -399,9 +465,14 @@ test('respond: byte-identical responses from both parsers, with the records look
     run(g, rnd() < 0.2 ? 'tcp' : 'udp', rnd() < 0.5 ? '127.0.0.1' : '81.2.69.142');
   }
   t.deepEqual(problems.slice(0, 3), [], `${problems.length} problems`);
-  t.log(`${n} queries: ${tally.compared} compared with lookup(), ${tally.truncated} truncated (${tally.truncatedGlue} for glue), `
-    + `${tally.trimmed} with additional data left out, ${tally.badvers} BADVERS, ${tally.dnssecOk} with DO; UDP limits ${[...tally.ednsSizes].sort((a, b) => a - b).join(' ')}`);
+  t.log(
+    `${n} queries: ${tally.compared} compared with lookup(), ${tally.truncated} truncated (${tally.truncatedGlue} for glue), ` +
+      `${tally.trimmed} with additional data left out, ${tally.badvers} BADVERS, ${tally.dnssecOk} with DO; UDP limits ${[...tally.ednsSizes].sort((a, b) => a - b).join(' ')}`,
+  );
   t.true(tally.compared >= 6_000);
   t.true(tally.truncated >= 300 && tally.truncatedGlue >= 20 && tally.trimmed >= 30 && tally.badvers >= 200 && tally.dnssecOk >= 1_000);
-  t.deepEqual([...tally.ednsSizes].sort((a, b) => a - b), [512, 513, 700, 1000, 1232]);
+  t.deepEqual(
+    [...tally.ednsSizes].sort((a, b) => a - b),
+    [512, 513, 700, 1000, 1232],
+  );
 });

@@ -76,11 +76,14 @@ interface Line {
 
 /** The resource-record lines of dig's output (every line that is not a comment). */
 function records(out: string): Line[] {
-  return out.split('\n').filter((l) => l.trim() && !l.startsWith(';')).map((l) => {
-    const m = /^(\S+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(l.trim());
-    if (!m) throw new Error(`not a record line: ${l}`);
-    return { owner: m[1]!, ttl: Number(m[2]), klass: m[3]!, type: m[4]!, rdata: m[5]! };
-  });
+  return out
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith(';'))
+    .map((l) => {
+      const m = /^(\S+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(l.trim());
+      if (!m) throw new Error(`not a record line: ${l}`);
+      return { owner: m[1]!, ttl: Number(m[2]), klass: m[3]!, type: m[4]!, rdata: m[5]! };
+    });
 }
 
 /** dig splits long hex fields into space-separated chunks: join the hex after the first `fixed` fields. */
@@ -128,7 +131,10 @@ for (const c of TYPES) {
       t.is(status(out), 'NOERROR', out);
       t.true(flagsLine(out).includes('aa'), 'authoritative');
       const lines = records(out);
-      t.true(lines.every((l) => l.owner === `${c.name}.` && l.type === c.type && l.klass === 'IN'), out);
+      t.true(
+        lines.every((l) => l.owner === `${c.name}.` && l.type === c.type && l.klass === 'IN'),
+        out,
+      );
       const rdata = lines.map((l) => (c.hexFixed ? joinHex(l.rdata, c.hexFixed) : l.rdata)).sort();
       t.deepEqual(rdata, [...c.rdata].sort(), `${transport}: ${out}`);
     }
@@ -136,7 +142,10 @@ for (const c of TYPES) {
 }
 
 test('dig +short shows the presentation text of each record type', async (t) => {
-  t.is((await dig(S.port, ['+short', 'example.test', 'SOA'])).trim(), 'ns1.example.test. host\\.master.example.test. 2024010101 7200 3600 1209600 60');
+  t.is(
+    (await dig(S.port, ['+short', 'example.test', 'SOA'])).trim(),
+    'ns1.example.test. host\\.master.example.test. 2024010101 7200 3600 1209600 60',
+  );
   t.is((await dig(S.port, ['+short', '_sip._tcp.example.test', 'SRV'])).trim(), '10 60 5060 sip1.example.test.');
   t.is(joinHex((await dig(S.port, ['+short', 'sub.example.test', 'DS'])).trim(), 3), `12345 13 2 ${DS_DIGEST}`);
   t.is((await dig(S.port, ['+short', '-x', '192.0.2.25'])).trim(), 'mail.example.test.');
@@ -147,7 +156,11 @@ test('dig decodes a TXT over 255 octets as several character-strings of one reco
     const out = (await dig(S.port, [transport, '+short', 'dkim._domainkey.example.test', 'TXT'])).trim();
     t.is(out.split('\n').length, 1, 'one record');
     const strings = [...out.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
-    t.deepEqual(strings.map((s) => s.length), [255, 255, DKIM.length - 510], out);
+    t.deepEqual(
+      strings.map((s) => s.length),
+      [255, 255, DKIM.length - 510],
+      out,
+    );
     t.is(strings.join(''), DKIM);
   }
 });
@@ -157,7 +170,10 @@ test('dig decodes a TXT over 255 octets as several character-strings of one reco
 test('dig +tcp gets the answer over TCP', async (t) => {
   const out = await dig(S.port, ['+tcp', 'ns1.example.test']);
   t.regex(out, /;; SERVER: 127\.0\.0\.1#\d+\(127\.0\.0\.1\) \(TCP\)/);
-  t.deepEqual(records(out).map((l) => [l.owner, l.type, l.rdata]), [['ns1.example.test.', 'A', '192.0.2.53']]);
+  t.deepEqual(
+    records(out).map((l) => [l.owner, l.type, l.rdata]),
+    [['ns1.example.test.', 'A', '192.0.2.53']],
+  );
   const big = await dig(S.port, ['+tcp', '+noall', '+answer', 'bigtxt.example.test', 'TXT']);
   t.is(records(big).length, 4);
 });
@@ -190,7 +206,10 @@ test('dig shows NXDOMAIN with the SOA in authority', async (t) => {
   t.regex(out, /;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: \d+/);
   t.regex(out, /ANSWER: 0, AUTHORITY: 1/);
   const soa = records(out);
-  t.deepEqual(soa.map((l) => [l.owner, l.ttl, l.type]), [['example.test.', 60, 'SOA']]);
+  t.deepEqual(
+    soa.map((l) => [l.owner, l.ttl, l.type]),
+    [['example.test.', 60, 'SOA']],
+  );
 });
 
 test('dig: a large TXT with +ignore +bufsize=512 shows tc; without +ignore dig retries over TCP', async (t) => {
@@ -212,7 +231,10 @@ test('dig: the question is echoed in the case asked', async (t) => {
   const lines = records(out);
   t.is(lines[0]!.owner, 'WwW.ExAmPlE.TeSt.');
   t.is(lines[0]!.type, 'CNAME');
-  t.deepEqual(lines.slice(1).map((l) => [l.owner.toLowerCase(), l.type, l.rdata]), [['ns1.example.test.', 'A', '192.0.2.53']]);
+  t.deepEqual(
+    lines.slice(1).map((l) => [l.owner.toLowerCase(), l.type, l.rdata]),
+    [['ns1.example.test.', 'A', '192.0.2.53']],
+  );
 });
 
 test('dig: REFUSED outside our zones', async (t) => {
@@ -250,5 +272,8 @@ test('dig: BADVERS for EDNS version 1', async (t) => {
 
 test('dig: a pool name answers its addresses with the pool ttl', async (t) => {
   const lines = records(await dig(S.port, ['+noall', '+answer', 'app.example.test']));
-  t.deepEqual(lines.map((l) => [l.owner, l.ttl, l.type, l.rdata]), [['app.example.test.', 20, 'A', '192.0.2.10']]);
+  t.deepEqual(
+    lines.map((l) => [l.owner, l.ttl, l.type, l.rdata]),
+    [['app.example.test.', 20, 'A', '192.0.2.10']],
+  );
 });

@@ -47,11 +47,16 @@ test('check: an RRset that cannot fit in a 65535-octet message is an error', (t)
   const huge = `${ZONE.replace(/  big: .*\n/, '')}  huge: { TXT: [${Array.from({ length: 400 }, (_, i) => `"${String(i).padStart(3, '0')}${'y'.repeat(247)}"`).join(', ')}] }\n`;
   const { zone, diagnostics } = parseZone('/tmp/zones/example.test.yaml', huge, cfg);
   t.is(zone, null);
-  t.regex(diagnostics.map((d) => d.message).join('\n'), /TXT at "huge" is about \d+ octets on the wire: it cannot fit in a DNS message \(65535 octets, even over TCP\)/);
+  t.regex(
+    diagnostics.map((d) => d.message).join('\n'),
+    /TXT at "huge" is about \d+ octets on the wire: it cannot fit in a DNS message \(65535 octets, even over TCP\)/,
+  );
 });
 
 test('limits.tcp_connections counts the connections of every listen address together', async (t) => {
-  const config = BASE_CONFIG.replace('listen: ["127.0.0.1:0"]', 'listen: ["127.0.0.1:0", "127.0.0.2:0"]') + 'limits: { tcp_connections: 2, tcp_idle: 30s }\n';
+  const config =
+    BASE_CONFIG.replace('listen: ["127.0.0.1:0"]', 'listen: ["127.0.0.1:0", "127.0.0.2:0"]') +
+    'limits: { tcp_connections: 2, tcp_idle: 30s }\n';
   const s = await startServer({ 'example.test.yaml': ZONE }, config);
   const socks: net.Socket[] = [];
   try {
@@ -61,7 +66,9 @@ test('limits.tcp_connections counts the connections of every listen address toge
         const sock = net.connect({ host: b.host, port: b.port });
         const idx = socks.push(sock) - 1;
         open[idx] = true;
-        sock.on('close', () => { open[idx] = false; });
+        sock.on('close', () => {
+          open[idx] = false;
+        });
         sock.on('error', () => undefined);
         await new Promise<void>((r) => sock.once('connect', () => r()));
         await new Promise((r) => setTimeout(r, 15)); // distinct idle ages
@@ -111,7 +118,11 @@ test('EDNS version 1 with a malformed Client Subnet option: BADVERS (extended RC
     for (const [what, ecs] of Object.entries(malformed)) {
       // options are defined per EDNS version (RFC 6891 §6.1.3): under a version we do not implement they are not read
       for (const version of [1, 255]) {
-        const msg = rawQuery({ name: 'ns1.example.test', qtype: 1, records: [optRecord({ version, flags: 0x8000, options: [ednsOption(3), ecs] })] });
+        const msg = rawQuery({
+          name: 'ns1.example.test',
+          qtype: 1,
+          records: [optRecord({ version, flags: 0x8000, options: [ednsOption(3), ecs] })],
+        });
         for (const ask of [udp, tcp]) {
           const r = await ask(s.port, msg);
           const opt = optOf(r);
@@ -124,7 +135,10 @@ test('EDNS version 1 with a malformed Client Subnet option: BADVERS (extended RC
         }
       }
       // the same option under version 0 is read, and malformed: FORMERR
-      const v0 = await udp(s.port, rawQuery({ name: 'ns1.example.test', qtype: 1, records: [optRecord({ options: [ednsOption(3), ecs] })] }));
+      const v0 = await udp(
+        s.port,
+        rawQuery({ name: 'ns1.example.test', qtype: 1, records: [optRecord({ options: [ednsOption(3), ecs] })] }),
+      );
       t.is(v0.msg.rcode, 'FORMERR', `${what}, version 0`);
       t.is(optOf(v0)?.extendedRcode, 0);
     }
@@ -152,7 +166,11 @@ test('a truncated UDP reply with a 255-octet question, a /128 ECS and a 255-octe
         t.true(r.raw.length <= 512, `${what}: ${r.raw.length} bytes`);
         t.true(r.raw.subarray(12, 12 + 259).equals(msg.subarray(12, 12 + 259)), `${what}: question echoed`);
         const options = optOf(r)?.options ?? [];
-        t.deepEqual(options.map((o) => o.code), nsid === longNsid ? [8] : [3, 8], `${what}: ${nsid === longNsid ? 'NSID dropped' : 'NSID kept'}, ECS echoed`);
+        t.deepEqual(
+          options.map((o) => o.code),
+          nsid === longNsid ? [8] : [3, 8],
+          `${what}: ${nsid === longNsid ? 'NSID dropped' : 'NSID kept'}, ECS echoed`,
+        );
         t.is(options.find((o) => o.code === 8)?.sourcePrefixLength, 128, what);
         if (nsid !== longNsid) t.is(options.find((o) => o.code === 3)?.data.toString(), nsid, what);
       }
@@ -161,7 +179,12 @@ test('a truncated UDP reply with a 255-octet question, a /128 ECS and a 255-octe
       t.false(r.msg.flag_tc);
       t.is(r.msg.answers.length, 2);
       t.true(r.raw.length <= 1232);
-      t.is(optOf(r)?.options?.find((o) => o.code === 3)?.data.toString(), nsid);
+      t.is(
+        optOf(r)
+          ?.options?.find((o) => o.code === 3)
+          ?.data.toString(),
+        nsid,
+      );
     } finally {
       await s.stop();
     }

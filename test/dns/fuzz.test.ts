@@ -131,22 +131,56 @@ function rawQuery(labels: Buffer[], qtype: number, id: number): Buffer {
 
 function buildCorpus(): Seed[] {
   const names = [
-    'example.test', 'www.example.test', 'WwW.ExAmPlE.tEsT', 'ns1.example.test', 'ns2.example.test', 'app.example.test',
-    'mail.example.test', 'anything.static.example.test', 'a.b.c.static.example.test', 'sub.example.test',
-    'host.sub.example.test', 'ns.sub.example.test', 'nothere.example.test', 'www.example.org', 'org', '.',
-    'fuzz.test', 'big.fuzz.test', 'mid.fuzz.test', 'many.fuzz.test', 'alias.fuzz.test', 'chain1.fuzz.test',
-    'x.w.fuzz.test', 'deep.er.w.fuzz.test', 'deleg.fuzz.test', 'a.deleg.fuzz.test', 'ns.deleg.fuzz.test',
-    'missing.fuzz.test', `${'l'.repeat(63)}.${'m'.repeat(63)}.${'n'.repeat(63)}.fuzz.test`,
+    'example.test',
+    'www.example.test',
+    'WwW.ExAmPlE.tEsT',
+    'ns1.example.test',
+    'ns2.example.test',
+    'app.example.test',
+    'mail.example.test',
+    'anything.static.example.test',
+    'a.b.c.static.example.test',
+    'sub.example.test',
+    'host.sub.example.test',
+    'ns.sub.example.test',
+    'nothere.example.test',
+    'www.example.org',
+    'org',
+    '.',
+    'fuzz.test',
+    'big.fuzz.test',
+    'mid.fuzz.test',
+    'many.fuzz.test',
+    'alias.fuzz.test',
+    'chain1.fuzz.test',
+    'x.w.fuzz.test',
+    'deep.er.w.fuzz.test',
+    'deleg.fuzz.test',
+    'a.deleg.fuzz.test',
+    'ns.deleg.fuzz.test',
+    'missing.fuzz.test',
+    `${'l'.repeat(63)}.${'m'.repeat(63)}.${'n'.repeat(63)}.fuzz.test`,
   ];
   const types = ['A', 'AAAA', 'NS', 'MX', 'TXT', 'SOA', 'ANY', 'CNAME', 'DS', 'SRV', 'AXFR', 'IXFR', 'CAA'];
   const ecs4 = Buffer.from([0, 1, 24, 0, 198, 51, 100]);
   const ecs6 = Buffer.from([0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56]);
   const ecs0 = Buffer.from([0, 1, 0, 0]);
   const optionSets: unknown[][] = [
-    [], [{ code: 3, data: Buffer.alloc(0) }], [{ code: 8, data: ecs4 }], [{ code: 8, data: ecs6 }], [{ code: 8, data: ecs0 }],
+    [],
+    [{ code: 3, data: Buffer.alloc(0) }],
+    [{ code: 8, data: ecs4 }],
+    [{ code: 8, data: ecs6 }],
+    [{ code: 8, data: ecs0 }],
     [{ code: 65001, data: Buffer.from('unknown option payload') }],
-    [{ code: 3, data: Buffer.alloc(0) }, { code: 8, data: ecs4 }, { code: 10, data: Buffer.alloc(8, 7) }],
-    [{ code: 12, data: Buffer.alloc(32) }, { code: 11, data: Buffer.alloc(0) }],
+    [
+      { code: 3, data: Buffer.alloc(0) },
+      { code: 8, data: ecs4 },
+      { code: 10, data: Buffer.alloc(8, 7) },
+    ],
+    [
+      { code: 12, data: Buffer.alloc(32) },
+      { code: 11, data: Buffer.alloc(0) },
+    ],
   ];
   const r = new Rng(0xc0ffee);
   const out: Seed[] = [];
@@ -173,7 +207,13 @@ function buildCorpus(): Seed[] {
       add(rawQuery([label, ...tail.split('.').map((l) => Buffer.from(l))], r.pick([1, 16, 255, 28]), id++), false);
     }
   }
-  const longest = [...Array.from({ length: 3 }, () => Buffer.alloc(63, 0x41)), Buffer.alloc(49, 0x5c), Buffer.from('w'), Buffer.from('fuzz'), Buffer.from('test')];
+  const longest = [
+    ...Array.from({ length: 3 }, () => Buffer.alloc(63, 0x41)),
+    Buffer.alloc(49, 0x5c),
+    Buffer.from('w'),
+    Buffer.from('fuzz'),
+    Buffer.from('test'),
+  ];
   add(rawQuery(longest, 1, id++), false); // 254 octets + the root: the longest legal name
   add(rawQuery([Buffer.alloc(1, 0x61), ...longest], 1, id++), false); // 2 octets too long
   add(query('id.server', 'TXT', { klass: 'CH', id: id++ }), false);
@@ -240,14 +280,30 @@ const MUTATORS: Record<string, Mutator> = {
     const variant = r.int(8);
     let p: Buffer;
     switch (variant) {
-      case 0: p = ptr(at); break; // points at itself: a loop
-      case 1: p = ptr(12); break; // back to the start of the question: a loop unless at is 12
-      case 2: p = ptr(at + 2 + r.int(40)); break; // forward pointer
-      case 3: p = ptr(r.int(12)); break; // into the header
-      case 4: p = ptr(0x3fff); break; // past the end
-      case 5: p = Buffer.concat([ptr(at + 2), ptr(at)]); break; // two pointers pointing at each other
-      case 6: p = ptr(nameEnd - 1 > at ? nameEnd - 1 : at); break; // to the root label of the question itself
-      default: p = Buffer.from([0x40 | r.int(64), r.int(256)]); break; // reserved label types 01 and 10
+      case 0:
+        p = ptr(at);
+        break; // points at itself: a loop
+      case 1:
+        p = ptr(12);
+        break; // back to the start of the question: a loop unless at is 12
+      case 2:
+        p = ptr(at + 2 + r.int(40));
+        break; // forward pointer
+      case 3:
+        p = ptr(r.int(12));
+        break; // into the header
+      case 4:
+        p = ptr(0x3fff);
+        break; // past the end
+      case 5:
+        p = Buffer.concat([ptr(at + 2), ptr(at)]);
+        break; // two pointers pointing at each other
+      case 6:
+        p = ptr(nameEnd - 1 > at ? nameEnd - 1 : at);
+        break; // to the root label of the question itself
+      default:
+        p = Buffer.from([0x40 | r.int(64), r.int(256)]);
+        break; // reserved label types 01 and 10
     }
     if (r.chance(0.5)) {
       // replace the rest of the name with the pointer (the usual shape of a compressed name)
@@ -297,10 +353,17 @@ const MUTATORS: Record<string, Mutator> = {
   optFields(b, s, r) {
     if (s.optAt < 0) return MUTATORS.bitflip!(b, s, r);
     switch (r.int(4)) {
-      case 0: b[s.optAt + 6] = r.range(1, 255); break; // EDNS version: BADVERS
-      case 1: b.writeUInt16BE(r.pick([0, 1, 511, 512, 513, 1231, 1233, 0xffff]), s.optAt + 3); break; // payload
-      case 2: b[s.optAt + 5] = r.int(256); break; // extended rcode in a query
-      default: return Buffer.concat([b.subarray(0, s.optAt), Buffer.from([3, 0x66, 0x6f, 0x6f, 0]), b.subarray(s.optAt + 1)]); // OPT owner not root
+      case 0:
+        b[s.optAt + 6] = r.range(1, 255);
+        break; // EDNS version: BADVERS
+      case 1:
+        b.writeUInt16BE(r.pick([0, 1, 511, 512, 513, 1231, 1233, 0xffff]), s.optAt + 3);
+        break; // payload
+      case 2:
+        b[s.optAt + 5] = r.int(256);
+        break; // extended rcode in a query
+      default:
+        return Buffer.concat([b.subarray(0, s.optAt), Buffer.from([3, 0x66, 0x6f, 0x6f, 0]), b.subarray(s.optAt + 1)]); // OPT owner not root
     }
     return b;
   },
@@ -464,8 +527,13 @@ function sentinelFor(index: number): Buffer {
 
 function isReplyTo(reply: Buffer, q: Buffer): boolean {
   const qEnd = questionEnd(q);
-  return reply.length >= qEnd && reply.readUInt16BE(0) === q.readUInt16BE(0) && (reply[2]! & 0x80) !== 0
-    && reply.readUInt16BE(4) === 1 && reply.subarray(12, qEnd).equals(q.subarray(12, qEnd));
+  return (
+    reply.length >= qEnd &&
+    reply.readUInt16BE(0) === q.readUInt16BE(0) &&
+    (reply[2]! & 0x80) !== 0 &&
+    reply.readUInt16BE(4) === 1 &&
+    reply.subarray(12, qEnd).equals(q.subarray(12, qEnd))
+  );
 }
 
 interface Failure {
@@ -519,7 +587,12 @@ function openUdp(): Promise<dgram.Socket> {
   });
 }
 
-function exchangeUdp(sock: dgram.Socket, port: number, msg: Buffer, sentinel: Buffer): Promise<{ replies: Buffer[]; sentinel: Buffer } | null> {
+function exchangeUdp(
+  sock: dgram.Socket,
+  port: number,
+  msg: Buffer,
+  sentinel: Buffer,
+): Promise<{ replies: Buffer[]; sentinel: Buffer } | null> {
   return new Promise((resolve) => {
     const replies: Buffer[] = [];
     const done = (v: { replies: Buffer[]; sentinel: Buffer } | null) => {
@@ -593,18 +666,27 @@ async function stillAnswers(t: import('ava').ExecutionContext, s: TestServer): P
     const r = await via(s.port, query('ns1.example.test', 'A'));
     t.is(r.msg.rcode, 'NOERROR');
     t.true(r.msg.flag_aa);
-    t.deepEqual(r.msg.answers.map((x) => x.data), ['192.0.2.53']);
+    t.deepEqual(
+      r.msg.answers.map((x) => x.data),
+      ['192.0.2.53'],
+    );
     const big = await via(s.port, query('big.fuzz.test', 'TXT', { edns: true }));
     t.is(big.msg.rcode, 'NOERROR');
     if (via === tcp) t.is(big.msg.answers.length, 40);
     else t.true(big.msg.flag_tc);
   }
   const errors = s.logs.filter((l) => (l.level as number) >= 50);
-  t.deepEqual(errors.map((l) => l.msg), [], 'the server logged errors (internal error answering a query?)');
+  t.deepEqual(
+    errors.map((l) => l.msg),
+    [],
+    'the server logged errors (internal error answering a query?)',
+  );
 }
 
 function report(t: import('ava').ExecutionContext, failures: Failure[], stats: Stats, total: number): void {
-  t.log(`${total} packets, seed ${SEED_HEX}: ${stats.dropped} dropped as expected, ${stats.truncated} TC, rcodes ${JSON.stringify(stats.rcodes)}`);
+  t.log(
+    `${total} packets, seed ${SEED_HEX}: ${stats.dropped} dropped as expected, ${stats.truncated} TC, rcodes ${JSON.stringify(stats.rcodes)}`,
+  );
   for (const f of failures.slice(0, 10)) t.log(`#${f.index} (${f.kind}) ${f.packet}: ${f.problems.join('; ')}`);
   t.is(failures.length, 0, `${failures.length} packets misanswered (reproduce with FUZZ_SEED=${SEED_HEX})`);
 }
@@ -634,8 +716,21 @@ test(`fuzz: ${CASES.length} random and mutated packets over UDP (seed ${SEED_HEX
 test('binary labels under a wildcard: answered, the owner name echoing the query byte for byte', async (t) => {
   const s = await startServer(ZONES);
   try {
-    const longest = [...Array.from({ length: 3 }, () => Buffer.alloc(63, 0x41)), Buffer.alloc(49, 0x5c), Buffer.from('w'), Buffer.from('fuzz'), Buffer.from('test')];
-    const names = [[Buffer.from([0])], [Buffer.from('a.b')], [Buffer.from('A\\065')], [Buffer.alloc(63, 0xc0)], [Buffer.from([0xff, 0x2a])], longest];
+    const longest = [
+      ...Array.from({ length: 3 }, () => Buffer.alloc(63, 0x41)),
+      Buffer.alloc(49, 0x5c),
+      Buffer.from('w'),
+      Buffer.from('fuzz'),
+      Buffer.from('test'),
+    ];
+    const names = [
+      [Buffer.from([0])],
+      [Buffer.from('a.b')],
+      [Buffer.from('A\\065')],
+      [Buffer.alloc(63, 0xc0)],
+      [Buffer.from([0xff, 0x2a])],
+      longest,
+    ];
     for (const labels of names) {
       const full = labels === longest ? labels : [...labels, Buffer.from('w'), Buffer.from('fuzz'), Buffer.from('test')];
       const q = rawQuery(full, 1, 0x4242);
@@ -644,7 +739,10 @@ test('binary labels under a wildcard: answered, the owner name echoing the query
         const raw = (await (via === 'udp' ? udp : tcp)(s.port, q)).raw;
         const { msg } = decode(raw);
         t.is(msg.rcode, 'NOERROR', `${via} ${q.toString('hex')}`);
-        t.deepEqual(msg.answers.map((a) => [a.type, a.data]), [['A', '192.0.2.50']]);
+        t.deepEqual(
+          msg.answers.map((a) => [a.type, a.data]),
+          [['A', '192.0.2.50']],
+        );
         t.true(raw.subarray(12, qEnd).equals(q.subarray(12, qEnd)), 'question echoed');
         // the answer's owner name is a pointer to the question (the only way to echo arbitrary bytes)
         t.is(raw.readUInt16BE(qEnd), 0xc00c);
@@ -661,8 +759,15 @@ test(`fuzz: ${TCP_PACKETS} mutated packets and the corpus over TCP, pipelined (s
   const step = Math.floor(mutated.length / TCP_PACKETS);
   const picked = Array.from({ length: TCP_PACKETS }, (_, i) => mutated[i * step]!);
   // plus the unmutated corpus, and frames only TCP can carry: empty ones, queries whose answers UDP truncates
-  const extra = [...buildCorpus().map((c) => c.bytes), Buffer.alloc(0), Buffer.from([0]), Buffer.alloc(11), query('big.fuzz.test', 'TXT', { id: 7 }),
-    query('big.fuzz.test', 'ANY', { id: 8, edns: true }), query('many.fuzz.test', 'A', { id: 9 })];
+  const extra = [
+    ...buildCorpus().map((c) => c.bytes),
+    Buffer.alloc(0),
+    Buffer.from([0]),
+    Buffer.alloc(11),
+    query('big.fuzz.test', 'TXT', { id: 7 }),
+    query('big.fuzz.test', 'ANY', { id: 8, edns: true }),
+    query('many.fuzz.test', 'A', { id: 9 }),
+  ];
   for (const bytes of extra) picked.push({ index: CASES.length + picked.length, kind: 'extra', bytes });
   const s = await startServer(ZONES);
   try {

@@ -57,25 +57,41 @@ const soaTtl = (ttl: number) => SOA.replace(' 60 IN', ` ${ttl} IN`);
 const CHILD_SOA = 'deep.example.test. 30 IN SOA ns1.deep.example.test. hostmaster.example.test. 7 7200 3600 1209600 300';
 
 const refused = (qname: string, why: string): LookupCase => ({
-  name: `REFUSED outside every hosted zone, AA clear and no records: ${why} (docs/dns-behaviour.md#refused)`, qname, qtype: 'A', rcode: 'REFUSED',
+  name: `REFUSED outside every hosted zone, AA clear and no records: ${why} (docs/dns-behaviour.md#refused)`,
+  qname,
+  qtype: 'A',
+  rcode: 'REFUSED',
 });
 const nodataAtEnt = (qname: string, qtype: string): LookupCase => ({
-  name: 'NODATA at an empty non-terminal: the name exists (RFC 2308 §2.2, RFC 4592 §2.2.2)', qname, qtype, rcode: 'NOERROR', authority: [SOA],
+  name: 'NODATA at an empty non-terminal: the name exists (RFC 2308 §2.2, RFC 4592 §2.2.2)',
+  qname,
+  qtype,
+  rcode: 'NOERROR',
+  authority: [SOA],
 });
 
 const CASES: LookupCase[] = [
   // ---- the answer, NODATA and NXDOMAIN side by side
   {
     name: 'an exact match: NOERROR, AA and the RRset with its own TTL (RFC 1034 §4.3.2 step 3a)',
-    qname: 'mail.example.test', qtype: 'AAAA', rcode: 'NOERROR', answer: ['mail.example.test. 600 IN AAAA 2001:db8::25'],
+    qname: 'mail.example.test',
+    qtype: 'AAAA',
+    rcode: 'NOERROR',
+    answer: ['mail.example.test. 600 IN AAAA 2001:db8::25'],
   },
   {
-    name: 'NODATA: NOERROR, no answer, the zone\'s SOA with TTL min(SOA TTL 3600, minimum 60) (RFC 2308 §2.2, §3)',
-    qname: 'ns1.example.test', qtype: 'MX', rcode: 'NOERROR', authority: [SOA],
+    name: "NODATA: NOERROR, no answer, the zone's SOA with TTL min(SOA TTL 3600, minimum 60) (RFC 2308 §2.2, §3)",
+    qname: 'ns1.example.test',
+    qtype: 'MX',
+    rcode: 'NOERROR',
+    authority: [SOA],
   },
   {
-    name: 'NODATA: the SOA TTL is the SOA record\'s own when it is below the minimum (TTL 30, minimum 300) (RFC 2308 §3)',
-    qname: 'www.deep.example.test', qtype: 'MX', rcode: 'NOERROR', authority: [CHILD_SOA],
+    name: "NODATA: the SOA TTL is the SOA record's own when it is below the minimum (TTL 30, minimum 300) (RFC 2308 §3)",
+    qname: 'www.deep.example.test',
+    qtype: 'MX',
+    rcode: 'NOERROR',
+    authority: [CHILD_SOA],
   },
   nodataAtEnt('_tcp.example.test', 'A'),
   nodataAtEnt('_tcp.example.test', 'SRV'),
@@ -84,50 +100,82 @@ const CASES: LookupCase[] = [
   nodataAtEnt('b.static.example.test', 'SRV'),
   nodataAtEnt('b.static.example.test', 'TXT'),
   {
-    name: 'NXDOMAIN: AA and the zone\'s SOA for an absent name (RFC 2308 §2.1)',
-    qname: 'nope.example.test', qtype: 'A', rcode: 'NXDOMAIN', authority: [SOA],
+    name: "NXDOMAIN: AA and the zone's SOA for an absent name (RFC 2308 §2.1)",
+    qname: 'nope.example.test',
+    qtype: 'A',
+    rcode: 'NXDOMAIN',
+    authority: [SOA],
   },
   {
     name: 'NXDOMAIN for a name several labels below an absent one (RFC 2308 §2.1)',
-    qname: 'a.b.c.nope.example.test', qtype: 'A', rcode: 'NXDOMAIN', authority: [SOA],
+    qname: 'a.b.c.nope.example.test',
+    qtype: 'A',
+    rcode: 'NXDOMAIN',
+    authority: [SOA],
   },
   {
     name: 'NXDOMAIN below an existing leaf: nothing exists under it (RFC 2308 §2.1)',
-    qname: 'x.ns1.example.test', qtype: 'A', rcode: 'NXDOMAIN', authority: [SOA],
+    qname: 'x.ns1.example.test',
+    qtype: 'A',
+    rcode: 'NXDOMAIN',
+    authority: [SOA],
   },
   {
     name: 'NXDOMAIN below a pool name: a pool is one name, nothing under it (RFC 2308 §2.1)',
-    qname: 'x.app.example.test', qtype: 'A', rcode: 'NXDOMAIN', authority: [SOA],
+    qname: 'x.app.example.test',
+    qtype: 'A',
+    rcode: 'NXDOMAIN',
+    authority: [SOA],
   },
 
   // ---- pool names (docs/dns-behaviour.md#negative-answers)
   {
     name: 'NODATA at a pool name for a type it lacks: SOA TTL at most the pool ttl, min(3600, 60, 20) (RFC 2308 §3)',
-    qname: 'app.example.test', qtype: 'MX', rcode: 'NOERROR', authority: [soaTtl(20)],
+    qname: 'app.example.test',
+    qtype: 'MX',
+    rcode: 'NOERROR',
+    authority: [soaTtl(20)],
   },
   {
     name: 'NODATA at a pool name for a family it has no target of: SOA TTL at most the pool ttl (RFC 2308 §3)',
-    qname: 'app.example.test', qtype: 'AAAA', rcode: 'NOERROR', authority: [soaTtl(20)],
+    qname: 'app.example.test',
+    qtype: 'AAAA',
+    rcode: 'NOERROR',
+    authority: [soaTtl(20)],
   },
   {
     name: 'NODATA at an IPv6-only pool asked A: SOA TTL at most the pool ttl (RFC 2308 §3)',
-    qname: 'v6only.example.test', qtype: 'A', rcode: 'NOERROR', authority: [soaTtl(10)],
+    qname: 'v6only.example.test',
+    qtype: 'A',
+    rcode: 'NOERROR',
+    authority: [soaTtl(10)],
   },
   {
     name: 'NODATA at a pool name whose ttl is above the negative TTL: min(SOA TTL, minimum) stays (RFC 2308 §3)',
-    qname: 'slow.example.test', qtype: 'MX', rcode: 'NOERROR', authority: [SOA],
+    qname: 'slow.example.test',
+    qtype: 'MX',
+    rcode: 'NOERROR',
+    authority: [SOA],
   },
   {
     name: 'a pool with no target to serve and all_down: servfail answers SERVFAIL with AA, nothing else (docs/dns-behaviour.md#servfail)',
-    qname: 'broken.example.test', qtype: 'A', rcode: 'SERVFAIL',
+    qname: 'broken.example.test',
+    qtype: 'A',
+    rcode: 'SERVFAIL',
   },
   {
     name: 'the same pool asked a type it has no targets of: NODATA, not SERVFAIL (RFC 2308 §2.2)',
-    qname: 'broken.example.test', qtype: 'AAAA', rcode: 'NOERROR', authority: [soaTtl(20)],
+    qname: 'broken.example.test',
+    qtype: 'AAAA',
+    rcode: 'NOERROR',
+    authority: [soaTtl(20)],
   },
   {
     name: 'a static RRset beside a pool is answered as written (RFC 1034 §4.3.2 step 3a)',
-    qname: 'app.example.test', qtype: 'TXT', rcode: 'NOERROR', answer: ['app.example.test. 3600 IN TXT "a pool beside a TXT"'],
+    qname: 'app.example.test',
+    qtype: 'TXT',
+    rcode: 'NOERROR',
+    answer: ['app.example.test. 3600 IN TXT "a pool beside a TXT"'],
   },
 
   // ---- which zone answers
@@ -138,15 +186,23 @@ const CASES: LookupCase[] = [
   refused('a name that merely ends in the same characters', 'xexample.test'),
   {
     name: 'the deepest hosted zone answers: a name below a hosted child is answered by the child, not referred (RFC 1034 §4.3.2 step 2)',
-    qname: 'www.deep.example.test', qtype: 'A', rcode: 'NOERROR', answer: ['www.deep.example.test. 3600 IN A 192.0.2.96'],
+    qname: 'www.deep.example.test',
+    qtype: 'A',
+    rcode: 'NOERROR',
+    answer: ['www.deep.example.test. 3600 IN A 192.0.2.96'],
   },
   {
     name: 'the deepest hosted zone answers its own negative answers, with its own SOA (RFC 1034 §4.3.2 step 2, RFC 2308 §3)',
-    qname: 'nope.deep.example.test', qtype: 'A', rcode: 'NXDOMAIN', authority: [CHILD_SOA],
+    qname: 'nope.deep.example.test',
+    qtype: 'A',
+    rcode: 'NXDOMAIN',
+    authority: [CHILD_SOA],
   },
   {
-    name: 'the deepest hosted zone answers at its apex: the child\'s SOA, not the parent\'s referral (RFC 1034 §4.3.2 step 2)',
-    qname: 'deep.example.test', qtype: 'SOA', rcode: 'NOERROR',
+    name: "the deepest hosted zone answers at its apex: the child's SOA, not the parent's referral (RFC 1034 §4.3.2 step 2)",
+    qname: 'deep.example.test',
+    qtype: 'SOA',
+    rcode: 'NOERROR',
     answer: ['deep.example.test. 30 IN SOA ns1.deep.example.test. hostmaster.example.test. 7 7200 3600 1209600 300'],
   },
 ];

@@ -20,8 +20,12 @@ test('resolveName: errors', (t) => {
   t.deepEqual(resolveName('a..b', 'example.test'), { error: '"a..b" has an empty label' });
   t.deepEqual(resolveName('..', 'example.test'), { error: '".." has an empty label' });
   t.deepEqual(resolveName('*.x', 'example.test'), { error: '"*.x": "*" is only allowed as the whole leftmost label of an owner name' });
-  t.deepEqual(resolveName('a*b', 'example.test', { owner: true }), { error: '"a*b": "*" is only allowed as the whole leftmost label of an owner name' });
-  t.deepEqual(resolveName('x.*', 'example.test', { owner: true }), { error: '"x.*": "*" is only allowed as the whole leftmost label of an owner name' });
+  t.deepEqual(resolveName('a*b', 'example.test', { owner: true }), {
+    error: '"a*b": "*" is only allowed as the whole leftmost label of an owner name',
+  });
+  t.deepEqual(resolveName('x.*', 'example.test', { owner: true }), {
+    error: '"x.*": "*" is only allowed as the whole leftmost label of an owner name',
+  });
   t.deepEqual(resolveName('x y', 'example.test'), { error: '"x y" has a label with characters other than letters, digits, "-" and "_"' });
   t.deepEqual(resolveName('café', 'example.test'), { error: '"café" has a label with characters other than letters, digits, "-" and "_"' });
   const long = 'a'.repeat(64);

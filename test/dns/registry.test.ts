@@ -1,9 +1,27 @@
 // Unit tests of the DNS registry: numbers and names in both directions (src/dns/registry.ts).
 import test from 'ava';
-import { CLASS, CLASS_NAMES, className, OPTION, OPTION_NAMES, RCODE, RCODE_NAMES, rcodeName, TYPE, TYPE_NAMES, typeCode, typeName } from '../../src/dns/registry.js';
+import {
+  CLASS,
+  CLASS_NAMES,
+  className,
+  OPTION,
+  OPTION_NAMES,
+  RCODE,
+  RCODE_NAMES,
+  rcodeName,
+  TYPE,
+  TYPE_NAMES,
+  typeCode,
+  typeName,
+} from '../../src/dns/registry.js';
 
 test('every table reads back in both directions', (t) => {
-  for (const [table, names] of [[TYPE, TYPE_NAMES], [CLASS, CLASS_NAMES], [RCODE, RCODE_NAMES], [OPTION, OPTION_NAMES]] as const) {
+  for (const [table, names] of [
+    [TYPE, TYPE_NAMES],
+    [CLASS, CLASS_NAMES],
+    [RCODE, RCODE_NAMES],
+    [OPTION, OPTION_NAMES],
+  ] as const) {
     for (const [name, code] of Object.entries(table)) t.is(names[code], name);
     t.is(Object.keys(names).length, Object.keys(table).length, 'no two names share a code');
   }

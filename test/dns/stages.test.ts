@@ -18,7 +18,11 @@ const fixture = loadZonesFixture();
 test.after.always(() => fixture.cleanup());
 const { snapshot } = fixture;
 const identity = (nsid: string | null, version: string | null) => ({ nsid, version, geoip: { ecs: snapshot.geo.useEcs } });
-const responder = new Responder(() => snapshot, identity('ns-test', '1.0'), poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(3) }));
+const responder = new Responder(
+  () => snapshot,
+  identity('ns-test', '1.0'),
+  poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(3) }),
+);
 
 const A = 1;
 const NS = 2;
@@ -35,12 +39,31 @@ function run(ex: Exchange, msg: Buffer, transport: Transport = 'udp', address = 
 
 test('write: TC and the section counts in the exchange are those of the message written (every size, UDP with and without EDNS, TCP)', (t) => {
   const ex = new Exchange();
-  const names = ['www.example.test', 'nope.example.test', 'x.static.example.test', 'deep.x.sub.example.test', 'example.test', 'example.com',
-    'big.test', 'many.big.test', 'big.big.test', 'mid.big.test', 'alias.big.test', 'x.w.big.test', 'deleg.big.test', 'a.deleg.big.test'];
+  const names = [
+    'www.example.test',
+    'nope.example.test',
+    'x.static.example.test',
+    'deep.x.sub.example.test',
+    'example.test',
+    'example.com',
+    'big.test',
+    'many.big.test',
+    'big.big.test',
+    'mid.big.test',
+    'alias.big.test',
+    'x.w.big.test',
+    'deleg.big.test',
+    'a.deleg.big.test',
+  ];
   const seen = { truncated: 0, additional: 0, authority: 0 };
   for (const name of names) {
     for (const qtype of [A, AAAA, MX, TXT, NS, ANY]) {
-      for (const [transport, payload] of [['udp', 0], ['udp', 512], ['udp', 1232], ['tcp', 0]] as const) {
+      for (const [transport, payload] of [
+        ['udp', 0],
+        ['udp', 512],
+        ['udp', 1232],
+        ['tcp', 0],
+      ] as const) {
         const msg = rawQuery({ name, qtype, records: payload ? [optRecord({ payload, options: [ednsOption(3)] })] : [] });
         const out = run(ex, msg, transport)!;
         const what = `${name} ${qtype} ${transport} ${payload}`;
@@ -67,12 +90,37 @@ test('limit: the key of each kind of response (as BIND): the name, the wildcard,
     { what: 'answer', msg: rawQuery({ name: 'Mail.example.test', qtype: A }), kind: RRL_KIND.Answer, key: 'mail.example.test' },
     { what: 'NODATA', msg: rawQuery({ name: 'mail.example.test', qtype: MX }), kind: RRL_KIND.NoData, key: 'mail.example.test' },
     { what: 'NXDOMAIN: the zone', msg: rawQuery({ name: 'nope.example.test', qtype: A }), kind: RRL_KIND.NxDomain, key: 'example.test' },
-    { what: 'an answer from a wildcard: the wildcard', msg: rawQuery({ name: 'x.static.example.test', qtype: A }), kind: RRL_KIND.Answer, key: '*.static.example.test' },
-    { what: 'NODATA from a wildcard: the wildcard', msg: rawQuery({ name: 'x.static.example.test', qtype: MX }), kind: RRL_KIND.NoData, key: '*.static.example.test' },
-    { what: 'a referral: the zone cut', msg: rawQuery({ name: 'deep.x.sub.example.test', qtype: A }), kind: RRL_KIND.Referral, key: 'sub.example.test' },
+    {
+      what: 'an answer from a wildcard: the wildcard',
+      msg: rawQuery({ name: 'x.static.example.test', qtype: A }),
+      kind: RRL_KIND.Answer,
+      key: '*.static.example.test',
+    },
+    {
+      what: 'NODATA from a wildcard: the wildcard',
+      msg: rawQuery({ name: 'x.static.example.test', qtype: MX }),
+      kind: RRL_KIND.NoData,
+      key: '*.static.example.test',
+    },
+    {
+      what: 'a referral: the zone cut',
+      msg: rawQuery({ name: 'deep.x.sub.example.test', qtype: A }),
+      kind: RRL_KIND.Referral,
+      key: 'sub.example.test',
+    },
     { what: 'REFUSED outside every zone: no zone', msg: rawQuery({ name: 'example.com', qtype: A }), kind: RRL_KIND.Error, key: '' },
-    { what: 'FORMERR (QDCOUNT 2): no zone', msg: rawQuery({ name: 'www.example.test', qtype: A, counts: [2, 0, 0, 0] }), kind: RRL_KIND.Error, key: '' },
-    { what: 'truncated without EDNS (no answer records): NODATA', msg: rawQuery({ name: 'many.big.test', qtype: A }), kind: RRL_KIND.NoData, key: 'many.big.test' },
+    {
+      what: 'FORMERR (QDCOUNT 2): no zone',
+      msg: rawQuery({ name: 'www.example.test', qtype: A, counts: [2, 0, 0, 0] }),
+      kind: RRL_KIND.Error,
+      key: '',
+    },
+    {
+      what: 'truncated without EDNS (no answer records): NODATA',
+      msg: rawQuery({ name: 'many.big.test', qtype: A }),
+      kind: RRL_KIND.NoData,
+      key: 'many.big.test',
+    },
   ];
   for (const c of cases) {
     run(ex, c.msg);
@@ -84,8 +132,15 @@ test('limit: the key of each kind of response (as BIND): the name, the wildcard,
 test('limit: a slip is the response cut to header, question and OPT (TC=1), written from the query already parsed', (t) => {
   const ex = new Exchange();
   // one response a second, every limited one slips; the clock stands still
-  const rrl = new ResponseRateLimiter({ responsesPerSecond: 1, window: 1, slip: 1, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], tableSize: 1024 }, () => 1000);
-  const msg = rawQuery({ name: 'WWW.example.test', qtype: A, records: [optRecord({ payload: 1232, flags: 0x8000, options: [ednsOption(3), ecsOption(1, 24, [81, 2, 69])] })] });
+  const rrl = new ResponseRateLimiter(
+    { responsesPerSecond: 1, window: 1, slip: 1, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], tableSize: 1024 },
+    () => 1000,
+  );
+  const msg = rawQuery({
+    name: 'WWW.example.test',
+    qtype: A,
+    records: [optRecord({ payload: 1232, flags: 0x8000, options: [ednsOption(3), ecsOption(1, 24, [81, 2, 69])] })],
+  });
   const full = run(ex, msg)!;
   t.is(limitResponse(rrl, ex), full, 'the first response is sent');
   t.is(ex.rrlAction, 'send');
@@ -95,21 +150,34 @@ test('limit: a slip is the response cut to header, question and OPT (TC=1), writ
   t.not(slip, again);
   t.true(ex.truncated && ex.answerCount === 0 && ex.authorityCount === 0 && ex.additionalCount === 0, 'the exchange describes the slip');
   t.is(slip[2]! & 0x02, 0x02, 'TC=1');
-  t.deepEqual([slip.readUInt16BE(4), slip.readUInt16BE(6), slip.readUInt16BE(8), slip.readUInt16BE(10)], [1, 0, 0, 1], 'question and OPT only');
+  t.deepEqual(
+    [slip.readUInt16BE(4), slip.readUInt16BE(6), slip.readUInt16BE(8), slip.readUInt16BE(10)],
+    [1, 0, 0, 1],
+    'question and OPT only',
+  );
   // what a fresh parse of the same bytes writes (as the limiter did before the exchange held the query)
   const scratch = new Exchange();
-  const fresh = writeResponse(msg, parseQuery(msg, undefined, !snapshot.geo.useEcs), null,
-    { rcode: 0, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true }, scratch);
+  const fresh = writeResponse(
+    msg,
+    parseQuery(msg, undefined, !snapshot.geo.useEcs),
+    null,
+    { rcode: 0, aa: false, maxSize: 512, rotation: null, nsid: null, ecsScope: 0, truncate: true },
+    scratch,
+  );
   t.deepEqual(slip, fresh);
 });
 
 test('an internal fault answers a bare SERVFAIL echoing the header, and is reported once', (t) => {
   const faults: Error[] = [];
   let broken = true;
-  const r = new Responder(() => {
-    if (broken) throw new Error('a bug');
-    return snapshot;
-  }, identity(null, null), poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1) }));
+  const r = new Responder(
+    () => {
+      if (broken) throw new Error('a bug');
+      return snapshot;
+    },
+    identity(null, null),
+    poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1) }),
+  );
   r.onError = (e) => faults.push(e);
   const ex = new Exchange();
   const msg = rawQuery({ id: 0xbeef, name: 'www.example.test', qtype: A, flags: 0x0110 });
@@ -129,7 +197,10 @@ test('an internal fault answers a bare SERVFAIL echoing the header, and is repor
 
 test('an exchange reused for the next query carries nothing over', (t) => {
   const ex = new Exchange();
-  const rrl = new ResponseRateLimiter({ responsesPerSecond: 1, window: 1, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], tableSize: 1024 }, () => 5);
+  const rrl = new ResponseRateLimiter(
+    { responsesPerSecond: 1, window: 1, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], tableSize: 1024 },
+    () => 5,
+  );
   const msg = rawQuery({ name: 'x.static.example.test', qtype: A });
   run(ex, msg);
   limitResponse(rrl, ex);
@@ -138,6 +209,18 @@ test('an exchange reused for the next query carries nothing over', (t) => {
   t.not(ex.rrlAction, 'send');
   t.not(ex.answer, null);
   t.is(run(ex, Buffer.from([0x12, 0x34, 0x81, 0, 0, 1, 0, 0, 0, 0, 0, 0])), null, 'a response (QR=1) is dropped unread');
-  t.like(ex, { query: null, name: '', qtype: 0, rcode: 0, answer: null, zone: null, response: null, truncated: false,
-    answerCount: 0, authorityCount: 0, additionalCount: 0, rrlAction: 'send' });
+  t.like(ex, {
+    query: null,
+    name: '',
+    qtype: 0,
+    rcode: 0,
+    answer: null,
+    zone: null,
+    response: null,
+    truncated: false,
+    answerCount: 0,
+    authorityCount: 0,
+    additionalCount: 0,
+    rrlAction: 'send',
+  });
 });

@@ -15,7 +15,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function assertA(t: ExecutionContext, r: Reply, name = 'ns1.example.test', addr = '192.0.2.53'): Promise<void> {
   t.is(r.msg.rcode, 'NOERROR');
   t.is(r.msg.questions[0]?.name, name);
-  t.deepEqual(r.msg.answers.map((a) => a.data), [addr]);
+  t.deepEqual(
+    r.msg.answers.map((a) => a.data),
+    [addr],
+  );
 }
 
 /** UDP and a brand-new TCP connection (several pipelined queries) are both answered. */
@@ -35,7 +38,7 @@ test('300 idle TCP connections do not stop UDP or new TCP service', async (t) =>
   try {
     const idle: Client[] = [];
     for (let batch = 0; batch < 6; batch++) {
-      idle.push(...await Promise.all(Array.from({ length: 50 }, () => Client.open(s.port, clients))));
+      idle.push(...(await Promise.all(Array.from({ length: 50 }, () => Client.open(s.port, clients)))));
     }
     t.is(idle.length, 300);
     await sleep(50);
@@ -120,9 +123,18 @@ test('pipelined queries in one write are answered in order; a query written a by
     const c = await Client.open(s.port, clients);
     c.send(...msgs);
     const replies = (await c.waitReplies(msgs.length, REPLY_WAIT)).map((r) => decode(r).msg);
-    t.deepEqual(replies.map((r) => r.id), msgs.map((_, i) => 1000 + i));
-    t.deepEqual(replies.map((r) => r.questions[0]?.name), msgs.map((_, i) => names[i % names.length]));
-    t.deepEqual(replies.slice(0, 5).map((r) => r.rcode), ['NOERROR', 'NOERROR', 'NXDOMAIN', 'REFUSED', 'NOERROR']);
+    t.deepEqual(
+      replies.map((r) => r.id),
+      msgs.map((_, i) => 1000 + i),
+    );
+    t.deepEqual(
+      replies.map((r) => r.questions[0]?.name),
+      msgs.map((_, i) => names[i % names.length]),
+    );
+    t.deepEqual(
+      replies.slice(0, 5).map((r) => r.rcode),
+      ['NOERROR', 'NOERROR', 'NXDOMAIN', 'REFUSED', 'NOERROR'],
+    );
 
     // one byte per write (no Nagle on either side, a pause between writes so they arrive separately)
     const slow = await Client.open(s.port, clients);
@@ -132,9 +144,18 @@ test('pipelined queries in one write are answered in order; a query written a by
       await sleep(1);
     }
     const two = (await slow.waitReplies(2, REPLY_WAIT)).map((r) => decode(r).msg);
-    t.deepEqual(two.map((r) => r.id), [1000, 1001]);
-    t.deepEqual(two[0]!.answers.map((a) => a.data), ['192.0.2.53']);
-    t.deepEqual(two[1]!.answers.map((a) => a.data), ['192.0.2.25']);
+    t.deepEqual(
+      two.map((r) => r.id),
+      [1000, 1001],
+    );
+    t.deepEqual(
+      two[0]!.answers.map((a) => a.data),
+      ['192.0.2.53'],
+    );
+    t.deepEqual(
+      two[1]!.answers.map((a) => a.data),
+      ['192.0.2.25'],
+    );
 
     // a write that ends inside a message and the next write that completes it plus a whole one
     const split = await Client.open(s.port, clients);
@@ -143,7 +164,10 @@ test('pipelined queries in one write are answered in order; a query written a by
     await sleep(20);
     t.is(split.replies.length, 1);
     split.sock.write(Buffer.concat([framed.subarray(cut), u16(msgs[2]!.length), msgs[2]!]));
-    t.deepEqual((await split.waitReplies(3, REPLY_WAIT)).map((r) => decode(r).msg.id), [1000, 1001, 1002]);
+    t.deepEqual(
+      (await split.waitReplies(3, REPLY_WAIT)).map((r) => decode(r).msg.id),
+      [1000, 1001, 1002],
+    );
   } finally {
     destroyAll(clients);
     await s.stop();
@@ -166,7 +190,10 @@ test('connection cap: a new connection closes the longest-idle one, never a rece
     const sixth = await Client.open(s.port, clients);
     t.not(await c[0]!.closedWithin(1000), null, 'the first, never used connection was closed');
     await assertA(t, await sixth.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
-    t.deepEqual(c.map((x) => x.isOpen), [false, true, true, true, true]);
+    t.deepEqual(
+      c.map((x) => x.isOpen),
+      [false, true, true, true, true],
+    );
 
     // now c[1] becomes the most recently active; c[3] (opened after it, never used) is the longest idle
     await assertA(t, await c[1]!.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
@@ -174,7 +201,10 @@ test('connection cap: a new connection closes the longest-idle one, never a rece
     const seventh = await Client.open(s.port, clients);
     t.not(await c[3]!.closedWithin(1000), null, 'the longest-idle connection was closed');
     await assertA(t, await seventh.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
-    t.deepEqual(c.map((x) => x.isOpen), [false, true, true, false, true]);
+    t.deepEqual(
+      c.map((x) => x.isOpen),
+      [false, true, true, false, true],
+    );
     for (const x of [c[1]!, c[2]!, c[4]!, sixth]) await assertA(t, await x.ask(query('ns1.example.test', 'A'), REPLY_WAIT));
     t.true(seventh.isOpen);
   } finally {

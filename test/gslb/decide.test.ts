@@ -13,9 +13,9 @@ import { HealthTable } from '../../src/health/table.js';
 import { client, geoFor, healthWith, keyOf, mulberry32, overlayConfig, poolOf, serverConfig, zonePools } from './helpers.js';
 
 const GEO = geoFor();
-const LONDON = '81.2.0.5';     // database /24, GB → eu-west, then us-east, ap-south
-const SEATTLE = '4.4.0.1';     // → us-east
-const TOKYO = '1.0.16.1';      // → ap-south
+const LONDON = '81.2.0.5'; // database /24, GB → eu-west, then us-east, ap-south
+const SEATTLE = '4.4.0.1'; // → us-east
+const TOKYO = '1.0.16.1'; // → ap-south
 
 interface Run {
   health?: HealthTable;
@@ -49,7 +49,7 @@ test('all healthy: the nearest region, every healthy target of the family, full 
   t.like(decide(pool, 4, TOKYO), { region: 'ap-south', answer: ['203.0.113.10'] });
 });
 
-test('a down target in the chosen region is left out and halves the TTL; another family\'s down target does not', (t) => {
+test("a down target in the chosen region is left out and halves the TTL; another family's down target does not", (t) => {
   const pool = poolOf(APP);
   const health = healthWith(pool, ['198.51.100.11']);
   t.like(decide(pool, 4, LONDON, { health }), { kind: 'answer', region: 'eu-west', reason: 'nearest', ttl: 15, answer: ['198.51.100.10'] });
@@ -91,7 +91,7 @@ test('failover: a region whose targets are all down is skipped → the next near
   t.like(decide(pool, 4, LONDON, { health }), { region: 'ap-south', reason: 'failover', ttl: 15, answer: ['203.0.113.10'] });
 });
 
-test('a nearer region passed over by configuration (all its targets state: down, or min_healthy above its size) is no failover: full TTL, the policy\'s reason', (t) => {
+test("a nearer region passed over by configuration (all its targets state: down, or min_healthy above its size) is no failover: full TTL, the policy's reason", (t) => {
   const adminDown = poolOf(`ttl: 30
 check: { type: none }
 regions:
@@ -101,9 +101,16 @@ regions:
   // the all-healthy answer, given the configured states, is us-east's: nothing was removed by health
   t.like(decide(adminDown, 4, LONDON), { kind: 'answer', region: 'us-east', reason: 'nearest', ttl: 30 });
   // health removing something still halves it: a target of us-east down, or us-east skipped
-  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.11']) }), { region: 'us-east', reason: 'nearest', ttl: 15 });
-  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.10', '192.0.2.11']) }),
-    { region: 'ap-south', reason: 'failover', ttl: 15 });
+  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.11']) }), {
+    region: 'us-east',
+    reason: 'nearest',
+    ttl: 15,
+  });
+  t.like(decide(adminDown, 4, LONDON, { health: healthWith(adminDown, ['192.0.2.10', '192.0.2.11']) }), {
+    region: 'ap-south',
+    reason: 'failover',
+    ttl: 15,
+  });
 
   const tooFew = poolOf(`ttl: 30
 min_healthy: 3
@@ -136,11 +143,21 @@ regions:
   us-east: [192.0.2.10, 192.0.2.11]
   ap-south: [203.0.113.10]`);
   t.like(decide(none, 4, LONDON), { region: 'us-east', reason: 'nearest', ttl: 30 });
-  t.like(decide(none, 4, LONDON, { health: healthWith(none, ['192.0.2.10', '192.0.2.11']) }), { region: 'ap-south', reason: 'failover', ttl: 15 });
+  t.like(decide(none, 4, LONDON, { health: healthWith(none, ['192.0.2.10', '192.0.2.11']) }), {
+    region: 'ap-south',
+    reason: 'failover',
+    ttl: 15,
+  });
 });
 
 test('TTL halving keeps at least 1 second: ttl 1 stays 1, ttl 3 becomes 1', (t) => {
-  for (const [ttl, halved] of [[1, 1], [2, 1], [3, 1], [7, 3], [30, 15]] as const) {
+  for (const [ttl, halved] of [
+    [1, 1],
+    [2, 1],
+    [3, 1],
+    [7, 3],
+    [30, 15],
+  ] as const) {
     const pool = poolOf(APP.replace('ttl: 30', `ttl: ${ttl}`));
     t.is(decide(pool, 4, LONDON).ttl, ttl);
     t.is(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.11']) }).ttl, halved, `ttl ${ttl}`);
@@ -152,8 +169,11 @@ test('min_healthy as a count: a region with fewer healthy targets is skipped', (
   const pool = poolOf(`min_healthy: 2
 ${APP}`);
   t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.11']) }), { region: 'eu-west', reason: 'nearest', ttl: 15 });
-  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.11', '2001:db8:2::10']) }),
-    { region: 'us-east', reason: 'failover', ttl: 15 });
+  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.11', '2001:db8:2::10']) }), {
+    region: 'us-east',
+    reason: 'failover',
+    ttl: 15,
+  });
 });
 
 test('min_healthy counts both families: healthy AAAA targets keep a region whose A targets are down', (t) => {
@@ -165,7 +185,7 @@ ${APP}`);
   t.like(decide(pool, 6, LONDON, { health }), { kind: 'answer', region: 'eu-west', answer: ['2001:db8:2::10'] });
 });
 
-test('min_healthy as a percentage of the region\'s non-down targets, both families', (t) => {
+test("min_healthy as a percentage of the region's non-down targets, both families", (t) => {
   const pool = poolOf(`min_healthy: "50%"
 check: { type: none }
 regions:
@@ -174,8 +194,10 @@ regions:
   // 2 of 4 healthy: 50% → qualifies
   t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['2001:db8:2::10', '2001:db8:2::11']) }), { region: 'eu-west', ttl: 30 });
   // 1 of 4: skipped
-  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.11', '2001:db8:2::10', '2001:db8:2::11']) }),
-    { region: 'us-east', reason: 'failover' });
+  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.11', '2001:db8:2::10', '2001:db8:2::11']) }), {
+    region: 'us-east',
+    reason: 'failover',
+  });
   // `state: down` targets are not counted: 1 of 2 is 50%
   const admin = poolOf(`min_healthy: "50%"
 check: { type: none }
@@ -205,7 +227,11 @@ check: { type: none }
 regions:
   us-east: [192.0.2.10, 192.0.2.11, "2001:db8:1::10"]
   eu-west: [198.51.100.10, { address: 198.51.100.11, state: down }, 198.51.100.12, "2001:db8:2::10"]`;
-const everything = (pool: Pool) => healthWith(pool, pool.regions.flatMap((r) => r.targets.map((x) => x.address)));
+const everything = (pool: Pool) =>
+  healthWith(
+    pool,
+    pool.regions.flatMap((r) => r.targets.map((x) => x.address)),
+  );
 
 test('all_down serve-all (the default): fail open with every non-down target of the first region', (t) => {
   const pool = poolOf(ALL_DOWN);
@@ -236,7 +262,8 @@ regions:
   // failing open uses the first region, as for A so for AAAA: eu-west (nearest to London and Tokyo) has no
   // live IPv4 target, so those clients get NODATA rather than us-east's A beside eu-west's AAAA
   t.like(decide(pool, 4, SEATTLE, { health }), { reason: 'all_down', failOpen: true, region: 'us-east', answer: ['192.0.2.10'] });
-  for (const from of [LONDON, TOKYO]) t.like(decide(pool, 4, from, { health }), { kind: 'nodata', reason: 'all_down', region: 'eu-west', answer: [] });
+  for (const from of [LONDON, TOKYO])
+    t.like(decide(pool, 4, from, { health }), { kind: 'nodata', reason: 'all_down', region: 'eu-west', answer: [] });
   t.like(decide(pool, 6, LONDON, { health }), { reason: 'all_down', failOpen: true, region: 'eu-west', answer: ['2001:db8:2::10'] });
   // family_fallback: next-region lets the fail-open answer move on to a region that has the family
   const fb = poolOf(`check: { type: none }
@@ -244,7 +271,12 @@ family_fallback: next-region
 regions:
   eu-west: [{ address: 198.51.100.11, state: down }, "2001:db8:2::10"]
   us-east: [192.0.2.10, { address: 192.0.2.11, state: down }]`);
-  t.like(decide(fb, 4, LONDON, { health: everything(fb) }), { reason: 'all_down', failOpen: true, region: 'us-east', answer: ['192.0.2.10'] });
+  t.like(decide(fb, 4, LONDON, { health: everything(fb) }), {
+    reason: 'all_down',
+    failOpen: true,
+    region: 'us-east',
+    answer: ['192.0.2.10'],
+  });
   // a region of only `state: down` targets never qualifies
   const dead = poolOf(`check: { type: none }
 regions:
@@ -256,10 +288,21 @@ regions:
 test('all_down nodata and servfail', (t) => {
   const nodata = poolOf(`all_down: nodata
 ${ALL_DOWN}`);
-  t.like(decide(nodata, 4, LONDON, { health: everything(nodata) }), { kind: 'nodata', reason: 'all_down', answer: [], ttl: 15, failOpen: false });
+  t.like(decide(nodata, 4, LONDON, { health: everything(nodata) }), {
+    kind: 'nodata',
+    reason: 'all_down',
+    answer: [],
+    ttl: 15,
+    failOpen: false,
+  });
   const servfail = poolOf(`all_down: servfail
 ${ALL_DOWN}`);
-  t.like(decide(servfail, 4, LONDON, { health: everything(servfail) }), { kind: 'servfail', reason: 'all_down', answer: [], failOpen: false });
+  t.like(decide(servfail, 4, LONDON, { health: everything(servfail) }), {
+    kind: 'servfail',
+    reason: 'all_down',
+    answer: [],
+    failOpen: false,
+  });
   // with anything healthy they answer normally
   t.like(decide(servfail, 4, LONDON), { kind: 'answer', region: 'eu-west' });
   // every client gets the same NODATA / SERVFAIL: ECS scope 0 (spec §4)
@@ -267,10 +310,14 @@ ${ALL_DOWN}`);
   t.like(decide(servfail, 4, client('127.0.0.1', '81.2.0.0/24'), { health: everything(servfail) }), { kind: 'servfail', scope: 0 });
   // while failing open depends on where the client is (its first region)
   const open = poolOf(ALL_DOWN);
-  t.like(decide(open, 4, client('127.0.0.1', '81.2.0.0/24'), { health: everything(open) }), { region: 'eu-west', failOpen: true, scope: 24 });
+  t.like(decide(open, 4, client('127.0.0.1', '81.2.0.0/24'), { health: everything(open) }), {
+    region: 'eu-west',
+    failOpen: true,
+    scope: 24,
+  });
 });
 
-test('all_down fallback: POOL answers from the other pool, reason fallback, TTL at most half the pool\'s', (t) => {
+test("all_down fallback: POOL answers from the other pool, reason fallback, TTL at most half the pool's", (t) => {
   const pools = zonePools(`  app:
     pool:
       ttl: 30
@@ -311,7 +358,11 @@ test('all_down fallback: POOL answers from the other pool, reason fallback, TTL 
   t.true(seen.includes('app.example.test fallback'));
   // the fallback's own shorter TTL is kept
   const app2 = pools.get('app2')!;
-  t.like(decide(app2, 4, LONDON, { health: healthWith(app2, ['198.51.100.20']) }), { reason: 'fallback', ttl: 4, answer: ['203.0.113.60'] });
+  t.like(decide(app2, 4, LONDON, { health: healthWith(app2, ['198.51.100.20']) }), {
+    reason: 'fallback',
+    ttl: 4,
+    answer: ['203.0.113.60'],
+  });
   // the fallback pool down too: it fails open itself
   for (const x of ['203.0.113.50', '203.0.113.51']) health.set(keyOf(backup, x), { up: false });
   const both = decide(app, 4, LONDON, { health });
@@ -328,11 +379,18 @@ regions:
   us-east: [192.0.2.10]`);
   for (let i = 0; i < 6; i++) t.false(decide(pool, 4, LONDON).answer.includes('198.51.100.12'));
   t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.10']) }), { answer: ['198.51.100.11'], ttl: 15 });
-  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.10', '198.51.100.11']) }),
-    { region: 'eu-west', reason: 'nearest', answer: ['198.51.100.12'], ttl: 15 });
+  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.10', '198.51.100.11']) }), {
+    region: 'eu-west',
+    reason: 'nearest',
+    answer: ['198.51.100.12'],
+    ttl: 15,
+  });
   // the standby down too: the region has nothing healthy → failover
-  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.10', '198.51.100.11', '198.51.100.12']) }),
-    { region: 'us-east', reason: 'failover', answer: ['192.0.2.10'] });
+  t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['198.51.100.10', '198.51.100.11', '198.51.100.12']) }), {
+    region: 'us-east',
+    reason: 'failover',
+    answer: ['192.0.2.10'],
+  });
 });
 
 test('weight 0 standby under select: weighted', (t) => {
@@ -379,7 +437,13 @@ test('one region for both families: no healthy AAAA in the chosen region → NOD
 ${APP}`);
   const h2 = healthWith(next, ['2001:db8:2::10']);
   t.like(decide(next, 4, LONDON, { health: h2 }), { kind: 'answer', region: 'eu-west' });
-  t.like(decide(next, 6, LONDON, { health: h2 }), { kind: 'answer', region: 'us-east', reason: 'failover', ttl: 15, answer: ['2001:db8:1::10'] });
+  t.like(decide(next, 6, LONDON, { health: h2 }), {
+    kind: 'answer',
+    region: 'us-east',
+    reason: 'failover',
+    ttl: 15,
+    answer: ['2001:db8:1::10'],
+  });
 });
 
 test('one region for both families: a chosen region without any IPv6 target answers AAAA with NODATA', (t) => {
@@ -419,14 +483,21 @@ regions:
   us-east: { location: [39.0, -77.5] }
   eu-west: { location: [53.3, -6.3], state: down }
 `);
-  const pool = poolOf(`check: { type: none }
+  const pool = poolOf(
+    `check: { type: none }
 regions:
   eu-west: [198.51.100.10]
-  us-east: [192.0.2.10]`, cfg);
+  us-east: [192.0.2.10]`,
+    cfg,
+  );
   const geo = geoFor(cfg);
   t.like(decide(pool, 4, LONDON, { geo }), { region: 'us-east', answer: ['192.0.2.10'], ttl: 30 });
-  t.like(decide(pool, 4, LONDON, { geo, health: healthWith(pool, ['192.0.2.10']) }),
-    { region: 'us-east', reason: 'all_down', failOpen: true, answer: ['192.0.2.10'] });
+  t.like(decide(pool, 4, LONDON, { geo, health: healthWith(pool, ['192.0.2.10']) }), {
+    region: 'us-east',
+    reason: 'all_down',
+    failOpen: true,
+    answer: ['192.0.2.10'],
+  });
 });
 
 test('a region `state: drain` is used only when no other region qualifies', (t) => {
@@ -435,14 +506,21 @@ regions:
   us-east: { location: [39.0, -77.5] }
   eu-west: { location: [53.3, -6.3], state: drain }
 `);
-  const pool = poolOf(`check: { type: none }
+  const pool = poolOf(
+    `check: { type: none }
 regions:
   eu-west: [198.51.100.10]
-  us-east: [192.0.2.10, 192.0.2.11]`, cfg);
+  us-east: [192.0.2.10, 192.0.2.11]`,
+    cfg,
+  );
   const geo = geoFor(cfg);
   t.like(decide(pool, 4, LONDON, { geo }), { region: 'us-east' });
-  t.like(decide(pool, 4, LONDON, { geo, health: healthWith(pool, ['192.0.2.10', '192.0.2.11']) }),
-    { region: 'eu-west', reason: 'failover', answer: ['198.51.100.10'], ttl: 15 });
+  t.like(decide(pool, 4, LONDON, { geo, health: healthWith(pool, ['192.0.2.10', '192.0.2.11']) }), {
+    region: 'eu-west',
+    reason: 'failover',
+    answer: ['198.51.100.10'],
+    ttl: 15,
+  });
 });
 
 // ---- policies --------------------------------------------------------------------------------------
@@ -470,12 +548,12 @@ map:
   GB: [ap-south, eu-west]
   US-CA: [sa-east, us-east]
   default: [us-east, eu-west]`);
-  t.like(decide(pool, 4, LONDON), { region: 'ap-south', reason: 'map', ttl: 30 });      // GB
-  t.like(decide(pool, 4, '46.0.0.1'), { region: 'eu-west', reason: 'map' });            // DE → continent:EU
-  t.like(decide(pool, 4, '5.5.0.1'), { region: 'sa-east', reason: 'map' });             // US-CA
-  t.like(decide(pool, 4, SEATTLE), { region: 'us-east', reason: 'map' });               // US-WA → default
-  t.like(decide(pool, 4, TOKYO), { region: 'us-east', reason: 'map' });                 // JP → default
-  t.like(decide(pool, 4, '8.8.8.8'), { region: 'us-east', reason: 'map' });             // unknown → default
+  t.like(decide(pool, 4, LONDON), { region: 'ap-south', reason: 'map', ttl: 30 }); // GB
+  t.like(decide(pool, 4, '46.0.0.1'), { region: 'eu-west', reason: 'map' }); // DE → continent:EU
+  t.like(decide(pool, 4, '5.5.0.1'), { region: 'sa-east', reason: 'map' }); // US-CA
+  t.like(decide(pool, 4, SEATTLE), { region: 'us-east', reason: 'map' }); // US-WA → default
+  t.like(decide(pool, 4, TOKYO), { region: 'us-east', reason: 'map' }); // JP → default
+  t.like(decide(pool, 4, '8.8.8.8'), { region: 'us-east', reason: 'map' }); // unknown → default
   // the next region of the entry when the first fails
   t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['203.0.113.10']) }), { region: 'eu-west', reason: 'failover', ttl: 15 });
 });
@@ -555,7 +633,7 @@ map:
   t.like(decide(map, 4, client(LONDON, '10.9.0.0/16')), { region: 'us-east', reason: 'map', scope: 16 });
 });
 
-test('sticky hashes the ECS subnet, located or not — never the resolver\'s address', (t) => {
+test("sticky hashes the ECS subnet, located or not — never the resolver's address", (t) => {
   const sticky = poolOf(`select: sticky
 check: { type: none }
 regions:
@@ -568,8 +646,11 @@ regions:
     }
   }
   // and the subnets do not all hash alike (else this test could not tell the ECS subnet from the resolver)
-  const orders = new Set(['8.8.8.0/24', '192.168.7.0/24', '81.2.0.0/24', LONDON, TOKYO, SEATTLE]
-    .map((x) => decide(sticky, 4, x.includes('/') ? client('127.0.0.1', x) : client(x)).answer.join()));
+  const orders = new Set(
+    ['8.8.8.0/24', '192.168.7.0/24', '81.2.0.0/24', LONDON, TOKYO, SEATTLE].map((x) =>
+      decide(sticky, 4, x.includes('/') ? client('127.0.0.1', x) : client(x)).answer.join(),
+    ),
+  );
   t.true(orders.size >= 4);
 });
 
@@ -588,10 +669,10 @@ ${NEAREST}`);
 test('ECS scope under sticky: at least /24 (/56 for IPv6), even for a single region', (t) => {
   const sticky = poolOf(`select: sticky
 ${NEAREST}`);
-  t.like(decide(sticky, 4, client('127.0.0.1', '41.0.3.0/24')), { scope: 24 });     // database /16
-  t.like(decide(sticky, 4, client('127.0.0.1', '41.0.0.0/16')), { scope: 24 });     // longer than the source prefix
-  t.like(decide(sticky, 4, client('127.0.0.1', '81.2.69.0/24')), { scope: 25 });    // the overlay's /25 is longer
-  t.like(decide(sticky, 6, client('::1', '2001:218:1::/48')), { scope: 56 });       // database /32
+  t.like(decide(sticky, 4, client('127.0.0.1', '41.0.3.0/24')), { scope: 24 }); // database /16
+  t.like(decide(sticky, 4, client('127.0.0.1', '41.0.0.0/16')), { scope: 24 }); // longer than the source prefix
+  t.like(decide(sticky, 4, client('127.0.0.1', '81.2.69.0/24')), { scope: 25 }); // the overlay's /25 is longer
+  t.like(decide(sticky, 6, client('::1', '2001:218:1::/48')), { scope: 56 }); // database /32
   const single = poolOf(`select: sticky
 check: { type: none }
 regions:
@@ -628,7 +709,12 @@ test('geoip.ecs: false ignores ECS: the source address decides, scope 0', (t) =>
 test('onDecision is called once per decision, with the decision returned', (t) => {
   const pool = poolOf(APP);
   const calls: [string, PoolDecision][] = [];
-  const env: GslbEnv = { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(1), onDecision: (p, d) => calls.push([p.name, d]) };
+  const env: GslbEnv = {
+    health: new HealthTable(),
+    rotation: new Rotation(),
+    random: mulberry32(1),
+    onDecision: (p, d) => calls.push([p.name, d]),
+  };
   const d1 = decidePool(pool, 4, client(LONDON), GEO, env);
   t.is(calls.length, 1);
   t.is(calls[0]![0], 'app.example.test');
@@ -640,8 +726,14 @@ regions:
   eu-west: [198.51.100.10]`);
   decidePool(none, 6, client(LONDON), GEO, env);
   t.is(calls.length, 4);
-  t.deepEqual(calls.map(([, d]) => d.kind), ['answer', 'answer', 'answer', 'nodata']);
-  const health = healthWith(pool, pool.regions.flatMap((r) => r.targets.map((x) => x.address)));
+  t.deepEqual(
+    calls.map(([, d]) => d.kind),
+    ['answer', 'answer', 'answer', 'nodata'],
+  );
+  const health = healthWith(
+    pool,
+    pool.regions.flatMap((r) => r.targets.map((x) => x.address)),
+  );
   decidePool(pool, 4, client(LONDON), GEO, { ...env, health });
   t.is(calls.length, 5);
   t.like(calls[4]![1], { reason: 'all_down', failOpen: true });

@@ -32,8 +32,10 @@ const REGIONS: Record<string, { v4: string[]; v6: string[] }> = {
 const TTL = 40;
 const HALF = 20;
 
-const poolRegions = () => Object.entries(REGIONS)
-  .map(([r, t]) => `        ${r}: [${[...t.v4, ...t.v6].map((a) => `"${a}"`).join(', ')}]`).join('\n');
+const poolRegions = () =>
+  Object.entries(REGIONS)
+    .map(([r, t]) => `        ${r}: [${[...t.v4, ...t.v6].map((a) => `"${a}"`).join(', ')}]`)
+    .join('\n');
 
 const ZONE = `
 origin: example.test
@@ -152,7 +154,9 @@ function parseDig(text: string): DigResult {
   const flags = (/;; flags: ([a-z ]+);/.exec(text)?.[1] ?? '').trim().split(/\s+/);
   const m = /; CLIENT-SUBNET: ([0-9a-f.:]+)\/(\d+)\/(\d+)/.exec(text);
   return {
-    status, flags, text,
+    status,
+    flags,
+    text,
     answers: section(text, 'ANSWER'),
     authority: section(text, 'AUTHORITY'),
     ecs: m ? { address: m[1]!, source: Number(m[2]), scope: Number(m[3]) } : null,
@@ -208,8 +212,14 @@ const CLIENTS: { label: string; subnet: string; region: string; scope: number }[
 
 for (const c of CLIENTS) {
   test(`dig +subnet=${c.subnet} (${c.label}): A and AAAA from ${c.region}, pool TTL, ECS scope /${c.scope}`, async (t) => {
-    const [a, aaaa] = await Promise.all([ask(shared, 'app.example.test', 'A', c.subnet), ask(shared, 'app.example.test', 'AAAA', c.subnet)]);
-    for (const [r, fam] of [[a, 'v4'], [aaaa, 'v6']] as const) {
+    const [a, aaaa] = await Promise.all([
+      ask(shared, 'app.example.test', 'A', c.subnet),
+      ask(shared, 'app.example.test', 'AAAA', c.subnet),
+    ]);
+    for (const [r, fam] of [
+      [a, 'v4'],
+      [aaaa, 'v6'],
+    ] as const) {
       t.is(r.status, 'NOERROR', r.text);
       t.true(r.flags.includes('aa'), r.text);
       t.deepEqual([...addresses(r)].sort(), [...REGIONS[c.region]![fam]].sort(), r.text);
@@ -364,7 +374,9 @@ test('failover: the nearest region all down → the next-nearest answers with th
 test('one target of the chosen region down: the rest of the region answers, TTL halved', async (t) => {
   const s = await startServer({ 'example.test.yaml': ZONE }, config(dbPath));
   t.teardown(() => s.stop());
-  const key = poolOf(s, 'app.example.test').regions.find((r) => r.name === 'ap-south')!.targets.find((x) => x.address === '203.0.113.10')!.healthKey;
+  const key = poolOf(s, 'app.example.test')
+    .regions.find((r) => r.name === 'ap-south')!
+    .targets.find((x) => x.address === '203.0.113.10')!.healthKey;
   s.server.health.set(key, { up: false });
   const r = await ask(s, 'app.example.test', 'A', '202.196.230.0/24');
   t.deepEqual(addresses(r), ['203.0.113.11'], r.text);
@@ -381,7 +393,7 @@ test('one target of the chosen region down: the rest of the region answers, TTL 
 
 // ---- rotation -----------------------------------------------------------------------------------
 
-test('round robin: consecutive dig answers rotate the region\'s addresses by one, each first exactly once per cycle', async (t) => {
+test("round robin: consecutive dig answers rotate the region's addresses by one, each first exactly once per cycle", async (t) => {
   const s = await startServer({ 'example.test.yaml': ZONE }, config(dbPath));
   t.teardown(() => s.stop());
   const orders: string[][] = [];
@@ -447,7 +459,10 @@ test('/metrics: pool answers by region and reason, and failopen_total when every
   t.is(sample(m3, 'steerdns_pool_answers_total', { ...labels, reason: 'all_down' }), 2);
   t.regex(m3, /^steerdns_failopen_total\{zone="example.test",pool="app.example.test"\} \d+/m);
   // and logged
-  t.true(s.logs.some((l) => l.level === 40 && /no healthy target in any region/.test(String(l.msg))), JSON.stringify(s.logs.slice(-5)));
+  t.true(
+    s.logs.some((l) => l.level === 40 && /no healthy target in any region/.test(String(l.msg))),
+    JSON.stringify(s.logs.slice(-5)),
+  );
 });
 
 test('/metrics and TTL: a nearer region all `state: down` or below its min_healthy by configuration is no failover', async (t) => {

@@ -82,8 +82,12 @@ test('a changed GeoIP database file is reloaded; a broken replacement leaves the
     // a broken file: logged, the last good database stays
     writeFileSync(file, Buffer.from('this is not a MaxMind DB'));
     const until = Date.now() + 8000;
-    while (!s.logs.some((l) => String(l.msg).includes('keeping the previous database')) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-    t.true(s.logs.some((l) => String(l.msg).includes('keeping the previous database')), 'the failure is logged');
+    while (!s.logs.some((l) => String(l.msg).includes('keeping the previous database')) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 200));
+    t.true(
+      s.logs.some((l) => String(l.msg).includes('keeping the previous database')),
+      'the failure is logged',
+    );
     t.deepEqual((await answerFor(s.port, 'app.example.test', '81.2.69.0/24')).addrs, ['192.0.2.10']);
   } finally {
     await s.stop();
@@ -110,7 +114,9 @@ test('a configured database that cannot be opened at startup: the bundled one st
 });
 
 test('an IPv4-only database leaves IPv6 clients unknown instead of reading them through the IPv4 tree', (t) => {
-  const bundled4 = openDatabase(new URL('../../node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country-ipv4.mmdb', import.meta.url).pathname);
+  const bundled4 = openDatabase(
+    new URL('../../node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country-ipv4.mmdb', import.meta.url).pathname,
+  );
   t.is(bundled4.ipVersion, 4);
   const geo = new GeoLocator([], bundled4, () => undefined);
   t.is(geo.locate(ip('2001:218::1')).source, 'unknown');
@@ -135,10 +141,13 @@ function openDatabaseFrom(buf: Buffer) {
 
 test('sticky: an IPv4-mapped ECS address gets the scope of its IPv4 /24 (bits 96–119), not /56', (t) => {
   const cfg = serverConfig();
-  const pool = poolOf(`check: { type: none }
+  const pool = poolOf(
+    `check: { type: none }
 select: sticky
 regions:
-  eu-west: [198.51.100.1, 198.51.100.2, 198.51.100.3, 198.51.100.4]`, cfg);
+  eu-west: [198.51.100.1, 198.51.100.2, 198.51.100.3, 198.51.100.4]`,
+    cfg,
+  );
   const ctx = { geo: new GeoLocator([], openDatabaseFrom(db({ '9.0.0.0/8': LONDON })), () => undefined), useEcs: true };
   const env = { health: ALL_UP, rotation: new Rotation(), random: Math.random };
   const mapped = decidePool(pool, 4, client('192.0.2.1', '::ffff:9.1.0.0/120'), ctx, env);
@@ -176,10 +185,13 @@ test('NODATA at a pool name carries an SOA TTL no longer than the decision (halv
     const pool = s.server.snapshot.zones.get('example.test')!.pools.find((p) => p.name === 'v4only.example.test')!;
     s.server.health.set(pool.regions[0]!.targets[0]!.healthKey, { up: false });
     const degraded = (await udp(s.port, query('v4only.example.test', 'AAAA'))).msg;
-    t.deepEqual(degraded.answers.map((a) => a.data), ['2001:db8:2::30']);
+    t.deepEqual(
+      degraded.answers.map((a) => a.data),
+      ['2001:db8:2::30'],
+    );
     t.is(degraded.answers[0]!.ttl, 20);
     const nodata = (await udp(s.port, query('v4only.example.test', 'A'))).msg;
-    t.is(nodata.answers.length, 0, 'eu-west has no IPv4: NODATA, not us-east\'s down target');
+    t.is(nodata.answers.length, 0, "eu-west has no IPv4: NODATA, not us-east's down target");
     t.is(nodata.authorities[0]!.ttl, 20, 'the negative TTL is halved too');
   } finally {
     await s.stop();
@@ -195,8 +207,14 @@ test('openDatabase: a database with every value type the writer emits passes the
     strings: ['', 'é', x(28), x(29), x(284), x(285), x(65_820), x(65_821)],
     numbers: [0, 1, 0xffffffff, 2 ** 32, -1, 0.5, -122.33],
     typed: [
-      { type: 'uint16', value: 0 }, { type: 'uint16', value: 0xffff }, { type: 'uint32', value: 0 }, { type: 'uint32', value: 0xffffffff },
-      { type: 'uint64', value: 0 }, { type: 'uint64', value: 2 ** 63 }, { type: 'double', value: 0 }, { type: 'double', value: 47.61 },
+      { type: 'uint16', value: 0 },
+      { type: 'uint16', value: 0xffff },
+      { type: 'uint32', value: 0 },
+      { type: 'uint32', value: 0xffffffff },
+      { type: 'uint64', value: 0 },
+      { type: 'uint64', value: 2 ** 63 },
+      { type: 'double', value: 0 },
+      { type: 'double', value: 47.61 },
     ],
     booleans: [true, false],
     empty: { map: {}, array: [], string: '' },
@@ -274,11 +292,25 @@ test('openDatabase refuses a data section with a bad size, an unknown type, a ba
     ['pointer of 5 bytes in the last 2', [[7, [0x38]]], 'a pointer at data offset 7 runs past the end of the data section (9 bytes)'],
     ['map of 3 pairs holding 2', [[0, [0xe3]]], 'a map at data offset 0 runs past the end of the data section (9 bytes)'],
     ['uint16 key', [[5, [0xa1, 0x05]]], 'a map key at data offset 5 is a uint16 (keys are strings)'],
-    ['key pointing at a uint16', [[3, [0xa1, 0x05]], [5, [0x20, 3]]], 'a map key at data offset 5 points to a uint16 at data offset 3 (keys are strings)'],
+    [
+      'key pointing at a uint16',
+      [
+        [3, [0xa1, 0x05]],
+        [5, [0x20, 3]],
+      ],
+      'a map key at data offset 5 points to a uint16 at data offset 3 (keys are strings)',
+    ],
     ['pointer past the data section', [[7, [0x20, 9]]], 'a pointer at data offset 7 to data offset 9, outside the data section (9 bytes)'],
     ['pointer into a string', [[7, [0x20, 2]]], 'a pointer at data offset 7 to data offset 2, which is not the start of a value'],
     ['pointer ahead into a string', [[3, [0x20, 8]]], 'a pointer at data offset 3 to data offset 8, which is not the start of a value'],
-    ['pointer to a pointer', [[3, [0x20, 1]], [7, [0x20, 3]]], 'a pointer at data offset 7 to another pointer (at data offset 3)'],
+    [
+      'pointer to a pointer',
+      [
+        [3, [0x20, 1]],
+        [7, [0x20, 3]],
+      ],
+      'a pointer at data offset 7 to another pointer (at data offset 3)',
+    ],
     ['pointer to the map it is in', [[7, [0x20, 0]]], 'a pointer at data offset 7 to data offset 0, a map that contains it (a loop)'],
   ];
   for (const [what, patches, message] of cases) {
@@ -288,9 +320,10 @@ test('openDatabase refuses a data section with a bad size, an unknown type, a ba
   // arrays (2 control bytes each: extended type 11) nested one past the cap, the innermost empty
   const deep = (n: number): Value => (n === 1 ? [] : [deep(n - 1)]);
   const path = openDatabasePath(writeMmdb([{ network: '81.2.69.0/24', data: deep(MAX_DATA_DEPTH + 1) }]));
-  t.throws(() => openDatabase(path), { message: `${path}: corrupt MaxMind DB: maps and arrays nested more than ${MAX_DATA_DEPTH} deep at data offset ${2 * MAX_DATA_DEPTH}` });
+  t.throws(() => openDatabase(path), {
+    message: `${path}: corrupt MaxMind DB: maps and arrays nested more than ${MAX_DATA_DEPTH} deep at data offset ${2 * MAX_DATA_DEPTH}`,
+  });
 });
-
 
 test('openDatabase refuses a named pipe (reading one would block the event loop), a directory and a device, unread', (t) => {
   const dir = tempDir();
@@ -299,7 +332,12 @@ test('openDatabase refuses a named pipe (reading one would block the event loop)
   execFileSync('mkfifo', [fifo]);
   symlinkSync('geo.mmdb', join(dir, 'link.mmdb'));
   mkdirSync(join(dir, 'dir.mmdb'));
-  for (const [path, what] of [[fifo, 'a named pipe'], [join(dir, 'link.mmdb'), 'a named pipe'], [join(dir, 'dir.mmdb'), 'a directory'], ['/dev/null', 'a device']]) {
+  for (const [path, what] of [
+    [fifo, 'a named pipe'],
+    [join(dir, 'link.mmdb'), 'a named pipe'],
+    [join(dir, 'dir.mmdb'), 'a directory'],
+    ['/dev/null', 'a device'],
+  ]) {
     t.throws(() => openDatabase(path!), { message: `${path}: not a MaxMind DB: it is ${what}` });
   }
 });

@@ -77,7 +77,11 @@ export function zonePools(records: string, cfg: ServerConfig = serverConfig()): 
 
 /** One pool named `app` whose body (the mapping under `pool:`) is `body`, written at 6 spaces. */
 export function poolOf(body: string, cfg: ServerConfig = serverConfig()): Pool {
-  const indented = body.trim().split('\n').map((l) => `      ${l}`).join('\n');
+  const indented = body
+    .trim()
+    .split('\n')
+    .map((l) => `      ${l}`)
+    .join('\n');
   return zonePools(`  app:\n    pool:\n${indented}\n`, cfg).get('app')!;
 }
 
@@ -97,7 +101,12 @@ export function healthWith(pool: Pool, down: string[] = []): HealthTable {
 export { mulberry32 } from '../helpers/random.js';
 
 /** A GeoIP2 City-style record, as tools/geodb-build.mjs writes it. */
-export function city(country: string, continent: string, location: readonly [number, number], subdivision?: string): { [k: string]: Value } {
+export function city(
+  country: string,
+  continent: string,
+  location: readonly [number, number],
+  subdivision?: string,
+): { [k: string]: Value } {
   const e: GeoEntry = { country, continent, location: [location[0], location[1]] };
   if (subdivision) e.subdivision = subdivision;
   return geoRecord(e, 'fixture');
@@ -146,7 +155,14 @@ export function fixtureMmdb(): Buffer {
 /** A GeoDatabase over an in-memory .mmdb, as src/gslb/geo.ts openDatabase returns one for a file. */
 export function memoryDatabase(buf: Buffer = fixtureMmdb()): GeoDatabase {
   const reader = new Reader<Record<string, unknown>>(buf);
-  return { path: '(memory)', reader, description: reader.metadata.databaseType, mtimeMs: 0, stamp: '(memory)', ipVersion: reader.metadata.ipVersion };
+  return {
+    path: '(memory)',
+    reader,
+    description: reader.metadata.databaseType,
+    mtimeMs: 0,
+    stamp: '(memory)',
+    ipVersion: reader.metadata.ipVersion,
+  };
 }
 
 /** A config with the five regions and an overlay; `ecs` sets geoip.ecs. */

@@ -14,19 +14,27 @@ const locate = (addr: string) => ctx.geo.locate(ip(addr));
 // ---- readRecord: both schemas ------------------------------------------------------------------
 
 test('readRecord reads a GeoIP2 City record (nested location, country, continent, subdivisions)', (t) => {
-  t.deepEqual(readRecord({
-    city: { names: { en: 'London' } },
-    continent: { code: 'EU', names: { en: 'Europe' } },
-    country: { iso_code: 'GB', names: { en: 'United Kingdom' } },
-    location: { accuracy_radius: 10, latitude: 51.5142, longitude: -0.0931, time_zone: 'Europe/London' },
-    registered_country: { iso_code: 'US' },
-    subdivisions: [{ iso_code: 'ENG' }, { iso_code: 'WBK' }],
-  }), { lat: 51.5142, lon: -0.0931, country: 'GB', continent: 'EU', subdivision: 'ENG' });
+  t.deepEqual(
+    readRecord({
+      city: { names: { en: 'London' } },
+      continent: { code: 'EU', names: { en: 'Europe' } },
+      country: { iso_code: 'GB', names: { en: 'United Kingdom' } },
+      location: { accuracy_radius: 10, latitude: 51.5142, longitude: -0.0931, time_zone: 'Europe/London' },
+      registered_country: { iso_code: 'US' },
+      subdivisions: [{ iso_code: 'ENG' }, { iso_code: 'WBK' }],
+    }),
+    { lat: 51.5142, lon: -0.0931, country: 'GB', continent: 'EU', subdivision: 'ENG' },
+  );
 });
 
 test('readRecord reads a GeoIP2 Country record (nested, no location)', (t) => {
-  t.deepEqual(readRecord({ continent: { code: 'AS' }, country: { iso_code: 'JP' } }),
-    { lat: undefined, lon: undefined, country: 'JP', continent: 'AS', subdivision: undefined });
+  t.deepEqual(readRecord({ continent: { code: 'AS' }, country: { iso_code: 'JP' } }), {
+    lat: undefined,
+    lon: undefined,
+    country: 'JP',
+    continent: 'AS',
+    subdivision: undefined,
+  });
 });
 
 test('readRecord falls back to registered_country when country is absent', (t) => {
@@ -34,19 +42,34 @@ test('readRecord falls back to registered_country when country is absent', (t) =
 });
 
 test('readRecord reads the flat @ip-location-db schema (country_code, latitude, longitude)', (t) => {
-  t.deepEqual(readRecord({ country_code: 'au', latitude: -33.87, longitude: 151.21, city: 'Sydney' }),
-    { lat: -33.87, lon: 151.21, country: 'AU', continent: undefined, subdivision: undefined });
-  t.deepEqual(readRecord({ country_code: 'RU' }),
-    { lat: undefined, lon: undefined, country: 'RU', continent: undefined, subdivision: undefined });
+  t.deepEqual(readRecord({ country_code: 'au', latitude: -33.87, longitude: 151.21, city: 'Sydney' }), {
+    lat: -33.87,
+    lon: 151.21,
+    country: 'AU',
+    continent: undefined,
+    subdivision: undefined,
+  });
+  t.deepEqual(readRecord({ country_code: 'RU' }), {
+    lat: undefined,
+    lon: undefined,
+    country: 'RU',
+    continent: undefined,
+    subdivision: undefined,
+  });
   t.is(readRecord({ country_code: 'FR', continent_code: 'EU' }).continent, 'EU');
 });
 
 test('readRecord ignores values of the wrong type and empty strings', (t) => {
-  t.deepEqual(readRecord({ latitude: '51.5', longitude: Number.NaN, country_code: '', location: 'x' }),
-    { lat: undefined, lon: undefined, country: undefined, continent: undefined, subdivision: undefined });
+  t.deepEqual(readRecord({ latitude: '51.5', longitude: Number.NaN, country_code: '', location: 'x' }), {
+    lat: undefined,
+    lon: undefined,
+    country: undefined,
+    continent: undefined,
+    subdivision: undefined,
+  });
 });
 
-test('countryPoint: a population centre with its continent; Russia\'s is nearer Moscow than Mumbai', (t) => {
+test("countryPoint: a population centre with its continent; Russia's is nearer Moscow than Mumbai", (t) => {
   const ru = countryPoint('RU')!;
   t.truthy(ru.continent);
   t.is(typeof ru.lat, 'number');
@@ -67,8 +90,14 @@ test('countryPoint: a population centre with its continent; Russia\'s is nearer 
 test('locate: a GeoIP2 City record → source database with coordinates, country, continent, subdivision', (t) => {
   const l = locate('81.2.0.5');
   t.like(l, {
-    source: 'database', lat: CITY.london[0], lon: CITY.london[1], country: 'GB', continent: 'EU', subdivision: 'ENG',
-    network: '81.2.0.0/24', prefix: 24,
+    source: 'database',
+    lat: CITY.london[0],
+    lon: CITY.london[1],
+    country: 'GB',
+    continent: 'EU',
+    subdivision: 'ENG',
+    network: '81.2.0.0/24',
+    prefix: 24,
   });
   t.is(l.region, undefined);
 });
@@ -83,7 +112,15 @@ test('locate: the most specific database network wins (a /24 inside a /8)', (t) 
 
 test('locate: a nested GeoIP2 Country record (no location) is placed at the country point, source coarse', (t) => {
   const ru = countryPoint('RU')!;
-  t.like(locate('2.2.3.4'), { source: 'coarse', country: 'RU', continent: 'EU', lat: ru.lat, lon: ru.lon, network: '2.2.0.0/16', prefix: 16 });
+  t.like(locate('2.2.3.4'), {
+    source: 'coarse',
+    country: 'RU',
+    continent: 'EU',
+    lat: ru.lat,
+    lon: ru.lon,
+    network: '2.2.0.0/16',
+    prefix: 16,
+  });
 });
 
 test('locate: a flat country_code-only record is coarse, continent filled from the table', (t) => {
@@ -129,10 +166,15 @@ test('locate: IPv4-mapped, 6to4 and Teredo addresses are located by their embedd
 
 // ---- GeoLocator.locate: the overlay -----------------------------------------------------------------
 
-test('locate: the overlay wins over the database; a region pin takes the region\'s point', (t) => {
+test("locate: the overlay wins over the database; a region pin takes the region's point", (t) => {
   // 81.2.69.142 is London in the database, but 81.2.69.128/25 is pinned to us-east
   t.like(locate('81.2.69.142'), {
-    source: 'overlay', region: 'us-east', lat: CITY.ashburn[0], lon: CITY.ashburn[1], network: '81.2.69.128/25', prefix: 25,
+    source: 'overlay',
+    region: 'us-east',
+    lat: CITY.ashburn[0],
+    lon: CITY.ashburn[1],
+    network: '81.2.69.128/25',
+    prefix: 25,
   });
   t.like(locate('127.0.0.1'), { source: 'overlay', region: 'eu-west', network: '127.0.0.0/8' });
   t.like(locate('2001:db8:aa::1'), { source: 'overlay', region: 'ap-south', network: '2001:db8:aa::/48' });
@@ -168,7 +210,10 @@ test('locate: ECS-scope prefix is widened for an overlay network nested inside t
 
 test('locate: two addresses of one /24 answered differently are not mixed up by the cache', (t) => {
   const g = geoFor();
-  for (const order of [['81.2.69.10', '81.2.69.200'], ['81.2.69.200', '81.2.69.10']]) {
+  for (const order of [
+    ['81.2.69.10', '81.2.69.200'],
+    ['81.2.69.200', '81.2.69.10'],
+  ]) {
     const fresh = geoFor();
     const [a, b] = order.map((x) => fresh.geo.locate(ip(x)));
     t.not(a!.source, b!.source);
@@ -196,10 +241,12 @@ geoip:
   networks:
     "192.0.2.0/24": { region: a }
 `);
-  const db = memoryDatabase(writeMmdb([
-    { network: '192.0.0.0/16', data: city('US', 'NA', CITY.newYork) },
-    { network: '198.51.0.0/16', data: city('US', 'NA', CITY.newYork) },
-  ]));
+  const db = memoryDatabase(
+    writeMmdb([
+      { network: '192.0.0.0/16', data: city('US', 'NA', CITY.newYork) },
+      { network: '198.51.0.0/16', data: city('US', 'NA', CITY.newYork) },
+    ]),
+  );
   const geo = new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location);
   t.like(geo.locate(ip('192.0.9.1')), { source: 'database', network: '192.0.0.0/16', prefix: 24 });
   t.like(geo.locate(ip('198.51.9.1')), { source: 'database', network: '198.51.0.0/16', prefix: 16 });
@@ -234,7 +281,7 @@ test('locateClient: ECS source prefix 0 → the source address (the client opted
 });
 
 // spec §10 (replaces §4's "the source address is used"): the ECS address decides, located or not
-test('locateClient: a private or unlocatable ECS address still decides: the client is unknown, never the resolver\'s place', (t) => {
+test("locateClient: a private or unlocatable ECS address still decides: the client is unknown, never the resolver's place", (t) => {
   const priv = locateClient(client('81.2.0.5', '192.168.1.0/24'), ctx);
   t.like(priv, { via: 'ecs', unlocated: 'private address', ecsIgnored: undefined });
   t.deepEqual([...priv.bytes], [192, 168, 1, 0]);
@@ -245,10 +292,22 @@ test('locateClient: a private or unlocatable ECS address still decides: the clie
   // overlay networks inside the block lengthen it (10.20.5.0/24 is mapped elsewhere)
   t.like(locateClient(client('81.2.0.5', '10.0.0.0/8'), ctx).loc, { network: '10.0.0.0/8', prefix: 24 });
   // an IPv4-mapped private address is judged as its IPv4 address: the IPv4 overlays inside lengthen the block
-  t.like(locateClient(client('81.2.0.5', '::ffff:10.0.0.0/104'), ctx), { via: 'ecs', unlocated: 'private address', loc: { source: 'unknown', network: '::ffff:10.0.0.0/8', prefix: 120 } });
-  t.like(locateClient(client('81.2.0.5', 'fd00:1::/48'), ctx), { via: 'ecs', unlocated: 'private address', loc: { source: 'unknown', prefix: 48 } });
+  t.like(locateClient(client('81.2.0.5', '::ffff:10.0.0.0/104'), ctx), {
+    via: 'ecs',
+    unlocated: 'private address',
+    loc: { source: 'unknown', network: '::ffff:10.0.0.0/8', prefix: 120 },
+  });
+  t.like(locateClient(client('81.2.0.5', 'fd00:1::/48'), ctx), {
+    via: 'ecs',
+    unlocated: 'private address',
+    loc: { source: 'unknown', prefix: 48 },
+  });
   // a private address an overlay maps is located by it
-  t.like(locateClient(client('81.2.0.5', '10.20.1.0/24'), ctx), { via: 'ecs', unlocated: undefined, loc: { source: 'overlay', region: 'ap-southeast' } });
+  t.like(locateClient(client('81.2.0.5', '10.20.1.0/24'), ctx), {
+    via: 'ecs',
+    unlocated: undefined,
+    loc: { source: 'overlay', region: 'ap-southeast' },
+  });
 
   const nowhere = locateClient(client('81.2.0.5', '8.8.8.0/24'), ctx);
   t.like(nowhere, { via: 'ecs', unlocated: 'located by nothing', minScope: 24, ecsIgnored: undefined });

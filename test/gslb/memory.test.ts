@@ -41,14 +41,17 @@ soa: { ns: ns1.example.test., email: hostmaster@example.test, minimum: 60, seria
 records:
   "@": { NS: [ns1] }
   ns1: { A: 192.0.2.53 }
-${Array.from({ length: POOLS }, (_, i) => `  app${i}:
+${Array.from(
+  { length: POOLS },
+  (_, i) => `  app${i}:
     pool:
       ttl: 30
       check: { type: none }
       regions:
         us-east: [192.0.2.${i + 1}, "2001:db8:1::${i + 1}"]
         eu-west: [198.51.100.${i + 1}, "2001:db8:2::${i + 1}"]
-        ap-south: [203.0.113.${i + 1}, "2001:db8:3::${i + 1}"]`).join('\n')}
+        ap-south: [203.0.113.${i + 1}, "2001:db8:3::${i + 1}"]`,
+).join('\n')}
 `;
 
 /** Random public /24s (the bundled database places most of them: each is a cached client block). */
@@ -73,9 +76,12 @@ test.serial('50 pools × random ECS /24s through the running server: memory grow
     const srv = s.server as unknown as { handler(): (msg: Buffer, address: string, transport: 'udp' | 'tcp') => Buffer | null };
     const handle = srv.handler(); // the same function the UDP listener calls per datagram
     // one query per pool with an ECS /24 at the end of the message: its 3 address octets are rewritten per query
-    const templates = Array.from({ length: POOLS }, (_, i) => query(`app${i}.example.test`, 'A', {
-      edns: true, options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '1.2.3.0' }],
-    }));
+    const templates = Array.from({ length: POOLS }, (_, i) =>
+      query(`app${i}.example.test`, 'A', {
+        edns: true,
+        options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '1.2.3.0' }],
+      }),
+    );
     for (const m of templates) t.deepEqual([...m.subarray(m.length - 7, m.length - 3)], [0, 1, 24, 0], 'ECS option last');
     const random = mulberry32(7);
     // 4,000 client blocks, each asked for all 50 pools: 200,000 queries, 200,000 (block, pool) pairs
@@ -107,7 +113,9 @@ test.serial('50 pools × random ECS /24s through the running server: memory grow
     await gc();
     const heap2 = heap();
     const rss2 = process.memoryUsage().rss;
-    t.log(`400,000 queries in ${((performance.now() - started) / 1000).toFixed(1)} s after a first 200,000; heap+buffers ${mb(heap0)} → ${mb(heap1)} → ${mb(heap2)}; rss ${mb(rssStart)} before any → ${mb(rss0)} → ${mb(rss1)} → ${mb(rss2)}`);
+    t.log(
+      `400,000 queries in ${((performance.now() - started) / 1000).toFixed(1)} s after a first 200,000; heap+buffers ${mb(heap0)} → ${mb(heap1)} → ${mb(heap2)}; rss ${mb(rssStart)} before any → ${mb(rss0)} → ${mb(rss1)} → ${mb(rss2)}`,
+    );
     t.true(rss2 - rss0 < BOUND, `RSS grew ${mb(rss2 - rss0)}`);
     t.true(heap2 - heap0 < BOUND / 2, `heap grew ${mb(heap2 - heap0)} (live objects after a full GC)`);
   } finally {
@@ -131,31 +139,36 @@ const ALIKE = `  fo:
         eu-west: [198.51.100.20, 198.51.100.21, "2001:db8:2::20"]
 `;
 
-test.serial('1,000 reloads of failover and single-region pools, each queried: every replaced Pool is collected, the heap stays flat', async (t) => {
-  const geo = geoFor();
-  const env: GslbEnv = { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(3) };
-  const replaced: WeakRef<Pool>[] = [];
-  let answers = 0;
-  // a reload: the zone's pools built anew (parse + buildPool, as the snapshot does), then asked A and AAAA
-  // by a client without ECS and one with
-  const reload = () => {
-    const pools = zonePools(ALIKE);
-    for (const p of pools.values()) {
-      for (const c of [client('81.2.0.5'), client('127.0.0.1', '1.0.16.0/24')]) {
-        for (const family of [4, 6] as const) if (decidePool(p, family, c, geo, env).kind === 'answer') answers++;
+test.serial(
+  '1,000 reloads of failover and single-region pools, each queried: every replaced Pool is collected, the heap stays flat',
+  async (t) => {
+    const geo = geoFor();
+    const env: GslbEnv = { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(3) };
+    const replaced: WeakRef<Pool>[] = [];
+    let answers = 0;
+    // a reload: the zone's pools built anew (parse + buildPool, as the snapshot does), then asked A and AAAA
+    // by a client without ECS and one with
+    const reload = () => {
+      const pools = zonePools(ALIKE);
+      for (const p of pools.values()) {
+        for (const c of [client('81.2.0.5'), client('127.0.0.1', '1.0.16.0/24')]) {
+          for (const family of [4, 6] as const) if (decidePool(p, family, c, geo, env).kind === 'answer') answers++;
+        }
+        replaced.push(new WeakRef(p));
       }
-      replaced.push(new WeakRef(p));
-    }
-  };
-  for (let i = 0; i < 100; i++) reload();
-  await gc();
-  const heap100 = heap();
-  for (let i = 100; i < 1000; i++) reload();
-  await gc();
-  const heap1000 = heap();
-  const alive = replaced.filter((r) => r.deref() !== undefined).length;
-  t.log(`after 1,000 reloads: ${alive} of ${replaced.length} replaced pools still reachable; heap ${mb(heap100)} after 100, ${mb(heap1000)} after 1,000`);
-  t.is(answers, 1000 * 2 * 2 * 2);
-  t.is(alive, 0, 'no replaced Pool is kept alive');
-  t.true(heap1000 - heap100 < 2 * 2 ** 20, `heap grew ${mb(heap1000 - heap100)} over 900 reloads`);
-});
+    };
+    for (let i = 0; i < 100; i++) reload();
+    await gc();
+    const heap100 = heap();
+    for (let i = 100; i < 1000; i++) reload();
+    await gc();
+    const heap1000 = heap();
+    const alive = replaced.filter((r) => r.deref() !== undefined).length;
+    t.log(
+      `after 1,000 reloads: ${alive} of ${replaced.length} replaced pools still reachable; heap ${mb(heap100)} after 100, ${mb(heap1000)} after 1,000`,
+    );
+    t.is(answers, 1000 * 2 * 2 * 2);
+    t.is(alive, 0, 'no replaced Pool is kept alive');
+    t.true(heap1000 - heap100 < 2 * 2 ** 20, `heap grew ${mb(heap1000 - heap100)} over 900 reloads`);
+  },
+);

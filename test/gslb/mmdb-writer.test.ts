@@ -21,16 +21,20 @@ const EPOCH = 1_700_000_000;
 
 test('nested (GeoIP2 City) and flat (@ip-location-db) records read back, IPv4 and IPv6', (t) => {
   const london = city('GB', 'EU', CITY.london, 'ENG');
-  const r = read(writeMmdb([
-    { network: '81.2.69.0/24', data: london },
-    { network: '2001:218::/32', data: { country_code: 'JP', latitude: 35.69, longitude: 139.69 } },
-    { network: '203.0.113.0/24', data: { country_code: 'AU' } },
-  ]));
+  const r = read(
+    writeMmdb([
+      { network: '81.2.69.0/24', data: london },
+      { network: '2001:218::/32', data: { country_code: 'JP', latitude: 35.69, longitude: 139.69 } },
+      { network: '203.0.113.0/24', data: { country_code: 'AU' } },
+    ]),
+  );
   const [rec, prefix] = r.getWithPrefixLength('81.2.69.142');
   t.is(prefix, 24);
   t.deepEqual(rec, {
-    continent: { code: 'EU' }, country: { iso_code: 'GB' },
-    location: { latitude: CITY.london[0], longitude: CITY.london[1] }, subdivisions: [{ iso_code: 'ENG' }],
+    continent: { code: 'EU' },
+    country: { iso_code: 'GB' },
+    location: { latitude: CITY.london[0], longitude: CITY.london[1] },
+    subdivisions: [{ iso_code: 'ENG' }],
   });
   t.deepEqual(readRecord(rec!), { lat: 51.51, lon: -0.09, country: 'GB', continent: 'EU', subdivision: 'ENG' });
   const [jp, p6] = r.getWithPrefixLength('2001:218:ffff::1');
@@ -45,8 +49,20 @@ test('nested (GeoIP2 City) and flat (@ip-location-db) records read back, IPv4 an
 test('a more specific network inside a less specific one wins, whichever is given first', (t) => {
   const outer = { country_code: 'US' };
   const inner = { country_code: 'DE' };
-  const a = writeMmdb([{ network: '9.0.0.0/8', data: outer }, { network: '9.9.9.0/24', data: inner }], { buildEpoch: EPOCH });
-  const b = writeMmdb([{ network: '9.9.9.0/24', data: inner }, { network: '9.0.0.0/8', data: outer }], { buildEpoch: EPOCH });
+  const a = writeMmdb(
+    [
+      { network: '9.0.0.0/8', data: outer },
+      { network: '9.9.9.0/24', data: inner },
+    ],
+    { buildEpoch: EPOCH },
+  );
+  const b = writeMmdb(
+    [
+      { network: '9.9.9.0/24', data: inner },
+      { network: '9.0.0.0/8', data: outer },
+    ],
+    { buildEpoch: EPOCH },
+  );
   t.true(a.equals(b));
   for (const buf of [a, b]) {
     const r = read(buf);
@@ -58,23 +74,27 @@ test('a more specific network inside a less specific one wins, whichever is give
     t.is(r.get('10.0.0.0'), null);
   }
   // three levels, IPv6, reverse order
-  const r6 = read(writeMmdb([
-    { network: '2001:db8:1:1::/64', data: 'c' },
-    { network: '2001:db8:1::/48', data: 'b' },
-    { network: '2001:db8::/32', data: 'a' },
-  ]));
+  const r6 = read(
+    writeMmdb([
+      { network: '2001:db8:1:1::/64', data: 'c' },
+      { network: '2001:db8:1::/48', data: 'b' },
+      { network: '2001:db8::/32', data: 'a' },
+    ]),
+  );
   t.deepEqual(r6.getWithPrefixLength('2001:db8:1:1::5'), ['c', 64]);
   t.deepEqual(r6.getWithPrefixLength('2001:db8:1:2::5'), ['b', 63]);
   t.is(r6.get('2001:db8:ffff::1') as unknown, 'a');
 });
 
 test('host routes: /32 and /128', (t) => {
-  const r = read(writeMmdb([
-    { network: '192.0.2.1/32', data: 'host4' },
-    { network: '198.51.100.7', data: 'bare4' },
-    { network: '2001:db8::1/128', data: 'host6' },
-    { network: '2001:db8::/64', data: 'net6' },
-  ]));
+  const r = read(
+    writeMmdb([
+      { network: '192.0.2.1/32', data: 'host4' },
+      { network: '198.51.100.7', data: 'bare4' },
+      { network: '2001:db8::1/128', data: 'host6' },
+      { network: '2001:db8::/64', data: 'net6' },
+    ]),
+  );
   t.deepEqual(r.getWithPrefixLength('192.0.2.1'), ['host4', 32]);
   t.is(r.get('192.0.2.0'), null);
   t.is(r.get('192.0.2.2'), null);
@@ -85,11 +105,13 @@ test('host routes: /32 and /128', (t) => {
 });
 
 test('IPv4 networks live at ::/96 of the IPv6 tree; whole-octet and odd prefixes', (t) => {
-  const r = read(writeMmdb([
-    { network: '10.0.0.0/7', data: 'slash7' },
-    { network: '128.0.0.0/1', data: 'upper-half' },
-    { network: '::ffff:0:0/96', data: 'mapped' },
-  ]));
+  const r = read(
+    writeMmdb([
+      { network: '10.0.0.0/7', data: 'slash7' },
+      { network: '128.0.0.0/1', data: 'upper-half' },
+      { network: '::ffff:0:0/96', data: 'mapped' },
+    ]),
+  );
   t.deepEqual(r.getWithPrefixLength('11.255.0.1'), ['slash7', 7]);
   t.deepEqual(r.getWithPrefixLength('200.1.1.1'), ['upper-half', 1]);
   t.is(r.get('12.0.0.0'), null);
@@ -189,8 +211,13 @@ test('a map with more than 28 keys and an array with more than 285 items', (t) =
 // ---- metadata and the tree ---------------------------------------------------------------------------
 
 test('metadata: IPv6 tree, 24-bit records, node count, type, description, languages, epoch', (t) => {
-  const buf = writeMmdb([{ network: '10.0.0.0/8', data: 'a' }, { network: '2001:db8::/32', data: 'b' }],
-    { databaseType: 'steerdns-Test', description: 'unit test', languages: ['en', 'de'], buildEpoch: EPOCH });
+  const buf = writeMmdb(
+    [
+      { network: '10.0.0.0/8', data: 'a' },
+      { network: '2001:db8::/32', data: 'b' },
+    ],
+    { databaseType: 'steerdns-Test', description: 'unit test', languages: ['en', 'de'], buildEpoch: EPOCH },
+  );
   const m = read(buf).metadata;
   t.is(m.ipVersion, 6);
   t.is(m.recordSize, 24);
@@ -277,12 +304,15 @@ test('values that cannot be encoded are errors', (t) => {
 
 test('geodb-build: geoRecord builds the GeoIP2 City shape, upper-casing codes', (t) => {
   t.deepEqual(geoRecord({ country: 'gb', continent: 'eu', location: [51.5, -0.1], subdivision: 'eng' }, 'x'), {
-    continent: { code: 'EU' }, country: { iso_code: 'GB' },
+    continent: { code: 'EU' },
+    country: { iso_code: 'GB' },
     location: { latitude: { type: 'double', value: 51.5 }, longitude: { type: 'double', value: -0.1 } },
     subdivisions: [{ iso_code: 'ENG' }],
   });
   t.deepEqual(geoRecord({ country: 'JP' }, 'x'), { country: { iso_code: 'JP' } });
-  t.deepEqual(geoRecord({ location: [0, 0] }, 'x'), { location: { latitude: { type: 'double', value: 0 }, longitude: { type: 'double', value: 0 } } });
+  t.deepEqual(geoRecord({ location: [0, 0] }, 'x'), {
+    location: { latitude: { type: 'double', value: 0 }, longitude: { type: 'double', value: 0 } },
+  });
 });
 
 test('geodb-build: geoRecord rejects bad continents, countries, locations and empty entries', (t) => {
@@ -310,8 +340,14 @@ test('geodb-build: CSV with a header, comments, blank lines, CRLF and empty cell
     '2001:db8:100::/48,,OC,,,',
   ].join('\r\n');
   const nets = parseNetworks(csv, 'nets.csv');
-  t.deepEqual(nets.map((n) => n.network), ['10.20.0.0/16', '10.30.0.0/16', '10.40.0.0/16', '2001:db8:100::/48']);
-  t.deepEqual(nets[1]!.data, { country: { iso_code: 'US' }, location: { latitude: { type: 'double', value: 40.7 }, longitude: { type: 'double', value: -74 } } });
+  t.deepEqual(
+    nets.map((n) => n.network),
+    ['10.20.0.0/16', '10.30.0.0/16', '10.40.0.0/16', '2001:db8:100::/48'],
+  );
+  t.deepEqual(nets[1]!.data, {
+    country: { iso_code: 'US' },
+    location: { latitude: { type: 'double', value: 40.7 }, longitude: { type: 'double', value: -74 } },
+  });
   t.deepEqual(nets[2]!.data, { continent: { code: 'EU' }, country: { iso_code: 'DE' } });
   // columns in any order; missing trailing cells are empty
   const swapped = parseNetworks('latitude,longitude,network,country\n1.5,2.5,10.0.0.0/8\n', 'x.CSV');
@@ -326,10 +362,16 @@ test('geodb-build: CSV with a header, comments, blank lines, CRLF and empty cell
 test('geodb-build: CSV errors name the file and line', (t) => {
   t.throws(() => parseNetworks('10.0.0.0/8,GB\n', 'nets.csv'), { message: /nets\.csv: the first line must be a header/ });
   t.throws(() => parseNetworks('', 'nets.csv'), { message: /header/ });
-  t.throws(() => parseNetworks('# a comment\nnetwork,country\n\n10.0.0.0/8,GBR\n', 'nets.csv'), { message: /^nets\.csv:4: country must be/ });
+  t.throws(() => parseNetworks('# a comment\nnetwork,country\n\n10.0.0.0/8,GBR\n', 'nets.csv'), {
+    message: /^nets\.csv:4: country must be/,
+  });
   // one coordinate without the other is an error, not a point on the equator or the meridian
-  t.throws(() => parseNetworks('network,latitude,longitude\n10.0.0.0/8,51.5,\n', 'nets.csv'), { message: /^nets\.csv:2: location must be/ });
-  t.throws(() => parseNetworks('network,latitude,longitude\n10.0.0.0/8,,-0.1\n', 'nets.csv'), { message: /^nets\.csv:2: location must be/ });
+  t.throws(() => parseNetworks('network,latitude,longitude\n10.0.0.0/8,51.5,\n', 'nets.csv'), {
+    message: /^nets\.csv:2: location must be/,
+  });
+  t.throws(() => parseNetworks('network,latitude,longitude\n10.0.0.0/8,,-0.1\n', 'nets.csv'), {
+    message: /^nets\.csv:2: location must be/,
+  });
   t.throws(() => parseNetworks('network,latitude,longitude\n10.0.0.0/8,north,0\n', 'nets.csv'), { message: /location must be/ });
   t.throws(() => parseNetworks('network,country\n10.0.0.0/8,\n', 'nets.csv'), { message: /^nets\.csv:2: give at least one/ });
 });
@@ -340,12 +382,20 @@ test('geodb-build: YAML with or without a networks: key', (t) => {
   "2001:db8:100::/48": { continent: OC }
 `;
   const nets = parseNetworks(yaml, 'nets.yaml');
-  t.deepEqual(nets.map((n) => n.network), ['10.20.0.0/16', '2001:db8:100::/48']);
+  t.deepEqual(
+    nets.map((n) => n.network),
+    ['10.20.0.0/16', '2001:db8:100::/48'],
+  );
   t.deepEqual(nets[0]!.data, geoRecord({ country: 'GB', continent: 'EU', location: [51.5, -0.1], subdivision: 'ENG' }, 'x'));
-  t.deepEqual(parseNetworks('"10.0.0.0/8": { country: SE }\n', 'bare.yml').map((n) => n.data), [{ country: { iso_code: 'SE' } }]);
+  t.deepEqual(
+    parseNetworks('"10.0.0.0/8": { country: SE }\n', 'bare.yml').map((n) => n.data),
+    [{ country: { iso_code: 'SE' } }],
+  );
   t.throws(() => parseNetworks('just text', 'x.yaml'), { message: /x\.yaml: expected a networks: mapping/ });
   t.throws(() => parseNetworks('networks:\n  "10.0.0.0/8":\n', 'x.yaml'), { message: /x\.yaml: 10\.0\.0\.0\/8: give at least one/ });
-  t.throws(() => parseNetworks('networks:\n  "10.0.0.0/8": { continent: Europe }\n', 'x.yaml'), { message: /x\.yaml: 10\.0\.0\.0\/8: continent must be/ });
+  t.throws(() => parseNetworks('networks:\n  "10.0.0.0/8": { continent: Europe }\n', 'x.yaml'), {
+    message: /x\.yaml: 10\.0\.0\.0\/8: continent must be/,
+  });
 });
 
 test('geodb-build: the command writes a database the reader opens, and reports errors with exit 1', (t) => {
@@ -359,7 +409,9 @@ test('geodb-build: the command writes a database the reader opens, and reports e
     t.like(readRecord(r.get('10.20.3.4')!), { country: 'GB', lat: 51.5, lon: -0.1 });
     t.regex((r.metadata.description as unknown as { en: string }).en, /nets\.yaml/);
     writeFileSync(join(dir, 'bad.csv'), 'network,country\nnot-a-network,GB\n');
-    const err = t.throws(() => execFileSync(process.execPath, [tool, join(dir, 'bad.csv'), '-o', join(dir, 'bad.mmdb')], { stdio: 'pipe' })) as Error & { status: number; stderr: Buffer };
+    const err = t.throws(() =>
+      execFileSync(process.execPath, [tool, join(dir, 'bad.csv'), '-o', join(dir, 'bad.mmdb')], { stdio: 'pipe' }),
+    ) as Error & { status: number; stderr: Buffer };
     t.is(err.status, 1);
     t.regex(err.stderr.toString(), /geodb-build: "not-a-network" is not an IP network/);
     const usage = t.throws(() => execFileSync(process.execPath, [tool], { stdio: 'pipe' })) as Error & { status: number; stderr: Buffer };

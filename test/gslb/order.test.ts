@@ -17,7 +17,12 @@ regions:
   sa-east: [192.0.2.5]`;
 
 const at = (p: readonly [number, number], extra: Partial<Location> = {}): Location => ({
-  source: 'database', lat: p[0], lon: p[1], network: null, prefix: 0, ...extra,
+  source: 'database',
+  lat: p[0],
+  lon: p[1],
+  network: null,
+  prefix: 0,
+  ...extra,
 });
 const UNKNOWN: Location = { source: 'unknown', network: null, prefix: 0 };
 const names = (pool: Pool, loc: Location) => orderRegions(pool, loc).ranked.map((r) => r.region.name);
@@ -59,7 +64,10 @@ test('nearest: distances are reported with each region and increase along the or
   t.true(o.clientDependent);
   t.is(o.mapKey, null);
   const d = o.ranked.map((r) => r.distanceKm!);
-  t.deepEqual([...d].sort((a, b) => a - b), d);
+  t.deepEqual(
+    [...d].sort((a, b) => a - b),
+    d,
+  );
   t.true(Math.abs(d[0]! - 466) < 10, `London–Dublin ${d[0]}`);
   t.is(o.ranked[0]!.distanceKm, km(CITY.london, CITY.dublin));
 });
@@ -68,19 +76,25 @@ test('nearest: the written order of the pool (not of steerdns.yaml) is the order
   const cfg = serverConfig(`listen: ["127.0.0.1:5300"]
 ${REGIONS}  us-east-2: { location: [39.0, -77.5] }
 `);
-  const a = poolOf(`check: { type: none }
+  const a = poolOf(
+    `check: { type: none }
 regions:
   us-east-2: [192.0.2.1]
   eu-west: [192.0.2.2]
-  us-east: [192.0.2.3]`, cfg);
+  us-east: [192.0.2.3]`,
+    cfg,
+  );
   // Ashburn twice: a tie, kept in the pool's written order
   t.deepEqual(names(a, at(CITY.seattle)), ['us-east-2', 'us-east', 'eu-west']);
   t.deepEqual(names(a, at(CITY.london)), ['eu-west', 'us-east-2', 'us-east']);
-  const b = poolOf(`check: { type: none }
+  const b = poolOf(
+    `check: { type: none }
 regions:
   us-east: [192.0.2.3]
   eu-west: [192.0.2.2]
-  us-east-2: [192.0.2.1]`, cfg);
+  us-east-2: [192.0.2.1]`,
+    cfg,
+  );
   t.deepEqual(names(b, at(CITY.seattle)), ['us-east', 'us-east-2', 'eu-west']);
   // unknown client: the pool's written order
   t.deepEqual(names(b, UNKNOWN), ['us-east', 'eu-west', 'us-east-2']);
@@ -89,7 +103,10 @@ regions:
 test('nearest: an unknown location gives the written order, and still depends on the client (others are placed)', (t) => {
   const pool = poolOf(FIVE);
   const o = orderRegions(pool, UNKNOWN);
-  t.deepEqual(o.ranked.map((r) => r.region.name), ['us-east', 'eu-west', 'ap-south', 'ap-southeast', 'sa-east']);
+  t.deepEqual(
+    o.ranked.map((r) => r.region.name),
+    ['us-east', 'eu-west', 'ap-south', 'ap-southeast', 'sa-east'],
+  );
   // a resolver must not cache this written-order answer for clients that are located elsewhere
   t.true(o.clientDependent);
   t.true(o.ranked.every((r) => r.distanceKm === null));
@@ -102,7 +119,10 @@ test('nearest: a single-region pool does not depend on the client', (t) => {
 regions:
   eu-west: [192.0.2.2]`);
   const o = orderRegions(pool, at(CITY.tokyo));
-  t.deepEqual(o.ranked.map((r) => r.region.name), ['eu-west']);
+  t.deepEqual(
+    o.ranked.map((r) => r.region.name),
+    ['eu-west'],
+  );
   t.false(o.clientDependent);
 });
 
@@ -120,10 +140,10 @@ regions:
 test('nearest: database locations from the fixture order the regions like their cities', (t) => {
   const pool = poolOf(FIVE);
   const geo = geoFor().geo;
-  t.is(names(pool, geo.locate(ip('1.0.16.1')))[0], 'ap-south');          // Tokyo
-  t.is(names(pool, geo.locate(ip('181.0.1.1')))[0], 'sa-east');          // Buenos Aires
-  t.is(names(pool, geo.locate(ip('2804:14c::1')))[0], 'sa-east');        // São Paulo (IPv6)
-  t.is(names(pool, geo.locate(ip('6.6.6.6')))[0], 'ap-southeast');       // Sydney (flat schema)
+  t.is(names(pool, geo.locate(ip('1.0.16.1')))[0], 'ap-south'); // Tokyo
+  t.is(names(pool, geo.locate(ip('181.0.1.1')))[0], 'sa-east'); // Buenos Aires
+  t.is(names(pool, geo.locate(ip('2804:14c::1')))[0], 'sa-east'); // São Paulo (IPv6)
+  t.is(names(pool, geo.locate(ip('6.6.6.6')))[0], 'ap-southeast'); // Sydney (flat schema)
 });
 
 // ---- failover ---------------------------------------------------------------------------------------
@@ -133,7 +153,10 @@ test('failover: always the written order, wherever the client is', (t) => {
 ${FIVE}`);
   for (const c of [CITY.london, CITY.tokyo, CITY.buenosAires]) {
     const o = orderRegions(pool, at(c));
-    t.deepEqual(o.ranked.map((r) => r.region.name), ['us-east', 'eu-west', 'ap-south', 'ap-southeast', 'sa-east']);
+    t.deepEqual(
+      o.ranked.map((r) => r.region.name),
+      ['us-east', 'eu-west', 'ap-south', 'ap-southeast', 'sa-east'],
+    );
     t.false(o.clientDependent);
   }
 });
@@ -204,7 +227,13 @@ test('an overlay region pin goes first under nearest and map; failover keeps its
   // pinned to a region that is not nearest to its point
   t.deepEqual(names(nearest, pinned(CITY.london, 'sa-east')), ['sa-east', 'eu-west', 'us-east', 'ap-south', 'ap-southeast']);
   // and without coordinates
-  t.deepEqual(names(nearest, { ...UNKNOWN, source: 'overlay', region: 'ap-south' }), ['ap-south', 'us-east', 'eu-west', 'ap-southeast', 'sa-east']);
+  t.deepEqual(names(nearest, { ...UNKNOWN, source: 'overlay', region: 'ap-south' }), [
+    'ap-south',
+    'us-east',
+    'eu-west',
+    'ap-southeast',
+    'sa-east',
+  ]);
   t.true(orderRegions(nearest, { ...UNKNOWN, source: 'overlay', region: 'ap-south' }).clientDependent);
   const failover = poolOf(`policy: failover
 ${FIVE}`);
@@ -229,18 +258,22 @@ regions:
   ap-south: { location: [19.1, 72.9], state: down }
   sa-east: { location: [-23.55, -46.63] }
 `);
-  const pool = poolOf(`check: { type: none }
+  const pool = poolOf(
+    `check: { type: none }
 regions:
   us-east: [192.0.2.1]
   eu-west: [192.0.2.2]
   ap-south: [192.0.2.3]
-  sa-east: [192.0.2.5]`, cfg);
+  sa-east: [192.0.2.5]`,
+    cfg,
+  );
   t.deepEqual(names(pool, at(CITY.london)), ['us-east', 'sa-east', 'eu-west']);
   t.deepEqual(names(pool, at(CITY.mumbai)), ['us-east', 'sa-east', 'eu-west']);
   t.deepEqual(names(pool, UNKNOWN), ['us-east', 'sa-east', 'eu-west']);
   // a pin to a drained region does not beat the drain
   t.deepEqual(names(pool, at(CITY.london, { source: 'overlay', region: 'eu-west' })), ['us-east', 'sa-east', 'eu-west']);
-  const map = poolOf(`policy: map
+  const map = poolOf(
+    `policy: map
 check: { type: none }
 regions:
   us-east: [192.0.2.1]
@@ -248,7 +281,9 @@ regions:
   ap-south: [192.0.2.3]
 map:
   "continent:EU": [eu-west, ap-south, us-east]
-  default: [ap-south]`, cfg);
+  default: [ap-south]`,
+    cfg,
+  );
   t.deepEqual(names(map, gb), ['us-east', 'eu-west']);
   t.deepEqual(names(map, UNKNOWN), []);
 });

@@ -104,7 +104,8 @@ export function captureLogger(): { log: Logger; logs: LogLine[] } {
 }
 
 /** State-change lines of the prober (they carry from/to). */
-export const stateChanges = <T extends Record<string, unknown>>(logs: T[]): T[] => logs.filter((l) => typeof l.from === 'string' && typeof l.to === 'string');
+export const stateChanges = <T extends Record<string, unknown>>(logs: T[]): T[] =>
+  logs.filter((l) => typeof l.from === 'string' && typeof l.to === 'string');
 export const panicLines = <T extends Record<string, unknown>>(logs: T[]): T[] => logs.filter((l) => /^PANIC/.test(String(l.msg)));
 export const panicOverLines = <T extends Record<string, unknown>>(logs: T[]): T[] => logs.filter((l) => /^panic over/.test(String(l.msg)));
 
@@ -112,13 +113,29 @@ export const panicOverLines = <T extends Record<string, unknown>>(logs: T[]): T[
 
 export function checkSpec(over: Partial<CheckSpec> = {}): CheckSpec {
   return {
-    type: 'http', port: 80, path: '/', host: 'app.example.test', headers: {}, expect: [200], body: null, insecure: false,
-    intervalMs: 300, timeoutMs: 200, rise: 2, fall: 3, initial: 'up', ...over,
+    type: 'http',
+    port: 80,
+    path: '/',
+    host: 'app.example.test',
+    headers: {},
+    expect: [200],
+    body: null,
+    insecure: false,
+    intervalMs: 300,
+    timeoutMs: 200,
+    rise: 2,
+    fall: 3,
+    initial: 'up',
+    ...over,
   };
 }
 
 /** A CheckTarget keyed exactly as the server keys it (src/health/probe-list.ts healthKey). */
-export function checkTarget(address: string, check: CheckSpec, uses: TargetUse[] = [{ zone: 'example.test', pool: 'app.example.test', region: 'us-east' }]): CheckTarget {
+export function checkTarget(
+  address: string,
+  check: CheckSpec,
+  uses: TargetUse[] = [{ zone: 'example.test', pool: 'app.example.test', region: 'us-east' }],
+): CheckTarget {
   return { key: healthKey({ check } as PoolSpec, address), address, check, uses };
 }
 
@@ -273,11 +290,17 @@ export class TcpBackend {
  */
 export class FullBacklog {
   private readonly fillers: net.Socket[] = [];
-  private constructor(readonly host: string, readonly port: number, private readonly worker: Worker, private readonly flag: Int32Array) {}
+  private constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly worker: Worker,
+    private readonly flag: Int32Array,
+  ) {}
 
   static async start(host: string): Promise<FullBacklog> {
     const sab = new SharedArrayBuffer(4);
-    const worker = new Worker(`
+    const worker = new Worker(
+      `
       const { workerData, parentPort } = require('node:worker_threads');
       const net = require('node:net');
       const srv = net.createServer();
@@ -286,7 +309,9 @@ export class FullBacklog {
         Atomics.wait(new Int32Array(workerData.sab), 0, 0);   // never accept until told to stop
         srv.close();
       });
-    `, { eval: true, workerData: { host, sab } });
+    `,
+      { eval: true, workerData: { host, sab } },
+    );
     const port = await new Promise<number>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -358,18 +383,26 @@ export class HttpBackend {
   private readonly server: http.Server;
   private readonly sockets = new Set<net.Socket>();
 
-  private constructor(readonly host: string, tls: boolean, private readonly handler?: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  private constructor(
+    readonly host: string,
+    tls: boolean,
+    private readonly handler?: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  ) {
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res);
     if (tls) {
       // SNICallback runs on every ClientHello that names a server, before the client sees the certificate,
       // so names are recorded even for clients that then reject it; no context given = the default one
-      const server = https.createServer({
-        key: TLS_KEY, cert: TLS_CERT,
-        SNICallback: (name, cb) => {
-          this.sni.push(name);
-          cb(null, undefined);
+      const server = https.createServer(
+        {
+          key: TLS_KEY,
+          cert: TLS_CERT,
+          SNICallback: (name, cb) => {
+            this.sni.push(name);
+            cb(null, undefined);
+          },
         },
-      }, onRequest);
+        onRequest,
+      );
       server.on('tlsClientError', () => {});
       this.server = server;
     } else {
@@ -379,7 +412,10 @@ export class HttpBackend {
   }
 
   /** `port`: listen on this port (another backend's, so that one pool check reaches both); default any free one. */
-  static async start(host: string, opts: { tls?: boolean; handler?: (req: http.IncomingMessage, res: http.ServerResponse) => void; port?: number } = {}): Promise<HttpBackend> {
+  static async start(
+    host: string,
+    opts: { tls?: boolean; handler?: (req: http.IncomingMessage, res: http.ServerResponse) => void; port?: number } = {},
+  ): Promise<HttpBackend> {
     const b = new HttpBackend(host, opts.tls ?? false, opts.handler);
     b.port = await listen(b.server, host, opts.port ?? 0);
     return b;
@@ -448,7 +484,12 @@ export class RawBackend {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
-  private constructor(readonly host: string, head: Buffer, filler: Buffer | null, pace: 'flood' | 'paced') {
+  private constructor(
+    readonly host: string,
+    head: Buffer,
+    filler: Buffer | null,
+    pace: 'flood' | 'paced',
+  ) {
     this.server = net.createServer((s) => {
       const c: ConnRecord = { opened: Date.now(), closed: null, bytesOut: 0, request: '', peerPort: s.remotePort ?? 0 };
       this.conns.push(c);
@@ -496,7 +537,12 @@ export class RawBackend {
 
   /** Headers, then an endless body. */
   static endlessBody(host: string, pace: 'flood' | 'paced'): Promise<RawBackend> {
-    return RawBackend.start(host, 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n', Buffer.alloc(16 * 1024, 'x'), pace);
+    return RawBackend.start(
+      host,
+      'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n',
+      Buffer.alloc(16 * 1024, 'x'),
+      pace,
+    );
   }
 
   /** A status line, then header lines forever. */

@@ -48,11 +48,19 @@ test('tcp: no listener → "connection refused", at once', async (t) => {
 test('tcp: a connect that never completes (accept queue full) → "timeout after 150ms", within the timeout', async (t) => {
   const b = await FullBacklog.start(addr(3));
   t.teardown(() => b.close());
-  const { value: r, ms, slack } = await timed(() => probe({ address: b.host, check: checkSpec({ type: 'tcp', port: b.port, timeoutMs: 150 }) }));
+  const {
+    value: r,
+    ms,
+    slack,
+  } = await timed(() => probe({ address: b.host, check: checkSpec({ type: 'tcp', port: b.port, timeoutMs: 150 }) }));
   t.deepEqual({ ok: r.ok, reason: r.reason, kind: r.kind }, { ok: false, reason: 'timeout after 150ms', kind: 'timeout' });
   t.true(ms >= 145 && ms <= 150 + slack, `probe took ${ms}ms (slack ${slack}ms)`);
   // whole seconds are written as seconds (`timeout after 2s` in the issue)
-  const { value: r2, ms: ms2, slack: slack2 } = await timed(() => probe({ address: b.host, check: checkSpec({ type: 'tcp', port: b.port, timeoutMs: 1000 }) }));
+  const {
+    value: r2,
+    ms: ms2,
+    slack: slack2,
+  } = await timed(() => probe({ address: b.host, check: checkSpec({ type: 'tcp', port: b.port, timeoutMs: 1000 }) }));
   t.is(r2.reason, 'timeout after 1s');
   t.true(ms2 >= 995 && ms2 <= 1000 + slack2, `probe took ${ms2}ms (slack ${slack2}ms)`);
 });
@@ -64,7 +72,11 @@ test('tcp: the libuv-handle check and the net.Socket fallback give the same resu
   await gone.close();
   const full = await FullBacklog.start(addr(7));
   t.teardown(() => Promise.all([live.close(), full.close()]));
-  for (const [b, timeoutMs] of [[live, 5000], [gone, 5000], [full, 150]] as const) {
+  for (const [b, timeoutMs] of [
+    [live, 5000],
+    [gone, 5000],
+    [full, 150],
+  ] as const) {
     const check = checkSpec({ type: 'tcp', port: b.port, timeoutMs });
     const a = await probe({ address: b.host, check });
     const c = await probeTcpSocket({ address: b.host, check });
@@ -79,7 +91,10 @@ test('http: GET path with Host = check host and the custom headers; 200 → up',
   const b = await HttpBackend.start(addr(4));
   t.teardown(() => b.close());
   const check = checkSpec({
-    port: b.port, path: '/healthz?deep=1', host: 'app.example.test', timeoutMs: 5000,
+    port: b.port,
+    path: '/healthz?deep=1',
+    host: 'app.example.test',
+    timeoutMs: 5000,
     headers: { 'X-Probe-Token': 's3cret', 'User-Agent': 'custom-agent/1' },
   });
   const r = await probe({ address: b.host, check });
@@ -135,7 +150,9 @@ test('http: a request Node refuses only at end() (a Trailer header) fails at onc
   const b = await RawBackend.hanging(addr(55));
   t.teardown(() => b.close());
   const timeoutMs = 30_000;
-  const { value: r, ms } = await timed(() => probe({ address: b.host, check: checkSpec({ port: b.port, timeoutMs, headers: { Trailer: 'X-Checksum' } }) }));
+  const { value: r, ms } = await timed(() =>
+    probe({ address: b.host, check: checkSpec({ port: b.port, timeoutMs, headers: { Trailer: 'X-Checksum' } }) }),
+  );
   t.like(r, { ok: false, kind: 'error' });
   t.regex(r.reason, /^probe not sent: .*[Tt]railer/);
   t.true(ms < timeoutMs / 2, `probe took ${ms}ms`);
@@ -147,7 +164,7 @@ test('http: a request Node refuses only at end() (a Trailer header) fails at onc
   await waitFor(() => b.conns.some((c) => c.peerPort === own.localPort), 10_000, 'our own connection to be accepted');
   const probeConns = b.conns.filter((c) => c.peerPort !== own.localPort);
   // every connection the probe made is closed well before the probe's timeout (it stayed open until then)
-  await waitFor(() => probeConns.every((c) => c.closed !== null), timeoutMs / 3, 'the probe\'s connection to be closed');
+  await waitFor(() => probeConns.every((c) => c.closed !== null), timeoutMs / 3, "the probe's connection to be closed");
   for (const c of probeConns) t.is(c.bytesOut, 0);
 });
 
@@ -160,7 +177,11 @@ test('http: headers sent, then a body that trickles without the substring → ti
     },
   });
   t.teardown(() => b.close());
-  const { value: r, ms, slack } = await timed(() => probe({ address: b.host, check: checkSpec({ port: b.port, body: 'ok', timeoutMs: 250 }) }));
+  const {
+    value: r,
+    ms,
+    slack,
+  } = await timed(() => probe({ address: b.host, check: checkSpec({ port: b.port, body: 'ok', timeoutMs: 250 }) }));
   t.deepEqual({ ok: r.ok, reason: r.reason, kind: r.kind }, { ok: false, reason: 'timeout after 250ms', kind: 'timeout' });
   t.true(ms >= 245 && ms <= 250 + slack, `probe took ${ms}ms (slack ${slack}ms)`);
 });
@@ -227,12 +248,17 @@ test('http: body without the substring → body did not contain "ok"', async (t)
 test('http: the body is searched in the first MAX_BODY bytes only', async (t) => {
   const filler = 'x'.repeat(1000);
   const within = HttpBackend.start(addr(13), { handler: chunked([...Array<string>(60).fill(filler), 'ok', filler], 1) });
-  const beyond = HttpBackend.start(addr(14), { handler: chunked([...Array<string>(Math.ceil(MAX_BODY / 1000) + 10).fill(filler), 'ok'], 1) });
+  const beyond = HttpBackend.start(addr(14), {
+    handler: chunked([...Array<string>(Math.ceil(MAX_BODY / 1000) + 10).fill(filler), 'ok'], 1),
+  });
   const [a, b] = await Promise.all([within, beyond]);
   t.teardown(() => Promise.all([a.close(), b.close()]));
   t.like(await probe({ address: a.host, check: checkSpec({ port: a.port, body: 'ok', timeoutMs: 5000 }) }), { ok: true, kind: 'success' });
-  t.like(await probe({ address: b.host, check: checkSpec({ port: b.port, body: 'ok', timeoutMs: 5000 }) }),
-    { ok: false, reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB`, kind: 'body' });
+  t.like(await probe({ address: b.host, check: checkSpec({ port: b.port, body: 'ok', timeoutMs: 5000 }) }), {
+    ok: false,
+    reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB`,
+    kind: 'body',
+  });
 });
 
 // ---- https ------------------------------------------------------------------------------------------------
@@ -242,7 +268,10 @@ test('https: self-signed certificate → "TLS: self-signed certificate" with ver
   t.teardown(() => b.close());
   const check = checkSpec({ type: 'https', port: b.port, host: 'secure.example.test', timeoutMs: 5000 });
   const strict = await probe({ address: b.host, check });
-  t.deepEqual({ ok: strict.ok, reason: strict.reason, kind: strict.kind }, { ok: false, reason: 'TLS: self-signed certificate', kind: 'tls' });
+  t.deepEqual(
+    { ok: strict.ok, reason: strict.reason, kind: strict.kind },
+    { ok: false, reason: 'TLS: self-signed certificate', kind: 'tls' },
+  );
   t.deepEqual(b.sni, ['secure.example.test'], 'the SNI is the check host, even when the certificate is then rejected');
   t.is(b.requests.length, 0, 'no request is sent over an unverified connection');
 
@@ -257,7 +286,10 @@ test('https: self-signed certificate → "TLS: self-signed certificate" with ver
 test('https: an IP address as host is sent as Host but not as SNI (RFC 6066)', async (t) => {
   const b = await HttpBackend.start(addr(51), { tls: true });
   t.teardown(() => b.close());
-  const r = await probe({ address: b.host, check: checkSpec({ type: 'https', port: b.port, host: b.host, insecure: true, timeoutMs: 5000 }) });
+  const r = await probe({
+    address: b.host,
+    check: checkSpec({ type: 'https', port: b.port, host: b.host, insecure: true, timeoutMs: 5000 }),
+  });
   t.like(r, { ok: true, reason: 'HTTP 200' });
   t.deepEqual(b.sni, []);
   t.is(b.requests[0]!.servername, false);
@@ -314,11 +346,21 @@ records:
   t.truthy(strictKey && secureKey, `keys: ${keys.join(' ; ')}`);
   t.false(ts.server.health.isUp(secureKey), 'initial: down');
 
-  await waitFor(() => !ts.server.health.isUp(strictKey) && ts.server.health.isUp(secureKey) && plain.requests.length > 0, 10_000, 'strict down, secure up');
+  await waitFor(
+    () => !ts.server.health.isUp(strictKey) && ts.server.health.isUp(secureKey) && plain.requests.length > 0,
+    10_000,
+    'strict down, secure up',
+  );
   const changes = stateChanges(ts.logs);
   const strictDown = changes.filter((l) => l.key === strictKey);
   t.is(strictDown.length, 1);
-  t.like(strictDown[0], { target: tlsB.host, pools: ['strict.example.test (us-east)'], from: 'up', to: 'down', reason: 'TLS: self-signed certificate' });
+  t.like(strictDown[0], {
+    target: tlsB.host,
+    pools: ['strict.example.test (us-east)'],
+    from: 'up',
+    to: 'down',
+    reason: 'TLS: self-signed certificate',
+  });
   const secureUp = changes.filter((l) => l.key === secureKey);
   t.is(secureUp.length, 1);
   t.like(secureUp[0], { target: tlsB.host, pools: ['secure.example.test (us-east)'], from: 'down', to: 'up', reason: 'HTTP 200' });
@@ -338,4 +380,3 @@ records:
     t.is(r.url, '/ping');
   }
 });
-

@@ -28,7 +28,9 @@ test('a wall-clock step back or forward changes nothing in the probe schedule; l
   const realNow = Date.now;
   let offset = 0;
   Date.now = () => realNow() + offset;
-  t.teardown(() => { Date.now = realNow; });
+  t.teardown(() => {
+    Date.now = realNow;
+  });
 
   const starts = new Map<string, number[]>(backends.map((b) => [b.host, []]));
   const recording = (pt: ProbeTarget): Promise<ProbeResult> => {
@@ -43,12 +45,17 @@ test('a wall-clock step back or forward changes nothing in the probe schedule; l
   const table = new HealthTable();
   const prober = new Prober({ table, log: captureLogger().log, panic: null, panicMinTargets: 10, probe: recording });
   t.teardown(() => prober.stop());
-  const targets = backends.map((b) => checkTarget(b.host, checkSpec({ type: 'tcp', port: b.port, intervalMs: IV, timeoutMs: 1000, rise: 1, fall: 3 })));
+  const targets = backends.map((b) =>
+    checkTarget(b.host, checkSpec({ type: 'tcp', port: b.port, intervalMs: IV, timeoutMs: 1000, rise: 1, fall: 3 })),
+  );
   prober.update(targets);
   const each = (n: number, from: number) => [...starts.values()].every((s) => s.filter((x) => x >= from).length >= n);
   await until(() => each(2, 0), 10_000, 'two probes of every target');
 
-  const steps: { name: string; by: number }[] = [{ name: 'back one hour', by: -HOUR }, { name: 'forward two hours', by: 2 * HOUR }];
+  const steps: { name: string; by: number }[] = [
+    { name: 'back one hour', by: -HOUR },
+    { name: 'forward two hours', by: 2 * HOUR },
+  ];
   for (const step of steps) {
     const at = performance.now();
     offset += step.by;
@@ -58,10 +65,17 @@ test('a wall-clock step back or forward changes nothing in the probe schedule; l
       // the gap straddling the step, and the ones after it: each one jittered interval (± 10 %), no more, no less
       const from = s.findLastIndex((x) => x < at);
       const gaps = s.slice(Math.max(0, from) + 1).map((x, i) => x - s[Math.max(0, from) + i]!);
-      t.true(gaps.every((g) => g >= 0.9 * IV - 5 - lag.max / 1e6 && g <= 1.1 * IV + slack), `${host} after the step ${step.name}: gaps ${gaps.map((g) => g.toFixed(0)).join(', ')} ms (slack ${slack.toFixed(0)} ms)`);
+      t.true(
+        gaps.every((g) => g >= 0.9 * IV - 5 - lag.max / 1e6 && g <= 1.1 * IV + slack),
+        `${host} after the step ${step.name}: gaps ${gaps.map((g) => g.toFixed(0)).join(', ')} ms (slack ${slack.toFixed(0)} ms)`,
+      );
     }
     // what people read is wall-clock time: the last check is stamped with the stepped clock
-    for (const x of targets) t.true(Math.abs(table.get(x.key)!.lastCheck! - Date.now()) < 10 * IV, `${x.address}: lastCheck ${table.get(x.key)!.lastCheck} vs now ${Date.now()}`);
+    for (const x of targets)
+      t.true(
+        Math.abs(table.get(x.key)!.lastCheck! - Date.now()) < 10 * IV,
+        `${x.address}: lastCheck ${table.get(x.key)!.lastCheck} vs now ${Date.now()}`,
+      );
   }
   lag.disable();
   t.true(targets.every((x) => table.isUp(x.key)));

@@ -8,7 +8,20 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
-import { BASE_CONFIG, CLI, ROOT, query, runCli, servingPort, spawnLogged, spawnServe, startServer, udp, writeFixture, type LoggedProcess } from '../helpers/server.js';
+import {
+  BASE_CONFIG,
+  CLI,
+  ROOT,
+  query,
+  runCli,
+  servingPort,
+  spawnLogged,
+  spawnServe,
+  startServer,
+  udp,
+  writeFixture,
+  type LoggedProcess,
+} from '../helpers/server.js';
 import { HttpBackend, TcpBackend, waitFor } from './backends.js';
 
 const CONFIG = `${BASE_CONFIG}health: { interval: 200ms, timeout: 150ms, rise: 1, fall: 2 }\n`;
@@ -90,19 +103,35 @@ test('acceptance 2: a zone with path "/health€" or a header with \\u0001 — c
 
   proc.child.kill('SIGHUP');
   for (const f of ['example.test', 'other.test']) {
-    await proc.waitForLog((l) => proc!.logs.indexOf(l) >= before && l.level === 50 && String(l.msg).startsWith(`zone ${f}. did not load: the last good version`));
+    await proc.waitForLog(
+      (l) =>
+        proc!.logs.indexOf(l) >= before && l.level === 50 && String(l.msg).startsWith(`zone ${f}. did not load: the last good version`),
+    );
   }
   await proc.waitForLog((l) => l.msg === 'reloaded' && proc!.logs.indexOf(l) >= before);
   const since = proc.logs.slice(before);
-  t.true(since.some((l) => String(l.msg).endsWith(`zones/example.test.yaml:${pathAt}: pool "app" check path contains "€" (U+20AC), which cannot be sent in a request line: percent-encode it (%E2%82%AC)`)), since.map((l) => l.msg).join('\n'));
-  t.true(since.some((l) => String(l.msg).includes(`zones/other.test.yaml:${headerAt}: pool "www" check: header X-Env contains`)), since.map((l) => l.msg).join('\n'));
+  t.true(
+    since.some((l) =>
+      String(l.msg).endsWith(
+        `zones/example.test.yaml:${pathAt}: pool "app" check path contains "€" (U+20AC), which cannot be sent in a request line: percent-encode it (%E2%82%AC)`,
+      ),
+    ),
+    since.map((l) => l.msg).join('\n'),
+  );
+  t.true(
+    since.some((l) => String(l.msg).includes(`zones/other.test.yaml:${headerAt}: pool "www" check: header X-Env contains`)),
+    since.map((l) => l.msg).join('\n'),
+  );
 
   // the last good versions keep serving and the prober keeps probing them: five more probes, five intervals
   // (the process ended about one interval after such a zone loaded, before this fix)
   const n = b.requests.length;
   await waitFor(() => b.requests.length >= n + 5 || proc!.done, 10_000, 'five more probes');
   t.false(proc.done, `the server exited:\n${proc.lines.slice(-5).join('\n')}\n${proc.stderr()}`);
-  t.true(b.requests.slice(n).every((r) => r.url === '/healthz'), 'the old check is probed, the refused one never');
+  t.true(
+    b.requests.slice(n).every((r) => r.url === '/healthz'),
+    'the old check is probed, the refused one never',
+  );
   t.deepEqual(await answers(port, 'app.example.test'), [b.host]);
   t.deepEqual(await answers(port, 'www.other.test'), [b.host]);
   t.like(await stopServe(t, proc), { code: 0 });
@@ -113,10 +142,13 @@ test('a probe that throws inside http.request and a stray unhandled rejection: l
   const fine = await HttpBackend.start('127.0.6.3');
   t.teardown(() => Promise.all([thrower.close(), fine.close()]));
   const dir = writeFixture(CONFIG, {
-    'example.test.yaml': zone('example.test', [
-      pool('app', `{ type: http, port: ${thrower.port}, path: /throw-sync }`, thrower.host),
-      pool('www', `{ type: http, port: ${fine.port}, path: /healthz }`, fine.host),
-    ].join('')),
+    'example.test.yaml': zone(
+      'example.test',
+      [
+        pool('app', `{ type: http, port: ${thrower.port}, path: /throw-sync }`, thrower.host),
+        pool('www', `{ type: http, port: ${fine.port}, path: /healthz }`, fine.host),
+      ].join(''),
+    ),
   });
   let proc: LoggedProcess | null = null;
   cleanup(t, () => proc, dir);
@@ -147,7 +179,10 @@ test('health.deny: a reload bringing a probed target in a denied network is refu
   const b = await TcpBackend.start('127.0.6.10');
   t.teardown(() => b.close());
   const check = `{ type: tcp, port: ${b.port} }`;
-  const ts = await startServer({ 'example.test.yaml': zone('example.test', pool('app', check, b.host)) }, `${CONFIG}`.replace('health: {', 'health: { deny: ["127.0.6.128/25"],'));
+  const ts = await startServer(
+    { 'example.test.yaml': zone('example.test', pool('app', check, b.host)) },
+    `${CONFIG}`.replace('health: {', 'health: { deny: ["127.0.6.128/25"],'),
+  );
   t.teardown(() => ts.stop());
   t.deepEqual(await answers(ts.port, 'app.example.test'), [b.host]);
   const denied = zone('example.test', pool('app', check, `${b.host}, "::ffff:127.0.6.200"`));
@@ -157,8 +192,13 @@ test('health.deny: a reload bringing a probed target in a denied network is refu
   ts.server.reload();
   const message = `example.test.yaml:${at(denied, '"::ffff:')}: pool "app": target ::ffff:127.0.6.200 is in 127.0.6.128/25, a network health checks may not probe (health.deny in steerdns.yaml); list it under health.allow to probe it, or use check: { type: none }`;
   await waitFor(() => ts.logs.some((l) => String(l.msg).endsWith(message)), 10_000, 'the denied target refused');
-  t.true(ts.logs.some((l) => l.level === 50 && /^zone example\.test\. did not load: the last good version \(serial \d+\) keeps serving$/.test(String(l.msg))),
-    'refused like any broken zone (counted as failed)');
+  t.true(
+    ts.logs.some(
+      (l) =>
+        l.level === 50 && /^zone example\.test\. did not load: the last good version \(serial \d+\) keeps serving$/.test(String(l.msg)),
+    ),
+    'refused like any broken zone (counted as failed)',
+  );
   t.deepEqual(await answers(ts.port, 'app.example.test'), [b.host], 'the last good version serves');
   t.is(ts.server.prober.size, 1, 'nothing new is probed');
 });

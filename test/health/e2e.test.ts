@@ -149,8 +149,15 @@ async function ask(s: TestServer, seen: Set<string>): Promise<Answer> {
 const show = (a: Answer) => `${a.status} [${a.addrs.join(' ')}] ttl ${a.ttls.join(',')}`;
 
 /** Polls with `dig` until `ok` holds; returns the answer and how long it took from `since`. */
-async function digUntil(t: ExecutionContext, s: TestServer, seen: Set<string>, what: string, since: number, withinMs: number,
-  ok: (a: Answer) => boolean): Promise<Answer> {
+async function digUntil(
+  t: ExecutionContext,
+  s: TestServer,
+  seen: Set<string>,
+  what: string,
+  since: number,
+  withinMs: number,
+  ok: (a: Answer) => boolean,
+): Promise<Answer> {
   const history: string[] = [];
   for (;;) {
     const a = await ask(s, seen);
@@ -160,7 +167,8 @@ async function digUntil(t: ExecutionContext, s: TestServer, seen: Set<string>, w
       t.true(a.at - since <= withinMs, `${what}: took ${a.at - since}ms, bound ${withinMs}ms`);
       return a;
     }
-    if (Date.now() - since > withinMs) throw new Error(`${what}: not within ${Math.round(withinMs)}ms; answers seen: ${history.join(' | ')}`);
+    if (Date.now() - since > withinMs)
+      throw new Error(`${what}: not within ${Math.round(withinMs)}ms; answers seen: ${history.join(' | ')}`);
     await sleep(25);
   }
 }
@@ -184,7 +192,8 @@ async function metric(s: TestServer, name: string): Promise<{ labels: Record<str
 
 async function failopen(s: TestServer): Promise<number> {
   const samples = await metric(s, 'steerdns_failopen_total');
-  return samples.filter((x) => x.labels.zone?.replace(/\.$/, '') === 'example.test' && /^app(\.example\.test\.?)?$/.test(x.labels.pool ?? ''))
+  return samples
+    .filter((x) => x.labels.zone?.replace(/\.$/, '') === 'example.test' && /^app(\.example\.test\.?)?$/.test(x.labels.pool ?? ''))
     .reduce((n, x) => n + x.value, 0);
 }
 
@@ -196,7 +205,8 @@ async function targetUp(s: TestServer): Promise<Map<string, number>> {
 /** The prober's state-change log lines for an address, e.g. `target 127.0.1.11 up → down: connection refused`. */
 function changes(s: TestServer, address: string, from: string, to: string): { time: number; msg: string; level: number }[] {
   const prefix = `target ${address} ${from} → ${to}: `;
-  return s.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(prefix))
+  return s.logs
+    .filter((l) => typeof l.msg === 'string' && l.msg.startsWith(prefix))
     .map((l) => ({ time: l.time as number, msg: l.msg as string, level: l.level as number }));
 }
 
@@ -246,7 +256,15 @@ test('nearest region drains when its backends stop, the next one answers with ha
     // near's backends stop → far answers, TTL halved
     let since = Date.now();
     await Promise.all(near.map((b) => b.stop()));
-    a = await digUntil(t, srv, seen, 'near down → far answers', since, DOWN_WITHIN + SLACK, (x) => x.addrs.join() === sorted(farAddrs).join());
+    a = await digUntil(
+      t,
+      srv,
+      seen,
+      'near down → far answers',
+      since,
+      DOWN_WITHIN + SLACK,
+      (x) => x.addrs.join() === sorted(farAddrs).join(),
+    );
     t.is(a.status, 'NOERROR');
     t.deepEqual(a.ttls, [HALF, HALF], show(a));
     for (const addr of nearAddrs) {
@@ -265,8 +283,15 @@ test('nearest region drains when its backends stop, the next one answers with ha
     // near's backends restart on the same addresses → near answers again with the full TTL
     since = Date.now();
     for (const b of near) await b.start(port);
-    a = await digUntil(t, srv, seen, 'near restarted → near answers, full TTL', since, UP_WITHIN + SLACK,
-      (x) => x.addrs.join() === sorted(nearAddrs).join() && x.ttls.every((ttl) => ttl === TTL));
+    a = await digUntil(
+      t,
+      srv,
+      seen,
+      'near restarted → near answers, full TTL',
+      since,
+      UP_WITHIN + SLACK,
+      (x) => x.addrs.join() === sorted(nearAddrs).join() && x.ttls.every((ttl) => ttl === TTL),
+    );
     t.is(a.status, 'NOERROR');
     for (const addr of nearAddrs) {
       const c = changes(srv, addr, 'down', 'up');
@@ -302,7 +327,10 @@ test('nearest region drains when its backends stop, the next one answers with ha
     t.is(await failopen(srv), opened + 3, 'each fail-open answer counts once');
     up = await targetUp(srv);
     for (const addr of [...nearAddrs, ...farAddrs]) t.is(up.get(addr), 0, `steerdns_target_up ${addr}`);
-    const warned = srv.logs.filter((l) => l.level === 40 && l.pool !== undefined && /no healthy target in any region, answering with all_down serve-all/.test(String(l.msg)));
+    const warned = srv.logs.filter(
+      (l) =>
+        l.level === 40 && l.pool !== undefined && /no healthy target in any region, answering with all_down serve-all/.test(String(l.msg)),
+    );
     t.is(warned.length, 1, 'entering all-down is logged once, as a warning');
     for (const addr of farAddrs) {
       const lines = changes(srv, addr, 'up', 'down').map((c) => c.msg);
@@ -319,9 +347,19 @@ test('nearest region drains when its backends stop, the next one answers with ha
     // has healthy targets again (down targets are on the 4 × interval backoff now)
     since = Date.now();
     for (const b of [...near, ...far]) await b.start(port);
-    await digUntil(t, srv, seen, 'all restarted → near answers, full TTL', since, UP_WITHIN + SLACK,
-      (x) => x.addrs.join() === sorted(nearAddrs).join() && x.ttls.every((ttl) => ttl === TTL));
-    t.true(srv.logs.some((l) => l.level === 30 && /healthy targets again/.test(String(l.msg))), 'leaving all-down is logged');
+    await digUntil(
+      t,
+      srv,
+      seen,
+      'all restarted → near answers, full TTL',
+      since,
+      UP_WITHIN + SLACK,
+      (x) => x.addrs.join() === sorted(nearAddrs).join() && x.ttls.every((ttl) => ttl === TTL),
+    );
+    t.true(
+      srv.logs.some((l) => l.level === 30 && /healthy targets again/.test(String(l.msg))),
+      'leaving all-down is logged',
+    );
 
     // the `state: down` target: a live backend never probed, an address never served
     t.is(admin.hits, 0, 'state: down is never probed');
@@ -357,7 +395,15 @@ test('one backend of the nearest region down: the region still answers without i
     const rest = sorted(nearAddrs.filter((x) => x !== gone.address));
     let since = Date.now();
     await gone.stop();
-    a = await digUntil(t, srv, seen, `${gone.address} down → near answers without it`, since, DOWN_WITHIN + SLACK, (x) => x.addrs.join() === rest.join());
+    a = await digUntil(
+      t,
+      srv,
+      seen,
+      `${gone.address} down → near answers without it`,
+      since,
+      DOWN_WITHIN + SLACK,
+      (x) => x.addrs.join() === rest.join(),
+    );
     t.is(a.status, 'NOERROR');
     t.deepEqual(a.ttls, [HALF, HALF], `a target of the chosen region down halves the TTL: ${show(a)}`);
     for (let i = 0; i < 4; i++) {
@@ -374,10 +420,23 @@ test('one backend of the nearest region down: the region still answers without i
 
     since = Date.now();
     await gone.start(port);
-    a = await digUntil(t, srv, seen, `${gone.address} restarted → back, full TTL`, since, UP_WITHIN + SLACK,
-      (x) => x.addrs.join() === sorted(nearAddrs).join() && x.ttls.every((ttl) => ttl === TTL));
-    t.deepEqual(changes(srv, gone.address, 'down', 'up').map((c) => c.msg), [`target ${gone.address} down → up: HTTP 200`]);
-    t.false([...seen].some((x) => farAddrs.includes(x)), 'far never answered: near always qualified');
+    a = await digUntil(
+      t,
+      srv,
+      seen,
+      `${gone.address} restarted → back, full TTL`,
+      since,
+      UP_WITHIN + SLACK,
+      (x) => x.addrs.join() === sorted(nearAddrs).join() && x.ttls.every((ttl) => ttl === TTL),
+    );
+    t.deepEqual(
+      changes(srv, gone.address, 'down', 'up').map((c) => c.msg),
+      [`target ${gone.address} down → up: HTTP 200`],
+    );
+    t.false(
+      [...seen].some((x) => farAddrs.includes(x)),
+      'far never answered: near always qualified',
+    );
     t.is(admin.hits, 0, 'state: down is never probed');
     t.false(seen.has(adminAddr), 'state: down is never served');
   } finally {

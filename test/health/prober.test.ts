@@ -16,8 +16,24 @@ import { bytesToIp, ipToBytes } from '../../src/net/address.js';
 import { BASE_CONFIG, query, startServer, udp, type TestServer } from '../helpers/server.js';
 import { heldStill } from '../operate/helpers.js';
 import {
-  addr, captureLogger, checkSpec, checkTarget, forceGc, HttpBackend, Lateness, panicLines, panicOverLines, RawBackend, recordingProbe,
-  settledMemory, sleep, stateChanges, TcpBackend, waitFor, type LogLine, type ProbeRecord,
+  addr,
+  captureLogger,
+  checkSpec,
+  checkTarget,
+  forceGc,
+  HttpBackend,
+  Lateness,
+  panicLines,
+  panicOverLines,
+  RawBackend,
+  recordingProbe,
+  settledMemory,
+  sleep,
+  stateChanges,
+  TcpBackend,
+  waitFor,
+  type LogLine,
+  type ProbeRecord,
 } from './backends.js';
 
 // ---- harness ---------------------------------------------------------------------------------------------
@@ -52,7 +68,11 @@ function harness(t: ExecutionContext, opts: { panic?: number | null; panicMinTar
   const changes: Harness['changes'] = [];
   let hook: (() => void) | null = null;
   const prober = new Prober({
-    table, log, panic: opts.panic === undefined ? 0.9 : opts.panic, panicMinTargets: opts.panicMinTargets ?? 10, probe: rec.fn,
+    table,
+    log,
+    panic: opts.panic === undefined ? 0.9 : opts.panic,
+    panicMinTargets: opts.panicMinTargets ?? 10,
+    probe: rec.fn,
     onResult: (tg, r) => {
       const e = table.get(tg.key);
       results.push({ key: tg.key, at: Date.now(), r, before: e && { ...e } });
@@ -64,14 +84,15 @@ function harness(t: ExecutionContext, opts: { panic?: number | null; panicMinTar
   });
   t.teardown(() => prober.stop());
   // the prober's timers do not hold the process open; while waiting for its next result this timer does
-  const afterNextResult = (fn: () => void) => new Promise<void>((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error('no probe result within 10 s')), 10_000);
-    hook = () => {
-      clearTimeout(guard);
-      fn();
-      resolve();
-    };
-  });
+  const afterNextResult = (fn: () => void) =>
+    new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('no probe result within 10 s')), 10_000);
+      hook = () => {
+        clearTimeout(guard);
+        fn();
+        resolve();
+      };
+    });
   return { prober, table, logs, records: rec.records, results, changes, afterNextResult };
 }
 
@@ -92,7 +113,10 @@ function steps(records: ProbeRecord[], pred: (r: ProbeRecord) => boolean): { gap
   return mine.slice(1).map((r, i) => ({ gap: r.start - mine[i]!.start, took: mine[i]!.end - mine[i]!.start }));
 }
 
-const USES = [{ zone: 'example.test', pool: 'app.example.test', region: 'us-east' }, { zone: 'example.test', pool: 'www.example.test', region: 'eu-west' }];
+const USES = [
+  { zone: 'example.test', pool: 'app.example.test', region: 'us-east' },
+  { zone: 'example.test', pool: 'www.example.test', region: 'eu-west' },
+];
 const POOLS_LOGGED = ['app.example.test (us-east)', 'www.example.test (eu-west)'];
 
 // ---- acceptance 1 ------------------------------------------------------------------------------------------
@@ -115,16 +139,32 @@ test('acceptance 1: an HTTP backend flipping 200 → 503 → refused → hanging
   const b = await HttpBackend.start(addr(60));
   t.teardown(() => b.close());
   const h = harness(t);
-  const target = checkTarget(b.host, checkSpec({ port: b.port, path: '/healthz', intervalMs: IV, timeoutMs: TO, rise: RISE, fall: FALL }), USES);
+  const target = checkTarget(
+    b.host,
+    checkSpec({ port: b.port, path: '/healthz', intervalMs: IV, timeoutMs: TO, rise: RISE, fall: FALL }),
+    USES,
+  );
   h.prober.update([target]);
   await waitFor(() => h.results.filter((x) => x.r.ok).length >= 2, 10_000, 'two successful probes');
   t.true(h.table.isUp(target.key));
   t.is(stateChanges(h.logs).length, 0);
 
   const modes: { name: string; fail: () => Promise<void>; reason: string }[] = [
-    { name: '503', fail: async () => { b.mode = 'status'; }, reason: 'HTTP 503' },
+    {
+      name: '503',
+      fail: async () => {
+        b.mode = 'status';
+      },
+      reason: 'HTTP 503',
+    },
     { name: 'refused', fail: () => b.stop(), reason: 'connection refused' },
-    { name: 'hanging', fail: async () => { b.mode = 'hang'; }, reason: `timeout after ${TO}ms` },
+    {
+      name: 'hanging',
+      fail: async () => {
+        b.mode = 'hang';
+      },
+      reason: `timeout after ${TO}ms`,
+    },
   ];
   for (const m of modes) {
     // ---- down. The flip comes right after a successful probe, the worst moment: the failure is only seen a whole
@@ -145,13 +185,19 @@ test('acceptance 1: an HTTP backend flipping 200 → 503 → refused → hanging
     const down = h.changes[changesBefore]!;
     t.like(down, { from: 'up', to: 'down', reason: m.reason, address: b.host });
     const downSlack = late.chain(FALL + 2);
-    t.true(down.at - t0 <= DOWN_BOUND + downSlack, `${m.name}: down after ${down.at - t0}ms, bound ${DOWN_BOUND}ms + ${downSlack}ms lateness`);
+    t.true(
+      down.at - t0 <= DOWN_BOUND + downSlack,
+      `${m.name}: down after ${down.at - t0}ms, bound ${DOWN_BOUND}ms + ${downSlack}ms lateness`,
+    );
     t.log(`${m.name}: down after ${down.at - t0}ms (bound ${DOWN_BOUND}ms + ${downSlack}ms measured lateness)`);
     const since = h.results.slice(from, down.index);
     // every probe after the flip fails (a probe answered before it may still report success)
     const failed = since.slice(since.findLastIndex((x) => x.r.ok) + 1);
     t.is(failed.length, FALL, `${m.name}: down on exactly the fall-th consecutive failure`);
-    t.deepEqual(failed.map((x) => x.r.reason), Array<string>(FALL).fill(m.reason));
+    t.deepEqual(
+      failed.map((x) => x.r.reason),
+      Array<string>(FALL).fill(m.reason),
+    );
     t.like(h.table.get(target.key), { up: false, lastResult: m.reason });
     const downLines = stateChanges(h.logs).slice(linesBefore);
     t.is(downLines.length, 1, `${m.name}: one log line per change`);
@@ -185,9 +231,17 @@ test('acceptance 1: an HTTP backend flipping 200 → 503 → refused → hanging
     t.is(upLines.length, 1);
     t.like(upLines[0], { level: 30, target: b.host, key: target.key, pools: POOLS_LOGGED, from: 'down', to: 'up', reason: 'HTTP 200' });
   }
-  t.deepEqual(stateChanges(h.logs).map((l) => `${String(l.from)}→${String(l.to)}: ${String(l.reason)}`), [
-    'up→down: HTTP 503', 'down→up: HTTP 200', 'up→down: connection refused', 'down→up: HTTP 200', `up→down: timeout after ${TO}ms`, 'down→up: HTTP 200',
-  ]);
+  t.deepEqual(
+    stateChanges(h.logs).map((l) => `${String(l.from)}→${String(l.to)}: ${String(l.reason)}`),
+    [
+      'up→down: HTTP 503',
+      'down→up: HTTP 200',
+      'up→down: connection refused',
+      'down→up: HTTP 200',
+      `up→down: timeout after ${TO}ms`,
+      'down→up: HTTP 200',
+    ],
+  );
   t.deepEqual(panicLines(h.logs), []);
 });
 
@@ -203,7 +257,10 @@ test('initial: down starts down and needs rise successes; initial: up starts up;
   // timeouts well above a loopback round trip, so that a busy machine cannot make a success path fail
   const rising = checkTarget(ok.host, checkSpec({ port: ok.port, intervalMs: IV, timeoutMs: 1000, rise: 3, fall: 2, initial: 'down' }));
   const optimistic = checkTarget(ok.host, checkSpec({ port: ok.port, path: '/other', intervalMs: IV, timeoutMs: 1000, rise: 3, fall: 2 }));
-  const never = checkTarget(dead.host, checkSpec({ type: 'tcp', port: dead.port, intervalMs: IV, timeoutMs: 1000, rise: 1, fall: 1, initial: 'down' }));
+  const never = checkTarget(
+    dead.host,
+    checkSpec({ type: 'tcp', port: dead.port, intervalMs: IV, timeoutMs: 1000, rise: 1, fall: 1, initial: 'down' }),
+  );
   h.prober.update([rising, optimistic, never]);
   t.like(h.table.get(rising.key), { up: false, lastResult: 'not checked yet (initial: down)' });
   t.like(h.table.get(optimistic.key), { up: true, lastResult: 'not checked yet' });
@@ -280,7 +337,10 @@ test('state: down in the zone is never probed (the probe list skips it)', async 
   t.teardown(() => ts.stop());
   const keys = probeListOf(ts.server.snapshot).map((c) => c.key);
   // the identity: check type, address, port (what is probed; not the schedule or the thresholds)
-  t.deepEqual(keys.map((k) => k.split('|').slice(0, 3).join('|')), [`tcp|${live!.host}|${live!.port}`]);
+  t.deepEqual(
+    keys.map((k) => k.split('|').slice(0, 3).join('|')),
+    [`tcp|${live!.host}|${live!.port}`],
+  );
   t.is(ts.server.prober.size, 1);
   await waitFor(() => live!.hits.length >= 4, 10_000, 'the live target to be probed');
   t.is(admin!.hits.length, 0, 'the admin-down target is never probed');
@@ -299,12 +359,22 @@ test('an IPv4 host in one pool and its IPv4-mapped form in another: one probe id
   });
   t.teardown(() => ts.stop());
   const targets = probeListOf(ts.server.snapshot);
-  t.deepEqual(targets.map((c) => c.key.split('|').slice(0, 3).join('|')), [`tcp|${b.host}|${b.port}`], targets.map((c) => c.key).join(' ; '));
-  t.deepEqual(targets[0]!.uses.map((u) => u.pool), ['v4.example.test', 'mapped.example.test']);
+  t.deepEqual(
+    targets.map((c) => c.key.split('|').slice(0, 3).join('|')),
+    [`tcp|${b.host}|${b.port}`],
+    targets.map((c) => c.key).join(' ; '),
+  );
+  t.deepEqual(
+    targets[0]!.uses.map((u) => u.pool),
+    ['v4.example.test', 'mapped.example.test'],
+  );
   t.is(ts.server.prober.size, 1);
   await waitFor(() => ts.server.health.get(targets[0]!.key)?.lastCheck != null, 10_000, 'the shared target to be probed');
   const { msg } = await udp(ts.port, query('mapped.example.test', 'AAAA'));
-  t.deepEqual(msg.answers.filter((r) => r.type === 'AAAA').map((r) => bytesToIp(ipToBytes(r.data as string))), [`::ffff:${b.host}`]);
+  t.deepEqual(
+    msg.answers.filter((r) => r.type === 'AAAA').map((r) => bytesToIp(ipToBytes(r.data as string))),
+    [`::ffff:${b.host}`],
+  );
   t.deepEqual((await answersOf(ts, 'v4.example.test')).addresses, [b.host]);
 });
 
@@ -318,7 +388,10 @@ test('a target written only in its IPv4-mapped form is probed at its IPv4 addres
   });
   t.teardown(() => ts.stop());
   const targets = probeListOf(ts.server.snapshot);
-  t.deepEqual(targets.map((c) => c.address), [b.host]);
+  t.deepEqual(
+    targets.map((c) => c.address),
+    [b.host],
+  );
   await waitFor(() => ts.server.health.get(targets[0]!.key)?.lastCheck != null, 10_000, 'the target to be probed');
   t.true(ts.server.health.get(targets[0]!.key)!.up);
 });
@@ -326,7 +399,8 @@ test('a target written only in its IPv4-mapped form is probed at its IPv4 addres
 test('a target shared by pools with equal intervals gets the tighter timings (timeout, then fall, then rise), whatever order the zones come in', async (t) => {
   const b = await TcpBackend.start(addr(213));
   t.teardown(() => b.close());
-  const pool = (name: string, extra: string) => `  ${name}: { pool: { check: { type: tcp, port: ${b.port}, interval: 5s, timeout: 1s${extra} }, regions: { us-east: [${b.host}] } } }\n`;
+  const pool = (name: string, extra: string) =>
+    `  ${name}: { pool: { check: { type: tcp, port: ${b.port}, interval: 5s, timeout: 1s${extra} }, regions: { us-east: [${b.host}] } } }\n`;
   const ts = await startServer({
     'example.test.yaml': `${ZONE_HEAD}\n${pool('loose', ', fall: 5')}`,
     'other.test.yaml': `${ZONE_HEAD.replaceAll('example.test', 'other.test')}\n${pool('tight', ', fall: 2, rise: 3')}${pool('tighter', ', fall: 2, rise: 1')}`,
@@ -341,7 +415,7 @@ test('a target shared by pools with equal intervals gets the tighter timings (ti
   }
 });
 
-test('a Host header written without host: is what the probe sends as Host; a Connection header does not replace the probe\'s close', async (t) => {
+test("a Host header written without host: is what the probe sends as Host; a Connection header does not replace the probe's close", async (t) => {
   const b = await HttpBackend.start(addr(212));
   t.teardown(() => b.close());
   const ts = await startServer({
@@ -387,8 +461,11 @@ records:
   t.is(targets.length, 4, targets.map((x) => x.key).join(' ; '));
   t.is(ts.server.prober.size, 4);
   const tcpT = targets.find((x) => x.check.type === 'tcp')!;
-  t.deepEqual(tcpT.uses.map((u) => `${u.zone}/${u.pool}/${u.region}`).sort(),
-    ['example.test/a.example.test/us-east', 'example.test/b.example.test/eu-west', 'other.test/g.other.test/ap-south']);
+  t.deepEqual(tcpT.uses.map((u) => `${u.zone}/${u.pool}/${u.region}`).sort(), [
+    'example.test/a.example.test/us-east',
+    'example.test/b.example.test/eu-west',
+    'other.test/g.other.test/ap-south',
+  ]);
 
   // count the probes each backend receives over a window of several intervals, once all have started
   await sleep(IV + 50);
@@ -428,7 +505,11 @@ test('update(): unchanged targets keep their state across a reload, removed ones
   const C = checkTarget(removed!.host, checkSpec({ port: removed!.port, ...spec }));
   const D = checkTarget(added!.host, checkSpec({ port: added!.port, ...spec }));
   h.prober.update([A, B, C]);
-  await waitFor(() => !h.table.isUp(A.key) && h.prober.probeCount(B.key) >= 2 && h.prober.probeCount(C.key) >= 2, 10_000, 'A down, B and C probed');
+  await waitFor(
+    () => !h.table.isUp(A.key) && h.prober.probeCount(B.key) >= 2 && h.prober.probeCount(C.key) >= 2,
+    10_000,
+    'A down, B and C probed',
+  );
   const aBefore = h.table.get(A.key)!;
   const aProbes = h.prober.probeCount(A.key);
   const bBefore = h.table.get(B.key)!;
@@ -446,17 +527,30 @@ test('update(): unchanged targets keep their state across a reload, removed ones
   t.true(h.prober.probeCount(A.key) >= aProbes, 'the probe history is kept');
   t.true(h.table.get(D.key) !== undefined);
 
-  await waitFor(() => kept!.requestsSince(tU).length >= 4 && added!.requestsSince(tU).length >= 4 && h.prober.probeCount(A.key) > aProbes, 10_000, 'probes after the update');
+  await waitFor(
+    () => kept!.requestsSince(tU).length >= 4 && added!.requestsSince(tU).length >= 4 && h.prober.probeCount(A.key) > aProbes,
+    10_000,
+    'probes after the update',
+  );
   // a probe of C already in flight at the update may still reach the backend (one at most); no probe starts later
-  t.true(removed!.requests.length <= cRequests + 1, `the removed target is no longer probed: ${removed!.requests.length - cRequests} requests after the update`);
-  t.deepEqual(h.records.filter((r) => r.address === C.address && r.start >= tU), [], 'no probe of the removed target started after the update');
+  t.true(
+    removed!.requests.length <= cRequests + 1,
+    `the removed target is no longer probed: ${removed!.requests.length - cRequests} requests after the update`,
+  );
+  t.deepEqual(
+    h.records.filter((r) => r.address === C.address && r.start >= tU),
+    [],
+    'no probe of the removed target started after the update',
+  );
   t.is(h.changes.length, changesBefore, 'no state change from the reload');
   t.false(h.table.isUp(A.key));
 
   // A's new uses show in its next state change
   await down.resume();
   await waitFor(() => h.table.isUp(A.key), 4 * IV * 1.1 + 2 * IV * 1.1 + 10_000, 'A up');
-  const line = stateChanges(h.logs).filter((l) => l.key === A.key).at(-1)!;
+  const line = stateChanges(h.logs)
+    .filter((l) => l.key === A.key)
+    .at(-1)!;
   t.like(line, { from: 'down', to: 'up', pools: [...POOLS_LOGGED, 'new.example.test (ap-south)'] });
 });
 
@@ -505,7 +599,9 @@ test('a probe function that throws (synchronously or by rejecting) is a failed p
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => unhandled.push(e);
   process.on('unhandledRejection', onUnhandled);
-  t.teardown(() => { process.off('unhandledRejection', onUnhandled); });
+  t.teardown(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
   // every third call throws before returning a promise, every third rejects, the rest probe the real backend
   let calls = 0;
   const throwing = (pt: ProbeTarget): Promise<ProbeResult> => {
@@ -520,11 +616,21 @@ test('a probe function that throws (synchronously or by rejecting) is a failed p
   const target = checkTarget(b.host, checkSpec({ port: b.port, intervalMs: 100, timeoutMs: 1000, rise: 1, fall: 2 }));
   prober.update([target]);
   await waitFor(() => results.length >= 9, 10_000, 'nine probe results');
-  t.deepEqual(results.slice(0, 9).map((r) => `${r.ok} ${r.kind} ${r.reason}`), Array.from({ length: 3 }, () => [
-    'false error probe error: thrown synchronously', 'false error probe error: rejected', 'true success HTTP 200',
-  ]).flat());
+  t.deepEqual(
+    results.slice(0, 9).map((r) => `${r.ok} ${r.kind} ${r.reason}`),
+    Array.from({ length: 3 }, () => [
+      'false error probe error: thrown synchronously',
+      'false error probe error: rejected',
+      'true success HTTP 200',
+    ]).flat(),
+  );
   // two failures in a row: down (fall 2), then up again on the success (rise 1), each logged with the reason
-  t.deepEqual(stateChanges(logs).slice(0, 2).map((l) => `${String(l.to)}: ${String(l.reason)}`), ['down: probe error: rejected', 'up: HTTP 200']);
+  t.deepEqual(
+    stateChanges(logs)
+      .slice(0, 2)
+      .map((l) => `${String(l.to)}: ${String(l.reason)}`),
+    ['down: probe error: rejected', 'up: HTTP 200'],
+  );
   t.deepEqual(unhandled, []);
 });
 
@@ -535,10 +641,15 @@ test('an error after the probe (in a result listener) is logged, never an unhand
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => unhandled.push(e);
   process.on('unhandledRejection', onUnhandled);
-  t.teardown(() => { process.off('unhandledRejection', onUnhandled); });
+  t.teardown(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
   let results = 0;
   const prober = new Prober({
-    table: new HealthTable(), log, panic: null, panicMinTargets: 10,
+    table: new HealthTable(),
+    log,
+    panic: null,
+    panicMinTargets: 10,
     onResult: () => {
       if (results++ === 0) throw new Error('listener failed');
     },
@@ -563,7 +674,10 @@ test('Node refusing the request (a path or header it will not send) is a failed 
   const header = await probe({ address: b.host, check: checkSpec({ port: b.port, headers: { 'X-Token': 'a\u0001b' }, timeoutMs: 1000 }) });
   t.like(header, { ok: false, kind: 'error' });
   t.regex(header.reason, /^probe not sent: .*header/i);
-  const tls = await probe({ address: b.host, check: checkSpec({ type: 'https', port: b.port, headers: { 'X-Name': 'zoë €' }, timeoutMs: 1000 }) });
+  const tls = await probe({
+    address: b.host,
+    check: checkSpec({ type: 'https', port: b.port, headers: { 'X-Name': 'zoë €' }, timeoutMs: 1000 }),
+  });
   t.like(tls, { ok: false, kind: 'error' });
   t.is(b.requests.length, 0, 'nothing reached the backend');
   // and a valid probe still works (its timeout only has to outlast a loaded machine: what is checked is success)
@@ -597,13 +711,20 @@ test('update(): new timings apply to the known state (a down target stays down) 
   const bAfter = h.records.filter((r) => r.address === live.host && r.start >= tU);
   const first = bAfter[0]!.start - tU;
   t.true(first <= 150 + SLOT_MS + 10 + late.ms, `first probe of B ${first}ms after the update`);
-  for (const { gap, took } of steps(bAfter, () => true)) t.true(gap >= 0.9 * 150 - 5 - late.ms && gap <= Math.max(1.1 * 150, took) + SLOT_MS + 10 + late.ms, `B gap ${gap}ms`);
+  for (const { gap, took } of steps(bAfter, () => true))
+    t.true(gap >= 0.9 * 150 - 5 - late.ms && gap <= Math.max(1.1 * 150, took) + SLOT_MS + 10 + late.ms, `B gap ${gap}ms`);
   // A: still failing, probed with the new interval's backoff (at least one new interval apart), and comes up on
   // the new rise (3)
   await waitFor(() => h.records.filter((r) => r.address === dead.host && r.start >= tU).length >= 3, 10_000, 'A probed after the update');
   t.false(h.table.isUp(A.key));
-  const aGaps = steps(h.records.filter((r) => r.address === dead.host && r.start >= tU), () => true);
-  t.true(aGaps.every(({ gap }) => gap >= 0.9 * 300 - 5 - late.ms), `A gaps ${aGaps.map((x) => x.gap).join(', ')}`);
+  const aGaps = steps(
+    h.records.filter((r) => r.address === dead.host && r.start >= tU),
+    () => true,
+  );
+  t.true(
+    aGaps.every(({ gap }) => gap >= 0.9 * 300 - 5 - late.ms),
+    `A gaps ${aGaps.map((x) => x.gap).join(', ')}`,
+  );
   t.is(of(h.changes, A.key).length, 1, 'no change from the update (only the first down)');
   await dead.resume();
   await waitFor(() => h.table.isUp(A.key), 10_000, 'A up');
@@ -641,9 +762,18 @@ test('server reload: a changed check interval or health: default keeps a down ta
   await waitFor(() => y!.hitsSince(tR) >= 5, 10_000, 'y probed on');
   const hits = y!.hits.filter((h) => h >= tR);
   const gaps = hits.slice(2).map((h, i) => h - hits[i + 1]!); // the first gap may straddle the reload
-  t.true(gaps.every((g) => g >= 0.9 * 300 - 5 - late.ms && g <= 1.1 * 300 + SLOT_MS + 10 + late.ms), `y gaps after the reload: ${gaps.join(', ')}`);
+  t.true(
+    gaps.every((g) => g >= 0.9 * 300 - 5 - late.ms && g <= 1.1 * 300 + SLOT_MS + 10 + late.ms),
+    `y gaps after the reload: ${gaps.join(', ')}`,
+  );
   t.false(ts.server.health.isUp(xKey));
-  t.deepEqual(stateChanges(ts.logs).filter((l) => l.key === xKey).map((l) => l.to), ['down'], 'no state change from the reload');
+  t.deepEqual(
+    stateChanges(ts.logs)
+      .filter((l) => l.key === xKey)
+      .map((l) => l.to),
+    ['down'],
+    'no state change from the reload',
+  );
 
   // a changed health: default (SIGHUP re-reads steerdns.yaml): the same
   writeFileSync(join(ts.dir, 'steerdns.yaml'), `${BASE_CONFIG}health: { timeout: 250ms }\n`);
@@ -651,7 +781,12 @@ test('server reload: a changed check interval or health: default keeps a down ta
   t.is(probeListOf(ts.server.snapshot).find((c) => c.key === xKey)?.check.timeoutMs, 250, 'the new default applies');
   t.like(ts.server.health.get(xKey), { up: false, since: xBefore.since, lastResult: 'connection refused' });
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host]);
-  t.deepEqual(stateChanges(ts.logs).filter((l) => l.key === xKey).map((l) => l.to), ['down']);
+  t.deepEqual(
+    stateChanges(ts.logs)
+      .filter((l) => l.key === xKey)
+      .map((l) => l.to),
+    ['down'],
+  );
 });
 
 test('one address written in two IPv6 forms in two pools is one probe identity', async (t) => {
@@ -667,11 +802,19 @@ test('one address written in two IPv6 forms in two pools is one probe identity',
   });
   t.teardown(() => ts.stop());
   const targets = probeListOf(ts.server.snapshot);
-  t.deepEqual(targets.map((x) => x.key), [`tcp|::1|${b.port}`]);
-  t.deepEqual(targets[0]!.uses.map((u) => u.pool), ['a.example.test', 'b.example.test', 'c.example.test']);
+  t.deepEqual(
+    targets.map((x) => x.key),
+    [`tcp|::1|${b.port}`],
+  );
+  t.deepEqual(
+    targets[0]!.uses.map((u) => u.pool),
+    ['a.example.test', 'b.example.test', 'c.example.test'],
+  );
   t.is(ts.server.prober.size, 1);
   // every pool's target shows the canonical address
-  const shown = [...ts.server.snapshot.zones.values()].flatMap((z) => z.pools.flatMap((p) => p.regions.flatMap((r) => r.targets.map((x) => x.address))));
+  const shown = [...ts.server.snapshot.zones.values()].flatMap((z) =>
+    z.pools.flatMap((p) => p.regions.flatMap((r) => r.targets.map((x) => x.address))),
+  );
   t.deepEqual(shown, ['::1', '::1', '::1']);
 });
 
@@ -686,7 +829,6 @@ test('one address written in two IPv6 forms in two pools is one probe identity',
  * that stall. 5 and 10 ms: the recording wrapper's whole-millisecond clock and its run after the timer.
  */
 const SCHEDULE_SLACK = (lateMs: number) => ({ low: 5 + lateMs, high: SLOT_MS + 10 + lateMs });
-
 
 test('probes are spread over the interval with jitter', async (t) => {
   const IV = 1000;
@@ -704,8 +846,13 @@ test('probes are spread over the interval with jitter', async (t) => {
   // plus the tick's own lateness); the next is due one jittered interval after that start — after the due time
   // instead when the start was late by more than a tick (a stalled loop), which shortens that gap by the stall
   const { low, high } = SCHEDULE_SLACK(late.ms);
-  const firsts = targets.map((x) => Math.min(...h.records.filter((r) => r.address === x.address).map((r) => r.start)) - t0).sort((a, b) => a - b);
-  t.true(firsts.every((f) => f >= 0 && f <= IV + high), `first probes at ${firsts.join(', ')} ms`);
+  const firsts = targets
+    .map((x) => Math.min(...h.records.filter((r) => r.address === x.address).map((r) => r.start)) - t0)
+    .sort((a, b) => a - b);
+  t.true(
+    firsts.every((f) => f >= 0 && f <= IV + high),
+    `first probes at ${firsts.join(', ')} ms`,
+  );
   // 20 uniform draws over the interval: a range under a third of it has probability ~1e-8
   t.true(firsts.at(-1)! - firsts[0]! >= IV / 3, `first probes at ${firsts.join(', ')} ms`);
   // later probes: every interval ± 10 % (start to start), and not all the same gap (the jitter is redrawn each time)
@@ -713,11 +860,15 @@ test('probes are spread over the interval with jitter', async (t) => {
   for (const x of targets) {
     const g = steps(h.records, (r) => r.address === x.address);
     t.true(g.length >= 1);
-    for (const { gap, took } of g) t.true(gap >= 0.9 * IV - low && gap <= Math.max(1.1 * IV, took) + high, `${x.address}: gap ${gap}ms (slack ${low}/${high}ms)`);
+    for (const { gap, took } of g)
+      t.true(gap >= 0.9 * IV - low && gap <= Math.max(1.1 * IV, took) + high, `${x.address}: gap ${gap}ms (slack ${low}/${high}ms)`);
     all.push(...g.map((x) => x.gap));
   }
   t.true(Math.max(...all) - Math.min(...all) >= 0.05 * IV, `gaps ${all.join(', ')}`);
-  t.is(backends.reduce((n, b) => n + b.hits.length, 0), h.records.length);
+  t.is(
+    backends.reduce((n, b) => n + b.hits.length, 0),
+    h.records.length,
+  );
 });
 
 test('a slow probe does not stretch the schedule: intervals run from probe start to probe start', async (t) => {
@@ -735,7 +886,11 @@ test('a slow probe does not stretch the schedule: intervals run from probe start
   t.true(h.records.every((r) => r.result.reason === `timeout after ${TO}ms`));
   // had the interval been counted from each probe's end, every gap would be TO + 0.9..1.1 × IV = 520..580 ms
   const { low, high } = SCHEDULE_SLACK(late.ms);
-  for (const { gap, took } of g) t.true(gap >= 0.9 * IV - low && gap <= Math.max(1.1 * IV, took) + high, `gaps ${g.map((x) => x.gap).join(', ')} (slack ${low}/${high}ms)`);
+  for (const { gap, took } of g)
+    t.true(
+      gap >= 0.9 * IV - low && gap <= Math.max(1.1 * IV, took) + high,
+      `gaps ${g.map((x) => x.gap).join(', ')} (slack ${low}/${high}ms)`,
+    );
 });
 
 test('a down target backs off (gaps grow to the cap of 4 × interval, plus jitter) and a success returns it to the interval', async (t) => {
@@ -757,7 +912,10 @@ test('a down target backs off (gaps grow to the cap of 4 × interval, plus jitte
   const { low, high: SLACK } = SCHEDULE_SLACK(late.ms);
   const all = g.map((x) => x.gap).join(', ');
   g.forEach(({ gap, took }, i) => {
-    t.true(gap >= 0.9 * nominal[i]! - low && gap <= Math.max(1.1 * nominal[i]!, took) + SLACK, `gap ${i} while down: ${gap}ms, nominal ${nominal[i]}ms (all: ${all})`);
+    t.true(
+      gap >= 0.9 * nominal[i]! - low && gap <= Math.max(1.1 * nominal[i]!, took) + SLACK,
+      `gap ${i} while down: ${gap}ms, nominal ${nominal[i]}ms (all: ${all})`,
+    );
     t.true(gap <= Math.max(4 * 1.1 * IV, took) + SLACK, 'never beyond the cap plus jitter');
   });
   // recover right after a failed probe: the next probe is a capped backoff away, the one after it only an interval
@@ -771,8 +929,12 @@ test('a down target backs off (gaps grow to the cap of 4 × interval, plus jitte
   const ga = steps(after, () => true);
   const { low: low2, high: SLACK2 } = SCHEDULE_SLACK(late.ms);
   const allA = ga.map((x) => x.gap).join(', ');
-  t.true(ga[0]!.gap >= 0.9 * 4 * IV - low2 && ga[0]!.gap <= Math.max(1.1 * 4 * IV, ga[0]!.took) + SLACK2, `backoff before the first success: ${allA}`);
-  for (const { gap, took } of ga.slice(1)) t.true(gap >= 0.9 * IV - low2 && gap <= Math.max(1.1 * IV, took) + SLACK2, `after a success the interval again: ${allA}`);
+  t.true(
+    ga[0]!.gap >= 0.9 * 4 * IV - low2 && ga[0]!.gap <= Math.max(1.1 * 4 * IV, ga[0]!.took) + SLACK2,
+    `backoff before the first success: ${allA}`,
+  );
+  for (const { gap, took } of ga.slice(1))
+    t.true(gap >= 0.9 * IV - low2 && gap <= Math.max(1.1 * IV, took) + SLACK2, `after a success the interval again: ${allA}`);
 });
 
 test('smoothed response time of successful probes in the table', async (t) => {
@@ -799,9 +961,11 @@ test('smoothed response time of successful probes in the table', async (t) => {
   const firstFast = h.results[n]!;
   const once = stateAfter(h.results, n)!.rttMs!;
   t.true(Math.abs(once - (prev + 0.3 * (firstFast.r.rttMs - prev))) < 1e-9, `${prev} → ${once} after a ${firstFast.r.rttMs} ms probe`);
-  if (firstFast.r.rttMs !== prev) t.true(Math.min(prev, firstFast.r.rttMs) < once && once < Math.max(prev, firstFast.r.rttMs), 'smoothed, not the raw value');
+  if (firstFast.r.rttMs !== prev)
+    t.true(Math.min(prev, firstFast.r.rttMs) < once && once < Math.max(prev, firstFast.r.rttMs), 'smoothed, not the raw value');
   t.true(Math.abs(h.table.rttMs(target.key)! - ewma(h.results.length)!) < 1e-9);
-  if (h.results.slice(n).every((x) => x.r.rttMs < slow)) t.true(h.table.rttMs(target.key)! < slow, `${slow} → ${h.table.rttMs(target.key)} after the backend got faster`);
+  if (h.results.slice(n).every((x) => x.r.rttMs < slow))
+    t.true(h.table.rttMs(target.key)! < slow, `${slow} → ${h.table.rttMs(target.key)} after the backend got faster`);
   // failures leave it alone
   b.mode = 'status';
   const m = h.results.length;
@@ -817,14 +981,16 @@ const P_FALL = 3;
 // fall 3 with ±10% jitter: every target's first failure (due ≤ 1.1 × IV after the stop) comes before any
 // target's third (due ≥ 2 × 0.9 × IV after it), so panic (over 90% failing) engages before anything could go
 // down. Timers fire in the order they are due, so a busy machine delays both alike.
-const PANIC_CONFIG = (extra = '') => `${BASE_CONFIG}health: { interval: ${P_IV}ms, timeout: ${P_TO}ms, rise: 2, fall: ${P_FALL}${extra} }\n`;
+const PANIC_CONFIG = (extra = '') =>
+  `${BASE_CONFIG}health: { interval: ${P_IV}ms, timeout: ${P_TO}ms, rise: 2, fall: ${P_FALL}${extra} }\n`;
 const P_DOWN_BOUND = P_FALL * P_IV + P_TO + P_IV;
 
 async function panicServer(t: ExecutionContext, first: number, n: number, opts: { allDown?: string; health?: string } = {}) {
   const backends = await TcpBackend.startMany(Array.from({ length: n }, (_, i) => addr(first + i)));
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
-  const ts = await startServer({
-    'example.test.yaml': `${ZONE_HEAD}
+  const ts = await startServer(
+    {
+      'example.test.yaml': `${ZONE_HEAD}
   app:
     pool:
       ttl: 30
@@ -833,7 +999,9 @@ ${opts.allDown ? `      all_down: ${opts.allDown}\n` : ''}      check: { type: t
       regions:
         us-east: [${backends.map((b) => b.host).join(', ')}]
 `,
-  }, PANIC_CONFIG(opts.health));
+    },
+    PANIC_CONFIG(opts.health),
+  );
   t.teardown(() => ts.stop());
   const keys = backends.map((b) => keyIn(ts, b));
   const hosts = backends.map((b) => b.host).sort();
@@ -865,10 +1033,16 @@ test('acceptance 5: 20 targets, all backends stop at once → panic, logged once
     t.true(keys.every((k) => health.isUp(k)));
     await sleep(150);
   }
-  t.true(keys.every((k) => health.get(k)!.lastResult === 'connection refused'), 'every target is failing');
+  t.true(
+    keys.every((k) => health.get(k)!.lastResult === 'connection refused'),
+    'every target is failing',
+  );
   // probed FALL + 1 times since the stop (one of which may have been answered before it): failed at least FALL times
   const since = keys.map((k, i) => prober.probeCount(k) - probesAtStop[i]!);
-  t.true(since.every((n) => n >= P_FALL + 1), `probes since the stop: ${since.join(', ')}`);
+  t.true(
+    since.every((n) => n >= P_FALL + 1),
+    `probes since the stop: ${since.join(', ')}`,
+  );
   t.deepEqual(stateChanges(ts.logs), []);
   t.is(panicLines(ts.logs).length, 1, 'the panic is logged once');
   t.true(prober.inPanic);
@@ -953,24 +1127,39 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
   const spec = { intervalMs: IV, timeoutMs: TO_SELF, rise: 2, fall: 2 };
   const normalTargets = normals.map((b) => checkTarget(b.host, checkSpec({ port: b.port, body: 'ok', ...spec, timeoutMs: NORMAL_TO })));
   const abusive: { target: CheckTarget; reason: string; ok: boolean }[] = [
-    { target: checkTarget(floodBody.host, checkSpec({ port: floodBody.port, path: '/body', body: 'ok', ...spec })), ok: false, reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB` },
+    {
+      target: checkTarget(floodBody.host, checkSpec({ port: floodBody.port, path: '/body', body: 'ok', ...spec })),
+      ok: false,
+      reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB`,
+    },
     { target: checkTarget(floodBody.host, checkSpec({ port: floodBody.port, path: '/nobody', ...spec })), ok: true, reason: 'HTTP 200' },
-    { target: checkTarget(pacedBody.host, checkSpec({ port: pacedBody.port, path: '/body', body: 'ok', ...spec })), ok: false, reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB` },
+    {
+      target: checkTarget(pacedBody.host, checkSpec({ port: pacedBody.port, path: '/body', body: 'ok', ...spec })),
+      ok: false,
+      reason: `body did not contain "ok" in the first ${MAX_BODY / 1024} KB`,
+    },
     { target: checkTarget(pacedBody.host, checkSpec({ port: pacedBody.port, path: '/nobody', ...spec })), ok: true, reason: 'HTTP 200' },
     { target: checkTarget(floodHdr.host, checkSpec({ port: floodHdr.port, ...spec })), ok: false, reason: 'HTTP headers too large' },
     { target: checkTarget(pacedHdr.host, checkSpec({ port: pacedHdr.port, ...spec })), ok: false, reason: 'HTTP headers too large' },
-    { target: checkTarget(silent.host, checkSpec({ port: silent.port, ...spec, timeoutMs: TO })), ok: false, reason: `timeout after ${TO}ms` },
+    {
+      target: checkTarget(silent.host, checkSpec({ port: silent.port, ...spec, timeoutMs: TO })),
+      ok: false,
+      reason: `timeout after ${TO}ms`,
+    },
   ];
   const h = harness(t);
 
   // the abusive ones are also probed directly, all at once, round after round, so that there are many probes
   // of them (the prober itself backs off from the failing ones)
   const direct: { i: number; start: number; ms: number; r: ProbeResult }[] = [];
-  const round = () => Promise.all(abusive.map(async (a, i) => {
-    const s = Date.now();
-    const r = await probe({ address: a.target.address, check: a.target.check });
-    direct.push({ i, start: s, ms: Date.now() - s, r });
-  }));
+  const round = () =>
+    Promise.all(
+      abusive.map(async (a, i) => {
+        const s = Date.now();
+        const r = await probe({ address: a.target.address, check: a.target.check });
+        direct.push({ i, start: s, ms: Date.now() - s, r });
+      }),
+    );
 
   h.prober.update([...normalTargets, ...abusive.map((a) => a.target)]);
   for (let i = 0; i < 3; i++) await round(); // warm up: buffers, parsers, TLS-free code paths compiled
@@ -998,7 +1187,10 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
     const mine = (r: ProbeRecord) => r.address === x.address && inWindow(r);
     const g = steps(h.records, mine);
     // a probe runs at the first tick of the schedule's wheel at or after its due time: up to SLOT_MS later
-    t.true(g.every(({ gap, took }) => gap <= Math.max(1.1 * IV, took) + SLOT_MS + 10 + late.ms), `${x.address} gaps ${g.map((y) => y.gap).join(', ')}`);
+    t.true(
+      g.every(({ gap, took }) => gap <= Math.max(1.1 * IV, took) + SLOT_MS + 10 + late.ms),
+      `${x.address} gaps ${g.map((y) => y.gap).join(', ')}`,
+    );
     const longest = Math.max(1.1 * IV, ...g.map((y) => y.took));
     const n = h.records.filter(mine).length;
     t.true(n >= Math.floor(D / (longest + SLOT_MS + 10 + late.ms)) - 2, `${x.address}: ${n} probes in ${D}ms`);
@@ -1008,9 +1200,13 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
 
   // ---- every probe of an abusive backend ended within its timeout, with the expected result
   const abusiveProbes = [
-    ...h.records.filter((r) => inWindow(r) && raws.some((b) => b.host === r.address)).map((r) => ({
-      a: abusive.find((a) => a.target.address === r.address && a.target.check.path === r.path)!, ms: r.end - r.start, r: r.result,
-    })),
+    ...h.records
+      .filter((r) => inWindow(r) && raws.some((b) => b.host === r.address))
+      .map((r) => ({
+        a: abusive.find((a) => a.target.address === r.address && a.target.check.path === r.path)!,
+        ms: r.end - r.start,
+        r: r.result,
+      })),
     // the measured rounds only: the warm-up rounds ran before the lateness of this event loop was measured
     ...direct.filter((d) => d.start >= t0).map((d) => ({ a: abusive[d.i]!, ms: d.ms, r: d.r })),
   ];
@@ -1027,16 +1223,20 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
     for (const c of b.conns) {
       t.not(c.closed, null, `${b.host}: a connection left open`);
       // the connections in the measured window only: the forced collections stop the loop for a moment
-      if (c.opened >= t0 && c.opened <= t0 + D - limit) t.true(c.closed! - c.opened <= limit, `${b.host}: connection lived ${c.closed! - c.opened}ms`);
+      if (c.opened >= t0 && c.opened <= t0 + D - limit)
+        t.true(c.closed! - c.opened <= limit, `${b.host}: connection lived ${c.closed! - c.opened}ms`);
     }
   }
   const selfEnded = abusiveProbes.filter((p) => p.a.target.address !== silent.host).map((p) => p.ms);
-  t.log(`probes ending on their own (body/header limits) took at most ${Math.max(...selfEnded)}ms; measured lateness ${late.ms.toFixed(1)}ms; event loop utilization ${(elu * 100).toFixed(0)}%`);
+  t.log(
+    `probes ending on their own (body/header limits) took at most ${Math.max(...selfEnded)}ms; measured lateness ${late.ms.toFixed(1)}ms; event loop utilization ${(elu * 100).toFixed(0)}%`,
+  );
   // bytes the paced backends (one 16 KB chunk per millisecond) managed to write: the prober stops reading at
   // MAX_BODY (64 KB) with a body check and right after the headers without one, and headers at 16 KB; had it read
   // on until its timeout, each would have written ~150 chunks (2.4 MB)
   const KB = 1024;
-  const paced = (b: RawBackend, path: string | null) => b.conns.filter((c) => path === null || c.request.startsWith(`GET ${path} `)).map((c) => c.bytesOut);
+  const paced = (b: RawBackend, path: string | null) =>
+    b.conns.filter((c) => path === null || c.request.startsWith(`GET ${path} `)).map((c) => c.bytesOut);
   const pb = paced(pacedBody, '/body');
   const pn = paced(pacedBody, '/nobody');
   const ph = paced(pacedHdr, null);
@@ -1047,7 +1247,9 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
   t.log(`paced bytes per connection: body check ≤ ${Math.max(...pb)}, no body check ≤ ${Math.max(...pn)}, headers ≤ ${Math.max(...ph)}`);
   // the flooding ones fill the kernel's socket buffers at once (some MB on loopback, whatever the client does);
   // what matters is that the prober closed those connections quickly (above), so the flood stopped
-  t.log(`flood bytes per connection: body ≤ ${Math.max(...floodBody.conns.map((c) => c.bytesOut))}, headers ≤ ${Math.max(...floodHdr.conns.map((c) => c.bytesOut))}`);
+  t.log(
+    `flood bytes per connection: body ≤ ${Math.max(...floodBody.conns.map((c) => c.bytesOut))}, headers ≤ ${Math.max(...floodHdr.conns.map((c) => c.bytesOut))}`,
+  );
 
   // ---- memory: gc is forced before each reading (see forceGc), so heapUsed + arrayBuffers is what stays alive.
   // Bound 3 MB: below what keeping just the ≤ 64 KB read by each of the 60 body-checked direct probes would retain
@@ -1057,7 +1259,9 @@ test.serial('acceptance 6: endless bodies, endless headers and silent servers ne
   const growth = live(after) - live(before);
   const rssGrowth = after.rss - before.rss;
   const MB = 1024 * 1024;
-  t.log(`${abusiveProbes.length} abusive probes in ${D}ms; live heap+buffers ${(live(before) / MB).toFixed(1)} → ${(live(after) / MB).toFixed(1)} MB; rss ${(before.rss / MB).toFixed(1)} → ${(after.rss / MB).toFixed(1)} MB; gc ${gcAvailable}`);
+  t.log(
+    `${abusiveProbes.length} abusive probes in ${D}ms; live heap+buffers ${(live(before) / MB).toFixed(1)} → ${(live(after) / MB).toFixed(1)} MB; rss ${(before.rss / MB).toFixed(1)} → ${(after.rss / MB).toFixed(1)} MB; gc ${gcAvailable}`,
+  );
   t.true(growth <= (gcAvailable ? 3 : 64) * MB, `live heap + buffers grew by ${(growth / MB).toFixed(1)} MB`);
   // rss also counts allocator caches and V8 pages not yet returned to the system, hence the wider bound; buffering
   // the floods (~4 MB each, the kernel's socket buffers) for the 60 body-checked probes would take ~240 MB

@@ -31,7 +31,7 @@ const CPU_BUDGET = 0.25; // of one core
  * even 33 probes (32 gaps summing under 30 s, six deviations below their mean) does not happen by chance.
  * The mean is 30.
  */
-const MIN_PROBES = Math.floor(WINDOW_MS / (INTERVAL_MS * (1 + JITTER)));  // 27
+const MIN_PROBES = Math.floor(WINDOW_MS / (INTERVAL_MS * (1 + JITTER))); // 27
 const MAX_PROBES = 33;
 /**
  * Gaps between two probes of one target: one jittered interval (900–1100 ms) plus the server's
@@ -217,7 +217,9 @@ test('1,000 TCP targets at a 1 s interval for 30 s: each probed every interval, 
       periodFrom = to;
     };
     let sampling = Promise.resolve();
-    const sampler = setInterval(() => { sampling = sampling.then(sample); }, 1000);
+    const sampler = setInterval(() => {
+      sampling = sampling.then(sample);
+    }, 1000);
     // one query per 100 ms slot, sent as soon as its slot begins (a late tick catches up, so the count
     // does not depend on this process being on time)
     const slots = WINDOW_MS / QUERY_EVERY_MS;
@@ -232,16 +234,18 @@ test('1,000 TCP targets at a 1 s interval for 30 s: each probed every interval, 
       while (sent < slots && sent * QUERY_EVERY_MS <= performance.now() - t0) {
         const name = `s${sent++ % 4}.scale.test`;
         const at = performance.now();
-        pending.push(udpRaw(port, query(name, 'A'), 2000).then((raw) => {
-          latencies.push({ at, ms: performance.now() - at });
-          if (!raw) {
-            lost++;
-            return;
-          }
-          const { msg } = decode(raw);
-          if (msg.rcode === 'NOERROR' && msg.answers.length === 4) answered++;
-          else bad.push(`${name}: ${msg.rcode} with ${msg.answers.length} answers`);
-        }));
+        pending.push(
+          udpRaw(port, query(name, 'A'), 2000).then((raw) => {
+            latencies.push({ at, ms: performance.now() - at });
+            if (!raw) {
+              lost++;
+              return;
+            }
+            const { msg } = decode(raw);
+            if (msg.rcode === 'NOERROR' && msg.answers.length === 4) answered++;
+            else bad.push(`${name}: ${msg.rcode} with ${msg.answers.length} answers`);
+          }),
+        );
       }
     };
     send();
@@ -261,7 +265,8 @@ test('1,000 TCP targets at a 1 s interval for 30 s: each probed every interval, 
     await Promise.all(pending);
     // the server's own event-loop delay metric can miss a stall (seen: a 400 ms SIGSTOP reported as 18 ms);
     // the answer times of the queries sent every 100 ms see it too
-    const dnsMs = (from: number, to: number) => Math.max(0, ...latencies.filter((x) => x.at >= from - QUERY_EVERY_MS && x.at <= to).map((x) => x.ms));
+    const dnsMs = (from: number, to: number) =>
+      Math.max(0, ...latencies.filter((x) => x.at >= from - QUERY_EVERY_MS && x.at <= to).map((x) => x.ms));
     const serverStall = Math.max(lag.server, dnsMs(t0, t1));
     const bounds = gapBounds(serverStall, lag.ours);
 
@@ -298,17 +303,29 @@ test('1,000 TCP targets at a 1 s interval for 30 s: each probed every interval, 
     const cpuSeconds = (cpu1 - cpu0) / clkTck;
     const cpuShare = cpuSeconds / (windowMs / 1000);
     t.log(`window ${(windowMs / 1000).toFixed(2)} s (wall clock ${(wallMs / 1000).toFixed(2)} s)`);
-    t.log(`probes: ${total} = ${(total / (windowMs / 1000)).toFixed(1)}/s; per target ${minCount}–${maxCount} (bounds ${MIN_PROBES}–${MAX_PROBES}), mean ${(total / N).toFixed(2)}`);
-    t.log(`event-loop delay, max over the window: server ${lag.server.toFixed(0)} ms, test process ${lag.ours.toFixed(0)} ms; longest DNS answer ${dnsMs(t0, t1).toFixed(0)} ms`);
-    t.log(`gaps between probes of one target: ${minGap.toFixed(0)}–${maxGap.toFixed(0)} ms (bounds ${bounds.min.toFixed(0)}–${bounds.max.toFixed(0)}; longest at ${worst})`);
+    t.log(
+      `probes: ${total} = ${(total / (windowMs / 1000)).toFixed(1)}/s; per target ${minCount}–${maxCount} (bounds ${MIN_PROBES}–${MAX_PROBES}), mean ${(total / N).toFixed(2)}`,
+    );
+    t.log(
+      `event-loop delay, max over the window: server ${lag.server.toFixed(0)} ms, test process ${lag.ours.toFixed(0)} ms; longest DNS answer ${dnsMs(t0, t1).toFixed(0)} ms`,
+    );
+    t.log(
+      `gaps between probes of one target: ${minGap.toFixed(0)}–${maxGap.toFixed(0)} ms (bounds ${bounds.min.toFixed(0)}–${bounds.max.toFixed(0)}; longest at ${worst})`,
+    );
     const spread = buckets.filter((n) => n >= N / 20 && n <= (3 * N) / 20).length / buckets.length;
     // The stalls: silences in the stamps that a stall measured in that second (or the next: a stall is reported
     // when the loop runs again) explains. Each empties the buckets it covers (partly covered ones too) and piles
     // what was due meanwhile into the bucket after it — once: the prober keeps every probe's place in the
     // schedule across a stall (probes bunched by a stall used to stay bunched for many intervals). A silence no
     // measured stall explains is the schedule's own doing, and counts against it.
-    const all = listeners.stamps.flat().filter((x) => x >= t0 && x <= t1).sort((a, b) => a - b);
-    const silences = all.slice(1).map((x, i) => ({ at: all[i]!, q: x - all[i]! })).filter((x) => x.q > STALL_MS);
+    const all = listeners.stamps
+      .flat()
+      .filter((x) => x >= t0 && x <= t1)
+      .sort((a, b) => a - b);
+    const silences = all
+      .slice(1)
+      .map((x, i) => ({ at: all[i]!, q: x - all[i]! }))
+      .filter((x) => x.q > STALL_MS);
     const measuredStall = (from: number, to: number) => {
       const i = periods.findIndex((p) => p.to >= from);
       let j = periods.findIndex((p) => p.to >= to);
@@ -325,10 +342,16 @@ test('1,000 TCP targets at a 1 s interval for 30 s: each probed every interval, 
     const stalls = silences.filter(explained).map((x) => x.q);
     const unexplained = silences.filter((x) => !stalls.includes(x.q)).map((x) => x.q);
     const stalled = stalls.reduce((n, q) => n + Math.ceil(q / BUCKET_MS) + 2, 0);
-    t.log(`probes per whole second: ${Math.min(...perSecond)}–${Math.max(...perSecond)}; per ${BUCKET_MS} ms: ${Math.min(...buckets)}–${Math.max(...buckets)}, ${(spread * 100).toFixed(1)}% of them within ${N / 20}–${(3 * N) / 20}`);
-    t.log(`silences (no probe stamped for over ${STALL_MS} ms, two ticks of the prober) explained by a measured stall: ${stalls.length ? stalls.map((q) => q.toFixed(0)).join(', ') : 'none'}; buckets they may push out of bounds: ${stalled}; not explained: ${unexplained.map((q) => q.toFixed(0)).join(', ') || 'none'}`);
+    t.log(
+      `probes per whole second: ${Math.min(...perSecond)}–${Math.max(...perSecond)}; per ${BUCKET_MS} ms: ${Math.min(...buckets)}–${Math.max(...buckets)}, ${(spread * 100).toFixed(1)}% of them within ${N / 20}–${(3 * N) / 20}`,
+    );
+    t.log(
+      `silences (no probe stamped for over ${STALL_MS} ms, two ticks of the prober) explained by a measured stall: ${stalls.length ? stalls.map((q) => q.toFixed(0)).join(', ') : 'none'}; buckets they may push out of bounds: ${stalled}; not explained: ${unexplained.map((q) => q.toFixed(0)).join(', ') || 'none'}`,
+    );
     t.log(`DNS: ${sent} queries, one per ${QUERY_EVERY_MS} ms, ${answered} answered, ${lost} lost, ${bad.length} bad`);
-    t.log(`server CPU (utime + stime, pid ${pid}): ${cpuSeconds.toFixed(2)} s in ${(windowMs / 1000).toFixed(2)} s = ${(cpuShare * 100).toFixed(1)}% of one core (budget ${CPU_BUDGET * 100}%), CLK_TCK ${clkTck}`);
+    t.log(
+      `server CPU (utime + stime, pid ${pid}): ${cpuSeconds.toFixed(2)} s in ${(windowMs / 1000).toFixed(2)} s = ${(cpuShare * 100).toFixed(1)}% of one core (budget ${CPU_BUDGET * 100}%), CLK_TCK ${clkTck}`,
+    );
 
     t.true(windowMs >= WINDOW_MS && windowMs < WINDOW_MS + 1000, `window ${windowMs} ms`);
     const few = addrs.filter((_, i) => counts[i]! < MIN_PROBES);
@@ -341,7 +364,10 @@ test('1,000 TCP targets at a 1 s interval for 30 s: each probed every interval, 
     // (probes fired in one burst a second would leave nine buckets in ten empty): 90%, less the buckets the
     // measured stalls account for (a 376 ms stall once left 85%, when stalls bunched probes for good)
     const wanted = 0.9 - stalled / buckets.length;
-    t.true(spread >= wanted, `probes per ${BUCKET_MS} ms (stalls ${stalls.map((q) => q.toFixed(0)).join(', ')} ms, wanted ${(wanted * 100).toFixed(1)}%): ${buckets.join(' ')}`);
+    t.true(
+      spread >= wanted,
+      `probes per ${BUCKET_MS} ms (stalls ${stalls.map((q) => q.toFixed(0)).join(', ')} ms, wanted ${(wanted * 100).toFixed(1)}%): ${buckets.join(' ')}`,
+    );
     t.is(sent, slots);
     t.is(lost, 0, 'no query timed out');
     t.deepEqual(bad.slice(0, 5), []);
@@ -349,13 +375,21 @@ test('1,000 TCP targets at a 1 s interval for 30 s: each probed every interval, 
     t.true(cpuShare < CPU_BUDGET, `server CPU ${(cpuShare * 100).toFixed(1)}% of one core`);
 
     // all 1,000 stayed up: no state change, no panic
-    t.deepEqual(proc.logs.filter((l) => /→|PANIC/.test(String(l.msg))).map((l) => l.msg), []);
+    t.deepEqual(
+      proc.logs.filter((l) => /→|PANIC/.test(String(l.msg))).map((l) => l.msg),
+      [],
+    );
     t.is(proc.stderr(), '');
   } finally {
     if (proc && !proc.done) {
       proc.child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
-      const exited = await Promise.race([proc.exited.then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 10_000); })]);
+      const exited = await Promise.race([
+        proc.exited.then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), 10_000);
+        }),
+      ]);
       clearTimeout(timer);
       if (!exited) {
         proc.child.kill('SIGKILL');

@@ -24,12 +24,18 @@ test('after a stall of the event loop the next rounds of probes are spread as be
   };
   const prober = new Prober({ table: new HealthTable(), log: captureLogger().log, panic: null, panicMinTargets: 10, probe: instant });
   t.teardown(() => prober.stop());
-  prober.update(Array.from({ length: N }, (_, i) => checkTarget(`192.0.2.${i % 250}`, checkSpec({ type: 'tcp', port: 1000 + i, intervalMs: IV, timeoutMs: 100 }))));
+  prober.update(
+    Array.from({ length: N }, (_, i) =>
+      checkTarget(`192.0.2.${i % 250}`, checkSpec({ type: 'tcp', port: 1000 + i, intervalMs: IV, timeoutMs: 100 })),
+    ),
+  );
   await new Promise((r) => setTimeout(r, 2 * IV));
 
   // the stall: this event loop busy for STALL ms, the prober's ticks with it
   const s0 = performance.now();
-  while (performance.now() - s0 < STALL) { /* busy */ }
+  while (performance.now() - s0 < STALL) {
+    /* busy */
+  }
   const end = performance.now();
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
@@ -46,7 +52,9 @@ test('after a stall of the event loop the next rounds of probes are spread as be
   // uniform: 30 a bucket (binomial, σ ≈ 5); plus what a stall of this process while measuring piled up (measured)
   const lagMs = lag.max / 1e6;
   const bound = 2 * mean + Math.ceil((lagMs / IV) * N);
-  t.log(`${pile} probes started together right after the ${STALL} ms stall; one interval later, per ${BUCKET} ms: ${buckets.join(' ')} (bound ${bound}, event-loop delay while measuring ${lagMs.toFixed(0)} ms)`);
+  t.log(
+    `${pile} probes started together right after the ${STALL} ms stall; one interval later, per ${BUCKET} ms: ${buckets.join(' ')} (bound ${bound}, event-loop delay while measuring ${lagMs.toFixed(0)} ms)`,
+  );
   t.true(pile >= 0.5 * (STALL / IV) * N, `the stall piled up ${pile} probes`);
   t.true(Math.max(...buckets) <= bound, `probes per ${BUCKET} ms one interval after the stall: ${buckets.join(' ')}`);
   // about one probe of each target in that interval (± the jitter)

@@ -75,7 +75,12 @@ export interface LayerReport {
  * Checks the arrows against the table and the bans. Arrows listed in `exempt` (known, pending removal) are
  * neither reported nor counted in the folder graph searched for cycles.
  */
-export function checkLayers(arrows: Arrow[], table: LayerTable, bans: readonly FileBan[] = [], exempt: ReadonlySet<string> = new Set()): LayerReport {
+export function checkLayers(
+  arrows: Arrow[],
+  table: LayerTable,
+  bans: readonly FileBan[] = [],
+  exempt: ReadonlySet<string> = new Set(),
+): LayerReport {
   const forbidden: LayerReport['forbidden'] = [];
   const unknown = new Set<string>();
   const graph = new Map<string, Set<string>>();

@@ -92,8 +92,13 @@ export function lookupIn(zones: Zones, qname: string, qtype: string, opts: Looku
   if (type === null) throw new Error(`unknown type ${qtype}`);
   // the query parser's internal form: lower case, no trailing dot, the root ""
   const name = qname === '.' ? '' : qname.replace(/\.$/, '').toLowerCase();
-  const ans = lookup(table, name, type, { address: opts.from ?? '192.0.2.200', ecs: null },
-    poolResolver({ health: ALL_UP, rotation: new Rotation(), random: () => 0 }, () => table.geo));
+  const ans = lookup(
+    table,
+    name,
+    type,
+    { address: opts.from ?? '192.0.2.200', ecs: null },
+    poolResolver({ health: ALL_UP, rotation: new Rotation(), random: () => 0 }, () => table.geo),
+  );
   const lines = (sets: RRset[]) => sets.flatMap(rrsetLines);
   return {
     rcode: rcodeName(ans.rcode),

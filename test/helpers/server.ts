@@ -61,7 +61,10 @@ export async function startServer(zones: Record<string, string>, config = BASE_C
   const logger = pino({ level: 'debug' }, sink);
   const server = await Server.start({ configPath: join(dir, 'steerdns.yaml'), logger });
   return {
-    server, dir, logs, port: server.bound[0]!.port,
+    server,
+    dir,
+    logs,
+    port: server.bound[0]!.port,
     async stop() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -73,15 +76,26 @@ export type Packet = packet.Packet;
 
 let nextId = 1;
 
-export function query(name: string, type: string, opts: { edns?: boolean; payload?: number; options?: unknown[]; klass?: string; rd?: boolean; id?: number } = {}): Buffer {
+export function query(
+  name: string,
+  type: string,
+  opts: { edns?: boolean; payload?: number; options?: unknown[]; klass?: string; rd?: boolean; id?: number } = {},
+): Buffer {
   const p: Packet = {
     type: 'query',
-    id: opts.id ?? (nextId++ & 0xffff),
+    id: opts.id ?? nextId++ & 0xffff,
     flags: opts.rd === false ? 0 : packet.RECURSION_DESIRED,
     questions: [{ name, type: type as packet.RecordType, class: (opts.klass ?? 'IN') as packet.RecordClass }],
   };
   if (opts.edns) {
-    p.additionals = [{ type: 'OPT', name: '.', udpPayloadSize: opts.payload ?? 1232, options: (opts.options ?? []) as packet.PacketOpt[] } as unknown as packet.Answer];
+    p.additionals = [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: opts.payload ?? 1232,
+        options: (opts.options ?? []) as packet.PacketOpt[],
+      } as unknown as packet.Answer,
+    ];
   }
   return packet.encode(p);
 }
@@ -272,8 +286,12 @@ function runCliNow(args: string[], cwd: string, timeoutMs: number): Promise<CliR
     const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`steerdns ${args.join(' ')}: no exit within ${timeoutMs}ms\nstdout: ${stdout}\nstderr: ${stderr}`));
@@ -334,7 +352,9 @@ export function spawnLogged(command: string, args: string[], opts: { cwd: string
       }
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => {
       done = true;
@@ -343,8 +363,13 @@ export function spawnLogged(command: string, args: string[], opts: { cwd: string
     });
   });
   return {
-    child, logs, lines, exited,
-    get done() { return done; },
+    child,
+    logs,
+    lines,
+    exited,
+    get done() {
+      return done;
+    },
     stderr: () => stderr,
     waitForLog(pred, timeoutMs = 10_000) {
       const found = logs.find(pred);
@@ -353,7 +378,13 @@ export function spawnLogged(command: string, args: string[], opts: { cwd: string
         const timer = setTimeout(() => {
           reject(new Error(`no matching log line within ${timeoutMs}ms\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`));
         }, timeoutMs);
-        const w = { pred, resolve: (l: Record<string, unknown>) => { clearTimeout(timer); resolve(l); } };
+        const w = {
+          pred,
+          resolve: (l: Record<string, unknown>) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
         waiters.push(w);
         void exited.then(() => {
           if (!waiters.includes(w)) return;

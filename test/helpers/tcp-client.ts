@@ -25,11 +25,13 @@ export class Client {
   private waiters: (() => void)[] = [];
 
   private constructor(readonly sock: net.Socket) {
-    this.closed = new Promise((resolve) => sock.on('close', () => {
-      this.closedAt = Date.now();
-      resolve(this.closedAt);
-      this.wake();
-    }));
+    this.closed = new Promise((resolve) =>
+      sock.on('close', () => {
+        this.closedAt = Date.now();
+        resolve(this.closedAt);
+        this.wake();
+      }),
+    );
     sock.on('error', () => undefined); // a reset by the server shows up as 'close'
     sock.on('data', (d) => {
       this.buf = Buffer.concat([this.buf, d]);

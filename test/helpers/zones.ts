@@ -73,7 +73,8 @@ export interface ZonesFixture {
 /** The repository's steerdns.yaml and zones/*.yaml plus big.test.yaml, written to a temp folder and loaded. */
 export function loadZonesFixture(): ZonesFixture {
   const zoneFiles: Record<string, string> = { 'big.test.yaml': BIG_ZONE };
-  for (const f of readdirSync(join(ROOT, 'zones')).filter((f) => f.endsWith('.yaml'))) zoneFiles[f] = readFileSync(join(ROOT, 'zones', f), 'utf8');
+  for (const f of readdirSync(join(ROOT, 'zones')).filter((f) => f.endsWith('.yaml')))
+    zoneFiles[f] = readFileSync(join(ROOT, 'zones', f), 'utf8');
   const dir = writeFixture(readFileSync(join(ROOT, 'steerdns.yaml'), 'utf8'), zoneFiles);
   const { config } = loadServerConfig(join(dir, 'steerdns.yaml'));
   const { snapshot } = loadSnapshot(config!, new SerialStore(config!.stateDir, false), null);

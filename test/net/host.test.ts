@@ -7,7 +7,8 @@ test('parseHostName: names lower-cased without the trailing dot, bracketed IPv6 
   t.deepEqual(parseHostName('localhost'), { host: 'localhost', port: null });
   t.deepEqual(parseHostName('[0:0::1]:80'), { host: '::1', port: 80 });
   t.deepEqual(parseHostName('127.0.0.1:65535'), { host: '127.0.0.1', port: 65535 });
-  for (const bad of ['::1', '[::1', 'a..b', 'x:0', 'x:65536', 'user@x', 'x/y', 'a b', '', '[example.test]:80']) t.is(parseHostName(bad), null, bad);
+  for (const bad of ['::1', '[::1', 'a..b', 'x:0', 'x:65536', 'user@x', 'x/y', 'a b', '', '[example.test]:80'])
+    t.is(parseHostName(bad), null, bad);
 });
 
 test('parseHostName: a bare IPv6 address only when allowed (allowed_hosts entries)', (t) => {

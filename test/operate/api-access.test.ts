@@ -30,7 +30,11 @@ interface Reply {
 }
 
 /** One request with the Host and Authorization headers exactly as given (undefined: not sent). */
-function request(port: number, path: string, opts: { method?: string; host?: string | null; token?: string; authorization?: string; address?: string } = {}): Promise<Reply> {
+function request(
+  port: number,
+  path: string,
+  opts: { method?: string; host?: string | null; token?: string; authorization?: string; address?: string } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   if (opts.authorization !== undefined) headers.authorization = opts.authorization;
@@ -40,7 +44,12 @@ function request(port: number, path: string, opts: { method?: string; host?: str
   return new Promise((resolve, reject) => {
     const req = http.request({ host: address, port, path, method: opts.method ?? 'GET', headers, setHost: false, timeout: 5000 }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => {
+          body += d;
+        })
+        .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`${path}: no answer within 5 s`)));
     req.on('error', reject);
@@ -68,9 +77,23 @@ async function startWithToken(t: ExecutionContext, httpMap: string): Promise<{ s
   writeFileSync(join(dir, 'steerdns.yaml'), config(httpMap));
   const { Server } = await import('../../src/server.js');
   const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+  const sink = new Writable({
+    write(c, _e, cb) {
+      for (const l of String(c).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
   const server = await Server.start({ configPath: join(dir, 'steerdns.yaml'), logger: pino({ level: 'debug' }, sink) });
-  const s: TestServer = { server, dir, logs, port: server.bound[0]!.port, stop: async () => { await server.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  const s: TestServer = {
+    server,
+    dir,
+    logs,
+    port: server.bound[0]!.port,
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
   t.teardown(() => s.stop());
   return { s, http: server.httpPort!, dir };
 }
@@ -84,12 +107,23 @@ test('token_file: /status, / and /explain need the bearer token (401 + WWW-Authe
     t.false(none.body.includes('example.test'), `${path}: nothing of the zones in a 401`);
     t.is((await request(port, path, { token: `${TOKEN}x` })).status, 401, `${path} with a wrong token`);
     t.is((await request(port, path, { token: TOKEN.slice(0, -1) })).status, 401, `${path} with a prefix of the token`);
-    t.is((await request(port, path, { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` })).status, 401, `${path}: Basic is not Bearer`);
+    t.is(
+      (await request(port, path, { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` })).status,
+      401,
+      `${path}: Basic is not Bearer`,
+    );
     t.is((await request(port, path, { token: TOKEN })).status, path === '/nope' ? 404 : 200, `${path} with the token`);
   }
-  t.is((await request(port, '/status', { authorization: `bearer ${TOKEN}` })).status, 200, 'the scheme name is case-insensitive (RFC 9110 §11.1)');
+  t.is(
+    (await request(port, '/status', { authorization: `bearer ${TOKEN}` })).status,
+    200,
+    'the scheme name is case-insensitive (RFC 9110 §11.1)',
+  );
   const st = JSON.parse((await request(port, '/status', { token: TOKEN })).body) as { zones: { origin: string }[] };
-  t.deepEqual(st.zones.map((z) => z.origin), ['example.test']);
+  t.deepEqual(
+    st.zones.map((z) => z.origin),
+    ['example.test'],
+  );
   for (const path of ['/healthz', '/readyz', '/metrics']) t.is((await request(port, path)).status, 200, `${path} needs no token`);
   t.regex((await request(port, '/metrics')).body, /^# TYPE steerdns_queries_total counter$/m);
 
@@ -110,11 +144,17 @@ test('token_file: /status, / and /explain need the bearer token (401 + WWW-Authe
   // an emptied token file does not load: the running configuration (and token) stays
   writeFileSync(join(dir, 'api.token'), '\n');
   t.false(s.server.reload().ok);
-  t.true(s.logs.some((l) => typeof l.msg === 'string' && /steerdns\.yaml:\d+:\d+: http\.token_file: .*api\.token is empty/.test(l.msg)), 'the empty token file is logged with file:line:col');
+  t.true(
+    s.logs.some((l) => typeof l.msg === 'string' && /steerdns\.yaml:\d+:\d+: http\.token_file: .*api\.token is empty/.test(l.msg)),
+    'the empty token file is logged with file:line:col',
+  );
   t.is((await request(port, '/status', { token: rotated })).status, 200, 'the running token stays when the new file is empty');
   t.is((await request(port, '/status')).status, 401, 'and the API never opens up');
   // the token never appears in the log
-  t.false(s.logs.some((l) => JSON.stringify(l).includes(TOKEN) || JSON.stringify(l).includes(rotated)), 'no token in the log');
+  t.false(
+    s.logs.some((l) => JSON.stringify(l).includes(TOKEN) || JSON.stringify(l).includes(rotated)),
+    'no token in the log',
+  );
 });
 
 test('a reload that changes http.listen keeps the bound address working (the address changes on restart; token and allowed_hosts apply now)', async (t) => {
@@ -122,14 +162,25 @@ test('a reload that changes http.listen keeps the bound address working (the add
   t.is((await request(port, '/healthz')).status, 200);
   const rotated = 'Zq9-rotated-token-0123456789';
   writeFileSync(join(dir, 'api.token'), `${rotated}\n`, { mode: 0o600 });
-  writeFileSync(join(dir, 'steerdns.yaml'), `${BASE_CONFIG}http: { listen: "127.0.0.2:0", token_file: ./api.token, allowed_hosts: ["api.example.net"] }\n`);
+  writeFileSync(
+    join(dir, 'steerdns.yaml'),
+    `${BASE_CONFIG}http: { listen: "127.0.0.2:0", token_file: ./api.token, allowed_hosts: ["api.example.net"] }\n`,
+  );
   t.true(s.server.reload().ok);
-  for (const path of ['/healthz', '/readyz', '/metrics']) t.is((await request(port, path)).status, 200, `${path} on the address the API is still bound to`);
-  t.true(s.logs.some((l) => l.msg === 'http.listen changed: it takes effect on restart' && l.level === 40), 'the log says the address changes on restart');
+  for (const path of ['/healthz', '/readyz', '/metrics'])
+    t.is((await request(port, path)).status, 200, `${path} on the address the API is still bound to`);
+  t.true(
+    s.logs.some((l) => l.msg === 'http.listen changed: it takes effect on restart' && l.level === 40),
+    'the log says the address changes on restart',
+  );
   t.is((await request(port, '/status', { token: rotated })).status, 200, 'the new token applies now');
   t.is((await request(port, '/status', { token: TOKEN })).status, 401, 'the old token no longer');
   t.is((await request(port, '/status', { token: rotated, host: 'api.example.net' })).status, 200, 'the new allowed_hosts apply now');
-  t.is((await request(port, '/status', { token: rotated, host: `127.0.0.2:${port}` })).status, 421, 'the new address is not bound yet: not this server until restart');
+  t.is(
+    (await request(port, '/status', { token: rotated, host: `127.0.0.2:${port}` })).status,
+    421,
+    'the new address is not bound yet: not this server until restart',
+  );
 });
 
 test('metrics_auth: true closes /metrics too; /healthz and /readyz stay open', async (t) => {
@@ -153,13 +204,42 @@ test('no token configured: reads are open, every write is 403', async (t) => {
 });
 
 test('Host allow-list (DNS rebinding): the listen address and localhost with the port, allowed_hosts; any other Host is 421, /healthz too', async (t) => {
-  const { http: port } = await startWithToken(t, '{ listen: "127.0.0.1:0", token_file: ./api.token, allowed_hosts: ["steerdns.example.net", "ops.example.net:9000", "[2001:db8::1]"] }');
-  const ok = [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `localhost.:${port}`, 'steerdns.example.net', `steerdns.example.net:${port}`,
-    'Steerdns.Example.Net.', 'ops.example.net:9000', `[2001:db8:0::1]:${port}`, '[2001:DB8::1]'];
+  const { http: port } = await startWithToken(
+    t,
+    '{ listen: "127.0.0.1:0", token_file: ./api.token, allowed_hosts: ["steerdns.example.net", "ops.example.net:9000", "[2001:db8::1]"] }',
+  );
+  const ok = [
+    `127.0.0.1:${port}`,
+    `localhost:${port}`,
+    `LOCALHOST:${port}`,
+    `localhost.:${port}`,
+    'steerdns.example.net',
+    `steerdns.example.net:${port}`,
+    'Steerdns.Example.Net.',
+    'ops.example.net:9000',
+    `[2001:db8:0::1]:${port}`,
+    '[2001:DB8::1]',
+  ];
   for (const host of ok) t.is((await request(port, '/status', { host, token: TOKEN })).status, 200, `Host: ${host}`);
-  const refused = ['evil.example', `evil.example:${port}`, `rebind.attacker.test:${port}`, '127.0.0.1', `127.0.0.1:${port + 1}`, 'localhost',
-    `localhost:${port + 1}`, `127.0.0.2:${port}`, 'ops.example.net', 'ops.example.net:9001', `[::1]:${port}`, `steerdns.example.net.evil.example:${port}`,
-    `user@127.0.0.1:${port}`, `127.0.0.1:${port}/x`, '', `localhost:0`, `localhost:${port}x`];
+  const refused = [
+    'evil.example',
+    `evil.example:${port}`,
+    `rebind.attacker.test:${port}`,
+    '127.0.0.1',
+    `127.0.0.1:${port + 1}`,
+    'localhost',
+    `localhost:${port + 1}`,
+    `127.0.0.2:${port}`,
+    'ops.example.net',
+    'ops.example.net:9001',
+    `[::1]:${port}`,
+    `steerdns.example.net.evil.example:${port}`,
+    `user@127.0.0.1:${port}`,
+    `127.0.0.1:${port}/x`,
+    '',
+    `localhost:0`,
+    `localhost:${port}x`,
+  ];
   for (const host of refused) {
     for (const path of ['/status', '/healthz', '/metrics']) {
       const r = await request(port, path, { host, token: TOKEN });
@@ -196,12 +276,14 @@ test('/status is rendered at most once a second: requests within the second get 
   const started = Date.now();
   const seen = new Set<string>();
   let next = 0;
-  await Promise.all(Array.from({ length: HTTP_CONNECTIONS_PER_SOURCE }, async () => {
-    while (next < 300) {
-      next++;
-      seen.add(await generated());
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: HTTP_CONNECTIONS_PER_SOURCE }, async () => {
+      while (next < 300) {
+        next++;
+        seen.add(await generated());
+      }
+    }),
+  );
   const tookMs = Date.now() - started;
   const most = Math.ceil(tookMs / 1000) + 1;
   t.log(`300 /status requests in ${tookMs} ms: ${seen.size} renders (at most ${most})`);
@@ -209,7 +291,8 @@ test('/status is rendered at most once a second: requests within the second get 
   for (const g of seen) t.true(Date.parse(g) >= started - 1000);
   // consecutive renders are at least a second apart
   const times = [...seen].map((g) => Date.parse(g)).sort((x, y) => x - y);
-  for (let i = 1; i < times.length; i++) t.true(times[i]! - times[i - 1]! >= 999, `renders ${new Date(times[i - 1]!).toISOString()} and ${new Date(times[i]!).toISOString()}`);
+  for (let i = 1; i < times.length; i++)
+    t.true(times[i]! - times[i - 1]! >= 999, `renders ${new Date(times[i - 1]!).toISOString()} and ${new Date(times[i]!).toISOString()}`);
   // the page and its fragment come from the same render
   t.is((await request(port, '/')).status, 200);
 });
@@ -226,13 +309,20 @@ function freePort(): Promise<number> {
 }
 
 test('steerdns check: an unreadable token file is a warning at file:line:col (secrets not mounted in CI), an empty one an error; an API beyond loopback without a token is a warning (exit 0)', async (t) => {
-  const dir = writeFixture(`${BASE_CONFIG}http:\n  listen: "127.0.0.1:8053"\n  token_file: ./missing.token\n`, { 'example.test.yaml': SAMPLE_ZONE });
+  const dir = writeFixture(`${BASE_CONFIG}http:\n  listen: "127.0.0.1:8053"\n  token_file: ./missing.token\n`, {
+    'example.test.yaml': SAMPLE_ZONE,
+  });
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cfg = join(dir, 'steerdns.yaml');
   const line = `${BASE_CONFIG}http:\n`.split('\n').length + 1; // the token_file line
   let r = await runCli(['check', '-c', cfg], dir);
   t.is(r.code, 0, r.stdout + r.stderr);
-  t.regex(r.stdout, new RegExp(`steerdns\\.yaml:${line}:15: warning: http\\.token_file: cannot read .*missing\\.token: file not found \\(serve refuses to start without it\\)`));
+  t.regex(
+    r.stdout,
+    new RegExp(
+      `steerdns\\.yaml:${line}:15: warning: http\\.token_file: cannot read .*missing\\.token: file not found \\(serve refuses to start without it\\)`,
+    ),
+  );
 
   writeFileSync(join(dir, 'missing.token'), ' \n');
   r = await runCli(['check', '-c', cfg], dir);
@@ -257,7 +347,13 @@ test('steerdns check: an unreadable token file is a warning at file:line:col (se
     writeFileSync(cfg, `${BASE_CONFIG}http: "${listen}"\n`);
     r = await runCli(['check', '-c', cfg], dir);
     t.is(r.code, 0, r.stdout + r.stderr);
-    t.regex(r.stdout, new RegExp(`steerdns\\.yaml:\\d+:7: warning: http: "${listen.replace(/[[\]]/g, '\\$&')}" is reachable beyond this host and no http\\.token_file is set`), r.stdout);
+    t.regex(
+      r.stdout,
+      new RegExp(
+        `steerdns\\.yaml:\\d+:7: warning: http: "${listen.replace(/[[\]]/g, '\\$&')}" is reachable beyond this host and no http\\.token_file is set`,
+      ),
+      r.stdout,
+    );
     writeFileSync(cfg, `${BASE_CONFIG}http: { listen: "${listen}", token_file: ./missing.token }\n`);
     r = await runCli(['check', '-c', cfg], dir);
     t.is(r.code, 0, r.stdout + r.stderr);
@@ -294,7 +390,13 @@ test('a token file that cannot be read: serve refuses to start (error at file:li
   writeFileSync(other, `${BASE_CONFIG}http:\n  listen: "127.0.0.1:0"\n  token_file: ./absent.token\n`);
   const r = await runCli(['serve', '-c', other], s.dir, 30_000);
   t.is(r.code, 1, r.stdout + r.stderr);
-  t.regex(r.stderr, new RegExp(`serve\\.yaml:${`${BASE_CONFIG}http:\n`.split('\n').length + 1}:15: http\\.token_file: cannot read .*absent\\.token: file not found`), r.stderr);
+  t.regex(
+    r.stderr,
+    new RegExp(
+      `serve\\.yaml:${`${BASE_CONFIG}http:\n`.split('\n').length + 1}:15: http\\.token_file: cannot read .*absent\\.token: file not found`,
+    ),
+    r.stderr,
+  );
 });
 
 test('steerdns explain asks the running server with the token from token_file', async (t) => {
@@ -311,7 +413,12 @@ test('steerdns explain asks the running server with the token from token_file', 
 
 test('a route that throws or rejects answers 500 and logs it; the API keeps answering', async (t) => {
   const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+  const sink = new Writable({
+    write(c, _e, cb) {
+      for (const l of String(c).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
   const metrics = new Metrics({ processMetrics: false });
   const api = new HttpApi({
     zoneCount: () => 1,
@@ -321,7 +428,12 @@ test('a route that throws or rejects answers 500 and logs it; the API keeps answ
     log: pino({ level: 'info' }, sink),
     access: { token: null, allowedHosts: [], metricsAuth: false },
     routes: new Map<string, () => never>([
-      ['/throws', () => { throw new Error('render bug'); }],
+      [
+        '/throws',
+        () => {
+          throw new Error('render bug');
+        },
+      ],
       ['/rejects', () => Promise.reject(new TypeError('async render bug')) as never],
     ]),
   });
@@ -331,7 +443,10 @@ test('a route that throws or rejects answers 500 and logs it; the API keeps answ
     const r = await request(port, path);
     t.is(r.status, 500, path);
     t.is(r.body, 'internal error\n', `${path}: no stack trace to the client`);
-    t.true(logs.some((l) => l.msg === 'HTTP API error' && l.path === path && l.level === 50), `${path}: logged as an error`);
+    t.true(
+      logs.some((l) => l.msg === 'HTTP API error' && l.path === path && l.level === 50),
+      `${path}: logged as an error`,
+    );
   }
   t.is((await request(port, '/healthz')).status, 200, 'still answering');
   t.is((await request(port, '/readyz')).status, 200);

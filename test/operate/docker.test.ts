@@ -57,7 +57,8 @@ const ops = (s: Stage, op: string) => s.instructions.filter((i) => i.op === op);
 /** An exec-form (JSON array) argument list: the shell-less form, where the process gets signals itself. */
 function execForm(args: string, what: string): string[] {
   const v = JSON.parse(args) as unknown;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${what} is not an exec-form JSON array of strings: ${args}`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new Error(`${what} is not an exec-form JSON array of strings: ${args}`);
   return v as string[];
 }
 
@@ -92,19 +93,41 @@ test('Dockerfile: multi-stage, npm ci --omit=dev, non-root, port 5300 udp+tcp, z
   t.truthy(build.name, 'the build stage is named');
   t.regex(build.from, /^node:20/, 'Node 20, as package.json asks');
   t.regex(RUNTIME.from, /^node:20/);
-  t.true(ops(build, 'RUN').some((r) => /\bnpm ci\b/.test(r.args)), 'the build stage installs from the lockfile');
-  t.true(ops(build, 'RUN').some((r) => /\bnpm run build\b/.test(r.args)), 'the build stage compiles');
+  t.true(
+    ops(build, 'RUN').some((r) => /\bnpm ci\b/.test(r.args)),
+    'the build stage installs from the lockfile',
+  );
+  t.true(
+    ops(build, 'RUN').some((r) => /\bnpm run build\b/.test(r.args)),
+    'the build stage compiles',
+  );
 
   // runtime: production dependencies and compiled code only
   const runs = ops(RUNTIME, 'RUN').map((r) => r.args);
-  t.true(runs.some((r) => /\bnpm ci\b[^&;]*--omit=dev/.test(r)), `the runtime stage runs npm ci --omit=dev: ${runs.join(' | ')}`);
+  t.true(
+    runs.some((r) => /\bnpm ci\b[^&;]*--omit=dev/.test(r)),
+    `the runtime stage runs npm ci --omit=dev: ${runs.join(' | ')}`,
+  );
   const copies = ops(RUNTIME, 'COPY').map((c) => c.args);
-  t.true(copies.some((c) => new RegExp(`^--from=${build.name}\\s+\\S*dist\\s`).test(c)), `dist/ comes from the build stage: ${copies.join(' | ')}`);
-  t.false(copies.some((c) => /(^|\s)(\.\/)?(src|tools|test)(\/|\s|$)/.test(c)), 'no sources, tools or tests in the image');
+  t.true(
+    copies.some((c) => new RegExp(`^--from=${build.name}\\s+\\S*dist\\s`).test(c)),
+    `dist/ comes from the build stage: ${copies.join(' | ')}`,
+  );
+  t.false(
+    copies.some((c) => /(^|\s)(\.\/)?(src|tools|test)(\/|\s|$)/.test(c)),
+    'no sources, tools or tests in the image',
+  );
   t.is(WORKDIR, '/app');
-  t.deepEqual(ops(RUNTIME, 'USER').map((u) => u.args), ['node'], 'runs as the unprivileged user "node"');
+  t.deepEqual(
+    ops(RUNTIME, 'USER').map((u) => u.args),
+    ['node'],
+    'runs as the unprivileged user "node"',
+  );
   const userLine = ops(RUNTIME, 'USER')[0]!.line;
-  t.true(ops(RUNTIME, 'RUN').every((r) => r.line < userLine), 'every RUN (npm ci, mkdir, chown) happens before switching to the non-root user');
+  t.true(
+    ops(RUNTIME, 'RUN').every((r) => r.line < userLine),
+    'every RUN (npm ci, mkdir, chown) happens before switching to the non-root user',
+  );
 
   // ports: 5300 inside, UDP and TCP, the port the image's config listens on
   const exposed = ops(RUNTIME, 'EXPOSE').flatMap((e) => e.args.split(/\s+/));
@@ -138,13 +161,19 @@ test('Dockerfile: multi-stage, npm ci --omit=dev, non-root, port 5300 udp+tcp, z
   const api = IMAGE_CONFIG.http as string | { listen: string; token_file?: string };
   const apiListen = typeof api === 'string' ? api : api.listen;
   const apiToken = typeof api === 'string' ? undefined : api.token_file;
-  t.true(apiToken !== undefined || /^(127\.\d+\.\d+\.\d+|\[::1\]):\d+$/.test(apiListen), `the image's API listens on ${apiListen} without a token: keep it on 127.0.0.1`);
+  t.true(
+    apiToken !== undefined || /^(127\.\d+\.\d+\.\d+|\[::1\]):\d+$/.test(apiListen),
+    `the image's API listens on ${apiListen} without a token: keep it on 127.0.0.1`,
+  );
   const env = ops(RUNTIME, 'ENV').map((e) => e.args);
   t.true(env.some((e) => /NODE_ENV[= ]production/.test(e)));
 });
 
 test('.dockerignore keeps the local build, modules, state and git out of the context, and nothing the image copies', (t) => {
-  const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const p of ['node_modules', 'dist', '.git', '.steerdns-state']) t.true(ignore.includes(p), `.dockerignore lists ${p}`);
   // every source the build and runtime stages COPY from the context exists and is not ignored
   for (const stage of STAGES) {
@@ -153,7 +182,10 @@ test('.dockerignore keeps the local build, modules, state and git out of the con
       const parts = c.args.split(/\s+/);
       for (const src of parts.slice(0, -1)) {
         t.true(existsSync(join(ROOT, src)), `COPY ${src}: exists in the build context`);
-        t.false(ignore.some((p) => p === src || p === src.split('/')[0]), `COPY ${src}: not excluded by .dockerignore`);
+        t.false(
+          ignore.some((p) => p === src || p === src.split('/')[0]),
+          `COPY ${src}: not excluded by .dockerignore`,
+        );
       }
     }
   }
@@ -254,13 +286,21 @@ function listTree(dir: string, prefix = ''): string[] {
 
 const APP_V4 = ['192.0.2.10', '192.0.2.11', '198.51.100.10', '198.51.100.11', '198.51.100.12', '203.0.113.10'];
 
-test('the image\'s CMD serves the sample zones from the runtime layout; its HEALTHCHECK passes while it runs and fails after SIGTERM stops it', async (t) => {
+test("the image's CMD serves the sample zones from the runtime layout; its HEALTHCHECK passes while it runs and fails after SIGTERM stops it", async (t) => {
   t.timeout(90_000);
   const app = tempDir('steerdns-image-');
   t.teardown(() => rmSync(app, { recursive: true, force: true }));
   const done = layOut(app);
   t.log(done.join('\n'));
-  for (const f of ['dist/cli.js', 'package.json', 'steerdns.yaml', 'zones/example.test.yaml', 'node_modules/pino', 'geodb', '.steerdns-state']) {
+  for (const f of [
+    'dist/cli.js',
+    'package.json',
+    'steerdns.yaml',
+    'zones/example.test.yaml',
+    'node_modules/pino',
+    'geodb',
+    '.steerdns-state',
+  ]) {
     t.true(existsSync(join(app, f)), `the runtime layout has ${f}`);
   }
   t.false(existsSync(join(app, 'node_modules', 'ava')), 'no dev dependency in the runtime layout');

@@ -7,7 +7,20 @@ import net from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { checkDescriptors, openFilesLimit } from '../../src/limits.js';
-import { BASE_CONFIG, CLI, query, SAMPLE_ZONE, spawnLogged, startServer, tcp, tempDir, udpRaw, decode, execFileP, type LoggedProcess } from '../helpers/server.js';
+import {
+  BASE_CONFIG,
+  CLI,
+  query,
+  SAMPLE_ZONE,
+  spawnLogged,
+  startServer,
+  tcp,
+  tempDir,
+  udpRaw,
+  decode,
+  execFileP,
+  type LoggedProcess,
+} from '../helpers/server.js';
 import { poll } from './helpers.js';
 
 /** The limit the server runs under: enough for Node to start, far too few for 1,000 TCP connections. */
@@ -48,9 +61,10 @@ async function serveUnder(t: ExecutionContext, nofile: number | null, tcpConnect
   writeFileSync(join(dir, 'steerdns.yaml'), config(tcpConnections));
   writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE);
   const node = [process.execPath, CLI, 'serve', '-c', join(dir, 'steerdns.yaml')];
-  const p = nofile === null
-    ? spawnLogged(node[0]!, node.slice(1), { cwd: dir, detached: true })
-    : spawnLogged('prlimit', [`--nofile=${nofile}:${nofile}`, ...node], { cwd: dir, detached: true });
+  const p =
+    nofile === null
+      ? spawnLogged(node[0]!, node.slice(1), { cwd: dir, detached: true })
+      : spawnLogged('prlimit', [`--nofile=${nofile}:${nofile}`, ...node], { cwd: dir, detached: true });
   const pgid = p.child.pid!;
   t.teardown(async () => {
     try {
@@ -63,7 +77,11 @@ async function serveUnder(t: ExecutionContext, nofile: number | null, tcpConnect
   });
   const serving = await p.waitForLog((l) => l.msg === 'serving', 30_000);
   const h = await p.waitForLog((l) => l.msg === 'HTTP API listening', 5000);
-  return { p, dnsPort: Number(/:(\d+)$/.exec((serving.listen as string[])[0]!)![1]), httpPort: Number(/:(\d+)$/.exec(h.http as string)![1]) };
+  return {
+    p,
+    dnsPort: Number(/:(\d+)$/.exec((serving.listen as string[])[0]!)![1]),
+    httpPort: Number(/:(\d+)$/.exec(h.http as string)![1]),
+  };
 }
 
 async function soaAnswered(port: number): Promise<boolean> {
@@ -72,7 +90,8 @@ async function soaAnswered(port: number): Promise<boolean> {
 }
 
 test('the open-files limit is read from /proc/self/limits and compared with what the process may hold', (t) => {
-  const text = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 4096                 files     \n';
+  const text =
+    'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 4096                 files     \n';
   t.is(openFilesLimit(text), 1024, 'the soft limit');
   t.is(openFilesLimit('Max open files            unlimited            unlimited            files\n'), null);
   t.is(openFilesLimit('nothing here'), null);
@@ -91,14 +110,17 @@ function openDescriptors(pid: number): number {
 }
 
 async function healthzAnswers(port: number, timeoutMs: number): Promise<number> {
-  const { ms } = await poll(async () => {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
-      return r.status === 200 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, { timeoutMs, what: '/healthz to answer', stepMs: 100 });
+  const { ms } = await poll(
+    async () => {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
+        return r.status === 200 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs, what: '/healthz to answer', stepMs: 100 },
+  );
   return ms;
 }
 
@@ -122,7 +144,9 @@ test(`under RLIMIT_NOFILE ${NOFILE}: a warning at start; out of descriptors (EMF
   //    The server closes a half-sent request after its header timeout (2 s): under load, opening them one by one
   //    can take longer than that, so batches keep refilling until the process is seen full.
   const held = new Set<net.Socket>();
-  t.teardown(() => { for (const c of held) c.destroy(); });
+  t.teardown(() => {
+    for (const c of held) c.destroy();
+  });
   let opened = 0;
   let holding = 0;
   const started = Date.now();
@@ -133,13 +157,15 @@ test(`under RLIMIT_NOFILE ${NOFILE}: a warning at start; out of descriptors (EMF
       c.on('error', () => undefined);
       held.add(c);
       c.once('close', () => held.delete(c));
-      batch.push(new Promise<void>((r) => {
-        c.once('connect', () => {
-          c.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${s.httpPort}\r\n`);
-          r();
-        });
-        c.once('close', () => r());
-      }));
+      batch.push(
+        new Promise<void>((r) => {
+          c.once('connect', () => {
+            c.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${s.httpPort}\r\n`);
+            r();
+          });
+          c.once('close', () => r());
+        }),
+      );
     }
     await Promise.all(batch);
     holding = openDescriptors(pid);
@@ -161,8 +187,12 @@ test(`under RLIMIT_NOFILE ${NOFILE}: a warning at start; out of descriptors (EMF
   const c = net.connect({ host: '127.0.0.1', port: s.httpPort });
   c.on('error', () => undefined);
   held.add(c);
-  await new Promise<void>((r) => { c.once('connect', () => r()); c.once('close', () => r()); });
-  const acceptFailed = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('HTTP API: cannot accept a connection');
+  await new Promise<void>((r) => {
+    c.once('connect', () => r());
+    c.once('close', () => r());
+  });
+  const acceptFailed = (l: Record<string, unknown>) =>
+    typeof l.msg === 'string' && l.msg.startsWith('HTTP API: cannot accept a connection');
   for (let i = 0; i < 5; i++) t.true(await soaAnswered(s.dnsPort), `DNS (UDP) answered while accept fails (${i + 1}/5)`);
   t.false(s.p.done, `still running while accept fails\n${s.p.stderr().slice(-2000)}`);
   t.true(s.p.logs.filter(acceptFailed).length <= 1, 'failed accepts are at most one log line per 10 s, not a flood');

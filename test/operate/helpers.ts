@@ -18,7 +18,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * Polls `probe` every `stepMs` until it returns something other than undefined; resolves with the value and
  * the milliseconds since `from`. Rejects after `timeoutMs` with `what` and the last value seen.
  */
-export async function poll<T>(probe: () => Promise<T | undefined> | T | undefined, opts: { timeoutMs: number; what: string; stepMs?: number; from?: number }): Promise<{ value: T; ms: number }> {
+export async function poll<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  opts: { timeoutMs: number; what: string; stepMs?: number; from?: number },
+): Promise<{ value: T; ms: number }> {
   const from = opts.from ?? Date.now();
   const end = Date.now() + opts.timeoutMs;
   for (;;) {
@@ -64,7 +67,10 @@ export async function startIn(t: ExecutionContext, dir: string): Promise<OwnedSe
 /** The addresses answered for `name` A (UDP), sorted. */
 export async function addressesOf(port: number, name: string, type = 'A'): Promise<string[]> {
   const r = await udp(port, query(name, type));
-  return r.msg.answers.filter((a) => a.type === type).map((a) => a.data as string).sort();
+  return r.msg.answers
+    .filter((a) => a.type === type)
+    .map((a) => a.data as string)
+    .sort();
 }
 
 export async function soaSerial(port: number, zone: string): Promise<number> {
@@ -94,7 +100,12 @@ export interface LoopResult {
  * id; a reply that does not come within `timeoutMs` is a failure (and the loop goes on). Runs until
  * `running()` turns false.
  */
-export async function tightLoop(port: number, queries: LoopQuery[], running: () => boolean, opts: { timeoutMs?: number; describe?: (q: LoopQuery, m: Msg) => string } = {}): Promise<LoopResult> {
+export async function tightLoop(
+  port: number,
+  queries: LoopQuery[],
+  running: () => boolean,
+  opts: { timeoutMs?: number; describe?: (q: LoopQuery, m: Msg) => string } = {},
+): Promise<LoopResult> {
   const timeoutMs = opts.timeoutMs ?? 1000;
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
@@ -119,7 +130,13 @@ export async function tightLoop(port: number, queries: LoopQuery[], running: () 
           waiting = null;
           resolve(null);
         }, timeoutMs);
-        waiting = { id, resolve: (m) => { clearTimeout(timer); resolve(m); } };
+        waiting = {
+          id,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        };
         sock.send(msg, port, '127.0.0.1');
       });
       res.sent++;
@@ -141,7 +158,12 @@ export async function tightLoop(port: number, queries: LoopQuery[], running: () 
 }
 
 /** A tight loop started now and stopped with `stop()` (or when the test ends, whatever happened). */
-export function startLoop(t: ExecutionContext, port: number, queries: LoopQuery[], opts: { timeoutMs?: number; describe?: (q: LoopQuery, m: Msg) => string } = {}): { stop(): Promise<LoopResult> } {
+export function startLoop(
+  t: ExecutionContext,
+  port: number,
+  queries: LoopQuery[],
+  opts: { timeoutMs?: number; describe?: (q: LoopQuery, m: Msg) => string } = {},
+): { stop(): Promise<LoopResult> } {
   let running = true;
   const done = tightLoop(port, queries, () => running, opts);
   t.teardown(async () => {
@@ -322,7 +344,9 @@ export function parsePrometheus(text: string): Map<string, Family> {
 function checkHistogram(f: Family): void {
   const groups = new Map<string, { buckets: { le: number; v: number }[]; sum?: number; count?: number }>();
   for (const s of f.samples) {
-    const rest = Object.entries(s.labels).filter(([k]) => k !== 'le').sort();
+    const rest = Object.entries(s.labels)
+      .filter(([k]) => k !== 'le')
+      .sort();
     const key = JSON.stringify(rest);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { buckets: [] }));
@@ -378,5 +402,9 @@ export async function heldStill(...files: string[]): Promise<void> {
     const st = statSync(f);
     return Date.now() - Math.max(st.mtimeMs, st.ctimeMs);
   };
-  await poll(() => (files.every((f) => age(f) >= SETTLE_MS) ? true : undefined), { timeoutMs: 10_000, stepMs: 10, what: 'the zone files held still for the settle time' });
+  await poll(() => (files.every((f) => age(f) >= SETTLE_MS) ? true : undefined), {
+    timeoutMs: 10_000,
+    stepMs: 10,
+    what: 'the zone files held still for the settle time',
+  });
 }

@@ -119,14 +119,20 @@ async function setup(t: ExecutionContext): Promise<Setup> {
       if (attempt > 10) throw e;
     }
   }
-  const s = await startServer({ 'example.test.yaml': ZONE(checkPort), 'other.test.yaml': OTHER, 'broken.test.yaml': BROKEN }, `${BASE_CONFIG}http: "127.0.0.1:0"\n`);
+  const s = await startServer(
+    { 'example.test.yaml': ZONE(checkPort), 'other.test.yaml': OTHER, 'broken.test.yaml': BROKEN },
+    `${BASE_CONFIG}http: "127.0.0.1:0"\n`,
+  );
   t.teardown(() => s.stop());
   const http = s.server.httpPort!;
-  await poll(async () => {
-    const fams = await scrape(http);
-    const up = (address: string) => sampleValue(fams, 'steerdns_target_up', { address });
-    return up(UP1) === 1 && up(UP2) === 1 && up(DOWN1) === 0 && up(DEAD) === 0 ? true : undefined;
-  }, { timeoutMs: 10_000, what: 'the probes to settle', stepMs: 50 });
+  await poll(
+    async () => {
+      const fams = await scrape(http);
+      const up = (address: string) => sampleValue(fams, 'steerdns_target_up', { address });
+      return up(UP1) === 1 && up(UP2) === 1 && up(DOWN1) === 0 && up(DEAD) === 0 ? true : undefined;
+    },
+    { timeoutMs: 10_000, what: 'the probes to settle', stepMs: 50 },
+  );
   return { s, port: s.port, http, checkPort, dir: s.dir };
 }
 
@@ -196,14 +202,54 @@ const SPEC_METRICS: [string, Family['type'], string[]][] = [
 ];
 
 const RCODES = new Set(['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'other']);
-const QTYPES = new Set(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'NAPTR', 'DS', 'RRSIG', 'NSEC', 'DNSKEY', 'NSEC3', 'TLSA',
-  'SVCB', 'HTTPS', 'CAA', 'ANY', 'AXFR', 'IXFR', 'OPT', 'HINFO', 'DNAME', 'SSHFP', 'CDS', 'CDNSKEY', 'NSEC3PARAM', 'SPF', 'URI', 'LOC', 'other']);
+const QTYPES = new Set([
+  'A',
+  'NS',
+  'CNAME',
+  'SOA',
+  'PTR',
+  'MX',
+  'TXT',
+  'AAAA',
+  'SRV',
+  'NAPTR',
+  'DS',
+  'RRSIG',
+  'NSEC',
+  'DNSKEY',
+  'NSEC3',
+  'TLSA',
+  'SVCB',
+  'HTTPS',
+  'CAA',
+  'ANY',
+  'AXFR',
+  'IXFR',
+  'OPT',
+  'HINFO',
+  'DNAME',
+  'SSHFP',
+  'CDS',
+  'CDNSKEY',
+  'NSEC3PARAM',
+  'SPF',
+  'URI',
+  'LOC',
+  'other',
+]);
 
 /** Every query the test sends, counted by the label set the server must count it under. */
 class Sent {
   readonly counts = new Map<string, number>();
 
-  async send(port: number, transport: 'udp' | 'tcp', name: string, type: string | number, zone: string, opts: { edns?: boolean } = {}): Promise<Msg> {
+  async send(
+    port: number,
+    transport: 'udp' | 'tcp',
+    name: string,
+    type: string | number,
+    zone: string,
+    opts: { edns?: boolean } = {},
+  ): Promise<Msg> {
     const msg = typeof type === 'number' ? queryOfType(name, type) : query(name, type, opts);
     const m = transport === 'udp' ? (await udp(port, msg)).msg : (await tcp(port, msg)).msg;
     const qtype = typeof type === 'number' ? 'other' : type;
@@ -245,13 +291,18 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   // queries of different types, rcodes and transports
   const sent = new Sent();
   const ex = 'example.test';
-  for (let i = 0; i < 3; i++) t.deepEqual((await sent.send(port, 'udp', 'app.example.test', 'A', ex)).answers.map((a) => a.data), [UP1]);
+  for (let i = 0; i < 3; i++)
+    t.deepEqual(
+      (await sent.send(port, 'udp', 'app.example.test', 'A', ex)).answers.map((a) => a.data),
+      [UP1],
+    );
   t.is((await sent.send(port, 'udp', 'ns1.example.test', 'AAAA', ex)).answers[0]!.data, '2001:db8::53');
   t.is((await sent.send(port, 'tcp', 'example.test', 'MX', ex)).answers[0]!.type, 'MX');
   t.is((await sent.send(port, 'udp', 'nx.example.test', 'A', ex)).rcode, 'NXDOMAIN');
   t.is((await sent.send(port, 'tcp', 'nx.example.test', 'A', ex)).rcode, 'NXDOMAIN');
   // outside every zone: zone="", however many different names
-  for (const name of ['example.com', 'www.example.org', 'a.b.c.invalid', 'localhost']) t.is((await sent.send(port, 'udp', name, 'A', '')).rcode, 'REFUSED');
+  for (const name of ['example.com', 'www.example.org', 'a.b.c.invalid', 'localhost'])
+    t.is((await sent.send(port, 'udp', name, 'A', '')).rcode, 'REFUSED');
   // private-use qtypes: all under qtype="other"
   for (const code of [65280, 65281, 65534, 4321]) t.is((await sent.send(port, 'udp', 'example.test', code, ex)).rcode, 'NOERROR');
   // truncated over UDP without EDNS, whole over TCP
@@ -260,9 +311,19 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   t.is(tc.answers.length, 0);
   t.is((await sent.send(port, 'tcp', 'big.example.test', 'TXT', ex)).answers.length, 8);
   // every pool decision reason we can make without a GeoIP location: written order (nearest), failover, map, all_down
-  t.deepEqual((await sent.send(port, 'udp', 'fo.example.test', 'A', ex)).answers.map((a) => a.data), ['192.0.2.70']);
-  t.deepEqual((await sent.send(port, 'udp', 'mapped.example.test', 'A', ex)).answers.map((a) => a.data), ['192.0.2.82']);
-  t.deepEqual((await sent.send(port, 'udp', 'dead.example.test', 'A', ex)).answers.map((a) => a.data), [DEAD], 'all_down serve-all fails open');
+  t.deepEqual(
+    (await sent.send(port, 'udp', 'fo.example.test', 'A', ex)).answers.map((a) => a.data),
+    ['192.0.2.70'],
+  );
+  t.deepEqual(
+    (await sent.send(port, 'udp', 'mapped.example.test', 'A', ex)).answers.map((a) => a.data),
+    ['192.0.2.82'],
+  );
+  t.deepEqual(
+    (await sent.send(port, 'udp', 'dead.example.test', 'A', ex)).answers.map((a) => a.data),
+    [DEAD],
+    'all_down serve-all fails open',
+  );
   t.is((await sent.send(port, 'udp', 'ns1.other.test', 'A', 'other.test')).answers[0]!.data, '192.0.2.153');
 
   const fams = await scrape(http);
@@ -271,7 +332,9 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
     const f = fams.get(name)!;
     t.is(f.type, type, name);
     for (const smp of f.samples) {
-      const got = Object.keys(smp.labels).filter((k) => k !== 'le').sort();
+      const got = Object.keys(smp.labels)
+        .filter((k) => k !== 'le')
+        .sort();
       t.deepEqual(got, [...labels].sort(), `${smp.name} labels`);
     }
   }
@@ -292,7 +355,8 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   const sum = sampleValue(fams, 'steerdns_query_duration_seconds_sum')!;
   t.true(sum > 0 && sum < sent.total, `sum ${sum} s`);
   // target health as the prober sees it (check none: up)
-  const up = (pool: string, region: string, address: string) => sampleValue(fams, 'steerdns_target_up', { zone: ex, pool: `${pool}.example.test`, region, address });
+  const up = (pool: string, region: string, address: string) =>
+    sampleValue(fams, 'steerdns_target_up', { zone: ex, pool: `${pool}.example.test`, region, address });
   t.is(up('app', 'us-east', UP1), 1);
   t.is(up('app', 'us-east', DOWN1), 0);
   t.is(up('app', 'eu-west', UP2), 1);
@@ -311,7 +375,8 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   const failopen = fams.get('steerdns_failopen_total')!.samples;
   t.is(failopen.filter((x) => x.value > 0).length, 1);
   t.true(failopen.length >= 2 && failopen.every((x) => x.labels.pool!.endsWith('.example.test')));
-  const answers = (pool: string, region: string, reason: string) => sampleValue(fams, 'steerdns_pool_answers_total', { zone: ex, pool: `${pool}.example.test`, region, reason });
+  const answers = (pool: string, region: string, reason: string) =>
+    sampleValue(fams, 'steerdns_pool_answers_total', { zone: ex, pool: `${pool}.example.test`, region, reason });
   t.is(answers('app', 'us-east', 'nearest'), 3);
   t.is(answers('fo', 'eu-west', 'failover'), 1);
   t.is(answers('mapped', 'ap-south', 'map'), 1);
@@ -328,10 +393,22 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   t.is(sampleValue(fams, 'steerdns_zone_load_errors_total', { zone: 'broken.test' }), 1);
   t.is(sampleValue(fams, 'steerdns_zone_load_errors_total', { zone: ex }), 0, 'a zone that loaded has its series at 0');
   // RRL is not configured: both series exist, at 0
-  t.deepEqual(fams.get('steerdns_rrl_total')!.samples.map((x) => [x.labels.action, x.value]), [['slip', 0], ['drop', 0]]);
+  t.deepEqual(
+    fams.get('steerdns_rrl_total')!.samples.map((x) => [x.labels.action, x.value]),
+    [
+      ['slip', 0],
+      ['drop', 0],
+    ],
+  );
   // process metrics
-  for (const [name, type] of [['process_cpu_user_seconds_total', 'counter'], ['process_cpu_system_seconds_total', 'counter'], ['process_resident_memory_bytes', 'gauge'],
-    ['process_start_time_seconds', 'gauge'], ['nodejs_heap_size_total_bytes', 'gauge'], ['nodejs_heap_size_used_bytes', 'gauge']] as const) {
+  for (const [name, type] of [
+    ['process_cpu_user_seconds_total', 'counter'],
+    ['process_cpu_system_seconds_total', 'counter'],
+    ['process_resident_memory_bytes', 'gauge'],
+    ['process_start_time_seconds', 'gauge'],
+    ['nodejs_heap_size_total_bytes', 'gauge'],
+    ['nodejs_heap_size_used_bytes', 'gauge'],
+  ] as const) {
     t.is(fams.get(name)?.type, type, name);
     t.true(sampleValue(fams, name)! > 0, name);
   }
@@ -350,11 +427,21 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   const a = queriesByLabels(after);
   for (const [k, n] of more.counts) t.is((a.get(k) ?? 0) - (b.get(k) ?? 0), n, k);
   t.is(sampleSum(after, 'steerdns_queries_total') - sampleSum(before, 'steerdns_queries_total'), more.total);
-  t.is(sampleValue(after, 'steerdns_query_duration_seconds_count')! - sampleValue(before, 'steerdns_query_duration_seconds_count')!, more.total);
+  t.is(
+    sampleValue(after, 'steerdns_query_duration_seconds_count')! - sampleValue(before, 'steerdns_query_duration_seconds_count')!,
+    more.total,
+  );
   t.is(sampleValue(after, 'steerdns_responses_truncated_total')! - sampleValue(before, 'steerdns_responses_truncated_total')!, 1);
-  t.is(sampleValue(after, 'steerdns_pool_answers_total', { pool: 'app.example.test', reason: 'nearest' })!
-    - sampleValue(before, 'steerdns_pool_answers_total', { pool: 'app.example.test', reason: 'nearest' })!, 5);
-  t.is(sampleValue(after, 'steerdns_failopen_total', { pool: 'dead.example.test' })! - sampleValue(before, 'steerdns_failopen_total', { pool: 'dead.example.test' })!, 1);
+  t.is(
+    sampleValue(after, 'steerdns_pool_answers_total', { pool: 'app.example.test', reason: 'nearest' })! -
+      sampleValue(before, 'steerdns_pool_answers_total', { pool: 'app.example.test', reason: 'nearest' })!,
+    5,
+  );
+  t.is(
+    sampleValue(after, 'steerdns_failopen_total', { pool: 'dead.example.test' })! -
+      sampleValue(before, 'steerdns_failopen_total', { pool: 'dead.example.test' })!,
+    1,
+  );
   t.true(sampleSum(after, 'steerdns_health_checks_total') > sampleSum(before, 'steerdns_health_checks_total'), 'probes go on');
   t.true(sampleValue(after, 'process_cpu_user_seconds_total')! >= sampleValue(before, 'process_cpu_user_seconds_total')!);
   // every counter, every label set: never backwards
@@ -367,20 +454,51 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
     t.truthy(after.get(name));
   }
   // no error logged but the broken zone's
-  t.deepEqual(s.logs.filter((l) => (l.level as number) >= 50 && !`${String(l.msg)} ${String(l.file)}`.includes('broken.test')).map((l) => l.msg), []);
+  t.deepEqual(
+    s.logs.filter((l) => (l.level as number) >= 50 && !`${String(l.msg)} ${String(l.file)}`.includes('broken.test')).map((l) => l.msg),
+    [],
+  );
 });
 
 // ---- /status ----------------------------------------------------------------------------------------
 
 interface StatusTarget {
-  address: string; family: number; weight: number; admin: string; health: string; changing: boolean;
-  since: string | null; lastCheck: string | null; lastResult: string | null; rttMs: number | null; served: boolean;
+  address: string;
+  family: number;
+  weight: number;
+  admin: string;
+  health: string;
+  changing: boolean;
+  since: string | null;
+  lastCheck: string | null;
+  lastResult: string | null;
+  rttMs: number | null;
+  served: boolean;
 }
 interface Status {
-  version: string; generation: number; uptimeSeconds: number; generatedAt: string;
-  zones: { origin: string; file: string; serial: number | null; state: string; loadedAt: string | null; failedAt: string | null; errors: string[]; warnings: string[] }[];
-  pools: { zone: string; name: string; policy: string; select: string; ttl: number; check: string;
-    regions: { name: string; location: [number, number]; state: string; healthy: number; total: number; targets: StatusTarget[] }[] }[];
+  version: string;
+  generation: number;
+  uptimeSeconds: number;
+  generatedAt: string;
+  zones: {
+    origin: string;
+    file: string;
+    serial: number | null;
+    state: string;
+    loadedAt: string | null;
+    failedAt: string | null;
+    errors: string[];
+    warnings: string[];
+  }[];
+  pools: {
+    zone: string;
+    name: string;
+    policy: string;
+    select: string;
+    ttl: number;
+    check: string;
+    regions: { name: string; location: [number, number]; state: string; healthy: number; total: number; targets: StatusTarget[] }[];
+  }[];
   geoip: { database: string | null; type: string | null; error: string | null; overlayNetworks: number; ecs: boolean };
   prober: { targets: number; panic: boolean };
 }
@@ -397,14 +515,27 @@ test('/status: zones with serial and state, pools → regions → targets with h
   const { port, http, checkPort, dir } = await setup(t);
   const st = await status(http);
   const fetched = Date.now();
-  t.deepEqual(Object.keys(st).sort(), ['generatedAt', 'generation', 'geoip', 'pools', 'prober', 'uptimeSeconds', 'version', 'workers', 'zones']);
+  t.deepEqual(Object.keys(st).sort(), [
+    'generatedAt',
+    'generation',
+    'geoip',
+    'pools',
+    'prober',
+    'uptimeSeconds',
+    'version',
+    'workers',
+    'zones',
+  ]);
   t.is(st.version, VERSION);
   t.true(Number.isInteger(st.generation) && st.generation >= 1);
   t.true(Number.isInteger(st.uptimeSeconds) && st.uptimeSeconds >= 0);
 
   // zones: one entry per file, sorted by file name
   const file = (n: string) => join(dir, 'zones', n);
-  t.deepEqual(st.zones.map((z) => z.file), [file('broken.test.yaml'), file('example.test.yaml'), file('other.test.yaml')]);
+  t.deepEqual(
+    st.zones.map((z) => z.file),
+    [file('broken.test.yaml'), file('example.test.yaml'), file('other.test.yaml')],
+  );
   for (const z of st.zones) {
     t.deepEqual(Object.keys(z).sort(), ['errors', 'failedAt', 'file', 'loadedAt', 'origin', 'serial', 'state', 'warnings']);
     t.deepEqual(z.warnings, []);
@@ -413,16 +544,24 @@ test('/status: zones with serial and state, pools → regions → targets with h
   t.like(ex, { origin: 'example.test', serial: await soaSerial(port, 'example.test'), state: 'loaded', failedAt: null, errors: [] });
   t.like(other, { origin: 'other.test', serial: await soaSerial(port, 'other.test'), state: 'loaded', failedAt: null, errors: [] });
   for (const z of [ex, other]) t.true(ISO.test(z.loadedAt!) && Date.parse(z.loadedAt!) <= fetched);
-  t.like(broken, { serial: null, state: 'error', loadedAt: null, errors: [`${shown(file('broken.test.yaml'))}:6:13: A at "www": "192.0.2.300" is not an IPv4 address`] });
+  t.like(broken, {
+    serial: null,
+    state: 'error',
+    loadedAt: null,
+    errors: [`${shown(file('broken.test.yaml'))}:6:13: A at "www": "192.0.2.300" is not an IPv4 address`],
+  });
   t.true(ISO.test(broken.failedAt!));
 
   // pools of example.test in zone-file order, with their settings
-  t.deepEqual(st.pools.map((p) => [p.zone, p.name, p.policy, p.select, p.ttl, p.check]), [
-    ['example.test', 'app.example.test', 'nearest', 'round-robin', 30, `tcp port ${checkPort}`],
-    ['example.test', 'dead.example.test', 'nearest', 'round-robin', 30, `tcp port ${checkPort}`],
-    ['example.test', 'fo.example.test', 'failover', 'round-robin', 30, 'none'],
-    ['example.test', 'mapped.example.test', 'map', 'round-robin', 30, 'none'],
-  ]);
+  t.deepEqual(
+    st.pools.map((p) => [p.zone, p.name, p.policy, p.select, p.ttl, p.check]),
+    [
+      ['example.test', 'app.example.test', 'nearest', 'round-robin', 30, `tcp port ${checkPort}`],
+      ['example.test', 'dead.example.test', 'nearest', 'round-robin', 30, `tcp port ${checkPort}`],
+      ['example.test', 'fo.example.test', 'failover', 'round-robin', 30, 'none'],
+      ['example.test', 'mapped.example.test', 'map', 'round-robin', 30, 'none'],
+    ],
+  );
   const pool = (name: string) => st.pools.find((p) => p.name === `${name}.example.test`)!;
   for (const p of st.pools) {
     for (const r of p.regions) {
@@ -431,19 +570,51 @@ test('/status: zones with serial and state, pools → regions → targets with h
       t.is(r.total, r.targets.length);
       t.is(r.healthy, r.targets.filter((x) => x.served).length);
       for (const x of r.targets) {
-        t.deepEqual(Object.keys(x).sort(), ['address', 'admin', 'changing', 'family', 'health', 'lastCheck', 'lastResult', 'rttMs', 'served', 'since', 'weight']);
+        t.deepEqual(Object.keys(x).sort(), [
+          'address',
+          'admin',
+          'changing',
+          'family',
+          'health',
+          'lastCheck',
+          'lastResult',
+          'rttMs',
+          'served',
+          'since',
+          'weight',
+        ]);
         t.like(x, { family: 4, weight: 1, admin: 'up', changing: false });
         t.true(x.since === null || ISO.test(x.since));
       }
     }
   }
-  t.deepEqual(pool('app').regions.map((r) => [r.name, r.healthy, r.total]), [['us-east', 1, 2], ['eu-west', 1, 1]]);
-  t.deepEqual(pool('dead').regions.map((r) => [r.name, r.healthy, r.total]), [['eu-west', 0, 1]]);
-  t.deepEqual(pool('mapped').regions.map((r) => r.name), ['us-east', 'ap-south']);
+  t.deepEqual(
+    pool('app').regions.map((r) => [r.name, r.healthy, r.total]),
+    [
+      ['us-east', 1, 2],
+      ['eu-west', 1, 1],
+    ],
+  );
+  t.deepEqual(
+    pool('dead').regions.map((r) => [r.name, r.healthy, r.total]),
+    [['eu-west', 0, 1]],
+  );
+  t.deepEqual(
+    pool('mapped').regions.map((r) => r.name),
+    ['us-east', 'ap-south'],
+  );
 
   // probed targets: health, last result, last check (recent: the interval is 200 ms), response time
-  const target = (p: string, address: string) => pool(p).regions.flatMap((r) => r.targets).find((x) => x.address === address)!;
-  for (const [p, address, health, result] of [['app', UP1, 'up', 'connected'], ['app', UP2, 'up', 'connected'], ['app', DOWN1, 'down', 'connection refused'], ['dead', DEAD, 'down', 'connection refused']] as const) {
+  const target = (p: string, address: string) =>
+    pool(p)
+      .regions.flatMap((r) => r.targets)
+      .find((x) => x.address === address)!;
+  for (const [p, address, health, result] of [
+    ['app', UP1, 'up', 'connected'],
+    ['app', UP2, 'up', 'connected'],
+    ['app', DOWN1, 'down', 'connection refused'],
+    ['dead', DEAD, 'down', 'connection refused'],
+  ] as const) {
     const x = target(p, address);
     t.like(x, { health, lastResult: result, served: health === 'up' }, address);
     t.true(ISO.test(x.lastCheck!) && fetched - Date.parse(x.lastCheck!) < 3000, `${address} last checked ${x.lastCheck}`);
@@ -458,13 +629,24 @@ test('/status: zones with serial and state, pools → regions → targets with h
   t.true(typeof st.geoip.database === 'string' && typeof st.geoip.type === 'string');
 
   // reality: DNS answers exactly the served targets of the first qualifying region
-  t.deepEqual((await udp(port, query('app.example.test', 'A'))).msg.answers.map((a) => a.data), pool('app').regions[0]!.targets.filter((x) => x.served).map((x) => x.address));
+  t.deepEqual(
+    (await udp(port, query('app.example.test', 'A'))).msg.answers.map((a) => a.data),
+    pool('app')
+      .regions[0]!.targets.filter((x) => x.served)
+      .map((x) => x.address),
+  );
   // and it is live: the next render (at most one a second, issue 11 item 17) shows the last check moved on
-  const { value: st2 } = await poll(async () => {
-    const next = await status(http);
-    return next.generatedAt !== st.generatedAt ? next : undefined;
-  }, { timeoutMs: 5000, what: 'a new /status render', stepMs: 100 });
-  t.true(Date.parse(st2.generatedAt) - Date.parse(st.generatedAt) >= 1000, `renders ${st.generatedAt} → ${st2.generatedAt}: at most one a second`);
+  const { value: st2 } = await poll(
+    async () => {
+      const next = await status(http);
+      return next.generatedAt !== st.generatedAt ? next : undefined;
+    },
+    { timeoutMs: 5000, what: 'a new /status render', stepMs: 100 },
+  );
+  t.true(
+    Date.parse(st2.generatedAt) - Date.parse(st.generatedAt) >= 1000,
+    `renders ${st.generatedAt} → ${st2.generatedAt}: at most one a second`,
+  );
   const t1 = Date.parse(target('app', UP1).lastCheck!);
   const t2 = Date.parse(st2.pools[0]!.regions[0]!.targets[0]!.lastCheck!);
   t.true(t2 > t1, `lastCheck ${t1} → ${t2}`);
@@ -476,7 +658,28 @@ test('/status: zones with serial and state, pools → regions → targets with h
 /** Opening and closing tags of the elements the page uses balance. */
 function balanced(html: string): string[] {
   const bad: string[] = [];
-  for (const tag of ['html', 'head', 'body', 'div', 'section', 'table', 'thead', 'tbody', 'tr', 'td', 'th', 'h1', 'h2', 'h3', 'h4', 'p', 'small', 'span', 'script', 'style']) {
+  for (const tag of [
+    'html',
+    'head',
+    'body',
+    'div',
+    'section',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'td',
+    'th',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'p',
+    'small',
+    'span',
+    'script',
+    'style',
+  ]) {
     const open = (html.match(new RegExp(`<${tag}[\\s>]`, 'g')) ?? []).length;
     const close = (html.match(new RegExp(`</${tag}>`, 'g')) ?? []).length;
     if (open !== close) bad.push(`${tag}: ${open} open, ${close} closed`);
@@ -504,7 +707,8 @@ test('/: a self-contained HTML page with every zone, pool, region and target and
   t.notRegex(html, /(src|href)=["']?(https?:)?\/\//i);
   t.notRegex(html, /https?:\/\//i);
   // zones: each origin, its serial, its state; the broken file with its error, HTML-escaped
-  for (const origin of ['example.test', 'other.test']) t.regex(html, new RegExp(`<tr class="loaded"><td>${origin.replace('.', '\\.')}</td><td>\\d+</td><td>loaded</td>`));
+  for (const origin of ['example.test', 'other.test'])
+    t.regex(html, new RegExp(`<tr class="loaded"><td>${origin.replace('.', '\\.')}</td><td>\\d+</td><td>loaded</td>`));
   t.true(html.includes(`<td class="file">${join(dir, 'zones', 'broken.test.yaml')}</td>`));
   t.true(html.includes('A at &#34;www&#34;: &#34;192.0.2.300&#34; is not an IPv4 address'));
   // pools and regions
@@ -515,11 +719,20 @@ test('/: a self-contained HTML page with every zone, pool, region and target and
   t.true(html.includes('<h4>ap-south <small>19.1, 72.9 · 1/1 healthy</small></h4>'));
   // every target with its health class
   t.deepEqual(targetRows(html), [
-    ['127.0.1.201', 'up'], ['127.0.1.202', 'down'], ['127.0.1.203', 'up'], ['127.0.1.204', 'down'],
-    ['192.0.2.70', 'up'], ['192.0.2.71', 'up'], ['192.0.2.81', 'up'], ['192.0.2.82', 'up'],
+    ['127.0.1.201', 'up'],
+    ['127.0.1.202', 'down'],
+    ['127.0.1.203', 'up'],
+    ['127.0.1.204', 'down'],
+    ['192.0.2.70', 'up'],
+    ['192.0.2.71', 'up'],
+    ['192.0.2.81', 'up'],
+    ['192.0.2.82', 'up'],
   ]);
   t.regex(html, /<tr class="down"><td>127\.0\.1\.202<\/td><td>1<\/td><td><span class="dot"><\/span>down<\/td><td>connection refused<\/td>/);
-  t.regex(html, /<tr class="up"><td>127\.0\.1\.201<\/td><td>1<\/td><td><span class="dot"><\/span>up<\/td><td>connected<\/td><td>\d{4}-[\d:.T-]+Z<\/td><td>[\d.]+ ms<\/td><\/tr>/);
+  t.regex(
+    html,
+    /<tr class="up"><td>127\.0\.1\.201<\/td><td>1<\/td><td><span class="dot"><\/span>up<\/td><td>connected<\/td><td>\d{4}-[\d:.T-]+Z<\/td><td>[\d.]+ ms<\/td><\/tr>/,
+  );
   t.true(html.includes('<td><span class="dot"></span>up (not probed)</td>'));
   // the style is inline, and the script refreshes from the fragment
   t.regex(html, /<style>[\s\S]*tr\.down[\s\S]*<\/style>/);
@@ -561,12 +774,18 @@ test('/healthz and /readyz 200, an unknown path 404, writes 403 (no token config
   const body = JSON.parse(ex.body) as { health: string; answer: { rcode: string; answer: string[] } };
   t.is(body.health, 'live');
   t.is(body.answer.rcode, 'NOERROR');
-  t.true(body.answer.answer.some((l) => l.endsWith(UP1)) && !body.answer.answer.some((l) => l.endsWith(DOWN1)), JSON.stringify(body.answer));
+  t.true(
+    body.answer.answer.some((l) => l.endsWith(UP1)) && !body.answer.answer.some((l) => l.endsWith(DOWN1)),
+    JSON.stringify(body.answer),
+  );
   t.is((await get(http, '/explain?name=app.example.test')).status, 400);
   // the API listens on 127.0.0.1 only: another loopback address of this host gets no answer
   const other = await new Promise<string>((resolve) => {
     const c = net.connect({ host: '127.0.0.2', port: http });
-    c.once('connect', () => { c.destroy(); resolve('connected'); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve('connected');
+    });
     c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
   t.is(other, 'ECONNREFUSED');

@@ -25,59 +25,84 @@ records:
         eu-west: [${addr(232)}]
 `;
 
-interface StatusPool { name: string; check: string; regions: { name: string; targets: { address: string; health: string }[] }[] }
+interface StatusPool {
+  name: string;
+  check: string;
+  regions: { name: string; targets: { address: string; health: string }[] }[];
+}
 
-test.serial('reload: an edit of check: alone reaches the prober (new path and expect probed, health follows, /status shows it), logged, serial unchanged', async (t) => {
-  // the backend answers 200 on /ok and 404 elsewhere: which path the prober asks decides the target's health
-  const backend = await HttpBackend.start(addr(231), {
-    handler: (req: http.IncomingMessage, res: http.ServerResponse) => {
-      res.writeHead(req.url === '/ok' ? 200 : 404, { 'content-type': 'text/plain' });
-      res.end(req.url === '/ok' ? 'ok' : 'no');
-    },
-  });
-  t.teardown(() => backend.close());
-  // eu-west's backend answers 200 on every path
-  const standby = await HttpBackend.start(addr(232), { port: backend.port });
-  t.teardown(() => standby.close());
-  const s = await startServer({ 'example.test.yaml': CHECKED_ZONE(backend.port, 'path: /ok') }, HTTP_CONFIG);
-  t.teardown(() => s.stop());
-  const file = join(s.dir, 'zones', 'example.test.yaml');
-  const healthOf = async () => {
-    const st = JSON.parse((await get(s.server.httpPort!, '/status')).body) as { pools: StatusPool[] };
-    const pool = st.pools.find((p) => p.name.startsWith('app.'))!;
-    return { check: pool.check, health: pool.regions[0]!.targets.find((x) => x.address === addr(231))!.health };
-  };
-  await poll(async () => ((await healthOf()).health === 'up' && backend.requests.some((r) => r.url === '/ok') ? true : undefined), { timeoutMs: 10_000, what: 'target up on /ok' });
-  await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(231) ? true : undefined), { timeoutMs: 10_000, what: 'app on us-east' });
-  const serial = await soaSerial(s.port, 'example.test');
-  const logsFrom = s.logs.length;
+test.serial(
+  'reload: an edit of check: alone reaches the prober (new path and expect probed, health follows, /status shows it), logged, serial unchanged',
+  async (t) => {
+    // the backend answers 200 on /ok and 404 elsewhere: which path the prober asks decides the target's health
+    const backend = await HttpBackend.start(addr(231), {
+      handler: (req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.writeHead(req.url === '/ok' ? 200 : 404, { 'content-type': 'text/plain' });
+        res.end(req.url === '/ok' ? 'ok' : 'no');
+      },
+    });
+    t.teardown(() => backend.close());
+    // eu-west's backend answers 200 on every path
+    const standby = await HttpBackend.start(addr(232), { port: backend.port });
+    t.teardown(() => standby.close());
+    const s = await startServer({ 'example.test.yaml': CHECKED_ZONE(backend.port, 'path: /ok') }, HTTP_CONFIG);
+    t.teardown(() => s.stop());
+    const file = join(s.dir, 'zones', 'example.test.yaml');
+    const healthOf = async () => {
+      const st = JSON.parse((await get(s.server.httpPort!, '/status')).body) as { pools: StatusPool[] };
+      const pool = st.pools.find((p) => p.name.startsWith('app.'))!;
+      return { check: pool.check, health: pool.regions[0]!.targets.find((x) => x.address === addr(231))!.health };
+    };
+    await poll(async () => ((await healthOf()).health === 'up' && backend.requests.some((r) => r.url === '/ok') ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'target up on /ok',
+    });
+    await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(231) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'app on us-east',
+    });
+    const serial = await soaSerial(s.port, 'example.test');
+    const logsFrom = s.logs.length;
 
-  // only the check's path changes, to one the backend answers 404: the new path is probed, the target goes
-  // down, and app falls over to eu-west
-  const edited = Date.now();
-  writeFileSync(file, CHECKED_ZONE(backend.port, 'path: /gone'));
-  await poll(() => (backend.requestsSince(edited).some((r) => r.url === '/gone') ? true : undefined), { timeoutMs: 10_000, what: 'a probe of /gone' });
-  await poll(async () => ((await healthOf()).health === 'down' ? true : undefined), { timeoutMs: 10_000, what: 'target down on /gone' });
-  t.is((await healthOf()).check, `http://app.example.test:${backend.port}/gone`);
-  await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(232) ? true : undefined), { timeoutMs: 10_000, what: 'app failed over to eu-west' });
-  t.is(await soaSerial(s.port, 'example.test'), serial, 'a check edit moves no serial');
-  const loaded = s.logs.slice(logsFrom).filter((l) => l.msg === 'zone loaded');
-  t.is(loaded.length, 1, JSON.stringify(loaded));
-  t.like(loaded[0], { zone: 'example.test', serial });
+    // only the check's path changes, to one the backend answers 404: the new path is probed, the target goes
+    // down, and app falls over to eu-west
+    const edited = Date.now();
+    writeFileSync(file, CHECKED_ZONE(backend.port, 'path: /gone'));
+    await poll(() => (backend.requestsSince(edited).some((r) => r.url === '/gone') ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'a probe of /gone',
+    });
+    await poll(async () => ((await healthOf()).health === 'down' ? true : undefined), { timeoutMs: 10_000, what: 'target down on /gone' });
+    t.is((await healthOf()).check, `http://app.example.test:${backend.port}/gone`);
+    await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(232) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'app failed over to eu-west',
+    });
+    t.is(await soaSerial(s.port, 'example.test'), serial, 'a check edit moves no serial');
+    const loaded = s.logs.slice(logsFrom).filter((l) => l.msg === 'zone loaded');
+    t.is(loaded.length, 1, JSON.stringify(loaded));
+    t.like(loaded[0], { zone: 'example.test', serial });
 
-  // then only `expect` changes, to the 404 the backend gives: the same path is healthy again (and eu-west's
-  // 200 is now a failure), still no new serial
-  const logsFrom2 = s.logs.length;
-  writeFileSync(file, CHECKED_ZONE(backend.port, 'path: /gone, expect: [404]'));
-  await poll(async () => ((await healthOf()).health === 'up' ? true : undefined), { timeoutMs: 10_000, what: 'target up with expect 404' });
-  await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(231) ? true : undefined), { timeoutMs: 10_000, what: 'app back on us-east' });
-  t.is(await soaSerial(s.port, 'example.test'), serial);
-  t.is(s.logs.slice(logsFrom2).filter((l) => l.msg === 'zone loaded').length, 1);
-  // the prober keeps no probe of the old check running
-  const since = Date.now();
-  await poll(() => (backend.requestsSince(since).length >= 3 ? true : undefined), { timeoutMs: 10_000, what: 'three more probes' });
-  t.deepEqual([...new Set(backend.requestsSince(since).map((r) => r.url))], ['/gone']);
-});
+    // then only `expect` changes, to the 404 the backend gives: the same path is healthy again (and eu-west's
+    // 200 is now a failure), still no new serial
+    const logsFrom2 = s.logs.length;
+    writeFileSync(file, CHECKED_ZONE(backend.port, 'path: /gone, expect: [404]'));
+    await poll(async () => ((await healthOf()).health === 'up' ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'target up with expect 404',
+    });
+    await poll(async () => ((await addressesOf(s.port, 'app.example.test')).join(',') === addr(231) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'app back on us-east',
+    });
+    t.is(await soaSerial(s.port, 'example.test'), serial);
+    t.is(s.logs.slice(logsFrom2).filter((l) => l.msg === 'zone loaded').length, 1);
+    // the prober keeps no probe of the old check running
+    const since = Date.now();
+    await poll(() => (backend.requestsSince(since).length >= 3 ? true : undefined), { timeoutMs: 10_000, what: 'three more probes' });
+    t.deepEqual([...new Set(backend.requestsSince(since).map((r) => r.url))], ['/gone']);
+  },
+);
 
 // ---- SIGHUP: which zones a config reload rebuilds ----------------------------------------------------------
 
@@ -120,41 +145,53 @@ async function sighup(p: LoggedProcess): Promise<{ reloaded: Record<string, unkn
   return { reloaded: r, lines: p.logs.slice(from, p.logs.indexOf(r) + 1) };
 }
 
-test.serial('SIGHUP (steerdns serve): an unchanged or irrelevantly changed steerdns.yaml re-reads no zone; a moved region rebuilds every zone', async (t) => {
-  const zones: Record<string, string> = {};
-  for (let i = 0; i < ZONES; i++) zones[`z${i}.test.yaml`] = POOL_ZONE(i);
-  const dir = writeFixture(GEO_CONFIG, zones);
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const cfgFile = join(dir, 'steerdns.yaml');
-  const p = serve(t, dir);
-  const port = await servingPort(p, 30_000);
-  t.is(p.logs.filter((l) => l.msg === 'zone loaded').length, ZONES);
-  for (let i = 0; i < ZONES; i += 5) t.deepEqual(await addressesOf(port, `app.z${i}.test`), ['192.0.2.2']);
+test.serial(
+  'SIGHUP (steerdns serve): an unchanged or irrelevantly changed steerdns.yaml re-reads no zone; a moved region rebuilds every zone',
+  async (t) => {
+    const zones: Record<string, string> = {};
+    for (let i = 0; i < ZONES; i++) zones[`z${i}.test.yaml`] = POOL_ZONE(i);
+    const dir = writeFixture(GEO_CONFIG, zones);
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const cfgFile = join(dir, 'steerdns.yaml');
+    const p = serve(t, dir);
+    const port = await servingPort(p, 30_000);
+    t.is(p.logs.filter((l) => l.msg === 'zone loaded').length, ZONES);
+    for (let i = 0; i < ZONES; i += 5) t.deepEqual(await addressesOf(port, `app.z${i}.test`), ['192.0.2.2']);
 
-  // the same steerdns.yaml: nothing is read again, nothing rebuilt, nothing logged as loaded
-  let r = await sighup(p);
-  t.like(r.reloaded, { failed: 0, parsed: 0, rebuilt: 0 });
-  t.deepEqual(r.lines.filter((l) => l.msg === 'zone loaded'), []);
+    // the same steerdns.yaml: nothing is read again, nothing rebuilt, nothing logged as loaded
+    let r = await sighup(p);
+    t.like(r.reloaded, { failed: 0, parsed: 0, rebuilt: 0 });
+    t.deepEqual(
+      r.lines.filter((l) => l.msg === 'zone loaded'),
+      [],
+    );
 
-  // a change no zone reads (nsid, rrl, query logging): applied, and still no zone re-read
-  writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace('nsid: ns1.test-nsid', 'nsid: ns2.test-nsid'));
-  r = await sighup(p);
-  t.like(r.reloaded, { failed: 0, parsed: 0, rebuilt: 0 });
-  t.deepEqual(r.lines.filter((l) => l.msg === 'zone loaded'), []);
-  t.regex(await dig(port, ['+nsid', 'z0.test', 'SOA']), /NSID: .*\("ns2\.test-nsid"\)/);
+    // a change no zone reads (nsid, rrl, query logging): applied, and still no zone re-read
+    writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace('nsid: ns1.test-nsid', 'nsid: ns2.test-nsid'));
+    r = await sighup(p);
+    t.like(r.reloaded, { failed: 0, parsed: 0, rebuilt: 0 });
+    t.deepEqual(
+      r.lines.filter((l) => l.msg === 'zone loaded'),
+      [],
+    );
+    t.regex(await dig(port, ['+nsid', 'z0.test', 'SOA']), /NSID: .*\("ns2\.test-nsid"\)/);
 
-  // eu-west moves to Sydney: every zone reads the regions, so every zone is rebuilt, and the Dublin
-  // clients now get us-east
-  writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace('eu-west:  { location: [53.3, -6.3] }', 'eu-west:  { location: [-33.9, 151.2] }'));
-  r = await sighup(p);
-  t.like(r.reloaded, { failed: 0, parsed: ZONES, rebuilt: ZONES });
-  t.is(r.lines.filter((l) => l.msg === 'zone loaded').length, ZONES);
-  for (let i = 0; i < ZONES; i++) t.deepEqual(await addressesOf(port, `app.z${i}.test`), ['192.0.2.1'], `z${i}.test`);
+    // eu-west moves to Sydney: every zone reads the regions, so every zone is rebuilt, and the Dublin
+    // clients now get us-east
+    writeFileSync(
+      cfgFile,
+      readFileSync(cfgFile, 'utf8').replace('eu-west:  { location: [53.3, -6.3] }', 'eu-west:  { location: [-33.9, 151.2] }'),
+    );
+    r = await sighup(p);
+    t.like(r.reloaded, { failed: 0, parsed: ZONES, rebuilt: ZONES });
+    t.is(r.lines.filter((l) => l.msg === 'zone loaded').length, ZONES);
+    for (let i = 0; i < ZONES; i++) t.deepEqual(await addressesOf(port, `app.z${i}.test`), ['192.0.2.1'], `z${i}.test`);
 
-  // and a health default (which a check's timings are read from) rebuilds them too
-  writeFileSync(cfgFile, `${readFileSync(cfgFile, 'utf8')}health: { interval: 7s }\n`);
-  r = await sighup(p);
-  t.like(r.reloaded, { failed: 0, parsed: ZONES, rebuilt: ZONES });
-  t.true(process.kill(p.child.pid!, 'SIGTERM'));
-  t.deepEqual(await p.exited, { code: 0, signal: null });
-});
+    // and a health default (which a check's timings are read from) rebuilds them too
+    writeFileSync(cfgFile, `${readFileSync(cfgFile, 'utf8')}health: { interval: 7s }\n`);
+    r = await sighup(p);
+    t.like(r.reloaded, { failed: 0, parsed: ZONES, rebuilt: ZONES });
+    t.true(process.kill(p.child.pid!, 'SIGTERM'));
+    t.deepEqual(await p.exited, { code: 0, signal: null });
+  },
+);

@@ -46,16 +46,23 @@ process.stdout.write(JSON.stringify({ maxGap }));
 
 function runWriter(file: string, first: string, rest: string[], gapMs: number): Promise<{ maxGap: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', WRITER, file, first, JSON.stringify(rest), String(gapMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', WRITER, file, first, JSON.stringify(rest), String(gapMs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { maxGap: number }) : reject(new Error(`writer exited ${code}`))));
   });
 }
 
 test.serial('reload: a zone file written in parts (each part a valid, partial zone) is never served half-written', async (t) => {
-  const s = await startServer({ 'example.test.yaml': ZONE('192.0.2.1'), 'other.test.yaml': HEAD('other.test').replace('records:', 'records:\n  www: { A: 192.0.2.1 }') });
+  const s = await startServer({
+    'example.test.yaml': ZONE('192.0.2.1'),
+    'other.test.yaml': HEAD('other.test').replace('records:', 'records:\n  www: { A: 192.0.2.1 }'),
+  });
   t.teardown(() => s.stop());
   const file = join(s.dir, 'zones', 'example.test.yaml');
   const other = join(s.dir, 'zones', 'other.test.yaml');
@@ -65,7 +72,12 @@ test.serial('reload: a zone file written in parts (each part a valid, partial zo
   for (let i = 2; i <= 4; i++) {
     const from = Date.now();
     writeFileSync(other, HEAD('other.test').replace('records:', `records:\n  www: { A: 192.0.2.${i} }`));
-    const { ms } = await poll(async () => ((await addressesOf(s.port, 'www.other.test')).join(',') === `192.0.2.${i}` ? true : undefined), { timeoutMs: 10_000, stepMs: 10, from, what: 'www.other.test edited' });
+    const { ms } = await poll(async () => ((await addressesOf(s.port, 'www.other.test')).join(',') === `192.0.2.${i}` ? true : undefined), {
+      timeoutMs: 10_000,
+      stepMs: 10,
+      from,
+      what: 'www.other.test edited',
+    });
     reaction = Math.max(reaction, ms);
   }
   // the writer keeps going for far longer than a reload takes (and than the 1 s the old watcher waited at
@@ -74,7 +86,10 @@ test.serial('reload: a zone file written in parts (each part a valid, partial zo
   // but well within the watcher's forced read (MAX_UNSETTLED_MS), which serves a file still being written by
   // design: a write outlasting it would fail this test for what the server is meant to do
   const writeCap = MAX_UNSETTLED_MS / 2;
-  if (5 * reaction > writeCap) return t.fail(`this machine takes ${reaction} ms to serve an edit: a write of 5 × that outlasts half the watcher's ${MAX_UNSETTLED_MS} ms forced read; run it on a less loaded machine`);
+  if (5 * reaction > writeCap)
+    return t.fail(
+      `this machine takes ${reaction} ms to serve an edit: a write of 5 × that outlasts half the watcher's ${MAX_UNSETTLED_MS} ms forced read; run it on a less loaded machine`,
+    );
   const writeMs = Math.max(1500, 5 * reaction);
   const v2 = lines('192.0.2.2');
   const firstHalf = HEAD('example.test') + v2.slice(0, NAMES / 2).join('');
@@ -93,16 +108,25 @@ test.serial('reload: a zone file written in parts (each part a valid, partial zo
   const serialBefore = await soaSerial(s.port, 'example.test');
   for (let attempt = 1; ; attempt++) {
     const logsFrom = s.logs.length;
-    const loop = startLoop(t, s.port, [{ name: last, type: 'A', judge }, { name: `${name(NAMES / 2)}.example.test`, type: 'A', judge }]);
+    const loop = startLoop(t, s.port, [
+      { name: last, type: 'A', judge },
+      { name: `${name(NAMES / 2)}.example.test`, type: 'A', judge },
+    ]);
     const { maxGap } = await runWriter(file, firstHalf, chunks, gapMs);
-    await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), { timeoutMs: 15_000, what: `${last} → 192.0.2.2` });
+    await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), {
+      timeoutMs: 15_000,
+      what: `${last} → 192.0.2.2`,
+    });
     const r = await loop.stop();
     // a writer paused (descheduled on a loaded machine) longer than the settle time did, for that moment,
     // leave a file that looked finished: that run proves nothing either way, so it is run again
     if (maxGap >= SETTLE_MS && attempt < 3) {
       t.log(`attempt ${attempt}: the writer paused ${Math.round(maxGap)} ms (≥ ${SETTLE_MS} ms): again`);
       writeFileSync(file, ZONE('192.0.2.1'));
-      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.1' ? true : undefined), { timeoutMs: 15_000, what: 'reset' });
+      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.1' ? true : undefined), {
+        timeoutMs: 15_000,
+        what: 'reset',
+      });
       continue;
     }
     t.log(`attempt ${attempt}: ${r.answered} answers during the write; longest writer pause ${Math.round(maxGap)} ms`);
@@ -113,30 +137,37 @@ test.serial('reload: a zone file written in parts (each part a valid, partial zo
     break;
   }
   for (let i = 0; i < NAMES; i += 37) t.deepEqual(await addressesOf(s.port, `${name(i)}.example.test`), ['192.0.2.2']);
-  t.true(await soaSerial(s.port, 'example.test') > serialBefore);
+  t.true((await soaSerial(s.port, 'example.test')) > serialBefore);
 });
 
-test.serial('watch: the settle wait runs on the monotonic clock: a wall clock stepped back (NTP, a VM resumed) does not hold a reload back', async (t) => {
-  const dir = tempDir();
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'a.yaml'), 'one\n');
-  let changes = 0;
-  const watcher = new FolderWatcher(() => { changes++; });
-  t.teardown(() => watcher.close());
-  watcher.watch(dir);
-  // every read of the wall clock is an hour behind the one before
-  const realNow = Date.now;
-  let back = 0;
-  Date.now = () => realNow() - (back += 3_600_000);
-  t.teardown(() => { Date.now = realNow; });
-  writeFileSync(join(dir, 'a.yaml'), 'two\n');
-  const from = performance.now();
-  // (poll() reads the wall clock: this waits on the monotonic one)
-  while (changes === 0 && performance.now() - from < 5000) await new Promise((r) => setTimeout(r, 20));
-  Date.now = realNow;
-  t.is(changes, 1, 'the change is reported once it settled, well before the 10 s forced read');
-  t.log(`reported after ${Math.round(performance.now() - from)} ms`);
-});
+test.serial(
+  'watch: the settle wait runs on the monotonic clock: a wall clock stepped back (NTP, a VM resumed) does not hold a reload back',
+  async (t) => {
+    const dir = tempDir();
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'a.yaml'), 'one\n');
+    let changes = 0;
+    const watcher = new FolderWatcher(() => {
+      changes++;
+    });
+    t.teardown(() => watcher.close());
+    watcher.watch(dir);
+    // every read of the wall clock is an hour behind the one before
+    const realNow = Date.now;
+    let back = 0;
+    Date.now = () => realNow() - (back += 3_600_000);
+    t.teardown(() => {
+      Date.now = realNow;
+    });
+    writeFileSync(join(dir, 'a.yaml'), 'two\n');
+    const from = performance.now();
+    // (poll() reads the wall clock: this waits on the monotonic one)
+    while (changes === 0 && performance.now() - from < 5000) await new Promise((r) => setTimeout(r, 20));
+    Date.now = realNow;
+    t.is(changes, 1, 'the change is reported once it settled, well before the 10 s forced read');
+    t.log(`reported after ${Math.round(performance.now() - from)} ms`);
+  },
+);
 
 test.serial('SIGHUP: a zone file caught between two writes keeps its served version, and is read once it holds still', async (t) => {
   const s = await startServer({ 'example.test.yaml': ZONE('192.0.2.1') });
@@ -157,22 +188,41 @@ test.serial('SIGHUP: a zone file caught between two writes keeps its served vers
     if (took >= SETTLE_MS && attempt < 3) {
       // descheduled past the settle time: the file did look finished to the SIGHUP, which proves nothing
       t.log(`attempt ${attempt}: the SIGHUP came ${Math.round(took)} ms after the write (≥ ${SETTLE_MS} ms): again`);
-      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), { timeoutMs: 15_000, what: 'settled' });
+      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), {
+        timeoutMs: 15_000,
+        what: 'settled',
+      });
       writeFileSync(file, ZONE('192.0.2.1'));
-      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.1' ? true : undefined), { timeoutMs: 15_000, what: 'reset' });
+      await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.1' ? true : undefined), {
+        timeoutMs: 15_000,
+        what: 'reset',
+      });
       continue;
     }
     const during = s.logs.slice(from);
     t.true(r.ok, 'not a failed zone');
-    t.false(during.some((l) => l.msg === 'zone loaded' && l.zone === 'example.test'), `the half-written file was loaded by the SIGHUP: ${JSON.stringify(during)}`);
-    t.true(during.some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.includes('zone file changed less than the settle time ago')), JSON.stringify(during));
-    t.like(during.find((l) => l.msg === 'reloaded'), { parsed: 0, failed: 0 }, 'not counted as read');
+    t.false(
+      during.some((l) => l.msg === 'zone loaded' && l.zone === 'example.test'),
+      `the half-written file was loaded by the SIGHUP: ${JSON.stringify(during)}`,
+    );
+    t.true(
+      during.some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.includes('zone file changed less than the settle time ago')),
+      JSON.stringify(during),
+    );
+    t.like(
+      during.find((l) => l.msg === 'reloaded'),
+      { parsed: 0, failed: 0 },
+      'not counted as read',
+    );
     // then read by itself once it held still, whole, and once
-    await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), { timeoutMs: 15_000, what: `${last} → 192.0.2.2` });
+    await poll(async () => ((await addressesOf(s.port, last)).join(',') === '192.0.2.2' ? true : undefined), {
+      timeoutMs: 15_000,
+      what: `${last} → 192.0.2.2`,
+    });
     const loads = s.logs.slice(from).filter((l) => l.msg === 'zone loaded' && l.zone === 'example.test');
     t.is(loads.length, 1, JSON.stringify(loads));
     break;
   }
   for (let i = 0; i < NAMES; i += 37) t.deepEqual(await addressesOf(s.port, `${name(i)}.example.test`), ['192.0.2.2']);
-  t.true(await soaSerial(s.port, 'example.test') > serialBefore);
+  t.true((await soaSerial(s.port, 'example.test')) > serialBefore);
 });

@@ -19,19 +19,21 @@ const hasDnsperf = () => spawnSync('sh', ['-c', 'command -v dnsperf'], { stdio: 
 
 /** Whether `port` can be bound on every address, TCP (and UDP when asked). */
 async function bindable(port: number, hosts: string[], udp: boolean): Promise<boolean> {
-  const tcpOk = (host: string) => new Promise<boolean>((res) => {
-    const s = net.createServer();
-    s.once('error', () => res(false));
-    s.listen(port, host, () => s.close(() => res(true)));
-  });
-  const udpOk = (host: string) => new Promise<boolean>((res) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      res(false);
+  const tcpOk = (host: string) =>
+    new Promise<boolean>((res) => {
+      const s = net.createServer();
+      s.once('error', () => res(false));
+      s.listen(port, host, () => s.close(() => res(true)));
     });
-    s.bind(port, host, () => s.close(() => res(true)));
-  });
+  const udpOk = (host: string) =>
+    new Promise<boolean>((res) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => {
+        s.close();
+        res(false);
+      });
+      s.bind(port, host, () => s.close(() => res(true)));
+    });
   for (const h of hosts) {
     if (!(await tcpOk(h))) return false;
     if (udp && !(await udpOk(h))) return false;
@@ -46,7 +48,7 @@ async function bindable(port: number, hosts: string[], udp: boolean): Promise<bo
 async function freeFixedPort(hosts: string[], udp: boolean, not: number[] = []): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const port = 20000 + Math.floor(Math.random() * 12768);
-    if (!not.includes(port) && await bindable(port, hosts, udp)) return port;
+    if (!not.includes(port) && (await bindable(port, hosts, udp))) return port;
   }
   throw new Error(`no free port on ${hosts.join(', ')}`);
 }
@@ -78,8 +80,11 @@ test('soak (tools/soak.sh, 20 s): no query lost, targets flap down and up, the z
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      DURATION: String(DURATION), RELOAD_EVERY: String(RELOAD_EVERY),
-      PORT: String(port), BACKEND_PORT: String(backendPort), REPORT: report,
+      DURATION: String(DURATION),
+      RELOAD_EVERY: String(RELOAD_EVERY),
+      PORT: String(port),
+      BACKEND_PORT: String(backendPort),
+      REPORT: report,
     },
   });
   const pgid = child.pid!;
@@ -93,15 +98,22 @@ test('soak (tools/soak.sh, 20 s): no query lost, targets flap down and up, the z
   // on teardown (the test failed, timed out or passed): whatever is left of the group, e.g. a loop's `sleep`
   t.teardown(() => killGroup('SIGKILL'));
   let output = '';
-  child.stdout.on('data', (b: Buffer) => { output += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { output += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    output += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    output += b.toString();
+  });
   const started = Date.now();
   // a hang past every timeout of the script (start 15 s, the run, dnsperf's 5 s for the last replies)
   // is a failure with the output so far, before ava's t.timeout
-  const watchdog = setTimeout(() => {
-    killGroup('SIGTERM');
-    setTimeout(() => killGroup('SIGKILL'), 3000).unref();
-  }, (DURATION + 60) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 3000).unref();
+    },
+    (DURATION + 60) * 1000,
+  );
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
     child.on('exit', (code, signal) => res({ code, signal }));
   });
@@ -147,5 +159,8 @@ test('soak (tools/soak.sh, 20 s): no query lost, targets flap down and up, the z
   const samples: [number, number][] = [];
   for (let i = 0; i + 1 < rss.length; i += 2) samples.push([rss[i]!, rss[i + 1]!]);
   t.true(samples.length >= 2, `RSS samples: ${JSON.stringify(samples)}`);
-  t.true(samples.every(([s, mb]) => Number.isFinite(s) && mb > 0), `every RSS sample has a size: ${JSON.stringify(samples)}`);
+  t.true(
+    samples.every(([s, mb]) => Number.isFinite(s) && mb > 0),
+    `every RSS sample has a size: ${JSON.stringify(samples)}`,
+  );
 });
