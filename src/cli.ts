@@ -7,13 +7,13 @@ import { runPrimary, runWorker, workerCount } from './cluster.js';
 import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
-import { formatDiagnostic, type Diagnostic } from './config/source.js';
-import { explain, formatExplain, type ExplainRequest, type ExplainResult } from './explain.js';
+import { type Diagnostic, formatDiagnostic } from './config/source.js';
+import { type ExplainRequest, type ExplainResult, explain, formatExplain } from './explain.js';
 import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { Server } from './server.js';
-import { createLogger, StartupError } from './startup.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
+import { createLogger, StartupError } from './startup.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server

@@ -130,7 +130,7 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
       for (const slot of slots) {
         const st = workers.get(slot);
         if (stopping) break;
-        if (st && st.worker.isConnected()) await reloadOne(st, what);
+        if (st?.worker.isConnected()) await reloadOne(st, what);
       }
     }
     rolling = false;

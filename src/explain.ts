@@ -7,7 +7,7 @@ import type { ClientSubnet } from './dns/query.js';
 import { rcodeName, typeCode } from './dns/registry.js';
 import { poolResolver } from './gslb/decide.js';
 import type { Location } from './gslb/geo.js';
-import { ECS_OFF, locateClient, type ClientInfo, type GeoContext } from './gslb/locate.js';
+import { type ClientInfo, ECS_OFF, type GeoContext, locateClient } from './gslb/locate.js';
 import type { Pool } from './gslb/pool.js';
 import { Rotation } from './gslb/rotation.js';
 import type { PoolTrace } from './gslb/trace.js';

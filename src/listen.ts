@@ -2,7 +2,7 @@
 // connection under one budget (TcpConnections). Their errors become log lines; the answer path never waits.
 import type { Logger } from 'pino';
 import type { ListenAddress } from './config/server-config.js';
-import { TcpListener, UdpListener, type Handle, type TcpConnections } from './dns/transport.js';
+import { type Handle, type TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 
 export interface BoundAddress {
   host: string;

@@ -1,9 +1,9 @@
 // What a zone load tells the rest of the process besides its new snapshot: the log lines of what did not
 // load, the metrics of zones, targets and pools, and the probe list the prober works from.
 import type { Logger } from 'pino';
-import type { HealthView } from './health/table.js';
-import { probeList, type ProbedUse } from './health/probe-list.js';
+import { type ProbedUse, probeList } from './health/probe-list.js';
 import type { CheckTarget } from './health/prober.js';
+import type { HealthView } from './health/table.js';
 import type { Metrics } from './metrics.js';
 import type { LoadReport, Snapshot } from './snapshot.js';
 

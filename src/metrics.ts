@@ -4,7 +4,7 @@
 // The per-query counters (queries, truncation, latency, pool decisions) are kept in plain typed arrays and
 // turned into Prometheus samples only when /metrics is scraped: counting a query is an array increment,
 // not a label hash. Everything else uses prom-client's metric classes directly.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
 import type { StateChange } from './health/prober.js';
 

@@ -3,12 +3,12 @@
 // UDP only) → observe (below: query counts, answer time, the query log). The stages pass everything through
 // one Exchange that each listener owns and reuses: nothing is allocated per query for the record itself.
 import type { Logger } from 'pino';
-import { Exchange, type Transport } from './dns/exchange.js';
 import type { DynamicName } from './dns/dynamic.js';
+import { Exchange, type Transport } from './dns/exchange.js';
 import type { ZoneTable } from './dns/lookup.js';
 import { readQuery } from './dns/query.js';
 import { rcodeName, typeName } from './dns/registry.js';
-import { respond, type ResponderHooks, type ServerIdentity } from './dns/respond.js';
+import { type ResponderHooks, respond, type ServerIdentity } from './dns/respond.js';
 import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
 import type { Handle } from './dns/transport.js';
 import { writeAnswer, writeServfail } from './dns/writer.js';

@@ -5,7 +5,7 @@ import type { ServerConfig } from './config/server-config.js';
 import type { NameSpec, ZoneSpec } from './config/zone-file.js';
 import { typeCode } from './dns/registry.js';
 import { buildZone, type NameInput, type Zone } from './dns/zone.js';
-import { zonePools, type Pool } from './gslb/pool.js';
+import { type Pool, zonePools } from './gslb/pool.js';
 
 /**
  * `pools`: every pool of the zone in file order (metrics, the probe list, /status). `spec`: the zone file's

@@ -5,9 +5,9 @@ import { lstatSync, statSync } from 'node:fs';
 import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
+import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
 import type { ZoneSpec } from './config/zone-file.js';
-import { displayPath, formatDiagnostic, type Diagnostic } from './config/source.js';
-import { bundledDatabasePath, databaseStamp, GeoLocator, openDatabase, type GeoDatabase } from './gslb/geo.js';
+import { bundledDatabasePath, databaseStamp, type GeoDatabase, GeoLocator, openDatabase } from './gslb/geo.js';
 import type { GeoContext } from './gslb/locate.js';
 import { prepareZone, type ServedZone } from './served-zone.js';
 

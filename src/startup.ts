@@ -1,6 +1,6 @@
 // What starting a process needs around the server: its logger, and the error a start fails with (the CLI
 // prints its diagnostics and exits).
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { ServerConfig } from './config/server-config.js';
 import type { Diagnostic } from './config/source.js';
 import type { Snapshot } from './snapshot.js';

@@ -6,7 +6,7 @@
 // still (same names, sizes and modification times, no change event) for a settle time: a file still being
 // written is not read half-way. Editors' temp files trigger it too, harmlessly: the loader only reads
 // `*.yaml` that do not start with a dot, and unchanged files are not re-parsed.
-import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from './config/server-config.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';

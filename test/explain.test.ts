@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { Reader } from 'maxmind';
 import { bundledDatabasePath } from '../src/gslb/geo.js';
-import { ROOT, runCli, startServer, type CliResult, type TestServer } from './helpers/server.js';
+import { type CliResult, ROOT, runCli, startServer, type TestServer } from './helpers/server.js';
 
 const temps: string[] = [];
 function temp(): string {
@@ -264,13 +264,11 @@ test.before(async () => {
   // a config for the CLI naming the running server's zones and its HTTP port
   const dir = temp();
   liveConfig = join(dir, 'steerdns.yaml');
-  writeFileSync(
-    liveConfig,
-    SERVER_CONFIG.replace('zones: ./zones', `zones: ${JSON.stringify(join(live.dir, 'zones'))}`).replace(
-      'http: "127.0.0.1:0"',
-      `http: "127.0.0.1:${live.server.httpPort}"`,
-    ) + `state_dir: ${JSON.stringify(join(dir, 'state'))}\n`,
+  const liveText = SERVER_CONFIG.replace('zones: ./zones', `zones: ${JSON.stringify(join(live.dir, 'zones'))}`).replace(
+    'http: "127.0.0.1:0"',
+    `http: "127.0.0.1:${live.server.httpPort}"`,
   );
+  writeFileSync(liveConfig, `${liveText}state_dir: ${JSON.stringify(join(dir, 'state'))}\n`);
   const eu = live.server.snapshot.zones.get('example.test')!.pools[0]!.regions.find((r) => r.name === 'eu-west')!;
   live.server.health.set(eu.targets.find((x) => x.address === '198.51.100.10')!.healthKey, { up: false, lastResult: 'status 503' });
 });

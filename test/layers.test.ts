@@ -1,7 +1,7 @@
 // The layers of src/ import one way: every import between folders must be an arrow of this table, and no
 // folders import each other in a cycle. Type-only and dynamic imports count as arrows too.
 import test from 'ava';
-import { arrowKey, arrowsOf, checkLayers, folderCycles, readSources, SRC_DIR, type FileBan, type LayerTable } from './helpers/layers.js';
+import { arrowKey, arrowsOf, checkLayers, type FileBan, folderCycles, type LayerTable, readSources, SRC_DIR } from './helpers/layers.js';
 
 /** Folder → the folders it may import ("root" is the files directly in src/). */
 const LAYERS: LayerTable = {

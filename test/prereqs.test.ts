@@ -1,9 +1,9 @@
-import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 
 const script = fileURLToPath(new URL('../tools/test-prereqs.mjs', import.meta.url));
 

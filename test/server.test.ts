@@ -2,16 +2,18 @@
 // prints while the others serve; nothing to serve → non-zero exit; a broken steerdns.yaml → exit 1;
 // SIGTERM/SIGINT stop gracefully with exit 0; SIGHUP reloads, keeping the last good version of a broken
 // zone; pino JSON lines on stdout.
-import net from 'node:net';
+
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import {
   BASE_CONFIG,
-  SAMPLE_ZONE,
   decode,
+  type LoggedProcess,
   query,
   runCli,
+  SAMPLE_ZONE,
   servingPort,
   spawnServe,
   startServer,
@@ -20,7 +22,6 @@ import {
   udp,
   udpRaw,
   writeFixture,
-  type LoggedProcess,
 } from './helpers/server.js';
 
 const ZONE = (www: string) => `origin: example.test

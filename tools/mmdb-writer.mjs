@@ -121,7 +121,7 @@ function ipv6Bytes(s) {
   const tw = rest === undefined ? [] : words(rest);
   const all = [...hw, ...new Array(rest === undefined ? 0 : 8 - hw.length - tw.length).fill(0), ...tw];
   const out = Buffer.alloc(16);
-  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  for (let i = 0; i < all.length; i++) out.writeUInt16BE(all[i], i * 2);
   if (tail.length) Buffer.from(tail).copy(out, 12);
   return out;
 }

@@ -3,7 +3,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from './server-config.js';
-import { displayPath, type Diagnostic } from './source.js';
+import { type Diagnostic, displayPath } from './source.js';
 import { loadZoneFile, type ZoneSpec } from './zone-file.js';
 
 export interface ZoneFileResult {

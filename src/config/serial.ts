@@ -126,7 +126,7 @@ export class SerialStore {
   recordExplicit(origin: string, serial: number, hash: string): void {
     const key = origin === '' ? '.' : origin;
     const prev = this.entries[key];
-    if (prev && prev.explicit && prev.serial === serial && prev.hash === hash) return;
+    if (prev?.explicit && prev.serial === serial && prev.hash === hash) return;
     this.entries[key] = { hash, serial, explicit: true };
     this.save();
   }

@@ -5,13 +5,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
+import { parseCidr } from '../net/cidr.js';
 import { readGeoip, readRegions } from './server-geo.js';
 import { readHealth } from './server-health.js';
 import { readHttp } from './server-http.js';
 import { defaultConfig, type LoadOptions, type RrlConfig, type ServerConfig } from './server-spec.js';
-import { entryMap, notARegularFile, SourceFile, type Diagnostic, type Entry } from './source.js';
+import { type Diagnostic, type Entry, entryMap, notARegularFile, SourceFile } from './source.js';
 import { durationOf, parseHostPort, parseSize } from './values.js';
-import { parseCidr } from '../net/cidr.js';
 
 export type {
   GeoOverlay,

@@ -3,9 +3,9 @@
 // `geoip.networks` overlay, ECS).
 import { resolve } from 'node:path';
 import type { Node } from 'yaml';
-import type { GeoOverlay, ServerConfig } from './server-spec.js';
-import { entryMap, type Entry, type SourceFile } from './source.js';
 import { parseCidr } from '../net/cidr.js';
+import type { GeoOverlay, ServerConfig } from './server-spec.js';
+import { type Entry, entryMap, type SourceFile } from './source.js';
 
 function location(src: SourceFile, node: Node | null, what: string): [number, number] | null {
   const items = src.isSeq(node) ? src.list(node) : [];

@@ -1,10 +1,10 @@
 // `health:` of steerdns.yaml (docs/configuration.md#health): the defaults of every pool's check, panic mode,
 // and the networks probes may not reach (health.deny) or may after all (health.allow).
 import type { Node } from 'yaml';
-import { probeNetwork, type ProbeNetwork, type ServerConfig } from './server-spec.js';
-import { entryMap, type Entry, type SourceFile } from './source.js';
-import { durationOf } from './values.js';
 import { parseCidr } from '../net/cidr.js';
+import { type ProbeNetwork, probeNetwork, type ServerConfig } from './server-spec.js';
+import { type Entry, entryMap, type SourceFile } from './source.js';
+import { durationOf } from './values.js';
 
 /** `90%`, `0.9`, or `off` → fraction or null. */
 function readPanic(src: SourceFile, node: Node | null): number | null | undefined {

@@ -3,12 +3,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Node } from 'yaml';
-import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_REMOTE_CONNECTIONS } from './http-defaults.js';
-import type { HttpConfig, ListenAddress, LoadOptions, ServerConfig } from './server-spec.js';
-import { entryMap, notARegularFile, type Entry, type SourceFile } from './source.js';
-import { parseHostPort } from './values.js';
 import { parseHostName } from '../net/host.js';
 import { isLoopbackIp } from '../net/ranges.js';
+import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_REMOTE_CONNECTIONS } from './http-defaults.js';
+import type { HttpConfig, ListenAddress, LoadOptions, ServerConfig } from './server-spec.js';
+import { type Entry, entryMap, notARegularFile, type SourceFile } from './source.js';
+import { parseHostPort } from './values.js';
 
 /** `http: "addr:port"` or `http: { listen, token_file, allowed_hosts, metrics_auth, max_connections_per_source }`. */
 export function readHttp(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, command: NonNullable<LoadOptions['command']>): void {

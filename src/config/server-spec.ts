@@ -3,8 +3,8 @@
 // against. The readers are server-config.ts (the entry and the small sections), server-http.ts,
 // server-geo.ts and server-health.ts.
 import { dirname, resolve } from 'node:path';
-import { isMappedIPv4, type Family } from '../net/address.js';
-import { inNetwork, parseCidr, type Cidr } from '../net/cidr.js';
+import { type Family, isMappedIPv4 } from '../net/address.js';
+import { type Cidr, inNetwork, parseCidr } from '../net/cidr.js';
 import type { HostName } from '../net/host.js';
 import { isNat64 } from '../net/ranges.js';
 

@@ -1,18 +1,18 @@
 // Reading YAML with positions. Every value the loaders take out of a file goes through these helpers,
 // so every error can name `file:line:col` of the node that broke a rule. Nothing here knows DNS.
 import type { Stats } from 'node:fs';
-import { relative, isAbsolute } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import {
+  type Document,
   isAlias,
   isMap,
   isScalar,
   isSeq,
   LineCounter,
-  parseDocument,
-  visit,
-  type Document,
   type Node,
+  parseDocument,
   type Scalar,
+  visit,
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';

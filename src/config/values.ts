@@ -2,8 +2,8 @@
 // error string) on bad input so callers can report a position. Addresses and networks are src/net's,
 // domain names src/dns/name.ts's. `durationOf` reads a duration at a node of a file and reports it there.
 import type { Node } from 'yaml';
+import { type Family, ipFamily } from '../net/address.js';
 import type { SourceFile } from './source.js';
-import { ipFamily, type Family } from '../net/address.js';
 
 /** `500ms`, `5s`, `1m`, `1h`, or a plain number of seconds → milliseconds. */
 export function parseDuration(v: unknown): number | null {

@@ -3,19 +3,20 @@
 // the one-line records of large zones, and the content hash. The parts: zone-records.ts (soa and names),
 // zone-pools.ts (pools and checks), zone-rules.ts (the rules between records); the types are zone-spec.ts's.
 // The result is a plain ZoneSpec; src/served-zone.ts prepares it for answering.
-import { createHash } from 'node:crypto';
+
 import { isUtf8 } from 'node:buffer';
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
-import { Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
-import { splitFastRecords, type FastEntry, type FastRecords, type FastValue } from './fast-records.js';
-import type { RecordData, RecordType } from './records.js';
-import type { ServerConfig } from './server-spec.js';
-import { entryMap, SourceFile, displayPath, notARegularFile, reportable, type Entry } from './source.js';
-import { readName, readSoa, type ZoneReading } from './zone-records.js';
-import { checkZone } from './zone-rules.js';
-import { MAX_TTL, readTtl, type RRsetSpec, type ZoneResult, type ZoneSpec } from './zone-spec.js';
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats, statSync } from 'node:fs';
+import { type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { isSubdomain, resolveName } from '../dns/name.js';
 import { ipFamily, ipToBytes } from '../net/address.js';
+import { type FastEntry, type FastRecords, type FastValue, splitFastRecords } from './fast-records.js';
+import type { RecordData, RecordType } from './records.js';
+import type { ServerConfig } from './server-spec.js';
+import { displayPath, type Entry, entryMap, notARegularFile, reportable, SourceFile } from './source.js';
+import { readName, readSoa, type ZoneReading } from './zone-records.js';
+import { checkZone } from './zone-rules.js';
+import { MAX_TTL, type RRsetSpec, readTtl, type ZoneResult, type ZoneSpec } from './zone-spec.js';
 
 export type {
   AllDown,

@@ -3,12 +3,19 @@
 // (zone-records.ts); that an all_down fallback names a pool of the zone is a whole-zone rule (zone-rules.ts).
 import { validateHeaderValue } from 'node:http';
 import type { Node } from 'yaml';
-import { deniedProbeNetwork, type HealthDefaults, type ServerConfig } from './server-spec.js';
-import { entryMap, type Entry, type SourceFile } from './source.js';
-import { durationOf } from './values.js';
-import { readTtl, type AllDown, type CheckSpec, type PoolRegionSpec, type PoolSpec, type TargetSpec } from './zone-spec.js';
 import { isHostName, relativeName, resolveName } from '../dns/name.js';
 import { bytesToIp, ipFamily, ipToBytes, unmappedIPv4 } from '../net/address.js';
+import { deniedProbeNetwork, type HealthDefaults, type ServerConfig } from './server-spec.js';
+import { type Entry, entryMap, type SourceFile } from './source.js';
+import { durationOf } from './values.js';
+import { type AllDown, type CheckSpec, type PoolRegionSpec, type PoolSpec, readTtl, type TargetSpec } from './zone-spec.js';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a character past U+00FF (Node sends a path of one octet per character)
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: what a probe path must not contain
+const SPACE_OR_CONTROL = /[\s\x00-\x1f\x7f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: what would split or end a header line
+const LINE_BREAK_OR_NUL = /[\r\n\x00]/;
 
 /** What reading a pool needs: the file, the server config (regions, health defaults and networks), the origin. */
 export interface PoolReading {
@@ -170,8 +177,8 @@ function readCheck(z: PoolReading, node: Node | null, what: string, poolName: st
   if (e.get('path')) {
     const p = src.string(e.get('path')!.value, `${what} path`);
     // Node sends a path of U+0021–U+00FF only (one octet each) and throws on anything else
-    const beyond = p === null ? null : /[^\u0000-\u00ff]/u.exec(p)?.[0];
-    if (p !== null && (!p.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(p)))
+    const beyond = p === null ? null : BEYOND_LATIN1.exec(p)?.[0];
+    if (p !== null && (!p.startsWith('/') || SPACE_OR_CONTROL.test(p)))
       src.error(e.get('path')!.value, `${what} path must start with "/" and contain no spaces or control characters`);
     else if (beyond)
       src.error(
@@ -212,7 +219,7 @@ function readCheck(z: PoolReading, node: Node | null, what: string, poolName: st
           check.host = hv;
           src.warn(hd.keyNode, `${what}: header ${hd.key} is taken as host: "${hv}" (sent as Host and as TLS SNI): write host: instead`);
         }
-      } else if (v !== null && /[\r\n\x00]/.test(v)) src.error(hd.value, `${what}: header ${hd.key} contains a line break`);
+      } else if (v !== null && LINE_BREAK_OR_NUL.test(v)) src.error(hd.value, `${what}: header ${hd.key} contains a line break`);
       else if (v !== null && !sendableHeaderValue(hd.key, v)) {
         const bad = /[^\t\x20-\x7e\x80-\xff]/u.exec(v)?.[0] ?? '';
         src.error(

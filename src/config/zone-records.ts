@@ -2,11 +2,11 @@
 // `records:` with its RRsets (a name's `pool:` is read by zone-pools.ts). Every value is checked where it is
 // written; the rules between names come after, in zone-rules.ts.
 import type { Node } from 'yaml';
-import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
-import { entryMap, type Entry, type SourceFile } from './source.js';
-import { readPool, type PoolReading } from './zone-pools.js';
-import { readTtl, type NameSpec, type RRsetSpec, type SoaSpec } from './zone-spec.js';
 import { isSubdomain, resolveName, wireLength } from '../dns/name.js';
+import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
+import { type Entry, entryMap, type SourceFile } from './source.js';
+import { type PoolReading, readPool } from './zone-pools.js';
+import { type NameSpec, type RRsetSpec, readTtl, type SoaSpec } from './zone-spec.js';
 
 /** One zone being read: what a pool needs, the zone's default TTL, and the names read so far. */
 export interface ZoneReading extends PoolReading {

@@ -3,9 +3,9 @@
 // wildcards, the targets of NS, MX and SRV, and all_down fallbacks. Each is an error (or a warning) at the
 // record that breaks it.
 import type { Node } from 'yaml';
+import { isHostName, isLdhHostName, isSubdomain, parentName, relativeName } from '../dns/name.js';
 import type { SourceFile } from './source.js';
 import type { NameSpec, PoolSpec } from './zone-spec.js';
-import { isHostName, isLdhHostName, isSubdomain, parentName, relativeName } from '../dns/name.js';
 
 /** A zone as read: the file (for diagnostics), the origin and every name. */
 export interface ZoneRules {

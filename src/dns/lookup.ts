@@ -6,7 +6,7 @@ import { MAX_CNAME_CHAIN } from './constants.js';
 import type { DynamicName, QueryClient, ResolveDynamic } from './dynamic.js';
 import { parentName } from './name.js';
 import { RCODE, TYPE } from './registry.js';
-import { emptyAnswer, rrset, withOwner, type Answer, type RRset } from './rrset.js';
+import { type Answer, emptyAnswer, type RRset, rrset, withOwner } from './rrset.js';
 import type { Zone, ZoneNode } from './zone.js';
 
 export interface ZoneTable<D extends DynamicName = DynamicName> {

@@ -6,7 +6,7 @@ import type { Exchange } from './exchange.js';
 import { lookup, type ZoneTable } from './lookup.js';
 import { isBadQtype, type Query } from './query.js';
 import { CLASS, RCODE, TYPE } from './registry.js';
-import { emptyAnswer, rrset, type Answer } from './rrset.js';
+import { type Answer, emptyAnswer, rrset } from './rrset.js';
 import type { RotationCounters } from './writer.js';
 
 /** What the server says about itself: the NSID option (RFC 5001) and the CHAOS identity names. */

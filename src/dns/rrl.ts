@@ -105,7 +105,8 @@ export class ResponseRateLimiter {
     this.balance[slot] = Math.max(-this.maxDebt, bal - 1);
     const slip = this.cfg.slip;
     if (slip === 0) return 'drop';
-    const n = (this.slips[slot] = this.slips[slot]! + 1);
+    const n = this.slips[slot]! + 1;
+    this.slips[slot] = n;
     return n % slip === 0 ? 'slip' : 'drop';
   }
 

@@ -212,7 +212,7 @@ export class TcpListener {
     const { socket, chunks } = conn;
     // our FIN is sent (stopping): a query read now cannot be answered; writing would fail and reset the connection
     if (socket.writableEnded) return;
-    if (chunk && chunk.length) {
+    if (chunk?.length) {
       chunks.push(chunk);
       conn.queued += chunk.length;
       if (chunks.length > MAX_CHUNKS) chunks.splice(0, chunks.length, Buffer.concat(chunks));

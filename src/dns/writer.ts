@@ -6,8 +6,8 @@
 // section counts) goes into the exchange, so nobody reads the bytes back.
 import { EDNS_PAYLOAD } from './constants.js';
 import type { Exchange } from './exchange.js';
-import { OPTION, RCODE, TYPE } from './registry.js';
 import { mustDrop, type Query } from './query.js';
+import { OPTION, RCODE, TYPE } from './registry.js';
 import type { Answer, RRset } from './rrset.js';
 
 export interface ResponseOptions {
@@ -87,7 +87,10 @@ class Writer {
         this.pos += 2;
         return;
       }
-      if (this.pos < 0x4000) (this.names ??= new Map()).set(n, this.pos);
+      if (this.pos < 0x4000) {
+        this.names ??= new Map();
+        this.names.set(n, this.pos);
+      }
       const dot = n.indexOf('.');
       const label = dot < 0 ? n : n.slice(0, dot);
       buf[this.pos] = label.length;
@@ -273,10 +276,10 @@ export function writeAnswer(ex: Exchange, rotation: RotationCounters | null, nsi
     ans,
     {
       rcode: ex.rcode,
-      aa: ans !== null && ans.aa,
+      aa: ans?.aa === true,
       maxSize,
       rotation,
-      nsid: edns !== null && edns.nsid ? nsid : null,
+      nsid: edns?.nsid ? nsid : null,
       ecsScope: ans !== null ? ans.ecsScope : 0,
       truncate: false,
     },
@@ -305,10 +308,12 @@ export function writeServfail(ex: Exchange): Buffer | null {
   ex.rcode = RCODE.SERVFAIL;
   ex.truncated = false;
   ex.answerCount = ex.authorityCount = ex.additionalCount = 0;
-  if (mustDrop(msg)) return (ex.response = null);
+  ex.response = null;
+  if (mustDrop(msg)) return null;
   const out = Buffer.alloc(12);
   msg.copy(out, 0, 0, 4);
   out[2] = 0x80 | (msg[2]! & 0x79); // QR, opcode, RD
   out[3] = RCODE.SERVFAIL;
-  return (ex.response = out);
+  ex.response = out;
+  return out;
 }

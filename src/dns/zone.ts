@@ -7,7 +7,7 @@ import type { DynamicName } from './dynamic.js';
 import { isSubdomain, parentName } from './name.js';
 import { rdataName, soaRdata } from './rdata.js';
 import { TYPE } from './registry.js';
-import { rrset, type RRset } from './rrset.js';
+import { type RRset, rrset } from './rrset.js';
 
 export interface Referral {
   ns: RRset;

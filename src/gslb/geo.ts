@@ -12,8 +12,8 @@ import { notARegularFile } from '../config/source.js';
 import { bytesToIp } from '../net/address.js';
 import { inNetwork, maskBytes } from '../net/cidr.js';
 import { embeddedIPv4, privatePrefix } from '../net/ranges.js';
-import { layoutError, metadataStart } from './mmdb-check.js';
 import COUNTRY_POINTS from './country-points.generated.json' with { type: 'json' };
+import { layoutError, metadataStart } from './mmdb-check.js';
 
 export type LocationSource = 'overlay' | 'database' | 'coarse' | 'unknown';
 

@@ -1,7 +1,7 @@
 // Pools prepared for answering: targets with their RDATA ready, regions resolved against steerdns.yaml.
 // The decision (which region, which targets) is made by pure functions of (pool, client, health, state).
 import type { Region, ServerConfig } from '../config/server-config.js';
-import { displayPath, type Diagnostic } from '../config/source.js';
+import { type Diagnostic, displayPath } from '../config/source.js';
 import type { CheckSpec, PoolSpec, ZoneSpec } from '../config/zone-file.js';
 import { relativeName } from '../dns/name.js';
 import { healthKey, tighterCheck } from '../health/probe-list.js';

@@ -89,7 +89,6 @@ export function selectTargets(s: SelectInput): Target[] {
       return stickyOrder(s.targets, s.clientBlock);
     case 'fastest':
       return fastestOrder(s.targets, s.position, s.rttMs);
-    case 'round-robin':
     default:
       return rotate(s.targets, s.position);
   }

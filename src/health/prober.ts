@@ -5,8 +5,8 @@
 // (performance.now()): a step of the wall clock neither freezes probing nor fires every probe at once; the
 // wall clock only stamps what people read (lastCheck).
 import type { Logger } from 'pino';
-import type { CheckSpec } from '../config/zone-file.js';
 import type { HealthDefaults } from '../config/server-config.js';
+import type { CheckSpec } from '../config/zone-file.js';
 import { probe as defaultProbe, type ProbeResult, type ProbeTarget } from './checks.js';
 import type { HealthTable } from './table.js';
 
@@ -223,8 +223,10 @@ export class Prober {
         // a target stopped or rescheduled since has another slot now: skip this entry
         if (s.stopped || s.due === 0 || s.slot !== slot) continue;
         // the current slot holds probes due later in it: they wait for the next tick
-        if (s.due > at) (later ??= []).push(s);
-        else {
+        if (s.due > at) {
+          later ??= [];
+          later.push(s);
+        } else {
           s.dueWas = s.due;
           s.due = 0;
           ready.push(s);

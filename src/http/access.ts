@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { HttpConfig } from '../config/server-config.js';
-import { canonicalIp, parseHostName, type HostName } from '../net/host.js';
+import { canonicalIp, type HostName, parseHostName } from '../net/host.js';
 
 /** What a reload may change (the listen address is the socket's: see ApiAccess.setListen). */
 export interface AccessRules {

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_LOOPBACK_CONNECTIONS, HTTP_REMOTE_CONNECTIONS } from '../config/http-defaults.js';
-import { ApiAccess, type AccessRules } from './access.js';
+import { type AccessRules, ApiAccess } from './access.js';
 import { ConnectionBudget } from './connections.js';
 
 /** A request's headers must arrive within this (a half-sent request is dropped then), the whole request within the other. */

@@ -32,7 +32,7 @@ export function ipToBytes(s: string): Buffer {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     tail.push(...v4[1]!.split('.').map(Number));
-    text = text.slice(0, -v4[1]!.length) + '0:0';
+    text = `${text.slice(0, -v4[1]!.length)}0:0`;
   }
   const [head, rest] = text.split('::') as [string, string | undefined];
   const words = (p: string) => (p ? p.split(':').map((w) => parseInt(w, 16)) : []);
@@ -41,7 +41,7 @@ export function ipToBytes(s: string): Buffer {
   const fill = rest === undefined ? [] : new Array<number>(8 - hw.length - tw.length).fill(0);
   const all = [...hw, ...fill, ...tw];
   const out = Buffer.alloc(16);
-  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  for (let i = 0; i < all.length; i++) out.writeUInt16BE(all[i]!, i * 2);
   if (tail.length) Buffer.from(tail).copy(out, 12);
   return out;
 }

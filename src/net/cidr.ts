@@ -1,6 +1,6 @@
 // Networks: `addr/prefix` parsing into canonical form, masking address bytes to a prefix, membership.
 // Part of the src/net leaf (imports nothing from the other folders).
-import { bytesToIp, ipFamily, ipToBytes, type Family } from './address.js';
+import { bytesToIp, type Family, ipFamily, ipToBytes } from './address.js';
 
 export interface Cidr {
   family: Family;

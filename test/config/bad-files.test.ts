@@ -17,9 +17,9 @@ import { displayPath, formatDiagnostic, MAX_DIAGNOSTICS } from '../../src/config
 import { loadZoneFile } from '../../src/config/zone-file.js';
 import { openDatabase } from '../../src/gslb/geo.js';
 import { MAX_DATA_DEPTH } from '../../src/gslb/mmdb-check.js';
-import { encodeValue, writeMmdb, type Value } from '../../tools/mmdb-writer.mjs';
 import { geoRecord } from '../../tools/geodb-build.mjs';
-import { BASE_CONFIG, query, runCli, startServer, tempDir, udp, writeFixture, type TestServer } from '../helpers/server.js';
+import { encodeValue, type Value, writeMmdb } from '../../tools/mmdb-writer.mjs';
+import { BASE_CONFIG, query, runCli, startServer, type TestServer, tempDir, udp, writeFixture } from '../helpers/server.js';
 import { addressesOf, get, poll, sampleValue, scrape, sleep, soaSerial } from '../operate/helpers.js';
 
 const HTTP_CONFIG = `${BASE_CONFIG}http: "127.0.0.1:0"\n`;
@@ -43,10 +43,8 @@ const rep = (s: string, n: number) => Array<string>(n).fill(s).join(', ');
 /** Aliases past the expansion budget: 101 TXT records, each an alias of one record of 100 aliased strings. */
 const LAUGHS = `  a: { TXT: [&l1 [&l0 "lol", ${rep('*l0', 99)}]] }\n  b: { TXT: [${rep('*l1', 101)}] }\n`;
 /** The classic: 9 levels of anchors, each 10 aliases of the one before (10^8 strings if expanded). */
-const CLASSIC_LAUGHS =
-  ['  l0: { TXT: &l0 ["lol"] }', ...Array.from({ length: 8 }, (_, i) => `  l${i + 1}: { TXT: &l${i + 1} [${rep(`*l${i}`, 10)}] }`)].join(
-    '\n',
-  ) + '\n';
+const CLASSIC_LEVELS = Array.from({ length: 8 }, (_, i) => `  l${i + 1}: { TXT: &l${i + 1} [${rep(`*l${i}`, 10)}] }`);
+const CLASSIC_LAUGHS = `${['  l0: { TXT: &l0 ["lol"] }', ...CLASSIC_LEVELS].join('\n')}\n`;
 const ALIAS_BUDGET = 'too many alias expansions (more than 10000): refusing to expand this file';
 const TOO_DEEP = 'YAML nested too deeply to read \\(Maximum call stack size exceeded\\)';
 /** `text` as a regular expression matching itself. */
@@ -359,9 +357,9 @@ async function badThenFixed(
       );
   } else {
     t.is(st.errors.length, c.errors.length, `${what}: ${JSON.stringify(st.errors).slice(0, 2000)}`);
-    c.errors.forEach((want, i) =>
-      t.true(matches(st.errors[i] ?? '', want), `${what}: error ${i}: ${st.errors[i]?.slice(0, 300)} ≠ ${String(want).slice(0, 300)}`),
-    );
+    for (const [i, want] of c.errors.entries()) {
+      t.true(matches(st.errors[i] ?? '', want), `${what}: error ${i}: ${st.errors[i]?.slice(0, 300)} ≠ ${String(want).slice(0, 300)}`);
+    }
   }
   t.like(st, { origin: 'example.test', state: 'stale', serial, loadedAt: before.loadedAt }, what);
   t.truthy(st.failedAt, what);
@@ -610,7 +608,7 @@ test('steerdns.yaml on reload (SIGHUP): billion laughs and YAML nested 10,000 de
       .filter((l) => l.level === 50)
       .map((l) => String(l.msg));
     t.is(logged.length, errors.length + 1, `${what}: ${JSON.stringify(logged).slice(0, 1000)}`);
-    errors.forEach((e, i) => t.true(matches(logged[i]!, e), `${what}: ${logged[i]} ≠ ${String(e)}`));
+    for (const [i, e] of errors.entries()) t.true(matches(logged[i]!, e), `${what}: ${logged[i]} ≠ ${String(e)}`);
     t.is(logged.at(-1), 'configuration did not load: keeping the running configuration; zones are reloaded with it', what);
     t.true(ms < 15_000, `${what}: reload took ${Math.round(ms)} ms`);
     // the running config stays: same version, no rrl, the zone still answered

@@ -4,8 +4,8 @@
 import test from 'ava';
 import { parseServerConfig } from '../../src/config/server-config.js';
 import { parseZone, type ZoneResult } from '../../src/config/zone-file.js';
-import { BASE_CONFIG } from '../helpers/server.js';
 import { mulberry32 } from '../helpers/random.js';
+import { BASE_CONFIG } from '../helpers/server.js';
 
 const cfg = parseServerConfig('/tmp/steerdns.yaml', BASE_CONFIG).config!;
 

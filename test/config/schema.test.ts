@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { parseServerConfig, type ServerConfig } from '../../src/config/server-config.js';
 import type { Diagnostic } from '../../src/config/source.js';
-import { parseZone, type PoolSpec, type ZoneSpec } from '../../src/config/zone-file.js';
+import { type PoolSpec, parseZone, type ZoneSpec } from '../../src/config/zone-file.js';
 
 const DIR = '/srv/steerdns';
 const fmt = (d: Diagnostic) => `${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;

@@ -2,14 +2,14 @@
 // state_dir so a restart never goes back; an explicit `serial:` wins. Unit tests of SerialStore, then the
 // serial a real server answers for SOA queries across reloads and restarts.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import test from 'ava';
 import { pino } from 'pino';
 import { SerialStore, serialGreater } from '../../src/config/serial.js';
 import { Server } from '../../src/server.js';
-import { heldStill, poll } from '../operate/helpers.js';
 import { BASE_CONFIG, execFileP, query, ROOT, startServer, tempDir, udp, writeFixture } from '../helpers/server.js';
+import { heldStill, poll } from '../operate/helpers.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 

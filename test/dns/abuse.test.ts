@@ -18,8 +18,8 @@
 import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { MAX_BODY, MAX_INFORMATIONAL, probe } from '../../src/health/checks.js';
-import { BASE_CONFIG, decode, query, startServer, tcpMany, u16, udp, udpRaw, type Reply, type TestServer } from '../helpers/server.js';
 import { checkSpec, HttpBackend, Lateness, sleep, stateChanges, waitFor } from '../health/backends.js';
+import { BASE_CONFIG, decode, query, type Reply, startServer, type TestServer, tcpMany, u16, udp, udpRaw } from '../helpers/server.js';
 import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
 
 const ZONES = TCP_TEST_ZONES;
@@ -238,7 +238,7 @@ test.serial('TCP: 65535-byte frames of garbage get FORMERR/NOTIMP or nothing; th
     piped.send(...frames.map((f) => f.frame), query('mail.example.test', 'A', { id: 777 }));
     const expected = frames.filter((f) => f.reply);
     const all = await piped.waitReplies(expected.length + 1);
-    expected.forEach((f, i) => check(all[i], f.reply!, `pipelined ${f.name}`));
+    for (const [i, f] of expected.entries()) check(all[i], f.reply!, `pipelined ${f.name}`);
     t.is(decode(all[expected.length]!).msg.id, 777);
     assertA(t, decode(all[expected.length]!), 'mail.example.test', '192.0.2.25');
     // one frame written in 100 pieces (more than the 64 chunks kept before joining), a query right after

@@ -8,18 +8,18 @@ import test, { type ExecutionContext } from 'ava';
 import packet from 'dns-packet';
 import {
   BASE_CONFIG,
-  TRANSPORTS,
   decode,
   dig,
+  type Msg,
   query,
+  type Rec,
+  type Reply,
   startServer,
+  type TestServer,
+  TRANSPORTS,
   tcpMany,
   u16,
   udpRaw,
-  type Msg,
-  type Rec,
-  type Reply,
-  type TestServer,
 } from '../helpers/server.js';
 import { HOSTED_CHILD_ZONE, undelegatedZone } from '../helpers/zones.js';
 

@@ -5,14 +5,14 @@
 // every response must carry the records lookup() gives for its question.
 import test from 'ava';
 import packet from 'dns-packet';
-import { lookup } from '../../src/dns/lookup.js';
-import { parseQuery, type Query } from '../../src/dns/query.js';
 import type { Transport } from '../../src/dns/exchange.js';
-import { Responder } from '../../src/pipeline.js';
+import { lookup } from '../../src/dns/lookup.js';
+import { parseQuery } from '../../src/dns/query.js';
 import type { RRset } from '../../src/dns/rrset.js';
-import { poolResolver, type GslbEnv } from '../../src/gslb/decide.js';
+import { type GslbEnv, poolResolver } from '../../src/gslb/decide.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
+import { Responder } from '../../src/pipeline.js';
 import type { Msg, Rec } from '../helpers/server.js';
 import { ednsOption, nameOfLength, optRecord, rawQuery, wireName } from '../helpers/wire.js';
 import { loadZonesFixture, mulberry32, poolHooks } from '../helpers/zones.js';

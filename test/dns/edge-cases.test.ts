@@ -3,13 +3,14 @@
 // validation, a truncated reply that cannot hold the NSID, and static RRsets rotating on counters of their
 // own. (CNAMEs into delegations and wildcard CNAMEs are lookup rules: lookup-cname.test.ts and
 // lookup-wildcards.test.ts.)
-import net from 'node:net';
+
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { parseServerConfig } from '../../src/config/server-config.js';
 import { parseZone } from '../../src/config/zone-file.js';
-import { BASE_CONFIG, query, startServer, tcp, udp, type Reply } from '../helpers/server.js';
+import { BASE_CONFIG, query, type Reply, startServer, tcp, udp } from '../helpers/server.js';
 import { ecsOption, ednsOption, nameOfLength, optRecord, rawQuery } from '../helpers/wire.js';
 import { heldStill } from '../operate/helpers.js';
 
@@ -44,7 +45,7 @@ test('an RRset larger than a UDP answer: TC over UDP, the whole RRset over TCP, 
 
 test('check: an RRset that cannot fit in a 65535-octet message is an error', (t) => {
   const cfg = parseServerConfig('/tmp/steerdns.yaml', BASE_CONFIG).config!;
-  const huge = `${ZONE.replace(/  big: .*\n/, '')}  huge: { TXT: [${Array.from({ length: 400 }, (_, i) => `"${String(i).padStart(3, '0')}${'y'.repeat(247)}"`).join(', ')}] }\n`;
+  const huge = `${ZONE.replace(/ {2}big: .*\n/, '')}  huge: { TXT: [${Array.from({ length: 400 }, (_, i) => `"${String(i).padStart(3, '0')}${'y'.repeat(247)}"`).join(', ')}] }\n`;
   const { zone, diagnostics } = parseZone('/tmp/zones/example.test.yaml', huge, cfg);
   t.is(zone, null);
   t.regex(

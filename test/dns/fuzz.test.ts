@@ -16,7 +16,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import test from 'ava';
 import packet from 'dns-packet';
-import { SAMPLE_ZONE, decode, query, startServer, tcp, u16, udp, type TestServer } from '../helpers/server.js';
+import { decode, query, SAMPLE_ZONE, startServer, type TestServer, tcp, u16, udp } from '../helpers/server.js';
 
 const SEED = (process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x5eed0004) >>> 0;
 const SEED_HEX = `0x${SEED.toString(16)}`;
@@ -299,7 +299,7 @@ const MUTATORS: Record<string, Mutator> = {
         p = Buffer.concat([ptr(at + 2), ptr(at)]);
         break; // two pointers pointing at each other
       case 6:
-        p = ptr(nameEnd - 1 > at ? nameEnd - 1 : at);
+        p = ptr(Math.max(nameEnd - 1, at));
         break; // to the root label of the question itself
       default:
         p = Buffer.from([0x40 | r.int(64), r.int(256)]);
@@ -621,7 +621,7 @@ function fuzzTcpConnection(port: number, cases: Case[], stats: Stats): Promise<F
   return new Promise((resolve, reject) => {
     const sentinels = cases.map((c) => sentinelFor(c.index));
     const frames: Buffer[] = [];
-    cases.forEach((c, i) => frames.push(u16(c.bytes.length), c.bytes, u16(sentinels[i]!.length), sentinels[i]!));
+    for (const [i, c] of cases.entries()) frames.push(u16(c.bytes.length), c.bytes, u16(sentinels[i]!.length), sentinels[i]!);
     const sock = net.connect({ port, host: '127.0.0.1' });
     const failures: Failure[] = [];
     let buf = Buffer.alloc(0);

@@ -26,16 +26,16 @@
 // `npm run fuzz` (tools/fuzz.mjs) passes a random seed and 200,000. A failure prints fast-check's
 // counterexample, seed and path; rerun with FUZZ_SEED=<seed> to reproduce.
 import { deepStrictEqual as assertDeepEqual } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
 import packet from 'dns-packet';
 import fc from 'fast-check';
 import { EDNS_PAYLOAD } from '../../src/dns/constants.js';
 import { parseQuery, type Query } from '../../src/dns/query.js';
-import { Responder } from '../../src/pipeline.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { Responder } from '../../src/pipeline.js';
 import { BASE_CONFIG, ROOT, startServer } from '../helpers/server.js';
 import { BIG_ZONE, loadZonesFixture, mulberry32, poolHooks } from '../helpers/zones.js';
 
@@ -567,7 +567,7 @@ const arbitraryBytes = fc.oneof(
       const h = Buffer.alloc(12);
       h.writeUInt16BE(id, 0);
       h.writeUInt16BE(flags, 2);
-      counts.forEach((c, i) => h.writeUInt16BE(c, 4 + 2 * i));
+      for (const [i, c] of counts.entries()) h.writeUInt16BE(c, 4 + 2 * i);
       return Buffer.concat([h, body]);
     }),
 );

@@ -25,11 +25,11 @@ import { runInNewContext } from 'node:vm';
 import test from 'ava';
 import packet from 'dns-packet';
 import type { RrlConfig } from '../../src/config/server-config.js';
-import { ipToBytes } from '../../src/net/address.js';
-import { parseCidr, type Cidr } from '../../src/net/cidr.js';
 import { ResponseRateLimiter, RRL_KIND, type RrlAction } from '../../src/dns/rrl.js';
+import { ipToBytes } from '../../src/net/address.js';
+import { type Cidr, parseCidr } from '../../src/net/cidr.js';
 import type { Server } from '../../src/server.js';
-import { BASE_CONFIG, ROOT, decode, query, startServer, tcpMany, type TestServer } from '../helpers/server.js';
+import { BASE_CONFIG, decode, query, ROOT, startServer, type TestServer, tcpMany } from '../helpers/server.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers: traffic from several loopback sources, metrics

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SAMPLE_ZONE, startServer, udp, tcp, query, dig } from '../helpers/server.js';
+import { dig, query, SAMPLE_ZONE, startServer, tcp, udp } from '../helpers/server.js';
 
 test('answers an A query over UDP and TCP, and to dig', async (t) => {
   const s = await startServer({ 'example.test.yaml': SAMPLE_ZONE });

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { Exchange, type Transport } from '../../src/dns/exchange.js';
 import { parseQuery } from '../../src/dns/query.js';
-import { keyName, limitResponse, responseKind, ResponseRateLimiter, RRL_KIND, type RrlKind } from '../../src/dns/rrl.js';
+import { keyName, limitResponse, ResponseRateLimiter, RRL_KIND, type RrlKind, responseKind } from '../../src/dns/rrl.js';
 import { writeResponse } from '../../src/dns/writer.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';

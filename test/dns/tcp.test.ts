@@ -3,7 +3,7 @@
 // the connection cap closes the longest-idle connection; odd frames do not break a connection; a client
 // that never reads its answers neither stalls the server for others nor makes it queue without bound.
 import test, { type ExecutionContext } from 'ava';
-import { BASE_CONFIG, decode, query, startServer, tcpMany, u16, udp, type Reply } from '../helpers/server.js';
+import { BASE_CONFIG, decode, query, type Reply, startServer, tcpMany, u16, udp } from '../helpers/server.js';
 import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
 
 const ZONES = TCP_TEST_ZONES;

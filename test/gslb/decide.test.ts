@@ -3,13 +3,13 @@
 // (serve-all fail-open, nodata, servfail, fallback), standbys, `answers`, one region for both families,
 // region states from steerdns.yaml, the failover and map policies, the ECS scope, and onDecision.
 import test from 'ava';
-import { bytesToIp } from '../../src/net/address.js';
 import { decidePool, type GslbEnv, type PoolDecision } from '../../src/gslb/decide.js';
 import type { ClientInfo, GeoContext } from '../../src/gslb/locate.js';
-import { Rotation } from '../../src/gslb/rotation.js';
 import type { Pool } from '../../src/gslb/pool.js';
+import { Rotation } from '../../src/gslb/rotation.js';
 import { stickyOrder } from '../../src/gslb/select.js';
 import { HealthTable } from '../../src/health/table.js';
+import { bytesToIp } from '../../src/net/address.js';
 import { client, geoFor, healthWith, keyOf, mulberry32, overlayConfig, poolOf, serverConfig, zonePools } from './helpers.js';
 
 const GEO = geoFor();

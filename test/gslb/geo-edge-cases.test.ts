@@ -8,14 +8,14 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import test from 'ava';
 import { Reader } from 'maxmind';
-import { encodeValue, writeMmdb, type Value } from '../../tools/mmdb-writer.mjs';
-import { geoRecord } from '../../tools/geodb-build.mjs';
 import COUNTRY_POINTS from '../../src/gslb/country-points.generated.json' with { type: 'json' };
 import { decidePool } from '../../src/gslb/decide.js';
-import { Rotation } from '../../src/gslb/rotation.js';
 import { GeoLocator, openDatabase } from '../../src/gslb/geo.js';
 import { MAX_DATA_DEPTH } from '../../src/gslb/mmdb-check.js';
+import { Rotation } from '../../src/gslb/rotation.js';
 import { ALL_UP } from '../../src/health/table.js';
+import { geoRecord } from '../../tools/geodb-build.mjs';
+import { encodeValue, type Value, writeMmdb } from '../../tools/mmdb-writer.mjs';
 import { BASE_CONFIG, dig, query, startServer, tempDir, udp } from '../helpers/server.js';
 import { client, ip, poolOf, serverConfig } from './helpers.js';
 
@@ -55,7 +55,7 @@ function config(database: string): string {
 }
 
 async function answerFor(port: number, name: string, subnet: string): Promise<{ addrs: string[]; scope: string }> {
-  const out = await dig(port, ['+subnet=' + subnet, name, 'A']);
+  const out = await dig(port, [`+subnet=${subnet}`, name, 'A']);
   const addrs = [...out.matchAll(/\tIN\tA\t(\S+)/g)].map((m) => m[1]!);
   const scope = /CLIENT-SUBNET: \S+\/(\d+)/.exec(out)?.[1] ?? '';
   return { addrs, scope };

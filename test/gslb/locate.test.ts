@@ -2,11 +2,11 @@
 // country-only records, the overlay (longest prefix, region pin), IPv6 addresses located by their embedded IPv4,
 // the ECS-scope prefix, and locateClient's choice between the ECS subnet and the packet's source address.
 import test from 'ava';
-import { locateClient } from '../../src/gslb/locate.js';
 import { countryPoint, GeoLocator, readRecord } from '../../src/gslb/geo.js';
+import { locateClient } from '../../src/gslb/locate.js';
 import { haversineKm } from '../../src/gslb/order.js';
 import { writeMmdb } from '../../tools/mmdb-writer.mjs';
-import { city, CITY, client, geoFor, ip, memoryDatabase, overlayConfig, serverConfig } from './helpers.js';
+import { CITY, city, client, geoFor, ip, memoryDatabase, overlayConfig, serverConfig } from './helpers.js';
 
 const ctx = geoFor();
 const locate = (addr: string) => ctx.geo.locate(ip(addr));

@@ -7,11 +7,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import test from 'ava';
-import { isPrivate } from '../../src/net/ranges.js';
 import { decidePool, type GslbEnv } from '../../src/gslb/decide.js';
-import { Rotation } from '../../src/gslb/rotation.js';
 import type { Pool } from '../../src/gslb/pool.js';
+import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
+import { isPrivate } from '../../src/net/ranges.js';
 import { BASE_CONFIG, query, startServer } from '../helpers/server.js';
 import { client, geoFor, mulberry32, zonePools } from './helpers.js';
 

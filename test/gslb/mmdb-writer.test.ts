@@ -10,8 +10,8 @@ import test from 'ava';
 import { Reader } from 'maxmind';
 import { GeoLocator, openDatabase, readRecord } from '../../src/gslb/geo.js';
 import { geoRecord, parseNetworks } from '../../tools/geodb-build.mjs';
-import { encodeValue, parseNetwork, writeMmdb, type Value } from '../../tools/mmdb-writer.mjs';
-import { city, CITY, ip } from './helpers.js';
+import { encodeValue, parseNetwork, type Value, writeMmdb } from '../../tools/mmdb-writer.mjs';
+import { CITY, city, ip } from './helpers.js';
 
 type Rec = Record<string, unknown>;
 const read = (buf: Buffer) => new Reader<Rec>(buf);
@@ -135,7 +135,7 @@ test('identical records are stored once', (t) => {
 test('strings across the control-byte size classes (<29, 29+1 byte, 285+2 bytes, 65821+3 bytes) round-trip', (t) => {
   const lengths = [0, 1, 28, 29, 30, 284, 285, 286, 65820, 65821, 65822, 200_000];
   const r = read(writeMmdb(lengths.map((n, i) => ({ network: `10.0.${i}.0/24`, data: { s: 'x'.repeat(n) } }))));
-  lengths.forEach((n, i) => t.is((r.get(`10.0.${i}.1`) as { s: string }).s.length, n, `length ${n}`));
+  for (const [i, n] of lengths.entries()) t.is((r.get(`10.0.${i}.1`) as { s: string }).s.length, n, `length ${n}`);
   // multi-byte UTF-8: the size counts bytes, not characters
   const text = 'São Paulo · Zürich · 東京 · '.repeat(10);
   t.true(Buffer.byteLength(text) > 285 && text.length < 285);

@@ -2,13 +2,13 @@
 // without replacement), random, sticky (rendezvous hash of the client /24 or /56), fastest. The statistical
 // tests (issue 3, acceptance 2) draw from a seeded PRNG so every run sees the same numbers.
 import test from 'ava';
+import { decidePool, type GslbEnv } from '../../src/gslb/decide.js';
+import type { Target } from '../../src/gslb/pool.js';
+import { Rotation } from '../../src/gslb/rotation.js';
+import { fastestOrder, rotate, type SelectInput, selectTargets, shuffled, stickyOrder, weightedOrder } from '../../src/gslb/select.js';
+import { HealthTable } from '../../src/health/table.js';
 import { ipToBytes } from '../../src/net/address.js';
 import { maskBytes } from '../../src/net/cidr.js';
-import { decidePool, type GslbEnv } from '../../src/gslb/decide.js';
-import { Rotation } from '../../src/gslb/rotation.js';
-import type { Target } from '../../src/gslb/pool.js';
-import { fastestOrder, rotate, selectTargets, shuffled, stickyOrder, weightedOrder, type SelectInput } from '../../src/gslb/select.js';
-import { HealthTable } from '../../src/health/table.js';
 import { client, geoFor, keyOf, mulberry32, poolOf } from './helpers.js';
 
 const targetsOf = (body: string): Target[] => poolOf(body).regions[0]!.targets;

@@ -10,16 +10,16 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { TLSSocket } from 'node:tls';
 import { Writable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { CheckSpec, PoolSpec } from '../../src/config/zone-file.js';
+import { type ProbeResult, type ProbeTarget, probe } from '../../src/health/checks.js';
 import { healthKey } from '../../src/health/probe-list.js';
-import { probe, type ProbeResult, type ProbeTarget } from '../../src/health/checks.js';
 import type { CheckTarget, TargetUse } from '../../src/health/prober.js';
 
 /** The n-th backend address, 127.0.1.n. */

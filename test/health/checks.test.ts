@@ -8,7 +8,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import net from 'node:net';
 import test from 'ava';
 import { MAX_BODY, probe, probeTcpSocket, RAW_TCP_CHECKS } from '../../src/health/checks.js';
-import { startServer, BASE_CONFIG } from '../helpers/server.js';
+import { BASE_CONFIG, startServer } from '../helpers/server.js';
 import { addr, checkSpec, FullBacklog, HttpBackend, Lateness, RawBackend, stateChanges, TcpBackend, waitFor } from './backends.js';
 
 /**

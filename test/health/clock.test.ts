@@ -5,9 +5,9 @@
 // times are taken with performance.now(). lastCheck, which people read, still follows the wall clock.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import test from 'ava';
-import { HealthTable } from '../../src/health/table.js';
-import { probe, type ProbeResult, type ProbeTarget } from '../../src/health/checks.js';
+import { type ProbeResult, type ProbeTarget, probe } from '../../src/health/checks.js';
 import { Prober, SLOT_MS } from '../../src/health/prober.js';
+import { HealthTable } from '../../src/health/table.js';
 import { captureLogger, checkSpec, checkTarget, TcpBackend } from './backends.js';
 
 const IV = 200;

@@ -4,15 +4,16 @@
 // reason; a rejection nothing handled is logged, and the server goes on. Real `steerdns serve` processes
 // (dist/cli.js), real HTTP backends on 127.0.6.x, real DNS queries. Also: a reload that brings a target in a
 // health.deny network is refused the same way.
-import { writeFileSync, rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import {
   BASE_CONFIG,
   CLI,
-  ROOT,
+  type LoggedProcess,
   query,
+  ROOT,
   runCli,
   servingPort,
   spawnLogged,
@@ -20,7 +21,6 @@ import {
   startServer,
   udp,
   writeFixture,
-  type LoggedProcess,
 } from '../helpers/server.js';
 import { HttpBackend, TcpBackend, waitFor } from './backends.js';
 

@@ -8,12 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import test, { type ExecutionContext } from 'ava';
+import { MAX_BODY, type ProbeResult, type ProbeTarget, probe } from '../../src/health/checks.js';
+import { type CheckTarget, Prober, SLOT_MS, type StateChange } from '../../src/health/prober.js';
 import { HealthTable, type TargetHealth } from '../../src/health/table.js';
-import { MAX_BODY, probe, type ProbeResult, type ProbeTarget } from '../../src/health/checks.js';
-import { Prober, SLOT_MS, type CheckTarget, type StateChange } from '../../src/health/prober.js';
 import { probeListOf } from '../../src/load-report.js';
 import { bytesToIp, ipToBytes } from '../../src/net/address.js';
-import { BASE_CONFIG, query, startServer, udp, type TestServer } from '../helpers/server.js';
+import { BASE_CONFIG, query, startServer, type TestServer, udp } from '../helpers/server.js';
 import { heldStill } from '../operate/helpers.js';
 import {
   addr,
@@ -23,6 +23,8 @@ import {
   forceGc,
   HttpBackend,
   Lateness,
+  type LogLine,
+  type ProbeRecord,
   panicLines,
   panicOverLines,
   RawBackend,
@@ -32,8 +34,6 @@ import {
   stateChanges,
   TcpBackend,
   waitFor,
-  type LogLine,
-  type ProbeRecord,
 } from './backends.js';
 
 // ---- harness ---------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import test from 'ava';
-import { decode, query, servingPort, spawnServe, udpRaw, writeFixture, type LoggedProcess } from '../helpers/server.js';
 import { SLOT_MS } from '../../src/health/prober.js';
+import { decode, type LoggedProcess, query, servingPort, spawnServe, udpRaw, writeFixture } from '../helpers/server.js';
 
 const N = 1000;
 const INTERVAL_MS = 1000;

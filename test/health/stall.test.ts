@@ -5,9 +5,9 @@
 // In its own process (ava runs each file apart): the stall is this event loop held busy on purpose.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import test from 'ava';
-import { HealthTable } from '../../src/health/table.js';
 import type { ProbeResult } from '../../src/health/checks.js';
 import { Prober } from '../../src/health/prober.js';
+import { HealthTable } from '../../src/health/table.js';
 import { captureLogger, checkSpec, checkTarget } from './backends.js';
 
 const N = 300;

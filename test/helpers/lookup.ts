@@ -61,7 +61,10 @@ const tables = new WeakMap<Zones, Map<string, LookupTable>>();
 /** The zone table of `zones` under `config`, prepared once per (zones object, config). */
 export function zoneTable(zones: Zones, config = LOOKUP_CONFIG): LookupTable {
   let byConfig = tables.get(zones);
-  if (!byConfig) tables.set(zones, (byConfig = new Map()));
+  if (!byConfig) {
+    byConfig = new Map();
+    tables.set(zones, byConfig);
+  }
   const known = byConfig.get(config);
   if (known) return known;
   const cfgResult = parseServerConfig(join(DIR, 'steerdns.yaml'), config);

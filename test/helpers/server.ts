@@ -1,6 +1,6 @@
 // Test harness: writes a config and zone files into a temp folder, starts the real server on an
 // ephemeral loopback port, and offers dns-packet clients over UDP and TCP plus real `dig`.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -106,7 +106,7 @@ export interface Rec {
   type: string;
   class: string;
   ttl: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: dns-packet's data differs per record type; each test reads the fields of its type
   data: any;
   udpPayloadSize?: number;
   extendedRcode?: number;

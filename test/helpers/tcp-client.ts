@@ -1,7 +1,7 @@
 // A TCP client for the DNS tests: frames queries, parses framed replies as they arrive, and records when the
 // connection closed (test/dns/tcp.test.ts, test/dns/abuse.test.ts).
 import net from 'node:net';
-import { SAMPLE_ZONE, decode, u16, type Reply } from './server.js';
+import { decode, type Reply, SAMPLE_ZONE, u16 } from './server.js';
 
 // The sample zone and big.test, whose one answer (~58 KB, close to the 64 KiB TCP limit) is for the client
 // that does not read.

@@ -88,7 +88,7 @@ export function rawQuery(f: QueryFields): Buffer {
   h.writeUInt16BE(f.id ?? 0x1234, 0);
   h.writeUInt16BE(f.flags ?? 0x0100, 2);
   const counts = f.counts ?? [1, 0, 0, records.length];
-  counts.forEach((c, i) => h.writeUInt16BE(c, 4 + 2 * i));
+  for (const [i, c] of counts.entries()) h.writeUInt16BE(c, 4 + 2 * i);
   const q = Buffer.alloc(4);
   q.writeUInt16BE(f.qtype, 0);
   q.writeUInt16BE(f.qclass ?? 1, 2);

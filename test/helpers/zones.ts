@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SerialStore } from '../../src/config/serial.js';
 import { loadServerConfig, type ServerConfig } from '../../src/config/server-config.js';
 import type { ResponderHooks } from '../../src/dns/respond.js';
-import { poolResolver, type GslbEnv } from '../../src/gslb/decide.js';
+import { type GslbEnv, poolResolver } from '../../src/gslb/decide.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { loadSnapshot, type Snapshot } from '../../src/snapshot.js';
 import { ROOT, writeFixture } from './server.js';

@@ -1,7 +1,7 @@
 // Unit tests of networks: parsing, masks, membership (src/net/cidr.ts).
 import test from 'ava';
 import { ipToBytes } from '../../src/net/address.js';
-import { inNetwork, maskBytes, parseCidr, type Cidr } from '../../src/net/cidr.js';
+import { type Cidr, inNetwork, maskBytes, parseCidr } from '../../src/net/cidr.js';
 
 test('maskBytes', (t) => {
   t.deepEqual([...maskBytes(Uint8Array.from([192, 0, 2, 255]), 24)], [192, 0, 2, 0]);

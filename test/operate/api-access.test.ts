@@ -16,10 +16,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import { pino } from 'pino';
-import { HttpApi } from '../../src/http/api.js';
 import { HTTP_CONNECTIONS_PER_SOURCE } from '../../src/config/http-defaults.js';
+import { HttpApi } from '../../src/http/api.js';
 import { Metrics } from '../../src/metrics.js';
-import { BASE_CONFIG, query, runCli, SAMPLE_ZONE, startServer, udp, writeFixture, type TestServer } from '../helpers/server.js';
+import { BASE_CONFIG, query, runCli, SAMPLE_ZONE, startServer, type TestServer, udp, writeFixture } from '../helpers/server.js';
 
 const TOKEN = 'k3Jd8wQz1LmN0pXvT7sR';
 

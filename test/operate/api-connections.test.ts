@@ -8,10 +8,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import test from 'ava';
-import { ConnectionBudget, connectionSource } from '../../src/http/connections.js';
 import { HTTP_CONNECTIONS_PER_SOURCE, HTTP_LOOPBACK_CONNECTIONS, HTTP_REMOTE_CONNECTIONS } from '../../src/config/http-defaults.js';
-import { HTTP_HEADERS_TIMEOUT_MS as HEADERS_TIMEOUT_MS } from '../../src/http/api.js';
-import { CHECK_INTERVAL_MS } from '../../src/http/api.js';
+import { CHECK_INTERVAL_MS, HTTP_HEADERS_TIMEOUT_MS as HEADERS_TIMEOUT_MS } from '../../src/http/api.js';
+import { ConnectionBudget, connectionSource } from '../../src/http/connections.js';
 import { Lateness } from '../health/backends.js';
 import { BASE_CONFIG, SAMPLE_ZONE, startServer } from '../helpers/server.js';
 import { poll } from './helpers.js';

@@ -7,10 +7,11 @@
 // to the folder. The only edit is the config's addresses: the image listens on wildcard addresses, which a test
 // must not bind, so `listen` becomes 127.0.0.1:0 and `http` a free loopback port (substituted into the
 // HEALTHCHECK URL as well).
+
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
 import test from 'ava';
 import { parse as parseYaml } from 'yaml';
 import { dig, ROOT, runCli, spawnLogged, tempDir } from '../helpers/server.js';

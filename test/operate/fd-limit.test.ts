@@ -10,6 +10,9 @@ import { checkDescriptors, openFilesLimit } from '../../src/limits.js';
 import {
   BASE_CONFIG,
   CLI,
+  decode,
+  execFileP,
+  type LoggedProcess,
   query,
   SAMPLE_ZONE,
   spawnLogged,
@@ -17,9 +20,6 @@ import {
   tcp,
   tempDir,
   udpRaw,
-  decode,
-  execFileP,
-  type LoggedProcess,
 } from '../helpers/server.js';
 import { poll } from './helpers.js';
 

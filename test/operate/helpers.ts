@@ -10,7 +10,7 @@ import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { Server } from '../../src/server.js';
 import { SETTLE_MS } from '../../src/watch.js';
-import { decode, query, udp, type Msg } from '../helpers/server.js';
+import { decode, type Msg, query, udp } from '../helpers/server.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -349,7 +349,10 @@ function checkHistogram(f: Family): void {
       .sort();
     const key = JSON.stringify(rest);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { buckets: [] }));
+    if (!g) {
+      g = { buckets: [] };
+      groups.set(key, g);
+    }
     if (s.name === `${f.name}_bucket`) g.buckets.push({ le: parseValue(s.labels.le!, `${f.name} le`), v: s.value });
     else if (s.name === `${f.name}_sum`) g.sum = s.value;
     else if (s.name === `${f.name}_count`) g.count = s.value;

@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { BASE_CONFIG, ROOT, decode, query, startServer, tcp, udp, udpRaw, type Msg, type TestServer } from '../helpers/server.js';
-import { get, parsePrometheus, poll, queryOfType, sampleSum, sampleValue, scrape, sleep, soaSerial, type Family } from './helpers.js';
+import { BASE_CONFIG, decode, type Msg, query, ROOT, startServer, type TestServer, tcp, udp, udpRaw } from '../helpers/server.js';
+import { type Family, get, parsePrometheus, poll, queryOfType, sampleSum, sampleValue, scrape, sleep, soaSerial } from './helpers.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { addr, HttpBackend } from '../health/backends.js';
-import { BASE_CONFIG, dig, servingPort, spawnServe, startServer, writeFixture, type LoggedProcess } from '../helpers/server.js';
+import { BASE_CONFIG, dig, type LoggedProcess, servingPort, spawnServe, startServer, writeFixture } from '../helpers/server.js';
 import { addressesOf, get, poll, soaSerial } from './helpers.js';
 
 const HTTP_CONFIG = `${BASE_CONFIG}http: "127.0.0.1:0"\n`;

@@ -8,7 +8,7 @@ import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { FolderWatcher, MAX_UNSETTLED_MS, SETTLE_MS } from '../../src/watch.js';
-import { startServer, tempDir, type Msg } from '../helpers/server.js';
+import { type Msg, startServer, tempDir } from '../helpers/server.js';
 import { addressesOf, poll, soaSerial, startLoop } from './helpers.js';
 
 const NAMES = 400;
@@ -155,7 +155,10 @@ test.serial(
     // every read of the wall clock is an hour behind the one before
     const realNow = Date.now;
     let back = 0;
-    Date.now = () => realNow() - (back += 3_600_000);
+    Date.now = () => {
+      back += 3_600_000;
+      return realNow() - back;
+    };
     t.teardown(() => {
       Date.now = realNow;
     });

@@ -12,21 +12,21 @@ import net from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { pino } from 'pino';
+import { Server } from '../../src/server.js';
 import {
   BASE_CONFIG,
   dig,
   execFileP,
+  type LoggedProcess,
+  type Msg,
   query,
   servingPort,
   spawnServe,
   startServer,
   udp,
   writeFixture,
-  type LoggedProcess,
-  type Msg,
 } from '../helpers/server.js';
-import { Server } from '../../src/server.js';
-import { addressesOf, get, heldStill, poll, sampleValue, scrape, sleep, soaSerial, startIn, startLoop, type LoopQuery } from './helpers.js';
+import { addressesOf, get, heldStill, type LoopQuery, poll, sampleValue, scrape, sleep, soaSerial, startIn, startLoop } from './helpers.js';
 
 /** The bound of acceptance 1: an edit is served within 2 s. */
 const SERVED_WITHIN = 2000;

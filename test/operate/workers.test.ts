@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import packet from 'dns-packet';
 import { nextRestart, RESTART_MAX_MS, RESTART_MIN_MS, RESTART_STABLE_MS } from '../../src/cluster.js';
-import { CLI, ROOT, decode, query, spawnLogged, tcpMany, tempDir, u16, udpRaw, type LoggedProcess, type Msg } from '../helpers/server.js';
+import { CLI, decode, type LoggedProcess, type Msg, query, ROOT, spawnLogged, tcpMany, tempDir, u16, udpRaw } from '../helpers/server.js';
 import { startLoop } from './helpers.js';
 
 // ---- timings of the probed pool ------------------------------------------------------------------
@@ -295,7 +295,7 @@ async function tcpBatch(port: number, name: string, conns: number, perConn = 2, 
           '127.0.0.1',
           5000,
         );
-        replies.forEach((raw, i) => out.push(parseAnswer(raw, ids[i])));
+        for (const [i, raw] of replies.entries()) out.push(parseAnswer(raw, ids[i]));
       }
     }),
   );
@@ -966,7 +966,7 @@ test.serial(
     await sleep(200);
     const res = await loop.stop();
 
-    const idx = (pred: (l: Record<string, unknown>) => boolean) => r.p.logs.findIndex(pred);
+    const _idx = (pred: (l: Record<string, unknown>) => boolean) => r.p.logs.findIndex(pred);
     const at = (i: number) => r.p.logs[i]!.time as number;
     const from = r.p.logs.findIndex((l) => l.msg === 'SIGHUP: reloading');
     const after = (pred: (l: Record<string, unknown>) => boolean) => {
