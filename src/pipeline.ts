@@ -12,7 +12,13 @@ import { type ResponderHooks, respond, type ServerIdentity } from './dns/respond
 import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
 import type { Handle } from './dns/transport.js';
 import { writeAnswer, writeServfail } from './dns/writer.js';
+import { type GslbEnv, poolResolver } from './gslb/decide.js';
+import type { Pool } from './gslb/pool.js';
+import { Rotation } from './gslb/rotation.js';
+import type { HealthTable } from './health/table.js';
 import type { Metrics } from './metrics.js';
+import { PoolEvents } from './pool-events.js';
+import type { Snapshot } from './snapshot.js';
 
 export interface ResponderConfig {
   nsid: string | null;
@@ -148,4 +154,23 @@ function logQuery(log: Logger, ex: Exchange, out: Buffer | null, truncated: bool
     },
     'query',
   );
+}
+
+/**
+ * The server's answer path: the zones of the current snapshot, pool names answered by the GSLB decision over
+ * `health` (each decision counted, pools entering and leaving all_down logged), internal faults logged.
+ */
+export function gslbAnswerPath(
+  snapshot: () => Snapshot,
+  health: HealthTable,
+  metrics: Metrics,
+  log: Logger,
+  config: AnswerPathConfig,
+): AnswerPath<Pool> {
+  const poolEvents = new PoolEvents(metrics, log);
+  const gslb: GslbEnv = { health, rotation: new Rotation(), random: Math.random, onDecision: (pool, d) => poolEvents.decided(pool, d) };
+  const hooks = { resolveDynamic: poolResolver(gslb, () => snapshot().geo), rotation: gslb.rotation };
+  const responder = new Responder(snapshot, config, hooks);
+  responder.onError = (e, msg) => log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
+  return new AnswerPath(responder, metrics, log, config);
 }

@@ -8,9 +8,7 @@ import { formatDiagnostic } from './config/source.js';
 import { openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
 import { explain } from './explain.js';
-import { type GslbEnv, poolResolver } from './gslb/decide.js';
 import type { Pool } from './gslb/pool.js';
-import { Rotation } from './gslb/rotation.js';
 import { Prober } from './health/prober.js';
 import { HealthTable } from './health/table.js';
 import { accessRulesOf } from './http/access.js';
@@ -19,8 +17,7 @@ import { descriptorNeeds, logOpenFiles } from './limits.js';
 import { type BoundAddress, listenText, openDnsListeners } from './listen.js';
 import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
 import { Metrics } from './metrics.js';
-import { AnswerPath, queryHandler, Responder } from './pipeline.js';
-import { PoolEvents } from './pool-events.js';
+import { type AnswerPath, gslbAnswerPath, queryHandler } from './pipeline.js';
 import { type Capabilities, capabilitiesOf, type Role, type RoleHooks } from './role.js';
 import { loadSnapshot, type Snapshot, withCurrentDatabase } from './snapshot.js';
 import { createLogger, nothingToServe, StartupError } from './startup.js';
@@ -42,7 +39,6 @@ export class Server {
   private readonly tcp: TcpListener[] = [];
   /** Every TCP connection, across listen addresses: the connection cap and idle timeout apply to all. */
   private tcpConnections!: TcpConnections;
-  private readonly responder: Responder<Pool>;
   /** What every listener's answer path shares (the listeners' handlers are built from it). */
   private readonly answering: AnswerPath<Pool>;
   private serials: SerialStore;
@@ -65,17 +61,7 @@ export class Server {
     this.caps = capabilitiesOf(role);
     this.metrics.worker = hooks.workerId ?? null;
     this.serials = openSerials(config.stateDir, this.caps.writesSerials, log);
-    const poolEvents = new PoolEvents(this.metrics, log); // counts decisions, logs pools entering and leaving all_down
-    const gslb: GslbEnv = {
-      health: this.health,
-      rotation: new Rotation(),
-      random: Math.random,
-      onDecision: (pool, d) => poolEvents.decided(pool, d),
-    };
-    this.responder = new Responder(() => this.snapshot, config, {
-      resolveDynamic: poolResolver(gslb, () => this.snapshot.geo),
-      rotation: gslb.rotation,
-    });
+    this.answering = gslbAnswerPath(() => this.snapshot, this.health, this.metrics, log, config);
     this.prober = new Prober({
       table: this.health,
       log,
@@ -84,8 +70,6 @@ export class Server {
       onResult: (_t, r) => this.metrics.healthCheck(r.kind),
       onChange: (c) => this.metrics.targetChanged(c),
     });
-    this.responder.onError = (e, msg) => this.log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
-    this.answering = new AnswerPath(this.responder, this.metrics, log, config);
   }
 
   static async start(opts: ServerOptions): Promise<Server> {
@@ -152,6 +136,7 @@ export class Server {
   private async listenHttp(): Promise<void> {
     const addr = this.config.http;
     if (!addr) return;
+    const workers = () => this.hooks.workerInfo?.() ?? [];
     this.http = new HttpApi({
       zoneCount: () => this.snapshot.zones.size,
       explain: (q) => explain(this.snapshot, this.health, 'live', q),
@@ -161,22 +146,11 @@ export class Server {
       log: this.log,
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
-      routes: statusRoutes(
-        () => this.snapshot,
-        this.health,
-        this.prober,
-        () => this.hooks.workerInfo?.() ?? [],
-      ),
+      routes: statusRoutes(() => this.snapshot, this.health, this.prober, workers),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
-    this.log.info(
-      {
-        http: `${addr.family === 6 ? `[${addr.host}]` : addr.host}:${this.httpPort}`,
-        token: addr.token !== null,
-        allowedHosts: addr.allowedHosts.length,
-      },
-      'HTTP API listening',
-    );
+    const http = listenText([{ host: addr.host, port: this.httpPort, family: addr.family }])[0];
+    this.log.info({ http, token: addr.token !== null, allowedHosts: addr.allowedHosts.length }, 'HTTP API listening');
   }
 
   /** The listening sockets whose 'error' is a failed accept: the HTTP API's and each DNS TCP listener's (read-only, for tests). */
@@ -204,11 +178,8 @@ export class Server {
 
   private async listen(): Promise<void> {
     this.tcpConnections = new TcpConnections({ maxConnections: this.config.limits.tcpConnections, idleMs: this.config.limits.tcpIdleMs });
-    await openDnsListeners(this.config.listen, () => this.handler(), this.tcpConnections, this.log, {
-      udp: this.udp,
-      tcp: this.tcp,
-      bound: this.bound,
-    });
+    const sinks = { udp: this.udp, tcp: this.tcp, bound: this.bound };
+    await openDnsListeners(this.config.listen, () => this.handler(), this.tcpConnections, this.log, sinks);
     if (this.caps.announcesServing) this.log.info({ listen: this.listenText(), zones: [...this.snapshot.zones.keys()] }, 'serving');
   }
 

@@ -493,7 +493,7 @@ test('geoip.ecs: false — ECS is neither used nor echoed (RFC 7871 §7.2.1); a 
       ['option body too short', [{ code: 8, data: Buffer.from([0, 1, 24]) }]],
       ['two ECS options', [ecs(1, 24, [81, 2, 69]), ecs(1, 24, [192, 0, 2])]],
     ];
-    const responder = (s.server as unknown as { responder: { slowParse: boolean } }).responder;
+    const responder = (s.server as unknown as { answering: { responder: { slowParse: boolean } } }).answering.responder;
     // both readers of the OPT record: the direct one, and the full decoder (other message shapes)
     for (const [tr, ask, slow] of [
       ['udp', ASK.udp, false],
