@@ -146,11 +146,8 @@ function readListen(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig, 
 }
 
 function readLog(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {
-  if (!ent || src.scalar(ent.value) === null) return;
-  const entries = src.map(ent.value, 'log');
-  if (!entries) return;
-  src.knownKeys(entries, ['level', 'queries'], 'log');
-  const e = entryMap(entries);
+  const e = src.section(ent, 'log', ['level', 'queries']);
+  if (!e) return;
   const level = e.get('level');
   if (level) {
     const l = src.oneOf(level.value, 'log.level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
@@ -161,11 +158,8 @@ function readLog(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): vo
 }
 
 function readLimits(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {
-  if (!ent || src.scalar(ent.value) === null) return;
-  const entries = src.map(ent.value, 'limits');
-  if (!entries) return;
-  src.knownKeys(entries, ['zone_bytes', 'tcp_connections', 'tcp_idle'], 'limits');
-  const e = entryMap(entries);
+  const e = src.section(ent, 'limits', ['zone_bytes', 'tcp_connections', 'tcp_idle']);
+  if (!e) return;
   const zb = e.get('zone_bytes');
   if (zb) {
     const n = parseSize(src.scalar(zb.value));
@@ -179,36 +173,19 @@ function readLimits(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig):
 }
 
 function readRrl(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {
-  if (!ent || src.scalar(ent.value) === null) return;
-  const entries = src.map(ent.value, 'rrl');
-  if (!entries) return;
-  src.knownKeys(entries, ['responses_per_second', 'window', 'slip', 'ipv4_prefix', 'ipv6_prefix', 'exempt', 'table_size'], 'rrl');
-  const e = entryMap(entries);
+  const e = src.section(ent, 'rrl', ['responses_per_second', 'window', 'slip', 'ipv4_prefix', 'ipv6_prefix', 'exempt', 'table_size']);
+  if (!e) return;
   const rrl: RrlConfig = { responsesPerSecond: 20, window: 5, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], tableSize: 65536 };
-  const int = (key: string, what: string, min: number, max: number, set: (n: number) => void) => {
+  const int = (key: string, min: number, max: number, fallback: number): number => {
     const x = e.get(key);
-    if (!x) return;
-    const n = src.integer(x.value, what, min, max);
-    if (n !== null) set(n);
+    return (x && src.integer(x.value, `rrl.${key}`, min, max)) ?? fallback;
   };
-  int('responses_per_second', 'rrl.responses_per_second', 1, 1_000_000, (n) => {
-    rrl.responsesPerSecond = n;
-  });
-  int('window', 'rrl.window', 1, 3600, (n) => {
-    rrl.window = n;
-  });
-  int('slip', 'rrl.slip', 0, 10, (n) => {
-    rrl.slip = n;
-  });
-  int('ipv4_prefix', 'rrl.ipv4_prefix', 1, 32, (n) => {
-    rrl.ipv4Prefix = n;
-  });
-  int('ipv6_prefix', 'rrl.ipv6_prefix', 1, 128, (n) => {
-    rrl.ipv6Prefix = n;
-  });
-  int('table_size', 'rrl.table_size', 1024, 16_777_216, (n) => {
-    rrl.tableSize = n;
-  });
+  rrl.responsesPerSecond = int('responses_per_second', 1, 1_000_000, rrl.responsesPerSecond);
+  rrl.window = int('window', 1, 3600, rrl.window);
+  rrl.slip = int('slip', 0, 10, rrl.slip);
+  rrl.ipv4Prefix = int('ipv4_prefix', 1, 32, rrl.ipv4Prefix);
+  rrl.ipv6Prefix = int('ipv6_prefix', 1, 128, rrl.ipv6Prefix);
+  rrl.tableSize = int('table_size', 1024, 16_777_216, rrl.tableSize);
   const ex = e.get('exempt');
   for (const item of ex ? src.list(ex.value) : []) {
     const t = src.string(item, 'rrl.exempt network');

@@ -44,11 +44,8 @@ export function readRegions(src: SourceFile, ent: Entry | undefined, cfg: Server
 }
 
 export function readGeoip(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {
-  if (!ent || src.scalar(ent.value) === null) return;
-  const entries = src.map(ent.value, 'geoip');
-  if (!entries) return;
-  src.knownKeys(entries, ['database', 'networks', 'ecs'], 'geoip');
-  const e = entryMap(entries);
+  const e = src.section(ent, 'geoip', ['database', 'networks', 'ecs']);
+  if (!e) return;
   const db = e.get('database');
   if (db && src.scalar(db.value) !== null) {
     const v = src.string(db.value, 'geoip.database');

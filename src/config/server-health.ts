@@ -3,7 +3,7 @@
 import type { Node } from 'yaml';
 import { parseCidr } from '../net/cidr.js';
 import { type ProbeNetwork, probeNetwork, type ServerConfig } from './server-spec.js';
-import { type Entry, entryMap, type SourceFile } from './source.js';
+import type { Entry, SourceFile } from './source.js';
 import { durationOf } from './values.js';
 
 /** `90%`, `0.9`, or `off` → fraction or null. */
@@ -20,11 +20,8 @@ function readPanic(src: SourceFile, node: Node | null): number | null | undefine
 }
 
 export function readHealth(src: SourceFile, ent: Entry | undefined, cfg: ServerConfig): void {
-  if (!ent || src.scalar(ent.value) === null) return;
-  const entries = src.map(ent.value, 'health');
-  if (!entries) return;
-  src.knownKeys(entries, ['interval', 'timeout', 'rise', 'fall', 'panic', 'panic_min_targets', 'deny', 'allow'], 'health');
-  const e = entryMap(entries);
+  const e = src.section(ent, 'health', ['interval', 'timeout', 'rise', 'fall', 'panic', 'panic_min_targets', 'deny', 'allow']);
+  if (!e) return;
   const h = cfg.health;
   const iv = e.get('interval');
   if (iv) h.intervalMs = durationOf(src, iv.value, 'health.interval', 100) ?? h.intervalMs;

@@ -268,6 +268,18 @@ export class SourceFile {
     }
   }
 
+  /**
+   * A top-level section of mapping form (`health:`, `rrl:`, ...) by key: null when it is absent or written
+   * empty (the defaults hold), or not a mapping (reported); every key not in `allowed` is reported.
+   */
+  section(ent: Entry | undefined, what: string, allowed: readonly string[]): Map<string, Entry> | null {
+    if (!ent || this.scalar(ent.value) === null) return null;
+    const entries = this.map(ent.value, what);
+    if (!entries) return null;
+    this.knownKeys(entries, allowed, what);
+    return entryMap(entries);
+  }
+
   /** A sequence's items, or a single non-sequence value as a one-item list. */
   list(node: Node | null): Node[] {
     const n = this.deref(node);

@@ -45,9 +45,27 @@ export function lookup<D extends DynamicName>(
 ): Answer {
   const zone = findZone(table, qname, qtype);
   if (!zone) return emptyAnswer(RCODE.REFUSED, null);
-  const ans = emptyAnswer(RCODE.NOERROR, zone.origin, true);
-  resolve(table, zone, qname, qtype, ans, client, resolveDynamic, 0, null);
-  return ans;
+  const s = new Search(table, zone, client, resolveDynamic);
+  resolve(s, qname, qtype);
+  return s.ans;
+}
+
+/** One lookup: what stays the same along a CNAME chain (which never leaves its zone), and the chain so far. */
+class Search<D extends DynamicName> {
+  readonly ans: Answer;
+  /** CNAMEs followed so far. */
+  depth = 0;
+  /** Names of the chain, from its first CNAME on (a name met again is a loop: it ends the chain). */
+  seen: Set<string> | null = null;
+
+  constructor(
+    readonly table: ZoneTable<D>,
+    readonly zone: Zone<D>,
+    readonly client: QueryClient,
+    readonly resolveDynamic: ResolveDynamic<D>,
+  ) {
+    this.ans = emptyAnswer(RCODE.NOERROR, zone.origin, true);
+  }
 }
 
 /** The first zone cut at or above `name` (below the apex), searching from the apex down. */
@@ -67,17 +85,8 @@ function findCut<D extends DynamicName>(zone: Zone<D>, name: string): ZoneNode<D
   }
 }
 
-function resolve<D extends DynamicName>(
-  table: ZoneTable<D>,
-  zone: Zone<D>,
-  qname: string,
-  qtype: number,
-  ans: Answer,
-  client: QueryClient,
-  resolveDynamic: ResolveDynamic<D>,
-  depth: number,
-  seen: Set<string> | null,
-): void {
+function resolve<D extends DynamicName>(s: Search<D>, qname: string, qtype: number): void {
+  const { zone, ans } = s;
   const cut = findCut(zone, qname);
   if (cut && !(cut.name === qname && qtype === TYPE.DS)) {
     referral(cut, ans);
@@ -94,7 +103,7 @@ function resolve<D extends DynamicName>(
     node = wildcard;
     ans.wildcard ??= wildcard.name;
   }
-  answerAt(table, zone, node, qname, qtype, ans, client, resolveDynamic, depth, seen);
+  answerAt(s, node, qname, qtype);
 }
 
 /** RFC 4592: the source of synthesis `*.<closest encloser>`, if it exists. */
@@ -110,22 +119,12 @@ function closestWildcard<D extends DynamicName>(zone: Zone<D>, qname: string): Z
 
 const ANY_PREFERENCE = [TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.TXT];
 
-function answerAt<D extends DynamicName>(
-  table: ZoneTable<D>,
-  zone: Zone<D>,
-  node: ZoneNode<D>,
-  owner: string,
-  qtype: number,
-  ans: Answer,
-  client: QueryClient,
-  resolveDynamic: ResolveDynamic<D>,
-  depth: number,
-  seen: Set<string> | null,
-): void {
+function answerAt<D extends DynamicName>(s: Search<D>, node: ZoneNode<D>, owner: string, qtype: number): void {
+  const ans = s.ans;
   const cname = node.rrsets.get(TYPE.CNAME);
   if (cname && qtype !== TYPE.CNAME) {
     ans.answer.push(withOwner(cname, owner));
-    chase(table, zone, cname, owner, qtype === TYPE.ANY ? -1 : qtype, ans, client, resolveDynamic, depth, seen);
+    if (qtype !== TYPE.ANY) chase(s, cname, owner, qtype); // ANY: the CNAME alone
     return;
   }
   let type = qtype;
@@ -136,7 +135,7 @@ function answerAt<D extends DynamicName>(
     type = ANY_PREFERENCE.find(present) ?? node.rrsets.firstType() ?? TYPE.ANY;
   }
   if (node.dynamic && (type === TYPE.A || type === TYPE.AAAA)) {
-    const d = resolveDynamic(node.dynamic, type === TYPE.A ? 4 : 6, client);
+    const d = s.resolveDynamic(node.dynamic, type === TYPE.A ? 4 : 6, s.client);
     ans.ecsScope = Math.max(ans.ecsScope, d.scope);
     if (d.kind === 'answer') {
       ans.answer.push(rrset(owner, type, d.ttl, d.rdata, false)); // already in the resolver's order
@@ -160,25 +159,14 @@ function answerAt<D extends DynamicName>(
   if (set.additional) ans.additional.push(...set.additional);
 }
 
-function chase<D extends DynamicName>(
-  table: ZoneTable<D>,
-  zone: Zone<D>,
-  cname: RRset,
-  owner: string,
-  qtype: number,
-  ans: Answer,
-  client: QueryClient,
-  resolveDynamic: ResolveDynamic<D>,
-  depth: number,
-  seen: Set<string> | null,
-): void {
-  if (qtype < 0) return; // ANY: the CNAME alone
+function chase<D extends DynamicName>(s: Search<D>, cname: RRset, owner: string, qtype: number): void {
   const target = cname.target!;
-  if (!inZone(table, zone, target) || depth + 1 >= MAX_CNAME_CHAIN) return;
-  const visited = seen ?? new Set([owner]);
-  if (visited.has(target)) return; // loop: the chain so far is the answer
-  visited.add(target);
-  resolve(table, zone, target, qtype, ans, client, resolveDynamic, depth + 1, visited);
+  if (!inZone(s.table, s.zone, target) || s.depth + 1 >= MAX_CNAME_CHAIN) return;
+  s.seen ??= new Set([owner]);
+  if (s.seen.has(target)) return; // loop: the chain so far is the answer
+  s.seen.add(target);
+  s.depth++;
+  resolve(s, target, qtype);
 }
 
 /**
