@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `steerdns` command (spec §1): serve, check, explain.
+// The `steerdns` command (docs/operations.md#commands): serve, check, explain.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';

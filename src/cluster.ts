@@ -1,8 +1,8 @@
-// `workers: N` (spec §2, §6): N worker processes answer DNS on the same addresses (node:cluster shares the
-// sockets); the primary loads and watches the files, runs the one health prober and the HTTP API, and
-// sends every worker the health table and reload commands. Workers that cannot start (the address taken,
-// no permission) end the primary with the reason; a worker that dies later is restarted with a growing
-// delay and counted. Reloads roll over the workers one at a time, so some worker always answers.
+// `workers: N` (docs/operations.md#workers): N worker processes answer DNS on the same addresses (node:cluster
+// shares the sockets); the primary loads and watches the files, runs the one health prober and the HTTP API,
+// and sends every worker the health table and reload commands. Workers that cannot start (the address taken, no
+// permission) end the primary with the reason; a worker that dies later is restarted with a growing delay and
+// counted. Reloads roll over the workers one at a time, so some worker always answers.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';

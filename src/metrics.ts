@@ -1,5 +1,5 @@
-// Prometheus metrics (spec §8), exported through prom-client. Label values are bounded: zones and pools
-// come from the config, qtype is a known type or `other`, rcode a known name.
+// Prometheus metrics (docs/http-api.md#metrics), exported through prom-client. Label values are bounded: zones
+// and pools come from the config, qtype is a known type or `other`, rcode a known name.
 //
 // The per-query counters (queries, truncation, latency, pool decisions) are kept in plain typed arrays and
 // turned into Prometheus samples only when /metrics is scraped: counting a query is an array increment,

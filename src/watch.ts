@@ -1,11 +1,11 @@
 // The files a running server follows (ServerFiles): the zones folder (FolderWatcher) and the GeoIP database
 // (FilePoller).
 //
-// Watching the zones folder (spec §7): any change — an edit, an atomic rename, a new or removed file, a
-// symlink swap as Kubernetes ConfigMaps do — schedules one reload, once the folder's zone files have held
-// still (same names, sizes and modification times, no change event) for a settle time: a file still being
-// written is not read half-way. Editors' temp files trigger it too, harmlessly: the loader only reads
-// `*.yaml` that do not start with a dot, and unchanged files are not re-parsed.
+// Watching the zones folder (docs/zone-format.md#reload-and-the-last-good-version): any change — an edit, an
+// atomic rename, a new or removed file, a symlink swap as Kubernetes ConfigMaps do — schedules one reload, once
+// the folder's zone files have held still (same names, sizes and modification times, no change event) for a
+// settle time: a file still being written is not read half-way. Editors' temp files trigger it too, harmlessly:
+// the loader only reads `*.yaml` that do not start with a dot, and unchanged files are not re-parsed.
 import { type FSWatcher, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from './config/server-config.js';

@@ -1,4 +1,4 @@
-// Acceptance item 1 of issue 2: after `npm install`, `npm start` answers
+// After `npm install`, `npm start` answers
 // `dig @127.0.0.1 -p 5300 www.example.test` from the repository's own steerdns.yaml and sample zones.
 import dgram from 'node:dgram';
 import test from 'ava';

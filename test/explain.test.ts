@@ -66,7 +66,7 @@ function assertLondonGB(t: import('ava').ExecutionContext, r: CliResult): void {
   for (const a of answers) t.regex(a, /^ {2}app\.example\.test\. 30 IN A 198\.51\.100\.\d+$/);
 }
 
-// ---- acceptance 4: the bundled country database with no config -----------------------------------
+// ---- the repository config: the bundled country database, no geoip.database ----------------------
 
 test('the repository config (bundled database) --offline: 81.2.69.142 is located in GB (coarse) and eu-west is chosen', async (t) => {
   const r = await explainCli(['app.example.test', '--from', '81.2.69.142', '--offline']);
@@ -180,7 +180,8 @@ test('--subnet shows the ECS path: the client subnet is located (US → us-east)
   t.is(j.answer.ecsScope, prefix);
 });
 
-// spec §10: the ECS address decides even when private (the client is unknown, not at its resolver's place)
+// the ECS address decides even when private: the client is unknown, not at its resolver's place
+// (docs/dns-behaviour.md#unlocatable-and-private-ecs-addresses)
 test('--subnet with a private address: the client is unknown, regions in written order, scope the source prefix', async (t) => {
   const r = await explainCli(['app.example.test', '--from', '81.2.69.142', '--subnet', '10.1.2.0/24', '--offline']);
   t.is(r.code, 0, r.stderr);
@@ -226,7 +227,7 @@ test('bad inputs exit non-zero with a clear message', async (t) => {
   }
 });
 
-// ---- acceptance 5 with a running server: live health ---------------------------------------------
+// ---- a running server: explain shows live health -------------------------------------------------
 
 const ZONE = `
 origin: example.test

@@ -1,7 +1,7 @@
-// `steerdns serve` (spec §1, §7; issue 2): a broken zone at start is refused with the same message `check`
-// prints while the others serve; nothing to serve → non-zero exit; a broken steerdns.yaml → exit 1;
-// SIGTERM/SIGINT stop gracefully with exit 0; SIGHUP reloads, keeping the last good version of a broken
-// zone; pino JSON lines on stdout.
+// `steerdns serve` (docs/operations.md#steerdns-serve, docs/zone-format.md#reload-and-the-last-good-version): a
+// broken zone at start is refused with the same message `check` prints while the others serve; nothing to serve
+// → non-zero exit; a broken steerdns.yaml → exit 1; SIGTERM/SIGINT stop gracefully with exit 0; SIGHUP reloads,
+// keeping the last good version of a broken zone; pino JSON lines on stdout.
 
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';

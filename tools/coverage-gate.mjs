@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test` gate: line coverage of src/dns and src/config must stay at or above 90% (issue 2, item 6).
+// `npm test` gate: line coverage of src/dns and src/config must stay at or above 90%.
 // Reads the json-summary that c8 writes to coverage/coverage-summary.json.
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

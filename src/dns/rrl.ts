@@ -1,11 +1,11 @@
-// Response rate limiting for UDP (as in BIND, Knot and NSD RRL; spec §2 `rrl:`). A spoofed flood asking
-// for one answer again and again must not turn this server into an amplifier aimed at the victim whose
-// address was forged. Responses are counted per key — (client /24 or /56, the name asked — the zone for
-// NXDOMAIN and errors —, qtype, kind of response) — in a fixed-size table, so that a flood from random
-// sources cannot grow memory. Over the budget, every `slip`-th response goes out truncated (TC=1: a real
-// client retries over TCP, where a forged source cannot follow) and the others are dropped. TCP is never
-// limited; `exempt` networks neither. The limit stage of the answer path: the limiter classifies each
-// response into its own key (below) and answers with the response, a slip, or nothing.
+// Response rate limiting for UDP (as in BIND, Knot and NSD RRL; `rrl:`, docs/configuration.md#rrl). A spoofed
+// flood asking for one answer again and again must not turn this server into an amplifier aimed at the victim
+// whose address was forged. Responses are counted per key — (client /24 or /56, the name asked — the zone for
+// NXDOMAIN and errors —, qtype, kind of response) — in a fixed-size table, so that a flood from random sources
+// cannot grow memory. Over the budget, every `slip`-th response goes out truncated (TC=1: a real client retries
+// over TCP, where a forged source cannot follow) and the others are dropped. TCP is never limited; `exempt`
+// networks neither. The limit stage of the answer path: the limiter classifies each response into its own key
+// (below) and answers with the response, a slip, or nothing.
 import { randomBytes } from 'node:crypto';
 import type { Family } from '../net/address.js';
 import { maskBytes } from '../net/cidr.js';

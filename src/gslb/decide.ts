@@ -1,7 +1,7 @@
-// The pool decision (spec §5): locate the client → order the regions → take the first region that
-// qualifies → select targets → TTL and ECS scope. Pure: health, rotation state and the random source come
-// in through `GslbEnv`; `steerdns explain` passes a trace and prints what this same function decided.
-// poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call lookup() makes.
+// The pool decision (docs/dns-behaviour.md#pool-decisions): locate the client → order the regions → take the
+// first region that qualifies → select targets → TTL and ECS scope. Pure: health, rotation state and the random
+// source come in through `GslbEnv`; `steerdns explain` passes a trace and prints what this same function
+// decided. poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call lookup() makes.
 import type { DynamicAnswer } from '../dns/dynamic.js';
 import type { HealthView } from '../health/table.js';
 import { maskBytes } from '../net/cidr.js';
@@ -193,7 +193,7 @@ function allDown(
     if (t) Object.assign(t, { reason: 'fallback', answer: [], ttl: d.ttl, halved: true, scope: d.scope, chosen: d.region });
     return { ...d, reason: 'fallback', ttl: Math.max(1, Math.min(d.ttl, Math.floor(pool.ttl / 2))) };
   }
-  // the same NODATA / SERVFAIL for every client: ECS scope 0 (spec §4)
+  // the same NODATA / SERVFAIL for every client: ECS scope 0 (docs/dns-behaviour.md#step-7-ecs-scope)
   if (mode.kind === 'nodata') return result('nodata', [], null, 'all_down', true, false, false);
   if (mode.kind === 'servfail') return result('servfail', [], null, 'all_down', true, false, false);
   // serve-all (and a fallback that cannot be followed): fail open with the first region's targets —
@@ -213,8 +213,9 @@ function allDown(
 }
 
 /**
- * ECS scope: the block the client was placed by when the answer depends on the client — an unlocated one
- * (spec §10) at least as long as the source prefix —, widened to /24 (/56) for sticky.
+ * ECS scope: the block the client was placed by when the answer depends on the client — an unlocated one at
+ * least as long as the source prefix —, widened to /24 (/56) for sticky
+ * (docs/dns-behaviour.md#step-7-ecs-scope).
  */
 function scopeFor(pool: Pool, cl: ClientLocation, order: RegionOrder): number {
   if (cl.via !== 'ecs') return 0;

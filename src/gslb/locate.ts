@@ -1,6 +1,6 @@
-// Placing the client of a query (spec §5 step 1): the ECS address when present and enabled, else the
-// packet's source address, looked up by the GeoIP locator. Done at most once per query: the result is kept
-// on the query's client object, so every pool (and a CNAME chain's next one) reuses it.
+// Placing the client of a query (docs/dns-behaviour.md#step-1-locate-the-client): the ECS address when present
+// and enabled, else the packet's source address, looked up by the GeoIP locator. Done at most once per query:
+// the result is kept on the query's client object, so every pool (and a CNAME chain's next one) reuses it.
 import type { QueryClient } from '../dns/dynamic.js';
 import { isPrivate } from '../net/ranges.js';
 import { sourceBytes } from '../net/source.js';
@@ -19,7 +19,10 @@ export interface ClientLocation {
   ecsIgnored?: string;
   /** Why an ECS address that decided has no location: the client is unknown (not the resolver's place). */
   unlocated?: 'private address' | 'located by nothing';
-  /** The least ECS scope an answer for this client may claim (spec §10: an unlocated block, at least the source prefix). */
+  /**
+   * The least ECS scope an answer for this client may claim: the unlocated block, at least the source prefix
+   * (docs/dns-behaviour.md#unlocatable-and-private-ecs-addresses).
+   */
   minScope?: number;
   /** The address looked up, 4 or 16 bytes (ECS address padded with zeros). */
   bytes: Buffer;

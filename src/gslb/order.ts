@@ -1,6 +1,6 @@
-// Ordering a pool's regions for one client (spec §5 step 2): `nearest` by great-circle distance,
-// `failover` in written order, `map` by an explicit table. Regions `state: down` in steerdns.yaml are left
-// out; `drain` ones go last. Pure functions of (pool, location).
+// Ordering a pool's regions for one client (docs/dns-behaviour.md#step-2-order-the-regions): `nearest` by
+// great-circle distance, `failover` in written order, `map` by an explicit table. Regions `state: down` in
+// steerdns.yaml are left out; `drain` ones go last. Pure functions of (pool, location).
 import type { Location } from './geo.js';
 import type { Pool, PoolRegion } from './pool.js';
 
@@ -28,10 +28,10 @@ export interface RegionOrder {
   /** Whether the order depends on where the client is (ECS scope must then be set). */
   clientDependent: boolean;
   /**
-   * Index in `ranked` of the region of the all-healthy answer (spec §5 step 6): the first that qualifies
-   * with every target up, given the configured states — a region whose targets are all `state: down`, or
-   * whose min_healthy exceeds its size, never qualifies, and passing it over is configuration, not failover.
-   * Failing that, the first with any live target; -1 when none has one.
+   * Index in `ranked` of the region of the all-healthy answer (docs/dns-behaviour.md#step-6-ttl): the first
+   * that qualifies with every target up, given the configured states — a region whose targets are all
+   * `state: down`, or whose min_healthy exceeds its size, never qualifies, and passing it over is
+   * configuration, not failover. Failing that, the first with any live target; -1 when none has one.
    */
   allHealthy: number;
 }
@@ -73,8 +73,9 @@ export function computeOrder(pool: Pool, loc: Location): RegionOrder {
       clientDependent = live.length > 1;
     }
   }
-  // an overlay pin puts its region first (nearest and map); `failover` is always the written order (spec §5
-  // step 2), so its answer never depends on the client and its ECS scope 0 stays true for every block
+  // an overlay pin puts its region first (nearest and map); `failover` is always the written order
+  // (docs/dns-behaviour.md#step-2-order-the-regions), so its answer never depends on the client and its ECS
+  // scope 0 stays true for every block
   if (loc.region && pool.spec.policy !== 'failover') {
     const i = ranked.findIndex((r) => r.region.name === loc.region);
     if (i > 0) ranked.unshift(...ranked.splice(i, 1));

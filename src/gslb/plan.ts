@@ -1,7 +1,7 @@
-// Steps 3 and 4 of a pool decision up to the selection (spec §5): the first region that qualifies, the
-// one-region-for-both-families rule, which targets to select from, and whether the answer differs from the
-// all-healthy one (step 6). A plan depends only on (pool, family, region order, health state): memo.ts keeps
-// it with the order while the health table stands still.
+// Steps 3 and 4 of a pool decision up to the selection (docs/dns-behaviour.md#step-3-qualify-a-region): the
+// first region that qualifies, the one-region-for-both-families rule, which targets to select from, and whether
+// the answer differs from the all-healthy one (step 6). A plan depends only on (pool, family, region order,
+// health state): memo.ts keeps it with the order while the health table stands still.
 import type { HealthView } from '../health/table.js';
 import type { RegionOrder } from './order.js';
 import type { Pool, PoolRegion, Target } from './pool.js';

@@ -1,6 +1,6 @@
-// Choosing targets within a region (spec §5 step 4, `select:`): round-robin, weighted, random, sticky
-// (rendezvous hash of the client /24 or /56), fastest. Pure functions; rotation counters, the random
-// source and measured response times come in as arguments.
+// Choosing targets within a region (`select:`, docs/dns-behaviour.md#step-4-select-targets): round-robin,
+// weighted, random, sticky (rendezvous hash of the client /24 or /56), fastest. Pure functions; rotation
+// counters, the random source and measured response times come in as arguments.
 import type { SelectMode } from '../config/zone-file.js';
 import type { Target } from './pool.js';
 

@@ -1,8 +1,8 @@
-// One health probe of one target (spec §6): tcp (connect), http and https (GET path, Host and SNI, expected
-// status, optional body substring, TLS verification unless insecure). Every probe is bounded by the check's
-// timeout and reads at most MAX_BODY bytes; it never throws or rejects — even when Node refuses the request
-// itself (a path or header it will not send) the result is a failed probe carrying a short human reason.
-// Response times are measured on the monotonic clock: a step of the wall clock does not distort them.
+// One health probe of one target (docs/zone-format.md#health-checks): tcp (connect), http and https (GET path,
+// Host and SNI, expected status, optional body substring, TLS verification unless insecure). Every probe is
+// bounded by the check's timeout and reads at most MAX_BODY bytes; it never throws or rejects — even when Node
+// refuses the request itself (a path or header it will not send) the result is a failed probe carrying a short
+// human reason. Response times are measured on the monotonic clock: a wall-clock step does not distort them.
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';

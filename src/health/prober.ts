@@ -1,9 +1,9 @@
-// The active health prober (spec §6). It owns time: one schedule per distinct check identity (what is probed:
-// address, port, check, host — however many pools share it), probes spread over the interval with jitter,
-// rise/fall state machine, exponential backoff for down targets, and panic mode. It writes the HealthTable and
-// emits state changes; the answer path only reads the table. The schedule runs on the monotonic clock
-// (performance.now()): a step of the wall clock neither freezes probing nor fires every probe at once; the
-// wall clock only stamps what people read (lastCheck).
+// The active health prober (docs/operations.md#health-checking). It owns time: one schedule per distinct check
+// identity (what is probed: address, port, check, host — however many pools share it), probes spread over the
+// interval with jitter, rise/fall state machine, exponential backoff for down targets, and panic mode. It
+// writes the HealthTable and emits state changes; the answer path only reads the table. The schedule runs on
+// the monotonic clock (performance.now()): a step of the wall clock neither freezes probing nor fires every
+// probe at once; the wall clock only stamps what people read (lastCheck).
 import type { Logger } from 'pino';
 import type { HealthDefaults } from '../config/server-config.js';
 import type { CheckSpec } from '../config/zone-file.js';

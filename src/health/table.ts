@@ -1,6 +1,6 @@
-// The health table: one entry per health-check identity (address, port, check, host). Written only by
-// the prober (and by tests, which set states directly); read by the answer path through HealthView.
-// A target the table has never heard of is up: a restart never black-holes traffic (spec §6).
+// The health table: one entry per health-check identity (address, port, check, host). Written only by the
+// prober (and by tests, which set states directly); read by the answer path through HealthView. A target the
+// table has never heard of is up: a restart never black-holes traffic (docs/operations.md#health-checking).
 
 export interface TargetHealth {
   up: boolean;

@@ -1,4 +1,4 @@
-// Who may use the HTTP API (spec §10 "HTTP API access"): the Host header must name this server (a page on
+// Who may use the HTTP API (docs/http-api.md#access-rules): the Host header must name this server (a page on
 // another site that rebinds its name to 127.0.0.1 sends its own name: 421), and with `token_file` every
 // path but /healthz, /readyz (and /metrics unless `metrics_auth`) needs `Authorization: Bearer <token>`.
 // Writes always need the token; with none configured they are refused (403).

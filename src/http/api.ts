@@ -1,5 +1,5 @@
-// The HTTP API on `http:` (spec §8): /healthz, /readyz, /metrics, /explain. What it serves comes from the
-// application as functions (ApiSources) over the same snapshot and health table as the DNS path, and never
+// The HTTP API on `http:` (docs/http-api.md): /healthz, /readyz, /metrics, /explain. What it serves comes from
+// the application as functions (ApiSources) over the same snapshot and health table as the DNS path, and never
 // blocks it: every handler is a quick read. Who may ask is decided first (Host header, bearer token:
 // src/http/access.ts).
 import http from 'node:http';

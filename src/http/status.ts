@@ -1,5 +1,5 @@
-// GET /status (spec §8): zones with serial and load state; per pool, per region, per target: health,
-// last check result and time, response time. The shape, and the render cache the routes serve from; the
+// GET /status (docs/http-api.md#status): zones with serial and load state; per pool, per region, per target:
+// health, last check result and time, response time. The shape, and the render cache the routes serve from; the
 // application builds it (src/status.ts) from the snapshot and the health table.
 
 export interface StatusTarget {

@@ -1,4 +1,4 @@
-// Bad files (issue 7, "Harden it for the open Internet"): a truncated or corrupt GeoIP database, an empty zone
+// Bad files: a truncated or corrupt GeoIP database, an empty zone
 // file, a zone over limits.zone_bytes, a binary or non-UTF-8 zone, a directory or a dangling symlink where a
 // zone should be, YAML nested thousands deep, deep YAML aliases ("billion laughs") in a zone and in
 // steerdns.yaml, and a zone of 100,000 bad lines. Every case is walked end to end on a real server that was

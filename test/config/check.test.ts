@@ -1,5 +1,6 @@
-// `steerdns check` (spec §1–§3): broken configs and zones, each run through the real CLI, each asserting the
-// exact `file:line:col: message` line and exit status 1; the valid case, warnings, and the repository's own config.
+// `steerdns check` (docs/operations.md#steerdns-check, docs/zone-format.md#errors): broken configs and zones,
+// each run through the real CLI, each asserting the exact `file:line:col: message` line and exit status 1; the
+// valid case, warnings, and the repository's own config.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
@@ -306,7 +307,7 @@ records:
     },
     errors: ['zones/x.yaml:8:3: "www.sub" is below the zone cut at "sub": only A/AAAA glue may be written there, not TXT'],
   },
-  // ---- issue 11: what the prober could not send, addresses written two ways, probe destinations ----
+  // ---- check paths and headers the prober could not send, a target written two ways, probe destinations ----
   {
     title: 'zone: a check path with a character Node cannot send (€)',
     zones: {

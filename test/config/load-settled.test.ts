@@ -1,6 +1,6 @@
-// A zone file that changes while it is being read (issue 11, item 14) is refused, not served: what was read
-// is neither the old file nor the new one. The read of a large zone takes long enough for a writer in another
-// process, appending a line every 5 ms, to change the file in the middle of it.
+// A zone file that changes while it is being read is refused, not served: what was read is neither the old file
+// nor the new one (docs/zone-format.md#reload-and-the-last-good-version). The read of a large zone takes long
+// enough for a writer in another process, appending a line every 5 ms, to change the file in the middle of it.
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

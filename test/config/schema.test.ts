@@ -1,5 +1,5 @@
-// The config and zone schemas in-process (spec §2, §3): every accepted form parsed to the expected values,
-// and every rule broken reported at its exact line:col with its message.
+// The config and zone schemas in-process (docs/configuration.md, docs/zone-format.md): every accepted form
+// parsed to the expected values, and every rule broken reported at its exact line:col with its message.
 import { join } from 'node:path';
 import test from 'ava';
 import { parseServerConfig, type ServerConfig } from '../../src/config/server-config.js';
@@ -39,7 +39,7 @@ const pool = (z: ZoneSpec | null, name = 'app.example.test'): PoolSpec => z!.nam
 
 // ---- steerdns.yaml --------------------------------------------------------------------------
 
-test('config: the spec §2 example parses to the documented values', (t) => {
+test('config: a full steerdns.yaml, every section written, parses to the documented values', (t) => {
   const { config: c, diags } = config(`listen: ["127.0.0.1:5300", "[::1]:5300"]
 zones: ./zones
 http: "127.0.0.1:8053"
@@ -332,7 +332,7 @@ test('config: warnings alone do not fail the config', (t) => {
 
 // ---- zone files ----------------------------------------------------------------------------
 
-test('zone: the spec §3 example parses, with the values it documents', (t) => {
+test('zone: a full zone (every kind of name: apex, wildcard, delegation, CNAME, pool) parses, with the values it documents', (t) => {
   const { zone: z, diags } = zone(`origin: example.test
 ttl: 3600
 soa:

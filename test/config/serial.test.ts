@@ -1,6 +1,6 @@
-// Automatic SOA serials (spec §3): max(previous + 1, Unix time) whenever the parsed records change, kept in
-// state_dir so a restart never goes back; an explicit `serial:` wins. Unit tests of SerialStore, then the
-// serial a real server answers for SOA queries across reloads and restarts.
+// Automatic SOA serials (docs/zone-format.md#automatic-serials): max(previous + 1, Unix time) whenever the
+// parsed records change, kept in state_dir so a restart never goes back; an explicit `serial:` wins. Unit tests
+// of SerialStore, then the serial a real server answers for SOA queries across reloads and restarts.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -1,4 +1,4 @@
-// Issue 7, acceptance 3: TCP and probe abuse on real loopback sockets. Every test states its time bound, ends
+// TCP and probe abuse on real loopback sockets. Every test states its time bound, ends
 // within it, and finishes by showing the server answering a normal query over UDP and over a new TCP connection.
 //
 // TCP (complements test/dns/tcp.test.ts, which covers 300 idle connections under the cap, partial lengths and
@@ -177,7 +177,10 @@ test.serial('TCP: a client sending one byte per second is closed after tcp_idle 
   });
 });
 
-/** 65535-byte frames of garbage and what the server must do with each (spec §4: FORMERR when a header can be read, QR=1 dropped, opcodes other than QUERY NOTIMP). */
+/**
+ * 65535-byte frames of garbage and what the server must do with each: FORMERR when a header can be read, QR=1
+ * dropped, opcodes other than QUERY NOTIMP (docs/dns-behaviour.md#processing-order).
+ */
 function garbageFrames(): { name: string; frame: Buffer; reply: { id: number; rcode: string } | null }[] {
   const N = 0xffff;
   const zeros = Buffer.alloc(N); // id 0, QUERY, QDCOUNT 0

@@ -1,5 +1,5 @@
 // The same server asked with real `dig` (BIND 9): every record type we encode must be decoded by dig to the
-// expected presentation text, and a handful of spec §4 behaviours checked in dig's own output.
+// expected presentation text, and a handful of behaviours of docs/dns-behaviour.md checked in dig's own output.
 import test from 'ava';
 import { dig as digAt, startServer, type TestServer } from '../helpers/server.js';
 

@@ -1,4 +1,4 @@
-// Acceptance item 4 (issue 2): 10,000 random and mutated packets, seeded and reproducible, sent to the
+// Fuzzing: 10,000 random and mutated packets, seeded and reproducible, sent to the
 // running server. No crash; every reply is a well-formed DNS message (QR=1, same ID and opcode, question
 // echoed byte for byte, size within the UDP limit); a message with a readable header (12+ bytes, QR=0)
 // always gets an answer, one shorter than a header or with QR=1 never does; a non-QUERY opcode gets

@@ -1,6 +1,5 @@
-// Acceptance 2 (issue 7): property-based tests (fast-check) of the query parser and the handler.
-// "For any byte string the handler returns nothing or a well-formed message no larger than the client's
-// limit; mutated valid queries likewise."
+// Property-based tests (fast-check) of the query parser and the handler: for any byte string the handler
+// returns nothing or a well-formed message no larger than the client's limit; mutated valid queries likewise.
 //
 // The handler is a Responder built directly over a snapshot of the repository's sample zones (steerdns.yaml
 // and zones/), as the differential tests do. Properties:

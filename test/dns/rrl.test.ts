@@ -1,6 +1,6 @@
-// Acceptance 1 (issue 7): response rate limiting. "A flood of identical queries from one /24 is cut to the
-// budget with every `slip`-th answer truncated; another /24 at the same time is untouched; 100,000 random
-// spoofed sources keep the table within its fixed size."
+// Response rate limiting (docs/dns-behaviour.md#response-rate-limiting): a flood of identical queries from one
+// /24 is cut to the budget with every `slip`-th answer truncated; another /24 at the same time is untouched;
+// 100,000 random spoofed sources keep the table within its fixed size.
 //
 // The model (src/dns/rrl.ts, as in BIND): each key — (client /24 or /56, qname or the zone for NXDOMAIN and
 // errors, qtype, response kind) — holds a balance of at most `responses_per_second` (R) tokens, refilled at R

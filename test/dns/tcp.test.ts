@@ -1,4 +1,4 @@
-// Acceptance item 5 (issue 2) and RFC 7766 TCP behaviour (spec §4): idle connections do not stop UDP or new
+// RFC 7766 TCP behaviour (docs/dns-behaviour.md#tcp): idle connections do not stop UDP or new
 // TCP service; idle and slow connections are closed after `limits.tcp_idle`; pipelining and split writes;
 // the connection cap closes the longest-idle connection; odd frames do not break a connection; a client
 // that never reads its answers neither stalls the server for others nor makes it queue without bound.

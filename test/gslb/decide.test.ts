@@ -1,6 +1,6 @@
-// The pool decision (spec §5 steps 3–7, §4 ECS scope) through decidePool, with target states set directly
-// in a HealthTable: the first qualifying region, min_healthy, regional failover and the halved TTL, all_down
-// (serve-all fail-open, nodata, servfail, fallback), standbys, `answers`, one region for both families,
+// The pool decision (docs/dns-behaviour.md#pool-decisions, steps 3–7) through decidePool, with target states
+// set directly in a HealthTable: the first qualifying region, min_healthy, regional failover and the halved TTL,
+// all_down (serve-all fail-open, nodata, servfail, fallback), standbys, `answers`, one region for both families,
 // region states from steerdns.yaml, the failover and map policies, the ECS scope, and onDecision.
 import test from 'ava';
 import { decidePool, type GslbEnv, type PoolDecision } from '../../src/gslb/decide.js';
@@ -305,7 +305,7 @@ ${ALL_DOWN}`);
   });
   // with anything healthy they answer normally
   t.like(decide(servfail, 4, LONDON), { kind: 'answer', region: 'eu-west' });
-  // every client gets the same NODATA / SERVFAIL: ECS scope 0 (spec §4)
+  // every client gets the same NODATA / SERVFAIL: ECS scope 0 (docs/dns-behaviour.md#step-7-ecs-scope)
   t.like(decide(nodata, 4, client('127.0.0.1', '81.2.0.0/24'), { health: everything(nodata) }), { kind: 'nodata', scope: 0 });
   t.like(decide(servfail, 4, client('127.0.0.1', '81.2.0.0/24'), { health: everything(servfail) }), { kind: 'servfail', scope: 0 });
   // while failing open depends on where the client is (its first region)
@@ -558,7 +558,7 @@ map:
   t.like(decide(pool, 4, LONDON, { health: healthWith(pool, ['203.0.113.10']) }), { region: 'eu-west', reason: 'failover', ttl: 15 });
 });
 
-// ---- ECS scope (spec §4) --------------------------------------------------------------------------
+// ---- ECS scope (docs/dns-behaviour.md#step-7-ecs-scope) -------------------------------------------
 
 const NEAREST = `check: { type: none }
 regions:
@@ -602,8 +602,9 @@ test('ECS scope 0: source prefix 0 — the client opted out, the source address 
   t.is(optOut.located!.via, 'source');
 });
 
-// spec §10, replacing §4's "the source address decides and the scope is 0": that answer, cached by the
-// resolver for every client (RFC 7871 §7.3.1), sent all of them to the resolver's region for a TTL
+// not the source address with scope 0: that answer, cached by the resolver for every client (RFC 7871 §7.3.1),
+// would send all of them to the resolver's region for a TTL
+// (docs/dns-behaviour.md#unlocatable-and-private-ecs-addresses)
 test('a private or unlocatable ECS address decides as an unknown client (written order), scope the unlocated block, at least the source prefix', (t) => {
   const pool = poolOf(NEAREST);
   // asked by resolvers in London and Tokyo: the same answer, for the client's block

@@ -1,6 +1,6 @@
-// GSLB end to end (issue 3, acceptance 3): the real server, a GeoIP fixture built by the project's own
-// writer (`node tools/geodb-build.mjs`), and real `dig +subnet=`. Clients on three continents get their
-// nearest region, TTL is the pool's, the ECS scope is the fixture network's prefix (the overlay's when it
+// GSLB end to end (docs/dns-behaviour.md#pool-decisions): the real server, a GeoIP fixture built by the
+// project's own writer (`node tools/geodb-build.mjs`), and real `dig +subnet=`. Clients on three continents get
+// their nearest region, TTL is the pool's, the ECS scope is the fixture network's prefix (the overlay's when it
 // is longer), plain queries from 127.0.0.1 follow the overlay, A and AAAA come from one region; failover,
 // family fallback, rotation and the pool metrics are checked through the same wire.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -270,9 +270,10 @@ test('ECS with source prefix 0: scope 0 and the answer of the source address (ov
   for (const rr of r.answers) t.is(rr.ttl, TTL);
 });
 
-// spec §10 (replacing §4's "source address, scope 0"): the ECS address decides even when nothing locates
-// it — the client is unknown (written order: us-east), not where its resolver (127.0.0.1: ap-south) is —
-// and the scope says which block that answer is for
+// the ECS address decides even when nothing locates it — the client is unknown (written order: us-east), not
+// where its resolver (127.0.0.1: ap-south) is, since the resolver caches the answer for the client's block
+// (RFC 7871 §7.3.1) — and the scope says which block that answer is for
+// (docs/dns-behaviour.md#unlocatable-and-private-ecs-addresses)
 test('a private ECS address (10.1.2.0/24) decides as an unknown client: the written order, scope the source prefix', async (t) => {
   const r = await ask(shared, 'app.example.test', 'A', '10.1.2.0/24');
   t.is(regionOf(r), 'us-east', r.text);

@@ -1,6 +1,7 @@
-// Locating a client (spec §5 step 1, §4 ECS): readRecord over both database schemas, the country point for
-// country-only records, the overlay (longest prefix, region pin), IPv6 addresses located by their embedded IPv4,
-// the ECS-scope prefix, and locateClient's choice between the ECS subnet and the packet's source address.
+// Locating a client (docs/dns-behaviour.md#step-1-locate-the-client): readRecord over both database schemas,
+// the country point for country-only records, the overlay (longest prefix, region pin), IPv6 addresses located
+// by their embedded IPv4, the ECS-scope prefix, and locateClient's choice between the ECS subnet and the
+// packet's source address.
 import test from 'ava';
 import { countryPoint, GeoLocator, readRecord } from '../../src/gslb/geo.js';
 import { locateClient } from '../../src/gslb/locate.js';
@@ -280,7 +281,8 @@ test('locateClient: ECS source prefix 0 → the source address (the client opted
   t.regex(optOut.ecsIgnored!, /source prefix 0/);
 });
 
-// spec §10 (replaces §4's "the source address is used"): the ECS address decides, located or not
+// the ECS address decides, located or not, since the resolver caches the answer for the client's block
+// (RFC 7871 §7.3.1)
 test("locateClient: a private or unlocatable ECS address still decides: the client is unknown, never the resolver's place", (t) => {
   const priv = locateClient(client('81.2.0.5', '192.168.1.0/24'), ctx);
   t.like(priv, { via: 'ecs', unlocated: 'private address', ecsIgnored: undefined });

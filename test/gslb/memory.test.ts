@@ -1,4 +1,4 @@
-// Memory of the answer path (issue 11, items 7 and 8). Results that depend only on (client location, pool)
+// Memory of the answer path. Results that depend only on (client location, pool)
 // — the region order and the plan — are memoized in one fixed-size table (src/gslb/memo.ts), never on each
 // cached client block per pool, and never in a module-global map keyed by Pool objects:
 // - spoofed ECS /24s across 50 pool names, through the running server, grow memory by a bounded amount;
@@ -31,7 +31,7 @@ const heap = () => {
 };
 const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
 
-// ---- item 7: client blocks × pools -------------------------------------------------------------------
+// ---- many client blocks × many pools: bounded memory -------------------------------------------------
 
 const POOLS = 50;
 const ZONE = `
@@ -123,7 +123,7 @@ test.serial('50 pools × random ECS /24s through the running server: memory grow
   }
 });
 
-// ---- item 8: pools replaced by reloads ----------------------------------------------------------------
+// ---- pools replaced by reloads are collected ----------------------------------------------------------
 
 const ALIKE = `  fo:
     pool:

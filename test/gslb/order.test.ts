@@ -1,6 +1,7 @@
-// Ordering a pool's regions (spec §5 step 2) as a pure function of (pool, location): `nearest` by haversine
-// distance on real city coordinates, ties and unknown clients in written order, `failover` in written order,
-// `map` most specific key first, the overlay region pin, and regions `state: down|drain` from steerdns.yaml.
+// Ordering a pool's regions (docs/dns-behaviour.md#step-2-order-the-regions) as a pure function of (pool,
+// location): `nearest` by haversine distance on real city coordinates, ties and unknown clients in written
+// order, `failover` in written order, `map` most specific key first, the overlay region pin, and regions
+// `state: down|drain` from steerdns.yaml.
 import test from 'ava';
 import type { Location } from '../../src/gslb/geo.js';
 import { orderRegions } from '../../src/gslb/memo.js';
@@ -237,7 +238,7 @@ test('an overlay region pin goes first under nearest and map; failover keeps its
   t.true(orderRegions(nearest, { ...UNKNOWN, source: 'overlay', region: 'ap-south' }).clientDependent);
   const failover = poolOf(`policy: failover
 ${FIVE}`);
-  // failover is always the written order (spec §5 step 2): a pin does not reorder it, nor make it client-dependent
+  // failover is always the written order: a pin does not reorder it, nor make it client-dependent
   t.deepEqual(names(failover, pinned(CITY.london, 'sa-east')), ['us-east', 'eu-west', 'ap-south', 'ap-southeast', 'sa-east']);
   t.false(orderRegions(failover, pinned(CITY.london, 'sa-east')).clientDependent);
   const map = poolOf(MAP);

@@ -1,6 +1,6 @@
-// Choosing targets within a region (spec §5 step 4) as pure functions: round-robin, weighted (by weight,
-// without replacement), random, sticky (rendezvous hash of the client /24 or /56), fastest. The statistical
-// tests (issue 3, acceptance 2) draw from a seeded PRNG so every run sees the same numbers.
+// Choosing targets within a region (docs/dns-behaviour.md#step-4-select-targets) as pure functions: round-robin,
+// weighted (by weight, without replacement), random, sticky (rendezvous hash of the client /24 or /56), fastest.
+// The statistical tests draw from a seeded PRNG so every run sees the same numbers.
 import test from 'ava';
 import { decidePool, type GslbEnv } from '../../src/gslb/decide.js';
 import type { Target } from '../../src/gslb/pool.js';

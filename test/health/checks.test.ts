@@ -1,4 +1,4 @@
-// One probe against real backends on loopback (issue 4, acceptance 2, and the check types of spec §6):
+// One probe against real backends on loopback (the check types of docs/zone-format.md#health-checks):
 // tcp connect / refused / timeout, http status, expect lists, Host and custom headers, body substrings
 // (across chunk boundaries, not found, past MAX_BODY), timeouts of servers that accept and never answer,
 // and https against the self-signed fixture: down with verification on, up with `insecure: true`, SNI
@@ -55,7 +55,7 @@ test('tcp: a connect that never completes (accept queue full) → "timeout after
   } = await timed(() => probe({ address: b.host, check: checkSpec({ type: 'tcp', port: b.port, timeoutMs: 150 }) }));
   t.deepEqual({ ok: r.ok, reason: r.reason, kind: r.kind }, { ok: false, reason: 'timeout after 150ms', kind: 'timeout' });
   t.true(ms >= 145 && ms <= 150 + slack, `probe took ${ms}ms (slack ${slack}ms)`);
-  // whole seconds are written as seconds (`timeout after 2s` in the issue)
+  // whole seconds are written as seconds (`timeout after 2s`, as docs/operations.md#health-checking shows)
   const {
     value: r2,
     ms: ms2,

@@ -1,8 +1,9 @@
-// The probe schedule runs on the monotonic clock (issue 11, item 16): a step of the wall clock — NTP fixing a
-// wrong clock at boot, an operator's `date -s`, a VM resumed — neither freezes probing (a step back) nor fires
-// every probe at once (a step forward). The wall clock is stepped here by replacing Date.now in this test
-// process (its own process: ava runs each file apart), with real probes of real TCP backends on 127.0.8.x; probe
-// times are taken with performance.now(). lastCheck, which people read, still follows the wall clock.
+// The probe schedule runs on the monotonic clock (docs/operations.md#health-checking): a step of the wall
+// clock — NTP fixing a wrong clock at boot, an operator's `date -s`, a VM resumed — neither freezes probing (a
+// step back) nor fires every probe at once (a step forward). The wall clock is stepped here by replacing
+// Date.now in this test process (its own process: ava runs each file apart), with real probes of real TCP
+// backends on 127.0.8.x; probe times are taken with performance.now(). lastCheck, which people read, still
+// follows the wall clock.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import test from 'ava';
 import { type ProbeResult, type ProbeTarget, probe } from '../../src/health/checks.js';

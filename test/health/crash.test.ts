@@ -1,4 +1,4 @@
-// Zone content must never take the server down (issue 11, item 1, acceptance 2): a check path or header that
+// Zone content must never take the server down: a check path or header that
 // Node refuses to send is refused by `steerdns check` and by a reload of a running server like any broken zone
 // (the last good version keeps serving, and probing); a probe that throws anyway is a failed probe with the
 // reason; a rejection nothing handled is logged, and the server goes on. Real `steerdns serve` processes
@@ -69,7 +69,7 @@ function cleanup(t: ExecutionContext, proc: () => LoggedProcess | null, dir: str
   });
 }
 
-test('acceptance 2: a zone with path "/health€" or a header with \\u0001 — check exits 1 with file:line:col; a reload of a running server refuses it and the last good version keeps serving and probing', async (t) => {
+test('a zone with path "/health€" or a header with \\u0001 — check exits 1 with file:line:col; a reload of a running server refuses it and the last good version keeps serving and probing', async (t) => {
   const b = await HttpBackend.start('127.0.6.1');
   t.teardown(() => b.close());
   const check = (extra: string) => `{ type: http, port: ${b.port}, path: /healthz${extra} }`;

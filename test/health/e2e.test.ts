@@ -1,10 +1,10 @@
-// Active health checks end to end (issue 4, acceptance 3): the real server (in-process, real sockets), real
-// HTTP backends on their own 127.0.1.x addresses, and real `dig`. The client (127.0.0.1) is placed by a
-// `geoip.networks` location next to region "near", so `nearest` ordering (not a pin) puts "near" first and
-// "far" second. Stopping near's backends moves the answers to far with a halved TTL; restarting them brings
-// near back with the full TTL; stopping every backend (panic: off) fails open — serve-all: every non-down
-// target of the first region, TTL halved — and steerdns_failopen_total moves. A `state: down` target has a
-// live backend that counts requests: it is never probed and never served.
+// Active health checks end to end (docs/operations.md#health-checking): the real server (in-process, real
+// sockets), real HTTP backends on their own 127.0.1.x addresses, and real `dig`. The client (127.0.0.1) is
+// placed by a `geoip.networks` location next to region "near", so `nearest` ordering (not a pin) puts "near"
+// first and "far" second. Stopping near's backends moves the answers to far with a halved TTL; restarting them
+// brings near back with the full TTL; stopping every backend (panic: off) fails open — serve-all: every
+// non-down target of the first region, TTL halved — and steerdns_failopen_total moves. A `state: down` target
+// has a live backend that counts requests: it is never probed and never served.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
@@ -20,10 +20,10 @@ const JITTER = 0.1; // the prober spreads every delay by ±10% (src/health/probe
 const TTL = 30;
 const HALF = 15;
 /**
- * Bounds of issue 4 (spec §6): down within fall × interval + timeout + one interval, up within
- * 4 × interval + rise × interval + timeout. The jitter stretches every delay by up to 10%; SLACK covers
- * what the bound does not model: the poll step, spawning `dig`, and event-loop delay while the other
- * test files of the run load the machine.
+ * How soon a health change shows: down within fall × interval + timeout + one interval, up within
+ * 4 × interval + rise × interval + timeout (docs/operations.md#health-checking). The jitter stretches every
+ * delay by up to 10%; SLACK covers what the bound does not model: the poll step, spawning `dig`, and
+ * event-loop delay while the other test files of the run load the machine.
  */
 const DOWN_WITHIN = (FALL * INTERVAL + INTERVAL) * (1 + JITTER) + TIMEOUT;
 const UP_WITHIN = (4 * INTERVAL + RISE * INTERVAL) * (1 + JITTER) + TIMEOUT;

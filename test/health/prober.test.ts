@@ -1,4 +1,4 @@
-// The active health prober against real backends on loopback (issue 4, acceptance 1, 5 and 6; spec §6):
+// The active health prober against real backends on loopback (docs/operations.md#health-checking):
 // rise/fall with the down/up time bounds and the logged reasons, initial: down, admin-down targets not
 // probed, one prober per check identity, update() across reloads, jitter, backoff, smoothed response
 // times, panic (through a real server's DNS answers too), and abusive backends (endless body, endless
@@ -119,19 +119,19 @@ const USES = [
 ];
 const POOLS_LOGGED = ['app.example.test (us-east)', 'www.example.test (eu-west)'];
 
-// ---- acceptance 1 ------------------------------------------------------------------------------------------
+// ---- rise and fall: down and up within the bounds, with the reason logged ----------------------------------
 
-test('acceptance 1: an HTTP backend flipping 200 → 503 → refused → hanging goes down after fall probes and up again within the bounds; one log line per change with the reason', async (t) => {
+test('an HTTP backend flipping 200 → 503 → refused → hanging goes down after fall probes and up again within the bounds; one log line per change with the reason', async (t) => {
   const IV = 300;
   const TO = 200;
   const RISE = 2;
-  const FALL = 3; // the spec's default; with fall 3 a hanging backend (each probe lasting `timeout`) tests that probes start every interval
-  // The issue's bounds. With jitter (±10%) the worst cases are 1.1·FALL·IV + TO = 1190 ms down (the last of
-  // FALL probes starting one jittered interval after the other) and 1.1·4·IV + 1.1·(RISE-1)·IV = 1650 ms up
-  // (the flip lands just after a failed probe, so the next one is a whole capped backoff away). The only slack
-  // added is the time this event loop was measurably held up meanwhile (Lateness.chain: the timers on the path —
-  // each probe's start, the last probe's timeout, the polling here — are late by at most that in total): a few
-  // ms on an idle machine, more when other processes load it.
+  const FALL = 3; // the default; with fall 3 a hanging backend (each probe lasting `timeout`) tests that probes start every interval
+  // The bounds on a health change. With jitter (±10%) the worst cases are 1.1·FALL·IV + TO = 1190 ms down
+  // (the last of FALL probes starting one jittered interval after the other) and 1.1·4·IV + 1.1·(RISE-1)·IV =
+  // 1650 ms up (the flip lands just after a failed probe, so the next one is a whole capped backoff away). The
+  // only slack added is the time this event loop was measurably held up meanwhile (Lateness.chain: the timers on
+  // the path — each probe's start, the last probe's timeout, the polling here — are late by at most that in
+  // total): a few ms on an idle machine, more when other processes load it.
   const DOWN_BOUND = FALL * IV + TO + IV;
   const UP_BOUND = 4 * IV + RISE * IV + TO;
   const late = new Lateness();
@@ -589,7 +589,7 @@ test('server reload: health of unchanged targets survives, probes of removed tar
   t.is(stateChanges(ts.logs).length, linesBefore, 'no state change from the reload');
 });
 
-// ---- issue 11: a probe that throws; timings are not identity; one address, one identity ---------------------------
+// ---- a probe that throws; timings are not identity; one address, one identity -------------------------------------
 
 test('a probe function that throws (synchronously or by rejecting) is a failed probe with the reason; probing goes on', async (t) => {
   const { log, logs } = captureLogger();
@@ -973,7 +973,7 @@ test('smoothed response time of successful probes in the table', async (t) => {
   t.true(Math.abs(h.table.rttMs(target.key)! - ewma(h.results.length)!) < 1e-9);
 });
 
-// ---- acceptance 5: panic ------------------------------------------------------------------------------------------
+// ---- panic mode: most targets down at once ------------------------------------------------------------------------
 
 const P_IV = 400;
 const P_TO = 500; // well above a loopback connect, so a busy machine cannot fail targets that are up
@@ -1010,7 +1010,7 @@ ${opts.allDown ? `      all_down: ${opts.allDown}\n` : ''}      check: { type: t
   return { backends, ts, keys, hosts };
 }
 
-test('acceptance 5: 20 targets, all backends stop at once → panic, logged once; answers unchanged; panic ends when they return', async (t) => {
+test('20 targets, all backends stop at once → panic, logged once; answers unchanged; panic ends when they return', async (t) => {
   const { backends, ts, keys, hosts } = await panicServer(t, 120, 20);
   const { health, prober } = ts.server;
   const probesAtStop = keys.map((k) => prober.probeCount(k));
@@ -1059,7 +1059,7 @@ test('acceptance 5: 20 targets, all backends stop at once → panic, logged once
   t.is(panicLines(ts.logs).length, 1);
 });
 
-test('acceptance 5: 20 targets, 3 backends stop → exactly those 3 drain, no panic', async (t) => {
+test('20 targets, 3 backends stop → exactly those 3 drain, no panic', async (t) => {
   const { backends, ts, keys, hosts } = await panicServer(t, 140, 20);
   const gone = [0, 7, 13];
   const late = new Lateness();
@@ -1080,7 +1080,7 @@ test('acceptance 5: 20 targets, 3 backends stop → exactly those 3 drain, no pa
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, left);
 });
 
-test('acceptance 5: 5 targets (below panic_min_targets), all stop → all drain', async (t) => {
+test('5 targets (below panic_min_targets), all stop → all drain', async (t) => {
   const { backends, ts, keys } = await panicServer(t, 160, 5, { allDown: 'nodata' });
   const late = new Lateness();
   t.teardown(() => late.stop());
@@ -1094,7 +1094,7 @@ test('acceptance 5: 5 targets (below panic_min_targets), all stop → all drain'
   t.deepEqual({ rcode: a.rcode, addresses: a.addresses }, { rcode: 'NOERROR', addresses: [] }, 'drained (all_down: nodata)');
 });
 
-test('acceptance 5: panic: off → 20 targets, all stop → all drain', async (t) => {
+test('panic: off → 20 targets, all stop → all drain', async (t) => {
   const { backends, ts, keys } = await panicServer(t, 170, 20, { allDown: 'nodata', health: ', panic: off' });
   const late = new Lateness();
   t.teardown(() => late.stop());
@@ -1107,10 +1107,10 @@ test('acceptance 5: panic: off → 20 targets, all stop → all drain', async (t
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, []);
 });
 
-// ---- acceptance 6: abusive backends -------------------------------------------------------------------------------
+// ---- abusive backends ---------------------------------------------------------------------------------------------
 
 // Serial, so that it runs alone in this process: the memory figures are the whole process's.
-test.serial('acceptance 6: endless bodies, endless headers and silent servers neither grow memory nor stall the others', async (t) => {
+test.serial('endless bodies, endless headers and silent servers neither grow memory nor stall the others', async (t) => {
   const IV = 200;
   const TO = 150; // the silent server's probes end by this timeout
   const TO_SELF = 2000; // the others must end on their own (body or header limit), long before their timeout

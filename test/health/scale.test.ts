@@ -1,4 +1,4 @@
-// Prober at scale (issue 4, acceptance 4): 1,000 targets with TCP checks at a 1 s interval for 30 s, against
+// Prober at scale: 1,000 targets with TCP checks at a 1 s interval for 30 s, against
 // the real server running as a child process (`node dist/cli.js serve`; `npm test` builds dist first). This
 // process holds 1,000 TCP listeners — one per loopback address 127.0.2.1 … 127.0.5.238, all on one port —
 // that stamp every accepted connection and close it. Measured over a 30 s window once every target had its

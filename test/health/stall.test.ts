@@ -1,5 +1,5 @@
 // A stall of the prober's event loop (a long GC pause, a starved CPU) must not bunch the probe schedule for good
-// (issue 11, acceptance 4: what made the scale test's "spread" flaky). The probes due during the stall all start
+// (what made the scale test's "spread" flaky). The probes due during the stall all start
 // together when it ends — nothing can help that — but each keeps its place in the schedule: the next round is
 // spread as before the stall, not fired together again one interval later, and the one after that, and so on.
 // In its own process (ava runs each file apart): the stall is this event loop held busy on purpose.

@@ -1,4 +1,4 @@
-// Issue 11, item 17 (spec §10 "HTTP API access") and the HTTP part of item 1, against the real server with
+// Who may use the HTTP API (docs/http-api.md#access-rules), and a route that fails, against the real server with
 // real HTTP requests (node:http, so the Host header can be set as a browser or curl would send it):
 //  - the bearer token (http.token_file): /status, /, /explain need it (401 with WWW-Authenticate: Bearer);
 //    /healthz, /readyz and /metrics stay open (/metrics closes with metrics_auth); a rotated token file

@@ -1,6 +1,7 @@
-// Issue 11, review of item 17: one client could block the whole HTTP API, /healthz included, for ~30 s. Idle
-// half-sent requests held the 256 connection slots until Node's connection check, which ran every 30 s.
-// Now: a half request is dropped at the headers timeout (checked every second); each source beyond this host
+// HTTP API connection limits (docs/http-api.md#connection-limits): no one client can block the whole API,
+// /healthz included — say with idle half-sent requests holding every connection slot until Node's own
+// connection check, which runs every 30 s. A half request is dropped at the headers timeout (checked every
+// second); each source beyond this host
 // (an IPv4 address, an IPv6 /64) holds at most http.max_connections_per_source (16; 0: no cap), over that
 // they are closed at once; sources beyond this host share 256, loopback has 64 of its own with no cap per
 // address (a local proxy), so the local health check gets in whatever comes from outside. Against the real

@@ -1,4 +1,4 @@
-// Issue 5: the Dockerfile. No Docker engine runs here, so the image's start command is tested outside Docker:
+// The Dockerfile. No Docker engine runs here, so the image's start command is tested outside Docker:
 // the Dockerfile is parsed (multi-stage, `npm ci --omit=dev` in the runtime stage, non-root USER, port 5300
 // exposed for UDP and TCP, zones/ and geodb/ volumes, exec-form CMD and HEALTHCHECK), then the runtime stage's
 // files are laid out in a temp folder standing for WORKDIR /app — its COPY instructions replayed from the build
@@ -158,7 +158,7 @@ test('Dockerfile: multi-stage, npm ci --omit=dev, non-root, port 5300 udp+tcp, z
   const hcPort = /127\.0\.0\.1:(\d+)\//.exec(hc.cmd.join(' '))?.[1];
   t.truthy(hcPort, 'the health check asks a loopback URL');
   t.is(IMAGE_CONFIG.http.split(':').at(-1), hcPort, `config http: ${IMAGE_CONFIG.http}, health check port ${hcPort}`);
-  // issue 11: the API (targets, check URLs, /explain) stays on the container's loopback unless a token guards it
+  // the API (targets, check URLs, /explain) stays on the container's loopback unless a token guards it
   const api = IMAGE_CONFIG.http as string | { listen: string; token_file?: string };
   const apiListen = typeof api === 'string' ? api : api.listen;
   const apiToken = typeof api === 'string' ? undefined : api.token_file;

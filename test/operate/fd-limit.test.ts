@@ -1,6 +1,6 @@
-// Issue 11, item 3: out of descriptors (EMFILE), accept() fails on the HTTP API's listening socket. Without an
-// 'error' listener on the server that ended the process. The server now logs it and keeps listening, and it
-// says at start whether RLIMIT_NOFILE covers limits.tcp_connections and what else it may hold open.
+// Out of descriptors (EMFILE), accept() fails on the HTTP API's listening socket: the server logs it and keeps
+// listening (with no 'error' listener on the server that would end the process), and it says at start whether
+// RLIMIT_NOFILE covers limits.tcp_connections and what else it may hold open (docs/operations.md#open-files).
 // The real command line runs under `prlimit --nofile=N:N` (util-linux), in a process group of its own.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';

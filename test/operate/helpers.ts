@@ -1,4 +1,4 @@
-// Shared tools of the operate tests (issue 5, acceptance 1–3): a server started in a folder the test
+// Shared tools of the operate tests: a server started in a folder the test
 // owns (so it can be stopped and started again on the same state_dir), a tight-loop UDP client (one
 // query outstanding at a time, a timeout is a failure), polling with measured times, HTTP helpers, and a
 // small but strict Prometheus text-format (0.0.4) parser.

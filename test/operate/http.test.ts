@@ -1,9 +1,9 @@
-// The HTTP API (spec §8; issue 5, acceptance 3), against the real server with real health checks: TCP
+// The HTTP API (docs/http-api.md), against the real server with real health checks: TCP
 // backends listening on 127.0.1.201 and .203, nothing on .202 and .204 (same port), so after a few probe
 // intervals the prober has both up and down targets, one pool has no healthy target at all (fail-open), and
 // the DNS answers, /metrics, /status and the page must all tell the same story.
-//  - /metrics is parsed by a strict Prometheus text-format parser (test/operate/helpers.ts): every spec name
-//    with its TYPE, the labels of the spec with bounded values, exact query counts per label set, a
+//  - /metrics is parsed by a strict Prometheus text-format parser (test/operate/helpers.ts): every documented
+//    metric with its TYPE, the documented labels with bounded values, exact query counts per label set, a
 //    consistent histogram, counters that move between scrapes by exactly what was asked.
 //  - /status is checked field by field against the zone files and what DNS answers.
 //  - / is a self-contained HTML page with every zone, pool, region and target and its health class;
@@ -187,7 +187,7 @@ g{x="3"} 1.5e-7
 
 // ---- /metrics ---------------------------------------------------------------------------------------
 
-/** The spec §8 metrics: name, TYPE, label names. */
+/** The metrics of docs/http-api.md#metrics: name, TYPE, label names. */
 const SPEC_METRICS: [string, Family['type'], string[]][] = [
   ['steerdns_queries_total', 'counter', ['zone', 'qtype', 'rcode', 'transport']],
   ['steerdns_responses_truncated_total', 'counter', []],
@@ -274,7 +274,7 @@ function queriesByLabels(fams: Map<string, Family>): Map<string, number> {
   return out;
 }
 
-test('/metrics: every spec §8 metric with its TYPE and labels, bounded label values, exact counts, a consistent histogram; counters move between scrapes', async (t) => {
+test('/metrics: every documented metric with its TYPE and labels, bounded label values, exact counts, a consistent histogram; counters move between scrapes', async (t) => {
   const { port, http, s } = await setup(t);
   const r = await get(http, '/metrics');
   t.is(r.status, 200);
@@ -327,7 +327,7 @@ test('/metrics: every spec §8 metric with its TYPE and labels, bounded label va
   t.is((await sent.send(port, 'udp', 'ns1.other.test', 'A', 'other.test')).answers[0]!.data, '192.0.2.153');
 
   const fams = await scrape(http);
-  // every steerdns metric: TYPE, HELP, exactly the spec's label names on every sample
+  // every steerdns metric: TYPE, HELP, exactly the documented label names on every sample
   for (const [name, type, labels] of SPEC_METRICS) {
     const f = fams.get(name)!;
     t.is(f.type, type, name);
@@ -635,7 +635,7 @@ test('/status: zones with serial and state, pools → regions → targets with h
       .regions[0]!.targets.filter((x) => x.served)
       .map((x) => x.address),
   );
-  // and it is live: the next render (at most one a second, issue 11 item 17) shows the last check moved on
+  // and it is live: the next render (at most one a second, docs/http-api.md#status) shows the last check moved on
   const { value: st2 } = await poll(
     async () => {
       const next = await status(http);
@@ -761,7 +761,7 @@ test('/healthz and /readyz 200, an unknown path 404, writes 403 (no token config
   t.is((await get(http, '/nope')).status, 404);
   t.is((await get(http, '/status/')).status, 404);
   t.is((await get(http, '/metrics.json')).status, 404);
-  // spec §10: writes always need the token; with none configured they are refused before any route
+  // writes always need the token; with none configured they are refused before any route (docs/http-api.md#writes)
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
     for (const path of ['/', '/metrics', '/status', '/nope']) t.is((await get(http, path, { method })).status, 403, `${method} ${path}`);
   }

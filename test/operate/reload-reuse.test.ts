@@ -1,4 +1,4 @@
-// When a reload keeps a prepared zone and when it rebuilds it (issue 11, items 2 and 13), against the real
+// When a reload keeps a prepared zone and when it rebuilds it (docs/configuration.md#reload), against the real
 // server: an edit of a pool's `check:` alone reaches the prober (it moves no serial, but the zone is
 // prepared anew and logged), and a SIGHUP with an unchanged — or irrelevantly changed — steerdns.yaml
 // re-reads no zone, while a changed region location rebuilds every zone and changes the answers.

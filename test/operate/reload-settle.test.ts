@@ -1,8 +1,8 @@
-// A zone file read while it is still being written (issue 11, item 14), against the real server: a writer
-// rewrites the file in place, first half at once, then the rest line by line with short pauses — every
-// intermediate state ends at a line boundary and parses as a valid, partial zone. The server must never
-// serve such a state: a client querying a name of the last lines in a tight loop never sees NXDOMAIN, and
-// the zone is loaded (and its serial moved) once, when the file is complete.
+// A zone file read while it is still being written (docs/zone-format.md#reload-and-the-last-good-version),
+// against the real server: a writer rewrites the file in place, first half at once, then the rest line by line
+// with short pauses — every intermediate state ends at a line boundary and parses as a valid, partial zone. The
+// server must never serve such a state: a client querying a name of the last lines in a tight loop never sees
+// NXDOMAIN, and the zone is loaded (and its serial moved) once, when the file is complete.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Reload (spec §7; issue 5, acceptance 1 and 2), against the real server on loopback sockets:
+// Reload (docs/zone-format.md#reload-and-the-last-good-version, docs/configuration.md#reload), against the real server:
 //  1. an edited zone file is served within 2 s without a restart (in place and by atomic rename; in-process
 //     and a spawned `steerdns serve` whose PID stays the same); a client querying in a tight loop during 50
 //     rewrites sees only the old or the new content — never REFUSED, NXDOMAIN, SERVFAIL or a timeout; added
@@ -28,7 +28,7 @@ import {
 } from '../helpers/server.js';
 import { addressesOf, get, heldStill, type LoopQuery, poll, sampleValue, scrape, sleep, soaSerial, startIn, startLoop } from './helpers.js';
 
-/** The bound of acceptance 1: an edit is served within 2 s. */
+/** The bound on a reload: an edit is served within 2 s. */
 const SERVED_WITHIN = 2000;
 
 const ZONE = (www: string, extra = '') => `origin: example.test
@@ -116,7 +116,7 @@ async function httpPortOf(p: LoggedProcess): Promise<number> {
   return Number(/:(\d+)$/.exec(l.http as string)![1]);
 }
 
-// ---- acceptance 1: edits are served within 2 s, without a restart ----------------------------------------
+// ---- edits are served within 2 s, without a restart ------------------------------------------------------
 
 test.serial('reload: an edit is served within 2 s, in place and by atomic rename, with a new serial and no restart', async (t) => {
   const s = await startServer({ 'example.test.yaml': ZONE('192.0.2.1') });
@@ -613,7 +613,7 @@ test.serial('reload: health of unchanged targets survives a zone reload (a down 
   t.is(after.since, before.since);
 });
 
-// ---- acceptance 2: a broken edit ---------------------------------------------------------------------
+// ---- a broken edit: the last good version keeps serving ----------------------------------------------
 
 interface StatusZone {
   origin: string;
@@ -746,7 +746,7 @@ test.serial(
   },
 );
 
-// ---- acceptance 2: SIGHUP reloads steerdns.yaml ---------------------------------------------------------
+// ---- SIGHUP reloads steerdns.yaml -----------------------------------------------------------------------
 
 const GEO_ZONE = `origin: geo.test
 soa: { ns: ns1.geo.test., email: hostmaster@geo.test }

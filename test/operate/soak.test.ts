@@ -1,9 +1,9 @@
-// Issue 7: the soak, "10 minutes (shorter in CI)". tools/soak.sh is run as written for 20 seconds, with a
-// zone reload every 5 s so a short run still reloads: the real server (dist/cli.js) under closed-loop dnsperf
-// (100 queries outstanding), four HTTP backends of a pool flapping every 3 s. Its report is then read: no
-// query lost, some answered (a QPS figure, whose value is not judged: other test files share the machine),
-// targets going down and up, the zone loaded and reloaded, no error in the log, the server alive to the end,
-// RSS sampled. dnsperf is needed (`.ci/run` installs it): without it the test fails, it is not skipped.
+// The soak: tools/soak.sh (10 minutes by default) is run as written for 20 seconds, with a zone reload every
+// 5 s so a short run still reloads: the real server (dist/cli.js) under closed-loop dnsperf (100 queries
+// outstanding), four HTTP backends of a pool flapping every 3 s. Its report is then read: no query lost, some
+// answered (a QPS figure, whose value is not judged: other test files share the machine), targets going down
+// and up, the zone loaded and reloaded, no error in the log, the server alive to the end, RSS sampled. dnsperf
+// is needed (`.ci/run` installs it): without it the test fails, it is not skipped.
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync, readFileSync, rmSync } from 'node:fs';

@@ -1,11 +1,12 @@
-// Issue 5, acceptance 4 and 5, against the real command line (`node dist/cli.js serve`, built by `npm test`):
+// Worker processes (docs/operations.md#workers) and the graceful stop (docs/operations.md#signals), against the
+// real command line (`node dist/cli.js serve`, built by `npm test`):
 //
-// 4. `workers: 2` end to end: both worker processes answer, the health probes run once (counted at the
-//    backends), a health change reaches the answers of every worker, and a worker killed with SIGKILL is
-//    restarted (and gets the current health table) while the other one keeps answering. /metrics aggregates
-//    the processes and /status lists the workers.
-// 5. SIGTERM during a pipelined TCP query stream: every query the server had received is answered, the
-//    process (and, with workers, every process of the group) exits 0 and logs "stopped".
+// - `workers: 2` end to end: both worker processes answer, the health probes run once (counted at the
+//   backends), a health change reaches the answers of every worker, and a worker killed with SIGKILL is
+//   restarted (and gets the current health table) while the other one keeps answering. /metrics aggregates
+//   the processes and /status lists the workers.
+// - SIGTERM during a pipelined TCP query stream: every query the server had received is answered, the
+//   process (and, with workers, every process of the group) exits 0 and logs "stopped".
 //
 // Each server runs in a process group of its own (spawned detached): the teardown can stop it and its
 // workers, and nothing else. Backends are real HTTP servers on their own 127.0.1.x addresses.
@@ -302,7 +303,7 @@ async function tcpBatch(port: number, name: string, conns: number, perConn = 2, 
   return out;
 }
 
-// ---- acceptance 4: workers: 2 -----------------------------------------------------------------------
+// ---- `workers: 2` end to end ------------------------------------------------------------------------
 
 const ADDRS = ['127.0.1.201', '127.0.1.202', '127.0.1.203'];
 const [A0, DOWN, A2] = ADDRS as [string, string, string];
@@ -608,7 +609,7 @@ test.serial(
   },
 );
 
-// ---- acceptance 5: SIGTERM during a TCP query stream -------------------------------------------------
+// ---- SIGTERM during a TCP query stream ---------------------------------------------------------------
 
 const STREAM_ZONE = `
 origin: example.test
@@ -774,7 +775,7 @@ for (const workers of [1, 2]) {
   );
 }
 
-// ---- issue 11, item 4: workers that cannot start end the primary; restarts back off and are counted ------
+// ---- workers that cannot start end the primary; restarts back off and are counted ------------------------
 
 /** Holds `127.0.0.1:port` for UDP and TCP (the kernel picks the port): the server cannot bind it. */
 async function holdAddress(t: ExecutionContext): Promise<number> {
@@ -920,7 +921,7 @@ test.serial(
   },
 );
 
-// ---- issue 11, item 13: a rolling reload ---------------------------------------------------------------
+// ---- a rolling reload: one worker at a time ------------------------------------------------------------
 
 /** A zone big enough that loading it takes a worker a noticeable time (its reload shows in the log). */
 function bigZone(records: number, extra = ''): string {
@@ -1026,7 +1027,7 @@ test.serial(
   },
 );
 
-// ---- issue 11, review: a zone file too recent to read at a SIGHUP, with workers ----------------------
+// ---- a zone file too recent to read at a SIGHUP, with workers ----------------------------------------
 
 test.serial(
   'SIGHUP with workers: 2 while a zone file is being written: the file is left to settle, then every worker serves the edit',
