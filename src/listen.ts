@@ -27,19 +27,16 @@ export async function openDnsListeners(
 ): Promise<void> {
   const onError = (e: Error) => log.error({ err: e }, 'socket error');
   // a TCP listener's errors are failed accepts (out of descriptors): they repeat on every poll, log one a burst
-  let lastAcceptError = 0;
-  const onAcceptError = (e: Error) => {
-    const now = Date.now();
-    if (now - lastAcceptError < 10_000) return;
-    lastAcceptError = now;
-    log.error({ err: e, code: (e as NodeJS.ErrnoException).code }, 'DNS over TCP: cannot accept a connection: still listening');
-  };
+  const onAcceptError = rarely((e) =>
+    log.error({ err: e, code: (e as NodeJS.ErrnoException).code }, 'DNS over TCP: cannot accept a connection: still listening'),
+  );
+  const onFault = rarely((e) => log.error({ err: e }, 'DNS over TCP: internal error answering a query: connection closed'));
   for (const addr of addrs) {
     // UDP and TCP share the port; with port 0 the kernel picks one for UDP and TCP takes the same
     for (let attempt = 0; ; attempt++) {
       const udp = new UdpListener(handler(), onError);
       const port = await udp.bind(addr.host, addr.port, addr.family);
-      const tcp = new TcpListener(handler(), connections, onAcceptError);
+      const tcp = new TcpListener(handler(), connections, onAcceptError, onFault);
       try {
         await tcp.listen(addr.host, port, addr.family);
       } catch (e) {
@@ -58,4 +55,15 @@ export async function openDnsListeners(
 /** Where a process answers, as people write it: `host:port`, `[v6]:port`. */
 export function listenText(bound: BoundAddress[]): string[] {
   return bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`));
+}
+
+/** `f` at most once every 10 s: the first error of a burst is logged, the rest of it is not. */
+function rarely(f: (e: Error) => void): (e: Error) => void {
+  let last = 0;
+  return (e) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    f(e);
+  };
 }

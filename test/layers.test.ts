@@ -1,7 +1,7 @@
 // The layers of src/ import one way: every import between folders must be an arrow of this table, and no
 // folders import each other in a cycle. Type-only and dynamic imports count as arrows too.
 import test from 'ava';
-import { arrowKey, arrowsOf, checkLayers, type FileBan, folderCycles, type LayerTable, readSources, SRC_DIR } from './helpers/layers.js';
+import { arrowKey, arrowsOf, checkLayers, type FileLimit, folderCycles, type LayerTable, readSources, SRC_DIR } from './helpers/layers.js';
 
 /** Folder → the folders it may import ("root" is the files directly in src/). */
 const LAYERS: LayerTable = {
@@ -21,12 +21,13 @@ const LAYERS: LayerTable = {
   root: ['net', 'dns', 'config', 'health', 'gslb', 'http'],
 };
 
-/** gslb/ may use dns/'s types and registry, never the machinery that answers queries. */
-const BANS: FileBan[] = [
+/** gslb/ may use dns/'s dynamic-name hook, names, registry and RDATA helpers, never the machinery that answers queries. */
+const BANS: FileLimit[] = [
   {
     from: 'gslb',
-    files: ['dns/transport.ts', 'dns/lookup.ts', 'dns/respond.ts', 'dns/writer.ts'],
-    why: 'gslb/ never imports DNS transport, lookup, the lookup stage or writer',
+    to: 'dns',
+    only: ['dns/dynamic.ts', 'dns/name.ts', 'dns/registry.ts', 'dns/rdata.ts'],
+    why: 'gslb/ imports from dns/ only the dynamic-name hook, names, the registry and RDATA helpers (never transport, parsing, lookup, writer or RRL)',
   },
 ];
 
@@ -70,22 +71,28 @@ test('every pending arrow still exists and is still against the layers (the list
 
 // ---- the checker itself ----------------------------------------------------------------------------
 
-test('checker: a forbidden import is reported, whether static, type-only, re-exported or dynamic', (t) => {
+test('checker: a forbidden import is reported, whether static, type-only, re-exported, dynamic or required', (t) => {
   const files = new Map([
     ['dns/x.ts', "import { decide } from '../gslb/y.js';\n"],
+    ['dns/r.ts', "import { createRequire } from 'node:module';\nconst m = createRequire(import.meta.url)('../gslb/y.js');\n"],
     ['dns/t.ts', "import type { Pool } from '../gslb/y.js';\n"],
     ['dns/e.ts', "export { decide } from '../gslb/y.js';\n"],
     ['dns/d.ts', "export async function f() { return import('../gslb/y.js'); }\n"],
     ['dns/ok.ts', "import { ipToBytes } from '../net/a.js';\nimport dgram from 'node:dgram';\nimport { other } from './x.js';\n"],
-    ['gslb/y.ts', "import { TYPE } from '../dns/registry.js';\nimport { lookup } from '../dns/lookup.js';\n"],
+    [
+      'gslb/y.ts',
+      "import { TYPE } from '../dns/registry.js';\nimport { lookup } from '../dns/lookup.js';\nimport type { Exchange } from '../dns/exchange.js';\n",
+    ],
     ['net/a.ts', ''],
   ]);
   const report = checkLayers(arrowsOf(files), LAYERS, BANS);
   t.deepEqual(report.forbidden.map((f) => f.arrow).sort(), [
     'dns/d.ts → gslb/y.ts',
     'dns/e.ts → gslb/y.ts',
+    'dns/r.ts → gslb/y.ts',
     'dns/t.ts → gslb/y.ts',
     'dns/x.ts → gslb/y.ts',
+    'gslb/y.ts → dns/exchange.ts',
     'gslb/y.ts → dns/lookup.ts',
   ]);
   t.is(report.forbidden.find((f) => f.arrow === 'dns/x.ts → gslb/y.ts')!.why, 'dns/ may not import gslb/');
@@ -96,6 +103,29 @@ test('checker: a forbidden import is reported, whether static, type-only, re-exp
     false,
     'an exempt (pending) arrow is not reported',
   );
+});
+
+test('checker: an import or require whose path is computed is reported, wherever it is', (t) => {
+  const files = new Map([
+    ['dns/c.ts', "const p = '../gslb/y.js';\nexport async function f() { return import(p); }\n"],
+    [
+      'root.ts',
+      "import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nexport const m = (p: string) => req(p);\n",
+    ],
+    ['net/t.ts', 'export const f = (n: string) => import(`../dns/${n}.js`);\n'],
+    ['net/ok.ts', "export const g = () => import('./t.js');\n"],
+    [
+      'net/alias.ts',
+      "import { createRequire } from 'node:module';\nconst load = createRequire(import.meta.url);\nexport const d = load('../dns/z.js');\n",
+    ],
+  ]);
+  const report = checkLayers(arrowsOf(files), LAYERS);
+  t.deepEqual(report.forbidden.map((f) => f.arrow).sort(), [
+    'dns/c.ts → (computed path)',
+    'net/alias.ts → dns/z.ts',
+    'net/t.ts → (computed path)',
+    'root.ts → (computed path)',
+  ]);
 });
 
 test('checker: root files are the folder "root"; an unknown folder is reported', (t) => {

@@ -167,10 +167,15 @@ export class TcpConnections {
 export class TcpListener {
   private server: net.Server | null = null;
 
+  /**
+   * `onError`: a failed accept (the listener goes on). `onFault`: `handle` threw (a bug): the connection is
+   * closed, since its stream may be out of step, and every other connection goes on.
+   */
   constructor(
     private readonly handle: Handle,
     private readonly connections: TcpConnections,
     private readonly onError: (e: Error) => void,
+    private readonly onFault: (e: Error) => void,
   ) {}
 
   /** The listening socket (null before listen and after close); its 'error' events are failed accepts. */
@@ -230,7 +235,15 @@ export class TcpListener {
       else chunks[0] = head.subarray(need);
       conn.queued -= need;
       conn.lastActive = Date.now();
-      const out = this.handle(msg, socket.remoteAddress ?? '', 'tcp');
+      let out: Buffer | null;
+      try {
+        out = this.handle(msg, socket.remoteAddress ?? '', 'tcp');
+      } catch (e) {
+        // a throw here would end the process (this runs in a socket's 'data' handler)
+        this.onFault(e as Error);
+        socket.destroy();
+        return;
+      }
       if (!out || socket.destroyed) continue;
       const framed = Buffer.allocUnsafe(out.length + 2);
       framed.writeUInt16BE(out.length, 0);

@@ -3,6 +3,7 @@
 // the connection cap closes the longest-idle connection; odd frames do not break a connection; a client
 // that never reads its answers neither stalls the server for others nor makes it queue without bound.
 import test, { type ExecutionContext } from 'ava';
+import { type Handle, TcpConnections, TcpListener } from '../../src/dns/transport.js';
 import { BASE_CONFIG, decode, query, type Reply, startServer, tcpMany, u16, udp } from '../helpers/server.js';
 import { Client, destroyAll, TCP_TEST_ZONES } from '../helpers/tcp-client.js';
 
@@ -264,5 +265,43 @@ test('a client that never reads its answers neither stalls others nor makes the 
   } finally {
     destroyAll(clients);
     await s.stop();
+  }
+});
+
+test('a handler that throws on TCP closes that connection only, is reported once, and the listener answers the next one', async (t) => {
+  const faults: Error[] = [];
+  const boom = query('boom.example.test', 'A');
+  const fine = Buffer.from(query('ns1.example.test', 'A'));
+  const handle: Handle = (msg) => {
+    if (msg.equals(boom)) throw new Error('a bug in a stage');
+    const out = Buffer.from(msg);
+    out[2]! |= 0x80; // QR: the query echoed as its response
+    return out;
+  };
+  const connections = new TcpConnections({ maxConnections: 10, idleMs: 5000 });
+  const listener = new TcpListener(
+    handle,
+    connections,
+    () => t.fail('no accept error'),
+    (e) => faults.push(e),
+  );
+  const port = await listener.listen('127.0.0.1', 0, 4);
+  const clients: Client[] = [];
+  try {
+    const bystander = await Client.open(port, clients);
+    const victim = await Client.open(port, clients);
+    victim.send(fine, boom, fine);
+    await victim.closed;
+    t.is(victim.replies.length, 1, 'the query before the fault was answered, nothing after it');
+    t.is(faults.length, 1);
+    t.is(faults[0]!.message, 'a bug in a stage');
+    t.true(bystander.isOpen, 'another connection is untouched');
+    t.is((await bystander.ask(fine)).msg.id, fine.readUInt16BE(0));
+    const next = await Client.open(port, clients);
+    t.is((await next.ask(fine)).msg.id, fine.readUInt16BE(0), 'a new connection is answered');
+  } finally {
+    destroyAll(clients);
+    await listener.close();
+    await connections.close();
   }
 });

@@ -1,6 +1,8 @@
 // The layer checker of test/layers.test.ts: reads the imports of every src/ file (static `import` and
-// `export ... from`, `import type`, dynamic `import()`), maps each file to its folder, and reports the arrows
-// between folders that the layer table does not allow, file-level bans, and cycles between folders.
+// `export ... from`, `import type`, dynamic `import()`, `require()` and `createRequire(...)()`), maps each
+// file to its folder, and reports the arrows between folders that the layer table does not allow, arrows
+// outside a folder's allowed files, imports whose path is computed (they cannot be checked), and cycles
+// between folders.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import ts from 'typescript';
@@ -8,12 +10,16 @@ import ts from 'typescript';
 /** Folder → the folders it may import ("root" is the files directly in src/). */
 export type LayerTable = Record<string, readonly string[]>;
 
-/** A file-level ban inside an allowed folder arrow: files of `from` never import these files. */
-export interface FileBan {
+/** A file-level limit inside an allowed folder arrow: files of `from` import only these files of `to`. */
+export interface FileLimit {
   from: string;
-  files: readonly string[];
+  to: string;
+  only: readonly string[];
   why: string;
 }
+
+/** The target of an import whose path is not a literal (`import(p)`, `require(p)`): nothing can check it. */
+export const COMPUTED = '(computed path)';
 
 /** One import between two src files, as paths relative to src/ (`dns/lookup.ts`). */
 export interface Arrow {
@@ -27,9 +33,38 @@ export function folderOf(file: string): string {
   return i < 0 ? 'root' : file.slice(0, i);
 }
 
-/** Module specifiers a source text imports, by TypeScript's own scanner (type-only and dynamic included). */
+/**
+ * Module specifiers a source text imports, by TypeScript's own scanner (type-only and dynamic included), plus
+ * the paths given to `require()`, `createRequire(...)()` and names bound to `createRequire(...)`; COMPUTED
+ * when such a path or an `import()`'s is not a literal.
+ */
 export function importSpecifiers(text: string): string[] {
-  return ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+  const out = new Set(ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName));
+  const isLiteral = (n: ts.Node | undefined) => n !== undefined && (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n));
+  const file = ts.createSourceFile('x.ts', text, ts.ScriptTarget.Latest);
+  // names bound to createRequire(...) in this file, besides `require` itself
+  const requires = new Set(['require']);
+  const bind = (n: ts.Node): void => {
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isCallExpression(n.initializer)) {
+      const c = n.initializer.expression;
+      if (ts.isIdentifier(c) && c.text === 'createRequire') requires.add(n.name.text);
+    }
+    ts.forEachChild(n, bind);
+  };
+  bind(file);
+  const isRequire = (callee: ts.Expression): boolean =>
+    (ts.isIdentifier(callee) && requires.has(callee.text)) ||
+    (ts.isPropertyAccessExpression(callee) && isRequire(callee.expression)) ||
+    (ts.isCallExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'createRequire');
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && (n.expression.kind === ts.SyntaxKind.ImportKeyword || isRequire(n.expression))) {
+      const arg = n.arguments[0];
+      out.add(isLiteral(arg) ? (arg as ts.StringLiteral).text : COMPUTED);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(file);
+  return [...out];
 }
 
 /** Every `.ts` file under `srcDir` → its text, keyed by path relative to src/ with `/` separators. */
@@ -51,6 +86,10 @@ export function arrowsOf(files: Map<string, string>): Arrow[] {
   const out: Arrow[] = [];
   for (const [from, text] of files) {
     for (const spec of importSpecifiers(text)) {
+      if (spec === COMPUTED) {
+        out.push({ from, to: COMPUTED });
+        continue;
+      }
       if (!spec.startsWith('.')) continue;
       const target = posix.normalize(posix.join(posix.dirname(from), spec)).replace(/\.js$/, '.ts');
       if (target.startsWith('../')) continue; // outside src/ (package.json)
@@ -63,7 +102,7 @@ export function arrowsOf(files: Map<string, string>): Arrow[] {
 export const arrowKey = (a: Arrow): string => `${a.from} → ${a.to}`;
 
 export interface LayerReport {
-  /** Arrows against the table or a file ban, with the reason. */
+  /** Arrows against the table or a file limit, and computed imports, with the reason. */
   forbidden: { arrow: string; why: string }[];
   /** Cycles between folders, each as `a → b → a`. */
   cycles: string[];
@@ -78,13 +117,17 @@ export interface LayerReport {
 export function checkLayers(
   arrows: Arrow[],
   table: LayerTable,
-  bans: readonly FileBan[] = [],
+  limits: readonly FileLimit[] = [],
   exempt: ReadonlySet<string> = new Set(),
 ): LayerReport {
   const forbidden: LayerReport['forbidden'] = [];
   const unknown = new Set<string>();
   const graph = new Map<string, Set<string>>();
   for (const a of arrows) {
+    if (a.to === COMPUTED) {
+      forbidden.push({ arrow: arrowKey(a), why: 'an import whose path is computed cannot be checked: write the path' });
+      continue;
+    }
     const from = folderOf(a.from);
     const to = folderOf(a.to);
     for (const f of [from, to]) if (!(f in table)) unknown.add(f);
@@ -92,8 +135,8 @@ export function checkLayers(
     if (!graph.has(from)) graph.set(from, new Set());
     graph.get(from)!.add(to);
     if (!(table[from] ?? []).includes(to)) forbidden.push({ arrow: arrowKey(a), why: `${from}/ may not import ${to}/` });
-    for (const ban of bans) {
-      if (ban.from === from && ban.files.includes(a.to)) forbidden.push({ arrow: arrowKey(a), why: ban.why });
+    for (const l of limits) {
+      if (l.from === from && l.to === to && !l.only.includes(a.to)) forbidden.push({ arrow: arrowKey(a), why: l.why });
     }
   }
   return { forbidden, cycles: folderCycles(graph), unknownFolders: [...unknown].sort() };
