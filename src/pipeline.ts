@@ -35,8 +35,6 @@ export class Responder<D extends DynamicName = DynamicName> {
   slowParse = false;
   /** Called with internal faults (a bug, never bad input): the server logs them. */
   onError: ((e: Error, msg: Buffer) => void) | null = null;
-  /** The exchange of `handle`. */
-  private readonly own = new Exchange();
 
   /** `hooks`: how pool names are answered (the GSLB decision) and address RRsets rotated. */
   constructor(
@@ -51,12 +49,6 @@ export class Responder<D extends DynamicName = DynamicName> {
   configure(cfg: ResponderConfig): void {
     this.identity = identityOf(cfg);
     this.useEcs = cfg.geoip.ecs;
-  }
-
-  /** The response to one query, or null to drop it: parse → lookup → write, neither limited nor observed. */
-  handle(msg: Buffer, transport: Transport, client: { address: string }): Buffer | null {
-    this.own.begin(msg, client.address, transport, 0);
-    return respondTo(this, this.own);
   }
 }
 
@@ -140,20 +132,17 @@ function observe<D extends DynamicName>(path: AnswerPath<D>, ex: Exchange, out: 
   if (path.logQueries) logQuery(path.log, ex, out, truncated);
 }
 
-/** `log.queries: true`: one line per query (kept out of observe: the answer path stays small when it is off). */
+/**
+ * `log.queries: true`: one line per query (kept out of observe: the answer path stays small when it is off).
+ * A message dropped unread has no question or rcode to tell.
+ */
 function logQuery(log: Logger, ex: Exchange, out: Buffer | null, truncated: boolean): void {
-  log.info(
-    {
-      client: ex.address,
-      transport: ex.transport,
-      qname: ex.name,
-      qtype: typeName(ex.qtype),
-      rcode: rcodeName(ex.rcode),
-      tc: truncated || undefined,
-      dropped: out ? undefined : true,
-    },
-    'query',
-  );
+  const { address: client, transport } = ex;
+  if (ex.query === null) log.info({ client, transport, dropped: true }, 'query');
+  else {
+    const fields = { client, transport, qname: ex.name, qtype: typeName(ex.qtype), rcode: rcodeName(ex.rcode) };
+    log.info({ ...fields, tc: truncated || undefined, dropped: out ? undefined : true }, 'query');
+  }
 }
 
 /**

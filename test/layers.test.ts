@@ -112,6 +112,7 @@ test('checker: an import or require whose path is computed is reported, wherever
       'root.ts',
       "import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nexport const m = (p: string) => req(p);\n",
     ],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text under test holds a template literal
     ['net/t.ts', 'export const f = (n: string) => import(`../dns/${n}.js`);\n'],
     ['net/ok.ts', "export const g = () => import('./t.js');\n"],
     [

@@ -36,7 +36,7 @@ import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
 import { Responder } from '../../src/pipeline.js';
 import { BASE_CONFIG, ROOT, startServer } from '../helpers/server.js';
-import { BIG_ZONE, loadZonesFixture, mulberry32, poolHooks } from '../helpers/zones.js';
+import { BIG_ZONE, loadZonesFixture, mulberry32, poolHooks, respondOnce } from '../helpers/zones.js';
 
 const SEED = (process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x5eed0007) | 0;
 const SEED_TEXT = `seed ${SEED}`;
@@ -89,7 +89,7 @@ interface Checked {
 
 type Handle = (msg: Buffer, transport: 'udp' | 'tcp', client: string) => Buffer | null;
 
-const responderHandle: Handle = (msg, transport, client) => responder.handle(msg, transport, { address: client });
+const responderHandle: Handle = (msg, transport, client) => respondOnce(responder, msg, transport, client);
 
 /**
  * Runs a handler (by default the Responder) on `msg` and checks everything every response must satisfy.

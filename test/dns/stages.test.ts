@@ -4,15 +4,17 @@
 // a slip is written from the query already parsed and equals one written from a fresh parse; an internal
 // fault answers a bare SERVFAIL; an Exchange reused for the next query carries nothing over.
 import test from 'ava';
+import { pino } from 'pino';
 import { Exchange, type Transport } from '../../src/dns/exchange.js';
 import { parseQuery } from '../../src/dns/query.js';
 import { keyName, limitResponse, ResponseRateLimiter, RRL_KIND, type RrlKind, responseKind } from '../../src/dns/rrl.js';
 import { writeResponse } from '../../src/dns/writer.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
-import { Responder, respondTo } from '../../src/pipeline.js';
+import { Metrics } from '../../src/metrics.js';
+import { AnswerPath, queryHandler, Responder, respondTo } from '../../src/pipeline.js';
 import { ecsOption, ednsOption, optRecord, rawQuery } from '../helpers/wire.js';
-import { loadZonesFixture, mulberry32, poolHooks } from '../helpers/zones.js';
+import { loadZonesFixture, mulberry32, poolHooks, respondOnce } from '../helpers/zones.js';
 
 const fixture = loadZonesFixture();
 test.after.always(() => fixture.cleanup());
@@ -121,9 +123,28 @@ test('limit: the key of each kind of response (as BIND): the name, the wildcard,
       kind: RRL_KIND.NoData,
       key: 'many.big.test',
     },
+    {
+      what: 'a CNAME in front of a referral: an answer, the name asked',
+      msg: rawQuery({ name: 'to-deleg.big.test', qtype: A }),
+      kind: RRL_KIND.Answer,
+      key: 'to-deleg.big.test',
+    },
+    {
+      what: 'a referral whose glue does not fit 512 (TC=1): still the zone cut',
+      msg: rawQuery({ name: 'a.deleg.big.test', qtype: A }),
+      kind: RRL_KIND.Referral,
+      key: 'deleg.big.test',
+    },
+    {
+      what: 'SERVFAIL from a pool: an error, the zone',
+      msg: rawQuery({ name: 'dead.big.test', qtype: A }),
+      kind: RRL_KIND.Error,
+      key: 'big.test',
+    },
   ];
   for (const c of cases) {
-    run(ex, c.msg);
+    const out = run(ex, c.msg)!;
+    if (c.what.includes('TC=1')) t.true(ex.truncated && (out[2]! & 0x02) !== 0, c.what);
     t.is(responseKind(ex), c.kind, c.what);
     t.is(keyName(ex, c.kind), c.key, c.what);
   }
@@ -191,7 +212,7 @@ test('an internal fault answers a bare SERVFAIL echoing the header, and is repor
   broken = false;
   ex.begin(msg, '192.0.2.7', 'udp', 0);
   t.is(respondTo(r, ex)![3]! & 0xf, 0, 'the next query is answered');
-  t.is(r.handle(Buffer.alloc(5), 'udp', { address: '192.0.2.7' }), null, 'a message shorter than a header is dropped, not a fault');
+  t.is(respondOnce(r, Buffer.alloc(5), 'udp', '192.0.2.7'), null, 'a message shorter than a header is dropped, not a fault');
   t.is(faults.length, 1);
 });
 
@@ -223,4 +244,28 @@ test('an exchange reused for the next query carries nothing over', (t) => {
     additionalCount: 0,
     rrlAction: 'send',
   });
+});
+
+test('observe: the query log names the type and the rcode (RFC 3597 form for an unknown type); a message dropped unread logs only that', (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const r = new Responder(
+    () => snapshot,
+    identity(null, null),
+    poolHooks(snapshot, { health: new HealthTable(), rotation: new Rotation(), random: mulberry32(5) }),
+  );
+  const path = new AnswerPath(r, new Metrics({ processMetrics: false }), log, {
+    ...identity(null, null),
+    rrl: null,
+    log: { queries: true },
+  });
+  const handle = queryHandler(path);
+  t.truthy(handle(rawQuery({ name: 'www.example.test', qtype: 65 }), '192.0.2.7', 'udp'));
+  t.truthy(handle(rawQuery({ name: 'nope.example.test', qtype: A }), '192.0.2.7', 'tcp'));
+  t.is(handle(Buffer.alloc(5), '192.0.2.8', 'udp'), null);
+  t.is(lines.length, 3);
+  t.like(lines[0], { msg: 'query', client: '192.0.2.7', transport: 'udp', qname: 'www.example.test', qtype: 'TYPE65', rcode: 'NOERROR' });
+  t.like(lines[1], { msg: 'query', transport: 'tcp', qname: 'nope.example.test', qtype: 'A', rcode: 'NXDOMAIN' });
+  const { level, time, pid, hostname, ...dropped } = lines[2]!;
+  t.deepEqual(dropped, { msg: 'query', client: '192.0.2.8', transport: 'udp', dropped: true });
 });

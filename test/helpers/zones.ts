@@ -5,13 +5,22 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialStore } from '../../src/config/serial.js';
 import { loadServerConfig, type ServerConfig } from '../../src/config/server-config.js';
+import { Exchange, type Transport } from '../../src/dns/exchange.js';
 import type { ResponderHooks } from '../../src/dns/respond.js';
 import { type GslbEnv, poolResolver } from '../../src/gslb/decide.js';
 import type { Pool } from '../../src/gslb/pool.js';
+import { type Responder, respondTo } from '../../src/pipeline.js';
 import { loadSnapshot, type Snapshot } from '../../src/snapshot.js';
 import { ROOT, writeFixture } from './server.js';
 
 export { mulberry32 } from './random.js';
+
+/** One query through parse → lookup → write (neither limited nor observed), in an exchange of its own. */
+export function respondOnce(r: Responder<Pool>, msg: Buffer, transport: Transport, address: string): Buffer | null {
+  const ex = new Exchange();
+  ex.begin(msg, address, transport, 0);
+  return respondTo(r, ex);
+}
 
 /** `deep.example.test`: a child zone hosted beside its parent `example.test` (which delegates to it); its
  *  negative TTL is the SOA TTL 30, below its minimum 300. */
@@ -41,7 +50,8 @@ const txt = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `"${
 /**
  * Answers of every size: fits 512 (mid TXT without EDNS is close), fits only 1232 (many A, many AAAA, the MX
  * with its in-zone targets' addresses as additional data), fits only TCP (big TXT), a delegation whose
- * in-domain glue (mandatory, RFC 9471) does not fit 512.
+ * in-domain glue (mandatory, RFC 9471) does not fit 512, a CNAME into that delegation, a pool that answers
+ * SERVFAIL (its one target is down).
  */
 export const BIG_ZONE = `
 origin: big.test
@@ -60,6 +70,13 @@ ${Array.from({ length: 12 }, (_, i) => `  mx${i}: { A: 192.0.2.${10 + i}, AAAA: 
   "*.w": { TXT: [${txt(8, 'wild')}] }
   deleg: { NS: [${Array.from({ length: 10 }, (_, i) => `ns${i}.deleg`).join(', ')}] }
 ${Array.from({ length: 10 }, (_, i) => `  ns${i}.deleg: { A: 192.0.2.${200 + i}, AAAA: "2001:db8::${200 + i}" }`).join('\n')}
+  to-deleg: { CNAME: host.deleg }
+  dead:
+    pool:
+      all_down: servfail
+      check: { type: none }
+      regions:
+        us-east: [{ address: 192.0.2.250, state: down }]
 `;
 
 export interface ZonesFixture {

@@ -8,10 +8,12 @@
 //  - /status is checked field by field against the zone files and what DNS answers.
 //  - / is a self-contained HTML page with every zone, pool, region and target and its health class;
 //    /?fragment=1 is its live inner part. /healthz, /readyz, 404, 405, and only the configured address.
+
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import type { Status as StatusShape } from '../../src/http/status.js';
 import { BASE_CONFIG, decode, type Msg, query, ROOT, startServer, type TestServer, tcp, udp, udpRaw } from '../helpers/server.js';
 import { type Family, get, parsePrometheus, poll, queryOfType, sampleSum, sampleValue, scrape, sleep, soaSerial } from './helpers.js';
 
@@ -462,46 +464,8 @@ test('/metrics: every documented metric with its TYPE and labels, bounded label 
 
 // ---- /status ----------------------------------------------------------------------------------------
 
-interface StatusTarget {
-  address: string;
-  family: number;
-  weight: number;
-  admin: string;
-  health: string;
-  changing: boolean;
-  since: string | null;
-  lastCheck: string | null;
-  lastResult: string | null;
-  rttMs: number | null;
-  served: boolean;
-}
-interface Status {
-  version: string;
-  generation: number;
-  uptimeSeconds: number;
-  generatedAt: string;
-  zones: {
-    origin: string;
-    file: string;
-    serial: number | null;
-    state: string;
-    loadedAt: string | null;
-    failedAt: string | null;
-    errors: string[];
-    warnings: string[];
-  }[];
-  pools: {
-    zone: string;
-    name: string;
-    policy: string;
-    select: string;
-    ttl: number;
-    check: string;
-    regions: { name: string; location: [number, number]; state: string; healthy: number; total: number; targets: StatusTarget[] }[];
-  }[];
-  geoip: { database: string | null; type: string | null; error: string | null; overlayNetworks: number; ecs: boolean };
-  prober: { targets: number; panic: boolean };
-}
+/** /status as the server sends it: the shape src/http/status.ts builds, with the render time and the workers. */
+type Status = StatusShape & { generatedAt: string };
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 

@@ -29,7 +29,7 @@ const TIMEOUT = 200;
 const RISE = 2;
 const FALL = 2;
 const JITTER = 0.1; // every prober delay is spread by ±10% (src/health/prober.ts)
-/** Spec §6: down within fall × interval (+ one interval for the probe phase, + timeout), up within 4 × interval + rise × interval + timeout. */
+/** docs/operations.md#health-checking: down within fall × interval (+ one interval for the probe phase, + timeout), up within 4 × interval + rise × interval + timeout. */
 const DOWN_WITHIN = (FALL * INTERVAL + INTERVAL) * (1 + JITTER) + TIMEOUT;
 const UP_WITHIN = (4 * INTERVAL + RISE * INTERVAL) * (1 + JITTER) + TIMEOUT;
 /** What the bounds do not model: the /status poll step and a loaded machine (2 cores, other test files running). */
