@@ -17,8 +17,10 @@ const LAYERS: LayerTable = {
   gslb: ['net', 'dns', 'config', 'health'],
   // the HTTP edge: access rules, connection budget, routes, pages (snapshot data comes in as functions)
   http: ['net', 'dns', 'config', 'health'],
+  // DNSSEC: keys and BIND's key files, canonical RRsets, RRSIG signing and verifying, NSEC and compact denial
+  dnssec: ['net', 'dns'],
   // the application: cli, server wiring, cluster, snapshot, query pipeline, explain, status, metrics, watchers
-  root: ['net', 'dns', 'config', 'health', 'gslb', 'http'],
+  root: ['net', 'dns', 'config', 'health', 'gslb', 'http', 'dnssec'],
 };
 
 /** gslb/ may use dns/'s dynamic-name hook, names, registry and RDATA helpers, never the machinery that answers queries. */

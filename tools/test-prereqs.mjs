@@ -12,6 +12,11 @@ export const TOOLS = [
   { command: 'prlimit', package: 'util-linux', usedBy: 'descriptor limits (test/operate/fd-limit.test.ts)' },
   { command: 'getconf', package: 'libc-bin', usedBy: 'CPU accounting (test/health/scale.test.ts)' },
   { command: 'mkfifo', package: 'coreutils', usedBy: 'non-regular files (test/gslb/geo-edge-cases.test.ts)' },
+  { command: 'dnssec-keygen', package: 'bind9-utils', usedBy: "BIND's key files (test/dnssec/keys.test.ts)" },
+  { command: 'dnssec-dsfromkey', package: 'bind9-utils', usedBy: 'key tags and DS records (test/dnssec/keys.test.ts)' },
+  { command: 'dnssec-signzone', package: 'bind9-utils', usedBy: "signatures against BIND's (test/dnssec/signing.test.ts)" },
+  { command: 'dnssec-verify', package: 'bind9-utils', usedBy: 'zones signed by steerdns (test/dnssec/signing.test.ts)' },
+  { command: 'kzonecheck', package: 'knot-dnssecutils', usedBy: 'zones signed by steerdns, by Knot (test/dnssec/signing.test.ts)' },
 ];
 
 const onPath = (command) => spawnSync('/bin/sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -1,5 +1,6 @@
 // The DNS registry: every type, class, rcode and EDNS option number steerdns knows, with its name, in both
-// directions (the IANA "Domain Name System (DNS) Parameters" registry; RFC 1035, 3597, 6891, 7871, 5001).
+// directions (the IANA "Domain Name System (DNS) Parameters" registry; RFC 1035, 3597, 6891, 7871, 5001; the
+// DNSSEC types of RFC 4034 and RFC 7344).
 // The name tables are plain objects: reading one on the answer path is a property load, never a call.
 // Which types a zone file may contain is config's choice (src/config/records.ts), drawn from this table.
 
@@ -17,7 +18,12 @@ export const TYPE = {
   OPT: 41,
   DS: 43,
   SSHFP: 44,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
   TLSA: 52,
+  CDS: 59,
+  CDNSKEY: 60,
   IXFR: 251,
   AXFR: 252,
   ANY: 255,
