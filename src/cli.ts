@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `steerdns` command (docs/operations.md#commands): serve, check, explain.
+// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
@@ -11,6 +11,7 @@ import { type Diagnostic, formatDiagnostic } from './config/source.js';
 import { type ExplainRequest, type ExplainResult, explain, formatExplain } from './explain.js';
 import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
+import { keygen } from './keygen.js';
 import { Server } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
@@ -21,6 +22,9 @@ const USAGE = `usage:
   steerdns explain NAME [TYPE] --from IP [--subnet CIDR] [--offline] [--json] [-c steerdns.yaml]
                                        show how a query from IP is answered: client location, regions,
                                        health, the answer (asks the running server for live health)
+  steerdns keygen ZONE [--algorithm 13|15] [--dir DIR]
+                                       make a DNSSEC signing key (BIND's K<zone>+<alg>+<tag> files in DIR);
+                                       prints the key's path, then the DS record for the parent zone
 `;
 
 function printDiagnostics(ds: Diagnostic[]): void {
@@ -65,6 +69,22 @@ export function check(configPath: string): number {
     return 1;
   }
   process.stdout.write(`ok: ${zones.length} zone${zones.length === 1 ? '' : 's'} (${zones.join(', ')})\n`);
+  return 0;
+}
+
+/** `steerdns keygen`: the key's base path, then its DS record(s), one per line. */
+function keygenCommand(positionals: string[], opts: { algorithm?: string; dir?: string }): number {
+  const [zone, extra] = positionals;
+  if (!zone || extra !== undefined) {
+    process.stderr.write(`steerdns keygen: one ZONE is required\n${USAGE}`);
+    return 2;
+  }
+  const r = keygen(zone, opts.algorithm, opts.dir ?? '.');
+  if ('error' in r) {
+    process.stderr.write(`steerdns keygen: ${r.error}\n`);
+    return 1;
+  }
+  process.stdout.write(`${[r.base, ...r.ds].join('\n')}\n`);
   return 0;
 }
 
@@ -242,6 +262,8 @@ async function main(argv: string[]): Promise<void> {
       subnet: { type: 'string' },
       offline: { type: 'boolean' },
       json: { type: 'boolean' },
+      algorithm: { type: 'string' },
+      dir: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -259,6 +281,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'explain':
       process.exitCode = await explainCommand(values.config!, positionals.slice(1), values);
+      return;
+    case 'keygen':
+      process.exitCode = keygenCommand(positionals.slice(1), values);
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);

@@ -164,12 +164,10 @@ function parseOrThrow<T>(file: string, parse: (text: string) => T): T {
 }
 
 /** A key's role at `now` (unix seconds) from its times: published once Publish (or, without it, Activate) has
- *  come and Delete has not; active once Activate has come and Inactive has not. A key with no times at all (as
- *  ldns-keygen writes them) is both. */
+ *  come and Delete has not; active once Activate has come and Inactive has not (a time not set never comes, as
+ *  in BIND). A key with no times at all (as ldns-keygen writes them) is both. */
 export function roleAt(timing: KeyTiming, now: number): { published: boolean; active: boolean } {
-  const none =
-    timing.publish === undefined && timing.activate === undefined && timing.inactive === undefined && timing.delete === undefined;
-  if (none) return { published: true, active: true };
+  if (Object.keys(timing).length === 0) return { published: true, active: true };
   const reached = (t: number | undefined) => t !== undefined && t <= now;
   const publishAt = timing.publish ?? timing.activate;
   return {
