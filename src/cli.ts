@@ -15,6 +15,7 @@ import { keygen } from './keygen.js';
 import { Server } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
+import { loadZoneKeys } from './zone-keys.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server
@@ -54,6 +55,7 @@ export function check(configPath: string): number {
   // pools of any zones probing one target the same way share one prober: different timings are a warning
   printDiagnostics(sharedCheckTimingWarnings(results.flatMap((r) => (r.zone ? [r.zone] : []))));
   const zones = results.filter((r) => r.zone).map((r) => `${r.zone!.origin}.`);
+  errors += checkDnssec(config, results.every((r) => r.zone) ? new Set(results.map((r) => r.zone!.origin)) : null);
   const { dbError } = loadDatabase(config, null);
   if (dbError) {
     const at = config.geoip.databaseAt;
@@ -70,6 +72,25 @@ export function check(configPath: string): number {
   }
   process.stdout.write(`ok: ${zones.length} zone${zones.length === 1 ? '' : 's'} (${zones.join(', ')})\n`);
   return 0;
+}
+
+/** The keys of the signed zones (docs/configuration.md#dnssec); a signed zone no zone file serves is an error
+ *  (`served` null: some zone file failed, so which origins exist is not known). Returns the error count. */
+function checkDnssec(config: ServerConfig, served: Set<string> | null): number {
+  const { diagnostics } = loadZoneKeys(config);
+  if (served) {
+    for (const z of config.dnssec.values()) {
+      if (!served.has(z.zone)) {
+        diagnostics.push({
+          ...z.at,
+          message: `dnssec: zone ${z.zone || '.'} is not served: no zone file has that origin`,
+          severity: 'error',
+        });
+      }
+    }
+  }
+  printDiagnostics(diagnostics);
+  return diagnostics.filter((d) => d.severity === 'error').length;
 }
 
 /** `steerdns keygen`: the key's base path, then its DS record(s), one per line. */

@@ -1,12 +1,13 @@
 // What `steerdns.yaml` becomes (docs/configuration.md): the ServerConfig type and its sections, the defaults
 // of a file that sets nothing, and the rule of health.deny / health.allow that zone files are checked
 // against. The readers are server-config.ts (the entry and the small sections), server-http.ts,
-// server-geo.ts and server-health.ts.
+// server-geo.ts, server-health.ts and server-dnssec.ts.
 import { dirname, resolve } from 'node:path';
 import { type Family, isMappedIPv4 } from '../net/address.js';
 import { type Cidr, inNetwork, parseCidr } from '../net/cidr.js';
 import type { HostName } from '../net/host.js';
 import { isNat64 } from '../net/ranges.js';
+import type { DnssecZoneConfig } from './server-dnssec.js';
 
 export interface ListenAddress {
   host: string;
@@ -96,6 +97,8 @@ export interface ServerConfig {
   stateDir: string;
   limits: { zoneBytes: number; tcpConnections: number; tcpIdleMs: number };
   rrl: RrlConfig | null;
+  /** Signed zones by name (internal form), `dnssec:`. */
+  dnssec: Map<string, DnssecZoneConfig>;
 }
 
 /** Which command loads the config: `serve` (the default) needs the API token; `check` and `explain` can do without. */
@@ -152,5 +155,6 @@ export function defaultConfig(file: string): ServerConfig {
     stateDir: resolve(dir, '.steerdns-state'),
     limits: { zoneBytes: 256 * 1024 * 1024, tcpConnections: 1000, tcpIdleMs: 10_000 },
     rrl: null,
+    dnssec: new Map(),
   };
 }

@@ -1,0 +1,145 @@
+// The keys of the signed zones (`dnssec:` of steerdns.yaml, docs/configuration.md#dnssec): each key path
+// read through src/dnssec, its role (the config's publish/active, else the key file's times), and every
+// rule a signed zone must meet, as diagnostics at the key's place in steerdns.yaml. `steerdns check` prints
+// them; the server loads the same way.
+import { statSync } from 'node:fs';
+import type { ConfigPosition, DnssecZoneConfig } from './config/server-dnssec.js';
+import type { ServerConfig } from './config/server-spec.js';
+import { type Diagnostic, displayPath as displayPathOf } from './config/source.js';
+import { type DnssecKey, KeyFileError, keyFilePaths, loadKey, REVOKE_FLAG, roleAt, ZONE_KEY_FLAG } from './dnssec/keys.js';
+
+export interface ZoneKey {
+  key: DnssecKey;
+  /** In the zone's DNSKEY RRset. */
+  published: boolean;
+  /** Signs the zone's RRsets. */
+  active: boolean;
+  /** The key files' base path. */
+  path: string;
+}
+
+export interface SignedZone {
+  zone: string;
+  keys: ZoneKey[];
+  signatureValidityMs: number;
+}
+
+export interface ZoneKeysResult {
+  /** The zones whose keys meet every rule; a zone with an error is left out. */
+  zones: Map<string, SignedZone>;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Loads the keys of every signed zone at `now` (unix seconds): readable key files of a supported algorithm
+ * whose owner is the zone, a zone key not revoked, a private key for every active key, at least one active
+ * key, and for each algorithm in the DNSKEY RRset an active key of that algorithm (RFC 4035 §2.2).
+ */
+export function loadZoneKeys(config: Pick<ServerConfig, 'dnssec'>, now: number = Date.now() / 1000): ZoneKeysResult {
+  const zones = new Map<string, SignedZone>();
+  const diagnostics: Diagnostic[] = [];
+  for (const zc of config.dnssec.values()) {
+    const zone = loadZone(zc, now, diagnostics);
+    if (zone) zones.set(zc.zone, zone);
+  }
+  return { zones, diagnostics };
+}
+
+function loadZone(zc: DnssecZoneConfig, now: number, out: Diagnostic[]): SignedZone | null {
+  const before = out.filter((d) => d.severity === 'error').length;
+  const what = `dnssec."${zc.zone || '.'}"`;
+  const keys: ZoneKey[] = [];
+  for (const ref of zc.keys) {
+    const error = (message: string) => out.push({ ...ref.at, message: `${what}: ${message}`, severity: 'error' });
+    let pub: DnssecKey;
+    try {
+      pub = loadKey(ref.path, false);
+    } catch (e) {
+      error(describe(e, ref.path));
+      continue;
+    }
+    const name = displayPathOf(keyFilePaths(ref.path).key);
+    if (pub.zone !== zc.zone) {
+      error(`${name}: the key is for ${pub.zone || '.'}, not for ${zc.zone || '.'}`);
+      continue;
+    }
+    if (!(pub.flags & ZONE_KEY_FLAG)) {
+      error(`${name}: flags ${pub.flags} lack the Zone Key bit (256): it cannot sign a zone (RFC 4034 §2.1.1)`);
+      continue;
+    }
+    if (pub.flags & REVOKE_FLAG) {
+      error(`${name}: the key is revoked (flags ${pub.flags}, RFC 5011 §3)`);
+      continue;
+    }
+    const fromFile = roleAt(pub.timing, now);
+    const active = ref.active ?? fromFile.active;
+    const published = ref.publish ?? (fromFile.published || active);
+    if (active && !published) {
+      error(`${name}: the key is active but not published (publish: false): resolvers could not validate its signatures`);
+      continue;
+    }
+    let key = pub;
+    if (active) {
+      try {
+        key = loadKey(ref.path, true);
+      } catch (e) {
+        error(`${describe(e, ref.path)} (an active key signs, so its private key is needed)`);
+        continue;
+      }
+      warnIfShared(keyFilePaths(ref.path).private, ref.at, what, out);
+    }
+    const twin = keys.find((k) => k.key.tag === key.tag && k.key.algorithm === key.algorithm);
+    if (twin) {
+      const same = twin.key.publicKey.equals(key.publicKey);
+      error(
+        same
+          ? `${name}: the same key as ${displayPathOf(twin.path)}`
+          : `${name}: key tag ${key.tag} is also the tag of ${displayPathOf(twin.path)}`,
+      );
+      continue;
+    }
+    keys.push({ key, published, active, path: ref.path });
+  }
+  const failed = out.filter((d) => d.severity === 'error').length > before;
+  if (!failed) {
+    if (!keys.some((k) => k.active)) {
+      out.push({
+        ...zc.at,
+        message: `${what}: no active key: a signed zone needs at least one (active: true, or an Activate time passed)`,
+        severity: 'error',
+      });
+    }
+    for (const alg of new Set(keys.filter((k) => k.published).map((k) => k.key.algorithm))) {
+      if (keys.some((k) => k.active && k.key.algorithm === alg)) continue;
+      const k = keys.find((x) => x.published && x.key.algorithm === alg)!;
+      out.push({
+        ...zc.keys.find((r) => r.path === k.path)!.at,
+        message: `${what}: algorithm ${alg} is in the DNSKEY set but no active key of it signs the zone (RFC 4035 §2.2: every RRset is signed with each algorithm published)`,
+        severity: 'error',
+      });
+    }
+  }
+  if (out.filter((d) => d.severity === 'error').length > before) return null;
+  return { zone: zc.zone, keys, signatureValidityMs: zc.signatureValidityMs };
+}
+
+/** A key file's fault with the file's path as the user sees it. */
+function describe(e: unknown, path: string): string {
+  return e instanceof KeyFileError ? `${displayPathOf(e.file)}: ${e.reason}` : `${displayPathOf(path)}: ${(e as Error).message}`;
+}
+
+/** A private key readable by others than its owner is said (dnssec-keygen and steerdns keygen write 0600). */
+function warnIfShared(file: string, at: ConfigPosition, what: string, out: Diagnostic[]): void {
+  try {
+    const mode = statSync(file).mode & 0o777;
+    if (mode & 0o077) {
+      out.push({
+        ...at,
+        message: `${what}: ${displayPathOf(file)} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 it`,
+        severity: 'warning',
+      });
+    }
+  } catch {
+    // read a moment ago; a file gone since is found on the next load
+  }
+}
