@@ -140,7 +140,7 @@ export function loadKey(path: string, withPrivate: boolean): DnssecKey {
     const key = makeKey(pub.owner, pub.flags, pub.algorithm, pub.publicKey, priv?.privateKey ?? null, timing);
     return { ...key, ttl: pub.ttl };
   } catch (e) {
-    const which = /private key/.test((e as Error).message) && priv ? files.private : files.key;
+    const which = /private key/i.test((e as Error).message) && priv ? files.private : files.key;
     throw new KeyFileError(which, (e as Error).message);
   }
 }

@@ -5,7 +5,7 @@ import { typeName } from '../dns/registry.js';
 import { keyTimeText } from './key-files.js';
 import { NXNAME, parseNsec } from './nsec.js';
 import { parseRrsig, unixOfSerial } from './rrsig.js';
-import { namePresentation, nameWire } from './wire.js';
+import { namePresentation } from './wire.js';
 
 /** The mnemonic of a type, NXNAME (RFC 9824) included. */
 export function dnssecTypeName(type: number): string {
@@ -40,9 +40,4 @@ export function rrsigText(rdata: Buffer, now: number = Date.now() / 1000): strin
 export function nsecText(rdata: Buffer): string {
   const { next, types } = parseNsec(rdata);
   return [namePresentation(next), ...types.map(dnssecTypeName)].join(' ');
-}
-
-/** One record in presentation form: `owner TTL IN TYPE rdata` (owner in internal or presentation form). */
-export function recordText(owner: string, ttl: number, type: string, rdataText: string): string {
-  return `${namePresentation(nameWire(owner))} ${ttl} IN ${type} ${rdataText}`;
 }

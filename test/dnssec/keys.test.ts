@@ -147,6 +147,10 @@ test('broken key files are refused, naming the file and what is wrong', (t) => {
   refused(true, '.private', "algorithm 15 does not match the .key file's 13");
   write(good, formatPrivateKeyFile({ algorithm: 13, privateKey: other.privateKey, timing: {} }));
   refused(true, '.private', 'the private key does not belong to the public key');
+  write(good, formatPrivateKeyFile({ algorithm: 13, privateKey: Buffer.alloc(32, 0xff), timing: {} }));
+  refused(true, '.private', 'Private key is not valid for specified curve.');
+  write(good, formatPrivateKeyFile({ algorithm: 13, privateKey: Buffer.alloc(33, 1), timing: {} }));
+  refused(true, '.private', 'an ECDSAP256SHA256 private key has 32 octets, not 33');
   write(good, 'PrivateKey: AAAA\n');
   refused(true, '.private', 'not a private key file (no "Private-key-format: v1.x" line)');
   write(good, goodPrivate.replace(/^PrivateKey: .*$/m, ''));
