@@ -6,12 +6,12 @@
 // names and a wildcard). Once both answer, a client in this process sends `q<seq>.small.test A` at a fixed
 // rate (RATE, default 5,000/s, paced every millisecond), each stamped with its send time, and stamps every
 // answer. Meanwhile big.test is reloaded RELOADS times (default 5), alternating:
-//   - file edit: a new version of big.test.yaml (its `v` TXT record says which) is written beside it and
-//     renamed over it; the server's folder watcher reloads it;
+//   - file edit: a new version of big.test.yaml (its `v` TXT record says which) is written outside the
+//     zones folder and renamed over it; the server's folder watcher reloads it;
 //   - SIGHUP: limits.zone_bytes in steerdns.yaml changes (2GB ↔ 2047MB) and the server gets SIGHUP: a
 //     changed zone_bytes rebuilds every zone (docs/configuration.md#reload).
 // A reload is complete when the server's log says so (a "zone loaded" line for big.test, or "reloaded"; with
-// workers, every worker's "worker N reloaded" too), then 1 s passes before the next. After the last, 2 s
+// workers, then every worker's "worker N reloaded"), then 1 s passes before the next. After the last, 2 s
 // more, then the client stops and waits 3 s for late answers. Reports per reload and in all: queries lost
 // (sent, never answered), the longest gap between two answers, the answer latency, and the client's own
 // longest pause between two paced sends (a gap as long as that is the client's, not the server's).
@@ -187,8 +187,8 @@ try {
     const done = completion(edit);
     if (edit) {
       bigVersion.n = i;
-      // written beside it (a dot file: not a zone), then renamed over it; asynchronous, so the client keeps its pace
-      const tmp = join(zones, '.big.test.yaml.new');
+      // written outside the watched folder, then renamed over the zone; asynchronous, so the client keeps its pace
+      const tmp = join(work.dir, 'big.test.yaml.new');
       const fh = await open(tmp, 'w');
       await fh.write(bigHead(i));
       await fh.write(bigBody);
@@ -198,7 +198,7 @@ try {
       await writeFile(join(work.dir, 'steerdns.yaml'), config(i % 4 === 2 ? '2047MB' : '2GB'));
       server.signal('SIGHUP');
     }
-    const seen = await done.catch((e) => e.message);
+    const seen = await done.catch((e) => e.message.split('\n')[0]);
     const to = performance.now();
     await sleep(1000);
     windows.push({ i, what: edit ? 'file edit' : 'SIGHUP', from, to, firstSeq, lastSeq: c.st.sent, seen });
@@ -221,28 +221,30 @@ process.exit(code);
 
 /**
  * Resolves when the server's log says the reload is complete: the process that reads the files logs
- * "zone loaded" for big.test (file edit) or "reloaded" (SIGHUP); with workers, each then logs its
- * "worker N reloaded" (or that it did not confirm). Rejects with a message after RELOAD_BOUND_MS.
+ * "zone loaded" for big.test (file edit) or "reloaded" (SIGHUP); with workers, each worker's "worker N
+ * reloaded" (or that it did not confirm) after that line counts, not those of a roll still under way.
+ * Rejects with a message after RELOAD_BOUND_MS.
  */
 function completion(edit) {
-  const primary = (r) => !/^worker-/.test(r.process ?? '');
-  const first = server.waitFor(
-    (r) => primary(r) && (edit ? r.msg === 'zone loaded' && r.zone === 'big.test' : r.msg === 'reloaded'),
-    RELOAD_BOUND_MS,
-    edit ? 'zone loaded (big.test)' : 'reloaded',
-  );
-  if (WORKERS <= 1) return first.then(() => 'logged');
+  const primary = (r) =>
+    !/^worker-/.test(r.process ?? '') && (edit ? r.msg === 'zone loaded' && r.zone === 'big.test' : r.msg === 'reloaded');
+  let loaded = false;
   const acked = new Map();
-  const workers = server.waitFor(
+  const what = `${edit ? '"zone loaded" (big.test)' : '"reloaded"'}${WORKERS > 1 ? `, then "worker N reloaded" for ${WORKERS} workers` : ''}`;
+  const done = server.waitFor(
     (r) => {
+      if (!loaded) {
+        loaded = primary(r);
+        return loaded && WORKERS <= 1;
+      }
       const m = /^worker (\d+) (reloaded|did not confirm)/.exec(r.msg ?? '');
       if (m) acked.set(m[1], m[2] === 'reloaded' ? `worker ${m[1]} in ${fmt(r.ms)} ms` : `worker ${m[1]} did not confirm`);
       return acked.size >= WORKERS;
     },
     RELOAD_BOUND_MS,
-    `worker N reloaded, for ${WORKERS} workers`,
+    what,
   );
-  return Promise.all([first, workers]).then(() => `logged; ${[...acked.values()].join(', ')}`);
+  return done.then(() => (WORKERS > 1 ? `logged; ${[...acked.values()].join(', ')}` : 'logged'));
 }
 
 function report(cl, windows) {
