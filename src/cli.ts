@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `steerdns` command (docs/operations.md#commands): serve, check, explain.
+// The `steerdns` command (docs/operations.md#commands): serve, check, explain, import, export.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
@@ -14,6 +14,7 @@ import { HealthTable } from './health/table.js';
 import { Server } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
+import { exportCommand, importCommand } from './zone-io.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server
@@ -21,6 +22,10 @@ const USAGE = `usage:
   steerdns explain NAME [TYPE] --from IP [--subnet CIDR] [--offline] [--json] [-c steerdns.yaml]
                                        show how a query from IP is answered: client location, regions,
                                        health, the answer (asks the running server for live health)
+  steerdns import FILE.zone [--origin NAME]
+                                       print the YAML zone equivalent to an RFC 1035 master file
+  steerdns export ZONE [-c steerdns.yaml]
+                                       print a loaded zone's static records as an RFC 1035 master file
 `;
 
 function printDiagnostics(ds: Diagnostic[]): void {
@@ -57,7 +62,7 @@ export function check(configPath: string): number {
     errors++;
   }
   if (files.length === 0) {
-    process.stderr.write(`no zone files (*.yaml) in ${config.zonesDir}\n`);
+    process.stderr.write(`no zone files (*.yaml, *.zone) in ${config.zonesDir}\n`);
     return 1;
   }
   if (errors > 0) {
@@ -242,6 +247,7 @@ async function main(argv: string[]): Promise<void> {
       subnet: { type: 'string' },
       offline: { type: 'boolean' },
       json: { type: 'boolean' },
+      origin: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -259,6 +265,17 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'explain':
       process.exitCode = await explainCommand(values.config!, positionals.slice(1), values);
+      return;
+    case 'import':
+      if (!positionals[1]) {
+        process.stderr.write(`steerdns import: FILE is required\n${USAGE}`);
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = importCommand(positionals[1], values.origin);
+      return;
+    case 'export':
+      process.exitCode = exportCommand(values.config!, positionals[1]);
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);

@@ -88,6 +88,8 @@ export interface ZoneSpec {
   names: Map<string, NameSpec>;
   /** Hash of everything that answers are made of: a change moves the automatic serial. */
   contentHash: string;
+  /** The master files it includes (`include:`, `$INCLUDE`), absolute: a change to one reloads the zone. */
+  includes?: string[];
 }
 
 export interface ZoneResult {
