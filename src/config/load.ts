@@ -11,6 +11,8 @@ export interface ZoneFileResult {
   file: string;
   zone: ZoneSpec | null;
   diagnostics: Diagnostic[];
+  /** The master files it included (read or not): a change to one of them changes the zone. */
+  includes?: string[];
   /** The file changed while it was read (a writer still at work): what was read is not the file. */
   changedWhileRead?: boolean;
   /** Not read: the file changed less than the settle time ago (a writer may be between two writes). */

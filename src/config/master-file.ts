@@ -92,7 +92,7 @@ export function parseMasterZone(path: string, text: string, cfg: ServerConfig, o
   if (!m.soa && !m.noSoa && !src.hasErrors)
     src.error(mainCode(1, 1), 'no SOA record: the first record of a zone file is its SOA (RFC 1035 §5.2)');
   if (m.soa && m.soaAt !== null) checkZone({ src, origin: m.apex!, names: m.names }, m.soaAt);
-  if (src.hasErrors || !m.soa || m.apex === null) return { zone: null, diagnostics: reportable(src.diagnostics) };
+  if (src.hasErrors || !m.soa || m.apex === null) return { zone: null, diagnostics: reportable(src.diagnostics), includes: m.includes };
   const zone: ZoneSpec = {
     file: path,
     origin: m.apex,
@@ -104,7 +104,7 @@ export function parseMasterZone(path: string, text: string, cfg: ServerConfig, o
     includes: m.includes,
   };
   zone.contentHash = hashZone(zone);
-  return { zone, diagnostics: reportable(src.diagnostics) };
+  return { zone, diagnostics: reportable(src.diagnostics), includes: m.includes };
 }
 
 /**
@@ -246,6 +246,8 @@ function readIncluded(m: MasterReading, file: string, at: At): string | null {
     m.src.error(at, `cannot include ${shown}: includes nest more than ${MAX_INCLUDE_DEPTH} deep`);
     return null;
   }
+  // listed before it is read: a file missing now reloads the zone when it appears
+  if (!m.includes.includes(resolve(file))) m.includes.push(resolve(file));
   const read = readZoneText(file, Math.max(0, m.budget), 'included file');
   if (!('text' in read)) {
     m.src.error(
@@ -255,7 +257,6 @@ function readIncluded(m: MasterReading, file: string, at: At): string | null {
     return null;
   }
   m.budget -= Buffer.byteLength(read.text);
-  if (!m.includes.includes(resolve(file))) m.includes.push(resolve(file));
   return read.text;
 }
 

@@ -36,7 +36,7 @@ function address(family: 4 | 6): Reader {
   };
 }
 
-const nameOnly: Reader = (f) => nameWire(f.name('a name'));
+const nameOnly: Reader = (f) => nameWire(f.name('target'));
 
 /** The presentation readers of every writable type (the SOA is read by the master-file reader). */
 export const PRESENTATION: Record<string, Reader> = {

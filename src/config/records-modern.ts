@@ -3,7 +3,7 @@
 import type { Node } from 'yaml';
 import { rdataToText } from '../dns/rdata-text.js';
 import { TYPE } from '../dns/registry.js';
-import { LOC_DEFAULTS, type Loc, locRdata, readAngle } from './loc.js';
+import { LOC_DEFAULTS, type Loc, locRdata, precisionOctet, readAngle } from './loc.js';
 import { nameWire } from './master-text.js';
 import { type Ctx, name, type Parser, type RecordData } from './record-fields.js';
 import { entryMap } from './source.js';
@@ -123,13 +123,26 @@ function angle(ctx: Ctx, node: Node | null, what: string, hemispheres: [string, 
   return null;
 }
 
-/** Metres (a number, at most two decimals) → centimetres. */
-function metres(ctx: Ctx, node: Node | null | undefined, what: string, min: number, max: number, def: number): number | null {
+/** Metres (a number, at most two decimals) → centimetres; `precision`: a size, in LOC's one-digit form. */
+function metres(
+  ctx: Ctx,
+  node: Node | null | undefined,
+  what: string,
+  min: number,
+  max: number,
+  def: number,
+  precision = true,
+): number | null {
   if (node === undefined) return def;
   const v = ctx.src.scalar(node);
   const cm = typeof v === 'number' ? Math.round(v * 100) : Number.NaN;
   if (!(cm >= min && cm <= max) || Math.abs(cm - (v as number) * 100) > 1e-6) {
     ctx.src.error(node, `${what} must be metres from ${min / 100} to ${max / 100} (at most two decimals)`);
+    return null;
+  }
+  const octet = precision ? precisionOctet(cm, what) : 0;
+  if (typeof octet === 'string') {
+    ctx.src.error(node, octet);
     return null;
   }
   return cm;
@@ -153,7 +166,7 @@ export const MODERN_PARSERS: Record<'LOC' | 'SVCB' | 'HTTPS' | 'URI', Parser> = 
     const lat = angle(ctx, f.get('latitude')!, `${what} latitude`, ['N', 'S'], 90);
     const lon = angle(ctx, f.get('longitude')!, `${what} longitude`, ['E', 'W'], 180);
     const g = (k: string) => (f.has(k) ? f.get(k)! : undefined);
-    const altCm = metres(ctx, g('altitude'), `${what} altitude`, -10_000_000, 4_284_967_295, 0);
+    const altCm = metres(ctx, g('altitude'), `${what} altitude`, -10_000_000, 4_284_967_295, 0, false);
     const sizeCm = metres(ctx, g('size'), `${what} size`, 0, 9_000_000_000, LOC_DEFAULTS.sizeCm);
     const hpCm = metres(ctx, g('horizontal_precision'), `${what} horizontal_precision`, 0, 9_000_000_000, LOC_DEFAULTS.hpCm);
     const vpCm = metres(ctx, g('vertical_precision'), `${what} vertical_precision`, 0, 9_000_000_000, LOC_DEFAULTS.vpCm);

@@ -50,7 +50,7 @@ function fail(file: string, message: string, line = 1, col = 1): ZoneResult {
 
 export function parseZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean } = {}): ZoneResult {
   const r = readZone(path, text, cfg, opts);
-  return { zone: r.zone, diagnostics: reportable(r.diagnostics) };
+  return { zone: r.zone, diagnostics: reportable(r.diagnostics), ...(r.includes && { includes: r.includes }) };
 }
 
 function readZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean }): ZoneResult {
@@ -94,11 +94,11 @@ function readZone(path: string, text: string, cfg: ServerConfig, opts: { fastRec
     if (!soa && !e.get('soa') && !src.hasErrors) src.error(root, 'zone file needs soa (here, or an SOA record in the included file)');
   }
   if (soa && soaAt !== null) checkZone(z, soaAt);
-  if (src.hasErrors || !soa) return { zone: null, diagnostics: src.diagnostics };
+  if (src.hasErrors || !soa) return { zone: null, diagnostics: src.diagnostics, ...(includes && { includes }) };
   const originPos = src.position(e.get('origin')!.value);
   const zone: ZoneSpec = { file: path, origin, originPos, ttl, soa, names: z.names, contentHash: '', ...(includes && { includes }) };
   zone.contentHash = hashZone(zone);
-  return { zone, diagnostics: src.diagnostics };
+  return { zone, diagnostics: src.diagnostics, ...(includes && { includes }) };
 }
 
 function readRecords(z: ZoneReading, node: Node | null, fast: FastRecords | null = null): void {

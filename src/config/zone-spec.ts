@@ -95,6 +95,8 @@ export interface ZoneSpec {
 export interface ZoneResult {
   zone: ZoneSpec | null;
   diagnostics: Diagnostic[];
+  /** The master files the zone file included (read or not), absolute: a change to one may change the zone. */
+  includes?: string[];
 }
 
 export const MAX_TTL = 2_147_483_647; // RFC 2181 §8

@@ -225,7 +225,9 @@ function svcValueText(key: number, v: Buffer): string | null {
       for (let i = 0; i < v.length; ) {
         const n = v[i]!;
         if (n === 0 || i + 1 + n > v.length) return null;
-        ids.push(quotedBody(v.subarray(i + 1, i + 1 + n), ',').replace(/\\([,\\])/g, '\\\\$1'));
+        ids.push(
+          quotedBody(v.subarray(i + 1, i + 1 + n), ',').replace(/\\([,\\])/g, (_, c: string) => (c === ',' ? '\\\\,' : '\\'.repeat(4))),
+        );
         i += 1 + n;
       }
       return ids.length ? `"${ids.join(',')}"` : null;

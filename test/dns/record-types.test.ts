@@ -46,7 +46,7 @@ const RECORDS: [string, string, string[]][] = [
   ],
   ['ech', 'HTTPS', [`1 . alpn="h2" ech=${ECH}`]],
   ['alias', 'HTTPS', ['0 svc1.types.test.']],
-  ['escaped', 'SVCB', ['1 . alpn="h\\\\,2,h3" key65333="a b\\255\\"q"']],
+  ['escaped', 'SVCB', ['1 . alpn="h\\\\,2,b\\\\\\\\s,h3" key65333="a b\\255\\"q"']],
   ['uri', 'URI', ['10 1 "ftp://ftp1.example.com/public"', '20 5 "https://www.example.com/path?q=1&r=2"']],
   ['generic', 'TYPE65534', ['\\# 4 01020304']],
   ['empty', 'TYPE65280', ['\\# 0']],
@@ -104,7 +104,7 @@ records:
       params: { mandatory: [port, alpn], alpn: [h2, h3], port: 443, ipv4hint: [192.0.2.1, 192.0.2.2], ech: AEX+DQBBpQAgACCQ, ipv6hint: ["2001:db8::1", "2001:db8::2"] }
   ech: { HTTPS: { priority: 1, target: ., params: { alpn: h2, ech: "${ECH}" } } }
   alias: { HTTPS: { priority: 0, target: svc1.types.test. } }
-  escaped: { SVCB: '1 . alpn="h\\\\,2,h3" key65333="a b\\255\\"q"' }
+  escaped: { SVCB: '1 . alpn="h\\\\,2,b\\\\\\\\s,h3" key65333="a b\\255\\"q"' }
   uri: { URI: [{ priority: 10, weight: 1, target: "ftp://ftp1.example.com/public" }, "20 5 \\"https://www.example.com/path?q=1&r=2\\""] }
   generic: { TYPE65534: '\\# 4 01020304' }
   empty: { TYPE65280: '\\# 0' }
