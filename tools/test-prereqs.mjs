@@ -12,6 +12,22 @@ export const TOOLS = [
   { command: 'prlimit', package: 'util-linux', usedBy: 'descriptor limits (test/operate/fd-limit.test.ts)' },
   { command: 'getconf', package: 'libc-bin', usedBy: 'CPU accounting (test/health/scale.test.ts)' },
   { command: 'mkfifo', package: 'coreutils', usedBy: 'non-regular files (test/gslb/geo-edge-cases.test.ts)' },
+  { command: 'kdig', package: 'knot-dnsutils', usedBy: 'a second decoder of every record type (test/dns/record-types.test.ts)' },
+  {
+    command: 'named-checkzone',
+    package: 'bind9-utils',
+    usedBy: 'BIND checks what `steerdns export` writes (test/config/master-fixtures.test.ts)',
+  },
+  {
+    command: 'named-compilezone',
+    package: 'bind9-utils',
+    usedBy: 'BIND reads the master-file fixtures (test/config/master-fixtures.test.ts)',
+  },
+  {
+    command: 'kzonecheck',
+    package: 'knot-dnssecutils',
+    usedBy: 'Knot checks what `steerdns export` writes (test/config/master-fixtures.test.ts)',
+  },
 ];
 
 const onPath = (command) => spawnSync('/bin/sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

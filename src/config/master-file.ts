@@ -5,7 +5,7 @@
 // reader makes, so the rules between records (zone-rules.ts) and everything after loading are shared.
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { relativeName } from '../dns/name.js';
+import { relativeName, wireLength } from '../dns/name.js';
 import { rdataToText } from '../dns/rdata-text.js';
 import { TYPE, typeCode, typeName } from '../dns/registry.js';
 import { type LogicalLine, logicalLines, type Token } from './master-lexer.js';
@@ -91,6 +91,7 @@ export function parseMasterZone(path: string, text: string, cfg: ServerConfig, o
   // (a file with errors before its SOA says so; "no SOA" would only repeat them)
   if (!m.soa && !m.noSoa && !src.hasErrors)
     src.error(mainCode(1, 1), 'no SOA record: the first record of a zone file is its SOA (RFC 1035 §5.2)');
+  checkSizes(m);
   if (m.soa && m.soaAt !== null) checkZone({ src, origin: m.apex!, names: m.names }, m.soaAt);
   if (src.hasErrors || !m.soa || m.apex === null) return { zone: null, diagnostics: reportable(src.diagnostics), includes: m.includes };
   const zone: ZoneSpec = {
@@ -126,6 +127,22 @@ export function includeMasterFile(m: MasterReading, path: string, at: At, ttl: n
   m.stack.push(realOr(path));
   readMasterText(m, text, st);
   m.stack.pop();
+}
+
+/** Every RRset read from master files must fit in one DNS message, as zone-records.ts requires of YAML ones. */
+export function checkSizes(m: MasterReading): void {
+  for (const n of m.names.values()) {
+    for (const rr of n.rrsets.values()) {
+      if (!m.own.has(rr)) continue;
+      // header, the question, each record with a compressed owner, and an OPT
+      const size = 12 + wireLength(n.name) + 4 + rr.records.reduce((sum, r) => sum + 12 + r.rdata.length, 0) + 64;
+      if (size > 65535)
+        m.src.error(
+          rr.at,
+          `${rr.type} at "${relativeName(n.name, m.apex!)}" is about ${size} octets on the wire: it cannot fit in a DNS message (65535 octets, even over TCP)`,
+        );
+    }
+  }
 }
 
 /** The zones folder through its links (or as written when it cannot be resolved). */
@@ -388,7 +405,6 @@ function addRecord(
     spec = { name: owner, at: ownerAt, rrsets: new Map(), pool: null };
     m.names.set(owner, spec);
   }
-  const label = `"${relativeName(owner, m.apex!)}"`;
   const text = rdataToText(code, rdata);
   const rr = spec.rrsets.get(type);
   if (!rr) {
@@ -397,6 +413,7 @@ function addRecord(
     m.own.add(fresh);
     return;
   }
+  const label = `"${relativeName(owner, m.apex!)}"`; // (only for a message: a zone of a million names passes here once each)
   const first = m.src.position(rr.at);
   const where = `${m.src.fileOf(rr.at)}:${first.line}:${first.col}`;
   if (!m.own.has(rr)) {

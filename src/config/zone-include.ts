@@ -2,7 +2,7 @@
 // master files, read by master-file.ts into the same names as the YAML records (pools stay in YAML).
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
-import { includeMasterFile, type MasterReading, realDir } from './master-file.js';
+import { checkSizes, includeMasterFile, type MasterReading, realDir } from './master-file.js';
 import type { ZoneReading } from './zone-records.js';
 import type { SoaSpec } from './zone-spec.js';
 
@@ -37,5 +37,6 @@ export function readYamlIncludes(z: ZoneReading, path: string, node: Node | null
     const file = src.string(item, 'include');
     if (file !== null) includeMasterFile(m, resolve(dirname(path), file), item, z.ttl);
   }
+  checkSizes(m);
   return { soa: m.soa, soaAt: m.soaAt, files: m.includes };
 }

@@ -159,6 +159,15 @@ const BROKEN: Broken[] = [
     lines: ['zones/b27.zone:5:1: unknown directive "$ORIGN" (expected $ORIGIN, $TTL or $INCLUDE)'],
   },
   {
+    title: 'an RRset too large for any DNS message',
+    files: {
+      'b28.zone': `${HEAD}${Array.from({ length: 260 }, (_, i) => `big TXT "${String(i).padStart(3, '0')}${'x'.repeat(252)}"`).join('\n')}\n`,
+    },
+    lines: [
+      'zones/b28.zone:5:5: TXT at "big" is about 69769 octets on the wire: it cannot fit in a DNS message (65535 octets, even over TCP)',
+    ],
+  },
+  {
     title: 'an RRset with two TTLs and a duplicate record: warnings, the zone loads',
     files: { 'w28.zone': `${HEAD}www 300 A 192.0.2.2\nwww 600 A 192.0.2.3\nwww A 192.0.2.2\n` },
     lines: [
