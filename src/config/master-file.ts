@@ -4,7 +4,7 @@
 // and class in either order, and each record's RDATA (master-rdata.ts) into the same NameSpecs the YAML
 // reader makes, so the rules between records (zone-rules.ts) and everything after loading are shared.
 import { realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { relativeName, wireLength } from '../dns/name.js';
 import { rdataToText } from '../dns/rdata-text.js';
 import { TYPE, typeCode, typeName } from '../dns/registry.js';
@@ -80,7 +80,7 @@ export function parseMasterZone(path: string, text: string, cfg: ServerConfig, o
     warnedNoTtl: false,
     noSoa: false,
   };
-  const base = path.slice(path.lastIndexOf('/') + 1);
+  const base = basename(path);
   const fromName = opts.origin
     ? tokenNameOrNull(opts.origin.endsWith('.') ? opts.origin : `${opts.origin}.`)
     : base.endsWith(MASTER_SUFFIX)
