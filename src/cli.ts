@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen.
+// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen, import, export.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
@@ -16,6 +16,7 @@ import { Server } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
 import { loadZoneKeys } from './zone-keys.js';
+import { exportCommand, importCommand } from './zone-io.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server
@@ -26,6 +27,10 @@ const USAGE = `usage:
   steerdns keygen ZONE [--algorithm 13|15] [--dir DIR]
                                        make a DNSSEC signing key (BIND's K<zone>+<alg>+<tag> files in DIR);
                                        prints the key's path, then the DS record for the parent zone
+  steerdns import FILE.zone [--origin NAME]
+                                       print the YAML zone equivalent to an RFC 1035 master file
+  steerdns export ZONE [-c steerdns.yaml]
+                                       print a loaded zone's static records as an RFC 1035 master file
 `;
 
 function printDiagnostics(ds: Diagnostic[]): void {
@@ -63,7 +68,7 @@ export function check(configPath: string): number {
     errors++;
   }
   if (files.length === 0) {
-    process.stderr.write(`no zone files (*.yaml) in ${config.zonesDir}\n`);
+    process.stderr.write(`no zone files (*.yaml, *.zone) in ${config.zonesDir}\n`);
     return 1;
   }
   if (errors > 0) {
@@ -285,6 +290,7 @@ async function main(argv: string[]): Promise<void> {
       json: { type: 'boolean' },
       algorithm: { type: 'string' },
       dir: { type: 'string' },
+      origin: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -305,6 +311,17 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'keygen':
       process.exitCode = keygenCommand(positionals.slice(1), values);
+      return;
+    case 'import':
+      if (!positionals[1]) {
+        process.stderr.write(`steerdns import: FILE is required\n${USAGE}`);
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = importCommand(positionals[1], values.origin);
+      return;
+    case 'export':
+      process.exitCode = exportCommand(values.config!, positionals[1]);
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);

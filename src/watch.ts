@@ -5,9 +5,11 @@
 // atomic rename, a new or removed file, a symlink swap as Kubernetes ConfigMaps do — schedules one reload, once
 // the folder's zone files have held still (same names, sizes and modification times, no change event) for a
 // settle time: a file still being written is not read half-way. Editors' temp files trigger it too, harmlessly:
-// the loader only reads `*.yaml` that do not start with a dot, and unchanged files are not re-parsed.
-import { type FSWatcher, readdirSync, statSync, watch } from 'node:fs';
+// the loader only reads `*.yaml` and `*.zone` that do not start with a dot, and unchanged files are not re-parsed.
+// Sub-folders hold the master files zones include: they are watched too.
+import { type Dirent, type FSWatcher, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
+import { isZoneFileName } from './config/load.js';
 import type { ServerConfig } from './config/server-config.js';
 import { bundledDatabasePath, databaseStamp } from './gslb/geo.js';
 import type { Snapshot } from './snapshot.js';
@@ -84,7 +86,7 @@ export class FolderWatcher {
     this.watcher?.close();
     this.watcher = null;
     try {
-      this.watcher = watch(dir, { persistent: false }, () => this.schedule());
+      this.watcher = watchTree(dir, () => this.schedule());
       this.watcher.on('error', (e) => this.onError(e));
     } catch (e) {
       this.onError(e as Error);
@@ -144,6 +146,25 @@ export class FolderWatcher {
   }
 }
 
+/** A watch of the folder and its sub-folders (included files), or of the folder alone where that is all there is. */
+function watchTree(dir: string, onEvent: () => void): FSWatcher {
+  // recursive only when there are sub-folders (a folder added later is seen by the stamp poll)
+  let sub = false;
+  try {
+    sub = readdirSync(dir, { withFileTypes: true }).some((d) => d.isDirectory() && !d.name.startsWith('.'));
+  } catch {
+    // watch() below says why
+  }
+  if (sub) {
+    try {
+      return watch(dir, { persistent: false, recursive: true }, onEvent);
+    } catch {
+      // a platform without recursive watches: the stamp poll covers the sub-folders
+    }
+  }
+  return watch(dir, { persistent: false }, onEvent);
+}
+
 /** Device and inode of the folder `dir` leads to (through symlinks); null when it is missing. */
 function folderIdentity(dir: string): string | null {
   try {
@@ -154,23 +175,41 @@ function folderIdentity(dir: string): string | null {
   }
 }
 
-/** Names, sizes, modification and change times of the folder's zone files, as one string to compare. */
+/**
+ * Names, sizes, modification and change times of the folder's zone files and of the files in its sub-folders
+ * (which zones may include: docs/zone-format.md#include), as one string to compare.
+ */
 export function folderStamps(dir: string): string {
+  const out: string[] = [];
+  collectStamps(dir, '', 0, out);
+  return out.join('|');
+}
+
+// Sub-folders (not hidden ones, such as .git) are followed this deep and this far, no further
+const MAX_INCLUDE_DEPTH = 4;
+const MAX_STAMPED_FILES = 10_000;
+
+function collectStamps(dir: string, prefix: string, depth: number, out: string[]): void {
+  let entries: Dirent[];
   try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.yaml'))
-      .sort()
-      .map((f) => {
-        try {
-          const st = statSync(join(dir, f), { bigint: true });
-          return `${f}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-        } catch {
-          return `${f}:-`;
-        }
-      })
-      .join('|');
+    entries = readdirSync(join(dir, prefix), { withFileTypes: true });
   } catch {
-    return '';
+    return;
+  }
+  for (const d of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (out.length >= MAX_STAMPED_FILES || d.name.startsWith('.')) continue;
+    const f = prefix ? `${prefix}/${d.name}` : d.name;
+    if (d.isDirectory()) {
+      if (depth < MAX_INCLUDE_DEPTH) collectStamps(dir, f, depth + 1, out);
+      continue;
+    }
+    if (depth === 0 && !isZoneFileName(d.name)) continue;
+    try {
+      const st = statSync(join(dir, f), { bigint: true });
+      out.push(`${f}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`);
+    } catch {
+      out.push(`${f}:-`);
+    }
   }
 }
 

@@ -21,7 +21,10 @@ test('npm test preflight: a missing tool stops at once with the exact apt-get in
     t.is(r.status, 1);
     t.regex(r.stderr, /needs `dig` \(Debian package bind9-dnsutils\)/);
     t.regex(r.stderr, /needs `dnsperf` \(Debian package dnsperf\)/);
-    t.regex(r.stderr, /sudo apt-get install -y bind9-dnsutils dnsperf git util-linux libc-bin coreutils bind9-utils knot-dnssecutils\n/);
+    t.regex(
+      r.stderr,
+      /sudo apt-get install -y bind9-dnsutils dnsperf git util-linux libc-bin coreutils bind9-utils knot-dnssecutils knot-dnsutils\n/,
+    );
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }

@@ -17,6 +17,17 @@ export const TOOLS = [
   { command: 'dnssec-signzone', package: 'bind9-utils', usedBy: "signatures against BIND's (test/dnssec/signing.test.ts)" },
   { command: 'dnssec-verify', package: 'bind9-utils', usedBy: 'zones signed by steerdns (test/dnssec/signing.test.ts)' },
   { command: 'kzonecheck', package: 'knot-dnssecutils', usedBy: 'zones signed by steerdns, by Knot (test/dnssec/signing.test.ts)' },
+  { command: 'kdig', package: 'knot-dnsutils', usedBy: 'a second decoder of every record type (test/dns/record-types.test.ts)' },
+  {
+    command: 'named-checkzone',
+    package: 'bind9-utils',
+    usedBy: 'BIND checks what `steerdns export` writes (test/config/master-fixtures.test.ts)',
+  },
+  {
+    command: 'named-compilezone',
+    package: 'bind9-utils',
+    usedBy: 'BIND reads the master-file fixtures (test/config/master-fixtures.test.ts)',
+  },
 ];
 
 const onPath = (command) => spawnSync('/bin/sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

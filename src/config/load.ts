@@ -1,7 +1,8 @@
-// Finding and loading the zone files of a config: every `*.yaml` in the zones folder is one zone.
+// Finding and loading the zone files of a config: every `*.yaml` and `*.zone` in the zones folder is one zone.
 // Each file is loaded on its own so one broken zone never blocks the others; duplicate origins are errors.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { MASTER_SUFFIX } from './master-file.js';
 import type { ServerConfig } from './server-config.js';
 import { type Diagnostic, displayPath } from './source.js';
 import { loadZoneFile, type ZoneSpec } from './zone-file.js';
@@ -10,6 +11,8 @@ export interface ZoneFileResult {
   file: string;
   zone: ZoneSpec | null;
   diagnostics: Diagnostic[];
+  /** The master files it included (read or not): a change to one of them changes the zone. */
+  includes?: string[];
   /** The file changed while it was read (a writer still at work): what was read is not the file. */
   changedWhileRead?: boolean;
   /** Not read: the file changed less than the settle time ago (a writer may be between two writes). */
@@ -26,6 +29,19 @@ export interface LoadOptions {
   settleMs?: number;
 }
 
+/** A zone file's name: `*.yaml`, or `*.zone` (an RFC 1035 master file), not hidden. */
+export function isZoneFileName(name: string): boolean {
+  return (name.endsWith('.yaml') || name.endsWith(MASTER_SUFFIX)) && !name.startsWith('.');
+}
+
+/**
+ * The identity of the files a zone included when it was last read (`ZoneSpec.includes`): with the zone
+ * file's own, an unchanged result means nothing the zone is made of changed.
+ */
+export function includeStamps(files: readonly string[] | undefined): string {
+  return (files ?? []).map((f) => `|${f}:${contentStamp(f) ?? '-'}`).join('');
+}
+
 /**
  * Zone files in the zones folder, sorted; editor temp and hidden files are skipped. A `*.yaml` that is not
  * a file (a directory) is listed too: loading it reports what it is instead of dropping the zone silently.
@@ -33,7 +49,7 @@ export interface LoadOptions {
 export function listZoneFiles(dir: string): string[] | string {
   try {
     return readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.name.endsWith('.yaml') && !d.name.startsWith('.'))
+      .filter((d) => isZoneFileName(d.name))
       .map((d) => join(dir, d.name))
       .sort();
   } catch (e) {

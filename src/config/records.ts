@@ -1,75 +1,101 @@
 // Static record types of the zone format (docs/zone-format.md#record-types): YAML value → RDATA bytes,
-// encoded with dns-packet's per-type encoders at load time. Each parser checks the RFC field ranges and
-// reports with a position.
+// encoded at load time. Each parser checks the RFC field ranges and reports with a position. A type whose
+// value is a mapping may also be written as one string in master-file presentation form (`MX: "10 mail"`),
+// and any type in the generic form of RFC 3597 under its TYPEnnn key (`TYPE65534: '\# 2 abcd'`).
 import type { Node } from 'yaml';
-import { resolveName } from '../dns/name.js';
 import { encodeRdata as encode } from '../dns/rdata.js';
-import { TYPE } from '../dns/registry.js';
+import { rdataToText } from '../dns/rdata-text.js';
+import { TYPE, typeCode, typeName } from '../dns/registry.js';
 import { ipFamily, ipToBytes } from '../net/address.js';
-import { entryMap, type SourceFile } from './source.js';
+import { logicalLines } from './master-lexer.js';
+import { PRESENTATION, readRdata } from './master-rdata.js';
+import { FieldError, Fields } from './master-text.js';
+import { type Ctx, characterString, fields, hex, name, type Parser, type RecordData, u8, u16 } from './record-fields.js';
+import { MODERN_PARSERS } from './records-modern.js';
 
-export interface RecordData {
-  rdata: Buffer;
-  text: string; // presentation form, for messages, duplicate detection and hashing
-}
+export type { RecordData } from './record-fields.js';
 
 /** The types a zone file may contain under a name (SOA has its own section), in the order messages list them. */
-const WRITABLE_TYPES = ['A', 'NS', 'CNAME', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'NAPTR', 'DS', 'SSHFP', 'TLSA', 'CAA'] as const;
-export type RecordType = (typeof WRITABLE_TYPES)[number];
+const WRITABLE_TYPES = [
+  'A',
+  'NS',
+  'CNAME',
+  'PTR',
+  'MX',
+  'TXT',
+  'AAAA',
+  'LOC',
+  'SRV',
+  'NAPTR',
+  'DS',
+  'SSHFP',
+  'TLSA',
+  'SVCB',
+  'HTTPS',
+  'URI',
+  'CAA',
+] as const;
+export type KnownRecordType = (typeof WRITABLE_TYPES)[number];
+/** A writable type by name, or another type held only in the generic form of RFC 3597 (`TYPE65534`). */
+export type RecordType = KnownRecordType | `TYPE${number}`;
 
-/** RR type codes (from the DNS registry) of the types the zone format accepts. */
-export const RECORD_TYPES = Object.fromEntries(WRITABLE_TYPES.map((t) => [t, TYPE[t]])) as Record<RecordType, number>;
+/** RR type codes (from the DNS registry) of the types the zone format accepts by name. */
+export const RECORD_TYPES = Object.fromEntries(WRITABLE_TYPES.map((t) => [t, TYPE[t]])) as Record<KnownRecordType, number>;
 
-interface Ctx {
-  src: SourceFile;
-  origin: string;
+/** Types written as a mapping of fields: a string value is their presentation form instead. */
+const STRUCTURED = new Set<string>(['MX', 'SRV', 'CAA', 'DS', 'SSHFP', 'TLSA', 'NAPTR', 'URI', 'LOC', 'SVCB', 'HTTPS']);
+
+/**
+ * The type a key of a name names (`A`, `https`, `TYPE65`): its writable name and code, and whether its values
+ * are in the generic form (a TYPEnnn key); null for neither a writable type nor TYPEnnn of a data type.
+ */
+export function recordTypeOf(key: string): { type: RecordType; code: number; generic: boolean } | null {
+  const up = key.toUpperCase();
+  if (Object.hasOwn(RECORD_TYPES, up)) return { type: up as KnownRecordType, code: RECORD_TYPES[up as KnownRecordType], generic: false };
+  if (!/^TYPE\d{1,5}$/.test(up)) return null;
+  const code = typeCode(up)!;
+  // meta and query types (RFC 6895 §3.1), OPT and the SOA (written in soa:) are not data of a name
+  if (code > 65535 || code === 0 || code === TYPE.OPT || code === TYPE.SOA || (code >= 128 && code <= 255)) return null;
+  const known = typeName(code);
+  return { type: Object.hasOwn(RECORD_TYPES, known) ? (known as KnownRecordType) : `TYPE${code}`, code, generic: true };
 }
 
-type Parser = (ctx: Ctx, node: Node, what: string) => RecordData | null;
-
-function name(ctx: Ctx, node: Node, what: string): string | null {
-  const raw = ctx.src.string(node, what);
-  if (raw === null) return null;
-  const n = resolveName(raw, ctx.origin);
-  if (typeof n !== 'string') {
-    ctx.src.error(node, `${what}: ${n.error}`);
-    return null;
-  }
-  return n;
-}
-
-function fields(ctx: Ctx, node: Node, what: string, keys: readonly string[]): Map<string, Node | null> | null {
-  const entries = ctx.src.map(node, what);
-  if (!entries) return null;
-  ctx.src.knownKeys(entries, keys, what);
-  const m = entryMap(entries);
-  let ok = true;
-  for (const k of keys) {
-    if (!m.has(k)) {
-      ctx.src.error(node, `${what} needs ${k}`);
-      ok = false;
-    }
-  }
-  return ok ? new Map(keys.map((k) => [k, m.get(k)!.value])) : null;
-}
-
-function hex(ctx: Ctx, node: Node | null, what: string, length?: number): Buffer | null {
-  const s = (ctx.src.sourceText(node) ?? '').replace(/\s+/g, '');
-  if (!/^([0-9a-fA-F]{2})+$/.test(s) || (length !== undefined && s.length !== length * 2)) {
-    ctx.src.error(node, `${what} must be ${length ? `${length} octets of ` : ''}hexadecimal`);
-    return null;
-  }
-  return Buffer.from(s, 'hex');
-}
-
-function characterString(ctx: Ctx, node: Node | null, what: string): string | null {
+/** One record of `type` from its YAML value (`generic`: written under TYPEnnn, in the `\# len hex` form). */
+export function parseRecord(
+  ctx: Ctx,
+  node: Node,
+  what: string,
+  t: { type: RecordType; code: number; generic: boolean },
+): RecordData | null {
   const v = ctx.src.scalar(node);
-  const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
-  if (s === null || Buffer.byteLength(s) > 255) {
-    ctx.src.error(node, `${what} must be a string of at most 255 octets`);
+  if (t.generic || (STRUCTURED.has(t.type) && typeof v === 'string')) {
+    if (typeof v !== 'string' || (t.generic && !v.trimStart().startsWith('\\#'))) {
+      ctx.src.error(node, `${what} must be a string in the generic form \\# LENGTH HEX (RFC 3597)`);
+      return null;
+    }
+    return presentation(ctx, node, what, t.code, t.type, v);
+  }
+  return RECORD_PARSERS[t.type as KnownRecordType](ctx, node, what);
+}
+
+/** A record written as one string of presentation-format RDATA. */
+function presentation(ctx: Ctx, node: Node, what: string, code: number, type: string, text: string): RecordData | null {
+  const lines = [...logicalLines(text)];
+  const line = lines[0];
+  if (lines.length !== 1 || !line || 'error' in line) {
+    ctx.src.error(node, `${what}: ${line && 'error' in line ? line.error : 'write the record on one line'}`);
     return null;
   }
-  return s;
+  try {
+    const f = new Fields(line.tokens, ctx.origin, what, line.tokens[0]!);
+    const rdata = readRdata(code, PRESENTATION[type] ? type : `TYPE${code}`, f);
+    if (rdata.length > 65535) throw new FieldError(`${what} is ${rdata.length} octets, over 65535`, null);
+    return { rdata, text: rdataToText(code, rdata) };
+  } catch (e) {
+    if (!(e instanceof FieldError)) throw e;
+    ctx.src.error(node, e.message);
+    return null;
+  }
 }
 
 /** Splits a string into ≤255-octet pieces (RFC 1035 character-strings); long DKIM keys need several. */
@@ -104,10 +130,8 @@ const nameRecord =
     return n === null ? null : { rdata: encode(type, n), text: `${n}.` };
   };
 
-const u16 = (ctx: Ctx, n: Node | null | undefined, what: string) => ctx.src.integer(n ?? null, what, 0, 65535);
-const u8 = (ctx: Ctx, n: Node | null | undefined, what: string) => ctx.src.integer(n ?? null, what, 0, 255);
-
-export const RECORD_PARSERS: Record<RecordType, Parser> = {
+export const RECORD_PARSERS: Record<KnownRecordType, Parser> = {
+  ...MODERN_PARSERS,
   A: address(4),
   AAAA: address(6),
   NS: nameRecord('NS'),

@@ -83,6 +83,12 @@ export function lineColumn(line: number, col: number): number {
   return LINE_COL + line * 65536 + col;
 }
 
+// Positions in other files read with this one (master files a zone includes): the file's number, line and
+// column, beyond the codes above (up to 255 files of 2^28 lines; a column past 65535 is shown as 65535).
+const OTHER_FILE = 2 ** 48;
+const FILE_STRIDE = 2 ** 44;
+export const MAX_OTHER_FILES = 255;
+
 // Aliases are expanded as the loaders walk the tree; a budget keeps a "billion laughs" file from
 // expanding into billions of nodes.
 const MAX_ALIAS_EXPANSIONS = 10_000;
@@ -167,8 +173,27 @@ export class SourceFile {
   }
 
   private linePos(offset: number): { line: number; col: number } {
+    if (offset >= OTHER_FILE) offset = ((offset - OTHER_FILE) % FILE_STRIDE) + LINE_COL;
     if (offset >= LINE_COL) return { line: Math.floor((offset - LINE_COL) / 65536), col: (offset - LINE_COL) % 65536 };
     return this.lines.linePos(offset);
+  }
+
+  /** Display paths of the other files positions may point into (fileLineColumn). */
+  private readonly otherFiles: string[] = [];
+
+  /** A position code for `line` and `col` of another file read with this one (an included master file). */
+  fileLineColumn(display: string, line: number, col: number): number {
+    let i = this.otherFiles.indexOf(display);
+    if (i < 0) {
+      if (this.otherFiles.length >= MAX_OTHER_FILES) throw new Error(`more than ${MAX_OTHER_FILES} files in one zone`);
+      i = this.otherFiles.push(display) - 1;
+    }
+    return OTHER_FILE + i * FILE_STRIDE + line * 65536 + Math.min(col, 65535);
+  }
+
+  /** The file a position is in (this one, or an included one). */
+  fileOf(offset: number): string {
+    return offset >= OTHER_FILE ? this.otherFiles[Math.floor((offset - OTHER_FILE) / FILE_STRIDE)]! : this.display;
   }
 
   error(at: At, message: string): void {
@@ -192,10 +217,11 @@ export class SourceFile {
 
   private push(offset: number, message: string, severity: Diagnostic['severity']): void {
     const { line, col } = this.linePos(offset);
-    const key = `${line}:${col}:${message}`;
+    const file = this.fileOf(offset);
+    const key = `${file}:${line}:${col}:${message}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.diagnostics.push({ file: this.display, line, col, message, severity });
+    this.diagnostics.push({ file, line, col, message, severity });
   }
 
   /** Follows aliases (`*name`), counting expansions against the budget. */

@@ -4,16 +4,18 @@
 // zone-pools.ts (pools and checks), zone-rules.ts (the rules between records); the types are zone-spec.ts's.
 // The result is a plain ZoneSpec; src/served-zone.ts prepares it for answering.
 
-import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats, statSync } from 'node:fs';
 import { type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { isSubdomain, resolveName } from '../dns/name.js';
 import { ipFamily, ipToBytes } from '../net/address.js';
 import { type FastEntry, type FastRecords, type FastValue, splitFastRecords } from './fast-records.js';
+import { MASTER_SUFFIX, parseMasterZone } from './master-file.js';
+import { nameWire } from './master-text.js';
 import type { RecordData, RecordType } from './records.js';
 import type { ServerConfig } from './server-spec.js';
-import { displayPath, type Entry, entryMap, notARegularFile, reportable, SourceFile } from './source.js';
+import { displayPath, type Entry, entryMap, reportable, SourceFile } from './source.js';
+import { hashZone } from './zone-hash.js';
+import { readYamlIncludes } from './zone-include.js';
+import { readZoneText } from './zone-read.js';
 import { readName, readSoa, type ZoneReading } from './zone-records.js';
 import { checkZone } from './zone-rules.js';
 import { MAX_TTL, type RRsetSpec, readTtl, type ZoneResult, type ZoneSpec } from './zone-spec.js';
@@ -32,97 +34,14 @@ export type {
   ZoneSpec,
 } from './zone-spec.js';
 
-const ZONE_KEYS = ['origin', 'ttl', 'soa', 'records'];
+const ZONE_KEYS = ['origin', 'ttl', 'soa', 'records', 'include'];
 
 export function loadZoneFile(path: string, cfg: ServerConfig): ZoneResult {
-  const display = displayPath(path);
-  let raw: Buffer;
-  let fd: number | null = null;
-  try {
-    // a directory, or a link to a named pipe or a device: reading would fail, block for ever or never end.
-    // Checked before opening, as opening a named pipe blocks until a writer comes.
-    const notFile = notAFile(statSync(path));
-    if (notFile) return fail(display, notFile);
-    // then one descriptor for the checks and the reading: the file swapped or grown in between cannot get
-    // past them (an atomic rename after the stat gives the new file, checked again here)
-    fd = openSync(path, 'r');
-    const st = fstatSync(fd);
-    const notFileNow = notAFile(st);
-    if (notFileNow) return fail(display, notFileNow);
-    const limit = cfg.limits.zoneBytes;
-    const over = (size: number) => fail(display, `zone file is ${size} bytes, over limits.zone_bytes (${limit})`);
-    if (st.size > limit) return over(st.size);
-    // to the end of the file, but never more than limit + 1 bytes: one more than the limit means the file
-    // grew past it since fstat
-    let buf = Buffer.allocUnsafe(Math.min(st.size, limit) + 1);
-    let got = 0;
-    for (;;) {
-      if (got === buf.length) {
-        if (got > limit) {
-          const now = fstatSync(fd).size;
-          return now > limit ? over(now) : fail(display, `zone file grew past limits.zone_bytes (${limit}) while being read`);
-        }
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, limit + 1));
-        buf.copy(bigger, 0, 0, got);
-        buf = bigger;
-      }
-      const n = readSync(fd, buf, got, buf.length - got, null);
-      if (n === 0) break;
-      got += n;
-    }
-    raw = buf.subarray(0, got);
-  } catch (e) {
-    const link = (e as NodeJS.ErrnoException).code === 'ENOENT' ? danglingLink(path) : null;
-    return fail(
-      display,
-      link
-        ? `cannot read zone file: it is a symbolic link to ${link}, which does not exist`
-        : `cannot read zone file: ${(e as Error).message}`,
-    );
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
-  // read as UTF-8, invalid bytes would silently become U+FFFD (and be served so in TXT records)
-  const bad = notText(raw);
-  if (bad) return fail(display, bad.message, bad.line, bad.col);
-  return parseZone(path, raw.toString('utf8'), cfg);
-}
-
-/** Why a file's status is not a regular file's (as the message ends), or null for a regular file. */
-function notAFile(st: Stats): string | null {
-  const kind = notARegularFile(st);
-  return kind && `not a zone file: it is ${kind}`;
-}
-
-function danglingLink(path: string): string | null {
-  try {
-    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The first NUL or invalid UTF-8 byte of a file, with its position; null for UTF-8 text. */
-function notText(b: Buffer): { message: string; line: number; col: number } | null {
-  let at = b.indexOf(0);
-  let message = 'zone file is binary, not text (a NUL byte)';
-  if (!isUtf8(b)) {
-    for (let i = 0; i < b.length && (at < 0 || i < at); ) {
-      const c = b[i]!;
-      const n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
-      if (n === 0 || i + n > b.length || !isUtf8(b.subarray(i, i + n))) {
-        at = i;
-        message = `zone file is not UTF-8 text (byte 0x${c.toString(16).padStart(2, '0')})`;
-        break;
-      }
-      i += n;
-    }
-  }
-  if (at < 0) return null;
-  const lineStart = b.lastIndexOf(0x0a, at - 1) + 1;
-  let line = 1;
-  for (let i = b.indexOf(0x0a); i >= 0 && i < at; i = b.indexOf(0x0a, i + 1)) line++;
-  return { message, line, col: b.subarray(lineStart, at).toString('utf8').length + 1 };
+  const read = readZoneText(path, cfg.limits.zoneBytes);
+  if (!('text' in read)) return fail(displayPath(path), read.message, read.line, read.col);
+  // RFC 1035 master files are zones of their own; every other zone file is YAML
+  if (path.endsWith(MASTER_SUFFIX)) return parseMasterZone(path, read.text, cfg);
+  return parseZone(path, read.text, cfg);
 }
 
 function fail(file: string, message: string, line = 1, col = 1): ZoneResult {
@@ -131,7 +50,7 @@ function fail(file: string, message: string, line = 1, col = 1): ZoneResult {
 
 export function parseZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean } = {}): ZoneResult {
   const r = readZone(path, text, cfg, opts);
-  return { zone: r.zone, diagnostics: reportable(r.diagnostics) };
+  return { zone: r.zone, diagnostics: reportable(r.diagnostics), ...(r.includes && { includes: r.includes }) };
 }
 
 function readZone(path: string, text: string, cfg: ServerConfig, opts: { fastRecords?: boolean }): ZoneResult {
@@ -148,7 +67,9 @@ function readZone(path: string, text: string, cfg: ServerConfig, opts: { fastRec
   if (!top) return { zone: null, diagnostics: src.diagnostics };
   src.knownKeys(top, ZONE_KEYS, 'zone file');
   const e = entryMap(top);
-  for (const k of ['origin', 'soa', 'records']) if (!e.has(k)) src.error(root, `zone file needs ${k}`);
+  // with `include:`, the records (and the SOA) may all come from the included master files
+  const include = e.get('include');
+  for (const k of ['origin', 'soa', 'records']) if (!e.has(k) && !(include && k !== 'origin')) src.error(root, `zone file needs ${k}`);
 
   const originRaw = e.get('origin') ? src.string(e.get('origin')!.value, 'origin') : null;
   let origin: string | null = null;
@@ -161,15 +82,23 @@ function readZone(path: string, text: string, cfg: ServerConfig, opts: { fastRec
   if (e.get('ttl')) ttl = readTtl(src, e.get('ttl')!.value, 'ttl') ?? ttl;
   if (origin === null) return { zone: null, diagnostics: src.diagnostics };
 
-  const soa = e.get('soa') ? readSoa(src, e.get('soa')!.value, origin, ttl) : null;
+  let soa = e.get('soa') ? readSoa(src, e.get('soa')!.value, origin, ttl) : null;
+  let soaAt: number | null = e.get('soa') ? src.offsetOf(e.get('soa')!.keyNode) : null;
   const z: ZoneReading = { src, cfg, origin, ttl, names: new Map() };
   if (e.get('records')) readRecords(z, e.get('records')!.value, fast);
-  if (soa) checkZone(z, e.get('soa')!.keyNode);
-  if (src.hasErrors || !soa) return { zone: null, diagnostics: src.diagnostics };
+  let includes: string[] | undefined;
+  if (include) {
+    const inc = readYamlIncludes(z, path, include.value, e.get('soa')?.keyNode ?? null, Buffer.byteLength(text));
+    includes = inc.files;
+    if (inc.soa) [soa, soaAt] = [inc.soa, inc.soaAt];
+    if (!soa && !e.get('soa') && !src.hasErrors) src.error(root, 'zone file needs soa (here, or an SOA record in the included file)');
+  }
+  if (soa && soaAt !== null) checkZone(z, soaAt);
+  if (src.hasErrors || !soa) return { zone: null, diagnostics: src.diagnostics, ...(includes && { includes }) };
   const originPos = src.position(e.get('origin')!.value);
-  const zone: ZoneSpec = { file: path, origin, originPos, ttl, soa, names: z.names, contentHash: '' };
+  const zone: ZoneSpec = { file: path, origin, originPos, ttl, soa, names: z.names, contentHash: '', ...(includes && { includes }) };
   zone.contentHash = hashZone(zone);
-  return { zone, diagnostics: src.diagnostics };
+  return { zone, diagnostics: src.diagnostics, ...(includes && { includes }) };
 }
 
 function readRecords(z: ZoneReading, node: Node | null, fast: FastRecords | null = null): void {
@@ -220,19 +149,6 @@ function readFastName(z: ZoneReading, f: FastEntry): boolean {
   return true;
 }
 
-/** A domain name in wire form (uncompressed), as dns-packet encodes it for NS/CNAME/PTR RDATA. */
-function nameWire(name: string): Buffer {
-  if (name === '') return Buffer.from([0]);
-  const out = Buffer.allocUnsafe(name.length + 2);
-  let o = 0;
-  for (const label of name.split('.')) {
-    out[o++] = label.length;
-    o += out.write(label, o, 'latin1');
-  }
-  out[o] = 0;
-  return out;
-}
-
 /** A fast-read line as the YAML nodes the reader takes (with the same positions), built one at a time. */
 function fastEntry(f: FastEntry): Entry {
   const scalar = (v: FastValue): Scalar => {
@@ -255,27 +171,4 @@ function fastEntry(f: FastEntry): Entry {
   }
   map.range = [f.key.at, f.key.at, f.key.at];
   return { key: f.key.value, keyNode: scalar(f.key), value: map };
-}
-
-/** A stable digest of the zone's answer data (records, TTLs, SOA fields but the serial, pools without their
- * health checks, which are server behaviour, not zone content: editing `health:` defaults moves no serial). */
-function hashZone(z: ZoneSpec): string {
-  const h = createHash('sha256');
-  const { serial: _serial, ...soa } = z.soa;
-  h.update(JSON.stringify({ origin: z.origin, ttl: z.ttl, soa }));
-  for (const name of [...z.names.keys()].sort()) {
-    const n = z.names.get(name)!;
-    h.update(`\n${name}`);
-    for (const t of [...n.rrsets.keys()].sort()) {
-      const rr = n.rrsets.get(t)!;
-      h.update(
-        `\n ${t} ${rr.ttl} ${rr.records
-          .map((r) => r.rdata.toString('hex'))
-          .sort()
-          .join(',')}`,
-      );
-    }
-    if (n.pool) h.update(`\n pool ${JSON.stringify(n.pool, (k, v) => (k === 'at' || k === 'bytes' || k === 'check' ? undefined : v))}`);
-  }
-  return h.digest('hex');
 }

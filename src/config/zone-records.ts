@@ -3,7 +3,7 @@
 // written; the rules between names come after, in zone-rules.ts.
 import type { Node } from 'yaml';
 import { isSubdomain, resolveName, wireLength } from '../dns/name.js';
-import { RECORD_PARSERS, RECORD_TYPES, type RecordData, type RecordType } from './records.js';
+import { parseRecord, RECORD_TYPES, type RecordData, type RecordType, recordTypeOf } from './records.js';
 import { type Entry, entryMap, type SourceFile } from './source.js';
 import { type PoolReading, readPool } from './zone-pools.js';
 import { type NameSpec, type RRsetSpec, readTtl, type SoaSpec } from './zone-spec.js';
@@ -88,38 +88,58 @@ export function readName(z: ZoneReading, ent: Entry): void {
   const spec: NameSpec = { name, at: src.offsetOf(ent.keyNode), rrsets: new Map(), pool: null };
   const b = entryMap(body);
   let ttl = z.ttl;
-  if (b.get('ttl')) ttl = readTtl(src, b.get('ttl')!.value, `${label} ttl`) ?? ttl;
+  // `ttl:` is one TTL for every record of the name, or a TTL per type (`ttl: { NS: 86400, A: 300 }`)
+  const perType = new Map<string, { ttl: number; at: Node }>();
+  const ttlNode = b.get('ttl')?.value ?? null;
+  if (ttlNode && src.isMap(ttlNode)) {
+    for (const e of src.map(ttlNode, `${label} ttl`) ?? []) {
+      const t = recordTypeOf(e.key);
+      const v = readTtl(src, e.value, `${label} ttl of ${e.key}`);
+      if (!t) src.error(e.keyNode, `${label} ttl: "${e.key}" is not a record type`);
+      else if (!body.some((x) => recordTypeOf(x.key)?.type === t.type))
+        src.error(e.keyNode, `${label} ttl: ${t.type} is not written at ${label}`);
+      else if (v !== null) perType.set(t.type, { ttl: v, at: e.keyNode });
+    }
+  } else if (ttlNode) ttl = readTtl(src, ttlNode, `${label} ttl`) ?? ttl;
   for (const item of body) {
     if (item.key === 'ttl') continue;
     if (item.key === 'pool') {
       spec.pool = readPool(z, name, item);
       continue;
     }
-    const type = item.key.toUpperCase();
-    if (type === 'SOA') {
+    if (item.key.toUpperCase() === 'SOA' || item.key.toUpperCase() === 'TYPE6') {
       src.error(item.keyNode, `SOA is written in the zone's soa: section, not under records`);
       continue;
     }
-    if (!(type in RECORD_TYPES)) {
+    const t = recordTypeOf(item.key);
+    if (!t) {
       src.error(
         item.keyNode,
-        `unknown key "${item.key}" at ${label} (expected ttl, pool or a record type: ${Object.keys(RECORD_TYPES).join(', ')})`,
+        `unknown key "${item.key}" at ${label} (expected ttl, pool or a record type: ${Object.keys(RECORD_TYPES).join(', ')}, or TYPEnnn in the generic form)`,
       );
       continue;
     }
-    if (spec.rrsets.has(type as RecordType)) {
-      src.error(item.keyNode, `${type} is given twice at ${label}`);
+    if (spec.rrsets.has(t.type)) {
+      src.error(item.keyNode, `${t.type} is given twice at ${label}`);
       continue;
     }
-    const rrset = readRRset(z, name, type as RecordType, item, label, ttl);
+    const rrset = readRRset(z, name, t, item, label, perType.get(t.type)?.ttl ?? ttl);
     if (rrset) spec.rrsets.set(rrset.type, rrset);
   }
   if (spec.rrsets.size === 0 && !spec.pool && !src.hasErrors) src.error(ent.keyNode, `name ${label} has no records`);
   z.names.set(name, spec);
 }
 
-function readRRset(z: ZoneReading, name: string, type: RecordType, item: Entry, label: string, ttl: number): RRsetSpec | null {
+function readRRset(
+  z: ZoneReading,
+  name: string,
+  t: { type: RecordType; code: number; generic: boolean },
+  item: Entry,
+  label: string,
+  ttl: number,
+): RRsetSpec | null {
   const { src } = z;
+  const type = t.type;
   const what = `${type} at ${label}`;
   if (item.value === null || (src.scalar(item.value) === null && !src.isSeq(item.value) && !src.isMap(item.value))) {
     src.error(item.keyNode, `${what} has no value`);
@@ -131,10 +151,9 @@ function readRRset(z: ZoneReading, name: string, type: RecordType, item: Entry, 
     src.error(item.value, `${what}: a name has at most one CNAME`);
     return null;
   }
-  const parser = RECORD_PARSERS[type];
   const records: RecordData[] = [];
   for (const node of items) {
-    const r = parser({ src, origin: z.origin }, node, what);
+    const r = parseRecord({ src, origin: z.origin }, node, what, t);
     if (!r) continue;
     if (records.some((x) => x.rdata.equals(r.rdata))) {
       src.error(node, `${what}: duplicate record ${r.text}`);

@@ -2,9 +2,8 @@
 // name is read: CNAME and other data, pools beside static addresses, the apex NS, zone cuts, glue and DS,
 // wildcards, the targets of NS, MX and SRV, and all_down fallbacks. Each is an error (or a warning) at the
 // record that breaks it.
-import type { Node } from 'yaml';
 import { isHostName, isLdhHostName, isSubdomain, parentName, relativeName } from '../dns/name.js';
-import type { SourceFile } from './source.js';
+import type { At, SourceFile } from './source.js';
 import type { NameSpec, PoolSpec } from './zone-spec.js';
 
 /** A zone as read: the file (for diagnostics), the origin and every name. */
@@ -15,7 +14,7 @@ export interface ZoneRules {
 }
 
 /** Every rule between the records of a read zone; `soaAt` places the apex error when the apex has no name. */
-export function checkZone(z: ZoneRules, soaAt: Node): void {
+export function checkZone(z: ZoneRules, soaAt: At): void {
   const { src, origin, names } = z;
   const rel = (n: string) => `"${relativeName(n, origin)}"`;
   const apex = names.get(origin);

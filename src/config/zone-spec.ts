@@ -88,11 +88,15 @@ export interface ZoneSpec {
   names: Map<string, NameSpec>;
   /** Hash of everything that answers are made of: a change moves the automatic serial. */
   contentHash: string;
+  /** The master files it includes (`include:`, `$INCLUDE`), absolute: a change to one reloads the zone. */
+  includes?: string[];
 }
 
 export interface ZoneResult {
   zone: ZoneSpec | null;
   diagnostics: Diagnostic[];
+  /** The master files the zone file included (read or not), absolute: a change to one may change the zone. */
+  includes?: string[];
 }
 
 export const MAX_TTL = 2_147_483_647; // RFC 2181 §8

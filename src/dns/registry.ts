@@ -13,6 +13,7 @@ export const TYPE = {
   MX: 15,
   TXT: 16,
   AAAA: 28,
+  LOC: 29,
   SRV: 33,
   NAPTR: 35,
   OPT: 41,
@@ -24,9 +25,12 @@ export const TYPE = {
   TLSA: 52,
   CDS: 59,
   CDNSKEY: 60,
+  SVCB: 64,
+  HTTPS: 65,
   IXFR: 251,
   AXFR: 252,
   ANY: 255,
+  URI: 256,
   CAA: 257,
 } as const;
 export type TypeName = keyof typeof TYPE;

@@ -722,7 +722,7 @@ test.serial(
     for (const e of [
       `${D}:8:12: A at "a0": "192.0.2.256" is not an IPv4 address`,
       `${D}:9:27: MX at "m1" preference must be an integer from 0 to 65535, got "x"`,
-      `${D}:10:9: unknown key "XYZ" at "t2" (expected ttl, pool or a record type: A, NS, CNAME, PTR, MX, TXT, AAAA, SRV, NAPTR, DS, SSHFP, TLSA, CAA)`,
+      `${D}:10:9: unknown key "XYZ" at "t2" (expected ttl, pool or a record type: A, NS, CNAME, PTR, MX, TXT, AAAA, LOC, SRV, NAPTR, DS, SSHFP, TLSA, SVCB, HTTPS, URI, CAA, or TYPEnnn in the generic form)`,
       `${D}:11:16: CNAME at "c3": "a..b" has an empty label`,
       `${D}:1007:18: CNAME at "c999": "a..b" has an empty label`,
     ])

@@ -22,7 +22,8 @@ records:
 `;
 
 const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec';
-const RECORD_TYPE_LIST = 'A, NS, CNAME, PTR, MX, TXT, AAAA, SRV, NAPTR, DS, SSHFP, TLSA, CAA';
+const RECORD_TYPE_LIST =
+  'A, NS, CNAME, PTR, MX, TXT, AAAA, LOC, SRV, NAPTR, DS, SSHFP, TLSA, SVCB, HTTPS, URI, CAA, or TYPEnnn in the generic form';
 const POOL_KEYS = 'ttl, policy, map, answers, select, min_healthy, family_fallback, all_down, check, regions';
 const CHECK_KEYS = 'type, port, path, host, headers, expect, body, insecure, interval, timeout, rise, fall, initial';
 
@@ -88,7 +89,7 @@ const CASES: Case[] = [
   {
     title: 'zone: unknown top-level key',
     zones: { 'x.yaml': `${HEAD}serial: 2024010101\n` },
-    errors: ['zones/x.yaml:6:1: unknown key "serial" in zone file (expected one of: origin, ttl, soa, records)'],
+    errors: ['zones/x.yaml:6:1: unknown key "serial" in zone file (expected one of: origin, ttl, soa, records, include)'],
   },
   {
     title: 'zone: unknown key in soa',
@@ -489,7 +490,7 @@ records:
   const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
   t.is(r.code, 1);
   t.deepEqual(r.stderr.split('\n').filter(Boolean), [
-    'zones/x.yaml:2:1: unknown key "bogus" in zone file (expected one of: origin, ttl, soa, records)',
+    'zones/x.yaml:2:1: unknown key "bogus" in zone file (expected one of: origin, ttl, soa, records, include)',
     'zones/x.yaml:3:6: ttl (seconds) must be an integer from 0 to 2147483647, got -1',
     'zones/x.yaml:7:13: A at "ns1": "2001:db8::1" is not an IPv4 address (it is IPv6: write it under AAAA)',
     'zones/x.yaml:8:16: AAAA at "ns2": "192.0.2.1" is not an IPv6 address (it is IPv4: write it under A)',
@@ -645,7 +646,7 @@ test('check: a missing config file, a missing zones folder, an empty zones folde
   t.is(missing.stderr, 'nope.yaml:1:1: cannot read config: file not found\n1 error\n');
   const empty = await runCli(['check', '-c', 'steerdns.yaml'], dir);
   t.is(empty.code, 1);
-  t.is(empty.stderr, `no zone files (*.yaml) in ${join(dir, 'zones')}\n`);
+  t.is(empty.stderr, `no zone files (*.yaml, *.zone) in ${join(dir, 'zones')}\n`);
   writeFileSync(join(dir, 'steerdns.yaml'), CONFIG.replace('zones: ./zones', 'zones: ./nowhere'));
   const noDir = await runCli(['check', '-c', 'steerdns.yaml'], dir);
   t.is(noDir.code, 1);

@@ -136,7 +136,7 @@ const CASES: LookupCase[] = [
     qname: 'sub.example.test',
     qtype: 'DS',
     rcode: 'NOERROR',
-    answer: ['sub.example.test. 3600 IN DS \\# 36 30390d022bb183af5f22588179a53b0a98631fad1a292118fb8fbbd5c3b3b1e5b6f3e0a1'],
+    answer: ['sub.example.test. 3600 IN DS 12345 13 2 2bb183af5f22588179a53b0a98631fad1a292118fb8fbbd5c3b3b1e5b6f3e0a1'],
   },
   {
     name: "DS at a cut without DS: NODATA with AA and the parent's SOA (RFC 4035 §3.1.4.1)",

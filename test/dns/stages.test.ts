@@ -260,11 +260,18 @@ test('observe: the query log names the type and the rcode (RFC 3597 form for an 
     log: { queries: true },
   });
   const handle = queryHandler(path);
-  t.truthy(handle(rawQuery({ name: 'www.example.test', qtype: 65 }), '192.0.2.7', 'udp'));
+  t.truthy(handle(rawQuery({ name: 'www.example.test', qtype: 65280 }), '192.0.2.7', 'udp'));
   t.truthy(handle(rawQuery({ name: 'nope.example.test', qtype: A }), '192.0.2.7', 'tcp'));
   t.is(handle(Buffer.alloc(5), '192.0.2.8', 'udp'), null);
   t.is(lines.length, 3);
-  t.like(lines[0], { msg: 'query', client: '192.0.2.7', transport: 'udp', qname: 'www.example.test', qtype: 'TYPE65', rcode: 'NOERROR' });
+  t.like(lines[0], {
+    msg: 'query',
+    client: '192.0.2.7',
+    transport: 'udp',
+    qname: 'www.example.test',
+    qtype: 'TYPE65280',
+    rcode: 'NOERROR',
+  });
   t.like(lines[1], { msg: 'query', transport: 'tcp', qname: 'nope.example.test', qtype: 'A', rcode: 'NXDOMAIN' });
   const { level, time, pid, hostname, ...dropped } = lines[2]!;
   t.deepEqual(dropped, { msg: 'query', client: '192.0.2.8', transport: 'udp', dropped: true });

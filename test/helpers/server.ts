@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -45,7 +45,10 @@ export function writeFixture(config: string, zones: Record<string, string>): str
   const dir = tempDir();
   mkdirSync(join(dir, 'zones'));
   writeFileSync(join(dir, 'steerdns.yaml'), config);
-  for (const [name, text] of Object.entries(zones)) writeFileSync(join(dir, 'zones', name), text);
+  for (const [name, text] of Object.entries(zones)) {
+    mkdirSync(dirname(join(dir, 'zones', name)), { recursive: true }); // `inc/hosts.inc`: files a zone includes
+    writeFileSync(join(dir, 'zones', name), text);
+  }
   return dir;
 }
 
