@@ -15,8 +15,8 @@ import { keygen } from './keygen.js';
 import { Server } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
-import { loadZoneKeys } from './zone-keys.js';
 import { exportCommand, importCommand } from './zone-io.js';
+import { loadZoneKeys } from './zone-keys.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server

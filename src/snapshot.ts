@@ -2,7 +2,7 @@
 // with the last good version kept for a file that fails to load on reload.
 import { createHash } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
-import { listZoneFiles, loadZoneFiles } from './config/load.js';
+import { includeStamps, listZoneFiles, loadZoneFiles } from './config/load.js';
 import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
@@ -24,6 +24,8 @@ export interface ZoneFileState {
   stamp: string | null;
   /** Everything the served zone was prepared from (zoneIdentity): a difference rebuilds it. */
   identity: string | null;
+  /** The master files it included when last read, and their identity then (includeStamps): a change re-reads it. */
+  includes: { files: string[]; stamp: string };
 }
 
 export interface Snapshot {
@@ -86,7 +88,8 @@ export function loadSnapshot(
       const prev = previous?.files.get(f);
       // (a file refused as a duplicate of another zone depends on the other files: always re-read)
       const duplicate = prev?.errors.some((e) => e.message.includes('is already defined in'));
-      if (prev && sameInputs && prev.stamp !== null && prev.stamp === stamps.get(f) && !duplicate) {
+      const includesSame = !prev || includeStamps(prev.includes.files) === prev.includes.stamp;
+      if (prev && sameInputs && prev.stamp !== null && prev.stamp === stamps.get(f) && includesSame && !duplicate) {
         // unchanged since the last attempt: the same result (a broken file is not re-read, nor counted again)
         files.set(f, prev);
         if (prev.zone && prev.errors.length === 0) claimed.set(prev.zone.origin, f);
@@ -142,6 +145,7 @@ export function loadSnapshot(
           failedAt: null,
           stamp: stamps.get(r.file) ?? null,
           identity,
+          includes: { files: r.includes ?? [], stamp: includeStamps(r.includes) },
         });
       } else {
         failed.push(r.file);
@@ -156,6 +160,7 @@ export function loadSnapshot(
           failedAt: now,
           stamp: stamps.get(r.file) ?? null,
           identity: prev?.identity ?? null,
+          includes: { files: r.includes ?? [], stamp: includeStamps(r.includes) },
         });
       }
     }

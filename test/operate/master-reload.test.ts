@@ -57,3 +57,30 @@ test('a master file: an edit is served, a broken edit keeps the last good versio
   });
   t.pass();
 });
+
+test('a file a zone includes: an edit to it is served, as an edit of the zone file is', async (t) => {
+  const s = await startServer(
+    {
+      'example.test.zone': `${ZONE('192.0.2.1')}$INCLUDE inc/hosts.inc\n`,
+      'inc/hosts.inc': 'app A 192.0.2.10\n',
+      'other.test.yaml':
+        'origin: other.test\nsoa: { ns: ns1.other.test., email: h@other.test }\ninclude: inc/other.inc\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.53 }\n',
+      'inc/other.inc': 'app A 192.0.2.20\n',
+    },
+    BASE_CONFIG,
+  );
+  t.teardown(() => s.stop());
+  t.deepEqual(await addressesOf(s.port, 'app.example.test'), ['192.0.2.10']);
+  t.deepEqual(await addressesOf(s.port, 'app.other.test'), ['192.0.2.20']);
+  for (const [file, name, address] of [
+    ['hosts.inc', 'app.example.test', '192.0.2.11'],
+    ['other.inc', 'app.other.test', '192.0.2.21'],
+  ] as const) {
+    writeFileSync(join(s.dir, 'zones', 'inc', file), `app A ${address}\n`);
+    const { ms } = await poll(async () => ((await addressesOf(s.port, name))[0] === address ? true : undefined), {
+      timeoutMs: 10_000,
+      what: `the edit of inc/${file} served`,
+    });
+    t.true(ms < SERVED_WITHIN, `inc/${file}: served after ${ms} ms`);
+  }
+});
