@@ -21,7 +21,8 @@ export interface ZoneKey {
 export interface SignedZone {
   zone: string;
   keys: ZoneKey[];
-  signatureValidityMs: number;
+  /** How long a signature is valid, in seconds as RRSIG times count (rrsig.ts signatureTimes). */
+  signatureValiditySeconds: number;
 }
 
 export interface ZoneKeysResult {
@@ -120,7 +121,7 @@ function loadZone(zc: DnssecZoneConfig, now: number, out: Diagnostic[]): SignedZ
     }
   }
   if (out.filter((d) => d.severity === 'error').length > before) return null;
-  return { zone: zc.zone, keys, signatureValidityMs: zc.signatureValidityMs };
+  return { zone: zc.zone, keys, signatureValiditySeconds: Math.round(zc.signatureValidityMs / 1000) };
 }
 
 /** A key file's fault with the file's path as the user sees it. */
