@@ -277,3 +277,19 @@ test('successor at the edges: upper-case letters are skipped (they sort as lower
   t.true(compareNames(allFf, past) < 0, 'past the whole subtree of the parent');
   t.true(past.length < allFf.length);
 });
+
+test('successor past a full subtree: once an emptied label is dropped, its parent label first grows by a zero octet (RFC 4471 §3.1.2.1)', (t) => {
+  // \255 × 63 . b . <labels> : 255 octets, nothing fits below or beside the first label, so the next name is
+  // the first one after every name under b.<labels>: b\000.<labels>, not c.<labels>
+  const rest = longName(255 - 64 - 2, 63);
+  const name = nameWire(`${'\\255'.repeat(63)}.b.${rest}`);
+  t.is(name.length, 255);
+  const next = successorName(name);
+  t.is(namePresentation(next), `b\\000.${rest}.`);
+  t.true(compareNames(name, next) < 0);
+  t.true(compareNames(next, nameWire(`c.${rest}`)) < 0, 'c.<labels> sorts after it: it is not the immediate successor');
+  // a parent label of 63 octets has no room: its last octet goes up instead
+  const full = nameWire(`${'\\255'.repeat(63)}.${'b'.repeat(63)}.${longName(255 - 128, 63)}`);
+  t.is(full.length, 255);
+  t.is(namePresentation(successorName(full)), `${'b'.repeat(62)}c.${longName(255 - 128, 63)}.`);
+});
