@@ -158,3 +158,32 @@ test('broken key files are refused, naming the file and what is wrong', (t) => {
   write(`; Activate: 20261340000000\n${good}`);
   refused(false, '.key', 'line 1: "20261340000000" is not a time (YYYYMMDDHHMMSS)');
 });
+
+test('an ED25519 public key that is not a point of the curve, or is one of small order, is refused, even for a key only published (RFC 8032 §5.1.3)', (t) => {
+  const dir = withDir(t);
+  const base = join(dir, 'Kexample.test.+015+00001');
+  const y = (n: bigint) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex').reverse(); // little-endian y, sign bit 0
+  const cases: [string, Buffer, string][] = [
+    ['all zero (y = 0, a point of order 4)', Buffer.alloc(32), 'small order'],
+    ['the neutral point (y = 1)', y(1n), 'small order'],
+    ['y = -1, of order 2', y(2n ** 255n - 20n), 'small order'],
+    ['an order-8 point', Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex'), 'small order'],
+    ['y = 2, no x solves the curve equation', y(2n), 'not a point'],
+    ['y = p, not reduced', y(2n ** 255n - 19n), 'not a point'],
+  ];
+  for (const [what, key, fault] of cases) {
+    writeFileSync(`${base}.key`, `example.test. IN DNSKEY 257 3 15 ${key.toString('base64')}\n`);
+    const e = t.throws(() => loadKey(base, false), { instanceOf: KeyFileError }, what);
+    t.is(e?.file, `${base}.key`);
+    t.is(
+      e?.reason,
+      fault === 'small order'
+        ? 'the ED25519 public key is a point of small order, which no private key has (RFC 8032 §5.1.5)'
+        : 'the ED25519 public key is not a point of the curve (RFC 8032 §5.1.3)',
+      what,
+    );
+  }
+  // keys of the curve load: BIND's, and many drawn at random
+  t.is(loadKey(bindKeygen(dir, 'example.test', 'ED25519'), true).algorithm, 15);
+  for (let i = 0; i < 50; i++) t.notThrows(() => generateKey('example.test', 15));
+});
