@@ -34,6 +34,9 @@ export interface ZoneKeysResult {
 export interface ZoneKeysOptions {
   /** Unix seconds: when the key files' times are judged (default: now). */
   now?: number;
+  /** Each served zone's TTL (the zone file's `ttl`), the TTL its DNSKEY RRset is served with: a `.key` file
+   *  giving another is a warning. Left out, key file TTLs are not judged. */
+  zoneTtls?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -48,13 +51,13 @@ export function loadZoneKeys(config: Pick<ServerConfig, 'dnssec'>, options: Zone
   const zones = new Map<string, SignedZone>();
   const diagnostics: Diagnostic[] = [];
   for (const zc of config.dnssec.values()) {
-    const zone = loadZone(zc, now, diagnostics);
+    const zone = loadZone(zc, now, options.zoneTtls?.get(zc.zone) ?? null, diagnostics);
     if (zone) zones.set(zc.zone, zone);
   }
   return { zones, diagnostics };
 }
 
-function loadZone(zc: DnssecZoneConfig, now: number, out: Diagnostic[]): SignedZone | null {
+function loadZone(zc: DnssecZoneConfig, now: number, zoneTtl: number | null, out: Diagnostic[]): SignedZone | null {
   const before = out.filter((d) => d.severity === 'error').length;
   const what = `dnssec."${zc.zone || '.'}"`;
   const keys: ZoneKey[] = [];
@@ -104,6 +107,9 @@ function loadZone(zc: DnssecZoneConfig, now: number, out: Diagnostic[]): SignedZ
       warning(
         `${name}: the key's Delete time ${isoTime(removed)} has passed, but ${by} keep it ${active ? 'signing' : 'in the DNSKEY RRset'} (a publish/active flag wins over the times)`,
       );
+    }
+    if (pub.ttl !== null && zoneTtl !== null && pub.ttl !== zoneTtl) {
+      warning(`${name}: the key file's TTL ${pub.ttl} is not used: the DNSKEY RRset is served with the zone's ttl (${zoneTtl})`);
     }
     let key = pub;
     if (active) {

@@ -372,3 +372,17 @@ test('check, dnssec: a rollover’s end — the old key past Delete (dnssec-keyg
     forced.out,
   );
 });
+
+test('check, dnssec: a .key file’s TTL (dnssec-keygen -L) other than the zone’s ttl is a warning: the DNSKEY RRset is served with the zone’s ttl', async (t) => {
+  const dir = fixture(t, 'dnssec:\n  example.test:\n    keys:\n      - keys/k1\n      - keys/k2\n');
+  bindKeyAs(dir, 'k1', ['-L', '600']);
+  bindKeyAs(dir, 'k2', ['-L', '3600']); // the zone's ttl (3600 by default): nothing to say
+  const r = await checkLines(dir);
+  t.is(r.code, 0, r.out);
+  t.deepEqual(
+    r.lines.filter((l) => l.includes('warning')),
+    [
+      `steerdns.yaml:6:9: warning: ${Z}: keys/k1.key: the key file's TTL 600 is not used: the DNSKEY RRset is served with the zone's ttl (3600)`,
+    ],
+  );
+});
