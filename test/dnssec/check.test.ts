@@ -386,3 +386,33 @@ test('check, dnssec: a .key file’s TTL (dnssec-keygen -L) other than the zone�
     ],
   );
 });
+
+test('check, dnssec: each step of the documented rollovers passes (docs/configuration.md#key-rollover), the conservative algorithm rollover’s steps are refused (#algorithm-rollover)', async (t) => {
+  const dir = fixture(t, '');
+  writeKey(dir, 'old');
+  writeKey(dir, 'new');
+  writeKey(dir, 'ed', { algorithm: 15 });
+  const step = async (keys: string) => {
+    writeFileSync(join(dir, 'steerdns.yaml'), `${CONFIG}dnssec:\n  example.test:\n    keys:\n${keys}`);
+    return checkLines(dir);
+  };
+  for (const keys of [
+    '      - { path: keys/old, active: true }\n', // before
+    '      - { path: keys/old, active: true }\n      - { path: keys/new, active: true }\n', // 1: publish and activate together
+    '      - { path: keys/new, active: true }\n', // 3: the old key removed outright
+    '      - { path: keys/new, active: true }\n      - { path: keys/ed, active: true }\n', // an algorithm rollover, step 1
+    '      - { path: keys/ed, active: true }\n', // and its step 3
+  ]) {
+    const r = await step(keys);
+    t.is(r.code, 0, `${keys}\n${r.out}`);
+  }
+  // the conservative order: the new algorithm signing before its key is published, the old one after it is withdrawn
+  for (const keys of [
+    '      - { path: keys/new, active: true }\n      - { path: keys/ed, publish: false, active: true }\n',
+    '      - { path: keys/new, publish: false, active: true }\n      - { path: keys/ed, active: true }\n',
+  ]) {
+    const r = await step(keys);
+    t.is(r.code, 1, `${keys}\n${r.out}`);
+    t.regex(r.out, /an active key must be published \(publish: false, active: true\)/);
+  }
+});
