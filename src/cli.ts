@@ -60,7 +60,7 @@ export function check(configPath: string): number {
   // pools of any zones probing one target the same way share one prober: different timings are a warning
   printDiagnostics(sharedCheckTimingWarnings(results.flatMap((r) => (r.zone ? [r.zone] : []))));
   const zones = results.filter((r) => r.zone).map((r) => `${r.zone!.origin}.`);
-  errors += checkDnssec(config, results.every((r) => r.zone) ? new Set(results.map((r) => r.zone!.origin)) : null);
+  errors += checkDnssec(config, results.every((r) => r.zone) ? new Map(results.map((r) => [r.zone!.origin, r.zone!.ttl])) : null);
   const { dbError } = loadDatabase(config, null);
   if (dbError) {
     const at = config.geoip.databaseAt;
@@ -80,9 +80,10 @@ export function check(configPath: string): number {
 }
 
 /** The keys of the signed zones (docs/configuration.md#dnssec); a signed zone no zone file serves is an error
- *  (`served` null: some zone file failed, so which origins exist is not known). Returns the error count. */
-function checkDnssec(config: ServerConfig, served: Set<string> | null): number {
-  const { diagnostics } = loadZoneKeys(config);
+ *  (`served`, each served zone's TTL, null: some zone file failed, so which origins exist is not known).
+ *  Returns the error count. */
+function checkDnssec(config: ServerConfig, served: Map<string, number> | null): number {
+  const { diagnostics } = loadZoneKeys(config, served ? { zoneTtls: served } : {});
   if (served) {
     for (const z of config.dnssec.values()) {
       if (!served.has(z.zone)) {

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import type { ConfigPosition, DnssecZoneConfig } from './config/server-dnssec.js';
 import type { ServerConfig } from './config/server-spec.js';
 import { type Diagnostic, displayPath as displayPathOf } from './config/source.js';
-import { type DnssecKey, KeyFileError, keyFilePaths, loadKey, REVOKE_FLAG, roleAt, ZONE_KEY_FLAG } from './dnssec/keys.js';
+import { type DnssecKey, KeyFileError, keyFilePaths, keyRole, loadKey, REVOKE_FLAG, ZONE_KEY_FLAG } from './dnssec/keys.js';
 
 export interface ZoneKey {
   key: DnssecKey;
@@ -21,7 +21,8 @@ export interface ZoneKey {
 export interface SignedZone {
   zone: string;
   keys: ZoneKey[];
-  signatureValidityMs: number;
+  /** How long a signature is valid, in seconds as RRSIG times count (rrsig.ts signatureTimes). */
+  signatureValiditySeconds: number;
 }
 
 export interface ZoneKeysResult {
@@ -30,27 +31,39 @@ export interface ZoneKeysResult {
   diagnostics: Diagnostic[];
 }
 
+export interface ZoneKeysOptions {
+  /** Unix seconds: when the key files' times are judged (default: now). */
+  now?: number;
+  /** Each served zone's TTL (the zone file's `ttl`), the TTL its DNSKEY RRset is served with: a `.key` file
+   *  giving another is a warning. Left out, key file TTLs are not judged. */
+  zoneTtls?: ReadonlyMap<string, number>;
+}
+
 /**
- * Loads the keys of every signed zone at `now` (unix seconds): readable key files of a supported algorithm
- * whose owner is the zone, a zone key not revoked, a private key for every active key, at least one active
- * key, and for each algorithm in the DNSKEY RRset an active key of that algorithm (RFC 4035 §2.2).
+ * Loads the keys of every signed zone: readable key files of a supported algorithm whose owner is the zone, a
+ * zone key not revoked (by its flag or its Revoke time), a private key for every active key, at least one
+ * active key, and for each algorithm in the DNSKEY RRset an active key of that algorithm (RFC 4035 §2.2).
+ * Roles come from the config's flags, else the key files (keys.ts keyRole), judged at `now`: a time passing
+ * later changes nothing until the next load (start or SIGHUP).
  */
-export function loadZoneKeys(config: Pick<ServerConfig, 'dnssec'>, now: number = Date.now() / 1000): ZoneKeysResult {
+export function loadZoneKeys(config: Pick<ServerConfig, 'dnssec'>, options: ZoneKeysOptions = {}): ZoneKeysResult {
+  const now = options.now ?? Date.now() / 1000;
   const zones = new Map<string, SignedZone>();
   const diagnostics: Diagnostic[] = [];
   for (const zc of config.dnssec.values()) {
-    const zone = loadZone(zc, now, diagnostics);
+    const zone = loadZone(zc, now, options.zoneTtls?.get(zc.zone) ?? null, diagnostics);
     if (zone) zones.set(zc.zone, zone);
   }
   return { zones, diagnostics };
 }
 
-function loadZone(zc: DnssecZoneConfig, now: number, out: Diagnostic[]): SignedZone | null {
+function loadZone(zc: DnssecZoneConfig, now: number, zoneTtl: number | null, out: Diagnostic[]): SignedZone | null {
   const before = out.filter((d) => d.severity === 'error').length;
   const what = `dnssec."${zc.zone || '.'}"`;
   const keys: ZoneKey[] = [];
   for (const ref of zc.keys) {
     const error = (message: string) => out.push({ ...ref.at, message: `${what}: ${message}`, severity: 'error' });
+    const warning = (message: string) => out.push({ ...ref.at, message: `${what}: ${message}`, severity: 'warning' });
     let pub: DnssecKey;
     try {
       pub = loadKey(ref.path, false);
@@ -71,12 +84,32 @@ function loadZone(zc: DnssecZoneConfig, now: number, out: Diagnostic[]): SignedZ
       error(`${name}: the key is revoked (flags ${pub.flags}, RFC 5011 §3)`);
       continue;
     }
-    const fromFile = roleAt(pub.timing, now);
-    const active = ref.active ?? fromFile.active;
-    const published = ref.publish ?? (fromFile.published || active);
+    const revoke = pub.timing.revoke;
+    if (revoke !== undefined && revoke <= now) {
+      error(
+        `${name}: the key was revoked at ${isoTime(revoke)} (its Revoke time, RFC 5011 §2.1): steerdns does not serve revoked keys; take it out of keys:`,
+      );
+      continue;
+    }
+    if (revoke !== undefined) {
+      warning(
+        `${name}: the key's Revoke time ${isoTime(revoke)} is set: from the first load after it the key is refused (steerdns does not serve revoked keys, RFC 5011)`,
+      );
+    }
+    const { published, active } = keyRole(pub, now, ref);
     if (active && !published) {
       error(`${name}: the key is active but not published (publish: false): resolvers could not validate its signatures`);
       continue;
+    }
+    const removed = pub.timing.delete;
+    if (removed !== undefined && removed <= now && (published || active)) {
+      const by = ref.publish !== null || ref.active !== null ? 'the config' : "the .key file's role lines";
+      warning(
+        `${name}: the key's Delete time ${isoTime(removed)} has passed, but ${by} keep it ${active ? 'signing' : 'in the DNSKEY RRset'} (a publish/active flag wins over the times)`,
+      );
+    }
+    if (pub.ttl !== null && zoneTtl !== null && pub.ttl !== zoneTtl) {
+      warning(`${name}: the key file's TTL ${pub.ttl} is not used: the DNSKEY RRset is served with the zone's ttl (${zoneTtl})`);
     }
     let key = pub;
     if (active) {
@@ -120,7 +153,12 @@ function loadZone(zc: DnssecZoneConfig, now: number, out: Diagnostic[]): SignedZ
     }
   }
   if (out.filter((d) => d.severity === 'error').length > before) return null;
-  return { zone: zc.zone, keys, signatureValidityMs: zc.signatureValidityMs };
+  return { zone: zc.zone, keys, signatureValiditySeconds: Math.round(zc.signatureValidityMs / 1000) };
+}
+
+/** Unix seconds → `2026-12-03T15:02:12Z`. */
+function isoTime(unix: number): string {
+  return new Date(unix * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 /** A key file's fault with the file's path as the user sees it. */

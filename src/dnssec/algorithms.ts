@@ -41,7 +41,11 @@ export function publicKeyObject(algorithm: number, key: Buffer): KeyObject {
   const alg = requireAlgorithm(algorithm);
   if (key.length !== alg.publicKeyOctets)
     throw new Error(`an ${alg.mnemonic} public key has ${alg.publicKeyOctets} octets, not ${key.length}`);
-  if (algorithm === ED25519) return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') }, format: 'jwk' });
+  if (algorithm === ED25519) {
+    const fault = ed25519PointFault(key);
+    if (fault) throw new Error(fault);
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') }, format: 'jwk' });
+  }
   const jwk = { kty: 'EC', crv: 'P-256', x: key.subarray(0, 32).toString('base64url'), y: key.subarray(32).toString('base64url') };
   return createPublicKey({ key: jwk, format: 'jwk' });
 }
@@ -97,6 +101,51 @@ export function verifyData(algorithm: number, key: KeyObject, data: Buffer, sign
   if (signature.length !== alg.signatureOctets) return false;
   if (algorithm === ED25519) return cryptoVerify(null, data, key, signature);
   return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+}
+
+// ---- Ed25519 points (RFC 8032 §5.1): node:crypto takes any 32 octets as a public key ----------------------
+
+const P = 2n ** 255n - 19n;
+const mod = (a: bigint) => ((a % P) + P) % P;
+function pow(b: bigint, e: bigint): bigint {
+  let r = 1n;
+  for (let x = mod(b); e > 0n; e >>= 1n, x = (x * x) % P) if (e & 1n) r = (r * x) % P;
+  return r;
+}
+const inv = (a: bigint) => pow(a, P - 2n);
+const D = mod(-121665n * inv(121666n));
+const SQRT_M1 = pow(2n, (P - 1n) / 4n);
+
+/** The point an encoding stands for (RFC 8032 §5.1.3), or null when it is none. */
+function decodeEd25519(key: Buffer): [bigint, bigint] | null {
+  const bytes = Buffer.from(key);
+  const sign = bytes[31]! >> 7;
+  bytes[31]! &= 0x7f;
+  const y = BigInt(`0x${Buffer.from(bytes).reverse().toString('hex')}`);
+  if (y >= P) return null;
+  const u = mod(y * y - 1n);
+  const v = mod(D * y * y + 1n);
+  let x = mod(u * pow(v, 3n) * pow(u * pow(v, 7n), (P - 5n) / 8n));
+  const vx2 = mod(v * x * x);
+  if (vx2 === mod(-u)) x = mod(x * SQRT_M1);
+  else if (vx2 !== u) return null;
+  if (x === 0n && sign === 1) return null;
+  if (Number(x & 1n) !== sign) x = P - x;
+  return [x, y];
+}
+
+/** What is wrong with an Ed25519 public key: not a point of the curve, or one of small order (a multiple of it
+ *  by 8 is the neutral point), which no private key yields and under which forged signatures verify. */
+export function ed25519PointFault(key: Buffer): string | null {
+  const point = decodeEd25519(key);
+  if (!point) return 'the ED25519 public key is not a point of the curve (RFC 8032 §5.1.3)';
+  let [x, y] = point;
+  for (let i = 0; i < 3; i++) {
+    // doubling on -x² + y² = 1 + d·x²·y² (RFC 8032 §5.1.4, the affine form)
+    const dxy = mod(D * x * x * y * y);
+    [x, y] = [mod(2n * x * y * inv(1n + dxy)), mod((y * y + x * x) * inv(1n - dxy))];
+  }
+  return x === 0n && y === 1n ? 'the ED25519 public key is a point of small order, which no private key has (RFC 8032 §5.1.5)' : null;
 }
 
 function requireAlgorithm(n: number): Algorithm {

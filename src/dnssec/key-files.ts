@@ -13,16 +13,38 @@ export interface KeyTiming {
   inactive?: number;
   delete?: number;
   revoke?: number;
+  /** When BIND publishes and withdraws the key's CDS/CDNSKEY (kept through a round trip; no role depends on them). */
+  syncPublish?: number;
+  syncDelete?: number;
 }
 
+/** A role a `.key` file states outright in a `; publish: yes` / `; active: no` comment line (spec §10). */
+export interface KeyRoleFlags {
+  publish?: boolean;
+  active?: boolean;
+}
+
+/** The names of the time fields (comment lines of `.key`, fields of `.private`), lower case; `Active` is read as
+ *  a spelling of `Activate`. */
 const TIMING_FIELDS: Record<string, keyof KeyTiming> = {
   created: 'created',
   publish: 'publish',
   activate: 'activate',
+  active: 'activate',
   inactive: 'inactive',
   delete: 'delete',
   revoke: 'revoke',
+  syncpublish: 'syncPublish',
+  syncdelete: 'syncDelete',
 };
+
+/** The comment words that may state a role as true/false/yes/no. */
+const FLAG_FIELDS: Record<string, keyof KeyRoleFlags> = { publish: 'publish', active: 'active', activate: 'active' };
+const BOOLEANS: Record<string, boolean> = { true: true, yes: true, false: false, no: false };
+/** A comment word that looks like a role or a time of one but is none of the forms read: refused, not ignored. */
+const ROLE_LIKE = /^(publish|activ|inactiv|retir|delet|remov|revok|creat|sync|role|enabl|disabl)/i;
+const COMMENT_FORMS =
+  'write "; publish: true|false|yes|no", "; active: true|false|yes|no", or a time as BIND does: "; Publish: YYYYMMDDHHMMSS" (also Created, Activate, Inactive, Delete, Revoke, SyncPublish, SyncDelete)';
 
 /** What a `.key` file says. */
 export interface PublicKeyFile {
@@ -34,6 +56,7 @@ export interface PublicKeyFile {
   algorithm: number;
   publicKey: Buffer;
   timing: KeyTiming;
+  roleFlags: KeyRoleFlags;
 }
 
 /** What a `.private` file says. */
@@ -74,15 +97,11 @@ export function keyBaseName(zone: string, algorithm: number, tag: number): strin
 /** Reads a `.key` file; throws an Error that says what is wrong, with its line. */
 export function parsePublicKeyFile(text: string): PublicKeyFile {
   const timing: KeyTiming = {};
+  const roleFlags: KeyRoleFlags = {};
+  const seen = new Map<string, number>();
   const data: { line: number; text: string }[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
-    const comment = /^\s*;\s*([A-Za-z]+):\s*(\d{14})\b/.exec(raw);
-    if (comment) {
-      const field = TIMING_FIELDS[comment[1]!.toLowerCase()];
-      const t = parseKeyTime(comment[2]!);
-      if (field && t === null) throw new Error(`line ${i + 1}: "${comment[2]}" is not a time (YYYYMMDDHHMMSS)`);
-      if (field) timing[field] = t!;
-    }
+    readRoleComment(raw, i + 1, timing, roleFlags, seen);
     const body = raw.replace(/;.*$/, '').trim();
     if (body) data.push({ line: i + 1, text: body });
   });
@@ -117,16 +136,52 @@ export function parsePublicKeyFile(text: string): PublicKeyFile {
     throw new Error(`${at}: the owner ${(e as Error).message}`);
   }
   if (!ownerText.endsWith('.')) throw new Error(`${at}: the owner "${ownerText}" must be absolute (end in a dot)`);
-  return { owner, ttl, flags, protocol, algorithm, publicKey: Buffer.from(b64, 'base64'), timing };
+  return { owner, ttl, flags, protocol, algorithm, publicKey: Buffer.from(b64, 'base64'), timing, roleFlags };
+}
+
+/**
+ * A comment line of a `.key` file that states a role or a time (docs/configuration.md#dnssec): `; publish:` or
+ * `; active:` (or `Activate`) with true, false, yes or no; a time field as BIND writes it (`; Publish:
+ * 20261203150212 (Thu Dec  3 15:02:12 2026)`), `Active` read as `Activate`. Any other comment whose word looks
+ * like a role (`; published: yes`, `; active = no`, `; publish false`) is an error rather than a role silently
+ * lost; other comments (BIND's `; This is a key-signing key...`, notes) are not read.
+ */
+function readRoleComment(raw: string, line: number, timing: KeyTiming, flags: KeyRoleFlags, seen: Map<string, number>): void {
+  const field = /^\s*;+\s*([A-Za-z]+)\s*([:=])\s*(.*?)\s*$/.exec(raw);
+  const bare = /^\s*;+\s*(publish|active|activate)\s+(true|false|yes|no|\d{14})\b/i.exec(raw);
+  if (!field && !bare) return;
+  const word = (field?.[1] ?? bare![1]!).toLowerCase();
+  const known = field !== null && field[2] === ':' && (word in TIMING_FIELDS || word in FLAG_FIELDS);
+  if (!known) {
+    if (bare || ROLE_LIKE.test(word)) throw new Error(`line ${line}: "${raw.trim()}" is not a role line steerdns reads: ${COMMENT_FORMS}`);
+    return; // a comment of another kind
+  }
+  const [, value = '', rest = ''] = /^(\S*)\s*(.*)$/.exec(field![3]!) ?? [];
+  const flag = FLAG_FIELDS[word];
+  const boolean = BOOLEANS[value.toLowerCase()];
+  let slot: string;
+  if (flag && boolean !== undefined && rest === '') {
+    slot = `${flag} flag`;
+    flags[flag] = boolean;
+  } else if (/^\d{14}$/.test(value) && (rest === '' || /^\(.*\)$/.test(rest))) {
+    const t = parseKeyTime(value);
+    if (t === null) throw new Error(`line ${line}: "${value}" is not a time (YYYYMMDDHHMMSS)`);
+    const key = TIMING_FIELDS[word]!;
+    slot = `${key} time`;
+    timing[key] = t;
+  } else {
+    throw new Error(
+      `line ${line}: "${field![3]}" is not ${flag ? 'true, false, yes, no or a time' : 'a time'} (${word}: ${flag ? 'true|false|yes|no or ' : ''}YYYYMMDDHHMMSS)`,
+    );
+  }
+  const before = seen.get(slot);
+  if (before !== undefined) throw new Error(`line ${line}: the ${slot} is given twice (also on line ${before})`);
+  seen.set(slot, line);
 }
 
 /** Reads a `.private` file (`Private-key-format: v1.x`); throws an Error that says what is wrong. */
 export function parsePrivateKeyFile(text: string): PrivateKeyFile {
-  const fields = new Map<string, { value: string; line: number }>();
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const m = /^\s*([A-Za-z0-9_-]+):\s*(.*?)\s*$/.exec(raw);
-    if (m) fields.set(m[1]!.toLowerCase(), { value: m[2]!, line: i + 1 });
-  });
+  const fields = privateFields(text);
   const format = fields.get('private-key-format');
   if (!format || !/^v1\.\d+$/.test(format.value)) throw new Error('not a private key file (no "Private-key-format: v1.x" line)');
   const alg = fields.get('algorithm');
@@ -138,6 +193,30 @@ export function parsePrivateKeyFile(text: string): PrivateKeyFile {
     throw new Error(`no "PrivateKey:" line${known ? '' : ` (algorithm ${algorithm} keeps its key in other fields, and is not supported)`}`);
   }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(pk.value) || pk.value.length % 4 !== 0) throw new Error(`line ${pk.line}: PrivateKey is not base64`);
+  return { algorithm, privateKey: Buffer.from(pk.value, 'base64'), timing: privateTiming(fields) };
+}
+
+/** The times of a `.private` file alone, its key not read (a key only published needs no private key, but its
+ *  times may be kept there only); throws an Error that says what is wrong with a time or the file's format. */
+export function parsePrivateKeyTiming(text: string): KeyTiming {
+  const fields = privateFields(text);
+  const format = fields.get('private-key-format');
+  if (!format || !/^v1\.\d+$/.test(format.value)) throw new Error('not a private key file (no "Private-key-format: v1.x" line)');
+  return privateTiming(fields);
+}
+
+type PrivateFields = Map<string, { value: string; line: number }>;
+
+function privateFields(text: string): PrivateFields {
+  const fields: PrivateFields = new Map();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const m = /^\s*([A-Za-z0-9_-]+):\s*(.*?)\s*$/.exec(raw);
+    if (m) fields.set(m[1]!.toLowerCase(), { value: m[2]!, line: i + 1 });
+  });
+  return fields;
+}
+
+function privateTiming(fields: PrivateFields): KeyTiming {
   const timing: KeyTiming = {};
   for (const [name, field] of Object.entries(TIMING_FIELDS)) {
     const f = fields.get(name);
@@ -146,7 +225,7 @@ export function parsePrivateKeyFile(text: string): PrivateKeyFile {
     if (t === null) throw new Error(`line ${f.line}: "${f.value}" is not a time (YYYYMMDDHHMMSS)`);
     timing[field] = t;
   }
-  return { algorithm, privateKey: Buffer.from(pk.value, 'base64'), timing };
+  return timing;
 }
 
 const TIMING_ORDER: [keyof KeyTiming, string][] = [
@@ -156,6 +235,8 @@ const TIMING_ORDER: [keyof KeyTiming, string][] = [
   ['revoke', 'Revoke'],
   ['inactive', 'Inactive'],
   ['delete', 'Delete'],
+  ['syncPublish', 'SyncPublish'],
+  ['syncDelete', 'SyncDelete'],
 ];
 
 /** A `.key` file as dnssec-keygen writes it: the role line, the times, the DNSKEY record. */

@@ -4,7 +4,14 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { generateKeyPair, privateKeyObject, publicKeyObject } from './algorithms.js';
-import { type KeyTiming, keyBaseName, parsePrivateKeyFile, parsePublicKeyFile } from './key-files.js';
+import {
+  type KeyRoleFlags,
+  type KeyTiming,
+  keyBaseName,
+  parsePrivateKeyFile,
+  parsePrivateKeyTiming,
+  parsePublicKeyFile,
+} from './key-files.js';
 import { lowerName, nameWire } from './wire.js';
 
 /** DNSKEY flags (RFC 4034 §2.1.1, RFC 5011 §3): the Zone Key bit, the Secure Entry Point bit, REVOKE. */
@@ -30,9 +37,11 @@ export interface DnssecKey {
   /** The DNSKEY RDATA: flags, protocol, algorithm, public key. */
   dnskey: Buffer;
   tag: number;
-  /** The DNSKEY's TTL when the `.key` file gives one. */
+  /** The TTL the `.key` file gives (dnssec-keygen -L), or null. Not served: the DNSKEY RRset has the zone's TTL. */
   ttl: number | null;
   timing: KeyTiming;
+  /** The role the `.key` file's `; publish:` / `; active:` lines state; they win over the times. */
+  roleFlags: KeyRoleFlags;
   verifier: KeyObject;
   /** Null when only the public half was read (a key published ahead of use needs no private key). */
   signer: KeyObject | null;
@@ -88,7 +97,7 @@ export function makeKey(
   }
   const dnskey = dnskeyRdata(flags, algorithm, publicKey);
   const name = zone.replace(/\.$/, '').toLowerCase();
-  return { zone: name, flags, algorithm, publicKey, dnskey, tag: keyTag(dnskey), ttl: null, timing, verifier, signer };
+  return { zone: name, flags, algorithm, publicKey, dnskey, tag: keyTag(dnskey), ttl: null, timing, roleFlags: {}, verifier, signer };
 }
 
 /** A new combined signing key (flags 257) for a zone, created, published and active from `now`. */
@@ -121,7 +130,9 @@ export class KeyFileError extends Error {
 /**
  * Reads a key's `.key` and (when `withPrivate`) `.private` files. Throws a KeyFileError naming the file and the
  * fault: unreadable, not a DNSKEY, an algorithm steerdns does not implement, a private key of another algorithm
- * or of another public key. The times of the `.key` file's comments win over the `.private` file's.
+ * or of another public key. The times of the `.key` file's comments win over the `.private` file's; a `.key`
+ * without times (its comments stripped, or written by another tool) takes the `.private` file's times even when
+ * the private key itself is not wanted, so the role is the same either way.
  */
 export function loadKey(path: string, withPrivate: boolean): DnssecKey {
   const files = keyFilePaths(path);
@@ -135,13 +146,24 @@ export function loadKey(path: string, withPrivate: boolean): DnssecKey {
       throw new KeyFileError(files.private, `algorithm ${priv.algorithm} does not match the .key file's ${pub.algorithm}`);
     }
   }
-  const timing = Object.keys(pub.timing).length > 0 ? pub.timing : (priv?.timing ?? {});
+  let timing = pub.timing;
+  if (Object.keys(timing).length === 0) timing = priv ? priv.timing : (privateTimingIfAny(files.private) ?? {});
   try {
     const key = makeKey(pub.owner, pub.flags, pub.algorithm, pub.publicKey, priv?.privateKey ?? null, timing);
-    return { ...key, ttl: pub.ttl };
+    return { ...key, ttl: pub.ttl, roleFlags: pub.roleFlags };
   } catch (e) {
     const which = /private key/i.test((e as Error).message) && priv ? files.private : files.key;
     throw new KeyFileError(which, (e as Error).message);
+  }
+}
+
+/** The times of a `.private` file, or null when there is no such file (a key handed over without it). */
+function privateTimingIfAny(file: string): KeyTiming | null {
+  try {
+    return parseOrThrow(file, parsePrivateKeyTiming);
+  } catch (e) {
+    if (e instanceof KeyFileError && e.reason === 'file not found') return null;
+    throw e;
   }
 }
 
@@ -164,16 +186,40 @@ function parseOrThrow<T>(file: string, parse: (text: string) => T): T {
 }
 
 /** A key's role at `now` (unix seconds) from its times: published once Publish (or, without it, Activate) has
- *  come and Delete has not; active once Activate has come and Inactive has not (a time not set never comes, as
- *  in BIND). A key with no times at all (as ldns-keygen writes them) is both. */
+ *  come, active once Activate has come and Inactive has not, neither once Delete has come (a time not set never
+ *  comes, as in BIND). A key with no times at all (as ldns-keygen writes them) is both. Revoke is not a role:
+ *  the caller refuses a revoked key (zone-keys.ts). */
 export function roleAt(timing: KeyTiming, now: number): { published: boolean; active: boolean } {
   if (Object.keys(timing).length === 0) return { published: true, active: true };
   const reached = (t: number | undefined) => t !== undefined && t <= now;
+  const deleted = reached(timing.delete);
   const publishAt = timing.publish ?? timing.activate;
   return {
-    published: reached(publishAt) && !reached(timing.delete),
-    active: reached(timing.activate) && !reached(timing.inactive),
+    published: reached(publishAt) && !deleted,
+    active: reached(timing.activate) && !reached(timing.inactive) && !deleted,
   };
+}
+
+/** A role set outright (the config's `publish:` / `active:`); null: not set. */
+export interface RoleOverride {
+  publish: boolean | null;
+  active: boolean | null;
+}
+
+/**
+ * A key's role at `now`, each of published and active from the first that says it: the config's flag, the
+ * `.key` file's `; publish:` / `; active:` line, the key's times (roleAt). A key active by its times or flags is
+ * published unless a flag says otherwise (then the caller reports an active key that is not published).
+ */
+export function keyRole(
+  key: Pick<DnssecKey, 'timing' | 'roleFlags'>,
+  now: number,
+  config: RoleOverride = { publish: null, active: null },
+): { published: boolean; active: boolean } {
+  const times = roleAt(key.timing, now);
+  const active = config.active ?? key.roleFlags.active ?? times.active;
+  const published = config.publish ?? key.roleFlags.publish ?? (times.published || active);
+  return { published, active };
 }
 
 /** The file name base of a key, as BIND names it. */

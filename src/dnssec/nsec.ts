@@ -8,10 +8,23 @@ import { nameEnd, nameWire, successorName } from './wire.js';
 /** The meta-type that marks a compact answer for a name that does not exist (RFC 9824 §2). */
 export const NXNAME = 128;
 
-/** The type bitmap of a set of types (RFC 4034 §4.1.2). */
+/** The OPT pseudo-type and the meta and query types 128–255 (RFC 6895 §3.1), which never have data in a zone. */
+function isMetaType(t: number): boolean {
+  return t === TYPE.OPT || (t >= 128 && t <= 255);
+}
+
+/** The type bitmap of a set of types (RFC 4034 §4.1.2): data types only, and NXNAME (RFC 9824 §6.1). */
 export function typeBitmap(types: Iterable<number>): Buffer {
   const sorted = [...new Set(types)].sort((a, b) => a - b);
-  for (const t of sorted) if (!(Number.isInteger(t) && t >= 0 && t <= 0xffff)) throw new Error(`${t} is not an RR type`);
+  for (const t of sorted) {
+    if (!(Number.isInteger(t) && t >= 0 && t <= 0xffff)) throw new Error(`${t} is not an RR type`);
+    if (t === 0) throw new Error('type 0 is reserved (RFC 6895 §3.1): it is never in a type bitmap');
+    if (isMetaType(t) && t !== NXNAME) {
+      throw new Error(
+        `type ${t} is a meta or query type (RFC 6895 §3.1): only NXNAME of them is in a type bitmap (RFC 4034 §4.1.2, RFC 9824 §6.1)`,
+      );
+    }
+  }
   const out: number[] = [];
   for (let i = 0; i < sorted.length; ) {
     const window = sorted[i]! >> 8;
@@ -27,7 +40,8 @@ export function typeBitmap(types: Iterable<number>): Buffer {
   return Buffer.from(out);
 }
 
-/** The types of a type bitmap, ascending; throws on a malformed one (RFC 4034 §4.1.2: windows ascending, 1 to 32 octets). */
+/** The types of a type bitmap, ascending; throws on a malformed one (RFC 4034 §4.1.2: windows ascending, 1 to 32
+ *  octets, the last one not zero). */
 export function bitmapTypes(bitmap: Uint8Array): number[] {
   const types: number[] = [];
   let last = -1;
@@ -38,6 +52,8 @@ export function bitmapTypes(bitmap: Uint8Array): number[] {
     if (window <= last) throw new Error('type bitmap windows are not in ascending order');
     if (length < 1 || length > 32 || p + 2 + length > bitmap.length)
       throw new Error(`type bitmap window ${window} has a bad length ${length}`);
+    if (bitmap[p + 1 + length] === 0)
+      throw new Error(`type bitmap window ${window} ends in a zero octet (RFC 4034 §4.1.2: trailing zero octets are left out)`);
     for (let i = 0; i < length; i++) {
       const octet = bitmap[p + 2 + i]!;
       for (let b = 0; b < 8; b++) if (octet & (0x80 >> b)) types.push(window * 256 + i * 8 + b);

@@ -6,7 +6,7 @@
 import { signData, verifyData } from './algorithms.js';
 import { type CanonicalRRset, canonicalRRset, type RRsetInput } from './canonical.js';
 import { type DnssecKey, ZONE_KEY_FLAG } from './keys.js';
-import { labelOffsets, lowerName, nameEnd, nameWire } from './wire.js';
+import { labelOffsets, lowerName, nameEnd, namePresentation, nameWire } from './wire.js';
 
 export interface RrsigFields {
   typeCovered: number;
@@ -50,10 +50,16 @@ export function unixOfSerial(serial: number, now: number): number {
   return Math.floor(now) + serialDelta(serialTime(now), serial);
 }
 
-/** The validity window of a signature made at `now`: inception `backdate` seconds earlier (clocks of
- *  resolvers run behind), expiration `validity` seconds later. */
-export function signatureTimes(now: number, validity: number, backdate = 3600): SignatureTimes {
-  return { inception: serialTime(now - backdate), expiration: serialTime(now + validity) };
+/** The validity window of a signature made at `now` (unix seconds): inception `backdateSeconds` earlier
+ *  (clocks of resolvers run behind), expiration `validitySeconds` later. The window must span less than
+ *  2^31 seconds, or RFC 1982 comparison cannot order its ends; a validity in milliseconds is refused by that. */
+export function signatureTimes(now: number, validitySeconds: number, backdateSeconds = 3600): SignatureTimes {
+  if (!(validitySeconds > 0 && backdateSeconds >= 0 && validitySeconds + backdateSeconds < 2 ** 31)) {
+    throw new Error(
+      `a signature's validity (${validitySeconds} s) and backdate (${backdateSeconds} s) must be seconds: validity above 0, backdate 0 or more, together under 2^31 (RFC 1982)`,
+    );
+  }
+  return { inception: serialTime(now - backdateSeconds), expiration: serialTime(now + validitySeconds) };
 }
 
 /** Whether `now` lies within [inception, expiration] (RFC 4035 §5.3.1). */
@@ -125,6 +131,8 @@ export function signedData(header: Buffer, set: CanonicalRRset, originalTtl: num
 export function signRRset(set: SignableRRset, key: DnssecKey, times: SignatureTimes): Buffer {
   if (!key.signer) throw new Error(`key ${key.tag} of ${key.zone || '.'} has no private key to sign with`);
   const canonical = canonicalRRset(set);
+  if (canonical.rdata.length === 0)
+    throw new Error(`an empty RRset (${namePresentation(canonical.owner)} type ${set.type}) cannot be signed`);
   const labels = rrsigLabels(canonical.owner);
   const header = rrsigHeader({
     typeCovered: set.type,

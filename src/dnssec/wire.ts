@@ -121,7 +121,9 @@ export function compareNames(a: Uint8Array, b: Uint8Array): number {
  * The immediate successor of a name in canonical order (RFC 4471 §3.1.2.1, the absolute method): the name
  * with a leading `\000` label when that fits in 255 octets; else its first label grown by a zero octet; else
  * that label's last octet incremented (trailing 0xff octets dropped, upper-case letters skipped as they sort
- * as lower case), the label removed when nothing is left to increment, and then the next label incremented.
+ * as lower case). A label with nothing left to increment is removed: the successor is then past its parent's
+ * whole subtree, which is the parent label grown by a zero octet (the name is shorter by then, so it fits)
+ * or, at 63 octets, that label incremented the same way.
  */
 export function successorName(wire: Uint8Array): Buffer {
   const lower = lowerName(wire);
@@ -142,6 +144,11 @@ export function successorName(wire: Uint8Array): Buffer {
       return fromLabels(labels);
     }
     labels.shift(); // nothing left to increment in this label: the successor is past its parent's subtree
+    const parent = labels[0];
+    if (parent && parent.length < 63) {
+      parent.push(0);
+      return fromLabels(labels);
+    }
   }
   throw new Error('the root has no successor');
 }

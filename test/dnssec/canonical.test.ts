@@ -117,6 +117,13 @@ test('one signature for every order, case and repetition the answer path may wri
   t.not(hex(signRRset({ owner: 'www.example.test', type: TYPE.A, class: 1, ttl: 30, rdata: ips }, key, TIMES)), hex(base));
 });
 
+test('an empty RRset has no signature: signing one is refused (RFC 4034 §3.1.8.1 signs the records of a set)', (t) => {
+  const { key } = generateKey('example.test', 13);
+  t.throws(() => signRRset({ owner: 'www.example.test', type: TYPE.A, class: 1, ttl: 60, rdata: [] }, key, TIMES), {
+    message: 'an empty RRset (www.example.test. type 1) cannot be signed',
+  });
+});
+
 // ---- labels and wildcards (RFC 4034 §3.1.3, RFC 4035 §5.3.2) ----------------------------------------------
 
 test('RRSIG labels: the owner’s labels, the root and a leading "*" not counted', (t) => {
@@ -163,6 +170,20 @@ test('signature times: inception an hour back, expiration the validity ahead, as
   t.false(isCurrent(times, now + 14 * 86_400 + 1));
   t.is(secondsToExpiry(times, now), 14 * 86_400);
   t.is(signatureTimes(now, 86_400, 0).inception, now);
+});
+
+test('signature times take seconds within RFC 1982’s reach: a validity plus backdate of 2^31 seconds or more, a validity in ms, none or a negative one are refused', (t) => {
+  const now = Date.UTC(2026, 11, 3, 12) / 1000;
+  const message =
+    /^a signature's validity \((?:-?\d+|NaN) s\) and backdate \(-?\d+ s\) must be seconds: validity above 0, backdate 0 or more, together under 2\^31 \(RFC 1982\)$/;
+  t.throws(() => signatureTimes(now, 365 * 86_400_000), { message }, 'a year in milliseconds');
+  t.throws(() => signatureTimes(now, 2 ** 31 - 3600), { message }, 'together 2^31');
+  t.throws(() => signatureTimes(now, 0), { message });
+  t.throws(() => signatureTimes(now, -86_400), { message });
+  t.throws(() => signatureTimes(now, 86_400, -1), { message });
+  t.throws(() => signatureTimes(now, Number.NaN), { message });
+  t.notThrows(() => signatureTimes(now, 2 ** 31 - 3601), 'just under 2^31 together');
+  t.notThrows(() => signatureTimes(now, 365 * 86_400), 'the longest validity the config allows, in seconds');
 });
 
 test('signature times keep working across 2106, where the 32-bit field wraps (RFC 1982 serial arithmetic)', (t) => {
@@ -255,4 +276,20 @@ test('successor at the edges: upper-case letters are skipped (they sort as lower
   const past = successorName(allFf);
   t.true(compareNames(allFf, past) < 0, 'past the whole subtree of the parent');
   t.true(past.length < allFf.length);
+});
+
+test('successor past a full subtree: once an emptied label is dropped, its parent label first grows by a zero octet (RFC 4471 §3.1.2.1)', (t) => {
+  // \255 × 63 . b . <labels> : 255 octets, nothing fits below or beside the first label, so the next name is
+  // the first one after every name under b.<labels>: b\000.<labels>, not c.<labels>
+  const rest = longName(255 - 64 - 2, 63);
+  const name = nameWire(`${'\\255'.repeat(63)}.b.${rest}`);
+  t.is(name.length, 255);
+  const next = successorName(name);
+  t.is(namePresentation(next), `b\\000.${rest}.`);
+  t.true(compareNames(name, next) < 0);
+  t.true(compareNames(next, nameWire(`c.${rest}`)) < 0, 'c.<labels> sorts after it: it is not the immediate successor');
+  // a parent label of 63 octets has no room: its last octet goes up instead
+  const full = nameWire(`${'\\255'.repeat(63)}.${'b'.repeat(63)}.${longName(255 - 128, 63)}`);
+  t.is(full.length, 255);
+  t.is(namePresentation(successorName(full)), `${'b'.repeat(62)}c.${longName(255 - 128, 63)}.`);
 });

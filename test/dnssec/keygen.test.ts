@@ -5,7 +5,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { loadKey, roleAt } from '../../src/dnssec/keys.js';
-import { runCli, tempDir } from '../helpers/server.js';
+import { CLI, runCli, tempDir } from '../helpers/server.js';
 import { tool } from './helpers.js';
 
 function withDir(t: { teardown(fn: () => void): void }): string {
@@ -79,4 +79,23 @@ test('keygen: a bad algorithm or zone is refused with a message and no file; no 
   const none = await runCli(['keygen'], dir);
   t.is(none.code, 2);
   t.regex(none.stderr, /^steerdns keygen: one ZONE is required\nusage:/);
+});
+
+test('keygen: a key file that cannot be written in full leaves no file behind, neither the .private nor a cut .key', (t) => {
+  // prlimit's file size limit: 100 octets cuts the .private (about 190), 250 the .key (about 330) after the
+  // .private is whole; Node ignores SIGXFSZ, so the write fails with EFBIG
+  for (const [fsize, which] of [
+    [100, 'private'],
+    [250, 'key'],
+  ] as const) {
+    const dir = withDir(t);
+    const r = tool('prlimit', [`--fsize=${fsize}`, process.execPath, CLI, 'keygen', 'example.test', '--dir', 'keys'], dir);
+    t.is(r.status, 1, r.stderr);
+    t.regex(
+      r.stderr,
+      new RegExp(`^steerdns keygen: cannot write keys/Kexample\\.test\\.\\+013\\+\\d{5}\\.${which}: EFBIG: file too large, write\\n$`),
+    );
+    t.is(r.stdout, '');
+    t.deepEqual(readdirSync(join(dir, 'keys')), [], `fsize ${fsize}: no key file is left`);
+  }
 });

@@ -30,7 +30,7 @@ test('type bitmaps: empty windows are left out, trailing zero octets dropped, ty
   t.is(typeBitmap([TYPE.CAA]).toString('hex'), '010140');
   t.is(typeBitmap([TYPE.A, TYPE.CAA]).toString('hex'), '000140010140');
   // the last type of a window fills all 32 octets
-  t.is(typeBitmap([255]).toString('hex'), `0020${'00'.repeat(31)}01`);
+  t.is(typeBitmap([511]).toString('hex'), `0120${'00'.repeat(31)}01`);
   t.is(typeBitmap([65535]).toString('hex'), `ff20${'00'.repeat(31)}01`);
   t.throws(() => typeBitmap([65536]), { message: '65536 is not an RR type' });
 });
@@ -43,6 +43,24 @@ test('type bitmaps read back: every type of a round trip, and malformed bitmaps 
   t.throws(() => bitmapTypes(bytes('00 21', '00'.repeat(33))), { message: 'type bitmap window 0 has a bad length 33' });
   t.throws(() => bitmapTypes(bytes('00 02 40')), { message: 'type bitmap window 0 has a bad length 2' });
   t.throws(() => bitmapTypes(bytes('00')), { message: 'a type bitmap window block is cut short' });
+  // trailing zero octets are left out, so a window never ends in one (nor is all zero)
+  t.throws(() => bitmapTypes(bytes('00 02 40 00')), {
+    message: 'type bitmap window 0 ends in a zero octet (RFC 4034 §4.1.2: trailing zero octets are left out)',
+  });
+  t.throws(() => bitmapTypes(bytes('00 01 40 01 01 00')), {
+    message: 'type bitmap window 1 ends in a zero octet (RFC 4034 §4.1.2: trailing zero octets are left out)',
+  });
+});
+
+test('type bitmaps hold data types only: type 0, OPT and the meta and query types 128–255 are refused, NXNAME excepted (RFC 4034 §4.1.2, RFC 9824 §6.1)', (t) => {
+  t.throws(() => typeBitmap([TYPE.A, 0]), { message: 'type 0 is reserved (RFC 6895 §3.1): it is never in a type bitmap' });
+  for (const meta of [TYPE.OPT, 129, 249, 250, 251, TYPE.AXFR, 253, 254, TYPE.ANY]) {
+    t.throws(() => typeBitmap([TYPE.A, meta]), {
+      message: `type ${meta} is a meta or query type (RFC 6895 §3.1): only NXNAME of them is in a type bitmap (RFC 4034 §4.1.2, RFC 9824 §6.1)`,
+    });
+  }
+  t.is(typeBitmap([NXNAME]).toString('hex'), `0011${'00'.repeat(16)}80`);
+  t.notThrows(() => typeBitmap([1, 40, 42, 127, 256, 65535]), 'the data types around them');
 });
 
 test('compact denial, a name that does not exist: NSEC at the name, next \\000.<name>, types RRSIG NSEC NXNAME (RFC 9824 §3.1 example)', (t) => {
