@@ -18,7 +18,7 @@ export interface KeyTiming {
   syncDelete?: number;
 }
 
-/** A role a `.key` file states outright in a `; publish: yes` / `; active: no` comment line (spec §10). */
+/** A role a `.key` file states outright in a `; publish: yes` / `; active: no` comment line, docs/configuration.md#dnssec). */
 export interface KeyRoleFlags {
   publish?: boolean;
   active?: boolean;

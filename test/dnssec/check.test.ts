@@ -227,7 +227,7 @@ const CASES: Case[] = [
     ],
   },
   {
-    title: 'no active key: the .key file’s role lines say "; publish: false" and "; active: false" (spec §10)',
+    title: 'no active key: the .key file’s role lines say "; publish: false" and "; active: false" (docs/configuration.md#dnssec)',
     dnssec: 'dnssec:\n  example.test:\n    keys:\n      - keys/k1\n',
     keys: { k1: { lines: '; publish: false\n; active: no' } },
     errors: [`steerdns.yaml:4:3: ${Z}: no active key: a signed zone needs at least one (active: true, or an Activate time passed)`],

@@ -166,7 +166,7 @@ test('BIND’s Delete time ends a key’s roles and its Revoke, SyncPublish and 
   );
 });
 
-test('a .key file’s role lines (spec §10): "; publish:" and "; active:" with true, false, yes or no; "; Active:" is a spelling of Activate', (t) => {
+test('a .key file’s role lines (docs/configuration.md#dnssec): "; publish:" and "; active:" with true, false, yes or no; "; Active:" is a spelling of Activate', (t) => {
   const { key } = generateKey('example.test', 13);
   const record = `example.test. IN DNSKEY 257 3 13 ${key.publicKey.toString('base64')}`;
   const read = (lines: string) => parsePublicKeyFile(`${lines}\n${record}\n`);
