@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic } from './config/source.js';
-import { openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
+import { keepRestartOnly, openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
 import { explain } from './explain.js';
 import type { Pool } from './gslb/pool.js';
@@ -203,6 +203,7 @@ export class Server {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
       warnRestartOnly(this.log, config, this.config);
+      keepRestartOnly(config, this.config);
       const previousTcp = this.config.limits.tcpConnections;
       const runningStateDir = this.config.stateDir;
       this.config = config;

@@ -21,7 +21,7 @@ records:
   ns1: { A: 192.0.2.53 }
 `;
 
-const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec';
+const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec, fleet';
 const RECORD_TYPE_LIST = 'A, NS, CNAME, PTR, MX, TXT, AAAA, SRV, NAPTR, DS, SSHFP, TLSA, CAA';
 const POOL_KEYS = 'ttl, policy, map, answers, select, min_healthy, family_fallback, all_down, check, regions';
 const CHECK_KEYS = 'type, port, path, host, headers, expect, body, insecure, interval, timeout, rise, fall, initial';
