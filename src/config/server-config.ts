@@ -24,6 +24,7 @@ export type {
   LoadOptions,
   LogLevel,
   ProbeNetwork,
+  ProbeSource,
   Region,
   RegionState,
   RrlConfig,
