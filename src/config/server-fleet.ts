@@ -276,7 +276,7 @@ function privateKey(src: SourceFile, at: Node | null, f: FleetFile): KeyObject |
 
 /** An OpenSSL error without its code number ("error:068000A8:asn1 encoding routines::wrong tag"). */
 function openSslMessage(err: unknown): string {
-  return (err as Error).message.replace(/^error:[0-9A-Fa-f]+:/, '');
+  return (err as Error).message.replace(/^error:[0-9A-F]+:/i, '');
 }
 
 /** The password: the file's one line (a final line break is not part of it). */

@@ -43,6 +43,7 @@ function fleetFiles(dir: string): void {
   secret('encrypted.key', otherKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }));
   writeFileSync(join(dir, 'notes.txt'), 'not a certificate\n');
   writeFileSync(join(dir, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+  secret('broken.key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
   mkdirSync(join(dir, 'a-folder'));
 }
 
@@ -246,6 +247,11 @@ const CASES: Case[] = [
       at(9, 13, 'fleet.etcd.tls.cert: certificate 1 of <dir>/broken.pem does not parse: asn1 encoding routines::wrong tag'),
       at(10, 12, 'fleet.etcd.tls.key: <dir>/notes.txt holds no PEM private key (-----BEGIN PRIVATE KEY-----)'),
     ],
+  },
+  {
+    title: 'fleet.etcd.tls: a PEM private key that does not parse',
+    config: 'fleet: { name: prod, etcd: { endpoints: ["https://127.0.0.1:2379"], tls: { cert: ./client.pem, key: ./broken.key } } }\n',
+    errors: [at(3, 101, 'fleet.etcd.tls.key: <dir>/broken.key does not parse: DECODER routines::unsupported')],
   },
   {
     title: 'fleet.etcd.tls: an encrypted key',
