@@ -4,17 +4,31 @@ import type { Logger } from 'pino';
 import { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 
-/** A reload keeps the listen addresses, the workers and the log level: it says which of them changed. */
+/**
+ * A reload keeps the listen addresses, the workers, the log level, the probes' source address and the fleet:
+ * it says which of them changed.
+ */
 export function warnRestartOnly(log: Logger, next: ServerConfig, running: ServerConfig): void {
   const restartOnly: [string, unknown, unknown][] = [
     ['listen', next.listen, running.listen],
     ['http.listen', next.http?.text, running.http?.text],
     ['workers', next.workers, running.workers],
     ['log.level', next.log.level, running.log.level],
+    ['health.source', next.healthSource?.address, running.healthSource?.address],
+    ['fleet', next.fleet, running.fleet],
   ];
   for (const [key, a, b] of restartOnly) {
     if (JSON.stringify(a) !== JSON.stringify(b)) log.warn(`${key} changed: it takes effect on restart`);
   }
+}
+
+/**
+ * The running values of the restart-only settings that no open socket holds (health.source, fleet) go on in the
+ * reloaded config, so that it says what runs; a change is said again at each SIGHUP until the restart.
+ */
+export function keepRestartOnly(next: ServerConfig, running: ServerConfig): void {
+  next.healthSource = running.healthSource;
+  next.fleet = running.fleet;
 }
 
 /**

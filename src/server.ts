@@ -3,12 +3,13 @@
 import type { Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { SerialStore } from './config/serial.js';
-import { loadServerConfig, type ServerConfig } from './config/server-config.js';
+import { loadServerConfig, type ProbeSource, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic } from './config/source.js';
-import { openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
+import { keepRestartOnly, openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
 import { explain } from './explain.js';
 import type { Pool } from './gslb/pool.js';
+import { sourceBindError } from './health/checks.js';
 import { Prober } from './health/prober.js';
 import { HealthTable } from './health/table.js';
 import { accessRulesOf } from './http/access.js';
@@ -67,6 +68,7 @@ export class Server {
       log,
       panic: config.health.panic,
       panicMinTargets: config.health.panicMinTargets,
+      source: config.healthSource,
       onResult: (_t, r) => this.metrics.healthCheck(r.kind),
       onChange: (c) => this.metrics.targetChanged(c),
     });
@@ -79,6 +81,7 @@ export class Server {
     if (!config) throw new StartupError('invalid configuration', diagnostics);
     const server = new Server(config, log, opts.role ?? 'single', opts.hooks ?? {});
     const caps = server.caps;
+    if (caps.probes && config.healthSource) await bindableSource(config.healthSource);
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
@@ -203,6 +206,7 @@ export class Server {
       this.log.error('configuration did not load: keeping the running configuration; zones are reloaded with it');
     } else {
       warnRestartOnly(this.log, config, this.config);
+      keepRestartOnly(config, this.config);
       const previousTcp = this.config.limits.tcpConnections;
       const runningStateDir = this.config.stateDir;
       this.config = config;
@@ -241,4 +245,13 @@ export class Server {
     ]);
     this.log.info('stopped');
   }
+}
+
+/** health.source must be an address of this host: probes bound to another would all fail (docs/configuration.md#health). */
+async function bindableSource(source: ProbeSource): Promise<void> {
+  const e = await sourceBindError(source.address);
+  if (!e) return;
+  const why = e.code === 'EADDRNOTAVAIL' ? 'EADDRNOTAVAIL: it is not an address of this host' : (e.code ?? e.message);
+  const message = `health.source: cannot bind probes to ${source.address} (${why})`;
+  throw new StartupError('health checks cannot leave from health.source', [{ ...source.at, message, severity: 'error' }]);
 }

@@ -149,7 +149,7 @@ test('serve: an invalid steerdns.yaml → exit 1 with file:line:col', async (t) 
   const line = BASE_CONFIG.split('\n').length;
   t.true(
     lines.includes(
-      `steerdns.yaml:${line}:1: unknown key "lisen" in steerdns.yaml (expected one of: listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec)`,
+      `steerdns.yaml:${line}:1: unknown key "lisen" in steerdns.yaml (expected one of: listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec, fleet)`,
     ),
     r.stderr,
   );

@@ -1,12 +1,14 @@
 // `steerdns.yaml` (docs/configuration.md): the entry that reads the file into a validated ServerConfig with
 // file:line:col diagnostics. The top-level keys and the small sections (listen, zones, workers, nsid and
-// version, state_dir, log, limits, rrl) are read here; http, regions and geoip, health and dnssec by their own
-// files (server-http.ts, server-geo.ts, server-health.ts, server-dnssec.ts). The types and defaults are server-spec.ts's.
+// version, state_dir, log, limits, rrl) are read here; http, regions and geoip, health, dnssec and fleet by their
+// own files (server-http.ts, server-geo.ts, server-health.ts, server-dnssec.ts, server-fleet.ts). The types and
+// defaults are server-spec.ts's.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { parseCidr } from '../net/cidr.js';
 import { readDnssec } from './server-dnssec.js';
+import { readFleet } from './server-fleet.js';
 import { readGeoip, readRegions } from './server-geo.js';
 import { readHealth } from './server-health.js';
 import { readHttp } from './server-http.js';
@@ -22,6 +24,7 @@ export type {
   LoadOptions,
   LogLevel,
   ProbeNetwork,
+  ProbeSource,
   Region,
   RegionState,
   RrlConfig,
@@ -43,6 +46,7 @@ const TOP_KEYS = [
   'limits',
   'rrl',
   'dnssec',
+  'fleet',
 ] as const;
 
 export interface ConfigResult {
@@ -114,6 +118,7 @@ export function parseServerConfig(file: string, text: string, opts: LoadOptions 
     readLimits(src, e.get('limits'), cfg);
     readRrl(src, e.get('rrl'), cfg);
     readDnssec(src, e.get('dnssec'), cfg);
+    readFleet(src, e.get('fleet'), cfg, opts.command ?? 'serve');
   }
   const ok = !src.hasErrors;
   return { config: ok ? cfg : null, diagnostics: src.diagnostics };

@@ -1,13 +1,14 @@
 // What `steerdns.yaml` becomes (docs/configuration.md): the ServerConfig type and its sections, the defaults
 // of a file that sets nothing, and the rule of health.deny / health.allow that zone files are checked
 // against. The readers are server-config.ts (the entry and the small sections), server-http.ts,
-// server-geo.ts, server-health.ts and server-dnssec.ts.
+// server-geo.ts, server-health.ts, server-dnssec.ts and server-fleet.ts.
 import { dirname, resolve } from 'node:path';
 import { type Family, isMappedIPv4 } from '../net/address.js';
 import { type Cidr, inNetwork, parseCidr } from '../net/cidr.js';
 import type { HostName } from '../net/host.js';
 import { isNat64 } from '../net/ranges.js';
-import type { DnssecZoneConfig } from './server-dnssec.js';
+import type { ConfigPosition, DnssecZoneConfig } from './server-dnssec.js';
+import type { FleetConfig } from './server-fleet.js';
 
 export interface ListenAddress {
   host: string;
@@ -57,6 +58,14 @@ export interface HealthDefaults {
   allow: ProbeNetwork[];
 }
 
+/** `health.source`: the address probes of its family leave from (docs/configuration.md#health). */
+export interface ProbeSource {
+  /** Canonical text; an IPv4-mapped address as the IPv4 address. */
+  address: string;
+  family: Family;
+  at: ConfigPosition;
+}
+
 /** A network of health.deny / health.allow; IPv4-mapped IPv6 networks are kept as their IPv4 network. */
 export interface ProbeNetwork extends Cidr {
   byDefault?: boolean;
@@ -99,6 +108,10 @@ export interface ServerConfig {
   rrl: RrlConfig | null;
   /** Signed zones by name (internal form), `dnssec:`. */
   dnssec: Map<string, DnssecZoneConfig>;
+  /** `health.source`; kept out of `health`, whose every field is an input of the prepared zones. Restart only. */
+  healthSource: ProbeSource | null;
+  /** `fleet:`; null: a standalone server. Restart only. */
+  fleet: FleetConfig | null;
 }
 
 /** Which command loads the config: `serve` (the default) needs the API token; `check` and `explain` can do without. */
@@ -156,5 +169,7 @@ export function defaultConfig(file: string): ServerConfig {
     limits: { zoneBytes: 256 * 1024 * 1024, tcpConnections: 1000, tcpIdleMs: 10_000 },
     rrl: null,
     dnssec: new Map(),
+    healthSource: null,
+    fleet: null,
   };
 }

@@ -3,6 +3,8 @@
 // bounded by the check's timeout and reads at most MAX_BODY bytes; it never throws or rejects — even when Node
 // refuses the request itself (a path or header it will not send) the result is a failed probe carrying a short
 // human reason. Response times are measured on the monotonic clock: a wall-clock step does not distort them.
+// With health.source, a probe to a target of the source's family leaves from that address (bound before the
+// connect); one of the other family leaves from whatever address the system picks.
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -22,6 +24,31 @@ export interface ProbeResult {
 export interface ProbeTarget {
   address: string;
   check: CheckSpec;
+  /** `health.source`: probes of its family are bound to it. */
+  source?: ProbeSource | null;
+}
+
+export interface ProbeSource {
+  address: string;
+  family: 4 | 6;
+}
+
+/** The address a probe of `target` is bound to: the source when of the target's family (an IP literal), else none. */
+function localAddress({ address, source }: ProbeTarget): string | undefined {
+  if (!source) return undefined;
+  return (address.includes(':') ? 6 : 4) === source.family ? source.address : undefined;
+}
+
+/**
+ * Why probes cannot leave from `address` (EADDRNOTAVAIL: not an address of this host), null when they can:
+ * `serve` asks before the first probe, so that a wrong health.source stops the start instead of failing every probe.
+ */
+export function sourceBindError(address: string): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (e) => resolve(e as NodeJS.ErrnoException));
+    server.listen({ host: address, port: 0, exclusive: true }, () => server.close(() => resolve(null)));
+  });
 }
 
 /** Largest response body read when looking for `body:`; past it the probe fails instead of reading on. */
@@ -92,6 +119,8 @@ interface RawTcp {
   ) => {
     connect(req: object, address: string, port: number): number;
     connect6(req: object, address: string, port: number): number;
+    bind(address: string, port: number): number;
+    bind6(address: string, port: number, flags: number): number;
     close(cb?: () => void): void;
     reset?(cb?: () => void): number;
   };
@@ -115,7 +144,8 @@ function probeTcp(target: ProbeTarget): Promise<ProbeResult> {
 /** True when TCP checks use libuv's handle directly (see RAW_TCP). */
 export const RAW_TCP_CHECKS = RAW_TCP !== null;
 
-function probeTcpRaw(raw: RawTcp, { address, check }: ProbeTarget): Promise<ProbeResult> {
+function probeTcpRaw(raw: RawTcp, target: ProbeTarget): Promise<ProbeResult> {
+  const { address, check } = target;
   return new Promise((resolve) => {
     const started = performance.now();
     let done = false;
@@ -142,7 +172,16 @@ function probeTcpRaw(raw: RawTcp, { address, check }: ProbeTarget): Promise<Prob
     };
     req.address = address;
     req.port = check.port;
-    const err = address.includes(':') ? handle.connect6(req, address, check.port) : handle.connect(req, address, check.port);
+    const v6 = address.includes(':');
+    const local = localAddress(target);
+    // bound before the connect, as net.Socket does with localAddress: port 0, the kernel picks one
+    const bound = local === undefined ? 0 : v6 ? handle.bind6(local, 0, 0) : handle.bind(local, 0);
+    if (bound) {
+      const code = getSystemErrorName(bound);
+      finish({ ok: false, reason: `cannot bind to health.source ${local}: ${code}`, kind: 'error', rttMs: since(started) });
+      return;
+    }
+    const err = v6 ? handle.connect6(req, address, check.port) : handle.connect(req, address, check.port);
     if (err) finish(failure(errno(err), started));
   });
 }
@@ -154,11 +193,12 @@ function errno(status: number): NodeJS.ErrnoException {
 }
 
 /** The TCP check through net.Socket (the fallback; exported for the tests that compare both ways). */
-export function probeTcpSocket({ address, check }: ProbeTarget): Promise<ProbeResult> {
+export function probeTcpSocket(target: ProbeTarget): Promise<ProbeResult> {
+  const { address, check } = target;
   return new Promise((resolve) => {
     const started = performance.now();
     let done = false;
-    const socket = net.connect({ host: address, port: check.port });
+    const socket = net.connect({ host: address, port: check.port, localAddress: localAddress(target) });
     const finish = (r: ProbeResult) => {
       if (done) return;
       done = true;
@@ -175,7 +215,8 @@ export function probeTcpSocket({ address, check }: ProbeTarget): Promise<ProbeRe
   });
 }
 
-function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
+function probeHttp(target: ProbeTarget): Promise<ProbeResult> {
+  const { address, check } = target;
   return new Promise((resolve) => {
     const started = performance.now();
     let done = false;
@@ -191,6 +232,7 @@ function probeHttp({ address, check }: ProbeTarget): Promise<ProbeResult> {
     const req = mod.request({
       host: address,
       port: check.port,
+      localAddress: localAddress(target),
       path: check.path,
       method: 'GET',
       headers,

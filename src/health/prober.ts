@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { HealthDefaults } from '../config/server-config.js';
 import type { CheckSpec } from '../config/zone-file.js';
-import { probe as defaultProbe, type ProbeResult, type ProbeTarget } from './checks.js';
+import { probe as defaultProbe, type ProbeResult, type ProbeSource, type ProbeTarget } from './checks.js';
 import type { HealthTable } from './table.js';
 
 /** Where a probed target is used, for logs and metrics. */
@@ -61,6 +61,8 @@ export interface ProberOptions {
   /** Called for every probe result (metrics). */
   onResult?: (t: CheckTarget, r: ProbeResult) => void;
   onChange?: (c: StateChange) => void;
+  /** `health.source`: the address probes of its family leave from (not part of a check's identity). */
+  source?: ProbeSource | null;
   /** Replaceable for tests. */
   probe?: (t: ProbeTarget) => Promise<ProbeResult>;
   random?: () => number;
@@ -266,7 +268,7 @@ export class Prober {
     const started = performance.now();
     let r: ProbeResult;
     try {
-      r = await this.probeFn({ address, check });
+      r = await this.probeFn({ address, check, source: this.opts.source });
     } catch (e) {
       // a probe that throws (synchronously or not) is a failed probe with the reason, never a crash
       r = { ok: false, reason: `probe error: ${(e as Error)?.message ?? String(e)}`, kind: 'error', rttMs: performance.now() - started };

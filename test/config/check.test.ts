@@ -21,7 +21,7 @@ records:
   ns1: { A: 192.0.2.53 }
 `;
 
-const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec';
+const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec, fleet';
 const RECORD_TYPE_LIST =
   'A, NS, CNAME, PTR, MX, TXT, AAAA, LOC, SRV, NAPTR, DS, SSHFP, TLSA, SVCB, HTTPS, URI, CAA, or TYPEnnn in the generic form';
 const POOL_KEYS = 'ttl, policy, map, answers, select, min_healthy, family_fallback, all_down, check, regions';

@@ -274,7 +274,9 @@ const CONFIG_ERRORS: [string, string, string[]][] = [
   [
     'health unknown key',
     'listen: ["127.0.0.1:0"]\nhealth: { intervall: 5s }\n',
-    ['2:11: unknown key "intervall" in health (expected one of: interval, timeout, rise, fall, panic, panic_min_targets, deny, allow)'],
+    [
+      '2:11: unknown key "intervall" in health (expected one of: interval, timeout, rise, fall, panic, panic_min_targets, deny, allow, source)',
+    ],
   ],
   [
     'log',

@@ -223,11 +223,13 @@ function track(server: net.Server, sockets: Set<net.Socket>): void {
 
 // ---- TCP ---------------------------------------------------------------------------------------------
 
-/** A TCP listener that accepts and closes; `hits` holds the time of every accepted connection. */
+/** A TCP listener that accepts and closes; `hits` holds the time of every accepted connection, `peers` its source address. */
 export class TcpBackend {
   readonly hits: number[] = [];
+  readonly peers: string[] = [];
   private readonly server = net.createServer((s) => {
     this.hits.push(Date.now());
+    this.peers.push(s.remoteAddress ?? '');
     s.end();
   });
   private readonly sockets = new Set<net.Socket>();
@@ -353,6 +355,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
+  /** The client's address (which source address a probe left from). */
+  from: string;
   /** TLS server name the client sent (https), false (or null) when none. */
   servername?: string | false | null;
 }
@@ -365,7 +369,7 @@ export const TLS_KEY = readFileSync(`${CERT_DIR}selfsigned-key.pem`);
 
 /**
  * An HTTP or HTTPS backend whose behaviour can be flipped: `ok` answers `status` (default 200) with
- * `body`, `status` answers `failStatus`, `hang` reads the request and never answers; stop() refuses
+ * `body` (but `failStatus` to the client addresses in `failFrom`), `status` answers `failStatus`, `hang` reads the request and never answers; stop() refuses
  * connections (listener closed), resume() listens again on the same port. A custom handler may replace
  * the whole behaviour. `requests` records every request; `sni` every TLS server name offered, even in
  * handshakes the client then aborts.
@@ -376,6 +380,8 @@ export class HttpBackend {
   mode: Mode = 'ok';
   status = 200;
   failStatus = 503;
+  /** Client addresses answered `failStatus` even in `ok` mode (a backend that fails the probes of one site only). */
+  failFrom = new Set<string>();
   body = 'ok';
   /** Delay before answering in `ok` mode, milliseconds. */
   delayMs = 0;
@@ -423,13 +429,20 @@ export class HttpBackend {
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const servername = (req.socket as TLSSocket).encrypted ? (req.socket as TLSSocket).servername : undefined;
-    this.requests.push({ at: Date.now(), method: req.method ?? '', url: req.url ?? '', headers: req.headers, servername });
+    this.requests.push({
+      at: Date.now(),
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      from: req.socket.remoteAddress ?? '',
+      servername,
+    });
     if (this.handler) {
       this.handler(req, res);
       return;
     }
     if (this.mode === 'hang') return; // read the request, never answer
-    const status = this.mode === 'status' ? this.failStatus : this.status;
+    const status = this.mode === 'status' || this.failFrom.has(req.socket.remoteAddress ?? '') ? this.failStatus : this.status;
     const answer = () => {
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(this.body);

@@ -821,7 +821,7 @@ test.serial(
         (l) =>
           l.level === 50 &&
           l.msg ===
-            `steerdns.yaml:${line}:1: unknown key "verison" in steerdns.yaml (expected one of: listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec)`,
+            `steerdns.yaml:${line}:1: unknown key "verison" in steerdns.yaml (expected one of: listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec, fleet)`,
       ),
       JSON.stringify(since),
     );
