@@ -2,7 +2,7 @@
 // connection under one budget (TcpConnections). Their errors become log lines; the answer path never waits.
 import type { Logger } from 'pino';
 import type { ListenAddress } from './config/server-config.js';
-import { type Handle, type TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
+import { type Handle, rarely, type TcpConnections, TcpListener, UdpListener } from './dns/transport.js';
 
 export interface BoundAddress {
   host: string;
@@ -55,15 +55,4 @@ export async function openDnsListeners(
 /** Where a process answers, as people write it: `host:port`, `[v6]:port`. */
 export function listenText(bound: BoundAddress[]): string[] {
   return bound.map((b) => (b.family === 6 ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`));
-}
-
-/** `f` at most once every 10 s: the first error of a burst is logged, the rest of it is not. */
-function rarely(f: (e: Error) => void): (e: Error) => void {
-  let last = 0;
-  return (e) => {
-    const now = Date.now();
-    if (now - last < 10_000) return;
-    last = now;
-    f(e);
-  };
 }

@@ -15,6 +15,17 @@ export interface TcpLimits {
 // A client that does not read its answers: stop reading its queries once this much is queued for it.
 const MAX_QUEUED_OUTPUT = 256 * 1024;
 
+/** `f` at most once every 10 s: the first error of a burst is logged, the rest of it is not. */
+export function rarely(f: (e: Error) => void): (e: Error) => void {
+  let last = 0;
+  return (e) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    f(e);
+  };
+}
+
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
 /** dgram's lookup for IP literals: answered at once, no DNS. */
@@ -41,14 +52,7 @@ export class UdpListener {
         s.off('error', fail);
         // sends carry no callback (Node then tries a synchronous send, no request object per answer): a
         // failed send surfaces here. It loses one answer and the client retries; log the first of a burst.
-        let lastLogged = 0;
-        const logRarely = (e: Error) => {
-          const now = Date.now();
-          if (now - lastLogged >= 10_000) {
-            lastLogged = now;
-            this.onError(e);
-          }
-        };
+        const logRarely = rarely(this.onError);
         s.on('error', logRarely);
         try {
           s.setRecvBufferSize(4 * 1024 * 1024);
