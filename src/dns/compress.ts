@@ -14,12 +14,15 @@ const MAX_ENTRIES = 0x2000;
 const SLOTS = 0x4000;
 const SLOT_MASK = SLOTS - 1;
 
-/** Hash of a suffix from the hash of the suffix after its first label and that label's (folded) octets. */
+/**
+ * Hash of a suffix from the hash of the suffix after its first label and that label's (folded) octets; 30
+ * bits, which V8 keeps unboxed.
+ */
 function labelHash(after: number, src: Uint8Array, at: number): number {
   const len = src[at]!;
   let h = Math.imul(after ^ len, 0x01000193);
   for (let i = at + 1, end = at + 1 + len; i < end; i++) h = Math.imul(h ^ LOWER[src[i]!]!, 0x01000193);
-  return h;
+  return h & 0x3fffffff;
 }
 
 export class NameCompressor {
@@ -58,7 +61,7 @@ export class NameCompressor {
     let n = 0;
     for (let p = at; src[p] !== 0 && n < MAX_LABELS; p += src[p]! + 1) this.label[n++] = p;
     this.labels = n;
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 & 0x3fffffff;
     this.hash[n] = h;
     for (let i = n - 1; i >= 0; i--) this.hash[i] = h = labelHash(h, src, this.label[i]!);
     const q = this.qLabels;

@@ -8,9 +8,13 @@
 import { NameCompressor } from './compress.js';
 import { EDNS_PAYLOAD } from './constants.js';
 import type { Exchange } from './exchange.js';
+import { FlatAnswer } from './flat-answer.js';
 import { mustDrop, type Query } from './query.js';
 import { OPTION, RCODE, TYPE } from './registry.js';
-import type { Answer, RRset } from './rrset.js';
+import type { Answer } from './rrset.js';
+import { flatCount, fromFlat, fromRRset, type RotationCounters, SetRef } from './set-ref.js';
+
+export type { RotationCounters } from './set-ref.js';
 
 export interface ResponseOptions {
   rcode: number;
@@ -38,37 +42,9 @@ export interface WrittenMessage {
   additionalCount: number;
 }
 
-export interface RotationCounters {
-  next(key: object, family: 4 | 6): number;
-}
-
 // One scratch buffer: a response is written here, then copied out at its final size. Room for a full
 // message plus one more maximal record, since a record is checked against the limit after it is written.
 const SCRATCH = Buffer.alloc(65535 + 66000);
-
-const NO_BYTES = Buffer.alloc(0);
-
-/**
- * One RRset as the writer reads it, whatever holds it (a prepared zone's RRset object, a flat zone's arrays,
- * a pool's answer): filled in place before each RRset is written, so no object is made per RRset.
- */
-export class SetRef {
-  /** The owner name, uncompressed wire form at `ownerAt` (lower case, or the question's name as asked). */
-  owner: Buffer = NO_BYTES;
-  ownerAt = 0;
-  type = 0;
-  klass = 0;
-  ttl = 0;
-  /** Number of records. */
-  count = 0;
-  /** The records' RDATA, one Buffer each; null when they lie in `data`. */
-  list: Buffer[] | null = null;
-  /** Otherwise the records back to back from `dataAt`, each as RDLENGTH (2 octets) then RDATA. */
-  data: Buffer = NO_BYTES;
-  dataAt = 0;
-  /** The record written first (round robin); the others follow in order, wrapping around. */
-  start = 0;
-}
 
 class Writer {
   pos = 0;
@@ -128,7 +104,8 @@ class Writer {
         this.fixed(r, len);
         const p = this.pos;
         const from = at + 2;
-        if (len <= 16) for (let j = 0; j < len; j++) buf[p + j] = data[from + j]!;
+        // Buffer#copy of a range makes a view object: short RDATA is copied by hand
+        if (len <= 64) for (let j = 0; j < len; j++) buf[p + j] = data[from + j]!;
         else data.copy(buf, p, from, from + len);
         this.pos = p + len;
         at = from + len;
@@ -139,53 +116,10 @@ class Writer {
   }
 }
 
-// The writer (answering is synchronous: one at a time), the RRset being written, and the wire form of an
-// RRset object's owner name.
+// The writer (answering is synchronous: one response at a time) and the RRset being written.
 const WRITER = new Writer(SCRATCH);
 const NO_LABELS: number[] = [];
 const REF = new SetRef();
-const OWNER = Buffer.alloc(1024);
-
-/**
- * Points `r` at an RRset object. Its owner is the question's name when it is that name (a wildcard's answer
- * at the name asked: pointed into the question whatever its bytes), else written out as stored.
- */
-function fromRRset(r: SetRef, set: RRset, rotation: RotationCounters | null, msg: Buffer, qname: string | null): void {
-  r.type = set.type;
-  r.klass = set.class;
-  r.ttl = set.ttl;
-  const n = set.rdata.length;
-  r.count = n;
-  r.list = set.rdata;
-  r.start = set.rotate && n > 1 && rotation ? rotation.next(set.rdata, 4) % n : 0;
-  if (qname !== null && qname !== '' && set.owner === qname) {
-    r.owner = msg;
-    r.ownerAt = 12;
-  } else {
-    r.owner = OWNER;
-    r.ownerAt = 0;
-    ownerWire(set.owner, OWNER);
-  }
-}
-
-/** A name in internal form as wire-form labels, each character one octet (latin1, as the writer always wrote). */
-function ownerWire(name: string, out: Buffer): void {
-  if (name === '') {
-    out[0] = 0;
-    return;
-  }
-  let lenAt = 0;
-  let p = 1;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c === 0x2e) {
-      out[lenAt] = p - lenAt - 1;
-      lenAt = p++;
-    } else out[p++] = c & 0xff;
-  }
-  out[lenAt] = p - lenAt - 1;
-  out[p] = 0;
-}
 
 function optSize(q: Query, o: ResponseOptions): number {
   if (!q.edns) return 0;
@@ -240,7 +174,7 @@ function header(w: Writer, q: Query, o: ResponseOptions, tc: boolean, qd: number
 }
 
 /** Encodes a response to `q` (whose bytes are `msg`) carrying `ans` (or no records); tells `written` what it wrote. */
-export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: ResponseOptions, written: WrittenMessage): Buffer {
+export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | null, o: ResponseOptions, written: WrittenMessage): Buffer {
   const w = WRITER;
   const question = q.question;
   const qd = question ? 1 : 0;
@@ -265,11 +199,13 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
   let additional = 0;
   if (ans && !o.truncate) {
     const counts = [0, 0, 0];
-    const sections = [ans.answer, ans.authority];
+    const flat = ans instanceof FlatAnswer ? ans : null;
+    const sections = flat === null ? [(ans as Answer).answer, (ans as Answer).authority, (ans as Answer).additional] : null;
     let overflow = false;
     for (let s = 0; s < 2 && !overflow; s++) {
-      for (const set of sections[s]!) {
-        fromRRset(REF, set, o.rotation, msg, qname);
+      for (let i = 0, m = sections !== null ? sections[s]!.length : flatCount(flat!, s); i < m; i++) {
+        if (sections !== null) fromRRset(REF, sections[s]![i]!, o.rotation, msg, qname);
+        else fromFlat(REF, flat!, s, i, o.rotation, msg, qname);
         const n = w.rrset(REF, limit);
         if (n < 0) {
           overflow = true;
@@ -284,9 +220,10 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
       counts[0] = counts[1] = 0;
       w.pos = afterQuestion;
     } else {
-      for (let i = 0; i < ans.additional.length; i++) {
+      for (let i = 0, m = sections !== null ? sections[2]!.length : flatCount(flat!, 2); i < m; i++) {
         const before = w.pos;
-        fromRRset(REF, ans.additional[i]!, o.rotation, msg, qname);
+        if (sections !== null) fromRRset(REF, sections[2]![i]!, o.rotation, msg, qname);
+        else fromFlat(REF, flat!, 2, i, o.rotation, msg, qname);
         const n = w.rrset(REF, limit);
         if (n < 0) {
           w.pos = before;
