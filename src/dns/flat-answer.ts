@@ -47,7 +47,10 @@ export class FlatAnswer<D extends DynamicName = DynamicName> {
   /** The first N additional RRsets are mandatory (in-domain glue, RFC 9471): if they do not fit, TC=1. */
   mandatoryAdditional = 0;
 
-  /** The names of the CNAME chain in wire form: the question's (as given) first, then each target (lower case). */
+  /**
+   * The names of a CNAME chain in wire form, when one is followed: the name asked (as given) first, then each
+   * target (lower case). A flat answer is written for the question it answers: its name is taken from there.
+   */
   names = Buffer.alloc(8192);
   readonly chainAt = new Int32Array(ANSWER_MAX + 1);
   chainLength = 0;

@@ -171,8 +171,10 @@ class Builder<D extends DynamicName> {
     const at = this.label[i]!;
     const len = this.label[this.labels]! + 1 - at;
     this.names.reserve(len);
-    this.names.a.set(this.wire.subarray(at, at + len), this.names.length);
-    this.names.length += len;
+    const names = this.names.a;
+    const to = this.names.length;
+    for (let k = 0; k < len; k++) names[to + k] = this.wire[at + k]!; // no view object per name
+    this.names.length = to + len;
     // where this name ends (the next node's start overwrites it with the same offset)
     this.nodeName.reserve(1);
     this.nodeName.a[this.nodeName.length] = this.names.length;

@@ -138,12 +138,12 @@ export function lookupFlat<D extends DynamicName>(
   }
   ans.zone = zone;
   ans.aa = true;
-  keepName(ans);
   let owner = OWNER_QUESTION;
   for (let depth = 0; ; depth++) {
     const cname = step(ans, zone, owner, qtype, client, resolveDynamic);
     if (cname < 0) return ans;
-    // chase the CNAME (ANY and QTYPE CNAME never get here)
+    // chase the CNAME (ANY and QTYPE CNAME never get here); the chain starts with the name asked
+    if (depth === 0) keepName(ans);
     const at = zone.setData[cname]!;
     readTarget(zone.rdata, at + 2, at + 2 + zone.rdata.readUInt16BE(at));
     if (!inZone(table, zone) || depth + 1 >= MAX_CNAME_CHAIN || seen(ans)) return ans;

@@ -93,18 +93,11 @@ export function flatCount(ans: FlatAnswer, s: number): number {
 }
 
 /**
- * Points `r` at RRset `i` of section `s` of a flat answer. An answer owned by the question's name points
- * into the question; a chased name's owner lies in the answer's chain, any other in the zone's names.
+ * Points `r` at RRset `i` of section `s` of a flat answer to the question of `msg`. An answer owned by the
+ * question's name points into the question; a chased name's owner lies in the answer's chain, any other in
+ * the zone's names.
  */
-export function fromFlat(
-  r: SetRef,
-  ans: FlatAnswer,
-  s: number,
-  i: number,
-  rotation: RotationCounters | null,
-  msg: Buffer,
-  qname: string | null,
-): void {
+export function fromFlat(r: SetRef, ans: FlatAnswer, s: number, i: number, rotation: RotationCounters | null, msg: Buffer): void {
   const z = ans.zone!;
   if (s === 1) {
     fromZone(r, z, ans.authoritySet, rotation);
@@ -128,16 +121,8 @@ export function fromFlat(
     r.start = 0;
   }
   const owner = ans.answerOwner[i]!;
-  if (owner !== OWNER_QUESTION) {
-    r.owner = ans.names;
-    r.ownerAt = owner;
-  } else if (qname !== null) {
-    r.owner = msg;
-    r.ownerAt = 12;
-  } else {
-    r.owner = ans.names;
-    r.ownerAt = ans.chainAt[0]!;
-  }
+  r.owner = owner === OWNER_QUESTION ? msg : ans.names;
+  r.ownerAt = owner === OWNER_QUESTION ? 12 : owner;
 }
 
 /** Points `r` at RRset `s` of flat zone `z`, owned by its node. */

@@ -205,7 +205,7 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | 
     for (let s = 0; s < 2 && !overflow; s++) {
       for (let i = 0, m = sections !== null ? sections[s]!.length : flatCount(flat!, s); i < m; i++) {
         if (sections !== null) fromRRset(REF, sections[s]![i]!, o.rotation, msg, qname);
-        else fromFlat(REF, flat!, s, i, o.rotation, msg, qname);
+        else fromFlat(REF, flat!, s, i, o.rotation, msg);
         const n = w.rrset(REF, limit);
         if (n < 0) {
           overflow = true;
@@ -223,7 +223,7 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | 
       for (let i = 0, m = sections !== null ? sections[2]!.length : flatCount(flat!, 2); i < m; i++) {
         const before = w.pos;
         if (sections !== null) fromRRset(REF, sections[2]![i]!, o.rotation, msg, qname);
-        else fromFlat(REF, flat!, 2, i, o.rotation, msg, qname);
+        else fromFlat(REF, flat!, 2, i, o.rotation, msg);
         const n = w.rrset(REF, limit);
         if (n < 0) {
           w.pos = before;
