@@ -25,33 +25,38 @@ let exact = false;
 
 /** Reads the name asked (internal form) into NAME: each character one octet, as the object lookup compares them. */
 function readQname(qname: string): void {
-  if (qname.length + 2 > NAME.length || qname.length + 2 > LABEL.length) {
-    NAME = Buffer.alloc(2 * qname.length + 2);
-    LABEL = new Int32Array(qname.length + 2);
-    HASH = new Int32Array(qname.length + 2);
+  const length = qname.length;
+  if (length + 2 > NAME.length || length + 2 > LABEL.length) {
+    NAME = Buffer.alloc(2 * length + 2);
+    LABEL = new Int32Array(length + 2);
+    HASH = new Int32Array(length + 2);
   }
+  if (length === 0) {
+    hashName(0, 0);
+    return;
+  }
+  // one pass: the characters after a length octet, each dot closing a label (its length written back)
   let n = 0;
-  let p = 0;
-  if (qname !== '') {
-    let start = 0;
-    for (let i = 0; i <= qname.length; i++) {
-      if (i !== qname.length && qname.charCodeAt(i) !== 0x2e) continue;
-      LABEL[n++] = p;
-      if (i - start > 63) {
-        // no zone has such a label: a one-octet label no zone name can hold stands for it
-        NAME[p++] = 1;
-        NAME[p++] = 0xff;
-      } else {
-        NAME[p++] = i - start;
-        for (let j = start; j < i; j++) {
-          const c = qname.charCodeAt(j);
-          NAME[p++] = Math.min(c, 0xff);
-        }
-      }
-      start = i + 1;
+  let at = 0;
+  let p = 1;
+  for (let i = 0; i <= length; i++) {
+    const c = i === length ? 0x2e : qname.charCodeAt(i);
+    if (c !== 0x2e) {
+      NAME[p++] = Math.min(c, 0xff);
+      continue;
     }
+    let len = p - at - 1;
+    if (len > 63) {
+      // no zone has such a label: a one-octet label no zone name can hold stands for it
+      NAME[at + 1] = 0xff;
+      len = 1;
+      p = at + 2;
+    }
+    NAME[at] = len;
+    LABEL[n++] = at;
+    at = p++;
   }
-  hashName(n, p);
+  hashName(n, at);
 }
 
 /** Reads a CNAME's target (wire form at `at` of `src`) into NAME, lower-cased (as rdataName reads it). */
@@ -80,9 +85,11 @@ function hashName(n: number, p: number): void {
 /** Octets of NAME's suffix from label `i`. */
 const suffixLength = (i: number) => LABEL[labels]! + 1 - LABEL[i]!;
 
-/** The deepest zone holding NAME's suffix from label `from` on, or null. */
+/** The deepest zone holding NAME's suffix from label `from` on, or null (only suffixes as long as an origin are tried). */
 function deepestZone<D extends DynamicName>(table: FlatZones<D>, from: number): FlatZone<D> | null {
+  const depths = table.depths;
   for (let i = from; i <= labels; i++) {
+    if (labels - i >= depths.length || depths[labels - i] === 0) continue;
     const z = table.find(HASH[i]!, NAME, LABEL[i]!, suffixLength(i));
     if (z !== null) return z;
   }

@@ -247,6 +247,8 @@ export function wireToName(src: Uint8Array, at: number): string {
  */
 export class FlatZones<D extends DynamicName = DynamicName> {
   readonly zones: ReadonlyMap<string, FlatZone<D>>;
+  /** depths[k] is 1 when an origin has k labels: only suffixes of those lengths can name a zone. */
+  readonly depths = new Uint8Array(128);
   private readonly slots: (FlatZone<D> | null)[];
   private readonly hashes: Int32Array;
   private readonly mask: number;
@@ -261,6 +263,7 @@ export class FlatZones<D extends DynamicName = DynamicName> {
     this.slots = new Array<FlatZone<D> | null>(size).fill(null);
     this.hashes = new Int32Array(size);
     for (const z of map.values()) {
+      this.depths[z.originLabels] = 1;
       const h = originHash(z);
       let s = slotOf(h, this.mask);
       while (this.slots[s] !== null) s = (s + 1) & this.mask;
