@@ -2,8 +2,9 @@
 // The flat zone form against the object form, in-process (needs a build: dist/). For a zone of N A records
 // (default 1,000,000, one name per line as tools/zone-scale.sh writes it) and one of 1,000 names:
 //   build       each form in a process of its own: the time to prepare the parsed zone (prepareZone /
-//               prepareFlatZone; the parse is the same for both and reported apart), its heap after a full
-//               GC, its ArrayBuffers, the RSS then, and the process's peak RSS (the parse's, mostly);
+//               prepareFlatZone; the parse is the same for both and reported apart), the heap after a full
+//               GC, the ArrayBuffers, the flat zone's own buffer, the RSS then, and the process's peak RSS
+//               (the parse's, mostly);
 //   allocation  bytes allocated per lookup, in a process whose young generation holds 100,000 lookups (heap
 //               growth with no GC in between, less that of making the names);
 //   speed       both forms in one process, rounds of 200,000 lookups alternating between them, best of 15:
@@ -33,7 +34,7 @@ function parent() {
   console.log(`flat-zone-bench: ${n.toLocaleString('en')} A records vs 1,000 names · node ${process.version}`);
   const mb = (b) => (b / 2 ** 20).toFixed(0).padStart(8);
   console.log(
-    `${'names'.padStart(9)} form   ${['parse s', 'build s', 'heap MB', 'buf MB', 'RSS MB', 'peak MB', 'B/lookup'].map((h) => h.padStart(8)).join(' ')}`,
+    `${'names'.padStart(9)} form   ${['parse s', 'build s', 'heap MB', 'buf MB', 'zone MB', 'RSS MB', 'peak MB', 'B/lookup'].map((h) => h.padStart(8)).join(' ')}`,
   );
   for (const count of [n, 1000]) {
     for (const form of FORMS) {
@@ -41,7 +42,7 @@ function parent() {
       const a = run(['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128'], 'allocation', form, 1000);
       console.log(
         `${count.toLocaleString('en').padStart(9)} ${form.padEnd(6)} ${b.parse.toFixed(1).padStart(8)} ${b.build.toFixed(2).padStart(8)} ` +
-          `${mb(b.heap)} ${mb(b.arrayBuffers)} ${mb(b.rss)} ${mb(b.peak)} ${a.allocated.toFixed(0).padStart(8)}`,
+          `${mb(b.heap)} ${mb(b.arrayBuffers)} ${b.zoneBytes ? mb(b.zoneBytes) : '—'.padStart(8)} ${mb(b.rss)} ${mb(b.peak)} ${a.allocated.toFixed(0).padStart(8)}`,
       );
     }
   }
@@ -104,12 +105,15 @@ async function child(what, form, count) {
     t0 = performance.now();
     const zone = prepare(form, spec);
     const build = (performance.now() - t0) / 1000;
-    globalThis.gc();
+    // freed ArrayBuffers (the builder's growing arrays) are released after the collection: let it finish
+    for (let i = 0; i < 3; i++) {
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const m = process.memoryUsage();
     const peak = process.resourceUsage().maxRSS * 1024;
-    console.log(
-      JSON.stringify({ parse, build, heap: m.heapUsed, arrayBuffers: m.arrayBuffers, rss: m.rss, peak, names: zone.origin && count }),
-    );
+    const zoneBytes = form === 'flat' ? zone.names.buffer.byteLength : 0;
+    console.log(JSON.stringify({ parse, build, heap: m.heapUsed, arrayBuffers: m.arrayBuffers, rss: m.rss, peak, zoneBytes }));
     return;
   }
 

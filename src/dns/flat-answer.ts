@@ -4,7 +4,7 @@
 // `flatSections` turns it into RRset objects for reports and tests.
 import { MAX_CNAME_CHAIN } from './constants.js';
 import type { DynamicName } from './dynamic.js';
-import { type FlatZone, wireToName } from './flat-zone.js';
+import { type FlatZone, S_COUNT, S_DATA, S_NODE, S_TTL, S_TYPE, SET, wireToName } from './flat-zone.js';
 import { CLASS } from './registry.js';
 import { type RRset, rrset } from './rrset.js';
 
@@ -103,12 +103,12 @@ export function flatSections(ans: FlatAnswer): { answer: RRset[]; authority: RRs
     out.answer.push(s < 0 ? rrset(owner, ans.answerType[i]!, ans.answerTtl[i]!, ans.answerData[i]!, false) : zoneSet(z, s, owner));
   }
   if (ans.authoritySet >= 0) {
-    const s = zoneSet(z, ans.authoritySet, z.nameOf(z.setNode[ans.authoritySet]!));
+    const s = zoneSet(z, ans.authoritySet, z.nameOf(z.sets[ans.authoritySet * SET + S_NODE]!));
     out.authority.push({ ...s, ttl: ans.authorityTtl });
   }
   for (let i = ans.additionalStart; i < ans.additionalEnd; i++) {
     const s = ans.additional[i]!;
-    out.additional.push(zoneSet(z, s, z.nameOf(z.setNode[s]!)));
+    out.additional.push(zoneSet(z, s, z.nameOf(z.sets[s * SET + S_NODE]!)));
   }
   return out;
 }
@@ -116,11 +116,11 @@ export function flatSections(ans: FlatAnswer): { answer: RRset[]; authority: RRs
 /** RRset `s` of a flat zone as an object owned by `owner`. */
 function zoneSet(z: FlatZone, s: number, owner: string): RRset {
   const rdata: Buffer[] = [];
-  let at = z.setData[s]!;
-  for (let k = 0; k < z.setCount[s]!; k++) {
+  let at = z.sets[s * SET + S_DATA]!;
+  for (let k = 0; k < z.sets[s * SET + S_COUNT]!; k++) {
     const len = z.rdata.readUInt16BE(at);
     rdata.push(z.rdata.subarray(at + 2, at + 2 + len));
     at += 2 + len;
   }
-  return rrset(owner, z.setType[s]!, z.setTtl[s]!, rdata, undefined, CLASS.IN);
+  return rrset(owner, z.sets[s * SET + S_TYPE]!, z.sets[s * SET + S_TTL]!, rdata, undefined, CLASS.IN);
 }

@@ -3,26 +3,12 @@
 // type given again replacing the first in its place), zone cuts and their referrals (NS, then glue: in-domain
 // first and mandatory, then sibling, RFC 9471), the additional data of NS/MX/SRV RRsets (addresses of targets
 // in the zone, not at or below a cut, not pools), negative TTLs (RFC 2308 §3, capped at a dynamic name).
+// Names and RRsets are taken in here as they come; what needs the whole zone is done at the end (flat-link.ts).
 // It makes nothing but typed arrays and one ArrayBuffer, and uses nothing a worker_thread lacks, so it can
 // run on another thread: the result is transferred, and the dynamic names attached where they live.
 import type { DynamicName } from './dynamic.js';
-import {
-  DYN_HAS4,
-  DYN_HAS6,
-  type FlatArrays,
-  FlatZone,
-  type FlatZoneData,
-  findSet,
-  mixLabel,
-  NODE_APEX,
-  NODE_DELEGATION,
-  NODE_NONAUTH,
-  NODE_WILDCARD,
-  packArrays,
-  ROOT_HASH,
-  SET_ROTATE,
-  slotOf,
-} from './flat-zone.js';
+import { linkZone } from './flat-link.js';
+import { DYN_HAS4, DYN_HAS6, FlatZone, type FlatZoneData, mixLabel, ROOT_HASH, slotOf } from './flat-zone.js';
 import { soaRdata } from './rdata.js';
 import { TYPE } from './registry.js';
 import type { ZoneInput } from './zone.js';
@@ -62,7 +48,8 @@ const i32 = (n = 1024) => new Grow(new Int32Array(n));
 /** Lower-case form of each byte (ASCII letters fold): targets in RDATA are looked up as names are stored. */
 const LOWER = new Uint8Array(256).map((_, c) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c));
 
-class Builder<D extends DynamicName> {
+/** A zone being built: its names (interned, with a hash table), RRsets and dynamic names so far. */
+export class Builder<D extends DynamicName> {
   readonly names = u8(1 << 16);
   readonly nodeName = u32();
   readonly nodeParent = i32();
@@ -250,7 +237,7 @@ export function buildFlatZone<D extends DynamicName>(input: ZoneInput<D>): FlatZ
     for (const set of n.rrsets) b.addSet(node, set.type, set.ttl, set.rdata);
     if (n.dynamic) b.setDynamic(node, n.dynamic, negativeTtl);
   }
-  return finish(b, origin, serial, negativeTtl);
+  return linkZone(b, origin, serial, negativeTtl);
 }
 
 /** The flat zone of `input` built here, on this thread, with `extra` set on it (as buildZone does). */
@@ -265,166 +252,4 @@ export function attachFlatZone<D extends DynamicName, X extends object>(
   dynamic: D[] = data.dynamic,
 ): FlatZone<D> & X {
   return Object.assign(new FlatZone<D>(data, dynamic), extra);
-}
-
-function finish<D extends DynamicName>(b: Builder<D>, origin: string, serial: number, negativeTtl: number): FlatZoneData<D> {
-  const nodes = b.nodeParent.length;
-  const built = b.setNode.length;
-  // ---- RRsets grouped by node, in the order given; a type given again at a node takes the first one's place
-  const nodeSets = new Uint32Array(nodes + 1);
-  const setNode = b.setNode.a;
-  const setType = b.setType.a;
-  for (let i = 0; i < built; i++) nodeSets[setNode[i]! + 1]!++;
-  for (let i = 0; i < nodes; i++) nodeSets[i + 1]! += nodeSets[i]!;
-  const slot = nodeSets.slice(0, nodes);
-  const grouped = new Uint32Array(built);
-  for (let i = 0; i < built; i++) grouped[slot[setNode[i]!]!++] = i;
-  const order = new Grow(new Uint32Array(built || 1));
-  for (let n = 0; n < nodes; n++) {
-    const first = order.length;
-    for (let k = nodeSets[n]!; k < nodeSets[n + 1]!; k++) {
-      const i = grouped[k]!;
-      let j = first;
-      while (j < order.length && setType[order.a[j]!] !== setType[i]) j++;
-      if (j < order.length) order.a[j] = i;
-      else order.push(i);
-    }
-    nodeSets[n] = first;
-  }
-  nodeSets[nodes] = order.length;
-  const sets = order.length;
-  const pick = <T extends Typed>(from: T, make: new (n: number) => T): T => {
-    const out = new make(sets);
-    for (let i = 0; i < sets; i++) out[i] = from[order.a[i]!]!;
-    return out;
-  };
-  b.nodeName.push(b.names.length); // the end of the last name
-  const a: FlatArrays = {
-    names: b.names.done(),
-    table: b.table,
-    nodeName: b.nodeName.done(),
-    nodeParent: b.nodeParent.done(),
-    nodeCut: new Int32Array(nodes).fill(-1),
-    nodeWild: new Int32Array(nodes).fill(-1),
-    nodeDyn: b.nodeDyn.done(),
-    nodeFlags: new Uint8Array(nodes),
-    nodeSets,
-    setType: pick(b.setType.a, Uint16Array),
-    setTtl: pick(b.setTtl.a, Uint32Array),
-    setNode: pick(b.setNode.a, Uint32Array),
-    setData: pick(b.setData.a, Uint32Array),
-    setCount: pick(b.setCount.a, Uint16Array),
-    setFlags: new Uint8Array(sets),
-    setAdd: new Uint32Array(sets + 1),
-    adds: new Int32Array(0),
-    rdata: b.rdata.done(),
-    refNode: new Int32Array(0),
-    refNs: new Int32Array(0),
-    refGlue: new Uint32Array(1),
-    refMandatory: new Uint32Array(0),
-    glue: new Int32Array(0),
-    dynNegTtl: Uint32Array.from(b.dynNegTtl),
-    dynFlags: Uint8Array.from(b.dynFlags),
-  };
-  for (let i = 0; i < sets; i++) if (a.setType[i] === TYPE.A || a.setType[i] === TYPE.AAAA) a.setFlags[i] = SET_ROTATE;
-  linkNodes(a);
-  additionalData(b, a);
-  return { origin, serial, negativeTtl, dynamic: b.dynamic, ...packArrays(a) };
-}
-
-/** Flags, the topmost cut at or above each node (and its referral), wildcard children. Parents come first. */
-function linkNodes(a: FlatArrays): void {
-  const refs: number[] = [];
-  for (let i = 0; i < a.nodeFlags.length; i++) {
-    const p = a.nodeParent[i]!;
-    let f = i === 0 ? NODE_APEX : 0;
-    if (i !== 0 && findSet(a.nodeSets, a.setType, i, TYPE.NS) >= 0) f |= NODE_DELEGATION;
-    // below a cut: a proper ancestor below the apex is a cut (the apex's NS is no cut)
-    if (p > 0 && (a.nodeFlags[p]! & (NODE_DELEGATION | NODE_NONAUTH)) !== 0) f |= NODE_NONAUTH;
-    const at = a.nodeName[i]!;
-    if (a.names[at] === 1 && a.names[at + 1] === 0x2a) {
-      f |= NODE_WILDCARD;
-      if (p >= 0) a.nodeWild[p] = i;
-    }
-    a.nodeFlags[i] = f;
-    a.nodeCut[i] = p >= 0 ? a.nodeCut[p]! : -1;
-    if ((f & (NODE_DELEGATION | NODE_NONAUTH)) === NODE_DELEGATION) {
-      a.nodeCut[i] = refs.length;
-      refs.push(i);
-    }
-  }
-  a.refNode = Int32Array.from(refs);
-}
-
-/** The addresses (A, then AAAA, static only) at a node. */
-function addressSets(a: FlatArrays, node: number, out: number[]): void {
-  for (const t of [TYPE.A, TYPE.AAAA]) {
-    const s = findSet(a.nodeSets, a.setType, node, t);
-    if (s >= 0 && !out.includes(s)) out.push(s);
-  }
-}
-
-/** Additional data of NS, MX and SRV RRsets, and the referral of each topmost cut with its glue. */
-function additionalData<D extends DynamicName>(b: Builder<D>, a: FlatArrays): void {
-  const adds: number[] = [];
-  const list: number[] = [];
-  for (let s = 0; s < a.setType.length; s++) {
-    a.setAdd[s] = adds.length;
-    const type = a.setType[s]!;
-    if (type !== TYPE.NS && type !== TYPE.MX && type !== TYPE.SRV) continue;
-    const skip = type === TYPE.MX ? 2 : type === TYPE.SRV ? 6 : 0; // MX: preference; SRV: priority, weight, port
-    list.length = 0;
-    eachRecord(a, s, (at, end) => {
-      b.readWire(a.rdata, at + skip, end);
-      const t = b.findSuffix(0);
-      if (t >= 0 && (a.nodeFlags[t]! & (NODE_DELEGATION | NODE_NONAUTH)) === 0) addressSets(a, t, list);
-    });
-    adds.push(...list);
-  }
-  a.setAdd[a.setType.length] = adds.length;
-  a.adds = Int32Array.from(adds);
-
-  const refs = a.refNode.length;
-  a.refNs = new Int32Array(refs);
-  a.refGlue = new Uint32Array(refs + 1);
-  a.refMandatory = new Uint32Array(refs);
-  const glue: number[] = [];
-  const inDomain: number[] = [];
-  const sibling: number[] = [];
-  for (let r = 0; r < refs; r++) {
-    const cut = a.refNode[r]!;
-    const ns = findSet(a.nodeSets, a.setType, cut, TYPE.NS);
-    a.refNs[r] = ns;
-    a.refGlue[r] = glue.length;
-    const cutAt = a.nodeName[cut]!;
-    const cutLabels = labelCount(a.names, cutAt);
-    inDomain.length = sibling.length = 0;
-    eachRecord(a, ns, (at, end) => {
-      b.readWire(a.rdata, at, end);
-      if (!b.endsWith(0, b.originLabels)) return; // outside the zone: no glue
-      const t = b.findSuffix(0);
-      if (t >= 0) addressSets(a, t, b.endsWith(cutAt, cutLabels) ? inDomain : sibling);
-    });
-    a.refMandatory[r] = inDomain.length;
-    glue.push(...inDomain);
-    for (const g of sibling) if (!inDomain.includes(g)) glue.push(g);
-  }
-  a.refGlue[refs] = glue.length;
-  a.glue = Int32Array.from(glue);
-}
-
-/** Calls `fn(start, end)` with the RDATA of each record of RRset `s`. */
-function eachRecord(a: FlatArrays, s: number, fn: (at: number, end: number) => void): void {
-  let at = a.setData[s]!;
-  for (let k = 0; k < a.setCount[s]!; k++) {
-    const len = (a.rdata[at]! << 8) | a.rdata[at + 1]!;
-    fn(at + 2, at + 2 + len);
-    at += 2 + len;
-  }
-}
-
-function labelCount(src: Uint8Array, at: number): number {
-  let n = 0;
-  for (let p = at; src[p] !== 0; p += src[p]! + 1) n++;
-  return n;
 }

@@ -9,7 +9,33 @@
 import { MAX_CNAME_CHAIN } from './constants.js';
 import type { DynamicName, QueryClient, ResolveDynamic } from './dynamic.js';
 import { ANSWER_MAX, type FlatAnswer, OWNER_QUESTION } from './flat-answer.js';
-import { DYN_HAS4, DYN_HAS6, type FlatZone, type FlatZones, mixLabel, ROOT_HASH } from './flat-zone.js';
+import {
+  DYN,
+  DYN_HAS4,
+  DYN_HAS6,
+  type FlatZone,
+  type FlatZones,
+  mixLabel,
+  N_CUT,
+  N_DYN,
+  N_SETS,
+  N_SETS_END,
+  N_WILD,
+  NODE,
+  R_GLUE,
+  R_GLUE_END,
+  R_MANDATORY,
+  R_NODE,
+  R_NS,
+  REF,
+  ROOT_HASH,
+  S_ADDS,
+  S_ADDS_END,
+  S_DATA,
+  S_TTL,
+  S_TYPE,
+  SET,
+} from './flat-zone.js';
 import { RCODE, TYPE } from './registry.js';
 
 const LOWER = new Uint8Array(256).map((_, c) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c));
@@ -106,8 +132,8 @@ function findZone<D extends DynamicName>(table: FlatZones<D>, qtype: number): Fl
   const parent = deepestZone(table, 1);
   if (parent === null) return z;
   const node = parent.find(HASH[0]!, NAME, LABEL[0]!, suffixLength(0));
-  const r = node >= 0 ? parent.nodeCut[node]! : -1;
-  return r >= 0 && parent.refNode[r] === node ? parent : z;
+  const r = node >= 0 ? parent.nodes[node * NODE + N_CUT]! : -1;
+  return r >= 0 && parent.refs[r * REF + R_NODE] === node ? parent : z;
 }
 
 /** NAME's closest encloser in `zone` (NAME inside it): the deepest of its suffixes that is a node. Sets `exact`. */
@@ -151,7 +177,7 @@ export function lookupFlat<D extends DynamicName>(
     if (cname < 0) return ans;
     // chase the CNAME (ANY and QTYPE CNAME never get here); the chain starts with the name asked
     if (depth === 0) keepName(ans);
-    const at = zone.setData[cname]!;
+    const at = zone.sets[cname * SET + S_DATA]!;
     readTarget(zone.rdata, at + 2, at + 2 + zone.rdata.readUInt16BE(at));
     if (!inZone(table, zone) || depth + 1 >= MAX_CNAME_CHAIN || seen(ans)) return ans;
     owner = keepName(ans);
@@ -164,7 +190,7 @@ function inZone<D extends DynamicName>(table: FlatZones<D>, zone: FlatZone<D>): 
   if (k > labels) return false;
   const from = LABEL[labels - k]!;
   for (let i = 0, len = suffixLength(labels - k); i < len; i++) if (NAME[from + i] !== zone.names[i]) return false;
-  return deepestZone(table, 0) === zone || zone.nodeCut[encloser(zone)]! >= 0;
+  return deepestZone(table, 0) === zone || zone.nodes[encloser(zone) * NODE + N_CUT]! >= 0;
 }
 
 /** Whether NAME is already in the chain (a loop: the chain so far is the answer). */
@@ -206,21 +232,24 @@ function step<D extends DynamicName>(
   resolveDynamic: ResolveDynamic<D>,
 ): number {
   let node = encloser(zone);
-  const r = zone.nodeCut[node]!;
-  if (r >= 0 && !(exact && zone.refNode[r] === node && qtype === TYPE.DS)) {
+  const cut = zone.nodes[node * NODE + N_CUT]!;
+  const refs = zone.refs;
+  const r = cut * REF;
+  if (cut >= 0 && !(exact && refs[r + R_NODE] === node && qtype === TYPE.DS)) {
     // a referral: AA stays set when a CNAME we own led here (RFC 1034: AA describes the first owner name)
     if (ans.answerCount === 0) ans.aa = false;
-    ans.cutNode = zone.refNode[r]!;
-    authority(ans, zone.refNs[r]!, zone.setTtl[zone.refNs[r]!]!);
+    ans.cutNode = refs[r + R_NODE]!;
+    const ns = refs[r + R_NS]!;
+    authority(ans, ns, zone.sets[ns * SET + S_TTL]!);
     ans.additional = zone.glue;
-    ans.additionalStart = zone.refGlue[r]!;
-    ans.additionalEnd = zone.refGlue[r + 1]!;
-    ans.mandatoryAdditional = zone.refMandatory[r]!;
+    ans.additionalStart = refs[r + R_GLUE]!;
+    ans.additionalEnd = refs[r + R_GLUE_END]!;
+    ans.mandatoryAdditional = refs[r + R_MANDATORY]!;
     return -1;
   }
   if (!exact) {
     // RFC 4592: the source of synthesis `*.<closest encloser>`, if it exists
-    const w = zone.nodeWild[node]!;
+    const w = zone.nodes[node * NODE + N_WILD]!;
     if (w < 0) {
       ans.rcode = RCODE.NXDOMAIN;
       authority(ans, soaOf(zone), zone.negativeTtl);
@@ -232,7 +261,7 @@ function step<D extends DynamicName>(
   return answerAt(ans, zone, node, owner, qtype, client, resolveDynamic);
 }
 
-const soaOf = (zone: FlatZone) => zone.nodeSets[0]!;
+const soaOf = (zone: FlatZone) => zone.nodes[N_SETS]!;
 
 function authority(ans: FlatAnswer, set: number, ttl: number): void {
   ans.authoritySet = set;
@@ -253,7 +282,7 @@ function answerAt<D extends DynamicName>(
     push(ans, cname, owner);
     return qtype === TYPE.ANY ? -1 : cname; // ANY: the CNAME alone
   }
-  const dyn = zone.nodeDyn[node]!;
+  const dyn = zone.nodes[node * NODE + N_DYN]!;
   let type = qtype;
   if (qtype === TYPE.ANY) type = anyType(zone, node, dyn);
   if (dyn >= 0 && (type === TYPE.A || type === TYPE.AAAA)) {
@@ -270,32 +299,32 @@ function answerAt<D extends DynamicName>(
       ans.answerCount = 0;
     } else {
       // NODATA at a dynamic name: the negative TTL is at most the resolver's (a pool's is halved when degraded)
-      const negative = zone.dynNegTtl[dyn]!;
+      const negative = zone.dyns[dyn * DYN]!;
       authority(ans, soaOf(zone), Math.min(d.ttl, negative));
     }
     return -1;
   }
   const set = zone.setOf(node, type);
   if (set < 0) {
-    authority(ans, soaOf(zone), dyn >= 0 ? zone.dynNegTtl[dyn]! : zone.negativeTtl);
+    authority(ans, soaOf(zone), dyn >= 0 ? zone.dyns[dyn * DYN]! : zone.negativeTtl);
     return -1;
   }
   push(ans, set, owner);
   ans.additional = zone.adds;
-  ans.additionalStart = zone.setAdd[set]!;
-  ans.additionalEnd = zone.setAdd[set + 1]!;
+  ans.additionalStart = zone.sets[set * SET + S_ADDS]!;
+  ans.additionalEnd = zone.sets[set * SET + S_ADDS_END]!;
   return -1;
 }
 
 /** RFC 8482: the type ANY answers — the first present of A, AAAA, MX, TXT, else the first written, else none. */
 function anyType(zone: FlatZone, node: number, dyn: number): number {
-  const f = dyn >= 0 ? zone.dynFlags[dyn]! : 0;
+  const f = dyn >= 0 ? zone.dyns[dyn * DYN + 1]! : 0;
   if ((f & DYN_HAS4) !== 0 || zone.setOf(node, TYPE.A) >= 0) return TYPE.A;
   if ((f & DYN_HAS6) !== 0 || zone.setOf(node, TYPE.AAAA) >= 0) return TYPE.AAAA;
   if (zone.setOf(node, TYPE.MX) >= 0) return TYPE.MX;
   if (zone.setOf(node, TYPE.TXT) >= 0) return TYPE.TXT;
-  const first = zone.nodeSets[node]!;
-  return first < zone.nodeSets[node + 1]! ? zone.setType[first]! : TYPE.ANY;
+  const first = zone.nodes[node * NODE + N_SETS]!;
+  return first < zone.nodes[node * NODE + N_SETS_END]! ? zone.sets[first * SET + S_TYPE]! : TYPE.ANY;
 }
 
 function push(ans: FlatAnswer, set: number, owner: number): number {

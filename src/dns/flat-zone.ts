@@ -2,19 +2,40 @@
 // arrays in one ArrayBuffer instead of an object per name, so a zone of a million names is ~100 MB that the
 // garbage collector never walks, and it can be built on another thread and handed over without a copy.
 //
-// - names: every node's name in lower-case wire form, back to back (node i: nodeName[i] .. nodeName[i + 1]);
+// - names: every node's name in lower-case wire form, back to back;
 // - table: open addressing over name hashes, two words a slot: the hash, then node + 1 (0: empty);
-// - per node: parent, the referral of the topmost zone cut at or above it (or -1), its wildcard child `*.`
-//   (or -1), flags, its RRsets (nodeSets[i] .. nodeSets[i + 1], in the order written, SOA first at the apex)
-//   and its dynamic name (an index into `dynamic`, a JS array attached when the buffer arrives, or -1);
-// - per RRset: type, TTL, owner node, RDATA (setCount[i] records from setData[i] in `rdata`, each RDLENGTH
-//   then RDATA, as the writer copies them), flags, and its additional data (adds[setAdd[i] .. setAdd[i + 1]]:
-//   RRsets of the addresses of NS, MX and SRV targets);
-// - per referral (a topmost cut): its node, its NS RRset, its glue (in-domain first: `refMandatory` of them)
-//   as RRset numbers in `glue`;
-// - per dynamic name: the negative TTL at it and whether it has IPv4/IPv6 answers.
+// - nodes: a record of NODE words per node — where its name lies, its parent, the referral of the topmost
+//   zone cut at or above it (or -1), its wildcard child `*.` (or -1), its dynamic name (an index into
+//   `dynamic`, a JS array attached when the buffer arrives, or -1), its RRsets (in the order written, SOA
+//   first at the apex), its flags and the length of its name;
+// - sets: a record of SET words per RRset — type, TTL, owner node, its records (in `rdata`, back to back,
+//   each RDLENGTH then RDATA, as the writer copies them), flags, and its additional data (RRset numbers in
+//   `adds`: the addresses of NS, MX and SRV targets);
+// - refs: a record of REF words per referral (a topmost cut): its node, its NS RRset, its glue (RRset
+//   numbers in `glue`) and how many of them are in-domain (first, and mandatory);
+// - dyns: per dynamic name, the negative TTL at it and whether it has IPv4/IPv6 answers.
+// A lookup touches one table slot, one node record, its name and one RRset record: the fields of a node or
+// an RRset sit together (records of 32 bytes), not each in an array of its own, so a zone far larger than
+// the CPU caches costs a few memory reads per query, not one per field.
 // The apex is node 0 and its first RRset is the SOA.
 import type { DynamicName } from './dynamic.js';
+
+/** A node's record: NODE words at node * NODE of `nodes`. */
+export const NODE = 8;
+/** Offset of the name in `names`. */
+export const N_NAME = 0;
+export const N_PARENT = 1;
+/** Referral number of the topmost zone cut at or above the node, or -1. */
+export const N_CUT = 2;
+/** The wildcard child (`*.` + the name), or -1. */
+export const N_WILD = 3;
+/** Index into `dynamic`, or -1. */
+export const N_DYN = 4;
+/** The node's RRsets: numbers N_SETS .. N_SETS_END. */
+export const N_SETS = 5;
+export const N_SETS_END = 6;
+/** Flags (NODE_*) | the name's length in octets << 8. */
+export const N_FLAGS = 7;
 
 export const NODE_APEX = 1;
 /** A name below the apex with NS records: a zone cut. */
@@ -23,8 +44,36 @@ export const NODE_DELEGATION = 2;
 export const NODE_NONAUTH = 4;
 /** The first label is `*`. */
 export const NODE_WILDCARD = 8;
+
+/** An RRset's record: SET words at set * SET of `sets`. */
+export const SET = 8;
+export const S_TYPE = 0;
+export const S_TTL = 1;
+/** The owner node. */
+export const S_NODE = 2;
+/** Offset of the first record in `rdata`; S_COUNT records follow, each RDLENGTH then RDATA. */
+export const S_DATA = 3;
+export const S_COUNT = 4;
+/** Flags (SET_*). */
+export const S_FLAGS = 5;
+/** Additional data: adds[S_ADDS .. S_ADDS_END] are RRset numbers. */
+export const S_ADDS = 6;
+export const S_ADDS_END = 7;
 /** Address RRsets are rotated on every response. */
 export const SET_ROTATE = 1;
+
+/** A referral's record: REF words at r * REF of `refs`. */
+export const REF = 5;
+export const R_NODE = 0;
+/** The NS RRset of the cut. */
+export const R_NS = 1;
+/** Glue: glue[R_GLUE .. R_GLUE_END], the first R_MANDATORY of them in-domain (RFC 9471). */
+export const R_GLUE = 2;
+export const R_GLUE_END = 3;
+export const R_MANDATORY = 4;
+
+/** A dynamic name's record in `dyns`: its negative TTL, then its flags (DYN_*). */
+export const DYN = 2;
 export const DYN_HAS4 = 1;
 export const DYN_HAS6 = 2;
 
@@ -55,29 +104,13 @@ export function slotOf(h: number, mask: number): number {
 const ARRAYS = {
   names: Uint8Array,
   table: Uint32Array,
-  nodeName: Uint32Array,
-  nodeParent: Int32Array,
-  nodeCut: Int32Array,
-  nodeWild: Int32Array,
-  nodeDyn: Int32Array,
-  nodeFlags: Uint8Array,
-  nodeSets: Uint32Array,
-  setType: Uint16Array,
-  setTtl: Uint32Array,
-  setNode: Uint32Array,
-  setData: Uint32Array,
-  setCount: Uint16Array,
-  setFlags: Uint8Array,
-  setAdd: Uint32Array,
+  nodes: Int32Array,
+  sets: Uint32Array,
   adds: Int32Array,
   rdata: Uint8Array,
-  refNode: Int32Array,
-  refNs: Int32Array,
-  refGlue: Uint32Array,
-  refMandatory: Uint32Array,
+  refs: Int32Array,
   glue: Int32Array,
-  dynNegTtl: Uint32Array,
-  dynFlags: Uint8Array,
+  dyns: Uint32Array,
 } as const;
 
 type ArrayName = keyof typeof ARRAYS;
@@ -85,7 +118,7 @@ export type FlatArrays = { [K in ArrayName]: InstanceType<(typeof ARRAYS)[K]> };
 
 /**
  * What the builder hands over: one ArrayBuffer (transferable between threads), where each array lies in it,
- * a few numbers, and the dynamic names in the order nodeDyn numbers them.
+ * a few numbers, and the dynamic names in the order the nodes number them.
  */
 export interface FlatZoneData<D extends DynamicName = DynamicName> {
   origin: string;
@@ -128,29 +161,13 @@ export class FlatZone<D extends DynamicName = DynamicName> {
   // the arrays (see the top of the file); `names` and `rdata` as Buffers, which the writer copies from
   readonly names: Buffer;
   readonly table: Uint32Array;
-  readonly nodeName: Uint32Array;
-  readonly nodeParent: Int32Array;
-  readonly nodeCut: Int32Array;
-  readonly nodeWild: Int32Array;
-  readonly nodeDyn: Int32Array;
-  readonly nodeFlags: Uint8Array;
-  readonly nodeSets: Uint32Array;
-  readonly setType: Uint16Array;
-  readonly setTtl: Uint32Array;
-  readonly setNode: Uint32Array;
-  readonly setData: Uint32Array;
-  readonly setCount: Uint16Array;
-  readonly setFlags: Uint8Array;
-  readonly setAdd: Uint32Array;
+  readonly nodes: Int32Array;
+  readonly sets: Uint32Array;
   readonly adds: Int32Array;
   readonly rdata: Buffer;
-  readonly refNode: Int32Array;
-  readonly refNs: Int32Array;
-  readonly refGlue: Uint32Array;
-  readonly refMandatory: Uint32Array;
+  readonly refs: Int32Array;
   readonly glue: Int32Array;
-  readonly dynNegTtl: Uint32Array;
-  readonly dynFlags: Uint8Array;
+  readonly dyns: Uint32Array;
 
   constructor(data: FlatZoneData<D>, dynamic: D[]) {
     this.origin = data.origin;
@@ -161,29 +178,13 @@ export class FlatZone<D extends DynamicName = DynamicName> {
     const l = data.layout;
     this.names = Buffer.from(b, l.names[0], l.names[1]);
     this.table = new Uint32Array(b, ...l.table);
-    this.nodeName = new Uint32Array(b, ...l.nodeName);
-    this.nodeParent = new Int32Array(b, ...l.nodeParent);
-    this.nodeCut = new Int32Array(b, ...l.nodeCut);
-    this.nodeWild = new Int32Array(b, ...l.nodeWild);
-    this.nodeDyn = new Int32Array(b, ...l.nodeDyn);
-    this.nodeFlags = new Uint8Array(b, ...l.nodeFlags);
-    this.nodeSets = new Uint32Array(b, ...l.nodeSets);
-    this.setType = new Uint16Array(b, ...l.setType);
-    this.setTtl = new Uint32Array(b, ...l.setTtl);
-    this.setNode = new Uint32Array(b, ...l.setNode);
-    this.setData = new Uint32Array(b, ...l.setData);
-    this.setCount = new Uint16Array(b, ...l.setCount);
-    this.setFlags = new Uint8Array(b, ...l.setFlags);
-    this.setAdd = new Uint32Array(b, ...l.setAdd);
+    this.nodes = new Int32Array(b, ...l.nodes);
+    this.sets = new Uint32Array(b, ...l.sets);
     this.adds = new Int32Array(b, ...l.adds);
     this.rdata = Buffer.from(b, l.rdata[0], l.rdata[1]);
-    this.refNode = new Int32Array(b, ...l.refNode);
-    this.refNs = new Int32Array(b, ...l.refNs);
-    this.refGlue = new Uint32Array(b, ...l.refGlue);
-    this.refMandatory = new Uint32Array(b, ...l.refMandatory);
+    this.refs = new Int32Array(b, ...l.refs);
     this.glue = new Int32Array(b, ...l.glue);
-    this.dynNegTtl = new Uint32Array(b, ...l.dynNegTtl);
-    this.dynFlags = new Uint8Array(b, ...l.dynFlags);
+    this.dyns = new Uint32Array(b, ...l.dyns);
     this.mask = (this.table.length >>> 1) - 1;
     let labels = 0;
     for (let p = 0; this.names[p] !== 0; p += this.names[p]! + 1) labels++;
@@ -191,43 +192,44 @@ export class FlatZone<D extends DynamicName = DynamicName> {
   }
 
   get nodeCount(): number {
-    return this.nodeFlags.length;
+    return this.nodes.length / NODE;
   }
 
   get setTotal(): number {
-    return this.setType.length;
+    return this.sets.length / SET;
   }
 
   /** The node named by the `len` octets at `at` of `src` (wire form) whose hash is `h`, or -1. */
   find(h: number, src: Uint8Array, at: number, len: number): number {
-    const { table, names, nodeName, mask } = this;
+    const { table, names, nodes, mask } = this;
     for (let s = slotOf(h, mask); ; s = (s + 1) & mask) {
       const v = table[2 * s + 1]!;
       if (v === 0) return -1;
       if (table[2 * s] !== h) continue;
-      const node = v - 1;
-      const from = nodeName[node]!;
-      if (nodeName[node + 1]! - from !== len) continue;
+      const n = (v - 1) * NODE;
+      if (nodes[n + N_FLAGS]! >>> 8 !== len) continue;
+      const from = nodes[n + N_NAME]!;
       let i = 0;
       while (i < len && names[from + i] === src[at + i]) i++;
-      if (i === len) return node;
+      if (i === len) return v - 1;
     }
   }
 
   /** The RRset of `type` at `node`, or -1. */
   setOf(node: number, type: number): number {
-    return findSet(this.nodeSets, this.setType, node, type);
+    return findSet(this.nodes, this.sets, node, type);
   }
 
   /** A node's name in internal form (lower case, no trailing dot, "" the root): for reports, not the answer path. */
   nameOf(node: number): string {
-    return wireToName(this.names, this.nodeName[node]!);
+    return wireToName(this.names, this.nodes[node * NODE + N_NAME]!);
   }
 }
 
-/** The RRset of `type` at `node` (RRsets nodeSets[node] .. nodeSets[node + 1]), or -1. */
-export function findSet(nodeSets: Uint32Array, setType: Uint16Array, node: number, type: number): number {
-  for (let s = nodeSets[node]!, end = nodeSets[node + 1]!; s < end; s++) if (setType[s] === type) return s;
+/** The RRset of `type` at `node`, or -1. */
+export function findSet(nodes: Int32Array, sets: Uint32Array, node: number, type: number): number {
+  const end = nodes[node * NODE + N_SETS_END]!;
+  for (let s = nodes[node * NODE + N_SETS]!; s < end; s++) if (sets[s * SET + S_TYPE] === type) return s;
   return -1;
 }
 
@@ -277,7 +279,7 @@ export class FlatZones<D extends DynamicName = DynamicName> {
     for (let s = slotOf(h, this.mask); ; s = (s + 1) & this.mask) {
       const z = this.slots[s]!;
       if (z === null) return null;
-      if (this.hashes[s] !== h || z.nodeName[1]! !== len) continue;
+      if (this.hashes[s] !== h || z.nodes[N_FLAGS]! >>> 8 !== len) continue;
       let i = 0;
       while (i < len && z.names[i] === src[at + i]) i++;
       if (i === len) return z;

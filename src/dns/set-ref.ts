@@ -2,7 +2,7 @@
 // (dns/rrset.ts: prepared zones, pools' answers, CHAOS), or a flat answer (dns/flat-answer.ts) that names
 // RRsets of a flat zone by number. Round-robin counters are asked here, once per RRset written.
 import { type FlatAnswer, OWNER_QUESTION } from './flat-answer.js';
-import { type FlatZone, SET_ROTATE } from './flat-zone.js';
+import { type FlatZone, N_NAME, NODE, S_COUNT, S_DATA, S_FLAGS, S_NODE, S_TTL, S_TYPE, SET, SET_ROTATE } from './flat-zone.js';
 import { CLASS } from './registry.js';
 import type { RRset } from './rrset.js';
 
@@ -127,15 +127,17 @@ export function fromFlat(r: SetRef, ans: FlatAnswer, s: number, i: number, rotat
 
 /** Points `r` at RRset `s` of flat zone `z`, owned by its node. */
 function fromZone(r: SetRef, z: FlatZone, s: number, rotation: RotationCounters | null): void {
-  const n = z.setCount[s]!;
-  r.type = z.setType[s]!;
+  const sets = z.sets;
+  const at = s * SET;
+  const n = sets[at + S_COUNT]!;
+  r.type = sets[at + S_TYPE]!;
   r.klass = CLASS.IN;
-  r.ttl = z.setTtl[s]!;
+  r.ttl = sets[at + S_TTL]!;
   r.count = n;
   r.list = null;
   r.data = z.rdata;
-  r.dataAt = z.setData[s]!;
-  r.start = (z.setFlags[s]! & SET_ROTATE) !== 0 && n > 1 && rotation ? rotation.nextOf(z, s, z.setTotal) % n : 0;
+  r.dataAt = sets[at + S_DATA]!;
+  r.start = (sets[at + S_FLAGS]! & SET_ROTATE) !== 0 && n > 1 && rotation ? rotation.nextOf(z, s, z.setTotal) % n : 0;
   r.owner = z.names;
-  r.ownerAt = z.nodeName[z.setNode[s]!]!;
+  r.ownerAt = z.nodes[sets[at + S_NODE]! * NODE + N_NAME]!;
 }
