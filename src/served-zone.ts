@@ -3,6 +3,8 @@
 // plain names and RRsets; this file hands the one to the other.
 import type { ServerConfig } from './config/server-config.js';
 import type { NameSpec, ZoneSpec } from './config/zone-file.js';
+import { flatZone } from './dns/flat-build.js';
+import type { FlatZone } from './dns/flat-zone.js';
 import { typeCode } from './dns/registry.js';
 import { buildZone, type NameInput, type Zone } from './dns/zone.js';
 import { type Pool, zonePools } from './gslb/pool.js';
@@ -17,6 +19,17 @@ export type ServedZone = Zone<Pool> & { pools: Pool[]; spec: ZoneSpec };
 export function prepareZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): ServedZone {
   const pools = zonePools(spec, cfg);
   return buildZone(
+    { origin: spec.origin, soa: spec.soa, serial, names: consumeNames(spec.names, pools) },
+    { pools: [...pools.values()], spec },
+  );
+}
+
+/** The same zone in the flat layout (dns/flat-zone.ts), built on this thread. `spec.names` is consumed. */
+export type ServedFlatZone = FlatZone<Pool> & { pools: Pool[]; spec: ZoneSpec };
+
+export function prepareFlatZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): ServedFlatZone {
+  const pools = zonePools(spec, cfg);
+  return flatZone(
     { origin: spec.origin, soa: spec.soa, serial, names: consumeNames(spec.names, pools) },
     { pools: [...pools.values()], spec },
   );

@@ -4,11 +4,17 @@
 // header + question (+ OPT) with TC=1; optional additional data that does not fit is left out; mandatory
 // glue that does not fit sets TC (RFC 9471). The write stage of the answer path: what it wrote (TC, the
 // section counts) goes into the exchange, so nobody reads the bytes back.
+
+import { NameCompressor } from './compress.js';
 import { EDNS_PAYLOAD } from './constants.js';
 import type { Exchange } from './exchange.js';
+import { FlatAnswer } from './flat-answer.js';
 import { mustDrop, type Query } from './query.js';
 import { OPTION, RCODE, TYPE } from './registry.js';
-import type { Answer, RRset } from './rrset.js';
+import type { Answer } from './rrset.js';
+import { flatCount, fromFlat, fromRRset, type RotationCounters, SetRef } from './set-ref.js';
+
+export type { RotationCounters } from './set-ref.js';
 
 export interface ResponseOptions {
   rcode: number;
@@ -36,20 +42,13 @@ export interface WrittenMessage {
   additionalCount: number;
 }
 
-export interface RotationCounters {
-  next(key: object, family: 4 | 6): number;
-}
-
 // One scratch buffer: a response is written here, then copied out at its final size. Room for a full
 // message plus one more maximal record, since a record is checked against the limit after it is written.
 const SCRATCH = Buffer.alloc(65535 + 66000);
 
 class Writer {
   pos = 0;
-  /** Compression targets beyond the question (created on first use: most answers never need it). */
-  private names: Map<string, number> | null = null;
-  private qname = '';
-  private qlabels: number[] = [];
+  readonly names = new NameCompressor();
 
   constructor(readonly buf: Buffer) {}
 
@@ -58,54 +57,11 @@ class Writer {
     this.pos += 2;
   }
 
-  /** The question's name: owner names equal to it, or to one of its suffixes, point into it. */
-  seedQuestion(name: string, labelOffsets: number[]): void {
-    this.qname = name;
-    this.qlabels = labelOffsets;
-  }
-
-  /** Offset of `n` inside the question's name, when it is the name or one of its suffixes. */
-  private inQuestion(n: string): number {
-    const q = this.qname;
-    if (n === q) return this.qlabels.length ? this.qlabels[0]! : -1;
-    if (n.length >= q.length || !q.endsWith(n) || q.charCodeAt(q.length - n.length - 1) !== 0x2e) return -1;
-    // count the labels of the suffix to find where it starts in the question
-    let labels = 1;
-    for (let i = 0; i < n.length; i++) if (n.charCodeAt(i) === 0x2e) labels++;
-    return this.qlabels[this.qlabels.length - labels] ?? -1;
-  }
-
-  name(name: string): void {
-    let n = name;
-    const { buf } = this;
-    while (n !== '') {
-      const ptr = this.qname ? this.inQuestion(n) : -1;
-      const at = ptr >= 0 ? ptr : this.names?.get(n);
-      if (at !== undefined) {
-        buf[this.pos] = 0xc0 | (at >> 8);
-        buf[this.pos + 1] = at & 0xff;
-        this.pos += 2;
-        return;
-      }
-      if (this.pos < 0x4000) {
-        this.names ??= new Map();
-        this.names.set(n, this.pos);
-      }
-      const dot = n.indexOf('.');
-      const label = dot < 0 ? n : n.slice(0, dot);
-      buf[this.pos] = label.length;
-      buf.write(label, this.pos + 1, 'latin1');
-      this.pos += label.length + 1;
-      n = dot < 0 ? '' : n.slice(dot + 1);
-    }
-    buf[this.pos++] = 0;
-  }
-
-  record(owner: string, type: number, klass: number, ttl: number, rdata: Buffer): void {
-    this.name(owner);
+  /** The header of a record after its owner: type, class, TTL and RDLENGTH. */
+  private fixed(r: SetRef, len: number): void {
     const { buf } = this;
     const p = this.pos;
-    const len = rdata.length;
+    const { type, klass, ttl } = r;
     buf[p] = type >> 8;
     buf[p + 1] = type & 0xff;
     buf[p + 2] = klass >> 8;
@@ -116,23 +72,54 @@ class Writer {
     buf[p + 7] = ttl & 0xff;
     buf[p + 8] = len >> 8;
     buf[p + 9] = len & 0xff;
-    if (len <= 16)
-      for (let i = 0; i < len; i++) buf[p + 10 + i] = rdata[i]!; // addresses: no copy call
-    else rdata.copy(buf, p + 10);
-    this.pos = p + 10 + len;
+    this.pos = p + 10;
   }
 
-  /** Writes a whole RRset; returns its record count, or -1 as soon as it runs past `limit`. */
-  rrset(set: RRset, rotation: RotationCounters | null, limit: number): number {
-    const n = set.rdata.length;
-    const start = set.rotate && n > 1 && rotation ? rotation.next(set.rdata, 4) % n : 0;
-    for (let i = 0; i < n; i++) {
-      this.record(set.owner, set.type, set.class, set.ttl, set.rdata[(start + i) % n]!);
+  /** Writes the RRset `r`; returns its record count, or -1 as soon as it runs past `limit`. */
+  rrset(r: SetRef, limit: number): number {
+    const n = r.count;
+    const { buf, names } = this;
+    names.owner(r.owner, r.ownerAt);
+    const list = r.list;
+    const data = r.data;
+    let at = r.dataAt;
+    if (list === null) for (let i = 0; i < r.start; i++) at += 2 + ((data[at]! << 8) | data[at + 1]!);
+    for (let i = 0, k = r.start; i < n; i++, k++) {
+      if (k === n) {
+        k = 0;
+        at = r.dataAt;
+      }
+      this.pos = names.write(this.pos);
+      if (list !== null) {
+        const rd = list[k]!;
+        const len = rd.length;
+        this.fixed(r, len);
+        const p = this.pos;
+        if (len <= 16)
+          for (let j = 0; j < len; j++) buf[p + j] = rd[j]!; // addresses: no copy call
+        else rd.copy(buf, p);
+        this.pos = p + len;
+      } else {
+        const len = (data[at]! << 8) | data[at + 1]!;
+        this.fixed(r, len);
+        const p = this.pos;
+        const from = at + 2;
+        // Buffer#copy of a range makes a view object: short RDATA is copied by hand
+        if (len <= 64) for (let j = 0; j < len; j++) buf[p + j] = data[from + j]!;
+        else data.copy(buf, p, from, from + len);
+        this.pos = p + len;
+        at = from + len;
+      }
       if (this.pos > limit) return -1; // one record past the limit at most: the scratch buffer has room for it
     }
     return n;
   }
 }
+
+// The writer (answering is synchronous: one response at a time) and the RRset being written.
+const WRITER = new Writer(SCRATCH);
+const NO_LABELS: number[] = [];
+const REF = new SetRef();
 
 function optSize(q: Query, o: ResponseOptions): number {
   if (!q.edns) return 0;
@@ -187,16 +174,17 @@ function header(w: Writer, q: Query, o: ResponseOptions, tc: boolean, qd: number
 }
 
 /** Encodes a response to `q` (whose bytes are `msg`) carrying `ans` (or no records); tells `written` what it wrote. */
-export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: ResponseOptions, written: WrittenMessage): Buffer {
-  const w = new Writer(SCRATCH);
+export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | null, o: ResponseOptions, written: WrittenMessage): Buffer {
+  const w = WRITER;
   const question = q.question;
   const qd = question ? 1 : 0;
   header(w, q, o, false, qd);
   if (question) {
     msg.copy(SCRATCH, 12, 12, question.end);
     w.pos = question.end;
-    w.seedQuestion(question.name, question.labelOffsets);
   }
+  w.names.begin(SCRATCH, question ? question.labelOffsets : NO_LABELS);
+  const qname = question ? question.name : null;
   const afterQuestion = w.pos;
   let opt = optSize(q, o);
   // header, question and OPT must fit even when truncated: the NSID (optional, up to 255 octets) goes first
@@ -211,11 +199,14 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
   let additional = 0;
   if (ans && !o.truncate) {
     const counts = [0, 0, 0];
-    const sections = [ans.answer, ans.authority];
+    const flat = ans instanceof FlatAnswer ? ans : null;
+    const sections = flat === null ? [(ans as Answer).answer, (ans as Answer).authority, (ans as Answer).additional] : null;
     let overflow = false;
     for (let s = 0; s < 2 && !overflow; s++) {
-      for (const set of sections[s]!) {
-        const n = w.rrset(set, o.rotation, limit);
+      for (let i = 0, m = sections !== null ? sections[s]!.length : flatCount(flat!, s); i < m; i++) {
+        if (sections !== null) fromRRset(REF, sections[s]![i]!, o.rotation, msg, qname);
+        else fromFlat(REF, flat!, s, i, o.rotation, msg);
+        const n = w.rrset(REF, limit);
         if (n < 0) {
           overflow = true;
           break;
@@ -229,9 +220,11 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | null, o: Resp
       counts[0] = counts[1] = 0;
       w.pos = afterQuestion;
     } else {
-      for (let i = 0; i < ans.additional.length; i++) {
+      for (let i = 0, m = sections !== null ? sections[2]!.length : flatCount(flat!, 2); i < m; i++) {
         const before = w.pos;
-        const n = w.rrset(ans.additional[i]!, o.rotation, limit);
+        if (sections !== null) fromRRset(REF, sections[2]![i]!, o.rotation, msg, qname);
+        else fromFlat(REF, flat!, 2, i, o.rotation, msg);
+        const n = w.rrset(REF, limit);
         if (n < 0) {
           w.pos = before;
           if (i < ans.mandatoryAdditional) tc = true; // in-domain glue must fit (RFC 9471)

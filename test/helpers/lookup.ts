@@ -1,12 +1,18 @@
 // In-process lookups for the table-driven tests of the RFC 1034 lookup rules (test/dns/lookup-*.test.ts):
 // zone YAML goes through the real loader (parseServerConfig, parseZone) and the zone builder, as
 // src/snapshot.ts does, and `lookup()` answers; sections come back in presentation form (dns/present.ts).
+// Every table runs twice: against the prepared object zones (lookup()) and against the same zones in the
+// flat layout (lookupFlat()), with the same expectations.
 // This is the ONE place the tests call lookup, the zone preparation (src/served-zone.ts) or the pool
 // resolver: a change of their signatures is adapted here.
 import { join } from 'node:path';
+import test from 'ava';
 import { parseServerConfig, type ServerConfig } from '../../src/config/server-config.js';
 import type { Diagnostic } from '../../src/config/source.js';
 import { parseZone } from '../../src/config/zone-file.js';
+import { FlatAnswer, flatSections } from '../../src/dns/flat-answer.js';
+import { lookupFlat } from '../../src/dns/flat-lookup.js';
+import { FlatZones } from '../../src/dns/flat-zone.js';
 import { lookup, type ZoneTable } from '../../src/dns/lookup.js';
 import { rrsetLines } from '../../src/dns/present.js';
 import { rcodeName, typeCode } from '../../src/dns/registry.js';
@@ -16,7 +22,7 @@ import type { GeoContext } from '../../src/gslb/locate.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { ALL_UP } from '../../src/health/table.js';
-import { prepareZone, type ServedZone } from '../../src/served-zone.js';
+import { prepareFlatZone, prepareZone, type ServedZone } from '../../src/served-zone.js';
 import { geoContext } from '../../src/snapshot.js';
 
 /** Zone files by file name (`example.test.yaml`) → YAML text. */
@@ -32,7 +38,13 @@ export interface LookupResult {
   mandatory: string[];
 }
 
+/** Which form of the zones answers: the prepared object zones, or the flat layout. */
+export type ZoneForm = 'object' | 'flat';
+export const ZONE_FORMS: readonly ZoneForm[] = ['object', 'flat'];
+
 export interface LookupOptions {
+  /** Default: the object zones. */
+  form?: ZoneForm;
   /** steerdns.yaml text (default: three regions, no GeoIP overlay). */
   config?: string;
   /** The query's source address (default 192.0.2.200: located by nothing, so regions keep written order). */
@@ -54,6 +66,8 @@ const fmt = (d: Diagnostic) => `${d.file}:${d.line}:${d.col}: ${d.message}`;
 /** Prepared zones and where clients are: what the server's snapshot gives lookup() and the pool resolver. */
 export interface LookupTable extends ZoneTable<Pool> {
   geo: GeoContext;
+  /** The same zones in the flat layout (each zone file read a second time: preparing consumes the names). */
+  flat: FlatZones<Pool>;
 }
 
 const tables = new WeakMap<Zones, Map<string, LookupTable>>();
@@ -72,14 +86,21 @@ export function zoneTable(zones: Zones, config = LOOKUP_CONFIG): LookupTable {
   if (!cfgResult.config || cfgErrors.length) throw new Error(cfgErrors.map(fmt).join('\n'));
   const cfg: ServerConfig = cfgResult.config;
   const built = new Map<string, ServedZone>();
+  const flat = [];
   for (const [file, text] of Object.entries(zones)) {
-    const r = parseZone(join(cfg.zonesDir, file), text, cfg);
-    const errors = r.diagnostics.filter((d) => d.severity === 'error');
-    if (!r.zone || errors.length) throw new Error(`${file} does not load:\n${errors.map(fmt).join('\n')}`);
-    if (built.has(r.zone.origin)) throw new Error(`${file}: zone ${r.zone.origin} is defined twice`);
-    built.set(r.zone.origin, prepareZone(r.zone, r.zone.soa.serial ?? DEFAULT_SERIAL, cfg));
+    const read = () => {
+      const r = parseZone(join(cfg.zonesDir, file), text, cfg);
+      const errors = r.diagnostics.filter((d) => d.severity === 'error');
+      if (!r.zone || errors.length) throw new Error(`${file} does not load:\n${errors.map(fmt).join('\n')}`);
+      return r.zone;
+    };
+    const spec = read();
+    if (built.has(spec.origin)) throw new Error(`${file}: zone ${spec.origin} is defined twice`);
+    built.set(spec.origin, prepareZone(spec, spec.soa.serial ?? DEFAULT_SERIAL, cfg));
+    const again = read();
+    flat.push(prepareFlatZone(again, again.soa.serial ?? DEFAULT_SERIAL, cfg));
   }
-  const table: LookupTable = { zones: built, geo: geoContext(cfg, null) };
+  const table: LookupTable = { zones: built, geo: geoContext(cfg, null), flat: new FlatZones(flat) };
   byConfig.set(config, table);
   return table;
 }
@@ -95,14 +116,22 @@ export function lookupIn(zones: Zones, qname: string, qtype: string, opts: Looku
   if (type === null) throw new Error(`unknown type ${qtype}`);
   // the query parser's internal form: lower case, no trailing dot, the root ""
   const name = qname === '.' ? '' : qname.replace(/\.$/, '').toLowerCase();
-  const ans = lookup(
-    table,
-    name,
-    type,
-    { address: opts.from ?? '192.0.2.200', ecs: null },
-    poolResolver({ health: ALL_UP, rotation: new Rotation(), random: () => 0 }, () => table.geo),
-  );
+  const client = { address: opts.from ?? '192.0.2.200', ecs: null };
+  const resolver = poolResolver({ health: ALL_UP, rotation: new Rotation(), random: () => 0 }, () => table.geo);
   const lines = (sets: RRset[]) => sets.flatMap(rrsetLines);
+  if (opts.form === 'flat') {
+    const ans = lookupFlat(table.flat, name, type, client, resolver, new FlatAnswer());
+    const sets = flatSections(ans);
+    return {
+      rcode: rcodeName(ans.rcode),
+      aa: ans.aa,
+      answer: lines(sets.answer),
+      authority: lines(sets.authority),
+      additional: lines(sets.additional),
+      mandatory: lines(sets.additional.slice(0, ans.mandatoryAdditional)),
+    };
+  }
+  const ans = lookup(table, name, type, client, resolver);
   return {
     rcode: rcodeName(ans.rcode),
     aa: ans.aa,
@@ -147,4 +176,18 @@ export function expected(c: LookupCase): Omit<LookupResult, 'mandatory'> & { man
 export function actual(c: LookupCase, shared: Zones, opts?: LookupOptions): ReturnType<typeof expected> {
   const { mandatory, ...rest } = lookupIn(c.zones ?? shared, c.qname, c.qtype, opts);
   return c.mandatory ? { ...rest, mandatory } : rest;
+}
+
+/**
+ * Registers each row as a test twice, against the object zones and the flat zones, expecting the same: the
+ * title names the row (and `(flat zone)` for the second).
+ */
+export function lookupTable(cases: readonly LookupCase[], shared: Zones, opts: LookupOptions = {}): void {
+  for (const c of cases) {
+    for (const form of ZONE_FORMS) {
+      test(`${c.name} — ${c.qname} ${c.qtype}${form === 'flat' ? ' (flat zone)' : ''}`, (t) => {
+        t.deepEqual(actual(c, shared, { ...opts, form }), expected(c));
+      });
+    }
+  }
 }
