@@ -17,7 +17,8 @@ import { layoutError, metadataStart } from './mmdb-check.js';
 
 export type LocationSource = 'overlay' | 'database' | 'coarse' | 'unknown';
 
-export interface Location {
+/** Where a client is, as far as ordering regions goes (order.ts reads nothing else). */
+export interface Place {
   source: LocationSource;
   /** Overlay pin to a region. */
   region?: string;
@@ -26,6 +27,9 @@ export interface Location {
   country?: string;
   continent?: string;
   subdivision?: string;
+}
+
+export interface Location extends Place {
   /** The block that decided (overlay network or database network), "addr/len". */
   network: string | null;
   /**
