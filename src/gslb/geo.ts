@@ -60,7 +60,7 @@ export function countryPoint(code: string): CountryPoint | undefined {
 
 // ---- database records ---------------------------------------------------------------------------
 
-interface GeoFields {
+export interface GeoFields {
   lat?: number;
   lon?: number;
   country?: string;
