@@ -88,6 +88,34 @@ export function readRecord(r: Rec): GeoFields {
   return out;
 }
 
+/** Where a database record places a client: at its coordinates, else at its country's point (coarse), else nowhere. */
+export function recordPlace(f: GeoFields): Place {
+  const c = f.country ? countryPoint(f.country) : undefined;
+  const base = { country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
+  if (f.lat !== undefined && f.lon !== undefined) return { source: 'database', lat: f.lat, lon: f.lon, ...base };
+  if (c?.lat !== undefined && c.lon !== undefined) return { source: 'coarse', lat: c.lat, lon: c.lon, ...base };
+  // a continent alone is no position (neither coordinates nor country = unknown:
+  // docs/dns-behaviour.md#step-1-locate-the-client)
+  return { source: 'unknown', ...base };
+}
+
+/**
+ * Where an overlay network places a client: pinned to a region (at the region's point), at a location, or at
+ * a country's point (like a country-only record).
+ */
+export function overlayPlace(o: GeoOverlay, regionPoint: (region: string) => [number, number] | undefined): Place {
+  const pinned = o.region ? regionPoint(o.region) : undefined;
+  const c = o.country ? countryPoint(o.country) : undefined;
+  return {
+    source: 'overlay',
+    region: o.region,
+    lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat,
+    lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
+    country: o.country,
+    continent: o.continent ?? c?.continent,
+  };
+}
+
 // ---- the locator --------------------------------------------------------------------------------
 
 export interface GeoDatabase {
@@ -245,21 +273,8 @@ export class GeoLocator {
   private lookup(addr: Uint8Array): Location {
     const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
     const o = overlays.find((x) => inNetwork(x.network, addr));
-    if (o) {
-      const pinned = o.region ? this.regionPoint(o.region) : undefined;
-      const c = o.country ? countryPoint(o.country) : undefined;
-      return {
-        source: 'overlay',
-        region: o.region,
-        network: o.network.text,
-        prefix: this.nestedPrefix(overlays, addr, o.network.prefix),
-        // an overlay with only a country is placed at the country point, like a country-only record
-        lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat,
-        lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
-        country: o.country,
-        continent: o.continent ?? c?.continent,
-      };
-    }
+    if (o)
+      return { ...overlayPlace(o, this.regionPoint), network: o.network.text, prefix: this.nestedPrefix(overlays, addr, o.network.prefix) };
     if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0) };
     // an IPv4-only database knows nothing of IPv6 (its reader would walk the IPv4 tree with IPv6 bits)
     if (this.db.ipVersion === 4 && addr.length === 16)
@@ -275,14 +290,7 @@ export class GeoLocator {
     const prefix = this.nestedPrefix(overlays, addr, dbPrefix);
     const network = `${bytesToIp(maskBytes(addr, dbPrefix))}/${dbPrefix}`;
     if (!rec) return { source: 'unknown', network, prefix };
-    const f = readRecord(rec);
-    const c = f.country ? countryPoint(f.country) : undefined;
-    const base = { network, prefix, country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
-    if (f.lat !== undefined && f.lon !== undefined) return { source: 'database', lat: f.lat, lon: f.lon, ...base };
-    if (c?.lat !== undefined && c.lon !== undefined) return { source: 'coarse', lat: c.lat, lon: c.lon, ...base };
-    // a continent alone is no position (neither coordinates nor country = unknown:
-    // docs/dns-behaviour.md#step-1-locate-the-client)
-    return { source: 'unknown', ...base };
+    return { ...recordPlace(readRecord(rec)), network, prefix };
   }
 
   /**
