@@ -6,12 +6,14 @@
 // in which every address gets one answer. Private ranges and alias networks are barriers: a block inside one
 // never merges with a block outside. A pure function of plain data (database bytes, overlays, keys) giving
 // plain data and typed arrays: it can run on another thread.
+import { createHash } from 'node:crypto';
 import type { GeoOverlay } from '../config/server-spec.js';
 import { ipToBytes } from '../net/address.js';
 import { overlayPlace, type Place, recordPlace } from './geo.js';
 import { addCut, type BlockVisitor, type Cuts, newCuts, openTree, RecordFields, walkTree } from './mmdb-tree.js';
 import { keyText, type OrderingKey, orderIndices } from './order.js';
-import { type DecisionTable, LEAF, MAPPED, PRIVATE, SIX_TO_FOUR, TEREDO, UNLOCATED } from './table.js';
+import type { Pool } from './pool.js';
+import { type DecisionTable, LEAF, MAPPED, PRIVATE, SIX_TO_FOUR, TEREDO, tableBytes, UNLOCATED } from './table.js';
 
 /** An overlay network with the place it gives (resolved: a region pin's point, a country's point). */
 export interface OverlayInput {
@@ -140,6 +142,9 @@ class TrieBuilder {
   }
 }
 
+/** Results remembered by record offset while compiling (a power of two). */
+const RECENT = 1 << 16;
+
 /** One key's orders and results, as the walk meets the places of its blocks. */
 class KeyCompiler {
   readonly trie4 = new TrieBuilder();
@@ -155,6 +160,8 @@ class KeyCompiler {
   /** Per record fields number (mmdb-tree.ts RecordFields): its order, and whether it places nowhere. */
   private readonly fieldOrder: number[] = [];
   private readonly fieldUnlocated: boolean[] = [];
+  private readonly recentData = new Int32Array(RECENT).fill(-1);
+  private readonly recentResult = new Int32Array(RECENT);
 
   constructor(
     private readonly key: OrderingKey,
@@ -192,6 +199,18 @@ class KeyCompiler {
   }
 
   private recordResult(data: number, zone: number): number {
+    // neighbouring blocks mostly share records: the last result of each record offset, outside ranges
+    const slot = data & (RECENT - 1);
+    if (zone === 0 && data >= 0 && this.recentData[slot] === data) return this.recentResult[slot]!;
+    const r = this.resultOfRecord(data, zone);
+    if (zone === 0 && data >= 0) {
+      this.recentData[slot] = data;
+      this.recentResult[slot] = r;
+    }
+    return r;
+  }
+
+  private resultOfRecord(data: number, zone: number): number {
     let order = this.nowhere;
     let flags = UNLOCATED;
     if (data >= 0) {
@@ -214,5 +233,79 @@ class KeyCompiler {
       alias: (_depth, alias) => LEAF + this.resultOf(this.nowhere, alias, 0),
       join: (_depth, left, right) => trie.join(left, right),
     };
+  }
+}
+
+/**
+ * Tables alive anywhere in this process, by what they are compiled from (the database's content, the overlays,
+ * the key), held weakly: a reload, a database file rewritten with the same content, or another server in the
+ * process (tests) takes the table already built, and one no snapshot uses any more is collected.
+ */
+const alive = new Map<string, WeakRef<DecisionTable>>();
+const collected = new FinalizationRegistry<string>((id) => {
+  if (alive.get(id)?.deref() === undefined) alive.delete(id);
+});
+const contentIds = new WeakMap<Uint8Array, string>();
+
+function contentId(db: Uint8Array | null): string {
+  if (!db) return 'none';
+  let id = contentIds.get(db);
+  if (id === undefined) {
+    id = createHash('sha256').update(db).digest('hex');
+    contentIds.set(db, id);
+  }
+  return id;
+}
+
+/**
+ * The decision tables of one database and overlay set, by ordering key: compiled at load for every pool that
+ * needs one (prepare), or on first use (explain, tests); a table already alive in the process for the same
+ * inputs is taken as it is.
+ */
+export class GeoTables {
+  private readonly byKey = new Map<string, DecisionTable>();
+  private readonly inputs: string;
+
+  constructor(
+    readonly db: Uint8Array | null,
+    private readonly overlays: OverlayInput[],
+  ) {
+    this.inputs = `${contentId(db)}\n${JSON.stringify(overlays)}\n`;
+  }
+
+  /** The table of a pool's ordering key. */
+  get(pool: Pool): DecisionTable {
+    const t = this.byKey.get(pool.keyText);
+    if (t) return t;
+    this.prepare([pool]);
+    return this.byKey.get(pool.keyText)!;
+  }
+
+  /**
+   * Compiles the tables of `pools` whose order depends on the client (those not alive already). Throws
+   * mmdb-tree.ts's TreeError for a tree that cannot be walked.
+   */
+  prepare(pools: Iterable<Pool>): void {
+    const missing = new Map<string, OrderingKey>();
+    for (const p of pools) {
+      if (!p.dependsOnClient || this.byKey.has(p.keyText) || missing.has(p.keyText)) continue;
+      const old = alive.get(this.inputs + p.keyText)?.deref();
+      if (old) this.byKey.set(p.keyText, old);
+      else missing.set(p.keyText, p.key);
+    }
+    if (missing.size === 0) return;
+    for (const t of compileTables({ db: this.db, overlays: this.overlays, keys: [...missing.values()] })) {
+      this.byKey.set(t.key, t);
+      const id = this.inputs + t.key;
+      alive.set(id, new WeakRef(t));
+      collected.register(t, id);
+    }
+  }
+
+  /** How many keys have a table, and the bytes of those tables. */
+  get stats(): { keys: number; bytes: number } {
+    let bytes = 0;
+    for (const t of this.byKey.values()) bytes += tableBytes(t);
+    return { keys: this.byKey.size, bytes };
   }
 }

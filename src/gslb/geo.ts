@@ -2,8 +2,9 @@
 // (longest prefix wins), then the GeoIP database (MaxMind GeoIP2/GeoLite2 City or Country schema, or the flat
 // schema of the @ip-location-db packages). A country-only record is placed at the country's population centre
 // (generated at build time from GeoNames, tools/country-points.mjs) and marked coarse. IPv4-mapped, 6to4
-// and Teredo IPv6 addresses are looked up by their embedded IPv4 address. Locations are cached per /24 (/56).
-// Opening the database file is here too; its structural check is gslb/mmdb-check.ts's.
+// and Teredo IPv6 addresses are looked up by their embedded IPv4 address. Answers come from the compiled
+// decision tables (compile.ts, table.ts); the locator shows where a client is (explain) and is their tests'
+// reference. Opening the database file is here too; its structural check is gslb/mmdb-check.ts's.
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Reader } from 'maxmind';
@@ -33,17 +34,11 @@ export interface Location extends Place {
   /** The block that decided (overlay network or database network), "addr/len". */
   network: string | null;
   /**
-   * Prefix length (in the family of the address asked) of the largest block around the address that gets
-   * this same location, shortened for overlay networks nested inside it — the ECS scope basis.
+   * Prefix length (in the family of the address asked) of the block the database (or overlay) answered with
+   * this location, lengthened to the longest overlay network nested inside it.
    */
   prefix: number;
-  /** Set when the location is cached for its whole /24 (/56): results may then be memoized on it. */
-  shared?: boolean;
-  /** A shared location's identity (never reused): the key of per-pool results memoized for it (memo.ts). */
-  id?: number;
 }
-
-let nextLocationId = 1;
 
 interface CountryPoint {
   continent?: string;
@@ -120,6 +115,8 @@ export function overlayPlace(o: GeoOverlay, regionPoint: (region: string) => [nu
 
 export interface GeoDatabase {
   path: string;
+  /** The file's bytes: the decision tables are compiled from them (compile.ts). */
+  bytes: Buffer;
   reader: Reader<Rec>;
   description: string;
   mtimeMs: number;
@@ -180,6 +177,7 @@ export function openDatabase(path: string): GeoDatabase {
   }
   return {
     path,
+    bytes: buf,
     reader,
     description: md.databaseType,
     mtimeMs: st.mtimeMs,
@@ -194,13 +192,9 @@ export function databaseStamp(path: string): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
-const CACHE_MAX = 65_536;
-
 export class GeoLocator {
   private readonly overlays4: GeoOverlay[];
   private readonly overlays6: GeoOverlay[];
-  private readonly cache4 = new Map<number, Location>();
-  private readonly cache6 = new Map<string, Location>();
 
   constructor(
     overlays: GeoOverlay[],
@@ -212,41 +206,15 @@ export class GeoLocator {
     this.overlays6 = overlays.filter((o) => o.network.family === 6).sort(byLength);
   }
 
-  /**
-   * Locates an address (4 or 16 bytes). Cached per /24 (/56) when the whole block shares the answer; a
-   * cached Location is returned as is (the same object for every address of the block).
-   */
+  /** Locates an address (4 or 16 bytes). */
   locate(addr: Uint8Array): Location {
     const e = embeddedIPv4(addr);
     if (e) {
-      const inner = this.locate(e.v4);
+      const inner = this.lookup(e.v4);
       // the embedded block, expressed as a prefix of the IPv6 address asked
-      return { ...inner, shared: false, id: undefined, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
+      return { ...inner, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
     }
-    if (addr.length === 4) {
-      const key = (addr[0]! << 16) | (addr[1]! << 8) | addr[2]!;
-      const hit = this.cache4.get(key);
-      if (hit) return hit;
-      const loc = this.lookup(addr);
-      if (loc.prefix <= 24) {
-        if (this.cache4.size >= CACHE_MAX) this.cache4.clear();
-        loc.shared = true;
-        loc.id = nextLocationId++;
-        this.cache4.set(key, loc);
-      }
-      return loc;
-    }
-    const key = Buffer.from(addr.buffer, addr.byteOffset, 7).toString('latin1');
-    const hit = this.cache6.get(key);
-    if (hit) return hit;
-    const loc = this.lookup(addr);
-    if (loc.prefix <= 56) {
-      if (this.cache6.size >= CACHE_MAX) this.cache6.clear();
-      loc.shared = true;
-      loc.id = nextLocationId++;
-      this.cache6.set(key, loc);
-    }
-    return loc;
+    return this.lookup(addr);
   }
 
   /**

@@ -298,76 +298,80 @@ export interface BlockVisitor {
  * IPv4 in an IPv6 database is the subtree at ::/96 (as the MaxMind reader looks IPv4 addresses up); an IPv4
  * database has no IPv6 tree. A node is entered once in a sound tree, or a few times where a writer shares a
  * subtree (MaxMind's aliases, when not cut out): entering nodes more than four times the node count over is a
- * loop, and a TreeError.
+ * loop, and a TreeError; so is a node past the last bit of an address, or a record outside the data section.
  */
 export function walkTree(tree: MmdbTree | null, family: 4 | 6, cuts: Cuts, v: BlockVisitor): number {
   const bits = family === 4 ? 32 : 128;
   const nodeCount = tree ? tree.nodeCount : 0;
-  const dataSize = tree ? tree.dataEnd - tree.dataStart : 0;
-  let budget = 8 * nodeCount + 1024;
-  // the record value at each depth of the path: a node below nodeCount, else nodeCount (no data) or data
+  const dataEnd = nodeCount + 16 + (tree ? tree.dataEnd - tree.dataStart : 0);
+  let budget = 4 * nodeCount + 512;
+  // per depth of the path: the record value there (a node below nodeCount, else nodeCount for no data, or a data
+  // pointer), the right record of a node entered, the cut node (-1 none), the overlay and zone in force, how far
+  // the frame is (0 new, 1 left done, 2 right done) and the left half's result
   const rec = new Float64Array(bits + 1);
+  const right = new Float64Array(bits + 1);
   const cut = new Int32Array(bits + 1);
   const ov = new Int32Array(bits + 1);
   const zone = new Int32Array(bits + 1);
   const state = new Uint8Array(bits + 1);
   const left = new Float64Array(bits + 1);
+  const { child, overlay, alias } = cuts;
   let root = nodeCount; // no data
   if (tree && !(family === 6 && tree.ipVersion === 4)) {
     root = 0;
     if (family === 4 && tree.ipVersion === 6) for (let i = 0; i < 96 && root < nodeCount; i++) root = recordOf(tree, root, 0);
   }
-  const checked = (r: number): number => {
-    if (r > nodeCount && r < nodeCount + 16) throw new TreeError(`a record points into the data section separator (${r})`);
-    if (r >= nodeCount + 16 && r - nodeCount - 16 >= dataSize) throw new TreeError(`a record points past the data section (${r})`);
-    return r;
-  };
-  rec[0] = checked(root);
+  rec[0] = root;
   cut[0] = 0;
-  ov[0] = cuts.overlay[0]!;
+  ov[0] = overlay[0]!;
   zone[0] = cuts.zone[0]!;
   state[0] = 0;
   let d = 0;
   let res = 0;
   for (;;) {
     const s = state[d]!;
+    let next: number;
     if (s === 0) {
       const c = cut[d]!;
       const r = rec[d]!;
-      const cutBelow = c >= 0 && (cuts.child[2 * c]! >= 0 || cuts.child[2 * c + 1]! >= 0);
-      if (c >= 0 && cuts.alias[c]! > 0) res = v.alias(d, cuts.alias[c]!);
+      if (r > nodeCount && (r < nodeCount + 16 || r >= dataEnd)) throw new TreeError(`a record points outside the data section (${r})`);
+      const cutBelow = c >= 0 && (child[2 * c]! >= 0 || child[2 * c + 1]! >= 0);
+      if (c >= 0 && alias[c]! > 0) res = v.alias(d, alias[c]!);
       else if (r >= nodeCount && !cutBelow) res = v.block(d, r > nodeCount ? r - nodeCount - 16 : -1, ov[d]!, zone[d]!);
       else if (d === bits) {
         // a node past the last bit of the address: the tree is deeper than an address (it loops back)
-        throw new TreeError(`the search tree has a node ${bits} bits deep (node ${r}): it loops`);
+        throw new TreeError(`the search tree goes deeper than an IPv${family} address (node ${r} after bit ${bits}): it loops`);
       } else {
         state[d] = 1;
-        d = descend(d, 0);
+        if (r < nodeCount) {
+          if (--budget < 0) throw new TreeError(`the search tree loops: the walk entered its ${nodeCount} nodes more than four times over`);
+          next = recordOf(tree!, r, 0);
+          right[d] = recordOf(tree!, r, 1);
+        } else {
+          next = r;
+          right[d] = r;
+        }
+        d = enter(d, 0, next);
         continue;
       }
     } else if (s === 1) {
       left[d] = res;
       state[d] = 2;
-      d = descend(d, 1);
+      d = enter(d, 1, right[d]!);
       continue;
     } else res = v.join(d, left[d]!, res);
     if (d === 0) return res;
     d--;
   }
 
-  function descend(at: number, bit: number): number {
-    const r = rec[at]!;
-    let next = r;
-    if (r < nodeCount) {
-      if (--budget < 0) throw new TreeError(`the search tree loops: the walk entered its ${nodeCount} nodes more than four times over`);
-      next = checked(recordOf(tree!, r, bit));
-    }
+  /** Opens the frame of half `bit` of the prefix at depth `at`, whose record is `r`; its depth. */
+  function enter(at: number, bit: number, r: number): number {
     const c = cut[at]!;
-    const cc = c >= 0 ? cuts.child[2 * c + bit]! : -1;
+    const cc = c >= 0 ? child[2 * c + bit]! : -1;
     const n = at + 1;
-    rec[n] = next;
+    rec[n] = r;
     cut[n] = cc;
-    ov[n] = cc >= 0 && cuts.overlay[cc]! >= 0 ? cuts.overlay[cc]! : ov[at]!;
+    ov[n] = cc >= 0 && overlay[cc]! >= 0 ? overlay[cc]! : ov[at]!;
     zone[n] = cc >= 0 && cuts.zone[cc]! > 0 ? cuts.zone[cc]! : zone[at]!;
     state[n] = 0;
     return n;

@@ -5,6 +5,7 @@ import { type Diagnostic, displayPath } from '../config/source.js';
 import type { CheckSpec, PoolSpec, ZoneSpec } from '../config/zone-file.js';
 import { relativeName } from '../dns/name.js';
 import { healthKey, tighterCheck } from '../health/probe-list.js';
+import { newPoolMemos, type PoolMemos } from './memo.js';
 import { dependsOnClient, keyText, type OrderingKey, orderingKey } from './order.js';
 
 export interface Target {
@@ -46,6 +47,8 @@ export interface Pool {
   keyText: string;
   /** Whether the order depends on where the client is (then the pool answers from a compiled table). */
   dependsOnClient: boolean;
+  /** Region orders and plans memoized for this pool (memo.ts). */
+  memos: PoolMemos;
 }
 
 /**
@@ -156,6 +159,7 @@ export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool
     key,
     keyText: keyText(key),
     dependsOnClient: dependsOnClient(key),
+    memos: newPoolMemos(),
   };
 }
 

@@ -4,8 +4,7 @@
 // `state: down|drain` from steerdns.yaml.
 import test from 'ava';
 import type { Location } from '../../src/gslb/geo.js';
-import { orderRegions } from '../../src/gslb/memo.js';
-import { dependsOnClient, haversineKm, mapEntry, orderIndices } from '../../src/gslb/order.js';
+import { dependsOnClient, haversineKm, mapEntry, orderIndices, computeOrder as orderRegions } from '../../src/gslb/order.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { CITY, geoFor, ip, poolOf, REGIONS, serverConfig } from './helpers.js';
 
