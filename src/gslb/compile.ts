@@ -142,9 +142,6 @@ class TrieBuilder {
   }
 }
 
-/** Results remembered by record offset while compiling (a power of two). */
-const RECENT = 1 << 16;
-
 /** One key's orders and results, as the walk meets the places of its blocks. */
 class KeyCompiler {
   readonly trie4 = new TrieBuilder();
@@ -160,8 +157,7 @@ class KeyCompiler {
   /** Per record fields number (mmdb-tree.ts RecordFields): its order, and whether it places nowhere. */
   private readonly fieldOrder: number[] = [];
   private readonly fieldUnlocated: boolean[] = [];
-  private readonly recentData = new Int32Array(RECENT).fill(-1);
-  private readonly recentResult = new Int32Array(RECENT);
+  private fieldResult = new Int32Array(1024).fill(-1);
 
   constructor(
     private readonly key: OrderingKey,
@@ -199,31 +195,26 @@ class KeyCompiler {
   }
 
   private recordResult(data: number, zone: number): number {
-    // neighbouring blocks mostly share records: the last result of each record offset, outside ranges
-    const slot = data & (RECENT - 1);
-    if (zone === 0 && data >= 0 && this.recentData[slot] === data) return this.recentResult[slot]!;
-    const r = this.resultOfRecord(data, zone);
-    if (zone === 0 && data >= 0) {
-      this.recentData[slot] = data;
-      this.recentResult[slot] = r;
+    if (data < 0) return this.resultOf(this.nowhere, zone > 0 ? UNLOCATED | PRIVATE : UNLOCATED, zone);
+    const f = this.fields!.idOf(data);
+    // outside ranges (nearly every block) the result of a record's fields is kept by their number
+    if (zone === 0 && f < this.fieldResult.length && this.fieldResult[f]! >= 0) return this.fieldResult[f]!;
+    if (this.fieldOrder[f] === undefined) {
+      const place = recordPlace(this.fields!.fieldsOf[f]!);
+      this.fieldOrder[f] = this.orderOf(place);
+      this.fieldUnlocated[f] = place.source === 'unknown';
+    }
+    const flags = this.fieldUnlocated[f] ? UNLOCATED : 0;
+    const r = this.resultOf(this.fieldOrder[f]!, zone > 0 ? flags | PRIVATE : flags, zone);
+    if (zone === 0) {
+      if (f >= this.fieldResult.length) {
+        const bigger = new Int32Array(Math.max(2 * this.fieldResult.length, f + 1)).fill(-1);
+        bigger.set(this.fieldResult);
+        this.fieldResult = bigger;
+      }
+      this.fieldResult[f] = r;
     }
     return r;
-  }
-
-  private resultOfRecord(data: number, zone: number): number {
-    let order = this.nowhere;
-    let flags = UNLOCATED;
-    if (data >= 0) {
-      const f = this.fields!.idOf(data);
-      if (this.fieldOrder[f] === undefined) {
-        const place = recordPlace(this.fields!.fieldsOf[f]!);
-        this.fieldOrder[f] = this.orderOf(place);
-        this.fieldUnlocated[f] = place.source === 'unknown';
-      }
-      order = this.fieldOrder[f]!;
-      flags = this.fieldUnlocated[f] ? UNLOCATED : 0;
-    }
-    return this.resultOf(order, zone > 0 ? flags | PRIVATE : flags, zone);
   }
 
   visitor(trie: TrieBuilder): BlockVisitor {

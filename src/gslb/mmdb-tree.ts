@@ -25,7 +25,7 @@ export function openTree(bytes: Uint8Array): MmdbTree {
   const at = lastIndexOf(bytes, METADATA_MARKER);
   if (at < 0) throw new TreeError('no metadata section');
   const md = new DataReader(bytes, at + METADATA_MARKER.length, bytes.length);
-  const meta = md.value(0, { node_count: 1, record_size: 1, ip_version: 1 }) as Record<string, unknown>;
+  const meta = md.value(0, wanted({ node_count: 1, record_size: 1, ip_version: 1 })) as Record<string, unknown>;
   const nodeCount = meta.node_count;
   const recordSize = meta.record_size;
   const ipVersion = meta.ip_version;
@@ -81,13 +81,47 @@ const GEO_FIELDS: Want = {
   state1_code: 1,
 };
 
+/** A Want made ready for decoding: map keys as UTF-8 bytes (compared with the file's, never decoded). */
+interface Wanted {
+  id: number;
+  /** A map's wanted keys, their bytes and what of each value. */
+  keys: string[];
+  bytes: Uint8Array[];
+  of: (Wanted | null)[];
+  /** An array: what of its first item. */
+  item: Wanted | null | undefined;
+}
+
+let wantedIds = 0;
+
+/** The Wanted of a Want (null: a leaf, decoded whole). */
+function wanted(w: Want): Wanted | null {
+  if (w === 1) return null;
+  if (Array.isArray(w)) return { id: wantedIds++, keys: [], bytes: [], of: [], item: wanted(w[0]) };
+  const keys = Object.keys(w);
+  return { id: wantedIds++, keys, bytes: keys.map((k) => Buffer.from(k)), of: keys.map((k) => wanted(w[k]!)), item: undefined };
+}
+
+const GEO_WANTED = wanted(GEO_FIELDS)!;
+
 /** Maps and arrays nested deeper than this are refused (as mmdb-check.ts's MAX_DATA_DEPTH). */
 const MAX_DEPTH = 64;
 
-/** Values of a data section (`start` to `end` of the file), decoded as the MaxMind reader decodes them. */
+/**
+ * Values of a data section (`start` to `end` of the file), decoded as the MaxMind reader decodes them, but only
+ * what is wanted of maps. A map or array reached through a pointer is shared by many records (a country, a
+ * continent): what was wanted of it is kept by its offset.
+ */
 class DataReader {
   private readonly view: DataView;
   private readonly text: Buffer;
+  private readonly shared = new Map<number, unknown>();
+  // the value head() read: its type, size, payload file offset, data offset, and whether a pointer led there
+  private type = 0;
+  private size = 0;
+  private pos = 0;
+  private at = 0;
+  private pointed = false;
 
   constructor(
     private readonly b: Uint8Array,
@@ -107,21 +141,27 @@ class DataReader {
     return this.b[p]!;
   }
 
-  /** The value at data offset `off` after following a pointer: [type, size, payload file offset]. */
-  private head(off: number, follow: boolean): [number, number, number] {
+  /** Reads the head of the value at data offset `off` (following a pointer when `follow`) into the fields above. */
+  private head(off: number, follow: boolean): void {
     let p = this.start + off;
     const ctrl = this.byte(p++);
     let type = ctrl >>> 5;
+    this.pointed = false;
     if (type === 1) {
-      if (!follow) return [1, 0, p];
+      if (!follow) {
+        this.type = 1;
+        this.pos = p;
+        return;
+      }
       const ss = (ctrl >>> 3) & 3;
       let target = ss === 3 ? 0 : ctrl & 7;
       for (let i = 0; i <= ss; i++) target = target * 256 + this.byte(p + i);
       target += ss === 1 ? 2048 : ss === 2 ? 526336 : 0;
       if (target >= this.end - this.start) this.fail(off, `a pointer to data offset ${target}, outside the data section,`);
-      const h = this.head(target, false);
-      if (h[0] === 1) this.fail(off, 'a pointer to a pointer');
-      return h;
+      this.head(target, false);
+      if (this.type === 1) this.fail(off, 'a pointer to a pointer');
+      this.pointed = true;
+      return;
     }
     if (type === 0) {
       type = 7 + this.byte(p++);
@@ -135,7 +175,10 @@ class DataReader {
       size = (n === 1 ? 29 : n === 2 ? 285 : 65_821) + v;
       p += n;
     }
-    return [type, size, p];
+    this.type = type;
+    this.size = size;
+    this.pos = p;
+    this.at = off;
   }
 
   /** The data offset just past the value at `off` (a pointer: past the pointer itself). */
@@ -143,20 +186,38 @@ class DataReader {
     if (depth > MAX_DEPTH) this.fail(off, 'maps and arrays nested too deep');
     const ctrl = this.byte(this.start + off);
     if (ctrl >>> 5 === 1) return off + 2 + ((ctrl >>> 3) & 3);
-    const [type, size, p] = this.head(off, false);
-    let next = p - this.start;
+    this.head(off, false);
+    const { type, size } = this;
+    let next = this.pos - this.start;
     if (type === 7 || type === 11) {
-      for (let i = 0; i < (type === 7 ? size * 2 : size); i++) next = this.skip(next, depth + 1);
+      const n = type === 7 ? size * 2 : size;
+      for (let i = 0; i < n; i++) next = this.skip(next, depth + 1);
       return next;
     }
     // a boolean's size is its value
     return type === 14 ? next : next + size;
   }
 
+  /** Which of `w`'s keys the map key at `off` is (its string compared byte for byte), or -1. */
+  private keyIndex(off: number, w: Wanted): number {
+    this.head(off, true);
+    if (this.type !== 2) this.fail(off, 'a map key that is not a string');
+    const { size, pos } = this;
+    if (pos + size > this.end) this.fail(off, 'a string runs past the end of the data section');
+    next: for (let k = 0; k < w.bytes.length; k++) {
+      const name = w.bytes[k]!;
+      if (name.length !== size) continue;
+      for (let i = 0; i < size; i++) if (this.b[pos + i] !== name[i]) continue next;
+      return k;
+    }
+    return -1;
+  }
+
   /** The value at `off` with only what `want` names of its maps decoded (a pointer is followed). */
-  value(off: number, want: Want, depth = 0): unknown {
+  value(off: number, want: Wanted | null, depth = 0): unknown {
     if (depth > MAX_DEPTH) this.fail(off, 'maps and arrays nested too deep');
-    const [type, size, p] = this.head(off, true);
+    this.head(off, true);
+    const { type, size, pos: p } = this;
     switch (type) {
       case 2:
         if (p + size > this.end) this.fail(off, 'a string runs past the end of the data section');
@@ -183,29 +244,41 @@ class DataReader {
       case 10:
         // bytes and 64- or 128-bit integers: never a coordinate, code or map to readRecord
         return null;
-      case 7: {
-        const out: Record<string, unknown> = {};
-        let next = p - this.start;
-        const keys = typeof want === 'object' && !Array.isArray(want) ? want : null;
-        for (let i = 0; i < size; i++) {
-          const key = this.value(next, 1, depth + 1);
-          next = this.skip(next);
-          if (typeof key !== 'string') this.fail(next, 'a map key that is not a string');
-          const w = keys && Object.hasOwn(keys, key) ? keys[key] : undefined;
-          if (w !== undefined) out[key] = this.value(next, w, depth + 1);
-          next = this.skip(next);
-        }
-        return out;
-      }
+      case 7:
       case 11: {
-        if (!Array.isArray(want) || size === 0) return [];
-        return [this.value(p - this.start, want[0], depth + 1)];
+        const keyed = want !== null && want.item === undefined;
+        if (type === 7 ? !keyed : want === null || want.item === undefined) return type === 7 ? {} : [];
+        if (type === 11 && size === 0) return [];
+        const cacheKey = this.pointed ? this.at * 1024 + want!.id : -1;
+        if (cacheKey >= 0 && this.shared.has(cacheKey)) return this.shared.get(cacheKey);
+        const v = type === 7 ? this.map(p - this.start, size, want!, depth) : [this.value(p - this.start, want!.item!, depth + 1)];
+        if (cacheKey >= 0) this.shared.set(cacheKey, v);
+        return v;
       }
       default:
         return this.fail(off, `a value of type ${type}`);
     }
   }
+
+  /** A map of `size` pairs from data offset `off`: the wanted keys' values (the last of a key given twice). */
+  private map(off: number, size: number, want: Wanted, depth: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    let next = off;
+    for (let i = 0; i < size; i++) {
+      const k = this.keyIndex(next, want);
+      next = this.skip(next);
+      if (k >= 0) out[want.keys[k]!] = this.value(next, want.of[k]!, depth + 1);
+      next = this.skip(next);
+    }
+    return out;
+  }
 }
+
+/** No data offset (a data section is shorter than 2^32 bytes). */
+const EMPTY = 0xffffffff;
+
+/** A string or none, unambiguously (its length first). */
+const str = (s: string | undefined) => (s === undefined ? '-' : `${s.length}:${s}`);
 
 /**
  * The fields locating reads (geo.ts readRecord) of each data record of a tree, read once per record: a data
@@ -214,9 +287,13 @@ class DataReader {
  */
 export class RecordFields {
   private readonly reader: DataReader;
-  private readonly byOffset = new Map<number, number>();
   private readonly byText = new Map<string, number>();
   readonly fieldsOf: GeoFields[] = [];
+  // data offset → fields number, open addressing over typed arrays (a Map of a million numbers is slow)
+  private keys = new Uint32Array(1 << 12).fill(EMPTY);
+  private ids = new Int32Array(1 << 12);
+  private shift = 32 - 12;
+  private count = 0;
 
   constructor(tree: MmdbTree) {
     this.reader = new DataReader(tree.bytes, tree.dataStart, tree.dataEnd);
@@ -224,18 +301,41 @@ export class RecordFields {
 
   /** The number of the fields of the record at data offset `off`. */
   idOf(off: number): number {
-    let id = this.byOffset.get(off);
-    if (id !== undefined) return id;
-    const f = readRecord(this.reader.value(off, GEO_FIELDS) as Record<string, unknown>);
-    const text = JSON.stringify([f.lat, f.lon, f.country, f.continent, f.subdivision]);
-    id = this.byText.get(text);
+    const mask = this.keys.length - 1;
+    // Fibonacci hashing: the high bits of the product
+    let slot = Math.imul(off, 0x9e3779b1) >>> this.shift;
+    for (let k = this.keys[slot]!; k !== EMPTY; k = this.keys[slot]!) {
+      if (k === off) return this.ids[slot]!;
+      slot = (slot + 1) & mask;
+    }
+    const f = readRecord(this.reader.value(off, GEO_WANTED) as Record<string, unknown>);
+    const text = `${f.lat}|${f.lon}|${str(f.country)}|${str(f.continent)}|${str(f.subdivision)}`;
+    let id = this.byText.get(text);
     if (id === undefined) {
       id = this.fieldsOf.length;
       this.fieldsOf.push(f);
       this.byText.set(text, id);
     }
-    this.byOffset.set(off, id);
+    this.keys[slot] = off;
+    this.ids[slot] = id;
+    if (++this.count * 2 > this.keys.length) this.grow();
     return id;
+  }
+
+  private grow(): void {
+    const { keys, ids } = this;
+    this.keys = new Uint32Array(keys.length * 2).fill(EMPTY);
+    this.ids = new Int32Array(keys.length * 2);
+    this.shift--;
+    const mask = this.keys.length - 1;
+    for (let i = 0; i < keys.length; i++) {
+      const off = keys[i]!;
+      if (off === EMPTY) continue;
+      let slot = Math.imul(off, 0x9e3779b1) >>> this.shift;
+      while (this.keys[slot] !== EMPTY) slot = (slot + 1) & mask;
+      this.keys[slot] = off;
+      this.ids[slot] = ids[i]!;
+    }
   }
 }
 
