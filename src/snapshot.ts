@@ -10,6 +10,7 @@ import type { ZoneSpec } from './config/zone-file.js';
 import { GeoTables, overlayInputs } from './gslb/compile.js';
 import { bundledDatabasePath, databaseStamp, type GeoDatabase, GeoLocator, openDatabase } from './gslb/geo.js';
 import type { GeoContext } from './gslb/locate.js';
+import { newPoolMemos } from './gslb/memo.js';
 import { TreeError } from './gslb/mmdb-tree.js';
 import type { Pool } from './gslb/pool.js';
 import { prepareZone, type ServedZone } from './served-zone.js';
@@ -237,6 +238,8 @@ function loadGeo(
   const build = (db: GeoDatabase | null) => {
     const geo = geoContext(cfg, db);
     if (compile) geo.tables.prepare(pools);
+    // another database: the kept pools' memos point at the old tables until asked again, let those go now
+    if (previous && db !== previous.db) for (const p of pools) p.memos = newPoolMemos();
     return geo;
   };
   try {
@@ -271,6 +274,8 @@ export function withCurrentDatabase(cfg: ServerConfig, s: Snapshot): { snapshot:
     const error = `${corrupt(db, e)}${s.db ? ` (keeping the previous database ${displayPath(s.db.path)})` : ''}`;
     return { snapshot: error === s.dbError ? s : { ...s, dbError: error }, error, changed: false };
   }
+  // the pools' memos point at the old tables until asked again: let those go now
+  for (const p of poolsOf(s.zones)) p.memos = newPoolMemos();
   return { snapshot: { ...s, db, dbError: null, geo, generation: s.generation + 1 }, error: null, changed: true };
 }
 
