@@ -265,7 +265,8 @@ async function askServer(config: ServerConfig, req: ExplainRequest): Promise<Exp
 }
 
 function explainOffline(config: ServerConfig, req: ExplainRequest): ExplainResult | { error: string } {
-  const report = loadSnapshot(config, new SerialStore(config.stateDir, false), null);
+  // the decision tables of the pools asked only (compiled on first use)
+  const report = loadSnapshot(config, new SerialStore(config.stateDir, false), null, { compile: false });
   for (const m of report.messages.filter((x) => x.level === 'error')) process.stderr.write(`${m.text}\n`);
   // configured states: probed targets as a fresh start sees them (up, or down with `initial: down`)
   const health = new HealthTable();

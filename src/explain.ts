@@ -23,7 +23,7 @@ export interface ExplainRequest {
   subnet?: string;
 }
 
-export interface ExplainClient extends Omit<Location, 'id'> {
+export interface ExplainClient extends Location {
   /** The address that was looked up (after unwrapping an embedded IPv4 address). */
   address: string;
   via: 'ecs' | 'source';
@@ -91,7 +91,7 @@ export function explain(
     health: healthSource,
     client: located
       ? {
-          ...withoutId(located.loc),
+          ...located.loc,
           address: bytesToIp(embeddedIPv4(located.bytes)?.v4 ?? located.bytes),
           via: located.via,
           ecsIgnored: located.ecsIgnored ?? null,
@@ -109,11 +109,6 @@ export function explain(
       zone: ans.zone,
     },
   };
-}
-
-function withoutId(loc: Location): Omit<Location, 'id'> {
-  const { id: _id, ...rest } = loc;
-  return rest;
 }
 
 const km = (d: number | null) => (d === null ? '—' : `${Math.round(d).toLocaleString('en-US')} km`);

@@ -7,8 +7,12 @@ import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
 import type { ZoneSpec } from './config/zone-file.js';
+import { GeoTables, overlayInputs } from './gslb/compile.js';
 import { bundledDatabasePath, databaseStamp, type GeoDatabase, GeoLocator, openDatabase } from './gslb/geo.js';
 import type { GeoContext } from './gslb/locate.js';
+import { newPoolMemos } from './gslb/memo.js';
+import { TreeError } from './gslb/mmdb-tree.js';
+import type { Pool } from './gslb/pool.js';
 import { prepareZone, type ServedZone } from './served-zone.js';
 
 export interface ZoneFileState {
@@ -56,13 +60,14 @@ export interface LoadReport {
 
 /**
  * Loads every zone file of `cfg`. With `previous`, a file that fails keeps its previous zone serving,
- * and a zone whose content did not change keeps its prepared version.
+ * and a zone whose content did not change keeps its prepared version. The GeoIP decision tables of every pool
+ * are compiled (`compile: false`: each when first used, for a one-off lookup such as `explain`).
  */
 export function loadSnapshot(
   cfg: ServerConfig,
   serials: SerialStore,
   previous: Snapshot | null,
-  opts: { settleMs?: number } = {},
+  opts: { settleMs?: number; compile?: boolean } = {},
 ): LoadReport {
   const messages: LoadReport['messages'] = [];
   const files = new Map<string, ZoneFileState>();
@@ -170,9 +175,15 @@ export function loadSnapshot(
   // fresh zones first: a kept old version never shadows a zone that now loads from another file
   const states = [...files.values()].sort((a, b) => Number(a.errors.length > 0) - Number(b.errors.length > 0));
   for (const st of states) if (st.zone && !zones.has(st.zone.origin)) zones.set(st.zone.origin, st.zone);
-  const { db, dbError } = loadDatabase(cfg, previous);
+  const { db, dbError, geo } = loadGeo(cfg, zones, previous, opts.compile ?? true);
   if (dbError) messages.push({ level: 'error', text: dbError, file: cfg.geoip.database ?? 'bundled' });
-  const geo = geoContext(cfg, db);
+  const { keys } = geo.tables.stats;
+  if (keys > MANY_TABLES)
+    messages.push({
+      level: 'warn',
+      text: `${keys} GeoIP decision tables: one per distinct set of pool regions (policy, regions, their order and map); pools sharing regions share one`,
+      file: cfg.zonesDir,
+    });
   return {
     snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 },
     messages,
@@ -208,19 +219,79 @@ export function loadDatabase(cfg: ServerConfig, previous: Snapshot | null): { db
   }
 }
 
+/** Above this many decision tables a load warns: each holds the whole database's blocks. */
+const MANY_TABLES = 64;
+
+const poolsOf = (zones: Map<string, ServedZone>): Pool[] => [...zones.values()].flatMap((z) => z.pools);
+
+const corrupt = (db: GeoDatabase, e: TreeError) => `GeoIP database ${displayPath(db.path)}: corrupt MaxMind DB: ${e.message}`;
+
 /**
- * `s` with the GeoIP database on disk now (`changed`: another one is in use). One that fails to open keeps
- * the old one: `error` says why, and so does /status.
+ * The GeoIP database (loadDatabase) and its decision tables for the pools of `zones`, compiled now (or with
+ * `compile` false, each on first use), taking the tables of unchanged keys as they are. A database whose search
+ * tree cannot be compiled is refused like one that does not open: the previous one stays, or at startup the
+ * bundled one stands in.
+ */
+function loadGeo(
+  cfg: ServerConfig,
+  zones: Map<string, ServedZone>,
+  previous: Snapshot | null,
+  compile: boolean,
+): { db: GeoDatabase | null; dbError: string | null; geo: GeoContext } {
+  const loaded = loadDatabase(cfg, previous);
+  const pools = poolsOf(zones);
+  const build = (db: GeoDatabase | null) => {
+    const geo = geoContext(cfg, db);
+    if (compile) geo.tables.prepare(pools);
+    // another database: the kept pools' memos point at the old tables until asked again, let those go now
+    if (previous && db !== previous.db) for (const p of pools) p.memos = newPoolMemos();
+    return geo;
+  };
+  try {
+    return { ...loaded, geo: build(loaded.db) };
+  } catch (e) {
+    if (!(e instanceof TreeError) || !loaded.db) throw e;
+    const msg = corrupt(loaded.db, e);
+    const prev = previous?.db;
+    if (prev && prev !== loaded.db)
+      return { db: prev, dbError: `${msg} (keeping the previous database ${displayPath(prev.path)})`, geo: build(prev) };
+    if (cfg.geoip.database && loaded.db.path !== bundledDatabasePath()) {
+      const bundled = openDatabase(bundledDatabasePath());
+      return { db: bundled, dbError: `${msg} (using the bundled country database until it opens)`, geo: build(bundled) };
+    }
+    return { db: null, dbError: msg, geo: build(null) };
+  }
+}
+
+/**
+ * `s` with the GeoIP database on disk now (`changed`: another one is in use), its decision tables compiled for
+ * the pools of `s`. One that fails to open or to compile keeps the old one: `error` says why, and so does /status.
  */
 export function withCurrentDatabase(cfg: ServerConfig, s: Snapshot): { snapshot: Snapshot; error: string | null; changed: boolean } {
   const { db, dbError } = loadDatabase(cfg, s);
   if (dbError) return { snapshot: dbError === s.dbError ? s : { ...s, dbError }, error: dbError, changed: false };
   if (db === s.db) return { snapshot: s, error: null, changed: false };
-  return { snapshot: { ...s, db, dbError: null, geo: geoContext(cfg, db), generation: s.generation + 1 }, error: null, changed: true };
+  const geo = geoContext(cfg, db);
+  try {
+    geo.tables.prepare(poolsOf(s.zones));
+  } catch (e) {
+    if (!(e instanceof TreeError) || !db) throw e;
+    const error = `${corrupt(db, e)}${s.db ? ` (keeping the previous database ${displayPath(s.db.path)})` : ''}`;
+    return { snapshot: error === s.dbError ? s : { ...s, dbError: error }, error, changed: false };
+  }
+  // the pools' memos point at the old tables until asked again: let those go now
+  for (const p of poolsOf(s.zones)) p.memos = newPoolMemos();
+  return { snapshot: { ...s, db, dbError: null, geo, generation: s.generation + 1 }, error: null, changed: true };
 }
 
+/** Where clients are: the locator and the decision tables (compiled per key on first use, or by prepare). */
 export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContext {
-  return { geo: new GeoLocator(cfg.geoip.networks, db, (r) => cfg.regions.get(r)?.location), useEcs: cfg.geoip.ecs };
+  const point = (r: string) => cfg.regions.get(r)?.location;
+  return {
+    geo: new GeoLocator(cfg.geoip.networks, db, point),
+    useEcs: cfg.geoip.ecs,
+    tables: new GeoTables(db?.bytes ?? null, overlayInputs(cfg.geoip.networks, point)),
+  };
 }
 
 /**

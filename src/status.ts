@@ -108,6 +108,7 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState
       error: s.dbError,
       overlayNetworks: s.config.geoip.networks.length,
       ecs: s.config.geoip.ecs,
+      decisionTables: s.geo.tables.stats,
     },
     prober: { targets: prober.size, panic: prober.inPanic },
   };

@@ -12,6 +12,12 @@ export interface WriteOptions {
   description?: string;
   languages?: string[];
   buildEpoch?: number;
+  /** Record size in bits (default: the smallest that holds the tree). */
+  recordSize?: 24 | 28 | 32;
+  /** 4: an IPv4-only tree (IPv4 networks only); default 6, IPv4 networks at ::/96. */
+  ipVersion?: 4 | 6;
+  /** Point ::ffff:0:0/96, 2001::/32 and 2002::/16 at the IPv4 subtree, as MaxMind's databases do. */
+  aliases?: boolean;
 }
 
 /** Encodes one value (MaxMind DB data field). */

@@ -130,19 +130,39 @@ const bit = (bytes, i) => (bytes[i >> 3] >> (7 - (i & 7))) & 1;
 
 // ---- the writer ---------------------------------------------------------------------------------
 
+// the IPv6 networks MaxMind's own writer points at the IPv4 subtree (IPv4-mapped, Teredo, 6to4)
+const ALIASES = [
+  { bytes: Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0]), prefix: 96 },
+  { bytes: Buffer.from([0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), prefix: 32 },
+  { bytes: Buffer.from([0x20, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), prefix: 16 },
+];
+
 /**
  * Builds a MaxMind DB. `networks`: [{ network: 'addr/len', data: Value }]; a more specific network wins
- * over a less specific one that contains it, whatever the order given.
+ * over a less specific one that contains it, whatever the order given. Options for other shapes of tree:
+ * `recordSize` (24, 28 or 32 bits, when the tree fits; default the smallest that fits), `ipVersion: 4` (an
+ * IPv4-only tree: IPv4 networks only), `aliases` (as MaxMind's databases: ::ffff:0:0/96, 2001::/32 and
+ * 2002::/16 point at the IPv4 subtree, one node reached by several paths).
  * @param {{ network: string, data: Value }[]} networks
- * @param {{ databaseType?: string, description?: string, languages?: string[], buildEpoch?: number }} [opts]
+ * @param {{ databaseType?: string, description?: string, languages?: string[], buildEpoch?: number, recordSize?: 24 | 28 | 32, ipVersion?: 4 | 6, aliases?: boolean }} [opts]
  * @returns {Buffer}
  */
 export function writeMmdb(networks, opts = {}) {
+  const v4only = opts.ipVersion === 4;
   // tree: a node is [left, right]; a child is a node, {data: index}, or null (no data)
   const root = [null, null];
   const values = [];
   const valueIndex = new Map();
   const parsed = networks.map((n) => ({ ...parseNetwork(n.network), data: n.data, text: n.network })).sort((a, b) => a.prefix - b.prefix);
+  if (v4only) {
+    for (const n of parsed) {
+      if (n.prefix < 96 || !n.bytes.subarray(0, 12).equals(Buffer.alloc(12)))
+        throw new Error(`${n.text}: an IPv4-only tree holds IPv4 networks only`);
+      // the IPv4 tree starts at the root: drop the 96 bits of ::/96
+      n.bytes = Buffer.concat([n.bytes.subarray(12), Buffer.alloc(12)]);
+      n.prefix -= 96;
+    }
+  }
   for (const n of parsed) {
     const key = JSON.stringify(n.data);
     if (!valueIndex.has(key)) {
@@ -165,15 +185,35 @@ export function writeMmdb(networks, opts = {}) {
     node[bit(n.bytes, n.prefix - 1)] = leaf;
   }
 
-  // number the nodes breadth-first
+  if (opts.aliases && !v4only) {
+    // the node (or leaf) at ::/96, reached again from each alias network
+    let v4 = root;
+    for (let i = 0; i < 96 && Array.isArray(v4); i++) v4 = v4[0];
+    for (const a of ALIASES) {
+      let node = root;
+      for (let i = 0; i < a.prefix - 1; i++) {
+        const b = bit(a.bytes, i);
+        if (!Array.isArray(node[b])) node[b] = [node[b], node[b]];
+        node = node[b];
+      }
+      node[bit(a.bytes, a.prefix - 1)] = v4;
+    }
+  }
+
+  // number the nodes breadth-first (a node reached by several paths once)
   const nodes = [];
   const ids = new Map();
   const queue = [root];
+  ids.set(root, 0);
   while (queue.length) {
     const n = queue.shift();
-    ids.set(n, nodes.length);
     nodes.push(n);
-    for (const c of n) if (Array.isArray(c)) queue.push(c);
+    for (const c of n) {
+      if (Array.isArray(c) && !ids.has(c)) {
+        ids.set(c, ids.size);
+        queue.push(c);
+      }
+    }
   }
   const nodeCount = nodes.length;
 
@@ -187,7 +227,10 @@ export function writeMmdb(networks, opts = {}) {
   const dataSection = Buffer.concat(encoded);
   const recordValue = (c) => (c === null ? nodeCount : Array.isArray(c) ? ids.get(c) : nodeCount + 16 + offsets[c.data]);
   const maxRecord = nodeCount + 16 + dataSection.length;
-  const recordSize = maxRecord < 2 ** 24 ? 24 : maxRecord < 2 ** 28 ? 28 : 32;
+  const fits = maxRecord < 2 ** 24 ? 24 : maxRecord < 2 ** 28 ? 28 : 32;
+  const recordSize = opts.recordSize ?? fits;
+  if (![24, 28, 32].includes(recordSize) || recordSize < fits)
+    throw new Error(`records of ${recordSize} bits cannot hold this tree (${fits} needed)`);
   const nodeBytes = recordSize / 4;
   const tree = Buffer.alloc(nodeCount * nodeBytes);
   nodes.forEach((n, i) => {
@@ -213,7 +256,7 @@ export function writeMmdb(networks, opts = {}) {
     build_epoch: { type: 'uint64', value: opts.buildEpoch ?? Math.floor(Date.now() / 1000) },
     database_type: opts.databaseType ?? 'steerdns-geo',
     description: { en: opts.description ?? 'steerdns GeoIP database' },
-    ip_version: { type: 'uint16', value: 6 },
+    ip_version: { type: 'uint16', value: v4only ? 4 : 6 },
     languages: opts.languages ?? ['en'],
     node_count: { type: 'uint32', value: nodeCount },
     record_size: { type: 'uint16', value: recordSize },

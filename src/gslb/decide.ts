@@ -2,17 +2,19 @@
 // first region that qualifies → select targets → TTL and ECS scope. Pure: health, rotation state and the random
 // source come in through `GslbEnv`; `steerdns explain` passes a trace and prints what this same function
 // decided. poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call lookup() makes.
-import type { DynamicAnswer } from '../dns/dynamic.js';
+import type { DynamicAnswer, QueryClient } from '../dns/dynamic.js';
 import type { HealthView } from '../health/table.js';
 import { maskBytes } from '../net/cidr.js';
 import { embeddedIPv4 } from '../net/ranges.js';
-import { type ClientInfo, type ClientLocation, type GeoContext, locateClient, NOWHERE } from './locate.js';
-import { anywhereMemo, orderMemo } from './memo.js';
-import type { RegionOrder } from './order.js';
+import { sourceBytes } from '../net/source.js';
+import { type ClientInfo, type GeoContext, locateClient, usableEcs } from './locate.js';
+import { anywhereMemo, type OrderMemo, orderMemo, tableOf } from './memo.js';
+import { mapEntry, type RegionOrder, regionOrder } from './order.js';
 import { makePlan, type Plan, policyReason } from './plan.js';
 import type { Pool, PoolRegion, Target } from './pool.js';
 import type { Rotation } from './rotation.js';
 import { rotate, selectTargets } from './select.js';
+import { ecsLookup, HIT, lookup } from './table.js';
 import type { PoolTrace, Reason } from './trace.js';
 
 export interface GslbEnv {
@@ -55,12 +57,20 @@ export function poolResolver(env: GslbEnv, geo: () => GeoContext): (pool: Pool, 
   return (pool, family, client) => decidePool(pool, family, client, geo(), env);
 }
 
-/** Pools whose answer cannot depend on where the client is: one region or failover order, not sticky. */
+/** Pools whose answer may depend on where the client is: an order that does (compiled table), or sticky. */
 function needsLocation(pool: Pool): boolean {
-  return pool.spec.select === 'sticky' || (pool.spec.policy !== 'failover' && pool.regions.length > 1);
+  return pool.spec.select === 'sticky' || pool.dependsOnClient;
 }
 
-const NOWHERE_CLIENT: ClientLocation = { loc: NOWHERE, via: 'source', bytes: Buffer.alloc(4) };
+type Ecs = NonNullable<QueryClient['ecs']>;
+
+/** The bytes of the address that placed the client (the ECS address padded with zeros), for sticky. */
+function placedBytes(client: QueryClient, ecs: Ecs | null): Buffer {
+  if (!ecs) return sourceBytes(client.address);
+  const bytes = Buffer.alloc(ecs.family === 1 ? 4 : 16);
+  ecs.address.copy(bytes);
+  return bytes;
+}
 
 function decide(
   pool: Pool,
@@ -72,14 +82,33 @@ function decide(
   depth: number,
 ): PoolDecision {
   const { health } = env;
-  // a failover or single-region pool answers every client alike: no need to place this one
-  const located = needsLocation(pool);
-  const cl = trace || located ? locateClient(client, ctx) : (client.located ?? NOWHERE_CLIENT);
-  const loc = located ? cl.loc : NOWHERE;
-  // region order and plans memoized per (location, pool): in a fixed-size table (memo.ts) or on the pool
-  const memo = located ? orderMemo(pool, loc) : anywhereMemo(pool);
-  const order = memo.order;
-  const t: PoolTrace | undefined = trace
+  const ecs = usableEcs(client, ctx);
+  // step 1 and 2: the client's block in the pool's compiled decision table gives the region order and, with ECS,
+  // the scope (docs/dns-behaviour.md#step-7-ecs-scope): one walk. Orders and plans are memoized on the pool.
+  let memo: OrderMemo;
+  let scope = 0;
+  if (pool.dependsOnClient) {
+    const table = tableOf(pool, ctx.tables);
+    if (ecs) {
+      ecsLookup(table, ecs.address, ecs.family === 1, ecs.sourcePrefix);
+      scope = HIT.scope;
+    } else {
+      const bytes = sourceBytes(client.address);
+      lookup(table, bytes, bytes.length === 4);
+    }
+    memo = orderMemo(pool, HIT.order);
+  } else memo = anywhereMemo(pool);
+  const sticky = pool.spec.select === 'sticky';
+  if (sticky && ecs) scope = Math.max(scope, stickyScope(ecs));
+  let order = memo.order;
+  // explain: where the locator places the client, and the distances to the regions in the order decided
+  const cl = trace ? locateClient(client, ctx) : undefined;
+  if (cl) {
+    const indices = order.ranked.map((r) => pool.regions.indexOf(r.region));
+    const mapKey = pool.spec.policy === 'map' ? mapEntry(pool, cl.loc).key : null;
+    order = regionOrder(pool, { indices, mapKey }, needsLocation(pool) ? cl.loc : null);
+  }
+  const t: PoolTrace | undefined = cl
     ? {
         pool: pool.name,
         family,
@@ -109,11 +138,11 @@ function decide(
     dependsOnClient = true,
   ): PoolDecision => {
     const ttl = halved ? Math.max(1, Math.floor(pool.ttl / 2)) : pool.ttl;
-    const scope = dependsOnClient ? scopeFor(pool, cl, order) : 0;
+    const s = dependsOnClient ? scope : 0;
     const rdata: Buffer[] = new Array(targets.length);
     for (let i = 0; i < targets.length; i++) rdata[i] = targets[i]!.rdata;
-    if (t) Object.assign(t, { chosen: region, reason, answer: targets.map((x) => x.address), ttl, halved, scope });
-    return { kind, rdata, ttl, scope, region, reason, failOpen };
+    if (t) Object.assign(t, { chosen: region, reason, answer: targets.map((x) => x.address), ttl, halved, scope: s });
+    return { kind, rdata, ttl, scope: s, region, reason, failOpen };
   };
 
   // step 7: no target of this family anywhere
@@ -157,7 +186,7 @@ function decide(
       targets: candidates,
       position,
       random: env.random,
-      clientBlock: clientBlock(cl.bytes),
+      clientBlock: clientBlock(cl ? cl.bytes : placedBytes(client, ecs)),
       rttMs: (x) => health.rttMs(x.healthKey),
     });
     chosen = pool.spec.answers > 0 ? ordered.slice(0, pool.spec.answers) : ordered;
@@ -213,20 +242,17 @@ function allDown(
 }
 
 /**
- * ECS scope: the block the client was placed by when the answer depends on the client — an unlocated one at
- * least as long as the source prefix —, widened to /24 (/56) for sticky
- * (docs/dns-behaviour.md#step-7-ecs-scope).
+ * The sticky block of an ECS client (docs/dns-behaviour.md#step-7-ecs-scope): /24 (/56), or for an IPv4 address
+ * inside IPv6 the bits of that IPv4 /24 (Teredo: all). The address may stop after its source prefix's bytes.
  */
-function scopeFor(pool: Pool, cl: ClientLocation, order: RegionOrder): number {
-  if (cl.via !== 'ecs') return 0;
-  const sticky = pool.spec.select === 'sticky';
-  if (!order.clientDependent && !sticky) return 0;
-  const v4 = cl.bytes.length === 4;
-  let scope = order.clientDependent ? Math.max(cl.loc.prefix, cl.minScope ?? 0) : 0;
-  if (sticky) {
-    // the sticky block: /24 (/56), or for an IPv4 inside IPv6 the bits of that IPv4 /24 (Teredo: all)
-    const e = v4 ? null : embeddedIPv4(cl.bytes);
-    scope = Math.max(scope, v4 ? 24 : !e ? 56 : e.offsetBits < 0 ? 128 : e.offsetBits + 24);
-  }
-  return Math.min(scope, v4 ? 32 : 128);
+function stickyScope(ecs: Ecs): number {
+  if (ecs.family === 1) return 24;
+  const b = ecs.address;
+  const at = (i: number) => (i < b.length ? b[i]! : 0);
+  let zero10 = true;
+  for (let i = 0; i < 10; i++) if (at(i) !== 0) zero10 = false;
+  if (zero10 && at(10) === 0xff && at(11) === 0xff) return 96 + 24;
+  if (at(0) === 0x20 && at(1) === 0x02) return 16 + 24;
+  if (at(0) === 0x20 && at(1) === 0x01 && at(2) === 0 && at(3) === 0) return 128;
+  return 56;
 }

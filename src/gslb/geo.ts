@@ -2,8 +2,9 @@
 // (longest prefix wins), then the GeoIP database (MaxMind GeoIP2/GeoLite2 City or Country schema, or the flat
 // schema of the @ip-location-db packages). A country-only record is placed at the country's population centre
 // (generated at build time from GeoNames, tools/country-points.mjs) and marked coarse. IPv4-mapped, 6to4
-// and Teredo IPv6 addresses are looked up by their embedded IPv4 address. Locations are cached per /24 (/56).
-// Opening the database file is here too; its structural check is gslb/mmdb-check.ts's.
+// and Teredo IPv6 addresses are looked up by their embedded IPv4 address. Answers come from the compiled
+// decision tables (compile.ts, table.ts); the locator shows where a client is (explain) and is their tests'
+// reference. Opening the database file is here too; its structural check is gslb/mmdb-check.ts's.
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Reader } from 'maxmind';
@@ -17,7 +18,8 @@ import { layoutError, metadataStart } from './mmdb-check.js';
 
 export type LocationSource = 'overlay' | 'database' | 'coarse' | 'unknown';
 
-export interface Location {
+/** Where a client is, as far as ordering regions goes (order.ts reads nothing else). */
+export interface Place {
   source: LocationSource;
   /** Overlay pin to a region. */
   region?: string;
@@ -26,20 +28,17 @@ export interface Location {
   country?: string;
   continent?: string;
   subdivision?: string;
+}
+
+export interface Location extends Place {
   /** The block that decided (overlay network or database network), "addr/len". */
   network: string | null;
   /**
-   * Prefix length (in the family of the address asked) of the largest block around the address that gets
-   * this same location, shortened for overlay networks nested inside it — the ECS scope basis.
+   * Prefix length (in the family of the address asked) of the block the database (or overlay) answered with
+   * this location, lengthened to the longest overlay network nested inside it.
    */
   prefix: number;
-  /** Set when the location is cached for its whole /24 (/56): results may then be memoized on it. */
-  shared?: boolean;
-  /** A shared location's identity (never reused): the key of per-pool results memoized for it (memo.ts). */
-  id?: number;
 }
-
-let nextLocationId = 1;
 
 interface CountryPoint {
   continent?: string;
@@ -56,7 +55,7 @@ export function countryPoint(code: string): CountryPoint | undefined {
 
 // ---- database records ---------------------------------------------------------------------------
 
-interface GeoFields {
+export interface GeoFields {
   lat?: number;
   lon?: number;
   country?: string;
@@ -84,10 +83,40 @@ export function readRecord(r: Rec): GeoFields {
   return out;
 }
 
+/** Where a database record places a client: at its coordinates, else at its country's point (coarse), else nowhere. */
+export function recordPlace(f: GeoFields): Place {
+  const c = f.country ? countryPoint(f.country) : undefined;
+  const base = { country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
+  if (f.lat !== undefined && f.lon !== undefined) return { source: 'database', lat: f.lat, lon: f.lon, ...base };
+  if (c?.lat !== undefined && c.lon !== undefined) return { source: 'coarse', lat: c.lat, lon: c.lon, ...base };
+  // a continent alone is no position (neither coordinates nor country = unknown:
+  // docs/dns-behaviour.md#step-1-locate-the-client)
+  return { source: 'unknown', ...base };
+}
+
+/**
+ * Where an overlay network places a client: pinned to a region (at the region's point), at a location, or at
+ * a country's point (like a country-only record).
+ */
+export function overlayPlace(o: GeoOverlay, regionPoint: (region: string) => [number, number] | undefined): Place {
+  const pinned = o.region ? regionPoint(o.region) : undefined;
+  const c = o.country ? countryPoint(o.country) : undefined;
+  return {
+    source: 'overlay',
+    region: o.region,
+    lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat,
+    lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
+    country: o.country,
+    continent: o.continent ?? c?.continent,
+  };
+}
+
 // ---- the locator --------------------------------------------------------------------------------
 
 export interface GeoDatabase {
   path: string;
+  /** The file's bytes: the decision tables are compiled from them (compile.ts). */
+  bytes: Buffer;
   reader: Reader<Rec>;
   description: string;
   mtimeMs: number;
@@ -148,6 +177,7 @@ export function openDatabase(path: string): GeoDatabase {
   }
   return {
     path,
+    bytes: buf,
     reader,
     description: md.databaseType,
     mtimeMs: st.mtimeMs,
@@ -162,13 +192,9 @@ export function databaseStamp(path: string): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
-const CACHE_MAX = 65_536;
-
 export class GeoLocator {
   private readonly overlays4: GeoOverlay[];
   private readonly overlays6: GeoOverlay[];
-  private readonly cache4 = new Map<number, Location>();
-  private readonly cache6 = new Map<string, Location>();
 
   constructor(
     overlays: GeoOverlay[],
@@ -180,41 +206,15 @@ export class GeoLocator {
     this.overlays6 = overlays.filter((o) => o.network.family === 6).sort(byLength);
   }
 
-  /**
-   * Locates an address (4 or 16 bytes). Cached per /24 (/56) when the whole block shares the answer; a
-   * cached Location is returned as is (the same object for every address of the block).
-   */
+  /** Locates an address (4 or 16 bytes). */
   locate(addr: Uint8Array): Location {
     const e = embeddedIPv4(addr);
     if (e) {
-      const inner = this.locate(e.v4);
+      const inner = this.lookup(e.v4);
       // the embedded block, expressed as a prefix of the IPv6 address asked
-      return { ...inner, shared: false, id: undefined, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
+      return { ...inner, prefix: e.offsetBits < 0 ? 128 : Math.min(128, e.offsetBits + inner.prefix) };
     }
-    if (addr.length === 4) {
-      const key = (addr[0]! << 16) | (addr[1]! << 8) | addr[2]!;
-      const hit = this.cache4.get(key);
-      if (hit) return hit;
-      const loc = this.lookup(addr);
-      if (loc.prefix <= 24) {
-        if (this.cache4.size >= CACHE_MAX) this.cache4.clear();
-        loc.shared = true;
-        loc.id = nextLocationId++;
-        this.cache4.set(key, loc);
-      }
-      return loc;
-    }
-    const key = Buffer.from(addr.buffer, addr.byteOffset, 7).toString('latin1');
-    const hit = this.cache6.get(key);
-    if (hit) return hit;
-    const loc = this.lookup(addr);
-    if (loc.prefix <= 56) {
-      if (this.cache6.size >= CACHE_MAX) this.cache6.clear();
-      loc.shared = true;
-      loc.id = nextLocationId++;
-      this.cache6.set(key, loc);
-    }
-    return loc;
+    return this.lookup(addr);
   }
 
   /**
@@ -241,21 +241,8 @@ export class GeoLocator {
   private lookup(addr: Uint8Array): Location {
     const overlays = addr.length === 4 ? this.overlays4 : this.overlays6;
     const o = overlays.find((x) => inNetwork(x.network, addr));
-    if (o) {
-      const pinned = o.region ? this.regionPoint(o.region) : undefined;
-      const c = o.country ? countryPoint(o.country) : undefined;
-      return {
-        source: 'overlay',
-        region: o.region,
-        network: o.network.text,
-        prefix: this.nestedPrefix(overlays, addr, o.network.prefix),
-        // an overlay with only a country is placed at the country point, like a country-only record
-        lat: o.location?.[0] ?? pinned?.[0] ?? c?.lat,
-        lon: o.location?.[1] ?? pinned?.[1] ?? c?.lon,
-        country: o.country,
-        continent: o.continent ?? c?.continent,
-      };
-    }
+    if (o)
+      return { ...overlayPlace(o, this.regionPoint), network: o.network.text, prefix: this.nestedPrefix(overlays, addr, o.network.prefix) };
     if (!this.db) return { source: 'unknown', network: null, prefix: this.nestedPrefix(overlays, addr, 0) };
     // an IPv4-only database knows nothing of IPv6 (its reader would walk the IPv4 tree with IPv6 bits)
     if (this.db.ipVersion === 4 && addr.length === 16)
@@ -271,14 +258,7 @@ export class GeoLocator {
     const prefix = this.nestedPrefix(overlays, addr, dbPrefix);
     const network = `${bytesToIp(maskBytes(addr, dbPrefix))}/${dbPrefix}`;
     if (!rec) return { source: 'unknown', network, prefix };
-    const f = readRecord(rec);
-    const c = f.country ? countryPoint(f.country) : undefined;
-    const base = { network, prefix, country: f.country, continent: f.continent ?? c?.continent, subdivision: f.subdivision };
-    if (f.lat !== undefined && f.lon !== undefined) return { source: 'database', lat: f.lat, lon: f.lon, ...base };
-    if (c?.lat !== undefined && c.lon !== undefined) return { source: 'coarse', lat: c.lat, lon: c.lon, ...base };
-    // a continent alone is no position (neither coordinates nor country = unknown:
-    // docs/dns-behaviour.md#step-1-locate-the-client)
-    return { source: 'unknown', ...base };
+    return { ...recordPlace(readRecord(rec)), network, prefix };
   }
 
   /**

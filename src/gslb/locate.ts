@@ -1,9 +1,11 @@
 // Placing the client of a query (docs/dns-behaviour.md#step-1-locate-the-client): the ECS address when present
-// and enabled, else the packet's source address, looked up by the GeoIP locator. Done at most once per query:
-// the result is kept on the query's client object, so every pool (and a CNAME chain's next one) reuses it.
+// and enabled, else the packet's source address. A pool decision looks that address up in its compiled
+// decision table (table.ts); `explain` also places the client with the GeoIP locator (locateClient), once per
+// query, kept on the query's client object, to show where it is.
 import type { QueryClient } from '../dns/dynamic.js';
 import { isPrivate } from '../net/ranges.js';
 import { sourceBytes } from '../net/source.js';
+import type { GeoTables } from './compile.js';
 import type { GeoLocator, Location } from './geo.js';
 
 /** dns/'s client of a query, with where it was placed (set on first use within one query). */
@@ -29,9 +31,12 @@ export interface ClientLocation {
 }
 
 export interface GeoContext {
+  /** The locator (explain shows where a client is, and it is the reference of the compiled tables' tests). */
   geo: GeoLocator;
   /** `geoip.ecs`: use EDNS Client Subnet when present. */
   useEcs: boolean;
+  /** The decision tables of the database and overlays, by ordering key. */
+  tables: GeoTables;
 }
 
 /** Where a client is when nothing is known: regions in written order, the map's `default`. */
@@ -40,13 +45,19 @@ export const NOWHERE: Location = { source: 'unknown', network: null, prefix: 0 }
 /** Why a query's ECS option was not used when `geoip.ecs` is false (the server does not echo it either). */
 export const ECS_OFF = 'geoip.ecs is off';
 
+/** The Client Subnet that places the client, or null when its source address does (no ECS, off, or opted out). */
+export function usableEcs(client: QueryClient, ctx: GeoContext): QueryClient['ecs'] {
+  const ecs = client.ecs;
+  return ecs && ctx.useEcs && ecs.sourcePrefix > 0 ? ecs : null;
+}
+
 /**
  * Places the client: the ECS address when present and enabled, else the source address. An ECS address
  * decides even when nothing locates it (private and not in `geoip.networks`, or unknown to the database):
  * the client is then unknown — regions in written order, the map's `default` — and never placed where its
  * resolver is, since the answer is cached for the client's block (RFC 7871 §7.3.1), not for the resolver.
  */
-export function locateClient(client: ClientInfo, ctx: GeoContext): ClientLocation {
+export function locateClient(client: ClientInfo, ctx: Pick<GeoContext, 'geo' | 'useEcs'>): ClientLocation {
   if (client.located) return client.located;
   let ignored: string | undefined;
   const ecs = client.ecs;

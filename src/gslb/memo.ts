@@ -1,14 +1,16 @@
-// Results that depend only on (client location, pool) — the region order and the plans made from it —
-// memoized in one fixed-size table, so memory does not grow with cached client blocks × pools (spoofed ECS
-// across many pool names). Entries are keyed by numbers, never by the objects: a pool replaced by a reload
-// holds no entry that keeps it alive; its slots are just never hit again and get overwritten.
-import type { Location } from './geo.js';
+// Results that depend only on (pool, region order) — the region order with the pool's regions, and the plans
+// made from it — memoized on the pool itself: per order of its compiled decision table (compile.ts), or once
+// for a pool whose order does not depend on the client. Bounded by the table's distinct orders, never by the
+// clients asked; kept with the pool, so a pool replaced by a reload takes its memos with it.
+
+import type { GeoTables } from './compile.js';
 import { NOWHERE } from './locate.js';
-import { computeOrder, type RegionOrder } from './order.js';
+import { computeOrder, type RegionOrder, regionOrder } from './order.js';
 import type { Plan } from './plan.js';
 import type { Pool } from './pool.js';
+import type { DecisionTable } from './table.js';
 
-/** What is memoized per (location, pool): the region order, and the plan per family made from it. */
+/** What is memoized per (pool, order): the region order, and the plan per family made from it. */
 export interface OrderMemo {
   order: RegionOrder;
   /** Made on first use; a plan is good while the health table stays at the version it records. */
@@ -16,66 +18,50 @@ export interface OrderMemo {
   plan6: Plan | undefined;
 }
 
-/** Slots of the table: a bound on memory (a few hundred bytes each), not on correctness — a miss recomputes. */
-export const MEMO_SLOTS = 1 << 14;
+/** A pool's memos: its table in the tables last asked, by order number of that table, and the one of a client
+ *  placed nowhere. */
+export interface PoolMemos {
+  tables: GeoTables | null;
+  table: DecisionTable | null;
+  byOrder: (OrderMemo | undefined)[];
+  anywhere: OrderMemo | undefined;
+}
 
-const locKeys = new Float64Array(MEMO_SLOTS);
-const poolKeys = new Float64Array(MEMO_SLOTS); // 0: empty slot
-const values: (OrderMemo | undefined)[] = new Array<OrderMemo | undefined>(MEMO_SLOTS).fill(undefined);
+export function newPoolMemos(): PoolMemos {
+  return { tables: null, table: null, byOrder: [], anywhere: undefined };
+}
 
-let nextPoolId = 1;
-const poolIds = new WeakMap<Pool, number>();
-
-function poolId(pool: Pool): number {
-  let id = poolIds.get(pool);
-  if (id === undefined) {
-    id = nextPoolId++;
-    poolIds.set(pool, id);
+/** The decision table of a pool in `tables` (kept on the pool: no lookup by key per query). */
+export function tableOf(pool: Pool, tables: GeoTables): DecisionTable {
+  const m = pool.memos;
+  if (m.tables !== tables) {
+    const t = tables.get(pool);
+    m.tables = tables;
+    if (t !== m.table) {
+      m.table = t;
+      m.byOrder = [];
+    }
   }
-  return id;
+  return m.table!;
 }
 
-function makeMemo(pool: Pool, loc: Location): OrderMemo {
-  return { order: computeOrder(pool, loc), plan4: undefined, plan6: undefined };
-}
-
-/**
- * The memo of (`loc`, `pool`). Only a location with an id (cached per client block, see geo.ts) is kept in
- * the table: any other location gets a fresh memo that is not kept.
- */
-export function orderMemo(pool: Pool, loc: Location): OrderMemo {
-  const lid = loc.id;
-  if (lid === undefined) return makeMemo(pool, loc);
-  const pid = poolId(pool);
-  let h = Math.imul((lid | 0) ^ ((lid / 4294967296) | 0), 0x9e3779b1) ^ Math.imul(pid, 0x85ebca6b);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  const i = h & (MEMO_SLOTS - 1);
-  if (locKeys[i] === lid && poolKeys[i] === pid) return values[i]!;
-  const v = makeMemo(pool, loc);
-  locKeys[i] = lid;
-  poolKeys[i] = pid;
-  values[i] = v;
+/** The memo of order `id` of the pool's table (tableOf): the table's orders are indices into the pool's regions. */
+export function orderMemo(pool: Pool, id: number): OrderMemo {
+  const m = pool.memos;
+  let v = m.byOrder[id];
+  if (v === undefined) {
+    v = { order: regionOrder(pool, { indices: m.table!.orders[id]!, mapKey: null }, null), plan4: undefined, plan6: undefined };
+    m.byOrder[id] = v;
+  }
   return v;
 }
 
-/** The region order for a location (memoized for a shared one). */
-export function orderRegions(pool: Pool, loc: Location): RegionOrder {
-  return orderMemo(pool, loc).order;
-}
-
-const anywhereMemos = new WeakMap<Pool, OrderMemo>();
-
-/**
- * The memo of a pool whose answer does not depend on where the client is (its order for a client placed
- * nowhere): it lives and dies with the pool, never in the shared table.
- */
+/** The memo of a pool whose answer does not depend on where the client is (its order for a client placed nowhere). */
 export function anywhereMemo(pool: Pool): OrderMemo {
-  let v = anywhereMemos.get(pool);
+  let v = pool.memos.anywhere;
   if (v === undefined) {
-    v = makeMemo(pool, NOWHERE);
-    anywhereMemos.set(pool, v);
+    v = { order: computeOrder(pool, NOWHERE), plan4: undefined, plan6: undefined };
+    pool.memos.anywhere = v;
   }
   return v;
 }

@@ -5,6 +5,8 @@ import { type Diagnostic, displayPath } from '../config/source.js';
 import type { CheckSpec, PoolSpec, ZoneSpec } from '../config/zone-file.js';
 import { relativeName } from '../dns/name.js';
 import { healthKey, tighterCheck } from '../health/probe-list.js';
+import { newPoolMemos, type PoolMemos } from './memo.js';
+import { dependsOnClient, keyText, type OrderingKey, orderingKey } from './order.js';
 
 export interface Target {
   address: string;
@@ -40,6 +42,13 @@ export interface Pool {
   has6: boolean;
   /** `all_down: { fallback: POOL }`, resolved among the zone's pools (zonePools). */
   fallback: Pool | null;
+  /** What the region order depends on (order.ts), and its identity: pools with one key share a decision table. */
+  key: OrderingKey;
+  keyText: string;
+  /** Whether the order depends on where the client is (then the pool answers from a compiled table). */
+  dependsOnClient: boolean;
+  /** Region orders and plans memoized for this pool (memo.ts). */
+  memos: PoolMemos;
 }
 
 /**
@@ -137,6 +146,7 @@ export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool
     };
   });
   const all = regions.flatMap((r) => r.targets);
+  const key = orderingKey({ spec, regions });
   return {
     name: spec.name,
     zone,
@@ -146,6 +156,10 @@ export function buildPool(spec: PoolSpec, zone: string, cfg: ServerConfig): Pool
     has4: all.some((t) => t.family === 4),
     has6: all.some((t) => t.family === 6),
     fallback: null,
+    key,
+    keyText: keyText(key),
+    dependsOnClient: dependsOnClient(key),
+    memos: newPoolMemos(),
   };
 }
 

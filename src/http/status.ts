@@ -39,7 +39,15 @@ export interface Status {
     check: string;
     regions: { name: string; location: [number, number]; state: string; healthy: number; total: number; targets: StatusTarget[] }[];
   }[];
-  geoip: { database: string | null; type: string | null; error: string | null; overlayNetworks: number; ecs: boolean };
+  geoip: {
+    database: string | null;
+    type: string | null;
+    error: string | null;
+    overlayNetworks: number;
+    ecs: boolean;
+    /** Compiled decision tables: one per distinct ordering key of the pools, and the bytes they hold. */
+    decisionTables: { keys: number; bytes: number };
+  };
   prober: { targets: number; panic: boolean };
 }
 

@@ -1,7 +1,7 @@
 // GSLB end to end (docs/dns-behaviour.md#pool-decisions): the real server, a GeoIP fixture built by the
 // project's own writer (`node tools/geodb-build.mjs`), and real `dig +subnet=`. Clients on three continents get
-// their nearest region, TTL is the pool's, the ECS scope is the fixture network's prefix (the overlay's when it
-// is longer), plain queries from 127.0.0.1 follow the overlay, A and AAAA come from one region; failover,
+// their nearest region, TTL is the pool's, the ECS scope is the block that gets one answer (the fixture network,
+// split around an overlay network nested inside it: docs/dns-behaviour.md#step-7-ecs-scope), plain queries from 127.0.0.1 follow the overlay, A and AAAA come from one region; failover,
 // family fallback, rotation and the pool metrics are checked through the same wire.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -198,13 +198,15 @@ const CLIENTS: { label: string; subnet: string; region: string; scope: number }[
   { label: 'Seattle (database /24)', subnet: '216.160.83.0/24', region: 'us-east', scope: 24 },
   { label: 'Amsterdam (database /21)', subnet: '193.0.2.0/24', region: 'eu-west', scope: 21 },
   { label: 'Manila (database /20)', subnet: '202.196.230.0/24', region: 'ap-south', scope: 20 },
-  { label: 'London, outside the nested overlay /26 (database /24)', subnet: '81.2.69.0/24', region: 'eu-west', scope: 26 },
-  { label: 'London, another /26 of the same /24', subnet: '81.2.69.64/26', region: 'eu-west', scope: 26 },
+  // the /24 split around its overlay 81.2.69.192/26: 81.2.69.0/25 holds none of it
+  { label: 'London, outside the nested overlay /26 (database /24)', subnet: '81.2.69.0/24', region: 'eu-west', scope: 25 },
+  { label: 'London, another /26 of the same /24', subnet: '81.2.69.64/26', region: 'eu-west', scope: 25 },
   { label: 'inside the overlay /26', subnet: '81.2.69.192/26', region: 'us-east', scope: 26 },
   { label: 'inside the overlay /26, a /32', subnet: '81.2.69.200/32', region: 'us-east', scope: 26 },
   { label: 'Seattle IPv6 (database /28)', subnet: '2600:1700:ab00::/48', region: 'us-east', scope: 28 },
   { label: 'Tokyo IPv6 (database /32)', subnet: '2001:218:1200::/48', region: 'ap-south', scope: 32 },
-  { label: 'London IPv6 outside the nested overlay /40 (database /32)', subnet: '2a02:c7f:aa00::/48', region: 'eu-west', scope: 40 },
+  // the /32 split around its overlay 2a02:c7f:bb00::/40: 2a02:c7f:a000::/36 holds none of it
+  { label: 'London IPv6 outside the nested overlay /40 (database /32)', subnet: '2a02:c7f:aa00::/48', region: 'eu-west', scope: 36 },
   { label: 'inside the IPv6 overlay /40', subnet: '2a02:c7f:bb12::/48', region: 'ap-south', scope: 40 },
   // 6to4 of 216.160.83.0: looked up by the embedded IPv4 (Seattle /24 → bits 16..40 of the IPv6 address)
   { label: '6to4 of the Seattle /24', subnet: '2002:d8a0:5300::/48', region: 'us-east', scope: 40 },
@@ -320,7 +322,7 @@ test('a region whose IPv6 targets are all down: AAAA is NODATA (not another regi
   t.is(aaaa.authority.length, 1, aaaa.text);
   t.is(aaaa.authority[0]!.type, 'SOA', aaaa.text);
   t.true(aaaa.authority[0]!.ttl <= TTL, aaaa.text); // negative TTL at a pool name at most the pool's ttl
-  t.is(aaaa.ecs?.scope, 26, aaaa.text);
+  t.is(aaaa.ecs?.scope, 25, aaaa.text);
 
   const a = await ask(s, 'app.example.test', 'A', london);
   t.is(regionOf(a), 'eu-west', a.text);

@@ -14,6 +14,7 @@ import { GeoLocator, openDatabase } from '../../src/gslb/geo.js';
 import { MAX_DATA_DEPTH } from '../../src/gslb/mmdb-check.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { ALL_UP } from '../../src/health/table.js';
+import { geoContext } from '../../src/snapshot.js';
 import { geoRecord } from '../../tools/geodb-build.mjs';
 import { encodeValue, type Value, writeMmdb } from '../../tools/mmdb-writer.mjs';
 import { BASE_CONFIG, dig, query, startServer, tempDir, udp } from '../helpers/server.js';
@@ -148,7 +149,8 @@ regions:
   eu-west: [198.51.100.1, 198.51.100.2, 198.51.100.3, 198.51.100.4]`,
     cfg,
   );
-  const ctx = { geo: new GeoLocator([], openDatabaseFrom(db({ '9.0.0.0/8': LONDON })), () => undefined), useEcs: true };
+  const ctx = geoContext(cfg, openDatabaseFrom(db({ '9.0.0.0/8': LONDON })));
+  t.true(ctx.useEcs);
   const env = { health: ALL_UP, rotation: new Rotation(), random: Math.random };
   const mapped = decidePool(pool, 4, client('192.0.2.1', '::ffff:9.1.0.0/120'), ctx, env);
   t.is(mapped.scope, 120);

@@ -157,6 +157,7 @@ export function memoryDatabase(buf: Buffer = fixtureMmdb()): GeoDatabase {
   const reader = new Reader<Record<string, unknown>>(buf);
   return {
     path: '(memory)',
+    bytes: buf,
     reader,
     description: reader.metadata.databaseType,
     mtimeMs: 0,

@@ -1,6 +1,7 @@
-// Memory of the answer path. Results that depend only on (client location, pool)
-// — the region order and the plan — are memoized in one fixed-size table (src/gslb/memo.ts), never on each
-// cached client block per pool, and never in a module-global map keyed by Pool objects:
+// Memory of the answer path. A client is placed by its block in the pool's compiled decision table
+// (src/gslb/table.ts), nothing is cached per client block, and results that depend only on (pool, region
+// order) — the order and the plan — are memoized on the pool per order of its table (src/gslb/memo.ts), never
+// in a module-global map keyed by Pool objects:
 // - spoofed ECS /24s across 50 pool names, through the running server, grow memory by a bounded amount;
 // - 1,000 reloads of failover and single-region pools, each queried: every old Pool is collected.
 // Serial tests (AVA runs them before the others): nothing else in this process allocates while they measure.
@@ -64,10 +65,10 @@ function randomBlocks(n: number, random: () => number): Buffer[] {
   return out;
 }
 
-// The stated bound: after a first round (V8's young generation reaches its working size, the memo table
-// fills), 400,000 more (block, pool) pairs grow RSS by less than this. Bounded state — the fixed memo table,
-// the GeoIP cache's at most 65,536 blocks per family — fits well under it; a memo per block × pool (before
-// the fix: about 120 MB more per 200,000 pairs) does not.
+// The stated bound: after a first round (V8's young generation reaches its working size, the pools' memos
+// fill), 400,000 more (block, pool) pairs grow RSS by less than this. Bounded state — a memo per pool and
+// order of its table, no cache per client block — fits well under it; a memo per block × pool (about 120 MB
+// more per 200,000 pairs) does not.
 const BOUND = 64 * 2 ** 20;
 
 test.serial('50 pools × random ECS /24s through the running server: memory grows by less than 64 MB', async (t) => {
@@ -98,7 +99,7 @@ test.serial('50 pools × random ECS /24s through the running server: memory grow
     };
     await gc();
     const rssStart = process.memoryUsage().rss;
-    // a first round grows what any busy server grows once (V8's young generation, the memo table, caches)
+    // a first round grows what any busy server grows once (V8's young generation, the pools' memos)
     t.is(round(), 4000 * POOLS);
     await gc();
     const heap0 = heap();

@@ -428,3 +428,29 @@ test('networks with host bits set, or a bad prefix, are refused (like steerdns.y
   }
   t.throws(() => writeMmdb([{ network: '1.2.3.0/24', data: { v: { type: 'uint16', value: 70000 } } }]), { message: /uint16 out of range/ });
 });
+
+test('other tree shapes: a chosen record size, an IPv4-only tree, and MaxMind-style aliases into the IPv4 subtree', (t) => {
+  const nets: { network: string; data: Value }[] = [
+    { network: '81.2.69.0/24', data: { a: 1 } },
+    { network: '2001:db8::/32', data: { b: 2 } },
+  ];
+  for (const recordSize of [24, 28, 32] as const) {
+    const r = new Reader(writeMmdb(nets, { recordSize }));
+    t.is(r.metadata.recordSize, recordSize);
+    t.deepEqual(r.getWithPrefixLength('81.2.69.7'), [{ a: 1 }, 24]);
+    t.deepEqual(r.getWithPrefixLength('2001:db8::1'), [{ b: 2 }, 32]);
+  }
+  const v4 = new Reader(writeMmdb(nets.slice(0, 1), { ipVersion: 4 }));
+  t.is(v4.metadata.ipVersion, 4);
+  t.deepEqual(v4.getWithPrefixLength('81.2.69.7'), [{ a: 1 }, 24]);
+  t.deepEqual(v4.getWithPrefixLength('81.2.70.7'), [null, 23]);
+  t.throws(() => writeMmdb(nets, { ipVersion: 4 }), { message: '2001:db8::/32: an IPv4-only tree holds IPv4 networks only' });
+  const aliased = new Reader(writeMmdb(nets, { aliases: true }));
+  // ::ffff:81.2.69.7, 6to4 2002:5102:4507:: and Teredo 2001:0:5102:4507:: all walk into the IPv4 subtree
+  t.deepEqual(aliased.getWithPrefixLength('::ffff:5102:4507'), [{ a: 1 }, 120]);
+  t.deepEqual(aliased.getWithPrefixLength('2002:5102:4507::'), [{ a: 1 }, 40]);
+  t.deepEqual(aliased.getWithPrefixLength('2001:0:5102:4507::'), [{ a: 1 }, 56]);
+  t.throws(() => writeMmdb([{ network: '10.0.0.0/8', data: 'x'.repeat(16_800_000) }], { recordSize: 24 }), {
+    message: 'records of 24 bits cannot hold this tree (28 needed)',
+  });
+});

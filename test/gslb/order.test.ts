@@ -4,8 +4,7 @@
 // `state: down|drain` from steerdns.yaml.
 import test from 'ava';
 import type { Location } from '../../src/gslb/geo.js';
-import { orderRegions } from '../../src/gslb/memo.js';
-import { haversineKm, mapEntry } from '../../src/gslb/order.js';
+import { dependsOnClient, haversineKm, mapEntry, orderIndices, computeOrder as orderRegions } from '../../src/gslb/order.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { CITY, geoFor, ip, poolOf, REGIONS, serverConfig } from './helpers.js';
 
@@ -287,4 +286,83 @@ map:
   );
   t.deepEqual(names(map, gb), ['us-east', 'eu-west']);
   t.deepEqual(names(map, UNKNOWN), []);
+});
+
+// ---- the ordering key: what the order depends on ------------------------------------------------------
+
+test('ordering key: pools differing only in targets, select, answers, min_healthy or ttl share one key', (t) => {
+  const a = poolOf(FIVE);
+  const b = poolOf(`check: { type: none }
+select: sticky
+answers: 1
+ttl: 60
+min_healthy: 2
+regions:
+  us-east: [192.0.2.11, 192.0.2.12]
+  eu-west: ["2001:db8::2"]
+  ap-south: [192.0.2.13]
+  ap-southeast: [192.0.2.14]
+  sa-east: [192.0.2.15]`);
+  t.is(a.keyText, b.keyText);
+  t.deepEqual(a.key, b.key);
+});
+
+test('ordering key: the policy, the written order of regions, their coordinates and states and the map make other keys', (t) => {
+  const base = poolOf(FIVE).keyText;
+  t.not(poolOf(`policy: failover\n${FIVE}`).keyText, base);
+  const reordered = poolOf(`check: { type: none }
+regions:
+  eu-west: [192.0.2.2]
+  us-east: [192.0.2.1]
+  ap-south: [192.0.2.3]
+  ap-southeast: [192.0.2.4]
+  sa-east: [192.0.2.5]`);
+  t.not(reordered.keyText, base);
+  const moved = serverConfig(`listen: ["127.0.0.1:5300"]\n${REGIONS.replace('[53.3, -6.3]', '[51.5, -0.1]')}`);
+  t.not(poolOf(FIVE, moved).keyText, base);
+  const drained = serverConfig(`listen: ["127.0.0.1:5300"]\n${REGIONS.replace('[53.3, -6.3] }', '[53.3, -6.3], state: drain }')}`);
+  t.not(poolOf(FIVE, drained).keyText, base);
+  t.not(poolOf(MAP).keyText, poolOf(MAP.replace('GB: [us-east, eu-west]', 'GB: [eu-west, us-east]')).keyText);
+});
+
+test('orderIndices is the order computeOrder ranks: indices into the written regions, with the map entry', (t) => {
+  const pool = poolOf(MAP);
+  for (const loc of [de, gb, ca, wa, jp, za, UNKNOWN, { ...gb, source: 'overlay' as const, region: 'eu-west' }]) {
+    const o = orderIndices(pool.key, loc);
+    t.deepEqual(
+      o.indices.map((i) => pool.key.regions[i]!.name),
+      names(pool, loc),
+    );
+    t.is(o.mapKey, mapEntry(pool, loc).key);
+  }
+  t.deepEqual(orderIndices(poolOf(FIVE).key, at(CITY.tokyo)), { indices: [2, 3, 1, 0, 4], mapKey: null });
+});
+
+test('dependsOnClient: map always; nearest with more than one live region; never failover', (t) => {
+  t.true(dependsOnClient(poolOf(MAP).key));
+  t.true(dependsOnClient(poolOf(FIVE).key));
+  t.false(dependsOnClient(poolOf(`policy: failover\n${FIVE}`).key));
+  t.false(
+    dependsOnClient(
+      poolOf(`check: { type: none }
+regions:
+  eu-west: [192.0.2.2]`).key,
+    ),
+  );
+  const oneLive = serverConfig(`listen: ["127.0.0.1:5300"]
+regions:
+  us-east: { location: [39.0, -77.5] }
+  eu-west: { location: [53.3, -6.3], state: down }
+`);
+  t.false(
+    dependsOnClient(
+      poolOf(
+        `check: { type: none }
+regions:
+  us-east: [192.0.2.1]
+  eu-west: [192.0.2.2]`,
+        oneLive,
+      ).key,
+    ),
+  );
 });

@@ -591,6 +591,10 @@ test('/status: zones with serial and state, pools → regions → targets with h
   t.like(st.prober, { targets: 4, panic: false });
   t.like(st.geoip, { error: null, overlayNetworks: 0, ecs: true });
   t.true(typeof st.geoip.database === 'string' && typeof st.geoip.type === 'string');
+  // one compiled decision table per distinct ordering key: app (nearest, two regions) and mapped (map); dead
+  // (one region) and fo (failover) answer every client alike (docs/http-api.md#status)
+  t.is(st.geoip.decisionTables.keys, 2);
+  t.true(st.geoip.decisionTables.bytes > 0);
 
   // reality: DNS answers exactly the served targets of the first qualifying region
   t.deepEqual(
