@@ -11,11 +11,9 @@ import { type Diagnostic, formatDiagnostic } from './config/source.js';
 import { type ExplainRequest, type ExplainResult, explain, formatExplain } from './explain.js';
 import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
-import { keygen } from './keygen.js';
 import { Server } from './server.js';
 import { loadDatabase, loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
-import { exportCommand, importCommand } from './zone-io.js';
 import { loadZoneKeys } from './zone-keys.js';
 
 const USAGE = `usage:
@@ -100,12 +98,13 @@ function checkDnssec(config: ServerConfig, served: Map<string, number> | null): 
 }
 
 /** `steerdns keygen`: the key's base path, then its DS record(s), one per line. */
-function keygenCommand(positionals: string[], opts: { algorithm?: string; dir?: string }): number {
+async function keygenCommand(positionals: string[], opts: { algorithm?: string; dir?: string }): Promise<number> {
   const [zone, extra] = positionals;
   if (!zone || extra !== undefined) {
     process.stderr.write(`steerdns keygen: one ZONE is required\n${USAGE}`);
     return 2;
   }
+  const { keygen } = await import('./keygen.js');
   const r = keygen(zone, opts.algorithm, opts.dir ?? '.');
   if ('error' in r) {
     process.stderr.write(`steerdns keygen: ${r.error}\n`);
@@ -312,7 +311,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await explainCommand(values.config!, positionals.slice(1), values);
       return;
     case 'keygen':
-      process.exitCode = keygenCommand(positionals.slice(1), values);
+      process.exitCode = await keygenCommand(positionals.slice(1), values);
       return;
     case 'import':
       if (!positionals[1]) {
@@ -320,10 +319,10 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
         return;
       }
-      process.exitCode = importCommand(positionals[1], values.origin);
+      process.exitCode = (await import('./zone-io.js')).importCommand(positionals[1], values.origin);
       return;
     case 'export':
-      process.exitCode = exportCommand(values.config!, positionals[1]);
+      process.exitCode = (await import('./zone-io.js')).exportCommand(values.config!, positionals[1]);
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);
