@@ -15,7 +15,7 @@ class ScrapeMetric {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: 'counter' | 'histogram',
+    readonly type: 'counter' | 'gauge' | 'histogram',
     private readonly samples: () => Sample[],
     readonly aggregator = 'sum',
   ) {}
@@ -111,6 +111,8 @@ export class Metrics {
   readonly zoneLoadErrors: Counter<'zone'>;
   /** The primary (workers > 1): worker processes restarted after they exited, by slot. */
   readonly workerRestarts: Counter<'worker'>;
+  /** The GeoIP decision tables in use (set by the server: they change with every load and database). */
+  decisionTables: (() => { keys: number; bytes: number }) | null = null;
   /** Worker processes: the answering process's label in steerdns_worker_queries_total. */
   worker: string | null = null;
   private readonly decisions = new Map<string, DecisionCell>();
@@ -154,6 +156,31 @@ export class Metrics {
     reg(
       new ScrapeMetric('steerdns_failopen_total', 'Pool answers given while no target was healthy (all_down applied)', 'counter', () =>
         [...this.decisions.values()].map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen })),
+      ),
+    );
+    // with workers each process compiles its own tables: the count is the same in each (max), the bytes add up
+    const tables = () => this.decisionTables?.() ?? null;
+    reg(
+      new ScrapeMetric(
+        'steerdns_geoip_decision_tables',
+        'Compiled GeoIP decision tables: one per distinct set of pool regions (policy, regions, order, map)',
+        'gauge',
+        () => {
+          const t = tables();
+          return t ? [{ labels: {}, value: t.keys }] : [];
+        },
+        'max',
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_geoip_decision_table_bytes',
+        'Memory held by the compiled GeoIP decision tables, all processes together',
+        'gauge',
+        () => {
+          const t = tables();
+          return t ? [{ labels: {}, value: t.bytes }] : [];
+        },
       ),
     );
     // with workers, every process knows the same states and serials: aggregate those with max, not sum

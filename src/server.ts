@@ -61,6 +61,7 @@ export class Server {
   ) {
     this.caps = capabilitiesOf(role);
     this.metrics.worker = hooks.workerId ?? null;
+    this.metrics.decisionTables = () => this.snapshot.geo.tables.stats;
     this.serials = openSerials(config.stateDir, this.caps.writesSerials, log);
     this.answering = gslbAnswerPath(() => this.snapshot, this.health, this.metrics, log, config);
     this.prober = new Prober({

@@ -201,6 +201,8 @@ const SPEC_METRICS: [string, Family['type'], string[]][] = [
   ['steerdns_pool_answers_total', 'counter', ['zone', 'pool', 'region', 'reason']],
   ['steerdns_rrl_total', 'counter', ['action']],
   ['steerdns_zone_load_errors_total', 'counter', ['zone']],
+  ['steerdns_geoip_decision_tables', 'gauge', []],
+  ['steerdns_geoip_decision_table_bytes', 'gauge', []],
 ];
 
 const RCODES = new Set(['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'other']);
@@ -595,6 +597,10 @@ test('/status: zones with serial and state, pools → regions → targets with h
   // (one region) and fo (failover) answer every client alike (docs/http-api.md#status)
   t.is(st.geoip.decisionTables.keys, 2);
   t.true(st.geoip.decisionTables.bytes > 0);
+  // and the same two figures in /metrics (docs/http-api.md#metrics)
+  const fams = parsePrometheus(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text());
+  t.is(sampleValue(fams, 'steerdns_geoip_decision_tables', {}), 2);
+  t.is(sampleValue(fams, 'steerdns_geoip_decision_table_bytes', {}), st.geoip.decisionTables.bytes);
 
   // reality: DNS answers exactly the served targets of the first qualifying region
   t.deepEqual(
