@@ -7,8 +7,8 @@
 // the sibling block answers otherwise.
 import test, { type ExecutionContext } from 'ava';
 import { PRIVATE_RANGES } from '../../src/gslb/compile.js';
-import { TreeError } from '../../src/gslb/mmdb-tree.js';
 import type { GeoLocator } from '../../src/gslb/geo.js';
+import { TreeError } from '../../src/gslb/mmdb-tree.js';
 import type { OrderingKey } from '../../src/gslb/order.js';
 import { type DecisionTable, ecsLookup, HIT, lookup } from '../../src/gslb/table.js';
 import { ipToBytes } from '../../src/net/address.js';
