@@ -21,6 +21,8 @@ records:
   ns1: { A: 192.0.2.53 }
 `;
 
+const SIGNED =
+  'records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)';
 const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec, fleet';
 const RECORD_TYPE_LIST =
   'A, NS, CNAME, PTR, MX, TXT, AAAA, LOC, SRV, NAPTR, DS, SSHFP, TLSA, SVCB, HTTPS, URI, CAA, or TYPEnnn in the generic form';
@@ -440,6 +442,17 @@ records:
       'steerdns.yaml:6:18: health.deny: "10.0.0.1/8" has host bits set (the network is 10.0.0.0/8)',
       'steerdns.yaml:6:32: health.deny: "nope" is not an IP address',
       'steerdns.yaml:6:47: health.allow: prefix length of "fe80::/129" must be 0 to 128',
+    ],
+  },
+  {
+    title: 'zone: DNSSEC records a signer makes, by name and as TYPEnnn; DS at a delegation loads',
+    zones: {
+      'x.yaml': `${HEAD}  www: { A: 192.0.2.1, RRSIG: '\\# 0', NSEC3PARAM: '1 0 0 -' }\n  sub: { NS: ns.example.net., DS: '1 13 2 ${'ab'.repeat(32)}', TYPE48: '\\# 0' }\n`,
+    },
+    errors: [
+      `zones/x.yaml:6:24: RRSIG ${SIGNED}`,
+      `zones/x.yaml:6:39: NSEC3PARAM ${SIGNED}`,
+      `zones/x.yaml:7:110: DNSKEY (TYPE48) ${SIGNED}`,
     ],
   },
   {
