@@ -3,18 +3,16 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import { checkConfig } from './check.js';
 import { runPrimary, runWorker, workerCount } from './cluster.js';
-import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { type Diagnostic, formatDiagnostic } from './config/source.js';
 import { type ExplainRequest, type ExplainResult, explain, formatExplain } from './explain.js';
-import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { Server } from './server.js';
-import { loadDatabase, loadSnapshot } from './snapshot.js';
+import { loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
-import { loadZoneKeys } from './zone-keys.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server
@@ -39,62 +37,24 @@ function printDiagnostics(ds: Diagnostic[]): void {
 export function check(configPath: string): number {
   const { config, diagnostics } = loadServerConfig(configPath, { command: 'check' });
   printDiagnostics(diagnostics);
-  if (!config) {
-    const n = diagnostics.filter((d) => d.severity === 'error').length;
-    process.stderr.write(`${n} error${n === 1 ? '' : 's'}\n`);
-    return 1;
-  }
-  const files = listZoneFiles(config.zonesDir);
-  if (typeof files === 'string') {
-    process.stderr.write(`${files}\n`);
-    return 1;
-  }
-  const results = loadZoneFiles(config, files);
   let errors = diagnostics.filter((d) => d.severity === 'error').length;
-  for (const r of results) {
-    printDiagnostics(r.diagnostics);
-    errors += r.diagnostics.filter((d) => d.severity === 'error').length;
-  }
-  // pools of any zones probing one target the same way share one prober: different timings are a warning
-  printDiagnostics(sharedCheckTimingWarnings(results.flatMap((r) => (r.zone ? [r.zone] : []))));
-  const zones = results.filter((r) => r.zone).map((r) => `${r.zone!.origin}.`);
-  errors += checkDnssec(config, results.every((r) => r.zone) ? new Map(results.map((r) => [r.zone!.origin, r.zone!.ttl])) : null);
-  const { dbError } = loadDatabase(config, null);
-  if (dbError) {
-    const at = config.geoip.databaseAt;
-    process.stderr.write(at ? `${at.file}:${at.line}:${at.col}: ${dbError}\n` : `${dbError}\n`);
-    errors++;
-  }
-  if (files.length === 0) {
-    process.stderr.write(`no zone files (*.yaml, *.zone) in ${config.zonesDir}\n`);
+  if (!config) {
+    process.stderr.write(`${errors} error${errors === 1 ? '' : 's'}\n`);
     return 1;
   }
+  const r = checkConfig(config);
+  for (const l of r.lines) (l.level === 'error' ? process.stderr : process.stdout).write(`${l.text}\n`);
+  if (r.fatal) {
+    process.stderr.write(`${r.fatal}\n`);
+    return 1;
+  }
+  errors += r.errors;
   if (errors > 0) {
     process.stderr.write(`${errors} error${errors === 1 ? '' : 's'}\n`);
     return 1;
   }
-  process.stdout.write(`ok: ${zones.length} zone${zones.length === 1 ? '' : 's'} (${zones.join(', ')})\n`);
+  process.stdout.write(`ok: ${r.zones.length} zone${r.zones.length === 1 ? '' : 's'} (${r.zones.join(', ')})\n`);
   return 0;
-}
-
-/** The keys of the signed zones (docs/configuration.md#dnssec); a signed zone no zone file serves is an error
- *  (`served`, each served zone's TTL, null: some zone file failed, so which origins exist is not known).
- *  Returns the error count. */
-function checkDnssec(config: ServerConfig, served: Map<string, number> | null): number {
-  const { diagnostics } = loadZoneKeys(config, served ? { zoneTtls: served } : {});
-  if (served) {
-    for (const z of config.dnssec.values()) {
-      if (!served.has(z.zone)) {
-        diagnostics.push({
-          ...z.at,
-          message: `dnssec: zone ${z.zone || '.'} is not served: no zone file has that origin`,
-          severity: 'error',
-        });
-      }
-    }
-  }
-  printDiagnostics(diagnostics);
-  return diagnostics.filter((d) => d.severity === 'error').length;
 }
 
 /** `steerdns keygen`: the key's base path, then its DS record(s), one per line. */
