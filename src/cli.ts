@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen, import, export.
+// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen, import, export, plan.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
@@ -27,6 +27,11 @@ const USAGE = `usage:
                                        print the YAML zone equivalent to an RFC 1035 master file
   steerdns export ZONE [-c steerdns.yaml]
                                        print a loaded zone's static records as an RFC 1035 master file
+  steerdns plan [--from REV] [--to REV] [--clients FILE] [--db FILE] [--health URL]
+                [--format text|markdown|json] [--max-change PERCENT] [-c steerdns.yaml]
+                                       in a git checkout, which answers a change moves (default: HEAD → the
+                                       work tree); exit 0 no change, 1 changes, 2 over --max-change (30) or
+                                       a revision fails check
 `;
 
 function printDiagnostics(ds: Diagnostic[]): void {
@@ -252,6 +257,12 @@ async function main(argv: string[]): Promise<void> {
       algorithm: { type: 'string' },
       dir: { type: 'string' },
       origin: { type: 'string' },
+      to: { type: 'string' },
+      clients: { type: 'string' },
+      db: { type: 'string' },
+      health: { type: 'string' },
+      format: { type: 'string' },
+      'max-change': { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -283,6 +294,10 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'export':
       process.exitCode = (await import('./zone-io.js')).exportCommand(values.config!, positionals[1]);
+      return;
+    case 'plan':
+      // loaded when run: serve never opens it
+      process.exitCode = await (await import('./plan.js')).planCommand({ ...values, maxChange: values['max-change'] });
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);
