@@ -3,7 +3,6 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { checkConfig } from './check.js';
 import { runPrimary, runWorker, workerCount } from './cluster.js';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
@@ -39,7 +38,7 @@ function printDiagnostics(ds: Diagnostic[]): void {
 }
 
 /** `steerdns check`: every error as file:line:col: message; exit status 1 on any error. */
-export function check(configPath: string): number {
+export async function check(configPath: string): Promise<number> {
   const { config, diagnostics } = loadServerConfig(configPath, { command: 'check' });
   printDiagnostics(diagnostics);
   let errors = diagnostics.filter((d) => d.severity === 'error').length;
@@ -47,7 +46,8 @@ export function check(configPath: string): number {
     process.stderr.write(`${errors} error${errors === 1 ? '' : 's'}\n`);
     return 1;
   }
-  const r = checkConfig(config);
+  // loaded when run: serve never opens it
+  const r = (await import('./check.js')).checkConfig(config);
   for (const l of r.lines) (l.level === 'error' ? process.stderr : process.stdout).write(`${l.text}\n`);
   if (r.fatal) {
     process.stderr.write(`${r.fatal}\n`);
@@ -276,7 +276,7 @@ async function main(argv: string[]): Promise<void> {
       await serve(values.config!);
       return;
     case 'check':
-      process.exitCode = check(values.config!);
+      process.exitCode = await check(values.config!);
       return;
     case 'explain':
       process.exitCode = await explainCommand(values.config!, positionals.slice(1), values);
