@@ -95,7 +95,16 @@ const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 /** Lists longer than this go in a collapsed <details> block. */
 const SHOWN = 8;
 
+/** GitHub refuses a comment over 65,536 characters: past this, the collapsed client lists are left out. */
+const COMMENT_BUDGET = 60_000;
+
 function markdown(r: PlanReport): string {
+  const full = markdownOf(r, true);
+  if (full.length <= COMMENT_BUDGET) return full;
+  return `${markdownOf(r, false)}\n_The full client lists are left out (the comment would pass GitHub's 65,536-character limit): run \`steerdns plan --format text\` for them._\n`;
+}
+
+function markdownOf(r: PlanReport, details: boolean): string {
   const changed = r.errors.length || r.names.length || r.zones.added.length || r.zones.removed.length;
   const out = [`**steerdns plan** \`${revText(r.from)}\` → \`${revText(r.to)}\`: ${changed ? summaryLine(r) : 'no answer changes'}`];
   for (const g of r.revision_errors) {
@@ -115,7 +124,7 @@ function markdown(r: PlanReport): string {
         out.push(`| ${m.clients.length} | ${cell(m.from)} | ${cell(m.to)} | ${cell(shown)} |`);
       }
       const all = n.changes.filter(isClient);
-      if (all.length > SHOWN) {
+      if (details && all.length > SHOWN) {
         out.push('', `<details><summary>all ${all.length} clients</summary>`, '', '| client | from | to |', '|---|---|---|');
         for (const c of all)
           out.push(

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import type { ClientChange, NameChange, RecordChange } from '../src/plan-diff.js';
 import type { PlanReport } from '../src/plan-format.js';
+import { writeMmdb } from '../tools/mmdb-writer.mjs';
 import { type CliResult, runCli, tempDir } from './helpers/server.js';
 
 const CONFIG = `listen: ["127.0.0.1:5399"]
@@ -217,6 +218,30 @@ test('--clients FILE: addresses and subnets, # comments; the share is of those c
   t.is(report.clients, 2);
   t.is(report.changed_share, 0.5);
   t.like(clientChanges(pool(report, 'app.example.test'))[0], { client: '10.30.7.0/24', from_region: 'us-east', to_region: 'ap-south' });
+});
+
+test('--db FILE: one GeoIP database for both revisions, and the sample is one address per country of it', async (t) => {
+  const db = join(repo, '..', `geo-${Date.now()}.mmdb`);
+  writeFileSync(
+    db,
+    writeMmdb(
+      [
+        { network: '81.2.69.0/24', data: { country_code: 'IN' } },
+        { network: '81.2.70.0/24', data: { country_code: 'FR' } },
+      ],
+      { buildEpoch: 1_700_000_000 },
+    ),
+  );
+  t.teardown(() => rmSync(db, { force: true }));
+  const r = await runCli(['plan', '--from', 'HEAD~5', '--to', 'HEAD~4', '--db', db, '--format', 'json'], repo);
+  t.is(r.code, 2, 'one client of two moves: 50% is over 30%');
+  const report = JSON.parse(r.stdout) as PlanReport;
+  t.is(report.clients, 2);
+  t.is(report.changed_share, 0.5);
+  t.deepEqual(
+    clientChanges(pool(report, 'app.example.test')).map((c) => [c.label, c.client, c.from_region, c.to_region]),
+    [['IN', '81.2.69.0', 'eu-west', 'ap-south']],
+  );
 });
 
 test('a static record edit: the records removed and added and the TTL change; no client moves', async (t) => {
