@@ -112,7 +112,8 @@ test.after.always(() => {
 type Format = 'text' | 'markdown' | 'json';
 /** plan between two revisions in the three formats; the JSON parsed. */
 async function planAll(from: string, to: string, extra: string[] = []) {
-  const run = (format: Format) => runCli(['plan', '--from', from, '--to', to, '--format', format, ...extra], repo);
+  // a watchdog, not a timing bound: plan's runs are seconds of CPU each, and the suite shares a small machine
+  const run = (format: Format) => runCli(['plan', '--from', from, '--to', to, '--format', format, ...extra], repo, 180_000);
   const [text, markdown, json] = await Promise.all([run('text'), run('markdown'), run('json')]);
   return { text, markdown, json, report: JSON.parse(json.stdout) as PlanReport };
 }
