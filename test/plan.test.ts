@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import type { ClientChange, NameChange, RecordChange } from '../src/plan-diff.js';
-import type { PlanReport } from '../src/plan-format.js';
+import { formatPlan, type PlanReport } from '../src/plan-format.js';
 import { writeMmdb } from '../tools/mmdb-writer.mjs';
 import { type CliResult, runCli, tempDir } from './helpers/server.js';
 
@@ -313,4 +313,37 @@ test('a revision that names no commit: exit 2 with a message', async (t) => {
   const r = await runCli(['plan', '--from', 'no-such-branch'], repo);
   t.is(r.code, 2);
   t.regex(r.stderr, /^steerdns plan: "no-such-branch" names no commit in /);
+});
+
+test('markdown fits a GitHub comment: past 60,000 characters the collapsed client lists are left out, the tables stay', (t) => {
+  const changes: ClientChange[] = Array.from({ length: 3000 }, (_, i) => ({
+    client: `10.${i >> 8}.${i & 255}.1`,
+    label: `line ${i + 1}`,
+    from: ['192.0.2.10'],
+    to: ['203.0.113.10'],
+    from_region: 'us-east',
+    to_region: 'ap-south',
+    from_rcode: 'NOERROR',
+    to_rcode: 'NOERROR',
+  }));
+  const report: PlanReport = {
+    from: { rev: 'HEAD', commit: null },
+    to: { rev: 'work tree', commit: null },
+    changed_share: 1,
+    clients: 3000,
+    clients_changed: 3000,
+    records_changed_share: 0,
+    max_change: 0.3,
+    zones: { added: [], removed: [] },
+    names: [{ name: 'app.example.test', type: 'A', kind: 'pool', change: 'changed', ttl: null, changes }],
+    errors: [],
+    revision_errors: [],
+  };
+  const md = formatPlan(report, 'markdown');
+  t.true(md.length < 65_536, `${md.length} characters`);
+  t.false(md.includes('<details>'));
+  t.true(md.includes('| 3000 | us-east 192.0.2.10 | ap-south 203.0.113.10 | '));
+  t.true(md.includes("The full client lists are left out (the comment would pass GitHub's 65,536-character limit)"));
+  report.names[0]!.changes = changes.slice(0, 20);
+  t.true(formatPlan(report, 'markdown').includes('<details><summary>all 20 clients</summary>'));
 });
