@@ -76,13 +76,14 @@ export function explain(
   health: HealthView,
   healthSource: 'live' | 'configured',
   req: ExplainRequest,
+  random: () => number = Math.random,
 ): ExplainResult | { error: string } {
   const p = parse(req);
   if (typeof p === 'string') return { error: p };
   const client: ClientInfo = { address: req.from, ecs: p.ecs };
   const trace: PoolTrace[] = [];
   // a fresh rotation: explaining never moves the live round-robin counters
-  const resolve = poolResolver({ health, rotation: new Rotation(), random: Math.random, trace }, () => table.geo);
+  const resolve = poolResolver({ health, rotation: new Rotation(), random, trace }, () => table.geo);
   const ans = lookup(table, p.name, p.qtype, client, resolve);
   // show where the client is even when no pool was asked
   const located = client.located ?? locateClient(client, table.geo);
