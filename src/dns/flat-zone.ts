@@ -220,6 +220,28 @@ export class FlatZone<D extends DynamicName = DynamicName> {
     return findSet(this.nodes, this.sets, node, type);
   }
 
+  /** Whether a node is named `name` (internal form): for reports and tests, not the answer path (it allocates). */
+  has(name: string): boolean {
+    const labels = name === '' ? [] : name.split('.');
+    const wire = Buffer.alloc(name.length + 2);
+    const starts: number[] = [];
+    let p = 0;
+    for (const l of labels) {
+      starts.push(p);
+      wire[p] = l.length;
+      wire.write(l, p + 1, 'latin1');
+      p += l.length + 1;
+    }
+    let h = ROOT_HASH;
+    for (let i = starts.length - 1; i >= 0; i--) h = mixLabel(h, wire, starts[i]!);
+    return this.find(h, wire, 0, p + 1) >= 0;
+  }
+
+  /** Every node's name in internal form, in node order (for reports and tests: this allocates). */
+  nodeNames(): string[] {
+    return Array.from({ length: this.nodeCount }, (_, n) => this.nameOf(n));
+  }
+
   /** A node's name in internal form (lower case, no trailing dot, "" the root): for reports, not the answer path. */
   nameOf(node: number): string {
     return wireToName(this.names, this.nodes[node * NODE + N_NAME]!);
