@@ -10,7 +10,7 @@
 //   first at the apex), its flags and the length of its name;
 // - sets: a record of SET words per RRset — type, TTL, owner node, its records (in `rdata`, back to back,
 //   each RDLENGTH then RDATA, as the writer copies them), flags, and its additional data (RRset numbers in
-//   `adds`: the addresses of NS, MX and SRV targets);
+//   `adds`: the addresses of NS, MX, SRV, SVCB and HTTPS targets);
 // - refs: a record of REF words per referral (a topmost cut): its node, its NS RRset, its glue (RRset
 //   numbers in `glue`) and how many of them are in-domain (first, and mandatory);
 // - dyns: per dynamic name, the negative TTL at it and whether it has IPv4/IPv6 answers.

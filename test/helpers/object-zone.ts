@@ -5,7 +5,7 @@
 //
 // A zone prepared for answering (design: "do work at load, not per query"): one node per owner name and
 // per empty non-terminal, RRsets grouped with their RDATA in wire form, delegations with their referral
-// (NS + glue) ready, additional-section data attached to NS/MX/SRV RRsets, negative answers' SOA ready.
+// (NS + glue) ready, additional-section data attached to NS/MX/SRV/SVCB/HTTPS RRsets, negative answers' SOA ready.
 // The builder takes its own plain input (names, RRsets in wire form, dynamic names already built): it
 // knows nothing of zone files or of what a dynamic name is beyond dns/dynamic.ts.
 
@@ -13,7 +13,7 @@ import type { ServerConfig } from '../../src/config/server-config.js';
 import type { ZoneSpec } from '../../src/config/zone-file.js';
 import type { DynamicName } from '../../src/dns/dynamic.js';
 import { isSubdomain, parentName } from '../../src/dns/name.js';
-import { rdataName, soaRdata } from '../../src/dns/rdata.js';
+import { additionalTargets, nameAt, rdataName, soaRdata, TARGET_OWNER } from '../../src/dns/rdata.js';
 import { TYPE } from '../../src/dns/registry.js';
 import { type RRset, rrset } from '../../src/dns/rrset.js';
 import type { ZoneInput } from '../../src/dns/zone-input.js';
@@ -142,11 +142,17 @@ export function buildZone<D extends DynamicName, X extends object>(input: ZoneIn
     return [t.rrsets.get(TYPE.A), t.rrsets.get(TYPE.AAAA)].filter((x): x is RRset => !!x);
   };
   const targetOf = rdataName;
+  // the name whose addresses a record's answer carries (additionalTargets); a wildcard owner stands for the
+  // queried name, which the prepared data cannot know: none
+  const additionalOf = (owner: string, type: number, rd: Buffer): RRset[] => {
+    const at = additionalTargets(type, rd);
+    if (at === TARGET_OWNER) return owner.startsWith('*.') || owner === '*' ? [] : addressSets(owner, false);
+    return at < 0 ? [] : addressSets(nameAt(rd, at), false);
+  };
 
   for (const zn of nodes.values()) {
     for (const set of zn.rrsets.values()) {
-      if (set.type !== TYPE.NS && set.type !== TYPE.MX && set.type !== TYPE.SRV) continue;
-      const extra = set.rdata.flatMap((rd) => addressSets(targetOf(set.type, rd), false));
+      const extra = set.rdata.flatMap((rd) => additionalOf(zn.name, set.type, rd));
       if (extra.length) set.additional = dedupe(extra);
     }
     if (cuts.has(zn.name) && !belowCut(zn.name)) {
