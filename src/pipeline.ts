@@ -106,8 +106,7 @@ export function answerQuery<D extends DynamicName>(
   const rrl = path.rrl;
   const out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
   observe(path, ex, out);
-  // the answer lets go of the zone it read: a snapshot swapped out is not kept alive by an idle listener
-  if (ex.answer === ex.flat) ex.flat.reset('');
+  if (ex.answer === ex.flat) ex.flat.release();
   return out;
 }
 
