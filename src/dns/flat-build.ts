@@ -240,11 +240,6 @@ export function buildFlatZone<D extends DynamicName>(input: ZoneInput<D>): FlatZ
   return linkZone(b, origin, serial, negativeTtl);
 }
 
-/** The flat zone of `input` built here, on this thread, with `extra` set on it (what the caller keeps with it). */
-export function flatZone<D extends DynamicName, X extends object>(input: ZoneInput<D>, extra: X): FlatZone<D> & X {
-  return attachFlatZone(buildFlatZone(input), extra);
-}
-
 /** The zone of a built buffer, with its dynamic names (`dynamic`: the ones of this thread, in the same order). */
 export function attachFlatZone<D extends DynamicName, X extends object>(
   data: FlatZoneData<D>,

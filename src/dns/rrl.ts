@@ -11,10 +11,8 @@ import type { Family } from '../net/address.js';
 import { maskBytes } from '../net/cidr.js';
 import { sourceBytes } from '../net/source.js';
 import type { Exchange } from './exchange.js';
-import { FlatAnswer } from './flat-answer.js';
 import { N_NAME, NODE } from './flat-zone.js';
 import { RCODE } from './registry.js';
-import type { Answer } from './rrset.js';
 import { writeSlip } from './writer.js';
 
 /** The `rrl:` settings the limiter needs (config's RrlConfig has this shape). */
@@ -162,26 +160,21 @@ export function responseKind(ex: Exchange): RrlKind {
   const rcode = ex.rcode;
   if (rcode === RCODE.NXDOMAIN) return RRL_KIND.NxDomain;
   if (rcode !== RCODE.NOERROR) return RRL_KIND.Error;
-  const ans = ex.answer;
-  if (ans !== null && ex.answerCount === 0 && (ans === ex.flat ? ex.flat.cutNode >= 0 : (ans as Answer).cut !== null))
-    return RRL_KIND.Referral;
+  // only a lookup in the zones refers (CHAOS and refusals never do)
+  if (ex.answer === ex.flat && ex.flat.cutNode >= 0 && ex.answerCount === 0) return RRL_KIND.Referral;
   return ex.answerCount > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
 }
 
 /**
  * The name a key counts: the name asked for answers and NODATA — the wildcard for synthesized ones —, the
  * zone cut for referrals, the zone for NXDOMAIN and errors (a random-subdomain flood is one key, not
- * millions).
+ * millions). Made as a string here (for reports and tests); the limit stage hashes a wildcard's or cut's
+ * name where the zone holds it.
  */
 export function keyName(ex: Exchange, kind: RrlKind): string {
-  const ans = ex.answer;
-  if (ans instanceof FlatAnswer) {
-    if (kind === RRL_KIND.Referral) return ans.cutName()!;
-    if (kind === RRL_KIND.Answer || kind === RRL_KIND.NoData) return ans.wildcardName() ?? ex.name;
-    return ex.zone ?? '';
-  }
-  if (kind === RRL_KIND.Referral) return ans!.cut!;
-  if (kind === RRL_KIND.Answer || kind === RRL_KIND.NoData) return ans !== null && ans.wildcard !== null ? ans.wildcard : ex.name;
+  const flat = ex.answer === ex.flat ? ex.flat : null;
+  if (kind === RRL_KIND.Referral) return flat!.cutName()!;
+  if (kind === RRL_KIND.Answer || kind === RRL_KIND.NoData) return (flat !== null ? flat.wildcardName() : null) ?? ex.name;
   return ex.zone ?? '';
 }
 
