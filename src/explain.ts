@@ -1,7 +1,9 @@
 // `steerdns explain` and `GET /explain`: runs the real lookup for one (name, type, client) with a trace,
 // so what it prints is what the server's own functions decided — it cannot drift from the server. The CLI
 // calls it on a snapshot it loads; the HTTP API is handed it bound to the running server's snapshot.
-import { lookup, type ZoneTable } from './dns/lookup.js';
+import { FlatAnswer, flatSections } from './dns/flat-answer.js';
+import { lookupFlat } from './dns/flat-lookup.js';
+import type { FlatZones } from './dns/flat-zone.js';
 import { rrsetLines } from './dns/present.js';
 import type { ClientSubnet } from './dns/query.js';
 import { rcodeName, typeCode } from './dns/registry.js';
@@ -66,8 +68,9 @@ function parse(req: ExplainRequest): { name: string; qtype: number; typeName: st
   return { name, qtype, typeName, ecs };
 }
 
-/** What explain reads from a snapshot: the zones and where clients are. */
-export interface ExplainTable extends ZoneTable<Pool> {
+/** What explain reads from a snapshot: the zones (as the answer path finds them) and where clients are. */
+export interface ExplainTable {
+  flat: FlatZones<Pool>;
   geo: GeoContext;
 }
 
@@ -84,7 +87,8 @@ export function explain(
   const trace: PoolTrace[] = [];
   // a fresh rotation: explaining never moves the live round-robin counters
   const resolve = poolResolver({ health, rotation: new Rotation(), random, trace }, () => table.geo);
-  const ans = lookup(table, p.name, p.qtype, client, resolve);
+  const ans = lookupFlat(table.flat, p.name, p.qtype, client, resolve, new FlatAnswer<Pool>());
+  const sections = flatSections(ans);
   // show where the client is even when no pool was asked
   const located = client.located ?? locateClient(client, table.geo);
   return {
@@ -103,11 +107,11 @@ export function explain(
     answer: {
       rcode: rcodeName(ans.rcode),
       aa: ans.aa,
-      answer: ans.answer.flatMap(rrsetLines),
-      authority: ans.authority.flatMap(rrsetLines),
-      additional: ans.additional.flatMap(rrsetLines),
+      answer: sections.answer.flatMap(rrsetLines),
+      authority: sections.authority.flatMap(rrsetLines),
+      additional: sections.additional.flatMap(rrsetLines),
       ecsScope: client.ecs ? ans.ecsScope : 0,
-      zone: ans.zone,
+      zone: ans.origin,
     },
   };
 }

@@ -1,14 +1,13 @@
 // The answer path, composed: each query goes through the stages parse (dns/query.ts) → lookup
-// (dns/respond.ts, with GSLB's pool decision behind lookup()) → write (dns/writer.ts) → limit (dns/rrl.ts,
+// (dns/respond.ts, with GSLB's pool decision behind the flat zones' lookup) → write (dns/writer.ts) → limit (dns/rrl.ts,
 // UDP only) → observe (below: query counts, answer time, the query log). The stages pass everything through
 // one Exchange that each listener owns and reuses: nothing is allocated per query for the record itself.
 import type { Logger } from 'pino';
 import type { DynamicName } from './dns/dynamic.js';
 import { Exchange, type Transport } from './dns/exchange.js';
-import type { ZoneTable } from './dns/lookup.js';
 import { readQuery } from './dns/query.js';
 import { rcodeName, typeName } from './dns/registry.js';
-import { type ResponderHooks, respond, type ServerIdentity } from './dns/respond.js';
+import { type ResponderHooks, respond, type ServedTable, type ServerIdentity } from './dns/respond.js';
 import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
 import type { Handle } from './dns/transport.js';
 import { writeAnswer, writeServfail } from './dns/writer.js';
@@ -38,7 +37,7 @@ export class Responder<D extends DynamicName = DynamicName> {
 
   /** `hooks`: how pool names are answered (the GSLB decision) and address RRsets rotated. */
   constructor(
-    readonly table: () => ZoneTable<D>,
+    readonly table: () => ServedTable<D>,
     cfg: ResponderConfig,
     readonly hooks: ResponderHooks<D>,
   ) {
@@ -107,6 +106,7 @@ export function answerQuery<D extends DynamicName>(
   const rrl = path.rrl;
   const out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
   observe(path, ex, out);
+  if (ex.answer === ex.flat) ex.flat.release();
   return out;
 }
 

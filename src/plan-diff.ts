@@ -62,11 +62,12 @@ interface StaticSet {
 function staticSets(s: Snapshot): Map<string, StaticSet> {
   const out = new Map<string, StaticSet>();
   for (const z of s.zones.values()) {
-    for (const n of z.nodes.values()) {
-      for (const set of n.rrsets.values()) {
+    for (let node = 0; node < z.nodeCount; node++) {
+      const name = z.nameOf(node);
+      for (const set of z.rrsetsAt(node)) {
         let records = set.rdata.map((rd) => rdataToText(set.type, rd));
         if (set.type === TYPE.SOA) records = records.map((r) => r.split(' ').toSpliced(2, 1, '(serial)').join(' '));
-        out.set(`${n.name} ${set.type}`, { name: n.name, type: set.type, ttl: set.ttl, records: records.sort() });
+        out.set(`${name} ${set.type}`, { name, type: set.type, ttl: set.ttl, records: records.sort() });
       }
     }
   }
@@ -75,7 +76,12 @@ function staticSets(s: Snapshot): Map<string, StaticSet> {
 
 function poolsByName(s: Snapshot): Map<string, Pool> {
   const out = new Map<string, Pool>();
-  for (const z of s.zones.values()) for (const n of z.nodes.values()) if (n.dynamic) out.set(n.name, n.dynamic);
+  for (const z of s.zones.values()) {
+    for (let node = 0; node < z.nodeCount; node++) {
+      const pool = z.dynamicAt(node);
+      if (pool) out.set(z.nameOf(node), pool);
+    }
+  }
   return out;
 }
 

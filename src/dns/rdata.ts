@@ -36,7 +36,8 @@ export const TARGET_NONE = -1;
  * NS (RFC 1035 §3.3.11), MX (§3.3.9), SRV (RFC 2782); SVCB and HTTPS (RFC 9460 §4.2, §7.3): the TargetName
  * after the 2-byte SvcPriority, in AliasMode (priority 0) and ServiceMode alike; "." is the owner name in
  * ServiceMode (§2.5.2) and "no service" in AliasMode (§2.5.1). MX "0 ." (RFC 7505) and SRV "." (RFC 2782) name
- * no host: TARGET_NONE. The one reading of RDATA that both zone builders (dns/zone.ts, dns/flat-link.ts) use.
+ * no host: TARGET_NONE. The one reading of RDATA for additional data: the flat linker (dns/flat-link.ts) and the
+ * tests' object oracle (test/helpers/object-zone.ts) use it.
  */
 export function additionalTargets(type: number, rdata: Uint8Array): number {
   const at =

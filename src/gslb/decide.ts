@@ -1,7 +1,7 @@
 // The pool decision (docs/dns-behaviour.md#pool-decisions): locate the client → order the regions → take the
 // first region that qualifies → select targets → TTL and ECS scope. Pure: health, rotation state and the random
 // source come in through `GslbEnv`; `steerdns explain` passes a trace and prints what this same function
-// decided. poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call lookup() makes.
+// decided. poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call the lookup makes.
 import type { DynamicAnswer, QueryClient } from '../dns/dynamic.js';
 import type { HealthView } from '../health/table.js';
 import { maskBytes } from '../net/cidr.js';
@@ -49,7 +49,7 @@ export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: G
 }
 
 /**
- * The resolver lookup() calls for pool names (dns/dynamic.ts): decides with `env`'s health table, rotation
+ * The resolver the lookup (dns/flat-lookup.ts) calls for pool names (dns/dynamic.ts): decides with `env`'s health table, rotation
  * and hooks, placing the client with the GeoIP context `geo()` gives at the time of the query (a database
  * reload replaces it). The client may be a ClientInfo: where it was placed is then kept on it.
  */
