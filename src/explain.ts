@@ -155,6 +155,10 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
         `  ${i + 1}. ${g.name.padEnd(12)} ${km(g.distanceKm).padStart(10)}   healthy ${g.healthy}/${g.total} (needs ${g.needed}) ${g.qualifies ? 'qualifies' : 'does not qualify'}${st}${mark}`,
       );
     });
+    for (const o of p.overrides ?? [])
+      out.push(
+        `  override ${o.id}: ${o.action}${o.weight !== null ? ` ${o.weight}` : ''} on ${o.scope} until ${o.until} by ${o.author}: ${o.reason}`,
+      );
     if (p.note) out.push(`  note: ${p.note}`);
     out.push(`  candidates: ${p.candidates.join(', ') || '—'}`);
     out.push(
