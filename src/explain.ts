@@ -5,6 +5,7 @@ import { lookup, type ZoneTable } from './dns/lookup.js';
 import { rrsetLines } from './dns/present.js';
 import type { ClientSubnet } from './dns/query.js';
 import { rcodeName, typeCode } from './dns/registry.js';
+import type { Adjustments } from './gslb/adjust.js';
 import { poolResolver } from './gslb/decide.js';
 import type { Location } from './gslb/geo.js';
 import { type ClientInfo, ECS_OFF, type GeoContext, locateClient } from './gslb/locate.js';
@@ -76,13 +77,14 @@ export function explain(
   health: HealthView,
   healthSource: 'live' | 'configured',
   req: ExplainRequest,
+  adjust: Adjustments | null = null,
 ): ExplainResult | { error: string } {
   const p = parse(req);
   if (typeof p === 'string') return { error: p };
   const client: ClientInfo = { address: req.from, ecs: p.ecs };
   const trace: PoolTrace[] = [];
   // a fresh rotation: explaining never moves the live round-robin counters
-  const resolve = poolResolver({ health, rotation: new Rotation(), random: Math.random, trace }, () => table.geo);
+  const resolve = poolResolver({ health, rotation: new Rotation(), random: Math.random, trace, adjust }, () => table.geo);
   const ans = lookup(table, p.name, p.qtype, client, resolve);
   // show where the client is even when no pool was asked
   const located = client.located ?? locateClient(client, table.geo);

@@ -18,6 +18,7 @@ import { descriptorNeeds, logOpenFiles } from './limits.js';
 import { type BoundAddress, listenText, openDnsListeners } from './listen.js';
 import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
 import { Metrics } from './metrics.js';
+import { OverrideStore, overrideRoutes } from './overrides.js';
 import { type AnswerPath, gslbAnswerPath, queryHandler } from './pipeline.js';
 import { type Capabilities, capabilitiesOf, type Role, type RoleHooks } from './role.js';
 import { loadSnapshot, type Snapshot, withCurrentDatabase } from './snapshot.js';
@@ -48,6 +49,8 @@ export class Server {
   readonly health = new HealthTable();
   readonly metrics = new Metrics();
   readonly prober: Prober;
+  /** Runtime overrides (src/overrides.ts): kept in state_dir by a single process or the primary; a worker's come from it. */
+  readonly overrides: OverrideStore;
   private http: HttpApi | null = null;
   httpPort: number | null = null;
   /** What this process does, from its role (src/role.ts). */
@@ -63,6 +66,12 @@ export class Server {
     this.metrics.worker = hooks.workerId ?? null;
     this.serials = openSerials(config.stateDir, this.caps.writesSerials, log);
     this.answering = gslbAnswerPath(() => this.snapshot, this.health, this.metrics, log, config);
+    this.overrides = new OverrideStore({ dir: this.caps.writesSerials ? config.stateDir : null, log });
+    this.overrides.onChange = (list) => {
+      this.answering.gslb!.adjust = this.overrides.adjustments;
+      this.health.touch();
+      this.hooks.onOverrides?.(list);
+    };
     this.prober = new Prober({
       table: this.health,
       log,
@@ -85,11 +94,12 @@ export class Server {
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
+    server.overrides.load();
     logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
     // a worker reads a file caught mid-write again while it waits for the primary's health table
     if (!caps.watchesFiles) server.retryUnsettled();
     if (caps.answersDns) {
-      await server.hooks.beforeListen?.(server.health);
+      await server.hooks.beforeListen?.(server.health, server.overrides);
       await server.listen();
     }
     if (caps.servesHttp) await server.listenHttp();
@@ -142,7 +152,7 @@ export class Server {
     const workers = () => this.hooks.workerInfo?.() ?? [];
     this.http = new HttpApi({
       zoneCount: () => this.snapshot.zones.size,
-      explain: (q) => explain(this.snapshot, this.health, 'live', q),
+      explain: (q) => explain(this.snapshot, this.health, 'live', q, this.overrides.adjustments),
       metricsText: () => this.hooks.metricsText?.() ?? this.metrics.registry.metrics(),
       metricsContentType: this.metrics.registry.contentType,
       notReady: () => this.hooks.notReady?.() ?? (this.caps.answersDns && this.bound.length === 0 ? 'not listening yet' : null),
@@ -150,6 +160,7 @@ export class Server {
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
       routes: statusRoutes(() => this.snapshot, this.health, this.prober, workers),
+      overrides: overrideRoutes(this.overrides, () => [...this.snapshot.zones.values()].flatMap((z) => z.pools)),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
     const http = listenText([{ host: addr.host, port: this.httpPort, family: addr.family }])[0];
@@ -237,6 +248,7 @@ export class Server {
     this.stopped = true;
     this.files.close();
     this.prober.stop();
+    this.overrides.close();
     await Promise.all([
       ...this.udp.map((u) => u.close()),
       ...this.tcp.map((t) => t.close()),
