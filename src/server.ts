@@ -70,6 +70,7 @@ export class Server {
     this.overrides.onChange = (list) => {
       this.answering.gslb!.adjust = this.overrides.adjustments;
       this.health.touch();
+      this.metrics.setOverrides(list);
       this.hooks.onOverrides?.(list);
     };
     this.prober = new Prober({
@@ -159,7 +160,13 @@ export class Server {
       log: this.log,
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
-      routes: statusRoutes(() => this.snapshot, this.health, this.prober, workers),
+      routes: statusRoutes(
+        () => this.snapshot,
+        this.health,
+        this.prober,
+        workers,
+        () => this.overrides.adjustments,
+      ),
       overrides: overrideRoutes(this.overrides, () => [...this.snapshot.zones.values()].flatMap((z) => z.pools)),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);

@@ -58,6 +58,13 @@ function poolMatches(o: Override, pool: Pool): boolean {
   return name === o.pool || name === `${o.pool}.${zone}`;
 }
 
+/** Whether an override applies to a region of a pool (`target` null) or to one of its targets. */
+export function appliesTo(o: Override, pool: Pool, region: PoolRegion, target: Target | null): boolean {
+  if (!poolMatches(o, pool) || (o.region !== null && o.region !== region.name)) return false;
+  if (target === null) return o.address === null;
+  return !target.adminDown && (o.address === null || canonicalIp(o.address) === canonicalIp(target.address));
+}
+
 /** The level an override acts at: the narrowest field it names. */
 function levelOf(o: Override): 'target' | 'region' | 'pool' {
   return o.address !== null ? 'target' : o.region !== null ? 'region' : 'pool';

@@ -262,3 +262,55 @@ test('with workers: 2 the primary owns the overrides and every worker answers wi
     `both workers answered: ${counts}`,
   );
 });
+
+test('/status shows each target’s active overrides with time left, /metrics steerdns_override_active, the page the drained region', async (t) => {
+  const s = await startIn(t, fixture(t));
+  const http = s.server.httpPort!;
+  const drain = (await api(http, 'POST', '/overrides', { body: DRAIN_US })).json as { id: string };
+  const down = (await api(http, 'POST', '/overrides', { body: { action: 'down', address: '198.51.100.10', for: '2h', reason: 'disk' } }))
+    .json as { id: string };
+  interface St {
+    pools: {
+      name: string;
+      regions: { name: string; overrides: { id: string }[]; targets: { address: string; overrides: Record<string, unknown>[] }[] }[];
+    }[];
+  }
+  const st = (await api(http, 'GET', '/status')).json as St;
+  const app = st.pools.find((p) => p.name === 'app.example.test')!;
+  const us = app.regions.find((r) => r.name === 'us-east')!;
+  const eu = app.regions.find((r) => r.name === 'eu-west')!;
+  t.deepEqual(
+    us.overrides.map((o) => o.id),
+    [drain.id],
+  );
+  const o = us.targets.find((x) => x.address === '192.0.2.10')!.overrides[0]!;
+  t.like(o, { id: drain.id, action: 'drain', weight: null, reason: 'network maintenance' });
+  t.true((o.remainingSeconds as number) > 1790 && (o.remainingSeconds as number) <= 1800);
+  t.deepEqual(eu.overrides, []);
+  t.like(eu.targets.find((x) => x.address === '198.51.100.10')!.overrides, [{ id: down.id, action: 'down' }]);
+
+  const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+  t.regex(
+    metrics,
+    new RegExp(
+      `^steerdns_override_active\\{id="${drain.id}",action="drain",zone="example.test",pool="app",region="us-east",address=""\\} 1$`,
+      'm',
+    ),
+  );
+  t.regex(
+    metrics,
+    new RegExp(`^steerdns_override_active\\{id="${down.id}",action="down",zone="",pool="",region="",address="198.51.100.10"\\} 1$`, 'm'),
+  );
+
+  const page = (await fetch(`http://127.0.0.1:${http}/`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  t.regex(
+    await page,
+    /<h4 class="overridden drain">us-east .*override: <span class="override drain"[^>]*>drain · (29m \d+s|30m 0s) left<\/span>/,
+  );
+
+  // ended: gone from /status and /metrics at once
+  t.is((await api(http, 'DELETE', `/overrides/${drain.id}`)).status, 204);
+  const after = (await api(http, 'GET', '/status')).json as St;
+  t.deepEqual(after.pools.find((p) => p.name === 'app.example.test')!.regions.find((r) => r.name === 'us-east')!.overrides, []);
+  t.notRegex(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text(), new RegExp(drain.id));
+});
