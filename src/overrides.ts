@@ -165,8 +165,15 @@ export class OverrideStore {
 
   /** Stores a new override for `req` made by `who`; returns it. */
   add(req: OverrideRequest, who: string): Override {
+    const o = this.make(req, who);
+    this.insert(o);
+    return o;
+  }
+
+  /** The override `req` makes, with its id and times, not stored yet (a fleet stores it in etcd first). */
+  make(req: OverrideRequest, who: string): Override {
     const now = this.clock.now();
-    const o: Override = {
+    return {
       id: randomBytes(6).toString('hex'),
       action: req.action,
       zone: req.zone,
@@ -179,7 +186,17 @@ export class OverrideStore {
       created: now,
       until: now + req.forMs,
     };
+  }
+
+  /** Stores an override made by make() (logged with who, what and until). */
+  insert(o: Override): void {
+    if (this.items.some((x) => x.id === o.id)) return;
     this.items.push(o);
+    this.log(o, o.author);
+    this.changed(true);
+  }
+
+  private log(o: Override, who: string): void {
     this.opts.log.info(
       {
         override: o.id,
@@ -192,8 +209,6 @@ export class OverrideStore {
       },
       `override ${o.id}: ${o.action}${o.weight !== null ? ` ${o.weight}` : ''} on ${scopeText(o)} until ${new Date(o.until).toISOString()} by ${who}`,
     );
-    this.changed(true);
-    return o;
   }
 
   /** Ends an override early; false when no active one has that id. */
@@ -206,11 +221,28 @@ export class OverrideStore {
     return true;
   }
 
-  /** Replaces the whole set (a worker, from its primary): kept in memory, expiry enforced here too. */
-  replace(list: Override[]): void {
-    this.items = list.slice();
-    this.changed(false);
+  /**
+   * Replaces the whole set: a worker's, from its primary (kept in memory); a fleet member's, from etcd (`fromFleet`:
+   * saved, so a restart while etcd is away keeps them, and each one that comes or goes logged). Expired ones are
+   * dropped here too.
+   */
+  replace(list: Override[], fromFleet = false): void {
+    const now = this.clock.now();
+    const next = list.filter((o) => o.until > now);
+    if (fromFleet) {
+      const had = new Set(this.items.map((o) => o.id));
+      const has = new Set(next.map((o) => o.id));
+      for (const o of next) if (!had.has(o.id)) this.log(o, `${o.author} (through the fleet)`);
+      for (const o of this.items)
+        if (!has.has(o.id))
+          this.opts.log.info({ override: o.id, action: o.action, scope: scopeText(o) }, `override ${o.id} ended (through the fleet)`);
+    }
+    this.items = next;
+    this.changed(fromFleet);
   }
+
+  /** Called for each override that expires here (a fleet member deletes it from etcd too). */
+  onExpired: ((o: Override) => void) | null = null;
 
   /** Drops what has expired by now (the timer calls it; so may tests). */
   expire(): void {
@@ -221,7 +253,10 @@ export class OverrideStore {
       return;
     }
     this.items = this.items.filter((o) => o.until > now);
-    for (const o of gone) this.opts.log.info({ override: o.id, action: o.action, scope: scopeText(o) }, `override ${o.id} expired`);
+    for (const o of gone) {
+      this.opts.log.info({ override: o.id, action: o.action, scope: scopeText(o) }, `override ${o.id} expired`);
+      this.onExpired?.(o);
+    }
     this.changed(true);
   }
 
@@ -321,25 +356,52 @@ export function overrideJson(o: Override, now: number): object {
  * The /overrides routes over a store (http/api.ts reads the body and checks the token first): POST checks the
  * request and that it matches a served pool target, then answers 201 `{id, until}` once the override is stored.
  */
-export function overrideRoutes(store: OverrideStore, pools: () => Iterable<Pool>, now: () => number = Date.now): OverrideRoutes {
+export function overrideRoutes(
+  store: OverrideStore,
+  pools: () => Iterable<Pool>,
+  fleet: () => OverrideBackend | null = () => null,
+): OverrideRoutes {
   return {
-    list: () => ({ overrides: store.list().map((o) => overrideJson(o, now())) }),
-    add: (body, client) => {
+    list: () => ({ overrides: store.list().map((o) => overrideJson(o, Date.now())) }),
+    add: async (body, client) => {
       const r = parseOverrideRequest(body);
       if (typeof r === 'string') return { status: 400, body: { error: r } };
-      const draft: Override = { ...r, id: '', author: '', created: now(), until: now() + r.forMs };
-      const unmatched = scopeError(draft, pools());
+      const o = store.make(r, `${r.author ?? 'anonymous'} from ${client}`);
+      const unmatched = scopeError(o, pools());
       if (unmatched) return { status: 400, body: { error: unmatched } };
-      const o = store.add(r, `${r.author ?? 'anonymous'} from ${client}`);
-      if (store.lastError) {
+      const backend = fleet();
+      if (backend) {
+        try {
+          await backend.add(o);
+        } catch (e) {
+          return { status: 503, body: { error: `not stored: ${(e as Error).message}` } };
+        }
+      }
+      store.insert(o);
+      if (store.lastError && !backend) {
         store.remove(o.id, 'steerdns (its save failed)');
         return { status: 500, body: { error: store.lastError } };
       }
       return { status: 201, body: { id: o.id, until: new Date(o.until).toISOString() } };
     },
-    remove: (id, client) =>
-      store.remove(id, `a request from ${client}`)
-        ? { status: 204, body: null }
-        : { status: 404, body: { error: `no active override ${id}` } },
+    remove: async (id, client) => {
+      const backend = fleet();
+      let found = false;
+      if (backend) {
+        try {
+          found = await backend.remove(id);
+        } catch (e) {
+          return { status: 503, body: { error: `not ended: ${(e as Error).message}` } };
+        }
+      }
+      found = store.remove(id, `a request from ${client}`) || found;
+      return found ? { status: 204, body: null } : { status: 404, body: { error: `no active override ${id}` } };
+    },
   };
+}
+
+/** Where overrides are stored before they apply: etcd, for a fleet member (writes fail while it is unreachable). */
+export interface OverrideBackend {
+  add(o: Override): Promise<void>;
+  remove(id: string): Promise<boolean>;
 }

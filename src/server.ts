@@ -8,6 +8,7 @@ import { formatDiagnostic } from './config/source.js';
 import { keepRestartOnly, openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
 import { explain } from './explain.js';
+import type { FleetMember } from './fleet-member.js';
 import type { Pool } from './gslb/pool.js';
 import { sourceBindError } from './health/checks.js';
 import { Prober } from './health/prober.js';
@@ -51,6 +52,10 @@ export class Server {
   readonly prober: Prober;
   /** Runtime overrides (src/overrides.ts): kept in state_dir by a single process or the primary; a worker's come from it. */
   readonly overrides: OverrideStore;
+  /** With `fleet:` (single or primary): the link to etcd and the fleet's verdicts (src/fleet-member.ts). */
+  fleet: FleetMember | null = null;
+  /** What the prober writes: the served table itself, or with a fleet a table of its own the fleet combines. */
+  private readonly localHealth: HealthTable;
   private http: HttpApi | null = null;
   httpPort: number | null = null;
   /** What this process does, from its role (src/role.ts). */
@@ -73,8 +78,10 @@ export class Server {
       this.metrics.setOverrides(list);
       this.hooks.onOverrides?.(list);
     };
+    // with a fleet the prober writes its own table, and the fleet's verdicts make the one the answer path reads
+    this.localHealth = config.fleet && this.caps.probes ? new HealthTable() : this.health;
     this.prober = new Prober({
-      table: this.health,
+      table: this.localHealth,
       log,
       panic: config.health.panic,
       panicMinTargets: config.health.panicMinTargets,
@@ -92,10 +99,17 @@ export class Server {
     const server = new Server(config, log, opts.role ?? 'single', opts.hooks ?? {});
     const caps = server.caps;
     if (caps.probes && config.healthSource) await bindableSource(config.healthSource);
+    // loaded only with a fleet (serve's module graph stays small: src/limits.ts), before the prober's first results
+    if (server.localHealth !== server.health) {
+      const { FleetMember } = await import('./fleet-member.js');
+      server.fleet = new FleetMember(config.fleet!, server.localHealth, server.health, server.overrides, log);
+    }
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
     server.overrides.load();
+    // etcd unreachable at start: local health and the last overrides serve while the link retries
+    await server.fleet?.start();
     logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
     // a worker reads a file caught mid-write again while it waits for the primary's health table
     if (!caps.watchesFiles) server.retryUnsettled();
@@ -167,7 +181,11 @@ export class Server {
         workers,
         () => this.overrides.adjustments,
       ),
-      overrides: overrideRoutes(this.overrides, () => [...this.snapshot.zones.values()].flatMap((z) => z.pools)),
+      overrides: overrideRoutes(
+        this.overrides,
+        () => [...this.snapshot.zones.values()].flatMap((z) => z.pools),
+        () => this.fleet,
+      ),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
     const http = listenText([{ host: addr.host, port: this.httpPort, family: addr.family }])[0];
@@ -256,6 +274,7 @@ export class Server {
     this.files.close();
     this.prober.stop();
     this.overrides.close();
+    await this.fleet?.stop();
     await Promise.all([
       ...this.udp.map((u) => u.close()),
       ...this.tcp.map((t) => t.close()),

@@ -109,7 +109,11 @@ export class FleetView {
       lastResult: l?.lastResult ?? (remote.length ? 'fleet' : null),
       rttMs: l?.rttMs ?? null,
     };
-    if (!cur && !l && remote.length === 0) return;
+    if (!l && remote.length === 0) {
+      // nobody observes it any more (no longer probed anywhere): a target never heard of, as without a fleet
+      if (cur) this.served.delete(key);
+      return;
+    }
     if (cur && cur.up === patch.up && cur.changing === patch.changing && cur.lastCheck === patch.lastCheck && cur.rttMs === patch.rttMs)
       return;
     this.served.set(key, patch);

@@ -1,0 +1,165 @@
+// Three steerdns instances as one fleet through a real etcd (Debian's etcd-server on loopback;
+// docs/configuration.md#fleet, docs/architecture.md#the-fleet-in-etcd), each probing from its own
+// health.source: a backend that fails only for one instance's probes stays served by every instance under
+// `majority` and is dropped by that instance alone under `local`; an override written on one instance reaches
+// the answers of the others within a second; with etcd gone, answers go on and override writes fail (503)
+// with a clear message.
+
+import { rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { Etcd, freePort } from '../helpers/etcd.js';
+import { BASE_CONFIG, writeFixture } from '../helpers/server.js';
+import { addressesOf, type OwnedServer, startIn } from './helpers.js';
+
+const TOKEN = 'fleet-test-token-0123456789';
+const BAD = '127.0.1.50'; // answers 503 to the probes of ns1 only
+const GOOD = '127.0.1.51';
+const SOURCES = ['127.0.2.1', '127.0.2.2', '127.0.2.3'];
+
+let etcd: Etcd;
+let port: number;
+const backends: http.Server[] = [];
+let fleets = 0;
+
+test.before(async () => {
+  etcd = new Etcd();
+  await etcd.start();
+  port = await freePort();
+  for (const address of [BAD, GOOD]) {
+    const s = http.createServer((req, res) => {
+      const fails = address === BAD && req.socket.remoteAddress === SOURCES[0];
+      res.writeHead(fails ? 503 : 200, { connection: 'close' });
+      res.end();
+    });
+    await new Promise<void>((r) => s.listen(port, address, r));
+    backends.push(s);
+  }
+});
+
+test.after.always(async () => {
+  for (const s of backends) s.close();
+  await etcd?.remove();
+});
+
+function zone(): string {
+  return `
+origin: example.test
+ttl: 3600
+soa: { ns: ns1.example.test., email: hostmaster@example.test, serial: 1 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.53 }
+  app:
+    pool:
+      ttl: 30
+      check: { type: http, port: ${port}, path: /healthz }
+      regions:
+        us-east: [${BAD}]
+        eu-west: [${GOOD}]
+`;
+}
+
+/** Three instances of one fleet (`health` mode), each probing from its own source address. */
+async function fleet(t: ExecutionContext, mode: string): Promise<OwnedServer[]> {
+  const name = `f${++fleets}`;
+  const out: OwnedServer[] = [];
+  for (let i = 0; i < 3; i++) {
+    const config = `${BASE_CONFIG}http: { listen: "127.0.0.1:0", token_file: ./api.token }
+health: { interval: 200ms, timeout: 150ms, rise: 2, fall: 2, source: ${SOURCES[i]}, panic: off }
+fleet: { name: ${name}, instance: ns${i + 1}, health: ${mode}, lease_ttl: 2s, etcd: { endpoints: ["${etcd.endpoint}"] } }
+`;
+    const dir = writeFixture(config, { 'example.test.yaml': zone() });
+    writeFileSync(join(dir, 'api.token'), `${TOKEN}\n`, { mode: 0o600 });
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    out.push(await startIn(t, dir));
+  }
+  return out;
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return { value: v, ms: Date.now() - start };
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const answers = (s: OwnedServer[]) => Promise.all(s.map((x) => addressesOf(x.port, 'app.example.test')));
+
+test.serial('majority: a backend failing for one instance’s probes only is served by all three', async (t) => {
+  const s = await fleet(t, 'majority');
+  // the probes have run (rise 2 × 200 ms) and every instance has seen the others
+  await until('ns1 sees its probes fail', 5000, async () =>
+    s[0]!.server.fleet!.view.observations(keyOf(s[0]!), 'ns1').ns1 === 'down' ? true : undefined,
+  );
+  await until('every instance knows all three observations', 5000, async () =>
+    s.every((x, i) => Object.keys(x.server.fleet!.view.observations(keyOf(x), `ns${i + 1}`)).length === 3) ? true : undefined,
+  );
+  t.deepEqual(await answers(s), [[BAD], [BAD], [BAD]]);
+});
+
+test.serial('local: only the instance whose probes fail drops the backend', async (t) => {
+  const s = await fleet(t, 'local');
+  const { value } = await until('ns1 drops it', 5000, async () => {
+    const a = await answers(s);
+    return a[0]![0] === GOOD ? a : undefined;
+  });
+  t.deepEqual(value, [[GOOD], [BAD], [BAD]]);
+});
+
+test.serial(
+  'an override written on one instance reaches the others within a second; with etcd gone, writes fail (503) and answers go on',
+  async (t) => {
+    const s = await fleet(t, 'majority');
+    await until('all connected', 5000, async () => (s.every((x) => x.server.fleet!.connected) ? true : undefined));
+    const post = (x: OwnedServer, body: object) =>
+      fetch(`http://127.0.0.1:${x.server.httpPort}/overrides`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const drain = { action: 'drain', pool: 'app', region: 'us-east', for: '10m', reason: 'fleet drain' };
+    const r = await post(s[0]!, drain);
+    t.is(r.status, 201);
+    const { id } = (await r.json()) as { id: string };
+    const { ms } = await until('every instance drained us-east', 1000, async () => {
+      const a = await answers(s);
+      return a.every((x) => x[0] === GOOD) ? true : undefined;
+    });
+    t.log(`propagation to all three: ${ms} ms`);
+    t.true(s.every((x) => x.server.overrides.list().some((o) => o.id === id)));
+    // ended on another instance: gone everywhere
+    const del = await fetch(`http://127.0.0.1:${s[2]!.server.httpPort}/overrides/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    t.is(del.status, 204);
+    await until('every instance serves us-east again', 1000, async () =>
+      (await answers(s)).every((x) => x[0] === BAD) ? true : undefined,
+    );
+
+    await etcd.stop();
+    await until('ns1 sees etcd gone', 5000, async () => (s[0]!.server.fleet!.connected ? undefined : true));
+    const refused = await post(s[0]!, drain);
+    t.is(refused.status, 503);
+    t.regex(
+      ((await refused.json()) as { error: string }).error,
+      /^not stored: etcd is unreachable \(http:\/\/127\.0\.0\.1:\d+\): not stored$/,
+    );
+    t.deepEqual(await answers(s), [[BAD], [BAD], [BAD]], 'answers go on');
+    await etcd.start();
+    await until('ns1 back', 10_000, async () => (s[0]!.server.fleet!.connected ? true : undefined));
+    t.is((await post(s[0]!, drain)).status, 201);
+  },
+);
+
+/** The health key of the BAD target in an instance's snapshot. */
+function keyOf(x: OwnedServer): string {
+  for (const z of x.server.snapshot.zones.values())
+    for (const p of z.pools) for (const r of p.regions) for (const tg of r.targets) if (tg.address === BAD) return tg.healthKey;
+  throw new Error('no BAD target');
+}
