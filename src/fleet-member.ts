@@ -10,6 +10,7 @@ import type { FleetLink } from './fleet/link.js';
 import { FleetView } from './fleet/view.js';
 import type { Override } from './gslb/adjust.js';
 import type { HealthTable } from './health/table.js';
+import type { FleetStatusSource } from './http/status.js';
 import type { OverrideBackend, OverrideStore } from './overrides.js';
 
 export class FleetMember implements OverrideBackend {
@@ -43,6 +44,27 @@ export class FleetMember implements OverrideBackend {
 
   get lastSync(): number | null {
     return this.link?.lastSync ?? null;
+  }
+
+  /** How many instances observe each target (steerdns_fleet_observers). */
+  observers(): [string, number][] {
+    return this.view.allObservers();
+  }
+
+  /** The fleet's live instances as etcd last said (this one included once registered). */
+  instances(): string[] {
+    return this.link?.instances() ?? [];
+  }
+
+  /** /status's `fleet` and, per probed target, each instance's observation and the verdict served. */
+  statusSource(served: HealthTable): FleetStatusSource {
+    return {
+      status: () => ({ instance: this.config.instance, etcd: this.connected ? 'connected' : 'unreachable', instances: this.instances() }),
+      target: (key) => {
+        const observations = this.view.observations(key, this.config.instance);
+        return Object.keys(observations).length ? { observations, verdict: served.isUp(key) ? 'up' : 'down' } : null;
+      },
+    };
   }
 
   /** Connects in the background: answers go on from local health and the last overrides meanwhile. */

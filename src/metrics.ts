@@ -247,6 +247,43 @@ export class Metrics {
     for (const u of c.uses) this.targetUp.set({ zone: u.zone, pool: u.pool, region: u.region, address: c.address }, c.to === 'up' ? 1 : 0);
   }
 
+  /**
+   * With a fleet: how many live instances observe each probed target (`target`: its check identity, the health
+   * key), whether etcd is connected, and when the fleet's keys were last read whole. Read when scraped.
+   */
+  watchFleet(src: { connected(): boolean; lastSync(): number | null; observers(): [string, number][] }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'steerdns_fleet_observers',
+      help: 'Live fleet instances that observe a probed target (target: its check identity)',
+      labelNames: ['target'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.reset();
+        for (const [target, n] of src.observers()) this.set({ target }, n);
+      },
+    });
+    new Gauge({
+      name: 'steerdns_etcd_connected',
+      help: '1 while the fleet link to etcd is up, else 0',
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set(src.connected() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'steerdns_etcd_last_sync_timestamp_seconds',
+      help: "When the fleet's keys were last read whole from etcd (0: never)",
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set((src.lastSync() ?? 0) / 1000);
+      },
+    });
+  }
+
   /** The active overrides now (replaces the series of those that ended). */
   setOverrides(list: readonly Override[]): void {
     this.overrideActive.reset();

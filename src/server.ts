@@ -102,7 +102,9 @@ export class Server {
     // loaded only with a fleet (serve's module graph stays small: src/limits.ts), before the prober's first results
     if (server.localHealth !== server.health) {
       const { FleetMember } = await import('./fleet-member.js');
-      server.fleet = new FleetMember(config.fleet!, server.localHealth, server.health, server.overrides, log);
+      const fleet = new FleetMember(config.fleet!, server.localHealth, server.health, server.overrides, log);
+      server.fleet = fleet;
+      server.metrics.watchFleet({ connected: () => fleet.connected, lastSync: () => fleet.lastSync, observers: () => fleet.observers() });
     }
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
@@ -180,6 +182,7 @@ export class Server {
         this.prober,
         workers,
         () => this.overrides.adjustments,
+        () => this.fleet?.statusSource(this.health) ?? null,
       ),
       overrides: overrideRoutes(
         this.overrides,

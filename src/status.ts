@@ -6,7 +6,7 @@ import { type Adjustments, appliesTo, type Override } from './gslb/adjust.js';
 import type { HealthView } from './health/table.js';
 import type { ApiSources } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
-import { RenderCache, type Status, type StatusOverride, type StatusTarget } from './http/status.js';
+import { type FleetStatusSource, RenderCache, type Status, type StatusOverride, type StatusTarget } from './http/status.js';
 import { zoneNameOfFile } from './load-report.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -28,9 +28,10 @@ export function statusRoutes(
   prober: ProberState,
   workers: () => unknown[],
   adjust: () => Adjustments | null = () => null,
+  fleet: () => FleetStatusSource | null = () => null,
 ): NonNullable<ApiSources['routes']> {
   const status = () => ({
-    ...buildStatus(snapshot(), health, prober, VERSION, adjust()),
+    ...buildStatus(snapshot(), health, prober, VERSION, adjust(), Date.now(), fleet()),
     workers: workers(),
     generatedAt: new Date().toISOString(),
   });
@@ -76,6 +77,7 @@ export function buildStatus(
   version: string,
   adjust: Adjustments | null = null,
   now = Date.now(),
+  fleet: FleetStatusSource | null = null,
 ): Status {
   const zones: Status['zones'] = [...s.files.values()].map((f) => ({
     // a file that never loaded has no origin yet: its file name stands in (as in the load-error metric)
@@ -117,6 +119,7 @@ export function buildStatus(
               rttMs: h?.rttMs === null || h?.rttMs === undefined ? null : Math.round(h.rttMs * 10) / 10,
               served: !t.adminDown && up,
               overrides: active.filter((o) => appliesTo(o, p, r, t)).map((o) => statusOverride(o, now)),
+              ...(fleet && !t.adminDown && c.type !== 'none' ? fleet.target(t.healthKey) : null),
             };
           });
           return {
@@ -147,5 +150,6 @@ export function buildStatus(
       decisionTables: s.geo.tables.stats,
     },
     prober: { targets: prober.size, panic: prober.inPanic },
+    ...(fleet ? { fleet: fleet.status() } : {}),
   };
 }

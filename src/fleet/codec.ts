@@ -51,6 +51,17 @@ export class FleetKeys {
     }
   }
 
+  get instancesPrefix(): string {
+    return `${this.prefix}instances/`;
+  }
+
+  /** The instance of a registration key, or null. */
+  parseInstance(key: string): string | null {
+    if (!key.startsWith(this.instancesPrefix)) return null;
+    const name = key.slice(this.instancesPrefix.length);
+    return name && !name.includes('/') ? name : null;
+  }
+
   /** The id of an override key, or null. */
   parseOverride(key: string): string | null {
     if (!key.startsWith(this.overridesPrefix)) return null;

@@ -56,6 +56,8 @@ export class FleetLink {
   private readonly dirty = new Map<string, Observation | null>();
   private flushing = false;
   private readonly overrides = new Map<string, Override>();
+  /** The live instances of the fleet (registered, lease alive), this one included once connected. */
+  private readonly members = new Set<string>();
   private closed = false;
   private retryMs = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -102,6 +104,11 @@ export class FleetLink {
       this.flushing = true;
       setImmediate(() => void this.flush());
     }
+  }
+
+  /** The fleet's live instances, by name (as last read or watched). */
+  instances(): string[] {
+    return [...this.members].sort();
   }
 
   /** The overrides as last read or watched. */
@@ -270,8 +277,14 @@ export class FleetLink {
   private resync(kvs: IKeyValue[]): void {
     const remote = new Map<string, Map<string, Observation>>();
     this.overrides.clear();
+    this.members.clear();
     for (const kv of kvs) {
       const key = kv.key.toString();
+      const member = this.keys.parseInstance(key);
+      if (member) {
+        this.members.add(member);
+        continue;
+      }
       const obs = this.keys.parseObs(key);
       if (obs) {
         if (obs.instance === this.opts.instance) continue;
@@ -295,6 +308,12 @@ export class FleetLink {
 
   private changed(kv: IKeyValue, deleted: boolean): void {
     const key = kv.key.toString();
+    const member = this.keys.parseInstance(key);
+    if (member) {
+      if (deleted) this.members.delete(member);
+      else this.members.add(member);
+      return;
+    }
     const obs = this.keys.parseObs(key);
     if (obs) {
       if (obs.instance === this.opts.instance) return;

@@ -67,16 +67,16 @@ export class FleetView {
     this.recompute(key);
   }
 
-  /** Per instance (this one included), up or down, for /status. */
+  /** Per instance (this one included), up or down, by instance name, for /status. */
   observations(key: string, self: string): Record<string, 'up' | 'down'> {
-    const out: Record<string, 'up' | 'down'> = {};
+    const seen: [string, 'up' | 'down'][] = [];
     const l = this.local.get(key);
-    if (l) out[self] = l.up ? 'up' : 'down';
+    if (l) seen.push([self, l.up ? 'up' : 'down']);
     for (const [i, m] of this.remote) {
       const o = m.get(key);
-      if (o) out[i] = o.up ? 'up' : 'down';
+      if (o) seen.push([i, o.up ? 'up' : 'down']);
     }
-    return out;
+    return Object.fromEntries(seen.sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
 
   /** How many instances observe `key` (metrics: steerdns_fleet_observers). */
@@ -84,6 +84,11 @@ export class FleetView {
     let n = this.local.get(key) ? 1 : 0;
     for (const m of this.remote.values()) if (m.has(key)) n++;
     return n;
+  }
+
+  /** observers() of every target any instance observes. */
+  allObservers(): [string, number][] {
+    return [...this.keys()].map((k) => [k, this.observers(k)]);
   }
 
   private keys(): Set<string> {

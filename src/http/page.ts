@@ -1,7 +1,7 @@
 // GET / : a small status page (plain HTML, CSS and a few lines of script, no build step). It shows every
 // zone, pool, region and target with its health. The server renders it; a few lines of script fetch the
 // same fragment (`/?fragment=1`) every 2 seconds, so the page is live and works without script too.
-import type { Status, StatusOverride } from './status.js';
+import type { Status, StatusOverride, StatusTarget } from './status.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -11,6 +11,15 @@ function left(s: number): string {
   if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
   if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`;
   return `${s}s`;
+}
+
+/** With a fleet: each instance's observation, and the verdict served (` · fleet: ns1 down, ns2 up → up`). */
+function fleetCell(t: StatusTarget): string {
+  if (!t.observations) return '';
+  const seen = Object.entries(t.observations)
+    .map(([i, v]) => `<span class="obs ${v}">${esc(i)} ${v}</span>`)
+    .join(', ');
+  return ` <small class="fleet">· fleet: ${seen} → <b class="verdict ${t.verdict}">${esc(t.verdict)}</b></small>`;
 }
 
 /** Runtime overrides, one per line: `drain · 29m 10s left` with the reason and author on hover. */
@@ -49,7 +58,7 @@ export function statusFragment(st: Status): string {
                     : `${t.health}${t.changing ? ' (changing)' : ''}`;
               return (
                 `<tr class="${cls}${ovr}"><td>${esc(t.address)}</td><td>${t.weight === 0 ? 'standby' : esc(t.weight)}</td>` +
-                `<td><span class="dot"></span>${esc(label)}</td><td>${esc(t.lastResult ?? '—')}</td>` +
+                `<td><span class="dot"></span>${esc(label)}${fleetCell(t)}</td><td>${esc(t.lastResult ?? '—')}</td>` +
                 `<td>${esc(t.lastCheck ?? '—')}</td><td>${t.rttMs === null ? '—' : `${esc(t.rttMs)} ms`}</td>` +
                 `<td>${overrides(t.overrides) || '—'}</td></tr>`
               );
@@ -89,6 +98,7 @@ tr.down .dot { background: #d22; } tr.changing .dot { background: #e90; } tr.adm
 tr.down td, .err { color: #b00; } tr.error td { color: #b00; } tr.stale td { color: #a60; }
 section { border-top: 1px solid #eee; }
 .override { background: #fec; color: #840; padding: 0 .3em; border-radius: .2em; white-space: nowrap; }
+.obs.down, .verdict.down { color: #b00; }
 .override.down { background: #fdd; color: #b00; } .override.up { background: #dfd; color: #060; }
 </style></head>
 <body><h1>steerdns</h1><div id="status">${statusFragment(st)}</div>

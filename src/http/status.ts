@@ -27,6 +27,21 @@ export interface StatusTarget {
   served: boolean;
   /** Active overrides that apply to this target, at any scope (its own, its region's, its pool's). */
   overrides: StatusOverride[];
+  /** With a fleet: each instance's observation of the target, and the fleet's verdict (what is served). */
+  observations?: Record<string, 'up' | 'down'>;
+  verdict?: 'up' | 'down';
+}
+
+/** The fleet part of /status (spec: `fleet: { instance, etcd, instances }`), and per target its observations. */
+export interface FleetStatus {
+  instance: string;
+  etcd: 'connected' | 'unreachable';
+  instances: string[];
+}
+
+export interface FleetStatusSource {
+  status(): FleetStatus;
+  target(healthKey: string): { observations: Record<string, 'up' | 'down'>; verdict: 'up' | 'down' } | null;
 }
 
 export interface Status {
@@ -71,6 +86,8 @@ export interface Status {
     decisionTables: { keys: number; bytes: number };
   };
   prober: { targets: number; panic: boolean };
+  /** With `fleet:` only. */
+  fleet?: FleetStatus;
 }
 
 /**

@@ -100,6 +100,25 @@ test.serial('majority: a backend failing for one instance’s probes only is ser
     s.every((x, i) => Object.keys(x.server.fleet!.view.observations(keyOf(x), `ns${i + 1}`)).length === 3) ? true : undefined,
   );
   t.deepEqual(await answers(s), [[BAD], [BAD], [BAD]]);
+  // /status: the fleet, and per target each instance's observation and the verdict served
+  const st = (await (
+    await fetch(`http://127.0.0.1:${s[1]!.server.httpPort}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  ).json()) as {
+    fleet: unknown;
+    pools: { regions: { targets: { address: string; observations: unknown; verdict: string }[] }[] }[];
+  };
+  t.deepEqual(st.fleet, { instance: 'ns2', etcd: 'connected', instances: ['ns1', 'ns2', 'ns3'] });
+  const bad = st.pools[0]!.regions[0]!.targets[0]!;
+  t.like(bad, { address: BAD, observations: { ns1: 'down', ns2: 'up', ns3: 'up' }, verdict: 'up' });
+  const metrics = await (await fetch(`http://127.0.0.1:${s[1]!.server.httpPort}/metrics`)).text();
+  t.regex(metrics, /^steerdns_fleet_observers\{target="[^"]*127\.0\.1\.50[^"]*"\} 3$/m);
+  t.regex(metrics, /^steerdns_etcd_connected 1$/m);
+  t.regex(metrics, /^steerdns_etcd_last_sync_timestamp_seconds 1\d{9}(\.\d+)?$/m);
+  const page = await (await fetch(`http://127.0.0.1:${s[1]!.server.httpPort}/`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  t.regex(
+    page,
+    /fleet: <span class="obs down">ns1 down<\/span>, <span class="obs up">ns2 up<\/span>, <span class="obs up">ns3 up<\/span> → <b class="verdict up">up<\/b>/,
+  );
 });
 
 test.serial('local: only the instance whose probes fail drops the backend', async (t) => {
