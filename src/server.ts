@@ -173,6 +173,8 @@ export class Server {
       metricsText: () => this.hooks.metricsText?.() ?? this.metrics.registry.metrics(),
       metricsContentType: this.metrics.registry.contentType,
       notReady: () => this.hooks.notReady?.() ?? (this.caps.answersDns && this.bound.length === 0 ? 'not listening yet' : null),
+      readyDetail: () =>
+        this.fleet && !this.fleet.connected ? 'fleet: etcd unreachable: answering with local health and the last overrides' : null,
       log: this.log,
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,

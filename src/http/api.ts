@@ -36,6 +36,8 @@ export interface ApiSources {
   connectionsPerSource?: number;
   /** Why DNS is not being answered yet (null: it is); default: ready once a zone is loaded. */
   notReady?: () => string | null;
+  /** Said after `ready` while DNS is answered but something is degraded (etcd unreachable); null: nothing. */
+  readyDetail?: () => string | null;
   /** GET, POST and DELETE /overrides (docs/http-api.md#overrides); absent: those paths are 404. */
   overrides?: OverrideRoutes;
   /** Extra routes (status page, /status) added by later layers. */
@@ -207,7 +209,8 @@ export class HttpApi {
         return;
       case '/readyz': {
         const why = this.src.zoneCount() === 0 ? 'no zone loaded' : (this.src.notReady?.() ?? null);
-        send(res, why ? 503 : 200, 'text/plain', why ? `${why}\n` : 'ready\n');
+        const detail = why ? null : (this.src.readyDetail?.() ?? null);
+        send(res, why ? 503 : 200, 'text/plain', why ? `${why}\n` : detail ? `ready: ${detail}\n` : 'ready\n');
         return;
       }
       case '/metrics':

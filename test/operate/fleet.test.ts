@@ -7,7 +7,7 @@
 
 import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Etcd, freePort } from '../helpers/etcd.js';
 import { BASE_CONFIG, writeFixture } from '../helpers/server.js';
@@ -163,6 +163,9 @@ test.serial(
 
     await etcd.stop();
     await until('ns1 sees etcd gone', 5000, async () => (s[0]!.server.fleet!.connected ? undefined : true));
+    const ready = await fetch(`http://127.0.0.1:${s[0]!.server.httpPort}/readyz`);
+    t.is(ready.status, 200);
+    t.is(await ready.text(), 'ready: fleet: etcd unreachable: answering with local health and the last overrides\n');
     const refused = await post(s[0]!, drain);
     t.is(refused.status, 503);
     t.regex(
@@ -175,6 +178,28 @@ test.serial(
     t.is((await post(s[0]!, drain)).status, 201);
   },
 );
+
+test.serial('an instance restarted while etcd is down serves the last overrides from state_dir', async (t) => {
+  const s = await fleet(t, 'majority');
+  await until('all connected', 5000, async () => (s.every((x) => x.server.fleet!.connected) ? true : undefined));
+  const r = await fetch(`http://127.0.0.1:${s[0]!.server.httpPort}/overrides`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ action: 'down', address: BAD, for: '10m', reason: 'before the restart' }),
+  });
+  t.is(r.status, 201);
+  await until('ns3 has it', 1000, async () => ((await addressesOf(s[2]!.port, 'app.example.test'))[0] === GOOD ? true : undefined));
+  const dir = dirname(s[2]!.server.currentConfig.file);
+  await s[2]!.stop();
+  await etcd.stop();
+  try {
+    const again = await startIn(t, dir);
+    t.false(again.server.fleet!.connected);
+    t.deepEqual(await addressesOf(again.port, 'app.example.test'), [GOOD]);
+  } finally {
+    await etcd.start();
+  }
+});
 
 /** The health key of the BAD target in an instance's snapshot. */
 function keyOf(x: OwnedServer): string {
