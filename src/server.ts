@@ -279,12 +279,13 @@ export class Server {
     this.files.close();
     this.prober.stop();
     this.overrides.close();
-    await this.fleet?.stop();
+    // the listeners close at once; the fleet link revokes its lease meanwhile (this instance leaves the quorum)
     await Promise.all([
       ...this.udp.map((u) => u.close()),
       ...this.tcp.map((t) => t.close()),
       this.tcpConnections?.close(),
       this.http?.close(),
+      this.fleet?.stop(),
     ]);
     this.log.info('stopped');
   }
