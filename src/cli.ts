@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen, import, export, plan.
+// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen, import, export, plan,
+// and the runtime overrides (drain, down, up, weight, overrides: src/cli-admin.ts).
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
@@ -31,7 +32,12 @@ const USAGE = `usage:
                                        in a git checkout, which answers a change moves (default: HEAD → the
                                        work tree); exit 0 no change, 1 changes, 2 over --max-change (30) or
                                        a revision fails check
+  steerdns drain|down|up|weight ...    a runtime override through the running server's API
+  steerdns overrides [list|rm ID]      the active overrides; end one early (steerdns overrides --help)
 `;
+
+/** Commands that talk to the running server's override API: their own flags, their module loaded when run. */
+const ADMIN_COMMANDS = new Set(['drain', 'down', 'up', 'weight', 'overrides']);
 
 function printDiagnostics(ds: Diagnostic[]): void {
   for (const d of ds) (d.severity === 'error' ? process.stderr : process.stdout).write(`${formatDiagnostic(d)}\n`);
@@ -244,6 +250,12 @@ function explainOffline(config: ServerConfig, req: ExplainRequest): ExplainResul
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (ADMIN_COMMANDS.has(argv[0] ?? '')) {
+    const admin = await import('./cli-admin.js');
+    if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(admin.ADMIN_USAGE);
+    else process.exitCode = await admin.adminCommand(argv);
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -7,6 +7,7 @@ import type { FlatZones } from './dns/flat-zone.js';
 import { rrsetLines } from './dns/present.js';
 import type { ClientSubnet } from './dns/query.js';
 import { rcodeName, typeCode } from './dns/registry.js';
+import type { Adjustments } from './gslb/adjust.js';
 import { poolResolver } from './gslb/decide.js';
 import type { Location } from './gslb/geo.js';
 import { type ClientInfo, ECS_OFF, type GeoContext, locateClient } from './gslb/locate.js';
@@ -80,13 +81,14 @@ export function explain(
   healthSource: 'live' | 'configured',
   req: ExplainRequest,
   random: () => number = Math.random,
+  adjust: Adjustments | null = null,
 ): ExplainResult | { error: string } {
   const p = parse(req);
   if (typeof p === 'string') return { error: p };
   const client: ClientInfo = { address: req.from, ecs: p.ecs };
   const trace: PoolTrace[] = [];
   // a fresh rotation: explaining never moves the live round-robin counters
-  const resolve = poolResolver({ health, rotation: new Rotation(), random, trace }, () => table.geo);
+  const resolve = poolResolver({ health, rotation: new Rotation(), random, trace, adjust }, () => table.geo);
   const ans = lookupFlat(table.flat, p.name, p.qtype, client, resolve, new FlatAnswer<Pool>());
   const sections = flatSections(ans);
   // show where the client is even when no pool was asked
@@ -160,6 +162,10 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
         `  ${i + 1}. ${g.name.padEnd(12)} ${km(g.distanceKm).padStart(10)}   healthy ${g.healthy}/${g.total} (needs ${g.needed}) ${g.qualifies ? 'qualifies' : 'does not qualify'}${st}${mark}`,
       );
     });
+    for (const o of p.overrides ?? [])
+      out.push(
+        `  override ${o.id}: ${o.action}${o.weight !== null ? ` ${o.weight}` : ''} on ${o.scope} until ${o.until} by ${o.author}: ${o.reason}`,
+      );
     if (p.note) out.push(`  note: ${p.note}`);
     out.push(`  candidates: ${p.candidates.join(', ') || '—'}`);
     out.push(

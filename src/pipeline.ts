@@ -67,6 +67,8 @@ export class AnswerPath<D extends DynamicName = DynamicName> {
   rrl: ResponseRateLimiter | null = null;
   logQueries = false;
   readonly stats: Metrics['queryStats'];
+  /** The GSLB environment pool answers are decided in (gslbAnswerPath): runtime overrides are set on it. */
+  gslb: GslbEnv | null = null;
 
   constructor(
     readonly responder: Responder<D>,
@@ -161,5 +163,7 @@ export function gslbAnswerPath(
   const hooks = { resolveDynamic: poolResolver(gslb, () => snapshot().geo), rotation: gslb.rotation };
   const responder = new Responder(snapshot, config, hooks);
   responder.onError = (e, msg) => log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
-  return new AnswerPath(responder, metrics, log, config);
+  const path = new AnswerPath(responder, metrics, log, config);
+  path.gslb = gslb;
+  return path;
 }

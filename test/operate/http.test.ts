@@ -544,12 +544,13 @@ test('/status: zones with serial and state, pools → regions → targets with h
           'health',
           'lastCheck',
           'lastResult',
+          'overrides',
           'rttMs',
           'served',
           'since',
           'weight',
         ]);
-        t.like(x, { family: 4, weight: 1, admin: 'up', changing: false });
+        t.like(x, { family: 4, weight: 1, admin: 'up', changing: false, overrides: [] });
         t.true(x.since === null || ISO.test(x.since));
       }
     }
@@ -705,7 +706,7 @@ test('/: a self-contained HTML page with every zone, pool, region and target and
   t.regex(html, /<tr class="down"><td>127\.0\.1\.202<\/td><td>1<\/td><td><span class="dot"><\/span>down<\/td><td>connection refused<\/td>/);
   t.regex(
     html,
-    /<tr class="up"><td>127\.0\.1\.201<\/td><td>1<\/td><td><span class="dot"><\/span>up<\/td><td>connected<\/td><td>\d{4}-[\d:.T-]+Z<\/td><td>[\d.]+ ms<\/td><\/tr>/,
+    /<tr class="up"><td>127\.0\.1\.201<\/td><td>1<\/td><td><span class="dot"><\/span>up<\/td><td>connected<\/td><td>\d{4}-[\d:.T-]+Z<\/td><td>[\d.]+ ms<\/td><td>—<\/td><\/tr>/,
   );
   t.true(html.includes('<td><span class="dot"></span>up (not probed)</td>'));
   // the style is inline, and the script refreshes from the fragment
