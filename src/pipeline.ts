@@ -21,6 +21,7 @@ import { Rotation } from './gslb/rotation.js';
 import type { HealthTable } from './health/table.js';
 import type { Metrics } from './metrics.js';
 import { PoolEvents } from './pool-events.js';
+import { signingNumbers } from './signing-status.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface ResponderConfig {
@@ -180,7 +181,9 @@ export function gslbAnswerPath(
   const gslb: GslbEnv = { health, rotation: new Rotation(), random: Math.random, onDecision: (pool, d) => poolEvents.decided(pool, d) };
   const hooks = { resolveDynamic: poolResolver(gslb, () => snapshot().geo), rotation: gslb.rotation };
   const responder = new Responder(snapshot, config, hooks);
-  responder.signing = new AnswerSigning(new Signer(), snapshot);
+  const signer = new Signer();
+  responder.signing = new AnswerSigning(signer, snapshot);
+  metrics.signing = () => signingNumbers(signer, snapshot().signing);
   responder.onError = (e, msg) => log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
   return new AnswerPath(responder, metrics, log, config);
 }

@@ -7,6 +7,7 @@ import { loadServerConfig, type ProbeSource, type ServerConfig } from './config/
 import { formatDiagnostic } from './config/source.js';
 import { keepRestartOnly, openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
+import type { Signer } from './dnssec/signer.js';
 import { explain } from './explain.js';
 import type { Pool } from './gslb/pool.js';
 import { sourceBindError } from './health/checks.js';
@@ -20,6 +21,7 @@ import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
 import { Metrics } from './metrics.js';
 import { type AnswerPath, gslbAnswerPath, queryHandler } from './pipeline.js';
 import { type Capabilities, capabilitiesOf, type Role, type RoleHooks } from './role.js';
+import { signingStatus, signingWarnings } from './signing-status.js';
 import { loadSnapshot, type Snapshot, withCurrentDatabase } from './snapshot.js';
 import { createLogger, nothingToServe, StartupError } from './startup.js';
 import { statusRoutes } from './status.js';
@@ -100,6 +102,11 @@ export class Server {
     return server;
   }
 
+  /** The sign stage's signer and signature cache (one per process, kept across reloads). */
+  get signer(): Signer {
+    return this.answering.responder.signing!.signer;
+  }
+
   get currentConfig(): ServerConfig {
     return this.config;
   }
@@ -149,7 +156,13 @@ export class Server {
       log: this.log,
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
-      routes: statusRoutes(() => this.snapshot, this.health, this.prober, workers),
+      routes: statusRoutes(
+        () => this.snapshot,
+        this.health,
+        this.prober,
+        workers,
+        () => signingStatus(this.signer, this.snapshot.signing),
+      ),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
     const http = listenText([{ host: addr.host, port: this.httpPort, family: addr.family }])[0];
@@ -176,6 +189,7 @@ export class Server {
     this.zonesUnsettled = report.unsettled.some((f) => this.caps.watchesFiles || !report.recent.includes(f));
     if (this.caps.probes) this.prober.update(probeListOf(report.snapshot));
     recordLoad(report, this.metrics, this.log, this.health, this.caps.probes);
+    for (const w of signingWarnings(this.signer, report.snapshot.signing)) this.log.warn(w);
     return { failed: report.failed, parsed: report.parsed, rebuilt: report.changed.length };
   }
 

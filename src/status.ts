@@ -26,8 +26,14 @@ export function statusRoutes(
   health: HealthView,
   prober: ProberState,
   workers: () => unknown[],
+  dnssec: () => unknown = () => null,
 ): NonNullable<ApiSources['routes']> {
-  const status = () => ({ ...buildStatus(snapshot(), health, prober, VERSION), workers: workers(), generatedAt: new Date().toISOString() });
+  const status = () => ({
+    ...buildStatus(snapshot(), health, prober, VERSION),
+    dnssec: dnssec(),
+    workers: workers(),
+    generatedAt: new Date().toISOString(),
+  });
   const rendered = new RenderCache(status, 1000, snapshot);
   return new Map([
     ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],

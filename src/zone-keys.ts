@@ -24,6 +24,8 @@ export interface SignedZone {
   keys: ZoneKey[];
   /** How long a signature is valid, in seconds as RRSIG times count (rrsig.ts signatureTimes). */
   signatureValiditySeconds: number;
+  /** A signature or key this close to its expiry is warned of. */
+  expiryWarningSeconds: number;
 }
 
 export interface ZoneKeysResult {
@@ -154,7 +156,12 @@ function loadZone(zc: DnssecZoneConfig, now: number, zoneTtl: number | null, out
     }
   }
   if (out.filter((d) => d.severity === 'error').length > before) return null;
-  return { zone: zc.zone, keys, signatureValiditySeconds: Math.round(zc.signatureValidityMs / 1000) };
+  return {
+    zone: zc.zone,
+    keys,
+    signatureValiditySeconds: Math.round(zc.signatureValidityMs / 1000),
+    expiryWarningSeconds: Math.round(zc.expiryWarningMs / 1000),
+  };
 }
 
 /** Unix seconds → `2026-12-03T15:02:12Z`. */

@@ -17,6 +17,9 @@ export const TOOLS = [
   { command: 'dnssec-signzone', package: 'bind9-utils', usedBy: "signatures against BIND's (test/dnssec/signing.test.ts)" },
   { command: 'dnssec-verify', package: 'bind9-utils', usedBy: 'zones signed by steerdns (test/dnssec/signing.test.ts)' },
   { command: 'kzonecheck', package: 'knot-dnssecutils', usedBy: 'zones signed by steerdns, by Knot (test/dnssec/signing.test.ts)' },
+  { command: 'delv', package: 'bind9-dnsutils', usedBy: 'a validating client judges signed answers (test/dnssec/validators.test.ts)' },
+  { command: 'unbound', package: 'unbound', usedBy: 'a validating resolver judges signed answers (test/dnssec/validators.test.ts)' },
+  { command: 'dnsviz', package: 'dnsviz', usedBy: 'DNSViz analyses a signed zone (test/dnssec/validators.test.ts)' },
   { command: 'kdig', package: 'knot-dnsutils', usedBy: 'a second decoder of every record type (test/dns/record-types.test.ts)' },
   {
     command: 'named-checkzone',

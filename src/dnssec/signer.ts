@@ -15,6 +15,8 @@ export interface SigningKeys {
   zone: string;
   keys: readonly { key: DnssecKey; published: boolean; active: boolean }[];
   signatureValiditySeconds: number;
+  /** A signature or key this close to its expiry is warned of (default: a week). */
+  expiryWarningSeconds?: number;
 }
 
 /** What signing one zone needs, prepared when the snapshot is built. */
