@@ -41,7 +41,7 @@ ${regions}`;
 
 const BIG_TXT = Array.from({ length: 4 }, (_, i) => `"${String(i).repeat(230)}"`).join(', ');
 
-export const SIGNED_ZONE = `
+const SIGNED_ZONE = `
 origin: example.test
 ttl: 3600
 soa: { ns: ns1.example.test., email: hostmaster@example.test, refresh: 7200, retry: 3600, expire: 1209600, minimum: 60, serial: 1 }
