@@ -136,7 +136,9 @@ export function signAnswer(signer: Signer, z: ZoneSigning, src: AnswerSource, q:
     out.rcode = RCODE.NOERROR; // RFC 9824 §3.1: the name is "there", with no types but NXNAME
     pushNsec(signer, z, authority, denial, nxnameNsecRdata(denial), soaTtl >= 0 ? soaTtl : z.nsecTtl);
   } else if (q.rcode === RCODE.NOERROR && soaTtl >= 0 && !finalType) {
-    pushNsec(signer, z, authority, denial, compactNsecRdata(denial, typesOf(src, z, denial) ?? []), soaTtl);
+    // the type asked is never listed: a pool that has it for other clients has none for this one
+    const types = (typesOf(src, z, denial) ?? []).filter((t) => t !== q.qtype);
+    pushNsec(signer, z, authority, denial, compactNsecRdata(denial, types), soaTtl);
   }
   // glue and the addresses of NS/MX/SRV targets: not signed (glue never is; the rest the resolver asks again)
   for (let i = 0, n = src.count(2); i < n; i++) {

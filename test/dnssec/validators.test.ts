@@ -184,6 +184,12 @@ const DELV_CASES: { name: string; type: string; expect: RegExp; what: string }[]
   { name: 'a.b.nx.example.test', type: 'AAAA', expect: /^; negative response, fully validated/m, what: 'below a missing name' },
   { name: 'mail.example.test', type: 'TXT', expect: /^; negative response, fully validated/m, what: 'NODATA' },
   { name: 'ent.example.test', type: 'A', expect: /^; negative response, fully validated/m, what: 'an empty non-terminal' },
+  {
+    name: 'app.example.test',
+    type: 'AAAA',
+    expect: /^; negative response, fully validated/m,
+    what: 'AAAA at a pool with none in this client’s region',
+  },
   { name: 'v4only.example.test', type: 'AAAA', expect: /^; negative response, fully validated/m, what: 'AAAA at an IPv4-only pool' },
   { name: 'sub.example.test', type: 'DS', expect: /^; negative response, fully validated/m, what: 'no DS at the cut' },
   { name: 'ext.example.test', type: 'DS', expect: /^; negative response, fully validated/m, what: 'no DS at a cut served elsewhere' },
@@ -344,22 +350,37 @@ test('Unbound with the trust anchor from keygen’s DS answers AD=1 (insecure be
   t.regex(await resolve(u, 'www.other.test', 'A'), /status: SERVFAIL/);
 });
 
-test('dnsviz probe and grok with the trust anchor report no errors for the signed zone', async (t) => {
+// Debian 12's dnsviz 0.9.4 looks for `pygraphviz.release`, which its python3-pygraphviz 1.7 no longer has, and
+// then refuses to grok: the module is supplied from pygraphviz's own version before dnsviz runs.
+const GROK = `import sys, types, pygraphviz
+m = types.ModuleType('pygraphviz.release'); m.version = pygraphviz.__version__
+sys.modules['pygraphviz.release'] = m; pygraphviz.release = m
+sys.argv = ['dnsviz'] + sys.argv[1:]
+exec(compile(open('/usr/bin/dnsviz').read(), '/usr/bin/dnsviz', 'exec'))`;
+
+test('dnsviz probe and grok with the trust anchor report no errors or warnings, every RRset SECURE', async (t) => {
   requireTool(t, 'dnsviz');
   const probe = join(fx.dir, 'probe.json');
-  const names = ['example.test', 'www.example.test', 'x.wild.example.test', 'nx.example.test', 'sub.example.test'];
+  const names = ['example.test', 'x.y.wild.example.test', 'www.example.test', 'sub.example.test'];
   const server = `127.0.0.1:${fx.s.port}`;
   const p = await run(
     'dnsviz',
-    ['probe', '-A', '-x', `example.test+:${server}`, '-x', `sub.example.test+:${server}`, '-o', probe, ...names],
-    120_000,
+    ['probe', '-A', '-t', '4', '-x', `example.test+:${server}`, '-x', `sub.example.test+:${server}`, '-o', probe, ...names],
+    180_000,
   );
   t.is(p.status, 0, p.out);
   const ta = join(fx.dir, 'ta.txt');
   writeFileSync(ta, readFileSync(`${fx.key.base}.key`, 'utf8'));
-  const g = await run('dnsviz', ['grok', '-t', ta, '-l', 'error', '-r', probe], 60_000);
-  t.is(g.status, 0, g.out);
-  const report = JSON.parse(g.out) as Record<string, unknown>;
-  t.notRegex(JSON.stringify(report), /"errors"/, JSON.stringify(report, null, 1).slice(0, 4000));
-  t.regex(JSON.stringify(report), /"status":\s*"SECURE"/);
+  // -P: the servers are on loopback; -l warning prints only the names with a warning or an error
+  const issues = await run('/usr/bin/python3', ['-c', GROK, 'grok', '-P', '-t', ta, '-l', 'warning', '-r', probe], 60_000);
+  t.is(issues.status, 0, issues.out);
+  t.is(issues.out.trim(), '', issues.out.slice(0, 4000));
+  // the full status of the signed names (dnsviz 0.9.4 fails serializing the unsigned child's SOA at this level)
+  const out = join(fx.dir, 'grok.json');
+  const all = await run('/usr/bin/python3', ['-c', GROK, 'grok', '-P', '-t', ta, '-r', probe, '-o', out, ...names.slice(0, 3)], 60_000);
+  t.is(all.status, 0, all.out);
+  const text = readFileSync(out, 'utf8');
+  const report = JSON.parse(text) as Record<string, { status: string; zone?: { status: string } }>;
+  t.is(report['example.test.']?.zone?.status, 'SECURE', text.slice(0, 2000));
+  t.notRegex(text, /"status": "(BOGUS|INSECURE|INVALID|INDETERMINATE)"/);
 });
