@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { type ExplainResult, explain, formatExplain } from '../../src/explain.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { query, ROOT, runCli, startServer, type TestServer, tcpMany, tempDir, udpRaw } from '../helpers/server.js';
 
@@ -260,4 +261,15 @@ test('a key rollover done by config (publish new, activate new, retire old) with
     [a.ds, b.ds],
   );
   await step('retire', [{ path: b.base, publish: true, active: true }], [b.ds], [a.ds]);
+});
+
+test('explain says whether an answer would be signed and with which key (docs/operations.md#steerdns-explain)', async (t) => {
+  const dir = tempDir('steerdns-explain-');
+  const key = await keygen(dir);
+  const s = await startServer({ 'example.test.yaml': ZONE }, config(JSON.stringify([key.base])));
+  t.teardown(() => s.stop());
+  const tag = Number(/\+(\d+)$/.exec(key.base)![1]);
+  const r = explain(s.server.snapshot, s.server.health, 'live', { name: 'mail.example.test', from: '192.0.2.1' });
+  t.deepEqual((r as ExplainResult).dnssec, { signed: true, keys: [{ tag, algorithm: 13 }] });
+  t.regex(formatExplain(r as ExplainResult, 'live'), new RegExp(`dnssec:  signed for DO=1 queries by key ${tag} \\(algorithm 13\\)`));
 });
