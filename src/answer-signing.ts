@@ -3,7 +3,7 @@
 // an answer of the prepared (object) zones through RRset views, owner wire names and types.
 import type { DynamicName } from './dns/dynamic.js';
 import type { Exchange } from './dns/exchange.js';
-import { RCODE } from './dns/registry.js';
+import { RCODE, TYPE } from './dns/registry.js';
 import type { Answer } from './dns/rrset.js';
 import { fromRRset, RefAnswer, type RotationCounters, type SetRef } from './dns/set-ref.js';
 import { writeRefAnswer } from './dns/writer.js';
@@ -103,12 +103,20 @@ export class AnswerSigning<D extends DynamicName = DynamicName> {
     readonly state: () => SigningState<D>,
   ) {}
 
-  /** The zone's signing state when the exchange's answer is to be signed, else null. */
+  /**
+   * The zone's signing state when the exchange's answer goes through the sign stage, else null: DO=1 answers of
+   * a signed zone, and (DO or not) DNSKEY, CDS and CDNSKEY at its apex, which come from the keys.
+   */
   signs(ex: Exchange): ZoneSigning | null {
     const q = ex.query;
-    if (q === null || q.edns === null || !q.edns.dnssecOk || ex.zone === null || ex.answer === null) return null;
+    const zone = ex.zone;
+    if (q === null || zone === null || ex.answer === null) return null;
     if (ex.rcode !== RCODE.NOERROR && ex.rcode !== RCODE.NXDOMAIN) return null;
-    return this.state().signing.get(ex.zone) ?? null;
+    if (q.edns === null || !q.edns.dnssecOk) {
+      const t = ex.qtype;
+      if ((t !== TYPE.DNSKEY && t !== TYPE.CDS && t !== TYPE.CDNSKEY) || ex.name !== zone) return null;
+    }
+    return this.state().signing.get(zone) ?? null;
   }
 
   /** Signs the exchange's answer and writes it (the write stage again, with the same size limit). */
@@ -124,7 +132,15 @@ export class AnswerSigning<D extends DynamicName = DynamicName> {
       this.signer,
       z,
       src,
-      { msg: ex.msg, qtype: ex.qtype, rcode: ex.rcode, aa: ans.aa, ecsScope: ans.ecsScope, mandatoryAdditional: ans.mandatoryAdditional },
+      {
+        msg: ex.msg,
+        qtype: ex.qtype,
+        rcode: ex.rcode,
+        aa: ans.aa,
+        ecsScope: ans.ecsScope,
+        mandatoryAdditional: ans.mandatoryAdditional,
+        dnssecOk: ex.query!.edns?.dnssecOk === true,
+      },
       this.out,
     );
     return writeRefAnswer(ex, this.out, nsid);

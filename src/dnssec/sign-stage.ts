@@ -45,6 +45,8 @@ export interface SignQuery {
   aa: boolean;
   ecsScope: number;
   mandatoryAdditional: number;
+  /** DO=1: RRSIGs and denial records go in. DO=0 reaches the stage only for DNSKEY, CDS and CDNSKEY at the apex. */
+  dnssecOk: boolean;
 }
 
 const SCRATCH = new SetRef();
@@ -68,8 +70,9 @@ function ownerOf(r: SetRef): Buffer {
 }
 
 /** Appends `set` and its RRSIG set (the same owner and TTL) to `section`. */
-function pushSigned(signer: Signer, z: ZoneSigning, section: SetRef[], set: SetRef, owner: Buffer, labels: number): void {
+function pushSigned(signer: Signer | null, z: ZoneSigning, section: SetRef[], set: SetRef, owner: Buffer, labels: number): void {
   section.push(set);
+  if (signer === null) return;
   const rrsigs = signer.signatures(z, owner, set.type, set.klass, set.ttl, refRecords(set), labels);
   section.push(listRef(set.owner, set.ownerAt, TYPE.RRSIG, set.ttl, rrsigs));
 }
@@ -95,10 +98,11 @@ export function signAnswer(signer: Signer, z: ZoneSigning, src: AnswerSource, q:
   const keySet = z.keySet(q.qtype);
   if (keySet !== null && q.rcode === RCODE.NOERROR && src.count(0) === 0 && qname.equals(z.apex)) {
     if (keySet.length > 0) {
-      pushSigned(signer, z, answer, listRef(msg, 12, q.qtype, z.ttl, keySet), qname, rrsigLabels(qname));
+      pushSigned(q.dnssecOk ? signer : null, z, answer, listRef(msg, 12, q.qtype, z.ttl, keySet), qname, rrsigLabels(qname));
       return;
     }
   }
+  if (!q.dnssecOk) throw new Error('the sign stage was given a DO=0 query other than DNSKEY, CDS or CDNSKEY at the apex');
   let denial = qname; // the name a NODATA or NXDOMAIN speaks of: the last target of a CNAME chain
   let finalType = false;
   for (let i = 0, n = src.count(0); i < n; i++) {
