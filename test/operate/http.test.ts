@@ -201,6 +201,10 @@ const SPEC_METRICS: [string, Family['type'], string[]][] = [
   ['steerdns_pool_answers_total', 'counter', ['zone', 'pool', 'region', 'reason']],
   ['steerdns_rrl_total', 'counter', ['action']],
   ['steerdns_zone_load_errors_total', 'counter', ['zone']],
+  ['steerdns_dnssec_signatures_total', 'counter', []],
+  ['steerdns_dnssec_cache_hits_total', 'counter', []],
+  ['steerdns_dnssec_cache_misses_total', 'counter', []],
+  ['steerdns_dnssec_cache_entries', 'gauge', []],
 ];
 
 const RCODES = new Set(['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'other']);
