@@ -275,3 +275,19 @@ test('explain says whether an answer would be signed and with which key (docs/op
   t.deepEqual((r as ExplainResult).dnssec, { signed: true, keys: [{ tag, algorithm: 13 }] });
   t.regex(formatExplain(r as ExplainResult, 'live'), new RegExp(`dnssec:  signed for DO=1 queries by key ${tag} \\(algorithm 13\\)`));
 });
+
+test('a key BIND’s dnssec-keygen made (algorithms 13 and 15) signs the served answers: delv validates them with dnssec-dsfromkey’s DS', async (t) => {
+  requireTool(t, 'dnssec-keygen');
+  requireTool(t, 'delv');
+  for (const alg of ['ECDSAP256SHA256', 'ED25519']) {
+    const dir = tempDir('steerdns-bindkey-');
+    const made = spawnSync('dnssec-keygen', ['-q', '-a', alg, '-f', 'KSK', '-K', dir, 'example.test'], { encoding: 'utf8' });
+    t.is(made.status, 0, made.stderr);
+    const base = join(dir, made.stdout.trim());
+    const ds = spawnSync('dnssec-dsfromkey', ['-2', `${base}.key`], { encoding: 'utf8' }).stdout.trim();
+    const s = await startServer({ 'example.test.yaml': ZONE }, config(JSON.stringify([base])));
+    const out = await delv(s, anchorFile(dir, 'anchor.conf', [ds]), 'www.example.test', 'A');
+    await s.stop();
+    t.regex(out, /^; fully validated/m, `${alg}: ${out}`);
+  }
+});
