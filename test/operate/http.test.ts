@@ -484,6 +484,7 @@ test('/status: zones with serial and state, pools → regions → targets with h
   const st = await status(http);
   const fetched = Date.now();
   t.deepEqual(Object.keys(st).sort(), [
+    'dnssec',
     'generatedAt',
     'generation',
     'geoip',
