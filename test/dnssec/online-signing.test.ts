@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { type ExplainResult, explain, formatExplain } from '../../src/explain.js';
 import type { Pool } from '../../src/gslb/pool.js';
+import { signingStatus } from '../../src/signing-status.js';
 import { query, ROOT, runCli, startServer, type TestServer, tcpMany, tempDir, udpRaw } from '../helpers/server.js';
 
 const PREREQS = readFileSync(join(ROOT, 'tools', 'test-prereqs.mjs'), 'utf8');
@@ -294,4 +295,22 @@ test('a key BIND’s dnssec-keygen made (algorithms 13 and 15) signs the served 
     await s.stop();
     t.regex(out, /^; fully validated/m, `${alg}: ${out}`);
   }
+});
+
+test('a key within expiry_warning of its Inactive time is a warning in the log and in /status, and its days are a metric', async (t) => {
+  requireTool(t, 'dnssec-settime');
+  const dir = tempDir('steerdns-expiry-');
+  const key = await keygen(dir);
+  const set = spawnSync('dnssec-settime', ['-I', '+3d', '-K', dir, `${key.base}.key`], { encoding: 'utf8' });
+  t.is(set.status, 0, set.stderr);
+  const s = await startServer({ 'example.test.yaml': ZONE }, config(JSON.stringify([key.base])));
+  t.teardown(() => s.stop());
+  const tag = Number(/\+(\d+)$/.exec(key.base)![1]);
+  const warned = s.logs.filter((l) => l.level === 40 && String(l.msg).includes(`key ${tag} ends (Inactive/Delete time) in`));
+  t.is(warned.length, 1, JSON.stringify(s.logs.slice(-5)));
+  const days = await metric(s, 'steerdns_dnssec_key_expiry_days');
+  t.true(days > 2.9 && days <= 3, String(days));
+  const status = signingStatus(s.server.signer, s.server.snapshot.signing) as { warnings: string[]; nearestKeyExpiryDays: number };
+  t.is(status.warnings.length, 1);
+  t.is(status.nearestKeyExpiryDays, days);
 });
