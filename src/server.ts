@@ -95,12 +95,23 @@ export class Server {
       await server.listen();
     }
     if (caps.servesHttp) await server.listenHttp();
+    if (caps.answersDns) {
+      server.expiryTimer = setInterval(() => server.warnExpiry(), 3_600_000);
+      server.expiryTimer.unref();
+    }
     if (caps.watchesFiles) {
       server.files.watch(config, server.snapshot, loaded);
       server.retryUnsettled();
     }
     return server;
   }
+
+  /** A signature or key near its end: a warning at every load and every hour (times pass without a reload). */
+  private warnExpiry(): void {
+    for (const w of signingWarnings(this.signer, this.snapshot.signing)) this.log.warn(w);
+  }
+
+  private expiryTimer: NodeJS.Timeout | null = null;
 
   /** The sign stage's signer and signature cache (one per process, kept across reloads). */
   get signer(): Signer {
@@ -189,7 +200,7 @@ export class Server {
     this.zonesUnsettled = report.unsettled.some((f) => this.caps.watchesFiles || !report.recent.includes(f));
     if (this.caps.probes) this.prober.update(probeListOf(report.snapshot));
     recordLoad(report, this.metrics, this.log, this.health, this.caps.probes);
-    for (const w of signingWarnings(this.signer, report.snapshot.signing)) this.log.warn(w);
+    this.warnExpiry();
     return { failed: report.failed, parsed: report.parsed, rebuilt: report.changed.length };
   }
 
@@ -249,6 +260,7 @@ export class Server {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
     this.files.close();
     this.prober.stop();
     await Promise.all([
