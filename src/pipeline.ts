@@ -1,16 +1,16 @@
 // The answer path, composed: each query goes through the stages parse (dns/query.ts) → lookup
-// (dns/respond.ts, with GSLB's pool decision behind lookup()) → write (dns/writer.ts) → limit (dns/rrl.ts,
-// UDP only) → sign (answer-signing.ts: DO=1 to a signed zone, written again with its signatures, after the
-// limit so a flood costs no signatures past its budget) → observe (below: query counts, answer time, the query log). The stages pass everything through
+// (dns/respond.ts, with GSLB's pool decision behind the flat zones' lookup) → write (dns/writer.ts) → limit
+// (dns/rrl.ts, UDP only) → sign (answer-signing.ts: DO=1 to a signed zone, written again with its signatures,
+// after the limit so a flood costs no signatures past its budget) → observe (below: query counts, answer time,
+// the query log). The stages pass everything through
 // one Exchange that each listener owns and reuses: nothing is allocated per query for the record itself.
 import type { Logger } from 'pino';
 import { AnswerSigning } from './answer-signing.js';
 import type { DynamicName } from './dns/dynamic.js';
 import { Exchange, type Transport } from './dns/exchange.js';
-import type { ZoneTable } from './dns/lookup.js';
 import { readQuery } from './dns/query.js';
 import { rcodeName, typeName } from './dns/registry.js';
-import { type ResponderHooks, respond, type ServerIdentity } from './dns/respond.js';
+import { type ResponderHooks, respond, type ServedTable, type ServerIdentity } from './dns/respond.js';
 import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
 import type { Handle } from './dns/transport.js';
 import { writeAnswer, writeServfail } from './dns/writer.js';
@@ -40,11 +40,11 @@ export class Responder<D extends DynamicName = DynamicName> {
   /** Called with internal faults (a bug, never bad input): the server logs them. */
   onError: ((e: Error, msg: Buffer) => void) | null = null;
   /** The sign stage, when any zone is signed (the server sets it). */
-  signing: AnswerSigning<D> | null = null;
+  signing: AnswerSigning | null = null;
 
   /** `hooks`: how pool names are answered (the GSLB decision) and address RRsets rotated. */
   constructor(
-    readonly table: () => ZoneTable<D>,
+    readonly table: () => ServedTable<D>,
     cfg: ResponderConfig,
     readonly hooks: ResponderHooks<D>,
   ) {
@@ -74,6 +74,8 @@ export class AnswerPath<D extends DynamicName = DynamicName> {
   rrl: ResponseRateLimiter | null = null;
   logQueries = false;
   readonly stats: Metrics['queryStats'];
+  /** The GSLB environment pool answers are decided in (gslbAnswerPath): runtime overrides are set on it. */
+  gslb: GslbEnv | null = null;
 
   constructor(
     readonly responder: Responder<D>,
@@ -114,6 +116,7 @@ export function answerQuery<D extends DynamicName>(
   let out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
   if (out !== null && ex.rrlAction === 'send' && path.responder.signing !== null) out = signStage(path.responder, ex, out); // sign
   observe(path, ex, out);
+  if (ex.answer === ex.flat) ex.flat.release();
   return out;
 }
 
@@ -185,5 +188,7 @@ export function gslbAnswerPath(
   responder.signing = new AnswerSigning(signer, snapshot);
   metrics.signing = () => signingNumbers(signer, snapshot().signing);
   responder.onError = (e, msg) => log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
-  return new AnswerPath(responder, metrics, log, config);
+  const path = new AnswerPath(responder, metrics, log, config);
+  path.gslb = gslb;
+  return path;
 }

@@ -9,6 +9,7 @@ import { keepRestartOnly, openSerials, reopenSerials, warnRestartOnly } from './
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
 import type { Signer } from './dnssec/signer.js';
 import { explain } from './explain.js';
+import type { FleetMember } from './fleet-member.js';
 import type { Pool } from './gslb/pool.js';
 import { sourceBindError } from './health/checks.js';
 import { Prober } from './health/prober.js';
@@ -19,6 +20,7 @@ import { descriptorNeeds, logOpenFiles } from './limits.js';
 import { type BoundAddress, listenText, openDnsListeners } from './listen.js';
 import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
 import { Metrics } from './metrics.js';
+import { OverrideStore, overrideRoutes } from './overrides.js';
 import { type AnswerPath, gslbAnswerPath, queryHandler } from './pipeline.js';
 import { type Capabilities, capabilitiesOf, type Role, type RoleHooks } from './role.js';
 import { signingStatus, signingWarnings } from './signing-status.js';
@@ -50,6 +52,12 @@ export class Server {
   readonly health = new HealthTable();
   readonly metrics = new Metrics();
   readonly prober: Prober;
+  /** Runtime overrides (src/overrides.ts): kept in state_dir by a single process or the primary; a worker's come from it. */
+  readonly overrides: OverrideStore;
+  /** With `fleet:` (single or primary): the link to etcd and the fleet's verdicts (src/fleet-member.ts). */
+  fleet: FleetMember | null = null;
+  /** What the prober writes: the served table itself, or with a fleet a table of its own the fleet combines. */
+  private readonly localHealth: HealthTable;
   private http: HttpApi | null = null;
   httpPort: number | null = null;
   /** What this process does, from its role (src/role.ts). */
@@ -63,10 +71,20 @@ export class Server {
   ) {
     this.caps = capabilitiesOf(role);
     this.metrics.worker = hooks.workerId ?? null;
+    this.metrics.decisionTables = () => this.snapshot.geo.tables.stats;
     this.serials = openSerials(config.stateDir, this.caps.writesSerials, log);
     this.answering = gslbAnswerPath(() => this.snapshot, this.health, this.metrics, log, config);
+    this.overrides = new OverrideStore({ dir: this.caps.writesSerials ? config.stateDir : null, log });
+    this.overrides.onChange = (list) => {
+      this.answering.gslb!.adjust = this.overrides.adjustments;
+      this.health.touch();
+      this.metrics.setOverrides(list);
+      this.hooks.onOverrides?.(list);
+    };
+    // with a fleet the prober writes its own table, and the fleet's verdicts make the one the answer path reads
+    this.localHealth = config.fleet && this.caps.probes ? new HealthTable() : this.health;
     this.prober = new Prober({
-      table: this.health,
+      table: this.localHealth,
       log,
       panic: config.health.panic,
       panicMinTargets: config.health.panicMinTargets,
@@ -84,14 +102,24 @@ export class Server {
     const server = new Server(config, log, opts.role ?? 'single', opts.hooks ?? {});
     const caps = server.caps;
     if (caps.probes && config.healthSource) await bindableSource(config.healthSource);
+    // loaded only with a fleet (serve's module graph stays small: src/limits.ts), before the prober's first results
+    if (server.localHealth !== server.health) {
+      const { FleetMember } = await import('./fleet-member.js');
+      const fleet = new FleetMember(config.fleet!, server.localHealth, server.health, server.overrides, log);
+      server.fleet = fleet;
+      server.metrics.watchFleet({ connected: () => fleet.connected, lastSync: () => fleet.lastSync, observers: () => fleet.observers() });
+    }
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
+    server.overrides.load();
+    // etcd unreachable at start: local health and the last overrides serve while the link retries
+    await server.fleet?.start();
     logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
     // a worker reads a file caught mid-write again while it waits for the primary's health table
     if (!caps.watchesFiles) server.retryUnsettled();
     if (caps.answersDns) {
-      await server.hooks.beforeListen?.(server.health);
+      await server.hooks.beforeListen?.(server.health, server.overrides);
       await server.listen();
     }
     if (caps.servesHttp) await server.listenHttp();
@@ -160,10 +188,12 @@ export class Server {
     const workers = () => this.hooks.workerInfo?.() ?? [];
     this.http = new HttpApi({
       zoneCount: () => this.snapshot.zones.size,
-      explain: (q) => explain(this.snapshot, this.health, 'live', q),
+      explain: (q) => explain(this.snapshot, this.health, 'live', q, Math.random, this.overrides.adjustments),
       metricsText: () => this.hooks.metricsText?.() ?? this.metrics.registry.metrics(),
       metricsContentType: this.metrics.registry.contentType,
       notReady: () => this.hooks.notReady?.() ?? (this.caps.answersDns && this.bound.length === 0 ? 'not listening yet' : null),
+      readyDetail: () =>
+        this.fleet && !this.fleet.connected ? 'fleet: etcd unreachable: answering with local health and the last overrides' : null,
       log: this.log,
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
@@ -172,7 +202,14 @@ export class Server {
         this.health,
         this.prober,
         workers,
+        () => this.overrides.adjustments,
+        () => this.fleet?.statusSource(this.health) ?? null,
         () => signingStatus(this.signer, this.snapshot.signing),
+      ),
+      overrides: overrideRoutes(
+        this.overrides,
+        () => [...this.snapshot.zones.values()].flatMap((z) => z.pools),
+        () => this.fleet,
       ),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
@@ -263,11 +300,14 @@ export class Server {
     if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
     this.files.close();
     this.prober.stop();
+    this.overrides.close();
+    // the listeners close at once; the fleet link revokes its lease meanwhile (this instance leaves the quorum)
     await Promise.all([
       ...this.udp.map((u) => u.close()),
       ...this.tcp.map((t) => t.close()),
       this.tcpConnections?.close(),
       this.http?.close(),
+      this.fleet?.stop(),
     ]);
     this.log.info('stopped');
   }

@@ -7,6 +7,7 @@ import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
 import type { ZoneSpec } from './config/zone-file.js';
+import { FlatZones } from './dns/flat-zone.js';
 import type { ZoneSigning } from './dnssec/signer.js';
 import { GeoTables, overlayInputs } from './gslb/compile.js';
 import { bundledDatabasePath, databaseStamp, type GeoDatabase, GeoLocator, openDatabase } from './gslb/geo.js';
@@ -37,6 +38,8 @@ export interface ZoneFileState {
 export interface Snapshot {
   config: ServerConfig;
   zones: Map<string, ServedZone>;
+  /** The same zones as the answer path finds them (by origin, deepest first: dns/flat-lookup.ts). */
+  flat: FlatZones<Pool>;
   geo: GeoContext;
   /** The GeoIP database in use; `dbError` when the configured one failed and the previous one stayed. */
   db: GeoDatabase | null;
@@ -192,7 +195,17 @@ export function loadSnapshot(
       file: cfg.zonesDir,
     });
   return {
-    snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1, signing },
+    snapshot: {
+      config: cfg,
+      zones,
+      flat: new FlatZones(zones.values()),
+      files,
+      geo,
+      db,
+      dbError,
+      generation: (previous?.generation ?? 0) + 1,
+      signing,
+    },
     messages,
     changed,
     failed,

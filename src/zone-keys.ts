@@ -190,10 +190,10 @@ function warnIfShared(file: string, at: ConfigPosition, what: string, out: Diagn
   }
 }
 
-/** A served zone as signing reads it: its origin, its negative SOA (the NSEC TTL), its file's `ttl` (DNSKEY's). */
+/** A served zone as signing reads it: its origin, its negative SOA TTL (the NSEC TTL), its file's `ttl` (DNSKEY's). */
 export interface SignableZone {
   origin: string;
-  negative: { ttl: number };
+  negativeTtl: number;
   spec: { ttl: number };
 }
 
@@ -220,7 +220,7 @@ export function signingStates(
       if (prev) signing.set(zc.zone, prev);
       continue;
     }
-    const next = new ZoneSigning(keys, zone.spec.ttl, zone.negative.ttl);
+    const next = new ZoneSigning(keys, zone.spec.ttl, zone.negativeTtl);
     const same =
       prev !== null &&
       prev.cacheTag === next.cacheTag &&

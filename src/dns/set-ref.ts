@@ -126,7 +126,7 @@ export function fromFlat(r: SetRef, ans: FlatAnswer, s: number, i: number, rotat
 }
 
 /** Points `r` at RRset `s` of flat zone `z`, owned by its node. */
-function fromZone(r: SetRef, z: FlatZone, s: number, rotation: RotationCounters | null): void {
+export function fromZone(r: SetRef, z: FlatZone, s: number, rotation: RotationCounters | null): void {
   const sets = z.sets;
   const at = s * SET;
   const n = sets[at + S_COUNT]!;

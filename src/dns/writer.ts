@@ -282,7 +282,12 @@ export function writeRefAnswer(ex: Exchange, ans: RefAnswer, nsid: Buffer | null
   return writeExchange(ex, ans, null, nsid);
 }
 
-function writeExchange(ex: Exchange, ans: Answer | RefAnswer | null, rotation: RotationCounters | null, nsid: Buffer | null): Buffer {
+function writeExchange(
+  ex: Exchange,
+  ans: Answer | FlatAnswer | RefAnswer | null,
+  rotation: RotationCounters | null,
+  nsid: Buffer | null,
+): Buffer {
   const q = ex.query!;
   const edns = q.edns;
   const maxSize = ex.transport === 'tcp' ? 65535 : edns !== null ? Math.min(Math.max(edns.payload, 512), EDNS_PAYLOAD) : 512;

@@ -9,7 +9,7 @@
 //    no DS (an insecure delegation, RFC 4035 §3.1.4); glue and other additional data never signed;
 //  - DNSKEY, CDS and CDNSKEY at the apex served from the keys (ZoneSigning), signed.
 // It reads the answer only through AnswerSource — SetRefs, owner wire names, types and TTLs — so any holder
-// of answer data (RRset objects, flat zones) plugs in with a small adapter.
+// of answer data plugs in with a small adapter (the flat zones': src/answer-signing.ts).
 import { RCODE, TYPE } from '../dns/registry.js';
 import { copyRef, ownerIsScratch, type RefAnswer, refRecords, SetRef } from '../dns/set-ref.js';
 import { wildcardProof } from './denial.js';

@@ -247,6 +247,75 @@ test('a GSLB pool from three client subnets (ECS, RFC 7871): each region’s ans
   t.is(seen.size, 3, 'each region’s set has its own signature');
 });
 
+/** A parent with a signed delegation (DS at the cut) and a pool, the child signed by its own key, and the HTTP API. */
+const DELEGATING_ZONE = (ds: string) => `
+origin: example.test
+ttl: 3600
+soa: { ns: ns1.example.test., email: hostmaster@example.test, minimum: 60, serial: 1 }
+records:
+  "@": { NS: [ns1] }
+  ns1: { A: 192.0.2.53 }
+  secure: { NS: [ns.secure.example.test.], DS: "${ds}" }
+  ns.secure: { A: 192.0.2.97 }
+  far: { NS: [ns.far.example.test.], DS: "${ds}" }
+  ns.far: { A: 192.0.2.96 }
+  app:${POOL(`        us-east: [192.0.2.10, 192.0.2.11]
+        eu-west: [198.51.100.10]
+        ap-south: [203.0.113.10, "2001:db8:3::10"]`)}
+`;
+
+const SECURE_CHILD = `
+origin: secure.example.test
+ttl: 3600
+soa: { ns: ns.secure.example.test., email: hostmaster@example.test, serial: 1 }
+records:
+  "@": { NS: [ns] }
+  ns: { A: 192.0.2.97 }
+  host: { A: 192.0.2.78 }
+`;
+
+test('a secure delegation (the DS signed at the cut) and a region drained by a runtime override validate under delv', async (t) => {
+  requireTool(t, 'delv');
+  const dir = tempDir('steerdns-validators-drain-');
+  const parent = await keygen(dir, 'example.test');
+  const child = await keygen(dir, 'secure.example.test');
+  const token = join(dir, 'api.token');
+  writeFileSync(token, 'Zq8wTn3LpX0vR7sKd2Jm\n', { mode: 0o600 });
+  const s = await startServer(
+    { 'example.test.yaml': DELEGATING_ZONE(child.ds.split(/\s+/).slice(3).join(' ')), 'secure.example.test.yaml': SECURE_CHILD },
+    config({ 'example.test': [parent.base], 'secure.example.test': [child.base] }, `http: { listen: "127.0.0.1:0", token_file: ${token} }`),
+  );
+  t.teardown(() => s.stop());
+  const anchor = anchorFile(dir, 'anchor.conf', [parent.ds]);
+  const ask = (name: string, type: string) => delv(s.port, anchor, 'example.test', name, type);
+  // a referral's DS is signed by the parent; the child's answers validate through it
+  t.regex(await ask('secure.example.test', 'DS'), /^; fully validated/m);
+  const host = await ask('host.secure.example.test', 'A');
+  t.regex(host, /^; fully validated/m, host);
+  t.regex(host, /192\.0\.2\.78/, host);
+  // a referral to a child served elsewhere: the DS and its RRSIG in the authority section, the NS and glue unsigned
+  const far = (await run('dig', ['@127.0.0.1', '-p', String(s.port), '+dnssec', '+norec', 'www.far.example.test', 'A'])).out;
+  t.regex(far, /^far\.example\.test\.\s+\d+\s+IN\s+DS\s+/m, far);
+  t.regex(far, /^far\.example\.test\.\s+\d+\s+IN\s+RRSIG\s+DS 13 3 /m, far);
+  t.notRegex(far, /RRSIG\s+(NS|A) /, far);
+  t.notRegex(far, /IN\s+NSEC\s/, far);
+  // loopback clients are in us-east: drain it, and the pool's answer (another region's) is signed anew
+  t.regex(await ask('app.example.test', 'A'), /192\.0\.2\.10/);
+  const r = await fetch(`http://127.0.0.1:${s.server.httpPort}/overrides`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer Zq8wTn3LpX0vR7sKd2Jm' },
+    body: JSON.stringify({ action: 'drain', zone: 'example.test', pool: 'app', region: 'us-east', for: '30m', reason: 'validators' }),
+    signal: AbortSignal.timeout(5000),
+  });
+  t.is(r.status, 201, await r.text());
+  const drained = await ask('app.example.test', 'A');
+  t.regex(drained, /^; fully validated/m, drained);
+  t.regex(drained, /198\.51\.100\.10/, drained);
+  t.notRegex(drained, /192\.0\.2\.1[01]/, drained);
+  // the drained region's answer has no AAAA: a NODATA that validates
+  t.regex(await ask('app.example.test', 'AAAA'), /^; negative response, fully validated/m);
+});
+
 /** RRSIG RDATA from dig's presentation form (one line: type alg labels ttl exp inc tag signer base64...). */
 function rrsigWire(text: string): Buffer {
   const [, alg, labels, ttl, exp, inc, tag, signer, ...sig] = text.trim().split(/\s+/);
