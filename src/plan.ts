@@ -135,7 +135,8 @@ function loadRevision(tree: Tree, root: string, configRel: string, db: string | 
   if (checked.fatal) errors.push(shown(checked.fatal));
   if (errors.length) return { tree, errors, config, snapshot: null };
   // read-only serials (as check computes them); the tables of the pools asked, compiled on first use
-  const report = loadSnapshot(config, new SerialStore(config.stateDir, false), null, { compile: false });
+  // no signing state either: the snapshot would read the key files check left alone
+  const report = loadSnapshot({ ...config, dnssec: new Map() }, new SerialStore(config.stateDir, false), null, { compile: false });
   return { tree, errors, config, snapshot: report.snapshot };
 }
 

@@ -8,6 +8,7 @@ import type { ServerConfig } from './config/server-config.js';
 import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
 import type { ZoneSpec } from './config/zone-file.js';
 import { FlatZones } from './dns/flat-zone.js';
+import type { ZoneSigning } from './dnssec/signer.js';
 import { GeoTables, overlayInputs } from './gslb/compile.js';
 import { bundledDatabasePath, databaseStamp, type GeoDatabase, GeoLocator, openDatabase } from './gslb/geo.js';
 import type { GeoContext } from './gslb/locate.js';
@@ -15,6 +16,7 @@ import { newPoolMemos } from './gslb/memo.js';
 import { TreeError } from './gslb/mmdb-tree.js';
 import type { Pool } from './gslb/pool.js';
 import { prepareZone, type ServedZone } from './served-zone.js';
+import { signingStates } from './zone-keys.js';
 
 export interface ZoneFileState {
   file: string;
@@ -44,6 +46,8 @@ export interface Snapshot {
   dbError: string | null;
   files: Map<string, ZoneFileState>;
   generation: number;
+  /** The signed zones' keys and DNSSEC records (`dnssec:` of steerdns.yaml), by origin. */
+  signing: Map<string, ZoneSigning>;
 }
 
 export interface LoadReport {
@@ -178,6 +182,9 @@ export function loadSnapshot(
   // fresh zones first: a kept old version never shadows a zone that now loads from another file
   const states = [...files.values()].sort((a, b) => Number(a.errors.length > 0) - Number(b.errors.length > 0));
   for (const st of states) if (st.zone && !zones.has(st.zone.origin)) zones.set(st.zone.origin, st.zone);
+  const { signing, diagnostics: keyDiagnostics } = signingStates(cfg, zones, previous?.signing ?? null);
+  for (const d of keyDiagnostics)
+    messages.push({ level: d.severity === 'error' ? 'error' : 'warn', text: formatDiagnostic(d), file: d.file });
   const { db, dbError, geo } = loadGeo(cfg, zones, previous, opts.compile ?? true);
   if (dbError) messages.push({ level: 'error', text: dbError, file: cfg.geoip.database ?? 'bundled' });
   const { keys } = geo.tables.stats;
@@ -197,6 +204,7 @@ export function loadSnapshot(
       db,
       dbError,
       generation: (previous?.generation ?? 0) + 1,
+      signing,
     },
     messages,
     changed,
