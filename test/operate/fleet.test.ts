@@ -10,7 +10,7 @@ import http from 'node:http';
 import { dirname, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Etcd, freePort } from '../helpers/etcd.js';
-import { BASE_CONFIG, writeFixture } from '../helpers/server.js';
+import { BASE_CONFIG, runCli, writeFixture } from '../helpers/server.js';
 import { addressesOf, type OwnedServer, startIn } from './helpers.js';
 
 const TOKEN = 'fleet-test-token-0123456789';
@@ -62,9 +62,9 @@ records:
 }
 
 /** Three instances of one fleet (`health` mode), each probing from its own source address. */
-async function fleet(t: ExecutionContext, mode: string): Promise<OwnedServer[]> {
+async function fleet(t: ExecutionContext, mode: string): Promise<(OwnedServer & { dir: string })[]> {
   const name = `f${++fleets}`;
-  const out: OwnedServer[] = [];
+  const out: (OwnedServer & { dir: string })[] = [];
   for (let i = 0; i < 3; i++) {
     const config = `${BASE_CONFIG}http: { listen: "127.0.0.1:0", token_file: ./api.token }
 health: { interval: 500ms, timeout: 2s, rise: 1, fall: 1, source: ${SOURCES[i]}, panic: off }
@@ -73,7 +73,7 @@ fleet: { name: ${name}, instance: ns${i + 1}, health: ${mode}, lease_ttl: 2s, et
     const dir = writeFixture(config, { 'example.test.yaml': zone() });
     writeFileSync(join(dir, 'api.token'), `${TOKEN}\n`, { mode: 0o600 });
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    out.push(await startIn(t, dir));
+    out.push({ ...(await startIn(t, dir)), dir });
   }
   return out;
 }
@@ -95,6 +95,9 @@ test.serial('majority: a backend failing for one instance’s probes only is ser
   // the probes have run and every instance knows the three observations: ns1 sees the backend down, the others up
   await seenAlike(s);
   t.deepEqual(await answers(s), [[BAD], [BAD], [BAD]]);
+  const same = await compareAll(s);
+  t.is(same.code, 0, same.stderr);
+  t.regex(same.stdout, /: all agree\n$/);
   // /status: the fleet, and per target each instance's observation and the verdict served
   const st = (await (
     await fetch(`http://127.0.0.1:${s[1]!.server.httpPort}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
@@ -120,7 +123,15 @@ test.serial('local: only the instance whose probes fail drops the backend', asyn
   const s = await fleet(t, 'local');
   await seenAlike(s);
   t.deepEqual(await answers(s), [[GOOD], [BAD], [BAD]]);
+  // `steerdns compare` (docs/operations.md#comparing-the-nameservers-with-compare) shows the difference
+  const r = await compareAll(s);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stdout, /^app\.example\.test\s+A\s+\(no ECS\)\s+NOERROR 127\.0\.1\.51\s+NOERROR 127\.0\.1\.50\s+NOERROR 127\.0\.1\.50$/m);
 });
+
+/** `steerdns compare example.test` over the three instances, run from the first one's folder. */
+const compareAll = (s: (OwnedServer & { dir: string })[]) =>
+  runCli(['compare', 'example.test', '--servers', s.map((x) => `127.0.0.1:${x.port}`).join(',')], s[0]!.dir);
 
 test.serial(
   'an override written on one instance reaches the others within a second; with etcd gone, writes fail (503) and answers go on',
