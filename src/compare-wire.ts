@@ -110,22 +110,22 @@ export function readReply(msg: Buffer, id: number): { reply: Reply; truncated: b
 function overUdp(server: Server, query: Buffer, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error('timeout'));
-    }, timeoutMs);
-    sock.on('error', (e) => {
+    let done = false;
+    const finish = (e: Error | null, m?: Buffer) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       sock.close();
-      reject(e);
-    });
+      if (e) reject(e);
+      else resolve(m!);
+    };
+    const timer = setTimeout(() => finish(new Error('timeout')), timeoutMs);
+    sock.on('error', (e) => finish(e));
     sock.on('message', (m) => {
-      if (m.length < 2 || m.readUInt16BE(0) !== query.readUInt16BE(0)) return;
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
+      if (m.length >= 2 && m.readUInt16BE(0) === query.readUInt16BE(0)) finish(null, m);
     });
-    sock.send(query, server.port, server.host);
+    // connected: an ICMP port unreachable ends the wait at once (ECONNREFUSED) instead of the timeout
+    sock.connect(server.port, server.host, () => sock.send(query));
   });
 }
 

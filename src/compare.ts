@@ -103,9 +103,13 @@ async function pooled<T>(items: T[], limit: number, work: (item: T) => Promise<v
 export async function compare(zoneArg: string, opts: CompareOptions): Promise<CompareReport> {
   const { config, diagnostics } = loadServerConfig(opts.config, { command: 'explain' });
   if (!config) throw new CompareError(diagnostics.map(formatDiagnostic).join('\n'));
-  const { snapshot } = loadSnapshot(config, new SerialStore(config.stateDir, false), null, { compile: false });
+  const report = loadSnapshot(config, new SerialStore(config.stateDir, false), null, { compile: false });
+  // a zone file that fails is said (the zone is then not in the config to compare)
+  for (const m of report.messages.filter((x) => x.level === 'error')) process.stderr.write(`${m.text}\n`);
+  const { snapshot } = report;
   const zone = zoneArg.toLowerCase().replace(/\.$/, '');
   const names = poolNames(snapshot, zone);
+  if (names.length === 0) throw new CompareError(`zone ${zone} has no pool names: compare asks about pools`);
   let servers: Server[];
   if (opts.servers) {
     servers = [];
