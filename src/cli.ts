@@ -32,6 +32,10 @@ const USAGE = `usage:
                                        in a git checkout, which answers a change moves (default: HEAD → the
                                        work tree); exit 0 no change, 1 changes, 2 over --max-change (30) or
                                        a revision fails check
+  steerdns compare ZONE [--servers IP[:port],...] [--clients FILE] [--json] [-c steerdns.yaml]
+                                       ask every nameserver of ZONE (its NS set, or --servers) the same
+                                       questions for each pool and sample client subnet (ECS); print where
+                                       they disagree; exit 0 all agree, 1 not, 2 cannot ask
   steerdns drain|down|up|weight ...    a runtime override through the running server's API
   steerdns overrides [list|rm ID]      the active overrides; end one early (steerdns overrides --help)
 `;
@@ -275,6 +279,7 @@ async function main(argv: string[]): Promise<void> {
       health: { type: 'string' },
       format: { type: 'string' },
       'max-change': { type: 'string' },
+      servers: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -310,6 +315,10 @@ async function main(argv: string[]): Promise<void> {
     case 'plan':
       // loaded when run: serve never opens it
       process.exitCode = await (await import('./plan.js')).planCommand({ ...values, maxChange: values['max-change'] });
+      return;
+    case 'compare':
+      // loaded when run: serve never opens it
+      process.exitCode = await (await import('./compare.js')).compareCommand(positionals.slice(1), values);
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);

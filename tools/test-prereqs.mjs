@@ -23,6 +23,7 @@ export const TOOLS = [
   { command: 'dnsviz', package: 'dnsviz', usedBy: 'DNSViz analyses a signed zone (test/dnssec/validators.test.ts)' },
   { command: 'kdig', package: 'knot-dnsutils', usedBy: 'a second decoder of every record type (test/dns/record-types.test.ts)' },
   { command: 'etcd', package: 'etcd-server', usedBy: 'the fleet link against a real etcd (test/fleet/link.test.ts)' },
+  { command: 'chromium', package: 'chromium', usedBy: 'the status page in a real browser (test/operate/fleet.test.ts)' },
   {
     command: 'named-checkzone',
     package: 'bind9-utils',

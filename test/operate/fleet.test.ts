@@ -5,12 +5,14 @@
 // the answers of the others within a second; with etcd gone, answers go on and override writes fail (503)
 // with a clear message.
 
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { Chromium } from '../helpers/chromium.js';
 import { Etcd, freePort } from '../helpers/etcd.js';
-import { BASE_CONFIG, writeFixture } from '../helpers/server.js';
+import { BASE_CONFIG, runCli, writeFixture } from '../helpers/server.js';
 import { addressesOf, type OwnedServer, startIn } from './helpers.js';
 
 const TOKEN = 'fleet-test-token-0123456789';
@@ -62,9 +64,9 @@ records:
 }
 
 /** Three instances of one fleet (`health` mode), each probing from its own source address. */
-async function fleet(t: ExecutionContext, mode: string): Promise<OwnedServer[]> {
+async function fleet(t: ExecutionContext, mode: string): Promise<(OwnedServer & { dir: string })[]> {
   const name = `f${++fleets}`;
-  const out: OwnedServer[] = [];
+  const out: (OwnedServer & { dir: string })[] = [];
   for (let i = 0; i < 3; i++) {
     const config = `${BASE_CONFIG}http: { listen: "127.0.0.1:0", token_file: ./api.token }
 health: { interval: 500ms, timeout: 2s, rise: 1, fall: 1, source: ${SOURCES[i]}, panic: off }
@@ -73,7 +75,7 @@ fleet: { name: ${name}, instance: ns${i + 1}, health: ${mode}, lease_ttl: 2s, et
     const dir = writeFixture(config, { 'example.test.yaml': zone() });
     writeFileSync(join(dir, 'api.token'), `${TOKEN}\n`, { mode: 0o600 });
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    out.push(await startIn(t, dir));
+    out.push({ ...(await startIn(t, dir)), dir });
   }
   return out;
 }
@@ -95,6 +97,9 @@ test.serial('majority: a backend failing for one instance’s probes only is ser
   // the probes have run and every instance knows the three observations: ns1 sees the backend down, the others up
   await seenAlike(s);
   t.deepEqual(await answers(s), [[BAD], [BAD], [BAD]]);
+  const same = await compareAll(s);
+  t.is(same.code, 0, same.stderr);
+  t.regex(same.stdout, /: all agree\n$/);
   // /status: the fleet, and per target each instance's observation and the verdict served
   const st = (await (
     await fetch(`http://127.0.0.1:${s[1]!.server.httpPort}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
@@ -120,7 +125,62 @@ test.serial('local: only the instance whose probes fail drops the backend', asyn
   const s = await fleet(t, 'local');
   await seenAlike(s);
   t.deepEqual(await answers(s), [[GOOD], [BAD], [BAD]]);
+  // `steerdns compare` (docs/operations.md#comparing-the-nameservers-with-compare) shows the difference
+  const r = await compareAll(s);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stdout, /^app\.example\.test\s+A\s+\(no ECS\)\s+NOERROR 127\.0\.1\.51\s+NOERROR 127\.0\.1\.50\s+NOERROR 127\.0\.1\.50$/m);
 });
+
+/** `steerdns compare example.test` over the three instances, run from the first one's folder. */
+const compareAll = (s: (OwnedServer & { dir: string })[]) =>
+  runCli(['compare', 'example.test', '--servers', s.map((x) => `127.0.0.1:${x.port}`).join(',')], s[0]!.dir);
+
+test.serial(
+  'the status page in a real browser: each instance’s observation, the verdict, a drained region with its time left',
+  async (t) => {
+    const s = await fleet(t, 'majority');
+    await seenAlike(s);
+    const r = await fetch(`http://127.0.0.1:${s[0]!.server.httpPort}/overrides`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'drain', pool: 'app', region: 'us-east', for: '10m', reason: 'page check' }),
+    });
+    t.is(r.status, 201);
+    await until('ns2 has the drain', 1000, async () => (s[1]!.server.overrides.list().length === 1 ? true : undefined));
+    const browser = new Chromium();
+    t.teardown(() => browser.close());
+    await browser.open(`http://127.0.0.1:${s[1]!.server.httpPort}/`, { authorization: `Bearer ${TOKEN}` });
+    // the DOM as rendered (not the HTML source): regions, target rows, and the colour a "down" is shown in
+    const dom = await browser.evaluate<{
+      regions: { cls: string; text: string }[];
+      rows: { cls: string; cells: string[] }[];
+      downColour: string;
+      upColour: string;
+    }>(`(() => {
+    const text = (e) => e.textContent.replace(/\\s+/g, ' ').trim();
+    return {
+      regions: [...document.querySelectorAll('#status section h4')].map((h) => ({ cls: h.className, text: text(h) })),
+      rows: [...document.querySelectorAll('#status section tbody tr')].map((tr) => ({ cls: tr.className, cells: [...tr.cells].map(text) })),
+      downColour: getComputedStyle(document.querySelector('.obs.down')).color,
+      upColour: getComputedStyle(document.querySelector('.obs.up')).color,
+    };
+  })()`);
+    const out = mkdtempSync(join(tmpdir(), 'steerdns-page-'));
+    writeFileSync(join(out, 'status-page.png'), await browser.screenshot());
+    t.log(`screenshot: ${join(out, 'status-page.png')}`);
+    const [usEast, euWest] = dom.regions;
+    t.is(usEast!.cls, 'overridden drain');
+    t.regex(usEast!.text, /^us-east .* override: drain · (9m [0-5]?\d|10m 0)s left$/);
+    t.is(euWest!.cls, '');
+    const bad = dom.rows.find((x) => x.cells[0] === BAD)!;
+    t.is(bad.cells[2], 'up · fleet: ns1 down, ns2 up, ns3 up → up');
+    t.regex(bad.cells[6]!, /^drain · (9m [0-5]?\d|10m 0)s left$/);
+    t.is(dom.downColour, 'rgb(187, 0, 0)');
+    t.not(dom.upColour, dom.downColour);
+    const good = dom.rows.find((x) => x.cells[0] === GOOD)!;
+    t.is(good.cells[2], 'up · fleet: ns1 up, ns2 up, ns3 up → up');
+  },
+);
 
 test.serial(
   'an override written on one instance reaches the others within a second; with etcd gone, writes fail (503) and answers go on',
