@@ -86,7 +86,7 @@ export class Server {
     server.loadZones(null);
     if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
     logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
-    // a worker reads a file caught mid-write again while it waits for the primary's health table
+    // a worker that caught a file mid-write asks the primary to read it again (a reload rolled to every worker)
     if (!caps.watchesFiles) server.retryUnsettled();
     if (caps.answersDns) {
       await server.hooks.beforeListen?.(server.health);
@@ -123,7 +123,16 @@ export class Server {
   private zonesUnsettled = false;
 
   private retryUnsettled(): void {
-    if (this.zonesUnsettled) this.files.zonesChanged();
+    if (!this.zonesUnsettled) return;
+    // only the process that watches the files decides a reload: a worker reading again on its own would reload
+    // outside the primary's roll, perhaps while the other workers reload too (docs/operations.md#workers)
+    if (this.caps.watchesFiles) this.files.zonesChanged();
+    else this.hooks.askReload?.();
+  }
+
+  /** A worker caught a zone file mid-write: the zones are read again once they hold still, and rolled out. */
+  zonesUnsettledInWorker(): void {
+    if (this.caps.watchesFiles) this.files.zonesChanged();
   }
 
   /** Swaps in the GeoIP database from disk (keeping the old one if the new one fails). */
@@ -171,8 +180,8 @@ export class Server {
     const report = loadSnapshot(this.config, this.serials, previous, { settleMs });
     logLoadProblems(report, this.log);
     this.snapshot = report.snapshot;
-    // a worker does not read again by itself a file too recent at a SIGHUP: it was too recent (or changed after)
-    // for the primary's read just before, and the primary's retry reaches the workers one at a time
+    // a worker does not ask again about a file too recent at a SIGHUP: it was too recent (or changed after) for
+    // the primary's read just before, and the primary's retry reaches the workers one at a time
     this.zonesUnsettled = report.unsettled.some((f) => this.caps.watchesFiles || !report.recent.includes(f));
     if (this.caps.probes) this.prober.update(probeListOf(report.snapshot));
     recordLoad(report, this.metrics, this.log, this.health, this.caps.probes);
