@@ -365,11 +365,11 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
       return;
     }
     log.info({ what }, 'reloading');
-    if (what === 'all') server.reload();
-    else if (what === 'zones') server.reloadZones();
-    else server.reloadDatabase();
+    const done = what === 'all' ? server.reload() : what === 'zones' ? server.reloadZones() : server.reloadDatabase();
     // the primary waits for this before the next worker reloads (rolling reload)
-    process.send?.({ t: 'steerdns:reloaded', id });
+    void done
+      .catch((e: Error) => log.error({ err: e.message }, 'reload failed'))
+      .then(() => process.send?.({ t: 'steerdns:reloaded', id }));
   };
   process.on('message', (m: ToWorker) => {
     switch (m?.t) {

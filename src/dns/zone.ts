@@ -125,6 +125,22 @@ export interface ZoneInput<D extends DynamicName> {
  * object itself, so whoever lists the served zones finds it there.
  */
 export function buildZone<D extends DynamicName, X extends object>(input: ZoneInput<D>, extra: X): Zone<D> & X {
+  const steps = buildZoneSteps(input, extra);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Names or nodes prepared between two yields of buildZoneSteps. */
+const STEP = 2048;
+
+/**
+ * buildZone in steps: it yields every few thousand names (and nodes while linking), so a caller can prepare a
+ * big zone in slices and do other work between them (answer queries); the zone is the generator's result.
+ */
+export function* buildZoneSteps<D extends DynamicName, X extends object>(input: ZoneInput<D>, extra: X): Generator<void, Zone<D> & X> {
+  let done = 0;
   const { origin, soa: s, serial } = input;
   const soa = rrset(origin, TYPE.SOA, s.ttl, [soaRdata(s.mname, s.rname, serial, s.refresh, s.retry, s.expire, s.minimum)]);
   const negative: RRset = { ...soa, ttl: Math.min(s.ttl, s.minimum) };
@@ -140,6 +156,7 @@ export function buildZone<D extends DynamicName, X extends object>(input: ZoneIn
   node(origin).rrsets.set(TYPE.SOA, soa);
 
   for (const n of input.names) {
+    if (++done % STEP === 0) yield;
     const zn = node(n.name);
     // empty non-terminals: every ancestor up to the apex exists as a node
     for (let p = parentName(n.name); isSubdomain(p, origin) && p !== origin; p = parentName(p)) node(p);
@@ -154,7 +171,11 @@ export function buildZone<D extends DynamicName, X extends object>(input: ZoneIn
     }
   }
 
-  const cuts = new Set([...nodes.values()].filter((n) => n.name !== origin && n.rrsets.has(TYPE.NS)).map((n) => n.name));
+  const cuts = new Set<string>();
+  for (const n of nodes.values()) {
+    if (++done % STEP === 0) yield;
+    if (n.name !== origin && n.rrsets.has(TYPE.NS)) cuts.add(n.name);
+  }
   const belowCut = (name: string): boolean => {
     for (let p = name; p !== origin && isSubdomain(p, origin); p = parentName(p)) if (cuts.has(p) && p !== name) return true;
     return false;
@@ -167,6 +188,7 @@ export function buildZone<D extends DynamicName, X extends object>(input: ZoneIn
   const targetOf = rdataName;
 
   for (const zn of nodes.values()) {
+    if (++done % STEP === 0) yield;
     for (const set of zn.rrsets.values()) {
       if (set.type !== TYPE.NS && set.type !== TYPE.MX && set.type !== TYPE.SRV) continue;
       const extra = set.rdata.flatMap((rd) => addressSets(targetOf(set.type, rd), false));
