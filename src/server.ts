@@ -1,6 +1,7 @@
 // Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
 // signals) turn errors into log lines; the answer path itself never waits on anything.
 import type { Server as NetServer } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Builder, BuilderError } from './builder.js';
 import type { SerialStore } from './config/serial.js';
@@ -173,6 +174,11 @@ export class Server {
       return { ok: false, failed: [], parsed: 0, rebuilt: 0 };
     }
   });
+
+  /** The builder thread now, if started (read-only, for tests). */
+  get builderThread(): Worker | null {
+    return this.builder.worker;
+  }
 
   /** Reads and builds zone files off this thread (src/builder.ts). */
   private readonly builder = new Builder((why) =>
