@@ -58,6 +58,9 @@ export class Builder {
     this.closed = true;
     const t = this.thread;
     this.thread = null;
+    const left = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of left) p.reject(new BuilderError('the builder was closed (the server stops)'));
     if (t) await t.terminate();
   }
 

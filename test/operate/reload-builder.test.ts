@@ -197,3 +197,37 @@ test.serial('a 200,000-name zone reloads while another zone keeps answering: ans
     'answers in the middle of the reload',
   );
 });
+
+test.serial(
+  'a zone reload serves each zone once it is built: an edited small zone answers anew while a big one is still being built',
+  async (t) => {
+    t.timeout(300_000);
+    const s = await startServer({ 'small.test.yaml': small('192.0.2.1'), 'big.test.yaml': big(100_000, 'v1') }, BASE_CONFIG);
+    t.teardown(() => s.stop());
+    replace(join(s.dir, 'zones', 'big.test.yaml'), big(100_000, 'v2'));
+    replace(join(s.dir, 'zones', 'small.test.yaml'), small('192.0.2.2'));
+    let done = false;
+    const reload = s.server.reloadZones().then((r) => {
+      done = true;
+      return r;
+    });
+    let seenBigDuring = '';
+    for (;;) {
+      const a = await answer(s.port, 'www.small.test', 'A');
+      if (a[0] === '192.0.2.2') {
+        seenBigDuring = (await answer(s.port, 'v.big.test', 'TXT'))[0]!;
+        break;
+      }
+      if (done) break;
+      await sleep(5);
+    }
+    const doneWhenSmallServed = done;
+    t.true((await reload).ok);
+    t.false(doneWhenSmallServed, 'the small zone served its edit before the reload was done');
+    t.is(seenBigDuring, 'v1', 'the big zone served its previous version meanwhile');
+    t.deepEqual(await answer(s.port, 'v.big.test', 'TXT'), ['v2']);
+    const unchanged = s.server.snapshot.zones.get('small.test');
+    await s.server.reloadZones();
+    t.is(s.server.snapshot.zones.get('small.test'), unchanged, 'a zone whose file did not change keeps its prepared object');
+  },
+);
