@@ -84,8 +84,8 @@ function rolledReloads(logs: Line[], slot: number): [number, number][] {
   for (const ack of logs.filter(isAck(slot))) {
     const end = time(ack);
     const starts = logs.filter((l) => l.process === `worker-${slot}` && l.msg === 'reloading' && time(l) <= end);
-    const start = starts.length ? time(starts[starts.length - 1]!) : end - (ack.ms as number);
-    out.push([Math.min(start, end - (ack.ms as number)), end]);
+    // (the primary's `ms` is rounded: the worker's own line is the start when there is one)
+    out.push([starts.length ? time(starts[starts.length - 1]!) : end - (ack.ms as number), end]);
   }
   return out;
 }
