@@ -307,12 +307,12 @@ export class Server {
     this.stopped = true;
     this.files.close();
     this.prober.stop();
-    await this.builder.close();
     await Promise.all([
       ...this.udp.map((u) => u.close()),
       ...this.tcp.map((t) => t.close()),
       this.tcpConnections?.close(),
       this.http?.close(),
+      this.builder.close(),
     ]);
     this.log.info('stopped');
   }
