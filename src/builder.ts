@@ -36,7 +36,7 @@ export class Builder {
     return r.results!;
   }
 
-  /** The zone of a parsed file with `serial`: its data built in the thread, the zone prepared here in slices. */
+  /** The zone of a parsed file with `serial`: its flat form built in the thread, the pools attached here. */
   async build(parsed: ParsedHead, serial: number, cfg: ServerConfig): Promise<ServedZone> {
     if (parsed.handle === undefined || !parsed.zone) throw new BuilderError('nothing parsed to build');
     const r = await this.request({ op: 'build', id: 0, handle: parsed.handle, serial });

@@ -1,20 +1,18 @@
 #!/usr/bin/env node
-// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen, import, export.
+// The `steerdns` command (docs/operations.md#commands): serve, check, explain, keygen, import, export, plan,
+// and the runtime overrides (drain, down, up, weight, overrides: src/cli-admin.ts).
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { runPrimary, runWorker, workerCount } from './cluster.js';
-import { listZoneFiles, loadZoneFiles } from './config/load.js';
 import { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ServerConfig } from './config/server-config.js';
 import { type Diagnostic, formatDiagnostic } from './config/source.js';
 import { type ExplainRequest, type ExplainResult, explain, formatExplain } from './explain.js';
-import { sharedCheckTimingWarnings } from './gslb/pool.js';
 import { HealthTable } from './health/table.js';
 import { Server } from './server.js';
-import { loadDatabase, loadSnapshot } from './snapshot.js';
+import { loadSnapshot } from './snapshot.js';
 import { createLogger, StartupError } from './startup.js';
-import { loadZoneKeys } from './zone-keys.js';
 
 const USAGE = `usage:
   steerdns serve [-c steerdns.yaml]    run the server
@@ -29,72 +27,45 @@ const USAGE = `usage:
                                        print the YAML zone equivalent to an RFC 1035 master file
   steerdns export ZONE [-c steerdns.yaml]
                                        print a loaded zone's static records as an RFC 1035 master file
+  steerdns plan [--from REV] [--to REV] [--clients FILE] [--db FILE] [--health URL]
+                [--format text|markdown|json] [--max-change PERCENT] [-c steerdns.yaml]
+                                       in a git checkout, which answers a change moves (default: HEAD → the
+                                       work tree); exit 0 no change, 1 changes, 2 over --max-change (30) or
+                                       a revision fails check
+  steerdns drain|down|up|weight ...    a runtime override through the running server's API
+  steerdns overrides [list|rm ID]      the active overrides; end one early (steerdns overrides --help)
 `;
+
+/** Commands that talk to the running server's override API: their own flags, their module loaded when run. */
+const ADMIN_COMMANDS = new Set(['drain', 'down', 'up', 'weight', 'overrides']);
 
 function printDiagnostics(ds: Diagnostic[]): void {
   for (const d of ds) (d.severity === 'error' ? process.stderr : process.stdout).write(`${formatDiagnostic(d)}\n`);
 }
 
 /** `steerdns check`: every error as file:line:col: message; exit status 1 on any error. */
-export function check(configPath: string): number {
+export async function check(configPath: string): Promise<number> {
   const { config, diagnostics } = loadServerConfig(configPath, { command: 'check' });
   printDiagnostics(diagnostics);
-  if (!config) {
-    const n = diagnostics.filter((d) => d.severity === 'error').length;
-    process.stderr.write(`${n} error${n === 1 ? '' : 's'}\n`);
-    return 1;
-  }
-  const files = listZoneFiles(config.zonesDir);
-  if (typeof files === 'string') {
-    process.stderr.write(`${files}\n`);
-    return 1;
-  }
-  const results = loadZoneFiles(config, files);
   let errors = diagnostics.filter((d) => d.severity === 'error').length;
-  for (const r of results) {
-    printDiagnostics(r.diagnostics);
-    errors += r.diagnostics.filter((d) => d.severity === 'error').length;
-  }
-  // pools of any zones probing one target the same way share one prober: different timings are a warning
-  printDiagnostics(sharedCheckTimingWarnings(results.flatMap((r) => (r.zone ? [r.zone] : []))));
-  const zones = results.filter((r) => r.zone).map((r) => `${r.zone!.origin}.`);
-  errors += checkDnssec(config, results.every((r) => r.zone) ? new Map(results.map((r) => [r.zone!.origin, r.zone!.ttl])) : null);
-  const { dbError } = loadDatabase(config, null);
-  if (dbError) {
-    const at = config.geoip.databaseAt;
-    process.stderr.write(at ? `${at.file}:${at.line}:${at.col}: ${dbError}\n` : `${dbError}\n`);
-    errors++;
-  }
-  if (files.length === 0) {
-    process.stderr.write(`no zone files (*.yaml, *.zone) in ${config.zonesDir}\n`);
+  if (!config) {
+    process.stderr.write(`${errors} error${errors === 1 ? '' : 's'}\n`);
     return 1;
   }
+  // loaded when run: serve never opens it
+  const r = (await import('./check.js')).checkConfig(config);
+  for (const l of r.lines) (l.level === 'error' ? process.stderr : process.stdout).write(`${l.text}\n`);
+  if (r.fatal) {
+    process.stderr.write(`${r.fatal}\n`);
+    return 1;
+  }
+  errors += r.errors;
   if (errors > 0) {
     process.stderr.write(`${errors} error${errors === 1 ? '' : 's'}\n`);
     return 1;
   }
-  process.stdout.write(`ok: ${zones.length} zone${zones.length === 1 ? '' : 's'} (${zones.join(', ')})\n`);
+  process.stdout.write(`ok: ${r.zones.length} zone${r.zones.length === 1 ? '' : 's'} (${r.zones.join(', ')})\n`);
   return 0;
-}
-
-/** The keys of the signed zones (docs/configuration.md#dnssec); a signed zone no zone file serves is an error
- *  (`served`, each served zone's TTL, null: some zone file failed, so which origins exist is not known).
- *  Returns the error count. */
-function checkDnssec(config: ServerConfig, served: Map<string, number> | null): number {
-  const { diagnostics } = loadZoneKeys(config, served ? { zoneTtls: served } : {});
-  if (served) {
-    for (const z of config.dnssec.values()) {
-      if (!served.has(z.zone)) {
-        diagnostics.push({
-          ...z.at,
-          message: `dnssec: zone ${z.zone || '.'} is not served: no zone file has that origin`,
-          severity: 'error',
-        });
-      }
-    }
-  }
-  printDiagnostics(diagnostics);
-  return diagnostics.filter((d) => d.severity === 'error').length;
 }
 
 /** `steerdns keygen`: the key's base path, then its DS record(s), one per line. */
@@ -279,6 +250,12 @@ function explainOffline(config: ServerConfig, req: ExplainRequest): ExplainResul
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (ADMIN_COMMANDS.has(argv[0] ?? '')) {
+    const admin = await import('./cli-admin.js');
+    if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(admin.ADMIN_USAGE);
+    else process.exitCode = await admin.adminCommand(argv);
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -292,6 +269,12 @@ async function main(argv: string[]): Promise<void> {
       algorithm: { type: 'string' },
       dir: { type: 'string' },
       origin: { type: 'string' },
+      to: { type: 'string' },
+      clients: { type: 'string' },
+      db: { type: 'string' },
+      health: { type: 'string' },
+      format: { type: 'string' },
+      'max-change': { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -305,7 +288,7 @@ async function main(argv: string[]): Promise<void> {
       await serve(values.config!);
       return;
     case 'check':
-      process.exitCode = check(values.config!);
+      process.exitCode = await check(values.config!);
       return;
     case 'explain':
       process.exitCode = await explainCommand(values.config!, positionals.slice(1), values);
@@ -323,6 +306,10 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'export':
       process.exitCode = (await import('./zone-io.js')).exportCommand(values.config!, positionals[1]);
+      return;
+    case 'plan':
+      // loaded when run: serve never opens it
+      process.exitCode = await (await import('./plan.js')).planCommand({ ...values, maxChange: values['max-change'] });
       return;
     default:
       process.stderr.write(`steerdns: unknown command "${command}"\n${USAGE}`);

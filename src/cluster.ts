@@ -8,13 +8,16 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { ServerConfig } from './config/server-config.js';
+import type { Override } from './gslb/adjust.js';
 import type { HealthTable, TargetHealth } from './health/table.js';
+import type { OverrideStore } from './overrides.js';
 import { Server } from './server.js';
 
 type ToWorker =
   | { t: 'steerdns:health'; entries: [string, TargetHealth | null][]; full: boolean }
   | { t: 'steerdns:reload'; what: 'all' | 'zones' | 'db'; id: number }
   | { t: 'steerdns:metrics'; id: number }
+  | { t: 'steerdns:overrides'; list: Override[] }
   | { t: 'steerdns:stop' };
 
 type FromWorker =
@@ -183,6 +186,7 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     role: 'primary',
     hooks: {
       onReloaded,
+      onOverrides: (list) => broadcast({ t: 'steerdns:overrides', list }),
       metricsText,
       notReady: () => ([...workers.values()].some((s) => s.listening && !s.worker.isDead()) ? null : 'no worker is answering DNS yet'),
       workerInfo: () =>
@@ -236,8 +240,11 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
     worker.on('error', (e) => log.warn({ worker: slot, err: e.message }, `worker ${slot}: ${e.message}`));
     worker.on('message', (m: FromWorker) => {
       // a worker asks for the whole table once its handlers are in place (messages before that are lost)
-      if (m?.t === 'steerdns:hello') send(worker, { t: 'steerdns:health', entries: server.health.entriesList(), full: true });
-      else if (m?.t === 'steerdns:listening') {
+      // the overrides first: a worker starts answering once the full health table is in
+      if (m?.t === 'steerdns:hello') {
+        send(worker, { t: 'steerdns:overrides', list: server.overrides.list() });
+        send(worker, { t: 'steerdns:health', entries: server.health.entriesList(), full: true });
+      } else if (m?.t === 'steerdns:listening') {
         st.listening = true;
         st.listeningAt = Date.now();
         if (!announced && [...workers.values()].every((s) => s.listening)) {
@@ -349,6 +356,8 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
   let server: Server | null = null;
   let table: HealthTable | null = null; // set as soon as the server's table exists, before it listens
   const early: [string, TargetHealth | null][][] = [];
+  let overrides: OverrideStore | null = null; // as soon as the server's store exists, before it listens
+  let earlyOverrides: Override[] | null = null;
   let reloadMissed: ReloadWhat | null = null;
   let reloadMissedId = 0;
   let stopping = false;
@@ -377,6 +386,10 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
         if (table) table.apply(m.entries);
         else early.push(m.entries);
         if (m.full) gotHealth();
+        break;
+      case 'steerdns:overrides':
+        if (overrides) overrides.replace(m.list);
+        else earlyOverrides = m.list;
         break;
       case 'steerdns:reload':
         reload(m.what, m.id);
@@ -407,11 +420,13 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
       hooks: {
         workerId: process.env.STEERDNS_WORKER_SLOT ?? String(cluster.worker?.id ?? 0),
         askReload: () => process.send?.({ t: 'steerdns:unsettled' } satisfies FromWorker),
-        beforeListen: async (health) => {
+        beforeListen: async (health, store) => {
           // answer nothing until the health table has arrived: never serve a target the prober has down
           await Promise.race([firstHealth, new Promise((r) => setTimeout(r, 5000))]);
           table = health;
           for (const entries of early) health.apply(entries);
+          overrides = store;
+          if (earlyOverrides) store.replace(earlyOverrides);
         },
       },
     });

@@ -6,6 +6,7 @@
 // not a label hash. Everything else uses prom-client's metric classes directly.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { RCODE_NAMES, TYPE_NAMES } from './dns/registry.js';
+import type { Override } from './gslb/adjust.js';
 import type { StateChange } from './health/prober.js';
 
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
@@ -15,7 +16,7 @@ class ScrapeMetric {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: 'counter' | 'histogram',
+    readonly type: 'counter' | 'gauge' | 'histogram',
     private readonly samples: () => Sample[],
     readonly aggregator = 'sum',
   ) {}
@@ -107,10 +108,14 @@ export class Metrics {
   readonly targetUp: Gauge<'zone' | 'pool' | 'region' | 'address'>;
   readonly healthChecks: Counter<'result'>;
   readonly zoneSerial: Gauge<'zone'>;
+  /** Active runtime overrides (1 each), by id, action and scope. */
+  readonly overrideActive: Gauge<'id' | 'action' | 'zone' | 'pool' | 'region' | 'address'>;
   readonly rrl: Counter<'action'>;
   readonly zoneLoadErrors: Counter<'zone'>;
   /** The primary (workers > 1): worker processes restarted after they exited, by slot. */
   readonly workerRestarts: Counter<'worker'>;
+  /** The GeoIP decision tables in use (set by the server: they change with every load and database). */
+  decisionTables: (() => { keys: number; bytes: number }) | null = null;
   /** Worker processes: the answering process's label in steerdns_worker_queries_total. */
   worker: string | null = null;
   private readonly decisions = new Map<string, DecisionCell>();
@@ -156,11 +161,43 @@ export class Metrics {
         [...this.decisions.values()].map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen })),
       ),
     );
+    // with workers each process compiles its own tables: the count is the same in each (max), the bytes add up
+    const tables = () => this.decisionTables?.() ?? null;
+    reg(
+      new ScrapeMetric(
+        'steerdns_geoip_decision_tables',
+        'Compiled GeoIP decision tables: one per distinct set of pool regions (policy, regions, order, map)',
+        'gauge',
+        () => {
+          const t = tables();
+          return t ? [{ labels: {}, value: t.keys }] : [];
+        },
+        'max',
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_geoip_decision_table_bytes',
+        'Memory held by the compiled GeoIP decision tables, all processes together',
+        'gauge',
+        () => {
+          const t = tables();
+          return t ? [{ labels: {}, value: t.bytes }] : [];
+        },
+      ),
+    );
     // with workers, every process knows the same states and serials: aggregate those with max, not sum
     this.targetUp = new Gauge({
       name: 'steerdns_target_up',
       help: 'Health of a pool target (1 up, 0 down)',
       labelNames: ['zone', 'pool', 'region', 'address'],
+      registers,
+      aggregator: 'max',
+    });
+    this.overrideActive = new Gauge({
+      name: 'steerdns_override_active',
+      help: 'Active runtime overrides (1 each): action and scope (an empty label: not narrowed by it)',
+      labelNames: ['id', 'action', 'zone', 'pool', 'region', 'address'],
       registers,
       aggregator: 'max',
     });
@@ -235,6 +272,59 @@ export class Metrics {
   /** A probed target went up or down: its gauge in every pool region that uses it. */
   targetChanged(c: StateChange): void {
     for (const u of c.uses) this.targetUp.set({ zone: u.zone, pool: u.pool, region: u.region, address: c.address }, c.to === 'up' ? 1 : 0);
+  }
+
+  /**
+   * With a fleet: how many live instances observe each probed target (`target`: its check identity, the health
+   * key), whether etcd is connected, and when the fleet's keys were last read whole. Read when scraped.
+   */
+  watchFleet(src: { connected(): boolean; lastSync(): number | null; observers(): [string, number][] }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'steerdns_fleet_observers',
+      help: 'Live fleet instances that observe a probed target (target: its check identity)',
+      labelNames: ['target'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.reset();
+        for (const [target, n] of src.observers()) this.set({ target }, n);
+      },
+    });
+    new Gauge({
+      name: 'steerdns_etcd_connected',
+      help: '1 while the fleet link to etcd is up, else 0',
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set(src.connected() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'steerdns_etcd_last_sync_timestamp_seconds',
+      help: "When the fleet's keys were last read whole from etcd (0: never)",
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set((src.lastSync() ?? 0) / 1000);
+      },
+    });
+  }
+
+  /** The active overrides now (replaces the series of those that ended). */
+  setOverrides(list: readonly Override[]): void {
+    this.overrideActive.reset();
+    for (const o of list) {
+      const labels = {
+        id: o.id,
+        action: o.action,
+        zone: o.zone ?? '',
+        pool: o.pool ?? '',
+        region: o.region ?? '',
+        address: o.address ?? '',
+      };
+      this.overrideActive.set(labels, 1);
+    }
   }
 
   healthCheck(result: string): void {

@@ -1,14 +1,13 @@
 // The answer path, composed: each query goes through the stages parse (dns/query.ts) → lookup
-// (dns/respond.ts, with GSLB's pool decision behind lookup()) → write (dns/writer.ts) → limit (dns/rrl.ts,
+// (dns/respond.ts, with GSLB's pool decision behind the flat zones' lookup) → write (dns/writer.ts) → limit (dns/rrl.ts,
 // UDP only) → observe (below: query counts, answer time, the query log). The stages pass everything through
 // one Exchange that each listener owns and reuses: nothing is allocated per query for the record itself.
 import type { Logger } from 'pino';
 import type { DynamicName } from './dns/dynamic.js';
 import { Exchange, type Transport } from './dns/exchange.js';
-import type { ZoneTable } from './dns/lookup.js';
 import { readQuery } from './dns/query.js';
 import { rcodeName, typeName } from './dns/registry.js';
-import { type ResponderHooks, respond, type ServerIdentity } from './dns/respond.js';
+import { type ResponderHooks, respond, type ServedTable, type ServerIdentity } from './dns/respond.js';
 import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
 import type { Handle } from './dns/transport.js';
 import { writeAnswer, writeServfail } from './dns/writer.js';
@@ -38,7 +37,7 @@ export class Responder<D extends DynamicName = DynamicName> {
 
   /** `hooks`: how pool names are answered (the GSLB decision) and address RRsets rotated. */
   constructor(
-    readonly table: () => ZoneTable<D>,
+    readonly table: () => ServedTable<D>,
     cfg: ResponderConfig,
     readonly hooks: ResponderHooks<D>,
   ) {
@@ -68,6 +67,8 @@ export class AnswerPath<D extends DynamicName = DynamicName> {
   rrl: ResponseRateLimiter | null = null;
   logQueries = false;
   readonly stats: Metrics['queryStats'];
+  /** The GSLB environment pool answers are decided in (gslbAnswerPath): runtime overrides are set on it. */
+  gslb: GslbEnv | null = null;
 
   constructor(
     readonly responder: Responder<D>,
@@ -107,6 +108,7 @@ export function answerQuery<D extends DynamicName>(
   const rrl = path.rrl;
   const out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
   observe(path, ex, out);
+  if (ex.answer === ex.flat) ex.flat.release();
   return out;
 }
 
@@ -161,5 +163,7 @@ export function gslbAnswerPath(
   const hooks = { resolveDynamic: poolResolver(gslb, () => snapshot().geo), rotation: gslb.rotation };
   const responder = new Responder(snapshot, config, hooks);
   responder.onError = (e, msg) => log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
-  return new AnswerPath(responder, metrics, log, config);
+  const path = new AnswerPath(responder, metrics, log, config);
+  path.gslb = gslb;
+  return path;
 }

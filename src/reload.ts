@@ -53,8 +53,8 @@ export class ReloadQueue {
 }
 
 /**
- * loadSteps driven through `builder`: files parsed and zones built in its thread, the zones prepared here in
- * slices. `built` gets each zone's file state as soon as it is ready. A builder thread that dies fails the
+ * loadSteps driven through `builder`: files parsed and flat zones built in its thread, their pools attached
+ * here. `built` gets each zone's file state as soon as it is ready. A builder thread that dies fails the
  * load of the files it held: the whole load when it dies while parsing (nothing changes), else the zones not
  * built yet (their last good versions stay).
  */

@@ -3,7 +3,9 @@
 // answers DNS from its own snapshot, with health and reload commands from the primary (src/cluster.ts).
 // The server asks its capabilities, decided here once, never the role; src/cluster.ts joins a primary or a
 // worker to its group through the hooks it gives Server.start.
+import type { Override } from './gslb/adjust.js';
 import type { HealthTable } from './health/table.js';
+import type { OverrideStore } from './overrides.js';
 
 export type Role = 'single' | 'primary' | 'worker';
 
@@ -42,6 +44,8 @@ export interface RoleHooks {
   workerInfo?: () => unknown[];
   /** Primary: /metrics aggregated over every process. */
   metricsText?: () => Promise<string>;
+  /** Primary: told after every change of the runtime overrides, to pass them on to the workers. */
+  onOverrides?: (list: Override[]) => void;
   /** Primary: why no worker answers DNS yet (null when one does). */
   notReady?: () => string | null;
   /** Worker: its cluster id, a label of steerdns_worker_queries_total. */
@@ -52,5 +56,5 @@ export interface RoleHooks {
    */
   askReload?: () => void;
   /** Worker: runs after the zones load and before the sockets open (waits for the primary's health table). */
-  beforeListen?: (health: HealthTable) => Promise<void>;
+  beforeListen?: (health: HealthTable, overrides: OverrideStore) => Promise<void>;
 }

@@ -10,6 +10,7 @@ import { formatDiagnostic } from './config/source.js';
 import { keepRestartOnly, openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
 import { explain } from './explain.js';
+import type { FleetMember } from './fleet-member.js';
 import type { Pool } from './gslb/pool.js';
 import { sourceBindError } from './health/checks.js';
 import { Prober } from './health/prober.js';
@@ -20,6 +21,7 @@ import { descriptorNeeds, logOpenFiles } from './limits.js';
 import { type BoundAddress, listenText, openDnsListeners } from './listen.js';
 import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
 import { Metrics } from './metrics.js';
+import { OverrideStore, overrideRoutes } from './overrides.js';
 import { type AnswerPath, gslbAnswerPath, queryHandler } from './pipeline.js';
 import { loadThroughBuilder, ReloadQueue, type ReloadResult } from './reload.js';
 import { type Capabilities, capabilitiesOf, type Role, type RoleHooks } from './role.js';
@@ -53,6 +55,12 @@ export class Server {
   readonly health = new HealthTable();
   readonly metrics = new Metrics();
   readonly prober: Prober;
+  /** Runtime overrides (src/overrides.ts): kept in state_dir by a single process or the primary; a worker's come from it. */
+  readonly overrides: OverrideStore;
+  /** With `fleet:` (single or primary): the link to etcd and the fleet's verdicts (src/fleet-member.ts). */
+  fleet: FleetMember | null = null;
+  /** What the prober writes: the served table itself, or with a fleet a table of its own the fleet combines. */
+  private readonly localHealth: HealthTable;
   private http: HttpApi | null = null;
   httpPort: number | null = null;
   /** What this process does, from its role (src/role.ts). */
@@ -66,10 +74,20 @@ export class Server {
   ) {
     this.caps = capabilitiesOf(role);
     this.metrics.worker = hooks.workerId ?? null;
+    this.metrics.decisionTables = () => this.snapshot.geo.tables.stats;
     this.serials = openSerials(config.stateDir, this.caps.writesSerials, log);
     this.answering = gslbAnswerPath(() => this.snapshot, this.health, this.metrics, log, config);
+    this.overrides = new OverrideStore({ dir: this.caps.writesSerials ? config.stateDir : null, log });
+    this.overrides.onChange = (list) => {
+      this.answering.gslb!.adjust = this.overrides.adjustments;
+      this.health.touch();
+      this.metrics.setOverrides(list);
+      this.hooks.onOverrides?.(list);
+    };
+    // with a fleet the prober writes its own table, and the fleet's verdicts make the one the answer path reads
+    this.localHealth = config.fleet && this.caps.probes ? new HealthTable() : this.health;
     this.prober = new Prober({
-      table: this.health,
+      table: this.localHealth,
       log,
       panic: config.health.panic,
       panicMinTargets: config.health.panicMinTargets,
@@ -87,14 +105,24 @@ export class Server {
     const server = new Server(config, log, opts.role ?? 'single', opts.hooks ?? {});
     const caps = server.caps;
     if (caps.probes && config.healthSource) await bindableSource(config.healthSource);
+    // loaded only with a fleet (serve's module graph stays small: src/limits.ts), before the prober's first results
+    if (server.localHealth !== server.health) {
+      const { FleetMember } = await import('./fleet-member.js');
+      const fleet = new FleetMember(config.fleet!, server.localHealth, server.health, server.overrides, log);
+      server.fleet = fleet;
+      server.metrics.watchFleet({ connected: () => fleet.connected, lastSync: () => fleet.lastSync, observers: () => fleet.observers() });
+    }
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
     await server.loadZones(null);
     if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
+    server.overrides.load();
+    // etcd unreachable at start: local health and the last overrides serve while the link retries
+    await server.fleet?.start();
     logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
     // a worker that caught a file mid-write asks the primary to read it again (a reload rolled to every worker)
     if (!caps.watchesFiles) server.retryUnsettled();
     if (caps.answersDns) {
-      await server.hooks.beforeListen?.(server.health);
+      await server.hooks.beforeListen?.(server.health, server.overrides);
       await server.listen();
     }
     if (caps.servesHttp) await server.listenHttp();
@@ -191,14 +219,28 @@ export class Server {
     const workers = () => this.hooks.workerInfo?.() ?? [];
     this.http = new HttpApi({
       zoneCount: () => this.snapshot.zones.size,
-      explain: (q) => explain(this.snapshot, this.health, 'live', q),
+      explain: (q) => explain(this.snapshot, this.health, 'live', q, Math.random, this.overrides.adjustments),
       metricsText: () => this.hooks.metricsText?.() ?? this.metrics.registry.metrics(),
       metricsContentType: this.metrics.registry.contentType,
       notReady: () => this.hooks.notReady?.() ?? (this.caps.answersDns && this.bound.length === 0 ? 'not listening yet' : null),
+      readyDetail: () =>
+        this.fleet && !this.fleet.connected ? 'fleet: etcd unreachable: answering with local health and the last overrides' : null,
       log: this.log,
       access: accessRulesOf(addr),
       connectionsPerSource: addr.maxConnectionsPerSource,
-      routes: statusRoutes(() => this.snapshot, this.health, this.prober, workers),
+      routes: statusRoutes(
+        () => this.snapshot,
+        this.health,
+        this.prober,
+        workers,
+        () => this.overrides.adjustments,
+        () => this.fleet?.statusSource(this.health) ?? null,
+      ),
+      overrides: overrideRoutes(
+        this.overrides,
+        () => [...this.snapshot.zones.values()].flatMap((z) => z.pools),
+        () => this.fleet,
+      ),
     });
     this.httpPort = await this.http.listen(addr.host, addr.port);
     const http = listenText([{ host: addr.host, port: this.httpPort, family: addr.family }])[0];
@@ -307,11 +349,14 @@ export class Server {
     this.stopped = true;
     this.files.close();
     this.prober.stop();
+    this.overrides.close();
+    // the listeners close at once; the fleet link revokes its lease meanwhile (this instance leaves the quorum)
     await Promise.all([
       ...this.udp.map((u) => u.close()),
       ...this.tcp.map((t) => t.close()),
       this.tcpConnections?.close(),
       this.http?.close(),
+      this.fleet?.stop(),
       this.builder.close(),
     ]);
     this.log.info('stopped');

@@ -5,6 +5,7 @@ import { claimOrigins, includeStamps, listZoneFiles, loadZoneFileSettled, type Z
 import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
+import { FlatZones } from './dns/flat-zone.js';
 import { GeoTables, overlayInputs } from './gslb/compile.js';
 import { bundledDatabasePath, databaseStamp, type GeoDatabase, GeoLocator, openDatabase } from './gslb/geo.js';
 import type { GeoContext } from './gslb/locate.js';
@@ -36,6 +37,8 @@ export interface ZoneFileState {
 export interface Snapshot {
   config: ServerConfig;
   zones: Map<string, ServedZone>;
+  /** The same zones as the answer path finds them (by origin, deepest first: dns/flat-lookup.ts). */
+  flat: FlatZones<Pool>;
   geo: GeoContext;
   /** The GeoIP database in use; `dbError` when the configured one failed and the previous one stayed. */
   db: GeoDatabase | null;
@@ -247,7 +250,20 @@ function finishLoad(
       text: `${keys} GeoIP decision tables: one per distinct set of pool regions (policy, regions, their order and map); pools sharing regions share one`,
       file: cfg.zonesDir,
     });
-  return { snapshot: { config: cfg, zones, files, geo, db, dbError, generation: (previous?.generation ?? 0) + 1 }, messages, ...rest };
+  return {
+    snapshot: {
+      config: cfg,
+      zones,
+      flat: new FlatZones(zones.values()),
+      files,
+      geo,
+      db,
+      dbError,
+      generation: (previous?.generation ?? 0) + 1,
+    },
+    messages,
+    ...rest,
+  };
 }
 
 /** The zones served from these file states: fresh zones first, so a kept old version never shadows a zone that now loads from another file. */
@@ -275,7 +291,8 @@ export function withZoneFile(s: Snapshot, state: ZoneFileState): Snapshot | null
   }
   const files = new Map(s.files);
   files.set(state.file, state);
-  return { ...s, files, zones: servedZones(files), generation: s.generation + 1 };
+  const zones = servedZones(files);
+  return { ...s, files, zones, flat: new FlatZones(zones.values()), generation: s.generation + 1 };
 }
 
 /**

@@ -2,10 +2,11 @@
 // snapshot and the health table; http/ renders it and serves the routes.
 import { createRequire } from 'node:module';
 import { formatDiagnostic } from './config/source.js';
+import { type Adjustments, appliesTo, type Override } from './gslb/adjust.js';
 import type { HealthView } from './health/table.js';
 import type { ApiSources } from './http/api.js';
 import { statusFragment, statusPage } from './http/page.js';
-import { RenderCache, type Status, type StatusTarget } from './http/status.js';
+import { type FleetStatusSource, RenderCache, type Status, type StatusOverride, type StatusTarget } from './http/status.js';
 import { zoneNameOfFile } from './load-report.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -26,9 +27,23 @@ export function statusRoutes(
   health: HealthView,
   prober: ProberState,
   workers: () => unknown[],
+  adjust: () => Adjustments | null = () => null,
+  fleet: () => FleetStatusSource | null = () => null,
 ): NonNullable<ApiSources['routes']> {
-  const status = () => ({ ...buildStatus(snapshot(), health, prober, VERSION), workers: workers(), generatedAt: new Date().toISOString() });
-  const rendered = new RenderCache(status, 1000, snapshot);
+  const status = () => ({
+    ...buildStatus(snapshot(), health, prober, VERSION, adjust(), Date.now(), fleet()),
+    workers: workers(),
+    generatedAt: new Date().toISOString(),
+  });
+  // a reload, or a change of the overrides, renders again at once
+  let seen = { s: snapshot(), a: adjust() };
+  const version = () => {
+    const s = snapshot();
+    const a = adjust();
+    if (s !== seen.s || a !== seen.a) seen = { s, a };
+    return seen;
+  };
+  const rendered = new RenderCache(status, 1000, version);
   return new Map([
     ['/status', () => ({ status: 200, type: 'application/json', body: rendered.body('json', (st) => `${JSON.stringify(st, null, 2)}\n`) })],
     [
@@ -43,7 +58,27 @@ export function statusRoutes(
 
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
 
-export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState, version: string): Status {
+function statusOverride(o: Override, now: number): StatusOverride {
+  return {
+    id: o.id,
+    action: o.action,
+    weight: o.weight,
+    until: new Date(o.until).toISOString(),
+    remainingSeconds: Math.max(0, Math.ceil((o.until - now) / 1000)),
+    reason: o.reason,
+    author: o.author,
+  };
+}
+
+export function buildStatus(
+  s: Snapshot,
+  health: HealthView,
+  prober: ProberState,
+  version: string,
+  adjust: Adjustments | null = null,
+  now = Date.now(),
+  fleet: FleetStatusSource | null = null,
+): Status {
   const zones: Status['zones'] = [...s.files.values()].map((f) => ({
     // a file that never loaded has no origin yet: its file name stands in (as in the load-error metric)
     origin: f.zone ? f.zone.origin : zoneNameOfFile(f.file),
@@ -67,6 +102,7 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState
         ttl: p.ttl,
         check: c.type === 'none' ? 'none' : c.type === 'tcp' ? `tcp port ${c.port}` : `${c.type}://${c.host}:${c.port}${c.path}`,
         regions: p.regions.map((r) => {
+          const active = adjust?.forPool(p)?.applied ?? [];
           const targets: StatusTarget[] = r.targets.map((t) => {
             const h = health.get(t.healthKey);
             const up = health.isUp(t.healthKey);
@@ -82,6 +118,8 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState
               lastResult: h?.lastResult ?? null,
               rttMs: h?.rttMs === null || h?.rttMs === undefined ? null : Math.round(h.rttMs * 10) / 10,
               served: !t.adminDown && up,
+              overrides: active.filter((o) => appliesTo(o, p, r, t)).map((o) => statusOverride(o, now)),
+              ...(fleet && !t.adminDown && c.type !== 'none' ? fleet.target(t.healthKey) : null),
             };
           });
           return {
@@ -90,6 +128,7 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState
             state: r.region.state,
             healthy: targets.filter((t) => t.served).length,
             total: targets.filter((t) => t.admin === 'up').length,
+            overrides: active.filter((o) => appliesTo(o, p, r, null)).map((o) => statusOverride(o, now)),
             targets,
           };
         }),
@@ -111,5 +150,6 @@ export function buildStatus(s: Snapshot, health: HealthView, prober: ProberState
       decisionTables: s.geo.tables.stats,
     },
     prober: { targets: prober.size, panic: prober.inPanic },
+    ...(fleet ? { fleet: fleet.status() } : {}),
   };
 }

@@ -19,12 +19,20 @@ const LAYERS: LayerTable = {
   http: ['net', 'dns', 'config', 'health'],
   // DNSSEC: keys and BIND's key files, canonical RRsets, RRSIG signing and verifying, NSEC and compact denial
   dnssec: ['net', 'dns'],
+  // the fleet through etcd: keys and values, the link (lease, observations, overrides, watch), the fleet's verdicts
+  fleet: ['net', 'config', 'health', 'gslb'],
   // the application: cli, server wiring, cluster, snapshot, query pipeline, explain, status, metrics, watchers
-  root: ['net', 'dns', 'config', 'health', 'gslb', 'http', 'dnssec'],
+  root: ['net', 'dns', 'config', 'health', 'gslb', 'http', 'dnssec', 'fleet'],
 };
 
 /** gslb/ may use dns/'s dynamic-name hook, names, registry and RDATA helpers, never the machinery that answers queries. */
 const BANS: FileLimit[] = [
+  {
+    from: 'fleet',
+    to: 'gslb',
+    only: ['gslb/adjust.ts'],
+    why: 'fleet/ carries overrides (gslb/adjust.ts types) and nothing else of gslb/',
+  },
   {
     from: 'gslb',
     to: 'dns',

@@ -1,26 +1,21 @@
 #!/usr/bin/env node
-// The query files of tools/bench.sh, and a check of what they do to the GeoLocator's per-/24 cache. Needs a
-// build (dist/): client subnets are chosen with the server's own GeoLocator and database.
+// The query files of tools/bench.sh. Needs a build (dist/): client subnets are chosen with the server's own
+// GeoLocator and database.
 //
 //   node tools/bench-queries.mjs DIR
 //     static.txt   dnsperf text: static names (A at a 4-address RRset, MX, TXT, NXDOMAIN, NODATA)
 //     dyn.txt      dnsperf text: the geo-steered pool name
 //     ecs-10k.bin  dnsperf -B (length-prefixed wire format): the pool name with 10,000 distinct client /24s in
-//                  EDNS Client Subnet (dnsperf -E sends one fixed ECS). dnsperf loops over the file, so after
-//                  the first pass every /24 is in the GeoLocator's cache: a warm case.
-//     ecs-1m.bin   the same with 1,000,000 distinct client /24s, far more than the cache holds (CACHE_MAX,
-//                  65,536 entries, cleared when full): a /24 comes back only after 999,999 others, long after
-//                  the cache last forgot it, so every query needs its own GeoIP lookup: the cold case.
+//                  EDNS Client Subnet (dnsperf -E sends one fixed ECS); dnsperf loops over the file.
+//     ecs-1m.bin   the same with 1,000,000 distinct client /24s: a /24 comes back only after 999,999 others.
+//                  Each query walks the pool's compiled decision table (docs/dns-behaviour.md step 7); the
+//                  case shows what a real resolver population costs against one fixed client subnet (before
+//                  the table, a per-/24 cache made this the cold case: 46% of the fixed-ECS QPS).
 //     checks.tsv   per ECS file, one /24 of it per region (case, subnet, country, expected region), for dig
 //   Every subnet is public (not private, reserved or documentation space) and located by the database the
 //   server uses (GEODB, else the bundled one): unlocatable ECS would take the source-address path instead.
 //   The two sets are disjoint, and exclude the fixed ECS of the dyn-ecs case (214.0.0.0/24).
-//
-//   node tools/bench-queries.mjs --replay DIR N10K N1M
-//     replays the subnets in the order dnsperf sends them (each file from its start, looping) through a fresh
-//     GeoLocator — N10K queries of ecs-10k.bin, then N1M of ecs-1m.bin, as bench.sh runs them after the
-//     fixed-ECS case — and prints the cache hit rate of each (a hit returns the cached Location object).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import packet from 'dns-packet';
 
@@ -33,10 +28,9 @@ const FIXED_ECS = [214, 0, 0]; // dnsperf -E 8:00011800d60000 in bench.sh
 const locator = () => new GeoLocator([], openDatabase(process.env.GEODB || bundledDatabasePath()), () => undefined);
 
 const args = process.argv.slice(2);
-if (args[0] === '--replay') replay(args[1], Number(args[2]), Number(args[3]));
-else if (args.length === 1) generate(args[0]);
+if (args.length === 1) generate(args[0]);
 else {
-  console.error('usage: node tools/bench-queries.mjs DIR | --replay DIR N10K N1M');
+  console.error('usage: node tools/bench-queries.mjs DIR');
   process.exit(2);
 }
 
@@ -90,7 +84,7 @@ function generate(dir) {
       rejected++;
       continue;
     }
-    // the warm set only holds /24s the cache keeps (the database block is a /24 or larger)
+    // the 10,000 set only holds /24s whose database block is a /24 or larger (one answer per /24)
     const set = warm.length < WARM && loc.prefix <= 24 ? 0 : 1;
     (set === 0 ? warm : cold).push(key);
     if (loc.country && !countries[set].has(loc.country)) countries[set].set(loc.country, key);
@@ -158,39 +152,4 @@ function wire(keys) {
     out[at + size - 1] = key & 255;
   });
   return out;
-}
-
-/** The client /24s of a -B file, in order (as 24-bit keys). */
-function subnets(file) {
-  const buf = readFileSync(file);
-  const out = [];
-  for (let at = 0; at < buf.length; at += 2 + buf.readUInt16BE(at)) {
-    const end = at + 2 + buf.readUInt16BE(at);
-    out.push((buf[end - 3] << 16) | (buf[end - 2] << 8) | buf[end - 1]);
-  }
-  return out;
-}
-
-function replay(dir, n10k, n1m) {
-  const geo = locator();
-  const returned = new WeakSet();
-  const ask = (addr) => {
-    const loc = geo.locate(addr);
-    if (returned.has(loc)) return 1;
-    returned.add(loc);
-    return 0;
-  };
-  ask(Uint8Array.of(...FIXED_ECS, 0)); // the dyn-ecs case, before
-  const rate = (file, n) => {
-    const list = subnets(join(dir, file));
-    let hits = 0;
-    for (let i = 0; i < n; i++) {
-      const key = list[i % list.length];
-      hits += ask(Uint8Array.of(key >>> 16, (key >>> 8) & 255, key & 255, 0));
-    }
-    return `${(n ? (100 * hits) / n : 0).toFixed(1)}% (${hits} of ${n} lookups, ${(n / list.length).toFixed(2)} passes over ${list.length} /24s)`;
-  };
-  console.log(`GeoLocator /24 cache hits, replaying the queries sent in file order through one locator:`);
-  console.log(`  10,000 /24s      ${rate('ecs-10k.bin', n10k)}`);
-  console.log(`  1,000,000 /24s   ${rate('ecs-1m.bin', n1m)}`);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The flat zone form against the object form, in-process (needs a build: dist/). For a zone of N A records
 // (default 1,000,000, one name per line as tools/zone-scale.sh writes it) and one of 1,000 names:
-//   build       each form in a process of its own: the time to prepare the parsed zone (prepareZone /
-//               prepareFlatZone; the parse is the same for both and reported apart), the heap after a full
+//   build       each form in a process of its own: the time to prepare the parsed zone (the server's
+//               prepareZone / the tests' oracle prepareObjectZone, through tsx; the parse is the same for both
+//               and reported apart), the heap after a full
 //               GC, the ArrayBuffers, the flat zone's own buffer, the RSS then, and the process's peak RSS
 //               (the parse's, mostly);
 //   allocation  bytes allocated per lookup, in a process whose young generation holds 100,000 lookups (heap
@@ -87,8 +88,15 @@ function parent() {
 async function child(what, form, count) {
   const { parseServerConfig } = await import(dist('config/server-config.js'));
   const { parseZone } = await import(dist('config/zone-file.js'));
-  const { prepareZone, prepareFlatZone } = await import(dist('served-zone.js'));
-  const { lookup } = await import(dist('dns/lookup.js'));
+  const { prepareZone } = await import(dist('served-zone.js'));
+  // the object form is the tests' oracle now (test/helpers/object-zone.ts, object-lookup.ts), read through tsx
+  let prepareObjectZone = null;
+  let lookup = null;
+  if (form === 'object') {
+    await import('tsx/esm/api').then((m) => m.register());
+    ({ prepareObjectZone } = await import(new URL('../test/helpers/object-zone.ts', import.meta.url).href));
+    ({ lookup } = await import(new URL('../test/helpers/object-lookup.ts', import.meta.url).href));
+  }
   const { lookupFlat } = await import(dist('dns/flat-lookup.js'));
   const { FlatAnswer } = await import(dist('dns/flat-answer.js'));
   const { FlatZones } = await import(dist('dns/flat-zone.js'));
@@ -108,7 +116,7 @@ async function child(what, form, count) {
   const spec = parseZone('/srv/steerdns/zones/z.yaml', text, cfg).zone;
   const parse = (performance.now() - t0) / 1000;
   text = null;
-  const prepare = (f, s) => (f === 'flat' ? prepareFlatZone(s, 1, cfg) : prepareZone(s, 1, cfg));
+  const prepare = (f, s) => (f === 'flat' ? prepareZone(s, 1, cfg) : prepareObjectZone(s, 1, cfg));
 
   if (what === 'build') {
     globalThis.gc();

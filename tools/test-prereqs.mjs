@@ -18,6 +18,7 @@ export const TOOLS = [
   { command: 'dnssec-verify', package: 'bind9-utils', usedBy: 'zones signed by steerdns (test/dnssec/signing.test.ts)' },
   { command: 'kzonecheck', package: 'knot-dnssecutils', usedBy: 'zones signed by steerdns, by Knot (test/dnssec/signing.test.ts)' },
   { command: 'kdig', package: 'knot-dnsutils', usedBy: 'a second decoder of every record type (test/dns/record-types.test.ts)' },
+  { command: 'etcd', package: 'etcd-server', usedBy: 'the fleet link against a real etcd (test/fleet/link.test.ts)' },
   {
     command: 'named-checkzone',
     package: 'bind9-utils',

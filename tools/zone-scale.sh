@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Zone scale: generates a zone of N names (default 1,000,000 A records, one per line), starts the real
-# server on it and reports the load time (start to the "serving" log line), the peak RSS (VmHWM), and
+# server on it and reports the load time (start to the "serving" log line), the peak RSS (VmHWM), the RSS
+# once serving (VmRSS, after a full garbage collection has had its chance: 2 s after the "serving" line), and
 # dnsperf QPS over random names of the big zone against the same query shape on a small zone.
 #
 #   bash tools/zone-scale.sh            # N=1000000, 10 s of dnsperf per zone
@@ -36,7 +37,7 @@ for (const [name, count] of [['big', n], ['small', 1000]]) {
 }
 JS
 echo "zone-scale: $N names ($(du -h "$WORK/big/zones/big.test.yaml" | cut -f1) of YAML) · node $(node -v) · $(nproc) cores"
-printf '%-6s %10s %12s %9s %10s %8s\n' zone 'load s' 'peak RSS MB' QPS 'lat ms' lost
+printf '%-6s %10s %12s %8s %9s %10s %8s\n' zone 'load s' 'peak RSS MB' 'RSS MB' QPS 'lat ms' lost
 for z in small big; do
   start=$(date +%s.%N)
   (cd "$WORK/$z" && exec "${PIN0[@]}" node "$ROOT/dist/cli.js" serve -c steerdns.yaml) >"$WORK/$z/server.log" 2>&1 &
@@ -47,10 +48,12 @@ for z in small big; do
   done
   loaded=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   hwm=$(awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$SERVER/status")
+  sleep 2
+  rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$SERVER/status")
   out=$("${PIN1[@]}" dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/$z/queries.txt" -l "$DURATION" -c 4 -q 100 -T 1 2>&1)
   qps=$(awk '/Queries per second:/{printf "%.0f", $4}' <<<"$out")
   lat=$(awk '/Average Latency \(s\):/{printf "%.3f", $4*1000}' <<<"$out")
   lost=$(awk '/Queries lost:/{print $4}' <<<"$out" | tr -d '()')
-  printf '%-6s %10s %12s %9s %10s %8s\n' "$z" "$loaded" "$hwm" "$qps" "$lat" "$lost"
+  printf '%-6s %10s %12s %8s %9s %10s %8s\n' "$z" "$loaded" "$hwm" "$rss" "$qps" "$lat" "$lost"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 done

@@ -11,7 +11,7 @@ import { TYPE, typeCode, typeName } from '../dns/registry.js';
 import { type LogicalLine, logicalLines, type Token } from './master-lexer.js';
 import { readRdata, soaFields, ttlValue } from './master-rdata.js';
 import { FieldError, Fields, tokenBytes, tokenName } from './master-text.js';
-import { RECORD_TYPES, type RecordType } from './records.js';
+import { RECORD_TYPES, type RecordType, signerTypeRefusal } from './records.js';
 import type { ServerConfig } from './server-spec.js';
 import { type At, displayPath, lineColumn, reportable, SourceFile } from './source.js';
 import { hashZone } from './zone-hash.js';
@@ -289,6 +289,8 @@ const CLASSES = /^(?:IN|CH|CS|HS|NONE|ANY|CLASS\d+)$/i;
 /** The type a token names: its writable name (or TYPEnnn for a type held in generic form only). */
 function typeOf(t: Token): { code: number; name: string } {
   const up = t.raw.toUpperCase();
+  const signed = signerTypeRefusal(up);
+  if (signed) throw new FieldError(signed, t);
   const code = typeCode(up);
   if (code === null || code > 65535) {
     throw new FieldError(`unknown record type "${t.raw}" (a type steerdns does not name is written TYPEnnn \\# LENGTH HEX, RFC 3597)`, t);

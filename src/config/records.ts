@@ -45,6 +45,30 @@ export const RECORD_TYPES = Object.fromEntries(WRITABLE_TYPES.map((t) => [t, TYP
 /** Types written as a mapping of fields: a string value is their presentation form instead. */
 const STRUCTURED = new Set<string>(['MX', 'SRV', 'CAA', 'DS', 'SSHFP', 'TLSA', 'NAPTR', 'URI', 'LOC', 'SVCB', 'HTTPS']);
 
+/** The DNSSEC records a signer makes (RFC 4034, RFC 5155, RFC 7344): steerdns signs online, a zone holds none. */
+const SIGNER_TYPES = new Map<string, number>([
+  ['RRSIG', 46],
+  ['NSEC', 47],
+  ['DNSKEY', 48],
+  ['NSEC3', 50],
+  ['NSEC3PARAM', 51],
+  ['CDS', 59],
+  ['CDNSKEY', 60],
+]);
+const SIGNER_CODES = new Map([...SIGNER_TYPES].map(([n, c]) => [c, n]));
+
+/**
+ * Why a record type (by name or as TYPEnnn) cannot be in a zone file because a signer makes it, or null. The
+ * same message for YAML keys and master-file types (docs/zone-format.md#master-files).
+ */
+export function signerTypeRefusal(type: string): string | null {
+  const up = type.toUpperCase();
+  const generic = /^TYPE\d{1,5}$/.test(up) ? SIGNER_CODES.get(Number(up.slice(4))) : undefined;
+  const name = generic ?? (SIGNER_TYPES.has(up) ? up : null);
+  if (!name) return null;
+  return `${name}${generic ? ` (${up})` : ''} records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)`;
+}
+
 /**
  * The type a key of a name names (`A`, `https`, `TYPE65`): its writable name and code, and whether its values
  * are in the generic form (a TYPEnnn key); null for neither a writable type nor TYPEnnn of a data type.

@@ -113,6 +113,19 @@ export function readPool(z: PoolReading, name: string, item: Entry): PoolSpec | 
     else readMap(z, pool, mapEnt.value, label);
   } else if (pool.policy === 'map') src.error(item.keyNode, `${label}: policy map needs a map: table`);
 
+  // known traps (docs/zone-format.md#pools): warnings, the zone loads
+  if (pool.select === 'weighted' && pool.answers === 0) {
+    src.warn(
+      e.get('answers')?.value ?? e.get('select')!.value,
+      `${label}: select: weighted with answers: 0 (every address) only orders the answer, and resolvers and clients reorder it again: weights split traffic only with answers: 1 (or a few)`,
+    );
+  }
+  if (pool.ttl > 300 && e.get('ttl')) {
+    src.warn(
+      e.get('ttl')!.value,
+      `${label} ttl ${pool.ttl} is above 300 s: resolvers keep a steered answer that long, so a failover or a region change reaches clients only after it`,
+    );
+  }
   const weighted = pool.regions.flatMap((r) => r.targets).find((t) => t.weight !== 0 && t.weight !== 1);
   if (weighted && pool.select !== 'weighted') {
     src.error(weighted.at, `${label}: weight ${weighted.weight} needs select: weighted (without it only 0 = standby and 1 are allowed)`);

@@ -3,7 +3,7 @@
 // written; the rules between names come after, in zone-rules.ts.
 import type { Node } from 'yaml';
 import { isSubdomain, resolveName, wireLength } from '../dns/name.js';
-import { parseRecord, RECORD_TYPES, type RecordData, type RecordType, recordTypeOf } from './records.js';
+import { parseRecord, RECORD_TYPES, type RecordData, type RecordType, recordTypeOf, signerTypeRefusal } from './records.js';
 import { type Entry, entryMap, type SourceFile } from './source.js';
 import { type PoolReading, readPool } from './zone-pools.js';
 import { type NameSpec, type RRsetSpec, readTtl, type SoaSpec } from './zone-spec.js';
@@ -109,6 +109,11 @@ export function readName(z: ZoneReading, ent: Entry): void {
     }
     if (item.key.toUpperCase() === 'SOA' || item.key.toUpperCase() === 'TYPE6') {
       src.error(item.keyNode, `SOA is written in the zone's soa: section, not under records`);
+      continue;
+    }
+    const signed = signerTypeRefusal(item.key);
+    if (signed) {
+      src.error(item.keyNode, signed);
       continue;
     }
     const t = recordTypeOf(item.key);

@@ -30,9 +30,11 @@ export function checkZone(z: ZoneRules, soaAt: At): void {
     const label = rel(spec.name);
     if (spec.rrsets.has('CNAME') && (types.length > 1 || spec.pool || spec.name === origin)) {
       const others = [...types.filter((t) => t !== 'CNAME'), ...(spec.pool ? ['a pool'] : [])].join(', ');
+      // a CNAME beside a pool is not a fallback for it (RFC 1034 §3.6.2: a CNAME stands alone)
+      const hint = spec.pool ? ': a CNAME is not a fallback for a pool; write all_down: { fallback: POOL } or serve-all' : '';
       src.error(
         spec.rrsets.get('CNAME')!.at,
-        `CNAME at ${label} stands beside other data (${spec.name === origin ? 'the apex has SOA and NS' : others})`,
+        `CNAME at ${label} stands beside other data (${spec.name === origin ? 'the apex has SOA and NS' : others})${hint}`,
       );
     }
     if (spec.pool) {
@@ -106,6 +108,8 @@ export function checkZone(z: ZoneRules, soaAt: At): void {
     }
   }
 
+  checkWildcards(z);
+
   // Name servers inside the zone must have addresses: glue below a cut, address records elsewhere.
   for (const spec of names.values()) {
     const ns = spec.rrsets.get('NS');
@@ -137,5 +141,42 @@ function checkFallback(z: ZoneRules, pool: PoolSpec): void {
     );
   } else if (target.name === pool.name) {
     z.src.error(pool.allDown.at, `pool "${relativeName(pool.name, z.origin)}": all_down fallback points at itself`);
+  }
+}
+
+/**
+ * Names that shadow a wildcard (docs/zone-format.md#rules-between-records, RFC 4592): warnings, the zone loads.
+ * (A `*` that is not the whole leftmost label, `a.*.example`, is already an error of the name.)
+ * A name beside the wildcard (`www.example` beside `*.example`), written or made an empty non-terminal by a
+ * name below it, exists (a service label `_x` or a delegation aside), so the wildcard never answers for it
+ * (§2.2.1, §3.3.1): without an address of its own it answers NODATA to A and AAAA, where the wildcard has
+ * addresses; and names below it that are not written answer NXDOMAIN, not the wildcard's data (their closest
+ * encloser is that name, which has no wildcard).
+ */
+function checkWildcards(z: ZoneRules): void {
+  const { src, origin, names } = z;
+  const rel = (n: string) => `"${relativeName(n, origin)}"`;
+  const hasAddress = (n: NameSpec | undefined) => !!n && (!!n.pool || n.rrsets.has('A') || n.rrsets.has('AAAA') || n.rrsets.has('CNAME'));
+  const wildcards = [...names.values()].filter((n) => n.name.startsWith('*.') && hasAddress(n));
+  if (wildcards.length === 0) return;
+  const byParent = new Map(wildcards.map((w) => [w.name.slice(2), w]));
+  const reported = new Set<string>();
+  for (const spec of names.values()) {
+    // the name itself, then each ancestor it makes exist (an empty non-terminal when not written)
+    for (let n = spec.name, below: string | null = null; n !== origin && n !== ''; below = n, n = parentName(n)) {
+      const w = byParent.get(parentName(n));
+      if (!w || n === w.name || reported.has(n)) continue;
+      const written = names.get(n);
+      // service labels (_dmarc, _domainkey: RFC 8552) are never host names, and a delegation answers with a referral
+      // (nor is one whose names below have a wildcard of their own: `apps` of `*.apps`, answered there)
+      if (n.startsWith('_') || written?.rrsets.has('NS') || names.has(`*.${n}`)) continue;
+      if (below === null ? hasAddress(written) : written !== undefined) continue;
+      reported.add(n);
+      const why = written ? 'has no address of its own' : `is an empty non-terminal (it exists because of ${rel(spec.name)})`;
+      src.warn(
+        spec.at,
+        `${rel(n)} ${why}: the wildcard ${rel(w.name)} does not answer for a name that exists, so ${rel(n)} answers NODATA to A and AAAA and names below it that are not written answer NXDOMAIN (RFC 4592 §2.2.1)`,
+      );
+    }
   }
 }

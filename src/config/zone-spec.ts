@@ -2,7 +2,7 @@
 // answering, and the TTL range every TTL of the file obeys. Types and that one rule only: the readers are
 // zone-file.ts (the file), zone-records.ts (names), zone-pools.ts (pools) and zone-rules.ts (the whole zone).
 import type { Node } from 'yaml';
-import type { SoaInput } from '../dns/zone.js';
+import type { SoaInput } from '../dns/zone-input.js';
 import type { Family } from '../net/address.js';
 import type { RecordData, RecordType } from './records.js';
 import type { Diagnostic, SourceFile } from './source.js';

@@ -1,9 +1,9 @@
 // The dynamic-name hook: a name whose A/AAAA answer is computed per query (a GSLB pool) instead of read
-// from the zone. dns/ only states what lookup() needs from such a name and from its resolver; the resolver
+// from the zone. dns/ only states what the lookup (flat-lookup.ts) needs from such a name and from its resolver; the resolver
 // itself (gslb/'s pool decision) is passed in by the application, so dns/ never knows what steers the answer.
 import type { ClientSubnet } from './query.js';
 
-/** What lookup() reads from a dynamic name without asking its resolver. */
+/** What the lookup reads from a dynamic name without asking its resolver. */
 export interface DynamicName {
   /** Whether it has IPv4 / IPv6 answers at all (ANY picks its RRset by them, RFC 8482). */
   readonly has4: boolean;
@@ -33,6 +33,6 @@ export interface QueryClient {
 
 /**
  * Answers A (family 4) or AAAA (family 6) at a dynamic name for one client. Called once per question that
- * reaches such a name — the hot path: it must not throw, and lookup() adds nothing around it.
+ * reaches such a name — the hot path: it must not throw, and the lookup adds nothing around it.
  */
 export type ResolveDynamic<D extends DynamicName> = (name: D, family: 4 | 6, client: QueryClient) => DynamicAnswer;

@@ -3,6 +3,7 @@
 // the next one reads. A listener owns one Exchange and reuses it for every query it answers (answering is
 // synchronous), so no record is allocated per query. Every field is set at construction and keeps its
 // type, so V8 sees one shape.
+import { FlatAnswer } from './flat-answer.js';
 import type { Query } from './query.js';
 import type { RrlAction } from './rrl.js';
 import type { Answer } from './rrset.js';
@@ -30,8 +31,13 @@ export class Exchange {
 
   // ---- lookup
   rcode = 0;
-  /** What answered: lookup(), CHAOS or a refusal; null when a pre-check (NOTIMP, FORMERR, BADVERS) did. */
-  answer: Answer | null = null;
+  /**
+   * What answered: the zones' lookup (`flat`, the exchange's own), CHAOS or a refusal; null when a pre-check
+   * (NOTIMP, FORMERR, BADVERS) did.
+   */
+  answer: Answer | FlatAnswer | null = null;
+  /** The answer of a lookup in the zones, refilled for each query (no answer object per query). */
+  readonly flat = new FlatAnswer();
   /** Origin of the zone that answered ("" the root), null outside every zone. */
   zone: string | null = null;
 

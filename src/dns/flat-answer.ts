@@ -75,6 +75,12 @@ export class FlatAnswer<D extends DynamicName = DynamicName> {
     this.qname = qname;
   }
 
+  /** Lets go of the zone answered from (and its arrays), so a snapshot swapped out is not kept alive by an idle listener. */
+  release(): void {
+    this.zone = null;
+    this.additional = NONE;
+  }
+
   /** Origin of the zone that answered ("" the root), null outside every zone. */
   get origin(): string | null {
     return this.zone === null ? null : this.zone.origin;

@@ -1,4 +1,4 @@
-// Builds a flat zone (dns/flat-zone.ts) from the input buildZone takes (dns/zone.ts), with the same rules:
+// Builds a flat zone (dns/flat-zone.ts) from a zone's input (dns/zone-input.ts), with the rules of the zone data:
 // a node per owner name and per empty non-terminal, RRsets in the order written (SOA first at the apex, a
 // type given again replacing the first in its place), zone cuts and their referrals (NS, then glue: in-domain
 // first and mandatory, then sibling, RFC 9471), the additional data of NS/MX/SRV RRsets (addresses of targets
@@ -11,7 +11,7 @@ import { linkZone } from './flat-link.js';
 import { DYN_HAS4, DYN_HAS6, FlatZone, type FlatZoneData, mixLabel, ROOT_HASH, slotOf } from './flat-zone.js';
 import { soaRdata } from './rdata.js';
 import { TYPE } from './registry.js';
-import type { ZoneInput } from './zone.js';
+import type { ZoneInput } from './zone-input.js';
 
 type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array;
 
@@ -226,7 +226,7 @@ export class Builder<D extends DynamicName> {
   }
 }
 
-/** Builds the flat form of a zone from the input buildZone takes (the names iterated once). */
+/** Builds the flat form of a zone from its input (the names iterated once). */
 export function buildFlatZone<D extends DynamicName>(input: ZoneInput<D>): FlatZoneData<D> {
   const { origin, soa: s, serial } = input;
   const b = new Builder<D>(origin);
@@ -238,11 +238,6 @@ export function buildFlatZone<D extends DynamicName>(input: ZoneInput<D>): FlatZ
     if (n.dynamic) b.setDynamic(node, n.dynamic, negativeTtl);
   }
   return linkZone(b, origin, serial, negativeTtl);
-}
-
-/** The flat zone of `input` built here, on this thread, with `extra` set on it (as buildZone does). */
-export function flatZone<D extends DynamicName, X extends object>(input: ZoneInput<D>, extra: X): FlatZone<D> & X {
-  return attachFlatZone(buildFlatZone(input), extra);
 }
 
 /** The zone of a built buffer, with its dynamic names (`dynamic`: the ones of this thread, in the same order). */

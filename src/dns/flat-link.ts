@@ -1,8 +1,9 @@
 // The last step of building a flat zone (dns/flat-build.ts): the RRsets grouped by node and packed with the
 // nodes into records, then what depends on the whole zone — flags, the topmost cut above each node and its
 // referral with its glue (in-domain first and mandatory, then sibling, RFC 9471; none for name servers
-// outside the zone), wildcard children, and the additional data of NS, MX and SRV RRsets (addresses of
-// targets in the zone, not at or below a cut, not pools) — and everything copied into one ArrayBuffer.
+// outside the zone), wildcard children, and the additional data of NS, MX, SRV, SVCB and HTTPS RRsets
+// (addresses of the targets additionalTargets reads in the zone, not at or below a cut, not pools) — and
+// everything copied into one ArrayBuffer.
 import type { DynamicName } from './dynamic.js';
 import type { Builder } from './flat-build.js';
 import {
@@ -41,7 +42,16 @@ import {
   SET,
   SET_ROTATE,
 } from './flat-zone.js';
+import { additionalTargets, TARGET_NONE, TARGET_OWNER } from './rdata.js';
 import { TYPE } from './registry.js';
+
+/**
+ * The types whose records name a target for additional data, asked of additionalTargets itself (RDATA of
+ * eight octets of 1: a name at any offset it reads one from), so the list is that function's alone. The RDATA
+ * of other types is never looked at.
+ */
+const PROBE_RDATA = new Uint8Array(8).fill(1);
+const TARGET_TYPES = new Uint8Array(65536).map((_, t) => (additionalTargets(t, PROBE_RDATA) === TARGET_NONE ? 0 : 1));
 
 /** The flat zone of what `b` holds once every name is in. */
 export function linkZone<D extends DynamicName>(b: Builder<D>, origin: string, serial: number, negativeTtl: number): FlatZoneData<D> {
@@ -143,22 +153,31 @@ function addressSets(a: FlatArrays, node: number, out: number[]): void {
   }
 }
 
-/** Additional data of NS, MX and SRV RRsets, and the glue of each referral. */
+/** Additional data of NS, MX, SRV, SVCB and HTTPS RRsets, and the glue of each referral. */
 function additionalData<D extends DynamicName>(b: Builder<D>, a: FlatArrays): void {
   const { nodes, sets, refs } = a;
   const adds: number[] = [];
   const list: number[] = [];
+  const authoritative = (t: number) => (nodes[t * NODE + N_FLAGS]! & (NODE_DELEGATION | NODE_NONAUTH)) === 0;
   for (let s = 0; s < sets.length / SET; s++) {
     const r = s * SET;
     sets[r + S_ADDS] = sets[r + S_ADDS_END] = adds.length;
     const type = sets[r + S_TYPE]!;
-    if (type !== TYPE.NS && type !== TYPE.MX && type !== TYPE.SRV) continue;
-    const skip = type === TYPE.MX ? 2 : type === TYPE.SRV ? 6 : 0; // MX: preference; SRV: priority, weight, port
+    if (TARGET_TYPES[type] === 0) continue;
+    const owner = sets[r + S_NODE]!;
     list.length = 0;
     eachRecord(a, s, (at, end) => {
-      b.readWire(a.rdata, at + skip, end);
+      const target = additionalTargets(type, a.rdata.subarray(at, end));
+      if (target === TARGET_OWNER) {
+        // SVCB/HTTPS ServiceMode "." (RFC 9460 §2.5.2): the owner's own addresses; a wildcard's owner is the
+        // name asked, which the zone cannot know: none
+        if ((nodes[owner * NODE + N_FLAGS]! & NODE_WILDCARD) === 0 && authoritative(owner)) addressSets(a, owner, list);
+        return;
+      }
+      if (target < 0) return;
+      b.readWire(a.rdata, at + target, end);
       const t = b.findSuffix(0);
-      if (t >= 0 && (nodes[t * NODE + N_FLAGS]! & (NODE_DELEGATION | NODE_NONAUTH)) === 0) addressSets(a, t, list);
+      if (t >= 0 && authoritative(t)) addressSets(a, t, list);
     });
     adds.push(...list);
     sets[r + S_ADDS_END] = adds.length;

@@ -1,6 +1,6 @@
-// The authoritative lookup of RFC 1034 §4.3.2 over flat zones (dns/flat-zone.ts), with exactly the rules of
-// dns/lookup.ts: deepest zone, zone cuts and referrals with glue (DS at a cut answered by the parent side),
-// exact matches, empty non-terminals, wildcards (RFC 4592), CNAME chasing inside the zone (at most 16, loops
+// The authoritative lookup of RFC 1034 §4.3.2 over flat zones (dns/flat-zone.ts), the one the server answers
+// with (docs/dns-behaviour.md#lookup; test/helpers/object-lookup.ts is its oracle in the tests): deepest zone,
+// zone cuts and referrals with glue (DS at a cut answered by the parent side), exact matches, empty non-terminals, wildcards (RFC 4592), CNAME chasing inside the zone (at most 16, loops
 // end the chain; a hosted child zone the zone does not delegate to is not entered), negative answers with the
 // SOA (RFC 2308), minimal ANY (RFC 8482), dynamic names answered by the resolver passed in.
 // A name is read once into wire form with the hash of each of its suffixes; each zone is then probed suffix

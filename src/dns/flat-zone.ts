@@ -10,7 +10,7 @@
 //   first at the apex), its flags and the length of its name;
 // - sets: a record of SET words per RRset — type, TTL, owner node, its records (in `rdata`, back to back,
 //   each RDLENGTH then RDATA, as the writer copies them), flags, and its additional data (RRset numbers in
-//   `adds`: the addresses of NS, MX and SRV targets);
+//   `adds`: the addresses of NS, MX, SRV, SVCB and HTTPS targets);
 // - refs: a record of REF words per referral (a topmost cut): its node, its NS RRset, its glue (RRset
 //   numbers in `glue`) and how many of them are in-domain (first, and mandatory);
 // - dyns: per dynamic name, the negative TTL at it and whether it has IPv4/IPv6 answers.
@@ -218,6 +218,50 @@ export class FlatZone<D extends DynamicName = DynamicName> {
   /** The RRset of `type` at `node`, or -1. */
   setOf(node: number, type: number): number {
     return findSet(this.nodes, this.sets, node, type);
+  }
+
+  /** Whether a node is named `name` (internal form): for reports and tests, not the answer path (it allocates). */
+  has(name: string): boolean {
+    const labels = name === '' ? [] : name.split('.');
+    const wire = Buffer.alloc(name.length + 2);
+    const starts: number[] = [];
+    let p = 0;
+    for (const l of labels) {
+      starts.push(p);
+      wire[p] = l.length;
+      wire.write(l, p + 1, 'latin1');
+      p += l.length + 1;
+    }
+    let h = ROOT_HASH;
+    for (let i = starts.length - 1; i >= 0; i--) h = mixLabel(h, wire, starts[i]!);
+    return this.find(h, wire, 0, p + 1) >= 0;
+  }
+
+  /** Every node's name in internal form, in node order (for reports and tests: this allocates). */
+  nodeNames(): string[] {
+    return Array.from({ length: this.nodeCount }, (_, n) => this.nameOf(n));
+  }
+
+  /** A node's RRsets with their records' RDATA (copies): for reports (plan, tests), not the answer path. */
+  rrsetsAt(node: number): { type: number; ttl: number; rdata: Buffer[] }[] {
+    const { nodes, sets, rdata } = this;
+    const out: { type: number; ttl: number; rdata: Buffer[] }[] = [];
+    for (let s = nodes[node * NODE + N_SETS]!; s < nodes[node * NODE + N_SETS_END]!; s++) {
+      const records: Buffer[] = [];
+      for (let i = 0, at = sets[s * SET + S_DATA]!; i < sets[s * SET + S_COUNT]!; i++) {
+        const len = rdata.readUInt16BE(at);
+        records.push(Buffer.from(rdata.subarray(at + 2, at + 2 + len)));
+        at += 2 + len;
+      }
+      out.push({ type: sets[s * SET + S_TYPE]!, ttl: sets[s * SET + S_TTL]!, rdata: records });
+    }
+    return out;
+  }
+
+  /** A node's dynamic name (a pool in the server), or null. */
+  dynamicAt(node: number): D | null {
+    const d = this.nodes[node * NODE + N_DYN]!;
+    return d < 0 ? null : this.dynamic[d]!;
   }
 
   /** A node's name in internal form (lower case, no trailing dot, "" the root): for reports, not the answer path. */

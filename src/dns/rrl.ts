@@ -11,6 +11,7 @@ import type { Family } from '../net/address.js';
 import { maskBytes } from '../net/cidr.js';
 import { sourceBytes } from '../net/source.js';
 import type { Exchange } from './exchange.js';
+import { N_NAME, NODE } from './flat-zone.js';
 import { RCODE } from './registry.js';
 import { writeSlip } from './writer.js';
 
@@ -90,7 +91,26 @@ export class ResponseRateLimiter {
    */
   decide(client: Uint8Array, name: string, qtype: number, kind: RrlKind): RrlAction {
     if (this.exempt.length && this.isExempt(client)) return 'send';
-    const h = keyHash(this.seed, client, client.length === 4 ? this.cfg.ipv4Prefix : this.cfg.ipv6Prefix, name, qtype, kind);
+    const h = keyTail(mixString(this.keyHead(client), name), qtype, kind);
+    return this.account(h);
+  }
+
+  /**
+   * decide() with the key name given in wire form (the `at` of `src`, as a flat zone holds a wildcard or a zone
+   * cut): the same key as its internal form would make, without making that string.
+   */
+  decideWire(client: Uint8Array, src: Uint8Array, at: number, qtype: number, kind: RrlKind): RrlAction {
+    if (this.exempt.length && this.isExempt(client)) return 'send';
+    const h = keyTail(mixWire(this.keyHead(client), src, at), qtype, kind);
+    return this.account(h);
+  }
+
+  private keyHead(client: Uint8Array): number {
+    return keyHead(this.seed, client, client.length === 4 ? this.cfg.ipv4Prefix : this.cfg.ipv6Prefix);
+  }
+
+  /** Counts one response against the key of hash `h`. */
+  private account(h: number): RrlAction {
     const slot = this.find(h);
     const now = this.now();
     // quiet for a whole window: a full budget again (as BIND), so a flood that stops waits at most `window`
@@ -140,21 +160,32 @@ export function responseKind(ex: Exchange): RrlKind {
   const rcode = ex.rcode;
   if (rcode === RCODE.NXDOMAIN) return RRL_KIND.NxDomain;
   if (rcode !== RCODE.NOERROR) return RRL_KIND.Error;
-  const ans = ex.answer;
-  if (ans !== null && ans.cut !== null && ex.answerCount === 0) return RRL_KIND.Referral;
+  // only a lookup in the zones refers (CHAOS and refusals never do)
+  if (ex.answer === ex.flat && ex.flat.cutNode >= 0 && ex.answerCount === 0) return RRL_KIND.Referral;
   return ex.answerCount > 0 ? RRL_KIND.Answer : RRL_KIND.NoData;
 }
 
 /**
  * The name a key counts: the name asked for answers and NODATA — the wildcard for synthesized ones —, the
  * zone cut for referrals, the zone for NXDOMAIN and errors (a random-subdomain flood is one key, not
- * millions).
+ * millions). Made as a string here (for reports and tests); the limit stage hashes a wildcard's or cut's
+ * name where the zone holds it.
  */
 export function keyName(ex: Exchange, kind: RrlKind): string {
-  const ans = ex.answer;
-  if (kind === RRL_KIND.Referral) return ans!.cut!;
-  if (kind === RRL_KIND.Answer || kind === RRL_KIND.NoData) return ans !== null && ans.wildcard !== null ? ans.wildcard : ex.name;
+  const flat = ex.answer === ex.flat ? ex.flat : null;
+  if (kind === RRL_KIND.Referral) return flat!.cutName()!;
+  if (kind === RRL_KIND.Answer || kind === RRL_KIND.NoData) return (flat !== null ? flat.wildcardName() : null) ?? ex.name;
   return ex.zone ?? '';
+}
+
+/**
+ * The node whose name is the key (keyName) when a flat zone holds it — the zone cut of a referral, the
+ * wildcard of a synthesized answer —, or -1: the key is then a string the exchange already holds.
+ */
+function keyNode(ex: Exchange, kind: RrlKind): number {
+  if (ex.answer !== ex.flat) return -1;
+  if (kind === RRL_KIND.Referral) return ex.flat.cutNode;
+  return kind === RRL_KIND.Answer || kind === RRL_KIND.NoData ? ex.flat.wildcardNode : -1;
 }
 
 /**
@@ -163,20 +194,46 @@ export function keyName(ex: Exchange, kind: RrlKind): string {
  */
 export function limitResponse(rrl: ResponseRateLimiter, ex: Exchange): Buffer | null {
   const kind = responseKind(ex);
-  const action = rrl.decide(sourceBytes(ex.address), keyName(ex, kind), kind === RRL_KIND.Answer ? ex.qtype : 0, kind);
+  const qtype = kind === RRL_KIND.Answer ? ex.qtype : 0;
+  const node = keyNode(ex, kind);
+  const client = sourceBytes(ex.address);
+  let action: RrlAction;
+  if (node >= 0) {
+    // a wildcard or a cut of a flat zone: its name hashed where the zone holds it (no string per query)
+    const z = ex.flat.zone!;
+    action = rrl.decideWire(client, z.names, z.nodes[node * NODE + N_NAME]!, qtype, kind);
+  } else action = rrl.decide(client, keyName(ex, kind), qtype, kind);
   ex.rrlAction = action;
   if (action === 'send') return ex.response;
   return action === 'slip' ? writeSlip(ex) : null;
 }
 
-/** 32-bit FNV-1a over the client's prefix bits, the name, the qtype and the kind (0 is never used). */
-function keyHash(seed: number, client: Uint8Array, prefix: number, name: string, qtype: number, kind: number): number {
+// A key's hash: 32-bit FNV-1a over the client's prefix bits (keyHead), the name (mixString, or mixWire over the
+// same name in wire form: labels joined by dots, as the internal form), the qtype and the kind (keyTail).
+
+function keyHead(seed: number, client: Uint8Array, prefix: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   const full = prefix >> 3;
   for (let i = 0; i < full && i < client.length; i++) h = Math.imul(h ^ client[i]!, 0x01000193);
   if (prefix & 7 && full < client.length) h = Math.imul(h ^ (client[full]! & (0xff << (8 - (prefix & 7)))), 0x01000193);
-  h = Math.imul(h ^ client.length, 0x01000193);
+  return Math.imul(h ^ client.length, 0x01000193);
+}
+
+function mixString(h: number, name: string): number {
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function mixWire(h: number, src: Uint8Array, at: number): number {
+  for (let p = at; src[p] !== 0; p += src[p]! + 1) {
+    if (p !== at) h = Math.imul(h ^ 0x2e, 0x01000193);
+    for (let i = p + 1, end = p + 1 + src[p]!; i < end; i++) h = Math.imul(h ^ src[i]!, 0x01000193);
+  }
+  return h;
+}
+
+/** The hash of the key (0 is never used). */
+function keyTail(h: number, qtype: number, kind: number): number {
   h = Math.imul(h ^ (qtype & 0xff), 0x01000193);
   h = Math.imul(h ^ (qtype >> 8), 0x01000193);
   h = Math.imul(h ^ kind, 0x01000193);

@@ -1,12 +1,13 @@
 // The pool decision (docs/dns-behaviour.md#pool-decisions): locate the client → order the regions → take the
 // first region that qualifies → select targets → TTL and ECS scope. Pure: health, rotation state and the random
 // source come in through `GslbEnv`; `steerdns explain` passes a trace and prints what this same function
-// decided. poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call lookup() makes.
+// decided. poolResolver() makes it dns/'s dynamic-name resolver (dns/dynamic.ts), the one call the lookup makes.
 import type { DynamicAnswer, QueryClient } from '../dns/dynamic.js';
 import type { HealthView } from '../health/table.js';
 import { maskBytes } from '../net/cidr.js';
 import { embeddedIPv4 } from '../net/ranges.js';
 import { sourceBytes } from '../net/source.js';
+import { type Adjustments, overrideTrace, type PoolAdjust } from './adjust.js';
 import { type ClientInfo, type GeoContext, locateClient, usableEcs } from './locate.js';
 import { anywhereMemo, type OrderMemo, orderMemo, tableOf } from './memo.js';
 import { mapEntry, type RegionOrder, regionOrder } from './order.js';
@@ -25,6 +26,8 @@ export interface GslbEnv {
   onDecision?: (pool: Pool, d: PoolDecision) => void;
   /** `explain`: every pool decision's intermediate results are appended here. */
   trace?: PoolTrace[];
+  /** Runtime overrides on top of the zone files and health (gslb/adjust.ts); null or absent: none. */
+  adjust?: Adjustments | null;
 }
 
 /** A pool's answer (what dns/ reads from a dynamic name's resolver) and why it is that one (metrics). */
@@ -49,7 +52,7 @@ export function decidePool(pool: Pool, family: 4 | 6, client: ClientInfo, ctx: G
 }
 
 /**
- * The resolver lookup() calls for pool names (dns/dynamic.ts): decides with `env`'s health table, rotation
+ * The resolver the lookup (dns/flat-lookup.ts) calls for pool names (dns/dynamic.ts): decides with `env`'s health table, rotation
  * and hooks, placing the client with the GeoIP context `geo()` gives at the time of the query (a database
  * reload replaces it). The client may be a ClientInfo: where it was placed is then kept on it.
  */
@@ -154,17 +157,24 @@ function decide(
   // steps 3 and 4 up to the selection: memoized with the order while the health table stands still
   let plan: Plan;
   const version = health.version;
+  const adjust = env.adjust ? env.adjust.forPool(pool) : null;
   if (!t && pool.spec.select !== 'fastest') {
     const cached = family === 4 ? memo.plan4 : memo.plan6;
-    if (cached && cached.version === version && cached.health === health) plan = cached;
+    if (cached && cached.version === version && cached.health === health && cached.adjust === adjust) plan = cached;
     else {
-      plan = makePlan(pool, family, order, health, version, undefined);
+      plan = makePlan(pool, family, order, health, version, undefined, adjust);
       if (family === 4) memo.plan4 = plan;
       else memo.plan6 = plan;
     }
-  } else plan = makePlan(pool, family, order, health, version, t);
+  } else plan = makePlan(pool, family, order, health, version, t, adjust);
+  if (t && adjust) t.overrides = adjust.applied.map(overrideTrace);
 
-  if (plan.kind === 'all_down') return allDown(pool, family, client, ctx, env, depth, order, result, t);
+  // a pool drained as a whole answers from its all_down fallback pool, while that one has an answer
+  if (adjust?.poolDrained && pool.fallback && depth < 4) {
+    const d = drainedToFallback(pool, family, client, ctx, env, depth, t);
+    if (d) return d;
+  }
+  if (plan.kind === 'all_down') return allDown(pool, family, client, ctx, env, depth, plan.order, result, t, adjust);
   if (t && plan.note) t.note = plan.note;
   const region = plan.region!;
   if (plan.kind === 'nodata') return result('nodata', [], region.name, plan.reason, plan.degraded);
@@ -195,6 +205,34 @@ function decide(
   return result('answer', chosen, region.name, plan.reason, plan.degraded);
 }
 
+/** A drained pool's answer from its fallback pool, or null when the fallback has none (the pool then answers). */
+function drainedToFallback(
+  pool: Pool,
+  family: 4 | 6,
+  client: ClientInfo,
+  ctx: GeoContext,
+  env: GslbEnv,
+  depth: number,
+  t: PoolTrace | undefined,
+): PoolDecision | null {
+  const d = decidePool(pool.fallback!, family, client, ctx, env, depth + 1);
+  if (d.kind !== 'answer' || d.failOpen || d.reason === 'all_down') {
+    if (t) t.note = `pool drained by override, but its fallback ${pool.fallback!.name} has no answer: the pool answers`;
+    return null;
+  }
+  const ttl = Math.max(1, Math.min(d.ttl, Math.floor(pool.ttl / 2)));
+  if (t)
+    Object.assign(t, {
+      note: 'pool drained by override: its fallback answers',
+      reason: 'fallback',
+      ttl,
+      halved: true,
+      scope: d.scope,
+      chosen: d.region,
+    });
+  return { ...d, reason: 'fallback', ttl };
+}
+
 /** Step 5: nothing healthy anywhere. */
 function allDown(
   pool: Pool,
@@ -214,6 +252,7 @@ function allDown(
     dependsOnClient?: boolean,
   ) => PoolDecision,
   t: PoolTrace | undefined,
+  adjust: PoolAdjust | null,
 ): PoolDecision {
   const mode = pool.spec.allDown;
   if (t) t.note = `no healthy target in any region: all_down ${mode.kind}`;
@@ -227,8 +266,10 @@ function allDown(
   if (mode.kind === 'servfail') return result('servfail', [], null, 'all_down', true, false, false);
   // serve-all (and a fallback that cannot be followed): fail open with the first region's targets —
   // the same region for A and AAAA, so NODATA when it has none of this family (unless family_fallback)
-  const famOf = (r: PoolRegion) => (family === 4 ? r.live4 : r.live6);
-  const ranked = order.ranked.filter((r) => r.region.live.length > 0);
+  // targets down by override are left out like `state: down` ones
+  const served = (ts: Target[]) => (adjust ? ts.filter((x) => adjust.state.get(x) !== 'down') : ts);
+  const famOf = (r: PoolRegion) => served(family === 4 ? r.live4 : r.live6);
+  const ranked = order.ranked.filter((r) => served(r.region.live).length > 0);
   const first = ranked[0];
   const pick =
     first && (famOf(first.region).length > 0 || pool.spec.familyFallback !== 'next-region')

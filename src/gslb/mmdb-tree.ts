@@ -6,7 +6,9 @@
 import { type GeoFields, readRecord } from './geo.js';
 
 /** A search tree that cannot be walked: the message says why. */
-export class TreeError extends Error {}
+export class TreeError extends Error {
+  override name = 'TreeError';
+}
 
 const METADATA_MARKER = [0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.com')];
 

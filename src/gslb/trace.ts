@@ -1,5 +1,6 @@
 // What a pool decision reports about itself: the reason of its answer (metrics count it), and for
 // `explain` every intermediate result, appended to a trace the caller passes in.
+import type { OverrideTrace } from './adjust.js';
 import type { ClientLocation } from './locate.js';
 
 /** Why the answer is the one given (the `reason` label of steerdns_pool_answers_total). */
@@ -31,4 +32,6 @@ export interface PoolTrace {
   halved: boolean;
   scope: number;
   note: string | null;
+  /** Runtime overrides that applied to the pool (absent when none did). */
+  overrides?: OverrideTrace[];
 }

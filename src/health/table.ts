@@ -74,6 +74,11 @@ export class HealthTable implements HealthView {
     this.onChange?.(key, prev);
   }
 
+  /** Something the answer reads along with health changed (runtime overrides): decisions memoized on this table are stale. */
+  touch(): void {
+    this.version++;
+  }
+
   delete(key: string): void {
     if (this.entries.delete(key)) {
       this.version++;

@@ -1,4 +1,4 @@
-// The HTTP API on `http:` (docs/http-api.md): /healthz, /readyz, /metrics, /explain. What it serves comes from
+// The HTTP API on `http:` (docs/http-api.md): /healthz, /readyz, /metrics, /explain, /overrides. What it serves comes from
 // the application as functions (ApiSources) over the same snapshot and health table as the DNS path, and never
 // blocks it: every handler is a quick read. Who may ask is decided first (Host header, bearer token:
 // src/http/access.ts).
@@ -36,6 +36,10 @@ export interface ApiSources {
   connectionsPerSource?: number;
   /** Why DNS is not being answered yet (null: it is); default: ready once a zone is loaded. */
   notReady?: () => string | null;
+  /** Said after `ready` while DNS is answered but something is degraded (etcd unreachable); null: nothing. */
+  readyDetail?: () => string | null;
+  /** GET, POST and DELETE /overrides (docs/http-api.md#overrides); absent: those paths are 404. */
+  overrides?: OverrideRoutes;
   /** Extra routes (status page, /status) added by later layers. */
   routes?: Map<
     string,
@@ -43,8 +47,50 @@ export interface ApiSources {
   >;
 }
 
+/** A route's answer: status, and a JSON body (null: none, as for 204). */
+export interface JsonReply {
+  status: number;
+  body: object | null;
+}
+
+/** What the application does for /overrides; `client` is the requester's address (who, in the log). */
+export interface OverrideRoutes {
+  list(): object;
+  add(body: unknown, client: string): JsonReply | Promise<JsonReply>;
+  remove(id: string, client: string): JsonReply | Promise<JsonReply>;
+}
+
+/** The largest request body accepted (POST /overrides): an override is a few hundred bytes. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Reads a request body up to `max` bytes: the text, or null when it is longer. */
+function readBody(req: http.IncomingMessage, max: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) over = true;
+      else if (!over) chunks.push(c);
+    });
+    req.on('end', () => resolve(over ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: http.ServerResponse, r: JsonReply): void {
+  if (r.body === null) {
+    res.writeHead(r.status, { 'cache-control': 'no-store' });
+    res.end();
+  } else send(res, r.status, 'application/json', `${JSON.stringify(r.body, null, 2)}\n`);
+}
+
 /** Node's own check of those timeouts runs every 30 s by default: a half-sent request held its slot that long. */
 export const CHECK_INTERVAL_MS = 1000;
+
+/** Refused requests logged per second at most (a flood of them is one line a second after that). */
+const REFUSALS_LOGGED = 10;
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
@@ -59,6 +105,8 @@ export class HttpApi {
   private readonly budget: ConnectionBudget;
   /** Connections refused over a cap: one log line per burst. */
   private lastRefused = 0;
+  /** Requests refused for their token (401, 403): logged, at most REFUSALS_LOGGED a second. */
+  private refusals = { second: 0, logged: 0, suppressed: 0 };
 
   constructor(private readonly src: ApiSources) {
     this.access = src.access ? new ApiAccess(src.access) : null;
@@ -143,7 +191,12 @@ export class HttpApi {
     const verdict = this.access?.check(method, url.pathname, { host: req.headers.host, authorization: req.headers.authorization });
     if (verdict && !verdict.ok) {
       if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer realm="steerdns"');
+      if (verdict.status !== 421) this.logRefusal(req, method, url.pathname, verdict.status);
       send(res, verdict.status, 'text/plain', `${verdict.reason}\n`);
+      return;
+    }
+    if (url.pathname === '/overrides' || url.pathname.startsWith('/overrides/')) {
+      await this.overrides(req, res, method, url.pathname);
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') {
@@ -156,7 +209,8 @@ export class HttpApi {
         return;
       case '/readyz': {
         const why = this.src.zoneCount() === 0 ? 'no zone loaded' : (this.src.notReady?.() ?? null);
-        send(res, why ? 503 : 200, 'text/plain', why ? `${why}\n` : 'ready\n');
+        const detail = why ? null : (this.src.readyDetail?.() ?? null);
+        send(res, why ? 503 : 200, 'text/plain', why ? `${why}\n` : detail ? `ready: ${detail}\n` : 'ready\n');
         return;
       }
       case '/metrics':
@@ -184,6 +238,61 @@ export class HttpApi {
         send(res, 404, 'text/plain', 'not found\n');
       }
     }
+  }
+
+  /** GET /overrides, POST /overrides, DELETE /overrides/<id> (docs/http-api.md#overrides). */
+  private async overrides(req: http.IncomingMessage, res: http.ServerResponse, method: string, path: string): Promise<void> {
+    const o = this.src.overrides;
+    if (!o) {
+      send(res, 404, 'text/plain', 'not found\n');
+      return;
+    }
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const id = path === '/overrides' ? null : path.slice('/overrides/'.length);
+    const allowed = id === null ? 'GET, HEAD, POST' : 'DELETE';
+    if (id === null && (method === 'GET' || method === 'HEAD')) sendJson(res, { status: 200, body: o.list() });
+    else if (id === null && method === 'POST') {
+      const text = await readBody(req, MAX_BODY_BYTES);
+      if (text === null) {
+        res.setHeader('connection', 'close');
+        sendJson(res, { status: 413, body: { error: `the body is over ${MAX_BODY_BYTES} bytes` } });
+        return;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        sendJson(res, { status: 400, body: { error: `the body is not JSON: ${(e as Error).message}` } });
+        return;
+      }
+      sendJson(res, await o.add(body, client));
+    } else if (id !== null && method === 'DELETE') sendJson(res, await o.remove(id, client));
+    else {
+      res.setHeader('allow', allowed);
+      send(res, 405, 'text/plain', `${path}: ${allowed} only\n`);
+    }
+  }
+
+  /** A request refused for want of the right token: logged (who asked what), in bursts one line a second past 10. */
+  private logRefusal(req: http.IncomingMessage, method: string, path: string, status: number): void {
+    const second = Math.floor(Date.now() / 1000);
+    const r = this.refusals;
+    if (r.second !== second) {
+      r.second = second;
+      r.logged = 0;
+    }
+    if (r.logged >= REFUSALS_LOGGED) {
+      r.suppressed++;
+      return;
+    }
+    r.logged++;
+    const suppressed = r.suppressed || undefined;
+    r.suppressed = 0;
+    const why = status === 403 ? 'write refused: no token configured' : req.headers.authorization ? 'wrong token' : 'no token';
+    this.src.log.warn(
+      { client: req.socket.remoteAddress, method, path, status, suppressed },
+      `HTTP API: ${method} ${path} refused (${status}, ${why})`,
+    );
   }
 
   close(): Promise<void> {

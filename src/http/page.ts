@@ -1,9 +1,37 @@
 // GET / : a small status page (plain HTML, CSS and a few lines of script, no build step). It shows every
 // zone, pool, region and target with its health. The server renders it; a few lines of script fetch the
 // same fragment (`/?fragment=1`) every 2 seconds, so the page is live and works without script too.
-import type { Status } from './status.js';
+import type { Status, StatusOverride, StatusTarget } from './status.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Time left, short: 45s, 29m 10s, 2h 5m, 3d 4h. */
+function left(s: number): string {
+  if (s >= 86_400) return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
+  if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+/** With a fleet: each instance's observation, and the verdict served (` · fleet: ns1 down, ns2 up → up`). */
+function fleetCell(t: StatusTarget): string {
+  if (!t.observations) return '';
+  const seen = Object.entries(t.observations)
+    .map(([i, v]) => `<span class="obs ${v}">${esc(i)} ${v}</span>`)
+    .join(', ');
+  return ` <small class="fleet">· fleet: ${seen} → <b class="verdict ${t.verdict}">${esc(t.verdict)}</b></small>`;
+}
+
+/** Runtime overrides, one per line: `drain · 29m 10s left` with the reason and author on hover. */
+function overrides(list: StatusOverride[]): string {
+  return list
+    .map(
+      (o) =>
+        `<span class="override ${esc(o.action)}" title="${esc(`${o.id}: ${o.reason} (${o.author}, until ${o.until})`)}">` +
+        `${esc(o.action)}${o.weight !== null ? ` ${esc(o.weight)}` : ''} · ${left(o.remainingSeconds)} left</span>`,
+    )
+    .join('<br>');
+}
 
 export function statusFragment(st: Status): string {
   const zones = st.zones
@@ -21,6 +49,7 @@ export function statusFragment(st: Status): string {
           const targets = r.targets
             .map((t) => {
               const cls = t.admin === 'down' ? 'admin' : t.health === 'down' ? 'down' : t.changing ? 'changing' : 'up';
+              const ovr = t.overrides.length ? ` overridden ${t.overrides.map((o) => o.action).join(' ')}` : '';
               const label =
                 t.admin === 'down'
                   ? 'admin down'
@@ -28,15 +57,17 @@ export function statusFragment(st: Status): string {
                     ? 'up (not probed)'
                     : `${t.health}${t.changing ? ' (changing)' : ''}`;
               return (
-                `<tr class="${cls}"><td>${esc(t.address)}</td><td>${t.weight === 0 ? 'standby' : esc(t.weight)}</td>` +
-                `<td><span class="dot"></span>${esc(label)}</td><td>${esc(t.lastResult ?? '—')}</td>` +
-                `<td>${esc(t.lastCheck ?? '—')}</td><td>${t.rttMs === null ? '—' : `${esc(t.rttMs)} ms`}</td></tr>`
+                `<tr class="${cls}${ovr}"><td>${esc(t.address)}</td><td>${t.weight === 0 ? 'standby' : esc(t.weight)}</td>` +
+                `<td><span class="dot"></span>${esc(label)}${fleetCell(t)}</td><td>${esc(t.lastResult ?? '—')}</td>` +
+                `<td>${esc(t.lastCheck ?? '—')}</td><td>${t.rttMs === null ? '—' : `${esc(t.rttMs)} ms`}</td>` +
+                `<td>${overrides(t.overrides) || '—'}</td></tr>`
               );
             })
             .join('');
           return (
-            `<h4>${esc(r.name)} <small>${esc(r.location.join(', '))}${r.state === 'up' ? '' : ` · ${esc(r.state)}`} · ${r.healthy}/${r.total} healthy</small></h4>` +
-            `<table><thead><tr><th>target</th><th>weight</th><th>health</th><th>last result</th><th>last check</th><th>rtt</th></tr></thead><tbody>${targets}</tbody></table>`
+            `<h4${r.overrides.length ? ` class="overridden ${r.overrides.map((o) => o.action).join(' ')}"` : ''}>${esc(r.name)} <small>${esc(r.location.join(', '))}${r.state === 'up' ? '' : ` · ${esc(r.state)}`} · ${r.healthy}/${r.total} healthy</small>` +
+            `${r.overrides.length ? ` <small class="ovr">override: ${overrides(r.overrides)}</small>` : ''}</h4>` +
+            `<table><thead><tr><th>target</th><th>weight</th><th>health</th><th>last result</th><th>last check</th><th>rtt</th><th>override</th></tr></thead><tbody>${targets}</tbody></table>`
           );
         })
         .join('');
@@ -66,6 +97,9 @@ th { border-bottom: 1px solid #ccc; font-weight: 600; }
 tr.down .dot { background: #d22; } tr.changing .dot { background: #e90; } tr.admin .dot { background: #999; }
 tr.down td, .err { color: #b00; } tr.error td { color: #b00; } tr.stale td { color: #a60; }
 section { border-top: 1px solid #eee; }
+.override { background: #fec; color: #840; padding: 0 .3em; border-radius: .2em; white-space: nowrap; }
+.obs.down, .verdict.down { color: #b00; }
+.override.down { background: #fdd; color: #b00; } .override.up { background: #dfd; color: #060; }
 </style></head>
 <body><h1>steerdns</h1><div id="status">${statusFragment(st)}</div>
 <script>

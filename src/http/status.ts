@@ -2,6 +2,17 @@
 // health, last check result and time, response time. The shape, and the render cache the routes serve from; the
 // application builds it (src/status.ts) from the snapshot and the health table.
 
+/** An active runtime override as /status shows it (docs/operations.md#runtime-overrides). */
+export interface StatusOverride {
+  id: string;
+  action: 'drain' | 'down' | 'up' | 'weight';
+  weight: number | null;
+  until: string;
+  remainingSeconds: number;
+  reason: string;
+  author: string;
+}
+
 export interface StatusTarget {
   address: string;
   family: 4 | 6;
@@ -14,6 +25,23 @@ export interface StatusTarget {
   lastResult: string | null;
   rttMs: number | null;
   served: boolean;
+  /** Active overrides that apply to this target, at any scope (its own, its region's, its pool's). */
+  overrides: StatusOverride[];
+  /** With a fleet: each instance's observation of the target, and the fleet's verdict (what is served). */
+  observations?: Record<string, 'up' | 'down'>;
+  verdict?: 'up' | 'down';
+}
+
+/** The fleet part of /status (spec: `fleet: { instance, etcd, instances }`), and per target its observations. */
+export interface FleetStatus {
+  instance: string;
+  etcd: 'connected' | 'unreachable';
+  instances: string[];
+}
+
+export interface FleetStatusSource {
+  status(): FleetStatus;
+  target(healthKey: string): { observations: Record<string, 'up' | 'down'>; verdict: 'up' | 'down' } | null;
 }
 
 export interface Status {
@@ -37,7 +65,16 @@ export interface Status {
     select: string;
     ttl: number;
     check: string;
-    regions: { name: string; location: [number, number]; state: string; healthy: number; total: number; targets: StatusTarget[] }[];
+    regions: {
+      name: string;
+      location: [number, number];
+      state: string;
+      healthy: number;
+      total: number;
+      /** Active overrides of the whole region or pool (no address): a drained region shows here. */
+      overrides: StatusOverride[];
+      targets: StatusTarget[];
+    }[];
   }[];
   geoip: {
     database: string | null;
@@ -49,6 +86,8 @@ export interface Status {
     decisionTables: { keys: number; bytes: number };
   };
   prober: { targets: number; panic: boolean };
+  /** With `fleet:` only. */
+  fleet?: FleetStatus;
 }
 
 /**

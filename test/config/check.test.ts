@@ -21,6 +21,8 @@ records:
   ns1: { A: 192.0.2.53 }
 `;
 
+const SIGNED =
+  'records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)';
 const TOP_KEYS = 'listen, zones, http, workers, geoip, regions, health, log, nsid, version, state_dir, limits, rrl, dnssec, fleet';
 const RECORD_TYPE_LIST =
   'A, NS, CNAME, PTR, MX, TXT, AAAA, LOC, SRV, NAPTR, DS, SSHFP, TLSA, SVCB, HTTPS, URI, CAA, or TYPEnnn in the generic form';
@@ -216,7 +218,9 @@ const CASES: Case[] = [
       regions: { us-east: [192.0.2.10] }
 `,
     },
-    errors: ['zones/x.yaml:7:5: CNAME at "app" stands beside other data (a pool)'],
+    errors: [
+      'zones/x.yaml:7:5: CNAME at "app" stands beside other data (a pool): a CNAME is not a fallback for a pool; write all_down: { fallback: POOL } or serve-all',
+    ],
   },
   {
     title: 'zone: static A beside a pool',
@@ -440,6 +444,17 @@ records:
       'steerdns.yaml:6:18: health.deny: "10.0.0.1/8" has host bits set (the network is 10.0.0.0/8)',
       'steerdns.yaml:6:32: health.deny: "nope" is not an IP address',
       'steerdns.yaml:6:47: health.allow: prefix length of "fe80::/129" must be 0 to 128',
+    ],
+  },
+  {
+    title: 'zone: DNSSEC records a signer makes, by name and as TYPEnnn; DS at a delegation loads',
+    zones: {
+      'x.yaml': `${HEAD}  www: { A: 192.0.2.1, RRSIG: '\\# 0', NSEC3PARAM: '1 0 0 -' }\n  sub: { NS: ns.example.net., DS: '1 13 2 ${'ab'.repeat(32)}', TYPE48: '\\# 0' }\n`,
+    },
+    errors: [
+      `zones/x.yaml:6:24: RRSIG ${SIGNED}`,
+      `zones/x.yaml:6:39: NSEC3PARAM ${SIGNED}`,
+      `zones/x.yaml:7:110: DNSKEY (TYPE48) ${SIGNED}`,
     ],
   },
   {
@@ -685,4 +700,43 @@ test('command line: usage, unknown command', async (t) => {
   const bad = await runCli(['frobnicate'], ROOT);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^steerdns: unknown command "frobnicate"/);
+});
+
+// docs/configuration.md#traps-check-warns-about: each a warning at file:line:col; the zone loads
+const TRAPS = `${HEAD}  "*": { A: 192.0.2.1 }
+  www: { TXT: "only text" }
+  a.b: { A: 192.0.2.2 }
+  _dmarc: { TXT: "v=DMARC1; p=none" }
+  x._domainkey: { TXT: "v=DKIM1; p=" }
+  "*.apps": { CNAME: ns1 }
+  sub: { NS: [ns.example.net.] }
+  host: { A: 192.0.2.3 }
+  app:
+    pool:
+      ttl: 600
+      select: weighted
+      check: { type: none }
+      regions: { us-east: [{ address: 192.0.2.10, weight: 3 }, 192.0.2.11] }
+  split:
+    pool:
+      ttl: 300
+      select: weighted
+      answers: 1
+      check: { type: none }
+      regions: { us-east: [{ address: 192.0.2.12, weight: 3 }, 192.0.2.13] }
+`;
+
+test('check: traps are warnings at file:line:col, exit 0 — weighted with answers 0, a pool TTL above 300 s, names that shadow a wildcard (RFC 4592 §2.2.1)', async (t) => {
+  const dir = fixture(t, CONFIG, { 'x.yaml': TRAPS });
+  const r = await runCli(['check', '-c', join(dir, 'steerdns.yaml')], dir);
+  t.is(r.code, 0, r.stderr);
+  const shadow = (name: string, why: string) =>
+    `warning: "${name}" ${why}: the wildcard "*" does not answer for a name that exists, so "${name}" answers NODATA to A and AAAA and names below it that are not written answer NXDOMAIN (RFC 4592 §2.2.1)`;
+  t.deepEqual(r.stdout.split('\n').filter(Boolean), [
+    'zones/x.yaml:17:15: warning: pool "app": select: weighted with answers: 0 (every address) only orders the answer, and resolvers and clients reorder it again: weights split traffic only with answers: 1 (or a few)',
+    'zones/x.yaml:16:12: warning: pool "app" ttl 600 is above 300 s: resolvers keep a steered answer that long, so a failover or a region change reaches clients only after it',
+    `zones/x.yaml:7:3: ${shadow('www', 'has no address of its own')}`,
+    `zones/x.yaml:8:3: ${shadow('b', 'is an empty non-terminal (it exists because of "a.b")')}`,
+    'ok: 1 zone (example.test.)',
+  ]);
 });

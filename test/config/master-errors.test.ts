@@ -168,6 +168,22 @@ const BROKEN: Broken[] = [
     ],
   },
   {
+    title: 'DNSSEC records a signer makes (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS, CDNSKEY), by name or as TYPEnnn',
+    files: {
+      'b29.zone': `${HEAD}www RRSIG A 13 2 300 20260101000000 20250101000000 12345 b29. AAAA\nwww NSEC ns1 A RRSIG NSEC\n@ NSEC3PARAM 1 0 0 -\nx NSEC3 1 0 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A\n@ DNSKEY 257 3 13 AAAA\n@ CDS 1 13 2 ${'ab'.repeat(32)}\n@ CDNSKEY 0 3 0 AA==\n@ TYPE46 \\# 0\n`,
+    },
+    lines: [
+      'zones/b29.zone:5:5: RRSIG records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+      'zones/b29.zone:6:5: NSEC records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+      'zones/b29.zone:7:3: NSEC3PARAM records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+      'zones/b29.zone:8:3: NSEC3 records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+      'zones/b29.zone:9:3: DNSKEY records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+      'zones/b29.zone:10:3: CDS records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+      'zones/b29.zone:11:3: CDNSKEY records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+      'zones/b29.zone:12:3: RRSIG (TYPE46) records are made by DNSSEC signing, not written in a zone: steerdns signs online (dnssec: in steerdns.yaml, docs/configuration.md#dnssec); load the unsigned zone (DS at a delegation stays allowed)',
+    ],
+  },
+  {
     title: 'an RRset with two TTLs and a duplicate record: warnings, the zone loads',
     files: { 'w28.zone': `${HEAD}www 300 A 192.0.2.2\nwww 600 A 192.0.2.3\nwww A 192.0.2.2\n` },
     lines: [

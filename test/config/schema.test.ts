@@ -446,6 +446,7 @@ test('zone: pool options — map policy, weighted, min_healthy, family_fallback,
       policy: map
       map: { "continent:EU": [eu-west, us-east], "IN": [ap-south], "US-CA": us-east, default: [us-east, eu-west] }
       select: weighted
+      answers: 1
       min_healthy: "50%"
       family_fallback: next-region
       all_down: { fallback: backup }
@@ -487,6 +488,7 @@ test('zone: pool options — map policy, weighted, min_healthy, family_fallback,
     { key: 'default', regions: ['us-east', 'eu-west'] },
   ]);
   t.is(p.select, 'weighted');
+  t.is(p.answers, 1);
   t.deepEqual(p.minHealthy, { percent: 50 });
   t.is(p.familyFallback, 'next-region');
   t.like(p.allDown, { kind: 'fallback', pool: 'backup.example.test' });

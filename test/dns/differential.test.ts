@@ -6,13 +6,13 @@
 import test from 'ava';
 import packet from 'dns-packet';
 import type { Transport } from '../../src/dns/exchange.js';
-import { lookup } from '../../src/dns/lookup.js';
 import { parseQuery } from '../../src/dns/query.js';
 import type { RRset } from '../../src/dns/rrset.js';
 import { type GslbEnv, poolResolver } from '../../src/gslb/decide.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
 import { Responder } from '../../src/pipeline.js';
+import { lookup } from '../helpers/object-lookup.js';
 import type { Msg, Rec } from '../helpers/server.js';
 import { ednsOption, nameOfLength, optRecord, rawQuery, wireName } from '../helpers/wire.js';
 import { loadZonesFixture, mulberry32, poolHooks, respondOnce } from '../helpers/zones.js';
@@ -371,7 +371,7 @@ function checkResponse(g: Generated, out: Buffer, transport: Transport, client: 
     return problems;
   }
   const ans = lookup(
-    snapshot,
+    fixture.objects,
     q!.name,
     q!.qtype,
     { address: client, ecs: ref.edns?.ecs ?? null },

@@ -1,5 +1,5 @@
-// The flat zone form (dns/flat-zone.ts, dns/flat-lookup.ts) against the prepared object zones (dns/zone.ts,
-// dns/lookup.ts), the oracle: the same zone files read twice, one query asked of each and both answers
+// The flat zone form (dns/flat-zone.ts, dns/flat-lookup.ts) against the prepared object zones
+// (test/helpers/object-zone.ts, object-lookup.ts), the oracle: the same zone files read twice, one query asked of each and both answers
 // written by the same writer must give the same bytes — for every name of the zones (empty non-terminals
 // included) × every type, names that do not exist, names outside every zone, mixed case, UDP without EDNS,
 // at EDNS sizes 512, 1232 and above, TCP, with and without Client Subnet — and the same zone, wildcard and
@@ -18,7 +18,6 @@ import type { QueryClient } from '../../src/dns/dynamic.js';
 import { FlatAnswer } from '../../src/dns/flat-answer.js';
 import { lookupFlat } from '../../src/dns/flat-lookup.js';
 import { FlatZones } from '../../src/dns/flat-zone.js';
-import { lookup, type ZoneTable } from '../../src/dns/lookup.js';
 import { parseQuery } from '../../src/dns/query.js';
 import { type WrittenMessage, writeResponse } from '../../src/dns/writer.js';
 import { poolResolver } from '../../src/gslb/decide.js';
@@ -26,8 +25,10 @@ import type { GeoContext } from '../../src/gslb/locate.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { HealthTable } from '../../src/health/table.js';
-import { prepareFlatZone, prepareZone, type ServedFlatZone, type ServedZone } from '../../src/served-zone.js';
+import { prepareZone, type ServedZone } from '../../src/served-zone.js';
 import { geoContext, loadDatabase } from '../../src/snapshot.js';
+import { lookup, type ZoneTable } from '../helpers/object-lookup.js';
+import { type ObjectZone, prepareObjectZone } from '../helpers/object-zone.js';
 import { mulberry32 } from '../helpers/random.js';
 import { ROOT } from '../helpers/server.js';
 import { ecsOption, optRecord, rawQuery } from '../helpers/wire.js';
@@ -48,8 +49,8 @@ interface Forms {
 function loadForms(files: Record<string, string>): Forms {
   const parsed = parseServerConfig(join(ROOT, 'steerdns.yaml'), CONFIG);
   const cfg: ServerConfig = parsed.config!;
-  const objects = new Map<string, ServedZone>();
-  const flat: ServedFlatZone[] = [];
+  const objects = new Map<string, ObjectZone>();
+  const flat: ServedZone[] = [];
   for (const [file, text] of Object.entries(files)) {
     const read = () => {
       const r = parseZone(join(cfg.zonesDir, file), text, cfg);
@@ -58,9 +59,9 @@ function loadForms(files: Record<string, string>): Forms {
       return r.zone;
     };
     const a = read();
-    objects.set(a.origin, prepareZone(a, a.soa.serial ?? 1, cfg));
+    objects.set(a.origin, prepareObjectZone(a, a.soa.serial ?? 1, cfg));
     const b = read();
-    flat.push(prepareFlatZone(b, b.soa.serial ?? 1, cfg));
+    flat.push(prepareZone(b, b.soa.serial ?? 1, cfg));
   }
   const names: string[] = [];
   for (const z of objects.values()) names.push(...z.nodes.keys(), `nx-none.${z.origin}`, `a.b.nx-none.${z.origin}`, `*.${z.origin}`);

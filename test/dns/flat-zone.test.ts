@@ -12,7 +12,7 @@ import { lookupFlat } from '../../src/dns/flat-lookup.js';
 import { type FlatZoneData, FlatZones } from '../../src/dns/flat-zone.js';
 import { encodeRdata } from '../../src/dns/rdata.js';
 import { TYPE } from '../../src/dns/registry.js';
-import type { NameInput, ZoneInput } from '../../src/dns/zone.js';
+import type { NameInput, ZoneInput } from '../../src/dns/zone-input.js';
 import { actual, type LookupCase, ZONE_FORMS } from '../helpers/lookup.js';
 
 interface Dyn extends DynamicName {

@@ -63,6 +63,12 @@ const MASTER = [
   'svc2 A 192.0.2.82',
   'sub NS ns.sub.types.test.',
   'ns.sub A 192.0.2.99',
+  // RFC 9460 §2.5.2: TargetName "." in ServiceMode is the owner name; in AliasMode (§2.5.1) it means no service
+  'self HTTPS 1 . alpn="h2"',
+  'self A 192.0.2.90',
+  'self AAAA 2001:db8::90',
+  'noservice HTTPS 0 .',
+  'noservice A 192.0.2.91',
 ].join('\n');
 
 /** The same records in the YAML mappings (absolute names into types.test., so the RDATA is the same). */
@@ -173,3 +179,31 @@ test('the SOA of a master file: dig and kdig show it as written, the escaped dot
   t.is((await kdig(['+short', 'types.test', 'SOA'])).trim(), SOA);
   t.is((await dig(['+short', 'yaml.test', 'SOA'])).trim(), SOA, 'email: host.master@types.test in YAML');
 });
+
+/** The additional section as dig and kdig print it: owner, type, RDATA (the TTL left out), sorted. */
+async function additional(tool: 'dig' | 'kdig', name: string, type: string): Promise<string[]> {
+  const args = ['+noall', '+additional', `${name}.`, type];
+  const out = tool === 'dig' ? await dig(args) : await kdig(args);
+  return lines(out)
+    .map((l) => l.split(/\s+/).filter((w, i) => w !== 'IN' && !(i === 1 && /^\d+$/.test(w))))
+    .filter((w) => w[1] !== 'OPT')
+    .map((w) => w.join(' '))
+    .sort();
+}
+
+const ADDITIONAL: [string, string, string[]][] = [
+  ['svc.types.test', 'SVCB', ['svc1.types.test. A 192.0.2.81', 'svc2.types.test. A 192.0.2.82']],
+  ['alias.types.test', 'HTTPS', ['svc1.types.test. A 192.0.2.81']],
+  ['self.types.test', 'HTTPS', ['self.types.test. A 192.0.2.90', 'self.types.test. AAAA 2001:db8::90']],
+  ['noservice.types.test', 'HTTPS', []],
+  ['https.types.test', 'HTTPS', []],
+  // targets in another zone (types.test.) than the answer's: no additional data (docs/dns-behaviour.md#additional-section)
+  ['svc.yaml.test', 'SVCB', []],
+];
+
+for (const [name, type, expected] of ADDITIONAL) {
+  test(`${type} at ${name}: the additional section holds the TargetName's addresses in the zone (RFC 9460 §4.2, §7.3)`, async (t) => {
+    t.deepEqual(await additional('dig', name, type), expected, 'dig');
+    t.deepEqual(await additional('kdig', name, type), expected, 'kdig');
+  });
+}

@@ -169,8 +169,9 @@ export function cityShaped(seed: number, runs: number, opts: WriteOptions = {}):
     const n = 5 + Math.floor(random() * 30);
     for (let i = 0; i < n; i++) {
       const len = 32 + Math.floor(random() * 17);
-      // the third and fourth hextets as one 32-bit number, blocks of 2^(64 - len) of it
-      const size = 2 ** (64 - len);
+      // the second and third hextets as one 32-bit number (bits 16–47), blocks of 2^(48 - len) of it: runs
+      // of adjacent networks, as in the IPv4 runs
+      const size = 2 ** (48 - len);
       at = Math.ceil(at / size) * size;
       if (random() >= 0.4) data = record(random);
       const hi = Math.floor(at / 65536);

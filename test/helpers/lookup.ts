@@ -1,9 +1,9 @@
 // In-process lookups for the table-driven tests of the RFC 1034 lookup rules (test/dns/lookup-*.test.ts):
 // zone YAML goes through the real loader (parseServerConfig, parseZone) and the zone builder, as
-// src/snapshot.ts does, and `lookup()` answers; sections come back in presentation form (dns/present.ts).
-// Every table runs twice: against the prepared object zones (lookup()) and against the same zones in the
-// flat layout (lookupFlat()), with the same expectations.
-// This is the ONE place the tests call lookup, the zone preparation (src/served-zone.ts) or the pool
+// src/snapshot.ts does, and the lookup answers; sections come back in presentation form (dns/present.ts).
+// Every table runs twice: against the flat zones the server answers from (lookupFlat()) and against the same
+// zones in the object form of the oracle (object-zone.ts, object-lookup.ts), with the same expectations.
+// This is the ONE place the lookup tables call lookup, the zone preparation (src/served-zone.ts) or the pool
 // resolver: a change of their signatures is adapted here.
 import { join } from 'node:path';
 import test from 'ava';
@@ -13,7 +13,6 @@ import { parseZone } from '../../src/config/zone-file.js';
 import { FlatAnswer, flatSections } from '../../src/dns/flat-answer.js';
 import { lookupFlat } from '../../src/dns/flat-lookup.js';
 import { FlatZones } from '../../src/dns/flat-zone.js';
-import { lookup, type ZoneTable } from '../../src/dns/lookup.js';
 import { rrsetLines } from '../../src/dns/present.js';
 import { rcodeName, typeCode } from '../../src/dns/registry.js';
 import type { RRset } from '../../src/dns/rrset.js';
@@ -22,8 +21,10 @@ import type { GeoContext } from '../../src/gslb/locate.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { Rotation } from '../../src/gslb/rotation.js';
 import { ALL_UP } from '../../src/health/table.js';
-import { prepareFlatZone, prepareZone, type ServedZone } from '../../src/served-zone.js';
+import { prepareZone } from '../../src/served-zone.js';
 import { geoContext } from '../../src/snapshot.js';
+import { lookup, type ZoneTable } from './object-lookup.js';
+import { type ObjectZone, prepareObjectZone } from './object-zone.js';
 
 /** Zone files by file name (`example.test.yaml`) → YAML text. */
 export type Zones = Readonly<Record<string, string>>;
@@ -85,7 +86,7 @@ export function zoneTable(zones: Zones, config = LOOKUP_CONFIG): LookupTable {
   const cfgErrors = cfgResult.diagnostics.filter((d) => d.severity === 'error');
   if (!cfgResult.config || cfgErrors.length) throw new Error(cfgErrors.map(fmt).join('\n'));
   const cfg: ServerConfig = cfgResult.config;
-  const built = new Map<string, ServedZone>();
+  const built = new Map<string, ObjectZone>();
   const flat = [];
   for (const [file, text] of Object.entries(zones)) {
     const read = () => {
@@ -96,9 +97,9 @@ export function zoneTable(zones: Zones, config = LOOKUP_CONFIG): LookupTable {
     };
     const spec = read();
     if (built.has(spec.origin)) throw new Error(`${file}: zone ${spec.origin} is defined twice`);
-    built.set(spec.origin, prepareZone(spec, spec.soa.serial ?? DEFAULT_SERIAL, cfg));
+    built.set(spec.origin, prepareObjectZone(spec, spec.soa.serial ?? DEFAULT_SERIAL, cfg));
     const again = read();
-    flat.push(prepareFlatZone(again, again.soa.serial ?? DEFAULT_SERIAL, cfg));
+    flat.push(prepareZone(again, again.soa.serial ?? DEFAULT_SERIAL, cfg));
   }
   const table: LookupTable = { zones: built, geo: geoContext(cfg, null), flat: new FlatZones(flat) };
   byConfig.set(config, table);

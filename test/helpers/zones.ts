@@ -5,12 +5,15 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialStore } from '../../src/config/serial.js';
 import { loadServerConfig, type ServerConfig } from '../../src/config/server-config.js';
+import { parseZone } from '../../src/config/zone-file.js';
 import { Exchange, type Transport } from '../../src/dns/exchange.js';
 import type { ResponderHooks } from '../../src/dns/respond.js';
 import { type GslbEnv, poolResolver } from '../../src/gslb/decide.js';
 import type { Pool } from '../../src/gslb/pool.js';
 import { type Responder, respondTo } from '../../src/pipeline.js';
 import { loadSnapshot, type Snapshot } from '../../src/snapshot.js';
+import type { ZoneTable } from './object-lookup.js';
+import { type ObjectZone, prepareObjectZone } from './object-zone.js';
 import { ROOT, writeFixture } from './server.js';
 
 export { mulberry32 } from './random.js';
@@ -83,6 +86,8 @@ export interface ZonesFixture {
   dir: string;
   config: ServerConfig;
   snapshot: ReturnType<typeof loadSnapshot>['snapshot'];
+  /** The same zones (the same serials) in the object form of the test oracle (object-zone.ts), for object-lookup.ts. */
+  objects: ZoneTable<Pool>;
   /** Removes the temp folder (call from test.after.always). */
   cleanup(): void;
 }
@@ -98,7 +103,12 @@ export function loadZonesFixture(): ZonesFixture {
   if (snapshot.zones.size !== Object.keys(zoneFiles).length) {
     throw new Error(`zones did not load: ${JSON.stringify([...snapshot.files.values()].flatMap((f) => f.errors))}`);
   }
-  return { dir, config: config!, snapshot, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const objects = new Map<string, ObjectZone>();
+  for (const st of snapshot.files.values()) {
+    const spec = parseZone(st.file, readFileSync(st.file, 'utf8'), config!).zone!;
+    objects.set(spec.origin, prepareObjectZone(spec, st.zone!.serial, config!));
+  }
+  return { dir, config: config!, snapshot, objects: { zones: objects }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A Responder's hooks as the server makes them: pool names answered by the pool decision with `env`. */

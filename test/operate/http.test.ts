@@ -201,6 +201,8 @@ const SPEC_METRICS: [string, Family['type'], string[]][] = [
   ['steerdns_pool_answers_total', 'counter', ['zone', 'pool', 'region', 'reason']],
   ['steerdns_rrl_total', 'counter', ['action']],
   ['steerdns_zone_load_errors_total', 'counter', ['zone']],
+  ['steerdns_geoip_decision_tables', 'gauge', []],
+  ['steerdns_geoip_decision_table_bytes', 'gauge', []],
 ];
 
 const RCODES = new Set(['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'other']);
@@ -542,12 +544,13 @@ test('/status: zones with serial and state, pools → regions → targets with h
           'health',
           'lastCheck',
           'lastResult',
+          'overrides',
           'rttMs',
           'served',
           'since',
           'weight',
         ]);
-        t.like(x, { family: 4, weight: 1, admin: 'up', changing: false });
+        t.like(x, { family: 4, weight: 1, admin: 'up', changing: false, overrides: [] });
         t.true(x.since === null || ISO.test(x.since));
       }
     }
@@ -595,6 +598,10 @@ test('/status: zones with serial and state, pools → regions → targets with h
   // (one region) and fo (failover) answer every client alike (docs/http-api.md#status)
   t.is(st.geoip.decisionTables.keys, 2);
   t.true(st.geoip.decisionTables.bytes > 0);
+  // and the same two figures in /metrics (docs/http-api.md#metrics)
+  const fams = parsePrometheus(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text());
+  t.is(sampleValue(fams, 'steerdns_geoip_decision_tables', {}), 2);
+  t.is(sampleValue(fams, 'steerdns_geoip_decision_table_bytes', {}), st.geoip.decisionTables.bytes);
 
   // reality: DNS answers exactly the served targets of the first qualifying region
   t.deepEqual(
@@ -699,7 +706,7 @@ test('/: a self-contained HTML page with every zone, pool, region and target and
   t.regex(html, /<tr class="down"><td>127\.0\.1\.202<\/td><td>1<\/td><td><span class="dot"><\/span>down<\/td><td>connection refused<\/td>/);
   t.regex(
     html,
-    /<tr class="up"><td>127\.0\.1\.201<\/td><td>1<\/td><td><span class="dot"><\/span>up<\/td><td>connected<\/td><td>\d{4}-[\d:.T-]+Z<\/td><td>[\d.]+ ms<\/td><\/tr>/,
+    /<tr class="up"><td>127\.0\.1\.201<\/td><td>1<\/td><td><span class="dot"><\/span>up<\/td><td>connected<\/td><td>\d{4}-[\d:.T-]+Z<\/td><td>[\d.]+ ms<\/td><td>—<\/td><\/tr>/,
   );
   t.true(html.includes('<td><span class="dot"></span>up (not probed)</td>'));
   // the style is inline, and the script refreshes from the fragment

@@ -1,13 +1,26 @@
+// THE TEST ORACLE for zone data (the server answers from flat zones: src/dns/flat-zone.ts, built by
+// flat-build.ts and flat-link.ts). Before flat zones served, this was how the server prepared a zone; it is kept,
+// with object-lookup.ts, as the straightforward form the flat one is compared against byte for byte
+// (test/dns/flat-differential.test.ts, the lookup tables of test/helpers/lookup.ts).
+//
 // A zone prepared for answering (design: "do work at load, not per query"): one node per owner name and
 // per empty non-terminal, RRsets grouped with their RDATA in wire form, delegations with their referral
-// (NS + glue) ready, additional-section data attached to NS/MX/SRV RRsets, negative answers' SOA ready.
+// (NS + glue) ready, additional-section data attached to NS/MX/SRV/SVCB/HTTPS RRsets, negative answers' SOA ready.
 // The builder takes its own plain input (names, RRsets in wire form, dynamic names already built): it
 // knows nothing of zone files or of what a dynamic name is beyond dns/dynamic.ts.
-import type { DynamicName } from './dynamic.js';
-import { isSubdomain, parentName } from './name.js';
-import { rdataName, soaRdata } from './rdata.js';
-import { TYPE } from './registry.js';
-import { type RRset, rrset } from './rrset.js';
+
+import type { ServerConfig } from '../../src/config/server-config.js';
+import type { ZoneSpec } from '../../src/config/zone-file.js';
+import type { DynamicName } from '../../src/dns/dynamic.js';
+import { isSubdomain, parentName } from '../../src/dns/name.js';
+import { additionalTargets, nameAt, rdataName, soaRdata, TARGET_OWNER } from '../../src/dns/rdata.js';
+import { TYPE } from '../../src/dns/registry.js';
+import { type RRset, rrset } from '../../src/dns/rrset.js';
+import type { ZoneInput } from '../../src/dns/zone-input.js';
+import type { Pool } from '../../src/gslb/pool.js';
+import { zoneInput } from '../../src/served-zone.js';
+
+export type { NameInput, RRsetInput, SoaInput, ZoneInput } from '../../src/dns/zone-input.js';
 
 export interface Referral {
   ns: RRset;
@@ -84,63 +97,11 @@ export interface Zone<D extends DynamicName = DynamicName> {
   hasCuts: boolean;
 }
 
-/** The SOA of a zone as written (the serial is given to the builder apart: it may be computed). */
-export interface SoaInput {
-  mname: string;
-  rname: string;
-  refresh: number;
-  retry: number;
-  expire: number;
-  minimum: number;
-  ttl: number;
-}
-
-/** One RRset of a name: its type code, TTL and RDATA in wire form (kept as given, not copied). */
-export interface RRsetInput {
-  type: number;
-  ttl: number;
-  rdata: Buffer[];
-}
-
-/** One owner name: its RRsets in the order written, and its dynamic name if it has one. */
-export interface NameInput<D extends DynamicName> {
-  name: string;
-  rrsets: RRsetInput[];
-  dynamic: D | null;
-}
-
-export interface ZoneInput<D extends DynamicName> {
-  origin: string;
-  soa: SoaInput;
-  serial: number;
-  /**
-   * Every owner name, iterated once and prepared as it comes: a generator that hands them out one by one
-   * (and drops its own copy of each) keeps a zone of a million names from being held in both forms at once.
-   */
-  names: Iterable<NameInput<D>>;
-}
-
 /**
  * Prepares a zone. `extra` is what the caller keeps with it (dns/ never reads it): it is set on the zone
  * object itself, so whoever lists the served zones finds it there.
  */
 export function buildZone<D extends DynamicName, X extends object>(input: ZoneInput<D>, extra: X): Zone<D> & X {
-  const steps = buildZoneSteps(input, extra);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
-}
-
-/** Names or nodes prepared between two yields of buildZoneSteps. */
-const STEP = 2048;
-
-/**
- * buildZone in steps: it yields every few thousand names (and nodes while linking), so a caller can prepare a
- * big zone in slices and do other work between them (answer queries); the zone is the generator's result.
- */
-export function* buildZoneSteps<D extends DynamicName, X extends object>(input: ZoneInput<D>, extra: X): Generator<void, Zone<D> & X> {
-  let done = 0;
   const { origin, soa: s, serial } = input;
   const soa = rrset(origin, TYPE.SOA, s.ttl, [soaRdata(s.mname, s.rname, serial, s.refresh, s.retry, s.expire, s.minimum)]);
   const negative: RRset = { ...soa, ttl: Math.min(s.ttl, s.minimum) };
@@ -156,7 +117,6 @@ export function* buildZoneSteps<D extends DynamicName, X extends object>(input: 
   node(origin).rrsets.set(TYPE.SOA, soa);
 
   for (const n of input.names) {
-    if (++done % STEP === 0) yield;
     const zn = node(n.name);
     // empty non-terminals: every ancestor up to the apex exists as a node
     for (let p = parentName(n.name); isSubdomain(p, origin) && p !== origin; p = parentName(p)) node(p);
@@ -171,11 +131,7 @@ export function* buildZoneSteps<D extends DynamicName, X extends object>(input: 
     }
   }
 
-  const cuts = new Set<string>();
-  for (const n of nodes.values()) {
-    if (++done % STEP === 0) yield;
-    if (n.name !== origin && n.rrsets.has(TYPE.NS)) cuts.add(n.name);
-  }
+  const cuts = new Set([...nodes.values()].filter((n) => n.name !== origin && n.rrsets.has(TYPE.NS)).map((n) => n.name));
   const belowCut = (name: string): boolean => {
     for (let p = name; p !== origin && isSubdomain(p, origin); p = parentName(p)) if (cuts.has(p) && p !== name) return true;
     return false;
@@ -186,12 +142,17 @@ export function* buildZoneSteps<D extends DynamicName, X extends object>(input: 
     return [t.rrsets.get(TYPE.A), t.rrsets.get(TYPE.AAAA)].filter((x): x is RRset => !!x);
   };
   const targetOf = rdataName;
+  // the name whose addresses a record's answer carries (additionalTargets); a wildcard owner stands for the
+  // queried name, which the prepared data cannot know: none
+  const additionalOf = (owner: string, type: number, rd: Buffer): RRset[] => {
+    const at = additionalTargets(type, rd);
+    if (at === TARGET_OWNER) return owner.startsWith('*.') || owner === '*' ? [] : addressSets(owner, false);
+    return at < 0 ? [] : addressSets(nameAt(rd, at), false);
+  };
 
   for (const zn of nodes.values()) {
-    if (++done % STEP === 0) yield;
     for (const set of zn.rrsets.values()) {
-      if (set.type !== TYPE.NS && set.type !== TYPE.MX && set.type !== TYPE.SRV) continue;
-      const extra = set.rdata.flatMap((rd) => addressSets(targetOf(set.type, rd), false));
+      const extra = set.rdata.flatMap((rd) => additionalOf(zn.name, set.type, rd));
       if (extra.length) set.additional = dedupe(extra);
     }
     if (cuts.has(zn.name) && !belowCut(zn.name)) {
@@ -212,4 +173,12 @@ export function* buildZoneSteps<D extends DynamicName, X extends object>(input: 
 
 function dedupe(sets: RRset[]): RRset[] {
   return [...new Set(sets)];
+}
+
+/** A zone file's zone as the object oracle (the server's ServedZone, in object form). `spec.names` is consumed. */
+export type ObjectZone = Zone<Pool> & { pools: Pool[]; spec: ZoneSpec };
+
+export function prepareObjectZone(spec: ZoneSpec, serial: number, cfg: ServerConfig): ObjectZone {
+  const { input, pools } = zoneInput(spec, serial, cfg);
+  return buildZone(input, { pools, spec });
 }

@@ -1,13 +1,18 @@
+// THE TEST ORACLE for lookups (the server answers with src/dns/flat-lookup.ts over flat zones): the RFC 1034
+// lookup over the object zones of object-zone.ts, kept as the straightforward reading of the rules that the
+// flat lookup is compared against (test/dns/flat-differential.test.ts, test/dns/differential.test.ts, the
+// lookup tables of test/helpers/lookup.ts).
+//
 // The authoritative lookup of RFC 1034 §4.3.2 over prepared zones: deepest zone, zone cuts and
 // referrals, exact matches, empty non-terminals, wildcards (RFC 4592), CNAME chasing inside the zone,
 // negative answers with the SOA (RFC 2308), minimal ANY (RFC 8482), dynamic names for A/AAAA (answered by
 // the resolver the caller passes: dns/dynamic.ts). Synchronous: (zones, name, type, client, resolver) → Answer.
-import { MAX_CNAME_CHAIN } from './constants.js';
-import type { DynamicName, QueryClient, ResolveDynamic } from './dynamic.js';
-import { parentName } from './name.js';
-import { RCODE, TYPE } from './registry.js';
-import { type Answer, emptyAnswer, type RRset, rrset, withOwner } from './rrset.js';
-import type { Zone, ZoneNode } from './zone.js';
+import { MAX_CNAME_CHAIN } from '../../src/dns/constants.js';
+import type { DynamicName, QueryClient, ResolveDynamic } from '../../src/dns/dynamic.js';
+import { parentName } from '../../src/dns/name.js';
+import { RCODE, TYPE } from '../../src/dns/registry.js';
+import { type Answer, emptyAnswer, type RRset, rrset, withOwner } from '../../src/dns/rrset.js';
+import type { Zone, ZoneNode } from './object-zone.js';
 
 export interface ZoneTable<D extends DynamicName = DynamicName> {
   zones: ReadonlyMap<string, Zone<D>>;
