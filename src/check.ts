@@ -25,8 +25,11 @@ export interface CheckResult {
 const asLines = (ds: Diagnostic[]): CheckLine[] =>
   ds.map((d) => ({ level: d.severity === 'error' ? 'error' : 'warning', text: formatDiagnostic(d) }));
 
-/** Checks every zone file of `config`, the keys of its signed zones and its GeoIP database. */
-export function checkConfig(config: ServerConfig): CheckResult {
+/**
+ * Checks every zone file of `config`, the keys of its signed zones (unless `keys` is false: `plan` compares
+ * answers, and key files are rightly kept out of git) and its GeoIP database.
+ */
+export function checkConfig(config: ServerConfig, opts: { keys?: boolean } = {}): CheckResult {
   const lines: CheckLine[] = [];
   const files = listZoneFiles(config.zonesDir);
   if (typeof files === 'string') return { lines, errors: 1, zones: [], fatal: files };
@@ -35,9 +38,12 @@ export function checkConfig(config: ServerConfig): CheckResult {
   // pools of any zones probing one target the same way share one prober: different timings are a warning
   lines.push(...asLines(sharedCheckTimingWarnings(results.flatMap((r) => (r.zone ? [r.zone] : [])))));
   const zones = results.filter((r) => r.zone).map((r) => `${r.zone!.origin}.`);
-  lines.push(
-    ...asLines(dnssecDiagnostics(config, results.every((r) => r.zone) ? new Map(results.map((r) => [r.zone!.origin, r.zone!.ttl])) : null)),
-  );
+  if (opts.keys !== false)
+    lines.push(
+      ...asLines(
+        dnssecDiagnostics(config, results.every((r) => r.zone) ? new Map(results.map((r) => [r.zone!.origin, r.zone!.ttl])) : null),
+      ),
+    );
   const { dbError } = loadDatabase(config, null);
   if (dbError) {
     const at = config.geoip.databaseAt;

@@ -6,7 +6,8 @@ import { lookupFlat } from './dns/flat-lookup.js';
 import type { FlatZones } from './dns/flat-zone.js';
 import { rrsetLines } from './dns/present.js';
 import type { ClientSubnet } from './dns/query.js';
-import { rcodeName, typeCode } from './dns/registry.js';
+import { RCODE, rcodeName, typeCode } from './dns/registry.js';
+import type { ZoneSigning } from './dnssec/signer.js';
 import type { Adjustments } from './gslb/adjust.js';
 import { poolResolver } from './gslb/decide.js';
 import type { Location } from './gslb/geo.js';
@@ -50,6 +51,8 @@ export interface ExplainResult {
     ecsScope: number;
     zone: string | null;
   };
+  /** Present when the answering zone is signed (`dnssec:`): whether a DO=1 query gets this answer signed, by which keys. */
+  dnssec?: { signed: boolean; keys: { tag: number; algorithm: number }[] };
 }
 
 /** Validates the request; returns an error message or the parsed parts. */
@@ -73,6 +76,8 @@ function parse(req: ExplainRequest): { name: string; qtype: number; typeName: st
 export interface ExplainTable {
   flat: FlatZones<Pool>;
   geo: GeoContext;
+  /** The signed zones (a snapshot's), if any. */
+  signing?: ReadonlyMap<string, ZoneSigning>;
 }
 
 export function explain(
@@ -93,7 +98,13 @@ export function explain(
   const sections = flatSections(ans);
   // show where the client is even when no pool was asked
   const located = client.located ?? locateClient(client, table.geo);
+  const zs = ans.origin !== null ? table.signing?.get(ans.origin) : undefined;
+  const dnssec = zs && {
+    signed: ans.rcode === RCODE.NOERROR || ans.rcode === RCODE.NXDOMAIN,
+    keys: zs.active.map((k) => ({ tag: k.tag, algorithm: k.algorithm })),
+  };
   return {
+    ...(dnssec && { dnssec }),
     query: { name: p.name, type: p.typeName, from: req.from, subnet: req.subnet ?? null },
     health: healthSource,
     client: located
@@ -184,5 +195,12 @@ export function formatExplain(r: ExplainResult, healthNote: string): string {
   out.push(`response: ${r.answer.rcode}${r.answer.aa ? ', authoritative' : ''}${ecsNote}`);
   for (const l of r.answer.answer) out.push(`  ${l}`);
   for (const l of r.answer.authority) out.push(`  ${l}   (authority)`);
+  const d = r.dnssec;
+  if (d) {
+    const keys = d.keys.map((k) => `key ${k.tag} (algorithm ${k.algorithm})`).join(', ');
+    out.push(
+      d.signed ? `dnssec:  signed for DO=1 queries by ${keys}` : `dnssec:  not signed (${r.answer.rcode} answers carry no signatures)`,
+    );
+  }
   return `${out.join('\n')}\n`;
 }

@@ -11,6 +11,16 @@ import type { StateChange } from './health/prober.js';
 
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 
+/** The sign stage's numbers for the metrics. */
+export interface SigningNumbers {
+  made: number;
+  hits: number;
+  misses: number;
+  entries: number;
+  signatureExpiryDays: number | null;
+  keyExpiryDays: number | null;
+}
+
 /** A metric whose samples are computed at scrape time (prom-client calls `get`). */
 class ScrapeMetric {
   constructor(
@@ -118,6 +128,8 @@ export class Metrics {
   decisionTables: (() => { keys: number; bytes: number }) | null = null;
   /** Worker processes: the answering process's label in steerdns_worker_queries_total. */
   worker: string | null = null;
+  /** The sign stage's counts, read when scraped (set by the answer path). */
+  signing: (() => SigningNumbers) | null = null;
   private readonly decisions = new Map<string, DecisionCell>();
   private readonly healthBound = new Map<string, { inc(): void }>();
 
@@ -159,6 +171,60 @@ export class Metrics {
     reg(
       new ScrapeMetric('steerdns_failopen_total', 'Pool answers given while no target was healthy (all_down applied)', 'counter', () =>
         [...this.decisions.values()].map((c) => ({ labels: { zone: c.zone, pool: c.pool }, value: c.failopen })),
+      ),
+    );
+    const sig = (pick: (n: SigningNumbers) => number | null) => () => {
+      const v = this.signing === null ? null : pick(this.signing());
+      return v === null ? [] : [{ labels: {}, value: v }];
+    };
+    reg(
+      new ScrapeMetric(
+        'steerdns_dnssec_signatures_total',
+        'RRSIGs made by the sign stage (DO=1 answers of signed zones)',
+        'counter',
+        sig((n) => n.made),
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_dnssec_cache_hits_total',
+        'Signed RRsets whose signatures came from the cache',
+        'counter',
+        sig((n) => n.hits),
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_dnssec_cache_misses_total',
+        'Signed RRsets signed anew (not cached, or due for re-signing)',
+        'counter',
+        sig((n) => n.misses),
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_dnssec_cache_entries',
+        'Signed RRsets held in the signature cache',
+        'gauge',
+        sig((n) => n.entries),
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_dnssec_signature_expiry_days',
+        'Days until the nearest expiration of a cached signature',
+        'gauge',
+        sig((n) => n.signatureExpiryDays),
+        'min',
+      ),
+    );
+    reg(
+      new ScrapeMetric(
+        'steerdns_dnssec_key_expiry_days',
+        "Days until the nearest Inactive or Delete time of a signed zone's key (keys without such times: no sample)",
+        'gauge',
+        sig((n) => n.keyExpiryDays),
+        'min',
       ),
     );
     // with workers each process compiles its own tables: the count is the same in each (max), the bytes add up

@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, un
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseDuration } from './config/values.js';
+import { isOverride } from './fleet/codec.js';
 import { Adjustments, type Override, type OverrideAction, scopeText } from './gslb/adjust.js';
 import type { Pool } from './gslb/pool.js';
 import type { OverrideRoutes } from './http/api.js';
@@ -151,7 +152,7 @@ export class OverrideStore {
       return;
     }
     const now = this.clock.now();
-    const kept = (Array.isArray(list) ? list : []).filter((o): o is Override => wellFormed(o) && o.until > now);
+    const kept = (Array.isArray(list) ? list : []).filter((o): o is Override => isOverride(o) && o.until > now);
     const dropped = (Array.isArray(list) ? list.length : 0) - kept.length;
     this.items = kept;
     if (kept.length || dropped) this.opts.log.info({ file, active: kept.length, dropped }, 'overrides restored (expired ones dropped)');
@@ -313,25 +314,6 @@ export class OverrideStore {
       }
     }
   }
-}
-
-function wellFormed(o: unknown): o is Override {
-  if (typeof o !== 'object' || o === null) return false;
-  const x = o as Record<string, unknown>;
-  const str = (k: string) => x[k] === null || typeof x[k] === 'string';
-  return (
-    typeof x.id === 'string' &&
-    ACTIONS.includes(x.action as OverrideAction) &&
-    str('zone') &&
-    str('pool') &&
-    str('region') &&
-    str('address') &&
-    (x.weight === null || Number.isInteger(x.weight)) &&
-    typeof x.reason === 'string' &&
-    typeof x.author === 'string' &&
-    Number.isFinite(x.created) &&
-    Number.isFinite(x.until)
-  );
 }
 
 /** An override as GET /overrides lists it: times in RFC 3339, and the seconds left. */

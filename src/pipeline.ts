@@ -1,8 +1,11 @@
 // The answer path, composed: each query goes through the stages parse (dns/query.ts) → lookup
-// (dns/respond.ts, with GSLB's pool decision behind the flat zones' lookup) → write (dns/writer.ts) → limit (dns/rrl.ts,
-// UDP only) → observe (below: query counts, answer time, the query log). The stages pass everything through
+// (dns/respond.ts, with GSLB's pool decision behind the flat zones' lookup) → write (dns/writer.ts) → limit
+// (dns/rrl.ts, UDP only) → sign (answer-signing.ts: DO=1 to a signed zone, written again with its signatures,
+// after the limit so a flood costs no signatures past its budget) → observe (below: query counts, answer time,
+// the query log). The stages pass everything through
 // one Exchange that each listener owns and reuses: nothing is allocated per query for the record itself.
 import type { Logger } from 'pino';
+import { AnswerSigning } from './answer-signing.js';
 import type { DynamicName } from './dns/dynamic.js';
 import { Exchange, type Transport } from './dns/exchange.js';
 import { readQuery } from './dns/query.js';
@@ -11,12 +14,14 @@ import { type ResponderHooks, respond, type ServedTable, type ServerIdentity } f
 import { limitResponse, ResponseRateLimiter, type RrlSettings } from './dns/rrl.js';
 import type { Handle } from './dns/transport.js';
 import { writeAnswer, writeServfail } from './dns/writer.js';
+import { Signer } from './dnssec/signer.js';
 import { type GslbEnv, poolResolver } from './gslb/decide.js';
 import type { Pool } from './gslb/pool.js';
 import { Rotation } from './gslb/rotation.js';
 import type { HealthTable } from './health/table.js';
 import type { Metrics } from './metrics.js';
 import { PoolEvents } from './pool-events.js';
+import { signingNumbers } from './signing-status.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface ResponderConfig {
@@ -34,6 +39,8 @@ export class Responder<D extends DynamicName = DynamicName> {
   slowParse = false;
   /** Called with internal faults (a bug, never bad input): the server logs them. */
   onError: ((e: Error, msg: Buffer) => void) | null = null;
+  /** The sign stage, when any zone is signed (the server sets it). */
+  signing: AnswerSigning | null = null;
 
   /** `hooks`: how pool names are answered (the GSLB decision) and address RRsets rotated. */
   constructor(
@@ -106,7 +113,8 @@ export function answerQuery<D extends DynamicName>(
   ex.begin(msg, address, transport, performance.now());
   const response = respondTo(path.responder, ex); // parse → lookup → write
   const rrl = path.rrl;
-  const out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
+  let out = response !== null && transport === 'udp' && rrl !== null ? limitResponse(rrl, ex) : response; // limit
+  if (out !== null && ex.rrlAction === 'send' && path.responder.signing !== null) out = signStage(path.responder, ex, out); // sign
   observe(path, ex, out);
   if (ex.answer === ex.flat) ex.flat.release();
   return out;
@@ -117,7 +125,21 @@ export function respondTo<D extends DynamicName>(r: Responder<D>, ex: Exchange):
   try {
     if (!readQuery(ex, r.slowParse, !r.useEcs)) return null;
     respond(ex, r.table(), r.identity, r.hooks.resolveDynamic);
-    return writeAnswer(ex, r.hooks.rotation, r.identity.nsid);
+    // an answer the sign stage writes again is rotated there, once
+    const rotation = r.signing !== null && r.signing.signs(ex) !== null ? null : r.hooks.rotation;
+    return writeAnswer(ex, rotation, r.identity.nsid);
+  } catch (e) {
+    if (r.onError !== null) r.onError(e as Error, ex.msg);
+    return writeServfail(ex);
+  }
+}
+
+/** The sign stage: the response again with the RRSIGs and denial records (DO=1, a signed zone), else as it was. */
+function signStage<D extends DynamicName>(r: Responder<D>, ex: Exchange, response: Buffer): Buffer | null {
+  const z = r.signing!.signs(ex);
+  if (z === null) return response;
+  try {
+    return r.signing!.sign(ex, z, r.hooks.rotation, r.identity.nsid);
   } catch (e) {
     if (r.onError !== null) r.onError(e as Error, ex.msg);
     return writeServfail(ex);
@@ -162,6 +184,9 @@ export function gslbAnswerPath(
   const gslb: GslbEnv = { health, rotation: new Rotation(), random: Math.random, onDecision: (pool, d) => poolEvents.decided(pool, d) };
   const hooks = { resolveDynamic: poolResolver(gslb, () => snapshot().geo), rotation: gslb.rotation };
   const responder = new Responder(snapshot, config, hooks);
+  const signer = new Signer();
+  responder.signing = new AnswerSigning(signer, snapshot);
+  metrics.signing = () => signingNumbers(signer, snapshot().signing);
   responder.onError = (e, msg) => log.error({ err: e, query: msg.toString('base64') }, 'internal error answering a query');
   const path = new AnswerPath(responder, metrics, log, config);
   path.gslb = gslb;

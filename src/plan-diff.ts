@@ -67,7 +67,8 @@ function staticSets(s: Snapshot): Map<string, StaticSet> {
       for (const set of z.rrsetsAt(node)) {
         let records = set.rdata.map((rd) => rdataToText(set.type, rd));
         if (set.type === TYPE.SOA) records = records.map((r) => r.split(' ').toSpliced(2, 1, '(serial)').join(' '));
-        out.set(`${name} ${set.type}`, { name, type: set.type, ttl: set.ttl, records: records.sort() });
+        // by zone too: a parent's delegation NS and glue and the child zone's apex records share a name
+        out.set(`${z.origin}\u0000${name} ${set.type}`, { name, type: set.type, ttl: set.ttl, records: records.sort() });
       }
     }
   }

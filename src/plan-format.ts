@@ -13,6 +13,8 @@ export interface PlanReport {
   records_changed_share: number;
   /** --max-change as a share. */
   max_change: number;
+  /** Whether a share passed --max-change (exit status 2). */
+  over_max_change: boolean;
   zones: { added: string[]; removed: string[] };
   names: NameChange[];
   /** check's errors of both revisions, file:line:col: message (paths inside the repository). */
@@ -56,8 +58,7 @@ function summaryLine(r: PlanReport): string {
   ];
   if (r.zones.added.length) parts.push(`zones added: ${r.zones.added.map(fq).join(', ')}`);
   if (r.zones.removed.length) parts.push(`zones removed: ${r.zones.removed.map(fq).join(', ')}`);
-  const over = r.changed_share > r.max_change || r.records_changed_share > r.max_change;
-  if (over) parts.push(`over --max-change ${pct(r.max_change)}`);
+  if (r.over_max_change) parts.push(`over --max-change ${pct(r.max_change)}`);
   return parts.join('; ');
 }
 
@@ -88,10 +89,35 @@ function text(r: PlanReport): string {
     '',
     `summary: ${r.errors.length || r.names.length || r.zones.added.length || r.zones.removed.length ? summaryLine(r) : 'no answer changes'}`,
   );
-  return `${out.join('\n')}\n`;
+  return `${out.map(visible).join('\n')}\n`;
 }
 
-const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+/**
+ * The report's text comes from the revisions compared, a pull request's among them: control characters are
+ * shown escaped (no line a zone writes can end a code block or a table row, or drive a terminal), Markdown
+ * specials in table cells are escaped, and code spans and blocks are fenced longer than any backtick run inside.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+const visible = (s: string) => s.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const cell = (s: string) => visible(s).replace(/[\\`*_{}[\]()<>#+!|~]/g, '\\$&');
+function fence(lines: string[]): string {
+  let longest = 0;
+  for (const l of lines) for (const run of l.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  return '`'.repeat(Math.max(3, longest + 1));
+}
+function code(s: string): string {
+  const t = visible(s);
+  let longest = 0;
+  for (const run of t.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  const f = '`'.repeat(longest + 1);
+  return longest ? `${f} ${t} ${f}` : `${f}${t}${f}`;
+}
+const block = (info: string, lines: string[]) => {
+  const shown = lines.map(visible);
+  const f = fence(shown);
+  return [`${f}${info}`, ...shown, f];
+};
 /** Lists longer than this go in a collapsed <details> block. */
 const SHOWN = 8;
 
@@ -101,20 +127,24 @@ const COMMENT_BUDGET = 60_000;
 function markdown(r: PlanReport): string {
   const full = markdownOf(r, true);
   if (full.length <= COMMENT_BUDGET) return full;
-  return `${markdownOf(r, false)}\n_The full client lists are left out (the comment would pass GitHub's 65,536-character limit): run \`steerdns plan --format text\` for them._\n`;
+  const note =
+    '\n_Left out to stay under the 65,536 characters GitHub takes in a comment: run `steerdns plan --format text` for the whole report._\n';
+  const lean = markdownOf(r, false, COMMENT_BUDGET - note.length);
+  return lean + note;
 }
 
-function markdownOf(r: PlanReport, details: boolean): string {
+/** The Markdown report; without `details` no collapsed lists, and with a `budget` the sections that fit. */
+function markdownOf(r: PlanReport, details: boolean, budget = Number.POSITIVE_INFINITY): string {
   const changed = r.errors.length || r.names.length || r.zones.added.length || r.zones.removed.length;
-  const out = [`**steerdns plan** \`${revText(r.from)}\` → \`${revText(r.to)}\`: ${changed ? summaryLine(r) : 'no answer changes'}`];
-  for (const g of r.revision_errors) {
-    out.push('', `#### \`${g.rev}\` fails \`steerdns check\``, '', '```', ...g.errors, '```');
-  }
+  const head = `**steerdns plan** ${code(revText(r.from))} → ${code(revText(r.to))}: ${changed ? cell(summaryLine(r)) : 'no answer changes'}`;
+  const sections: string[][] = [];
+  for (const g of r.revision_errors) sections.push(['', `#### ${code(g.rev)} fails \`steerdns check\``, '', ...block('', g.errors)]);
   for (const n of r.names) {
-    out.push(
+    const out = [
       '',
-      `#### \`${fq(n.name)}\` ${n.type}${n.kind === 'pool' ? ' (pool)' : ''}: ${n.change}${n.ttl ? `, TTL ${n.ttl.from} → ${n.ttl.to}` : ''}`,
-    );
+      `#### ${code(fq(n.name))} ${cell(n.type)}${n.kind === 'pool' ? ' (pool)' : ''}: ${n.change}${n.ttl ? `, TTL ${n.ttl.from} → ${n.ttl.to}` : ''}`,
+    ];
+    sections.push(out);
     if (n.kind === 'pool') {
       const ms = moves(n);
       if (!ms.length) continue;
@@ -135,12 +165,22 @@ function markdownOf(r: PlanReport, details: boolean): string {
     } else {
       const lines = n.changes.flatMap((c) => [...c.from.map((x) => `- ${x}`), ...c.to.map((x) => `+ ${x}`)]);
       if (!lines.length) continue;
-      const block = ['```diff', ...lines, '```'];
-      if (lines.length > SHOWN) out.push('', `<details><summary>${lines.length} records</summary>`, '', ...block, '', '</details>');
-      else out.push('', ...block);
+      if (lines.length > SHOWN) {
+        if (details) out.push('', `<details><summary>${lines.length} records</summary>`, '', ...block('diff', lines), '', '</details>');
+        else out.push('', `${lines.length} records changed`);
+      } else out.push('', ...block('diff', lines));
     }
   }
-  return `${out.join('\n')}\n`;
+  let text = head;
+  let shown = 0;
+  for (const sec of sections) {
+    const piece = `\n${sec.join('\n')}`;
+    if (text.length + piece.length + 200 > budget) break;
+    text += piece;
+    shown++;
+  }
+  if (shown < sections.length) text += `\n\n_${sections.length - shown} more section${sections.length - shown === 1 ? '' : 's'} left out._`;
+  return `${text}\n`;
 }
 
 export function formatPlan(r: PlanReport, format: string): string {

@@ -9,6 +9,7 @@ import { loadServerConfig, type ProbeSource, type ServerConfig } from './config/
 import { formatDiagnostic } from './config/source.js';
 import { keepRestartOnly, openSerials, reopenSerials, warnRestartOnly } from './config-change.js';
 import { type Handle, TcpConnections, type TcpListener, type UdpListener } from './dns/transport.js';
+import type { Signer } from './dnssec/signer.js';
 import { explain } from './explain.js';
 import type { FleetMember } from './fleet-member.js';
 import type { Pool } from './gslb/pool.js';
@@ -25,6 +26,7 @@ import { OverrideStore, overrideRoutes } from './overrides.js';
 import { type AnswerPath, gslbAnswerPath, queryHandler } from './pipeline.js';
 import { loadThroughBuilder, ReloadQueue, type ReloadResult } from './reload.js';
 import { type Capabilities, capabilitiesOf, type Role, type RoleHooks } from './role.js';
+import { signingStatus, signingWarnings } from './signing-status.js';
 import { type LoadReport, type Snapshot, withCurrentDatabase, withZoneFile } from './snapshot.js';
 import { createLogger, nothingToServe, StartupError } from './startup.js';
 import { statusRoutes } from './status.js';
@@ -126,11 +128,27 @@ export class Server {
       await server.listen();
     }
     if (caps.servesHttp) await server.listenHttp();
+    if (caps.answersDns) {
+      server.expiryTimer = setInterval(() => server.warnExpiry(), 3_600_000);
+      server.expiryTimer.unref();
+    }
     if (caps.watchesFiles) {
       server.files.watch(config, server.snapshot, loaded);
       server.retryUnsettled();
     }
     return server;
+  }
+
+  /** A signature or key near its end: a warning at every load and every hour (times pass without a reload). */
+  private warnExpiry(): void {
+    for (const w of signingWarnings(this.signer, this.snapshot.signing)) this.log.warn(w);
+  }
+
+  private expiryTimer: NodeJS.Timeout | null = null;
+
+  /** The sign stage's signer and signature cache (one per process, kept across reloads). */
+  get signer(): Signer {
+    return this.answering.responder.signing!.signer;
   }
 
   get currentConfig(): ServerConfig {
@@ -235,6 +253,7 @@ export class Server {
         workers,
         () => this.overrides.adjustments,
         () => this.fleet?.statusSource(this.health) ?? null,
+        () => signingStatus(this.signer, this.snapshot.signing),
       ),
       overrides: overrideRoutes(
         this.overrides,
@@ -284,6 +303,7 @@ export class Server {
     this.zonesUnsettled = report.unsettled.some((f) => this.caps.watchesFiles || !report.recent.includes(f));
     if (this.caps.probes) this.prober.update(probeListOf(report.snapshot));
     recordLoad(report, this.metrics, this.log, this.health, this.caps.probes);
+    this.warnExpiry();
     return { failed: report.failed, parsed: report.parsed, rebuilt: report.changed.length };
   }
 
@@ -347,6 +367,7 @@ export class Server {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
     this.files.close();
     this.prober.stop();
     this.overrides.close();

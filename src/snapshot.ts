@@ -6,6 +6,7 @@ import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
 import { FlatZones } from './dns/flat-zone.js';
+import type { ZoneSigning } from './dnssec/signer.js';
 import { GeoTables, overlayInputs } from './gslb/compile.js';
 import { bundledDatabasePath, databaseStamp, type GeoDatabase, GeoLocator, openDatabase } from './gslb/geo.js';
 import type { GeoContext } from './gslb/locate.js';
@@ -14,6 +15,7 @@ import { TreeError } from './gslb/mmdb-tree.js';
 import type { Pool } from './gslb/pool.js';
 import { prepareZone, type ServedZone } from './served-zone.js';
 import { zoneBuildInputs, zoneIdentity } from './zone-identity.js';
+import { signingStates } from './zone-keys.js';
 
 export { zoneBuildInputs, zoneIdentity };
 
@@ -45,6 +47,8 @@ export interface Snapshot {
   dbError: string | null;
   files: Map<string, ZoneFileState>;
   generation: number;
+  /** The signed zones' keys and DNSSEC records (`dnssec:` of steerdns.yaml), by origin. */
+  signing: Map<string, ZoneSigning>;
 }
 
 export interface LoadReport {
@@ -241,6 +245,9 @@ function finishLoad(
 ): LoadReport {
   const { messages, files, ...rest } = r;
   const zones = servedZones(files);
+  const { signing, diagnostics: keyDiagnostics } = signingStates(cfg, zones, previous?.signing ?? null);
+  for (const d of keyDiagnostics)
+    messages.push({ level: d.severity === 'error' ? 'error' : 'warn', text: formatDiagnostic(d), file: d.file });
   const { db, dbError, geo } = loadGeo(cfg, zones, previous, opts.compile ?? true);
   if (dbError) messages.push({ level: 'error', text: dbError, file: cfg.geoip.database ?? 'bundled' });
   const { keys } = geo.tables.stats;
@@ -260,6 +267,7 @@ function finishLoad(
       db,
       dbError,
       generation: (previous?.generation ?? 0) + 1,
+      signing,
     },
     messages,
     ...rest,
@@ -292,7 +300,9 @@ export function withZoneFile(s: Snapshot, state: ZoneFileState): Snapshot | null
   const files = new Map(s.files);
   files.set(state.file, state);
   const zones = servedZones(files);
-  return { ...s, files, zones, flat: new FlatZones(zones.values()), generation: s.generation + 1 };
+  // its signing state too (its TTLs are the signatures'): the load's end reports the keys' diagnostics
+  const { signing } = signingStates(s.config, zones, s.signing);
+  return { ...s, files, zones, flat: new FlatZones(zones.values()), signing, generation: s.generation + 1 };
 }
 
 /**

@@ -29,9 +29,11 @@ export function statusRoutes(
   workers: () => unknown[],
   adjust: () => Adjustments | null = () => null,
   fleet: () => FleetStatusSource | null = () => null,
+  dnssec: () => unknown = () => null,
 ): NonNullable<ApiSources['routes']> {
   const status = () => ({
     ...buildStatus(snapshot(), health, prober, VERSION, adjust(), Date.now(), fleet()),
+    dnssec: dnssec(),
     workers: workers(),
     generatedAt: new Date().toISOString(),
   });

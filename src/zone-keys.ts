@@ -7,6 +7,7 @@ import type { ConfigPosition, DnssecZoneConfig } from './config/server-dnssec.js
 import type { ServerConfig } from './config/server-spec.js';
 import { type Diagnostic, displayPath as displayPathOf } from './config/source.js';
 import { type DnssecKey, KeyFileError, keyFilePaths, keyRole, loadKey, REVOKE_FLAG, ZONE_KEY_FLAG } from './dnssec/keys.js';
+import { ZoneSigning } from './dnssec/signer.js';
 
 export interface ZoneKey {
   key: DnssecKey;
@@ -23,6 +24,8 @@ export interface SignedZone {
   keys: ZoneKey[];
   /** How long a signature is valid, in seconds as RRSIG times count (rrsig.ts signatureTimes). */
   signatureValiditySeconds: number;
+  /** A signature or key this close to its expiry is warned of. */
+  expiryWarningSeconds: number;
 }
 
 export interface ZoneKeysResult {
@@ -153,7 +156,12 @@ function loadZone(zc: DnssecZoneConfig, now: number, zoneTtl: number | null, out
     }
   }
   if (out.filter((d) => d.severity === 'error').length > before) return null;
-  return { zone: zc.zone, keys, signatureValiditySeconds: Math.round(zc.signatureValidityMs / 1000) };
+  return {
+    zone: zc.zone,
+    keys,
+    signatureValiditySeconds: Math.round(zc.signatureValidityMs / 1000),
+    expiryWarningSeconds: Math.round(zc.expiryWarningMs / 1000),
+  };
 }
 
 /** Unix seconds → `2026-12-03T15:02:12Z`. */
@@ -180,4 +188,46 @@ function warnIfShared(file: string, at: ConfigPosition, what: string, out: Diagn
   } catch {
     // read a moment ago; a file gone since is found on the next load
   }
+}
+
+/** A served zone as signing reads it: its origin, its negative SOA TTL (the NSEC TTL), its file's `ttl` (DNSKEY's). */
+export interface SignableZone {
+  origin: string;
+  negativeTtl: number;
+  spec: { ttl: number };
+}
+
+/**
+ * The signing state of every served zone with keys: loaded anew on every snapshot (a reload picks up role
+ * changes), kept from `previous` for a zone whose keys fail now (like a zone file that fails: the last good
+ * version serves), and the same object kept when nothing it is made of changed.
+ */
+export function signingStates(
+  cfg: Pick<ServerConfig, 'dnssec'>,
+  zones: ReadonlyMap<string, SignableZone>,
+  previous: ReadonlyMap<string, ZoneSigning> | null,
+  now: number = Date.now() / 1000,
+): { signing: Map<string, ZoneSigning>; diagnostics: Diagnostic[] } {
+  const zoneTtls = new Map([...zones.values()].map((z) => [z.origin, z.spec.ttl]));
+  const { zones: keyed, diagnostics } = loadZoneKeys(cfg, { now, zoneTtls });
+  const signing = new Map<string, ZoneSigning>();
+  for (const zc of cfg.dnssec.values()) {
+    const zone = zones.get(zc.zone);
+    if (!zone) continue;
+    const keys = keyed.get(zc.zone);
+    const prev = previous?.get(zc.zone) ?? null;
+    if (!keys) {
+      if (prev) signing.set(zc.zone, prev);
+      continue;
+    }
+    const next = new ZoneSigning(keys, zone.spec.ttl, zone.negativeTtl);
+    const same =
+      prev !== null &&
+      prev.cacheTag === next.cacheTag &&
+      prev.ttl === next.ttl &&
+      prev.nsecTtl === next.nsecTtl &&
+      Buffer.concat(prev.dnskey).equals(Buffer.concat(next.dnskey));
+    signing.set(zc.zone, same ? prev : next);
+  }
+  return { signing, diagnostics };
 }

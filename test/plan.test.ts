@@ -334,6 +334,7 @@ test('markdown fits a GitHub comment: past 60,000 characters the collapsed clien
     clients_changed: 3000,
     records_changed_share: 0,
     max_change: 0.3,
+    over_max_change: true,
     zones: { added: [], removed: [] },
     names: [{ name: 'app.example.test', type: 'A', kind: 'pool', change: 'changed', ttl: null, changes }],
     errors: [],
@@ -343,7 +344,20 @@ test('markdown fits a GitHub comment: past 60,000 characters the collapsed clien
   t.true(md.length < 65_536, `${md.length} characters`);
   t.false(md.includes('<details>'));
   t.true(md.includes('| 3000 | us-east 192.0.2.10 | ap-south 203.0.113.10 | '));
-  t.true(md.includes("The full client lists are left out (the comment would pass GitHub's 65,536-character limit)"));
+  t.true(md.includes('Left out to stay under the 65,536 characters GitHub takes in a comment'));
   report.names[0]!.changes = changes.slice(0, 20);
   t.true(formatPlan(report, 'markdown').includes('<details><summary>all 20 clients</summary>'));
+  // 1,500 static RRsets changed, each a long TXT: the sections that fit, and how many were left out
+  report.names = Array.from({ length: 1500 }, (_, i) => ({
+    name: `t${i}.example.test`,
+    type: 'TXT',
+    kind: 'records' as const,
+    change: 'changed' as const,
+    ttl: null,
+    changes: [{ client: '*' as const, from: [`"${'a'.repeat(40)}${i}"`], to: [`"${'b'.repeat(40)}${i}"`] }],
+  }));
+  const big = formatPlan(report, 'markdown');
+  t.true(big.length < 65_536, `${big.length} characters`);
+  t.regex(big, /_\d+ more sections left out\._/);
+  t.true(big.includes('#### `t0.example.test.` TXT: changed'));
 });

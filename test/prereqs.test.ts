@@ -23,7 +23,7 @@ test('npm test preflight: a missing tool stops at once with the exact apt-get in
     t.regex(r.stderr, /needs `dnsperf` \(Debian package dnsperf\)/);
     t.regex(
       r.stderr,
-      /sudo apt-get install -y bind9-dnsutils dnsperf git util-linux libc-bin coreutils bind9-utils knot-dnssecutils knot-dnsutils etcd-server\n/,
+      /sudo apt-get install -y bind9-dnsutils dnsperf git util-linux libc-bin coreutils bind9-utils knot-dnssecutils unbound dnsviz knot-dnsutils etcd-server\n/,
     );
   } finally {
     rmSync(empty, { recursive: true, force: true });

@@ -19,6 +19,9 @@
 #   DURATION=5 WORKERS=2 bash tools/bench.sh
 #   GEODB=/path/GeoLite2-City.mmdb bash tools/bench.sh   # default: the bundled country database
 #   PORT=5341 bash tools/bench.sh            # default 5340 (127.0.0.1)
+#   DNSSEC=1 bash tools/bench.sh             # the zone signed (steerdns keygen, algorithm 13), and two more
+#                                            # runs with DO=1 on every query (dnsperf -D): static and dyn, signed
+#                                            # online with the signature cache warm after the first pass
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-10}
@@ -96,6 +99,10 @@ geoip:
   ecs: true
 log: { level: warn }
 CONF
+if [ "${DNSSEC:-0}" = 1 ]; then
+  KEY=$(cd "$WORK" && node "$ROOT/dist/cli.js" keygen example.test --algorithm "${ALGORITHM:-13}" --dir "$WORK" | head -1)
+  printf 'dnssec:\n  example.test: { keys: ["%s"] }\n' "$KEY" >>"$WORK/steerdns.yaml"
+fi
 
 # another server on the port (another benchmark, say) would answer, or share it with SO_REUSEPORT
 if dig @127.0.0.1 -p "$PORT" +time=1 +tries=1 example.test SOA >/dev/null 2>&1; then
@@ -179,6 +186,10 @@ QPS_ONE=$QPS
 run 'dyn-ecs-10k: 10,000 /24s' -B -d "$WORK/ecs-10k.bin"
 run 'dyn-ecs-1m: 1,000,000 /24s' -B -d "$WORK/ecs-1m.bin"
 QPS_1M=$QPS
+if [ "${DNSSEC:-0}" = 1 ]; then
+  run 'static, DO=1 (signed online, cache warm)' -D -d "$WORK/static.txt"
+  run 'dyn (geo pool, no ECS), DO=1 (signed online)' -D -d "$WORK/dyn.txt"
+fi
 echo
 echo "cold ECS: dyn-ecs-1m answers $(awk -v a="$QPS_1M" -v b="$QPS_ONE" 'BEGIN{printf "%.1f", 100*a/b}')% of dyn-ecs's QPS in this run ($QPS_1M / $QPS_ONE)"
 echo

@@ -15,8 +15,12 @@ export const TOOLS = [
   { command: 'dnssec-keygen', package: 'bind9-utils', usedBy: "BIND's key files (test/dnssec/keys.test.ts)" },
   { command: 'dnssec-dsfromkey', package: 'bind9-utils', usedBy: 'key tags and DS records (test/dnssec/keys.test.ts)' },
   { command: 'dnssec-signzone', package: 'bind9-utils', usedBy: "signatures against BIND's (test/dnssec/signing.test.ts)" },
+  { command: 'dnssec-settime', package: 'bind9-utils', usedBy: 'key times (test/dnssec/online-signing.test.ts)' },
   { command: 'dnssec-verify', package: 'bind9-utils', usedBy: 'zones signed by steerdns (test/dnssec/signing.test.ts)' },
   { command: 'kzonecheck', package: 'knot-dnssecutils', usedBy: 'zones signed by steerdns, by Knot (test/dnssec/signing.test.ts)' },
+  { command: 'delv', package: 'bind9-dnsutils', usedBy: 'a validating client judges signed answers (test/dnssec/validators.test.ts)' },
+  { command: 'unbound', package: 'unbound', usedBy: 'a validating resolver judges signed answers (test/dnssec/validators.test.ts)' },
+  { command: 'dnsviz', package: 'dnsviz', usedBy: 'DNSViz analyses a signed zone (test/dnssec/validators.test.ts)' },
   { command: 'kdig', package: 'knot-dnsutils', usedBy: 'a second decoder of every record type (test/dns/record-types.test.ts)' },
   { command: 'etcd', package: 'etcd-server', usedBy: 'the fleet link against a real etcd (test/fleet/link.test.ts)' },
   {

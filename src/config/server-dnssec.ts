@@ -31,11 +31,15 @@ export interface DnssecZoneConfig {
   keys: DnssecKeyRef[];
   /** How long a signature is valid from when it is made (its inception is backdated on top of this). */
   signatureValidityMs: number;
+  /** A signature or key this close to its expiry is warned of (log, /status). */
+  expiryWarningMs: number;
   at: ConfigPosition;
 }
 
 /** Signatures valid for two weeks unless the zone says otherwise. */
 export const DEFAULT_SIGNATURE_VALIDITY_MS = 14 * 86_400_000;
+/** Warned of a week ahead unless the zone says otherwise. */
+export const DEFAULT_EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MIN_VALIDITY_MS = 3_600_000;
 const MAX_VALIDITY_MS = 365 * 86_400_000;
 
@@ -63,7 +67,7 @@ export function readDnssec(src: SourceFile, ent: Entry | undefined, cfg: ServerC
     }
     const body = src.map(z.value, what);
     if (!body) continue;
-    src.knownKeys(body, ['keys', 'signature_validity'], what);
+    src.knownKeys(body, ['keys', 'signature_validity', 'expiry_warning'], what);
     const b = entryMap(body);
     const keys = readKeys(src, b.get('keys'), cfg.dir, what, z.keyNode);
     let signatureValidityMs = DEFAULT_SIGNATURE_VALIDITY_MS;
@@ -74,7 +78,15 @@ export function readDnssec(src: SourceFile, ent: Entry | undefined, cfg: ServerC
         src.error(sv.value, `${what}.signature_validity must be a duration such as 14d or 336h, from 1h to 365d`);
       } else signatureValidityMs = ms;
     }
-    cfg.dnssec.set(zone, { zone, keys, signatureValidityMs, at: { file: src.display, ...src.position(z.keyNode) } });
+    let expiryWarningMs = DEFAULT_EXPIRY_WARNING_MS;
+    const ew = b.get('expiry_warning');
+    if (ew) {
+      const ms = validityMs(src.scalar(ew.value));
+      if (ms === null || ms < 0 || ms > MAX_VALIDITY_MS)
+        src.error(ew.value, `${what}.expiry_warning must be a duration such as 7d, up to 365d`);
+      else expiryWarningMs = ms;
+    }
+    cfg.dnssec.set(zone, { zone, keys, signatureValidityMs, expiryWarningMs, at: { file: src.display, ...src.position(z.keyNode) } });
   }
 }
 

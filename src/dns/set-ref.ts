@@ -126,7 +126,7 @@ export function fromFlat(r: SetRef, ans: FlatAnswer, s: number, i: number, rotat
 }
 
 /** Points `r` at RRset `s` of flat zone `z`, owned by its node. */
-function fromZone(r: SetRef, z: FlatZone, s: number, rotation: RotationCounters | null): void {
+export function fromZone(r: SetRef, z: FlatZone, s: number, rotation: RotationCounters | null): void {
   const sets = z.sets;
   const at = s * SET;
   const n = sets[at + S_COUNT]!;
@@ -140,4 +140,63 @@ function fromZone(r: SetRef, z: FlatZone, s: number, rotation: RotationCounters 
   r.start = (sets[at + S_FLAGS]! & SET_ROTATE) !== 0 && n > 1 && rotation ? rotation.nextOf(z, s, z.setTotal) % n : 0;
   r.owner = z.names;
   r.ownerAt = z.nodes[sets[at + S_NODE]! * NODE + N_NAME]!;
+}
+
+/**
+ * An answer given as the writer's own RRset views, section by section, written as they are (no rotation
+ * asked: whoever filled them did). The signing stage builds one: the answer's sets with their RRSIGs and the
+ * denial records (src/dnssec/sign-stage.ts).
+ */
+export class RefAnswer {
+  rcode = 0;
+  aa = false;
+  ecsScope = 0;
+  mandatoryAdditional = 0;
+  readonly sections: [SetRef[], SetRef[], SetRef[]] = [[], [], []];
+
+  reset(): void {
+    this.sections[0].length = this.sections[1].length = this.sections[2].length = 0;
+    this.mandatoryAdditional = 0;
+  }
+}
+
+/** A copy of `r` that stays put while others are filled in (the owner copied out when it lies in a scratch buffer). */
+export function copyRef(r: SetRef, stableOwner: boolean): SetRef {
+  const c = new SetRef();
+  if (stableOwner) {
+    c.owner = r.owner;
+    c.ownerAt = r.ownerAt;
+  } else {
+    let end = r.ownerAt;
+    while (r.owner[end] !== 0) end += r.owner[end]! + 1;
+    c.owner = Buffer.from(r.owner.subarray(r.ownerAt, end + 1));
+    c.ownerAt = 0;
+  }
+  c.type = r.type;
+  c.klass = r.klass;
+  c.ttl = r.ttl;
+  c.count = r.count;
+  c.list = r.list;
+  c.data = r.data;
+  c.dataAt = r.dataAt;
+  c.start = r.start;
+  return c;
+}
+
+/** The RDATA of each record of `r`, in stored order. */
+export function refRecords(r: SetRef): Buffer[] {
+  if (r.list !== null) return r.list;
+  const out: Buffer[] = [];
+  let at = r.dataAt;
+  for (let i = 0; i < r.count; i++) {
+    const len = (r.data[at]! << 8) | r.data[at + 1]!;
+    out.push(r.data.subarray(at + 2, at + 2 + len));
+    at += 2 + len;
+  }
+  return out;
+}
+
+/** Whether `r`'s owner lies in a buffer that is filled anew for every RRset (an RRset object's written-out owner). */
+export function ownerIsScratch(r: SetRef): boolean {
+  return r.owner === OWNER;
 }

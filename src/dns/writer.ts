@@ -12,7 +12,7 @@ import { FlatAnswer } from './flat-answer.js';
 import { mustDrop, type Query } from './query.js';
 import { OPTION, RCODE, TYPE } from './registry.js';
 import type { Answer } from './rrset.js';
-import { flatCount, fromFlat, fromRRset, type RotationCounters, SetRef } from './set-ref.js';
+import { flatCount, fromFlat, fromRRset, RefAnswer, type RotationCounters, SetRef } from './set-ref.js';
 
 export type { RotationCounters } from './set-ref.js';
 
@@ -173,8 +173,20 @@ function header(w: Writer, q: Query, o: ResponseOptions, tc: boolean, qd: number
   w.pos = 12;
 }
 
+/** RRsets in section `s` of whichever form the answer has. */
+function sectionCount(sections: unknown[][] | null, refs: SetRef[][] | null, flat: FlatAnswer | null, s: number): number {
+  if (sections !== null) return sections[s]!.length;
+  return refs !== null ? refs[s]!.length : flatCount(flat!, s);
+}
+
 /** Encodes a response to `q` (whose bytes are `msg`) carrying `ans` (or no records); tells `written` what it wrote. */
-export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | null, o: ResponseOptions, written: WrittenMessage): Buffer {
+export function writeResponse(
+  msg: Buffer,
+  q: Query,
+  ans: Answer | FlatAnswer | RefAnswer | null,
+  o: ResponseOptions,
+  written: WrittenMessage,
+): Buffer {
   const w = WRITER;
   const question = q.question;
   const qd = question ? 1 : 0;
@@ -200,13 +212,15 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | 
   if (ans && !o.truncate) {
     const counts = [0, 0, 0];
     const flat = ans instanceof FlatAnswer ? ans : null;
-    const sections = flat === null ? [(ans as Answer).answer, (ans as Answer).authority, (ans as Answer).additional] : null;
+    const refs = ans instanceof RefAnswer ? ans.sections : null;
+    const sections =
+      flat === null && refs === null ? [(ans as Answer).answer, (ans as Answer).authority, (ans as Answer).additional] : null;
     let overflow = false;
     for (let s = 0; s < 2 && !overflow; s++) {
-      for (let i = 0, m = sections !== null ? sections[s]!.length : flatCount(flat!, s); i < m; i++) {
+      for (let i = 0, m = sectionCount(sections, refs, flat, s); i < m; i++) {
         if (sections !== null) fromRRset(REF, sections[s]![i]!, o.rotation, msg, qname);
-        else fromFlat(REF, flat!, s, i, o.rotation, msg);
-        const n = w.rrset(REF, limit);
+        else if (flat !== null) fromFlat(REF, flat, s, i, o.rotation, msg);
+        const n = w.rrset(refs !== null ? refs[s]![i]! : REF, limit);
         if (n < 0) {
           overflow = true;
           break;
@@ -220,11 +234,11 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | 
       counts[0] = counts[1] = 0;
       w.pos = afterQuestion;
     } else {
-      for (let i = 0, m = sections !== null ? sections[2]!.length : flatCount(flat!, 2); i < m; i++) {
+      for (let i = 0, m = sectionCount(sections, refs, flat, 2); i < m; i++) {
         const before = w.pos;
         if (sections !== null) fromRRset(REF, sections[2]![i]!, o.rotation, msg, qname);
-        else fromFlat(REF, flat!, 2, i, o.rotation, msg);
-        const n = w.rrset(REF, limit);
+        else if (flat !== null) fromFlat(REF, flat, 2, i, o.rotation, msg);
+        const n = w.rrset(refs !== null ? refs[2]![i]! : REF, limit);
         if (n < 0) {
           w.pos = before;
           if (i < ans.mandatoryAdditional) tc = true; // in-domain glue must fit (RFC 9471)
@@ -259,8 +273,22 @@ export function writeResponse(msg: Buffer, q: Query, ans: Answer | FlatAnswer | 
  * (TCP 65535; UDP 512, or the EDNS payload size within 512..1232). `nsid`: sent when the client asked.
  */
 export function writeAnswer(ex: Exchange, rotation: RotationCounters | null, nsid: Buffer | null): Buffer {
+  return writeExchange(ex, ex.answer, rotation, nsid);
+}
+
+/** The write stage again, for the answer the signing stage rebuilt with its signatures (rcode and all): the same limits. */
+export function writeRefAnswer(ex: Exchange, ans: RefAnswer, nsid: Buffer | null): Buffer {
+  ex.rcode = ans.rcode;
+  return writeExchange(ex, ans, null, nsid);
+}
+
+function writeExchange(
+  ex: Exchange,
+  ans: Answer | FlatAnswer | RefAnswer | null,
+  rotation: RotationCounters | null,
+  nsid: Buffer | null,
+): Buffer {
   const q = ex.query!;
-  const ans = ex.answer;
   const edns = q.edns;
   const maxSize = ex.transport === 'tcp' ? 65535 : edns !== null ? Math.min(Math.max(edns.payload, 512), EDNS_PAYLOAD) : 512;
   const out = writeResponse(

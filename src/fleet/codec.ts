@@ -106,10 +106,15 @@ export function decodeOverride(text: string): Override | null {
   } catch {
     return null;
   }
-  if (typeof v !== 'object' || v === null) return null;
+  return isOverride(v) ? v : null;
+}
+
+/** Whether a parsed value has every field of an override with its type (etcd, and the state file's copy). */
+export function isOverride(v: unknown): v is Override {
+  if (typeof v !== 'object' || v === null) return false;
   const x = v as Record<string, unknown>;
   const str = (k: string) => x[k] === null || typeof x[k] === 'string';
-  const ok =
+  return (
     typeof x.id === 'string' &&
     ACTIONS.has(x.action as string) &&
     str('zone') &&
@@ -120,6 +125,6 @@ export function decodeOverride(text: string): Override | null {
     typeof x.reason === 'string' &&
     typeof x.author === 'string' &&
     Number.isFinite(x.created) &&
-    Number.isFinite(x.until);
-  return ok ? (x as unknown as Override) : null;
+    Number.isFinite(x.until)
+  );
 }

@@ -98,7 +98,7 @@ const CASES: Case[] = [
     title: 'an unknown key in a zone, and no keys:',
     dnssec: 'dnssec:\n  example.test: { key: [keys/k1] }\n',
     errors: [
-      `steerdns.yaml:4:19: unknown key "key" in ${Z} (expected one of: keys, signature_validity)`,
+      `steerdns.yaml:4:19: unknown key "key" in ${Z} (expected one of: keys, signature_validity, expiry_warning)`,
       `steerdns.yaml:4:3: ${Z} needs keys: [key file paths] (made by steerdns keygen or dnssec-keygen)`,
     ],
   },

@@ -201,6 +201,10 @@ const SPEC_METRICS: [string, Family['type'], string[]][] = [
   ['steerdns_pool_answers_total', 'counter', ['zone', 'pool', 'region', 'reason']],
   ['steerdns_rrl_total', 'counter', ['action']],
   ['steerdns_zone_load_errors_total', 'counter', ['zone']],
+  ['steerdns_dnssec_signatures_total', 'counter', []],
+  ['steerdns_dnssec_cache_hits_total', 'counter', []],
+  ['steerdns_dnssec_cache_misses_total', 'counter', []],
+  ['steerdns_dnssec_cache_entries', 'gauge', []],
   ['steerdns_geoip_decision_tables', 'gauge', []],
   ['steerdns_geoip_decision_table_bytes', 'gauge', []],
 ];
@@ -482,6 +486,7 @@ test('/status: zones with serial and state, pools → regions → targets with h
   const st = await status(http);
   const fetched = Date.now();
   t.deepEqual(Object.keys(st).sort(), [
+    'dnssec',
     'generatedAt',
     'generation',
     'geoip',
