@@ -62,6 +62,11 @@ export function buildZoneData(input: ZoneInput<DynamicRef>): ZoneData {
  * its pool names left) and attached to the buffer in the order its nodes number them. `head.names` is emptied.
  */
 export function zoneFromData(data: ZoneData, head: ZoneSpec, cfg: ServerConfig): ServedZone {
+  // a Buffer crosses threads as a plain Uint8Array: the targets' addresses are Buffers again (the answers'
+  // RDATA, which signing compares with Buffer.equals)
+  for (const n of head.names.values())
+    for (const r of n.pool?.regions ?? [])
+      for (const t of r.targets) t.bytes = Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
   const pools = zonePools(head, cfg);
   head.names.clear();
   const dynamic = data.dynamic.map((d) => {
