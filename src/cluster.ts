@@ -25,6 +25,7 @@ type FromWorker =
   | { t: 'steerdns:listening'; listen: string[] }
   | { t: 'steerdns:metrics'; id: number; metrics: unknown }
   | { t: 'steerdns:reloaded'; id: number }
+  | { t: 'steerdns:unsettled' }
   | { t: 'steerdns:failed'; reason: string };
 
 type ReloadWhat = 'all' | 'zones' | 'db';
@@ -253,6 +254,10 @@ export async function runPrimary(configPath: string, count: number, log: Logger)
         }
       } else if (m?.t === 'steerdns:reloaded') {
         if (st.ack?.id === m.id) st.ack.done(true);
+      } else if (m?.t === 'steerdns:unsettled') {
+        // a worker caught a zone file mid-write: the primary reads the zones again once they hold still and
+        // rolls the reload over the workers, one at a time (a worker never reloads on its own)
+        server.zonesUnsettledInWorker();
       } else if (m?.t === 'steerdns:failed') {
         st.failed = m.reason;
       } else if (m?.t === 'steerdns:metrics') {
@@ -369,11 +374,11 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
       return;
     }
     log.info({ what }, 'reloading');
-    if (what === 'all') server.reload();
-    else if (what === 'zones') server.reloadZones();
-    else server.reloadDatabase();
+    const done = what === 'all' ? server.reload() : what === 'zones' ? server.reloadZones() : server.reloadDatabase();
     // the primary waits for this before the next worker reloads (rolling reload)
-    process.send?.({ t: 'steerdns:reloaded', id });
+    void done
+      .catch((e: Error) => log.error({ err: e.message }, 'reload failed'))
+      .then(() => process.send?.({ t: 'steerdns:reloaded', id }));
   };
   process.on('message', (m: ToWorker) => {
     switch (m?.t) {
@@ -414,6 +419,7 @@ export async function runWorker(configPath: string, log: Logger): Promise<void> 
       role: 'worker',
       hooks: {
         workerId: process.env.STEERDNS_WORKER_SLOT ?? String(cluster.worker?.id ?? 0),
+        askReload: () => process.send?.({ t: 'steerdns:unsettled' } satisfies FromWorker),
         beforeListen: async (health, store) => {
           // answer nothing until the health table has arrived: never serve a target the prober has down
           await Promise.race([firstHealth, new Promise((r) => setTimeout(r, 5000))]);

@@ -16,7 +16,7 @@ export interface Capabilities {
   probes: boolean;
   /** Serves the HTTP API, when `http:` is configured (single, primary). */
   servesHttp: boolean;
-  /** Watches the zones folder and the GeoIP database (single, primary); a worker reloads when the primary says. */
+  /** Watches the zones folder and the GeoIP database (single, primary); a worker reloads only when the primary says. */
   watchesFiles: boolean;
   /** Writes the automatic serials (single, primary); a worker re-reads at each load what the primary wrote. */
   writesSerials: boolean;
@@ -50,6 +50,11 @@ export interface RoleHooks {
   notReady?: () => string | null;
   /** Worker: its cluster id, a label of steerdns_worker_queries_total. */
   workerId?: string;
+  /**
+   * Worker: a zone file changed while this worker read it. It never reads again on its own (that would be a
+   * reload outside the primary's roll, with another worker perhaps reloading too): the primary is asked.
+   */
+  askReload?: () => void;
   /** Worker: runs after the zones load and before the sockets open (waits for the primary's health table). */
   beforeListen?: (health: HealthTable, overrides: OverrideStore) => Promise<void>;
 }

@@ -1,7 +1,9 @@
 // Wiring: config → snapshot → responder → listeners; reload and graceful stop. The edges (sockets,
 // signals) turn errors into log lines; the answer path itself never waits on anything.
 import type { Server as NetServer } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { Builder, BuilderError } from './builder.js';
 import type { SerialStore } from './config/serial.js';
 import { loadServerConfig, type ProbeSource, type ServerConfig } from './config/server-config.js';
 import { formatDiagnostic } from './config/source.js';
@@ -22,9 +24,10 @@ import { logLoadProblems, probeListOf, recordLoad } from './load-report.js';
 import { Metrics } from './metrics.js';
 import { OverrideStore, overrideRoutes } from './overrides.js';
 import { type AnswerPath, gslbAnswerPath, queryHandler } from './pipeline.js';
+import { loadThroughBuilder, ReloadQueue, type ReloadResult } from './reload.js';
 import { type Capabilities, capabilitiesOf, type Role, type RoleHooks } from './role.js';
 import { signingStatus, signingWarnings } from './signing-status.js';
-import { loadSnapshot, type Snapshot, withCurrentDatabase } from './snapshot.js';
+import { type LoadReport, type Snapshot, withCurrentDatabase, withZoneFile } from './snapshot.js';
 import { createLogger, nothingToServe, StartupError } from './startup.js';
 import { statusRoutes } from './status.js';
 import { folderStamps, SETTLE_MS, ServerFiles } from './watch.js';
@@ -36,6 +39,8 @@ export interface ServerOptions {
   role?: Role;
   hooks?: RoleHooks;
 }
+
+type LoadResult = { failed: string[]; parsed: number; rebuilt: number; error?: string };
 
 export class Server {
   snapshot!: Snapshot;
@@ -110,13 +115,13 @@ export class Server {
       server.metrics.watchFleet({ connected: () => fleet.connected, lastSync: () => fleet.lastSync, observers: () => fleet.observers() });
     }
     const loaded = folderStamps(config.zonesDir); // before the read: a write after it is seen by the watcher
-    server.loadZones(null);
+    await server.loadZones(null);
     if (server.snapshot.zones.size === 0) throw nothingToServe(server.snapshot);
     server.overrides.load();
     // etcd unreachable at start: local health and the last overrides serve while the link retries
     await server.fleet?.start();
     logOpenFiles(log, descriptorNeeds(config, caps, server.prober.size));
-    // a worker reads a file caught mid-write again while it waits for the primary's health table
+    // a worker that caught a file mid-write asks the primary to read it again (a reload rolled to every worker)
     if (!caps.watchesFiles) server.retryUnsettled();
     if (caps.answersDns) {
       await server.hooks.beforeListen?.(server.health, server.overrides);
@@ -152,35 +157,79 @@ export class Server {
 
   /** The zones folder and the GeoIP database: a change reloads what changed (SIGHUP reloads the config too). */
   private readonly files = new ServerFiles({
-    zones: () => this.reloadZones(),
-    database: () => this.reloadDatabase(),
+    zones: () => void this.reloadZones(),
+    database: () => void this.reloadDatabase(),
     error: (e) => this.log.error({ err: e }, 'cannot watch the zones folder'),
   });
 
   /** Reloads the zone files with the running config (a file watch fired). */
-  reloadZones(): { failed: string[]; parsed: number; rebuilt: number } {
-    const r = this.loadZones(this.snapshot);
+  reloadZones(): Promise<ReloadResult> {
+    return this.reloads.request('zones');
+  }
+
+  private async reloadZonesNow(): Promise<ReloadResult> {
+    const { error, ...r } = await this.loadZones(this.snapshot);
     this.retryUnsettled();
     this.hooks.onReloaded?.('zones');
-    return r;
+    return { ok: r.failed.length === 0 && !error, ...r };
   }
 
   /** The last load met a zone file that changed while it was read: it is read again once it holds still. */
   private zonesUnsettled = false;
 
   private retryUnsettled(): void {
-    if (this.zonesUnsettled) this.files.zonesChanged();
+    if (!this.zonesUnsettled) return;
+    // only the process that watches the files decides a reload: a worker reading again on its own would reload
+    // outside the primary's roll, perhaps while the other workers reload too (docs/operations.md#workers)
+    if (this.caps.watchesFiles) this.files.zonesChanged();
+    else this.hooks.askReload?.();
+  }
+
+  /** A worker caught a zone file mid-write: the zones are read again once they hold still, and rolled out. */
+  zonesUnsettledInWorker(): void {
+    if (this.caps.watchesFiles) this.files.zonesChanged();
   }
 
   /** Swaps in the GeoIP database from disk (keeping the old one if the new one fails). */
-  reloadDatabase(): void {
+  reloadDatabase(): Promise<ReloadResult> {
+    return this.reloads.request('db');
+  }
+
+  private reloadDatabaseNow(): ReloadResult {
     const { snapshot, error, changed } = withCurrentDatabase(this.config, this.snapshot);
     this.snapshot = snapshot;
     if (error) this.log.error({ file: this.config.geoip.database }, error);
-    if (!changed) return;
-    this.log.info({ file: snapshot.db?.path, type: snapshot.db?.description }, 'GeoIP database reloaded');
-    this.hooks.onReloaded?.('db');
+    if (changed) {
+      this.log.info({ file: snapshot.db?.path, type: snapshot.db?.description }, 'GeoIP database reloaded');
+      this.hooks.onReloaded?.('db');
+    }
+    return { ok: error === null, failed: [], parsed: 0, rebuilt: 0 };
   }
+
+  /** Reloads run one at a time; those asked while one runs are merged into one more after it (ReloadQueue). */
+  private readonly reloads = new ReloadQueue(async (what) => {
+    try {
+      if (what.has('all')) return await this.reloadNow();
+      let r: ReloadResult = { ok: true, failed: [], parsed: 0, rebuilt: 0 };
+      if (what.has('zones')) r = await this.reloadZonesNow();
+      if (what.has('db')) r = { ...r, ok: this.reloadDatabaseNow().ok && r.ok };
+      return r;
+    } catch (e) {
+      // a fault, never bad input (that is in the load's report): what serves stays
+      this.log.error({ err: e }, 'reload failed: what was served keeps serving');
+      return { ok: false, failed: [], parsed: 0, rebuilt: 0 };
+    }
+  });
+
+  /** The builder thread now, if started (read-only, for tests). */
+  get builderThread(): Worker | null {
+    return this.builder.worker;
+  }
+
+  /** Reads and builds zone files off this thread (src/builder.ts). */
+  private readonly builder = new Builder((why) =>
+    this.log.error(`the builder thread ${why}: the zones it was loading keep their last good version`),
+  );
 
   private async listenHttp(): Promise<void> {
     const addr = this.config.http;
@@ -226,14 +275,31 @@ export class Server {
     return this.snapshot.zones.size;
   }
 
-  private loadZones(previous: Snapshot | null, settleMs?: number): { failed: string[]; parsed: number; rebuilt: number } {
+  private async loadZones(previous: Snapshot | null, settleMs?: number): Promise<LoadResult> {
     // a worker re-reads the serials the primary has just written
     if (!this.caps.writesSerials) this.serials = openSerials(this.config.stateDir, false, this.log);
-    const report = loadSnapshot(this.config, this.serials, previous, { settleMs });
+    const cfg = this.config;
+    let report: LoadReport;
+    try {
+      report = await loadThroughBuilder(this.builder, cfg, this.serials, previous, { settleMs }, (state) => {
+        // a zone built while the rest of the load goes on is served at once (same config only: a SIGHUP's
+        // zones wait for its snapshot)
+        const next = this.stopped || this.snapshot.config !== cfg ? null : withZoneFile(this.snapshot, state);
+        if (!next) return;
+        this.snapshot = next;
+        if (this.caps.probes) this.prober.update(probeListOf(next));
+      });
+    } catch (e) {
+      if (!previous || !(e instanceof BuilderError)) throw e;
+      // the builder thread died while reading: nothing of this load is applied, the next one reads again
+      this.log.error(`zones not reloaded: ${e.message}; every zone keeps its served version`);
+      return { failed: [], parsed: 0, rebuilt: 0, error: e.message };
+    }
+    if (this.stopped) return { failed: report.failed, parsed: report.parsed, rebuilt: report.changed.length };
     logLoadProblems(report, this.log);
     this.snapshot = report.snapshot;
-    // a worker does not read again by itself a file too recent at a SIGHUP: it was too recent (or changed after)
-    // for the primary's read just before, and the primary's retry reaches the workers one at a time
+    // a worker does not ask again about a file too recent at a SIGHUP: it was too recent (or changed after) for
+    // the primary's read just before, and the primary's retry reaches the workers one at a time
     this.zonesUnsettled = report.unsettled.some((f) => this.caps.watchesFiles || !report.recent.includes(f));
     if (this.caps.probes) this.prober.update(probeListOf(report.snapshot));
     recordLoad(report, this.metrics, this.log, this.health, this.caps.probes);
@@ -261,7 +327,11 @@ export class Server {
    * Re-reads steerdns.yaml and every zone. A broken config keeps the running one; a broken zone keeps
    * its last good version. Listen addresses and workers only change on restart.
    */
-  reload(): { ok: boolean; failed: string[] } {
+  reload(): Promise<ReloadResult> {
+    return this.reloads.request('all');
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
     const { config, diagnostics } = loadServerConfig(this.config.file);
     for (const d of diagnostics) this.log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
     if (!config) {
@@ -284,13 +354,13 @@ export class Server {
     const loaded = folderStamps(this.config.zonesDir);
     // a SIGHUP may come between two writes of a file: one changed within the settle time keeps its served
     // version and is read once it held still (retryUnsettled), as the folder watcher would
-    const { failed, parsed, rebuilt } = this.loadZones(this.snapshot, SETTLE_MS);
+    const { failed, parsed, rebuilt, error } = await this.loadZones(this.snapshot, SETTLE_MS);
     if (this.caps.watchesFiles) this.files.watch(this.config, this.snapshot, loaded);
     this.hooks.onReloaded?.('all');
     this.retryUnsettled();
     // parsed / rebuilt: zone files read again, zones prepared anew (unchanged ones are kept as they were)
     this.log.info({ zones: [...this.snapshot.zones.keys()], failed: failed.length, parsed, rebuilt }, 'reloaded');
-    return { ok: !!config && failed.length === 0, failed };
+    return { ok: !!config && failed.length === 0 && !error, failed, parsed, rebuilt };
   }
 
   /** Stops listening, lets TCP connections flush their answers, then resolves. */
@@ -308,6 +378,7 @@ export class Server {
       this.tcpConnections?.close(),
       this.http?.close(),
       this.fleet?.stop(),
+      this.builder.close(),
     ]);
     this.log.info('stopped');
   }

@@ -1,12 +1,10 @@
 // Building the immutable Snapshot the answer path reads: the zones that load (each zone file on its own),
 // with the last good version kept for a file that fails to load on reload.
-import { createHash } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
-import { includeStamps, listZoneFiles, loadZoneFiles } from './config/load.js';
+import { claimOrigins, includeStamps, listZoneFiles, loadZoneFileSettled, type ZoneFileResult } from './config/load.js';
 import type { SerialStore } from './config/serial.js';
 import type { ServerConfig } from './config/server-config.js';
 import { type Diagnostic, displayPath, formatDiagnostic } from './config/source.js';
-import type { ZoneSpec } from './config/zone-file.js';
 import { FlatZones } from './dns/flat-zone.js';
 import type { ZoneSigning } from './dnssec/signer.js';
 import { GeoTables, overlayInputs } from './gslb/compile.js';
@@ -16,7 +14,10 @@ import { newPoolMemos } from './gslb/memo.js';
 import { TreeError } from './gslb/mmdb-tree.js';
 import type { Pool } from './gslb/pool.js';
 import { prepareZone, type ServedZone } from './served-zone.js';
+import { zoneBuildInputs, zoneIdentity } from './zone-identity.js';
 import { signingStates } from './zone-keys.js';
+
+export { zoneBuildInputs, zoneIdentity };
 
 export interface ZoneFileState {
   file: string;
@@ -65,17 +66,49 @@ export interface LoadReport {
   recent: string[];
 }
 
+/** A zone file as read (and parsed), before its zone is prepared: `identity` when the parse computed it. */
+export type ParsedFile = ZoneFileResult & { identity?: string; names?: number };
+
+/**
+ * What a load asks of whoever reads and builds (loadSteps): parse `files` (each on its own, no origin claims),
+ * or prepare the zone of a parsed file with its serial; `built` says a file's new state (its zone prepared).
+ */
+export type LoadStep =
+  | { kind: 'parse'; files: string[]; settleMs?: number }
+  | { kind: 'build'; parsed: ParsedFile; serial: number }
+  | { kind: 'built'; state: ZoneFileState };
+
+type LoadOpts = { settleMs?: number; compile?: boolean };
+
 /**
  * Loads every zone file of `cfg`. With `previous`, a file that fails keeps its previous zone serving,
  * and a zone whose content did not change keeps its prepared version. The GeoIP decision tables of every pool
- * are compiled (`compile: false`: each when first used, for a one-off lookup such as `explain`).
+ * are compiled (`compile: false`: each when first used, for a one-off lookup such as `explain`). Everything on
+ * this thread (`steerdns check`, `explain`); the server loads through its builder (src/builder.ts).
  */
-export function loadSnapshot(
+export function loadSnapshot(cfg: ServerConfig, serials: SerialStore, previous: Snapshot | null, opts: LoadOpts = {}): LoadReport {
+  const steps = loadSteps(cfg, serials, previous, opts);
+  let answer: unknown;
+  for (;;) {
+    const next = steps.next(answer);
+    if (next.done) return next.value;
+    const step = next.value;
+    if (step.kind === 'parse') answer = step.files.map((f) => loadZoneFileSettled(f, cfg, step.settleMs));
+    else if (step.kind === 'build') answer = prepareZone(step.parsed.zone!, step.serial, cfg);
+    else answer = undefined;
+  }
+}
+
+/**
+ * The load as steps (LoadStep): the caller reads and builds, here or on another thread, and hands back a
+ * parse's results (ParsedFile[], in the order asked) or a build's prepared zone.
+ */
+export function* loadSteps(
   cfg: ServerConfig,
   serials: SerialStore,
   previous: Snapshot | null,
-  opts: { settleMs?: number; compile?: boolean } = {},
-): LoadReport {
+  opts: LoadOpts = {},
+): Generator<LoadStep, LoadReport, unknown> {
   const messages: LoadReport['messages'] = [];
   const files = new Map<string, ZoneFileState>();
   const listed = listZoneFiles(cfg.zonesDir);
@@ -113,9 +146,15 @@ export function loadSnapshot(
       const prev = previous?.files.get(f);
       if (prev?.zone && prev.errors.length === 0) kept.set(f, prev.zone.origin);
     }
-    const results = loadZoneFiles(cfg, toLoad, claimed, { kept, settleMs: opts.settleMs });
+    const read = toLoad.length ? ((yield { kind: 'parse', files: toLoad, settleMs: opts.settleMs }) as ParsedFile[]) : [];
+    const results = claimOrigins(read, claimed, kept);
     parsed = results.filter((r) => !r.tooRecent).length;
-    for (const r of results) {
+    // small zones first: a big one being built never holds them back
+    const size = (r: ParsedFile) => r.names ?? r.zone?.names.size ?? 0;
+    const order = [...results].sort((a, b) => size(a) - size(b));
+    // (the states keep the files' order: placeholders now, filled below)
+    for (const r of results) files.set(r.file, undefined as unknown as ZoneFileState);
+    for (const r of order) {
       const prev = previous?.files.get(r.file);
       if (r.changedWhileRead || r.tooRecent) {
         // a file caught mid-write is not served, nor counted as broken: the last version stays (its old
@@ -135,53 +174,77 @@ export function loadSnapshot(
       const warnings = r.diagnostics.filter((d) => d.severity === 'warning');
       for (const d of r.diagnostics)
         messages.push({ level: d.severity === 'error' ? 'error' : 'warn', text: formatDiagnostic(d), file: r.file });
-      const now = Date.now();
+      const includes = { files: r.includes ?? [], stamp: includeStamps(r.includes) };
       if (r.zone) {
         const spec = r.zone;
         const prevZone = prev?.zone;
         // the prepared zone is kept only when nothing it is made of changed: the records (contentHash, which
         // also moves the serial), the health checks (which do not move the serial), and the config it read
-        const identity = zoneIdentity(spec, inputs);
+        const identity = r.identity ?? zoneIdentity(spec, inputs);
         const same =
           prevZone && prev?.identity === identity && prevZone.spec.soa.serial === spec.soa.serial && prevZone.origin === spec.origin;
         if (spec.soa.serial !== null) serials.recordExplicit(spec.origin, spec.soa.serial, spec.contentHash);
         const serial = spec.soa.serial ?? serials.serialFor(spec.origin, spec.contentHash);
-        const zone = same ? prevZone : prepareZone(spec, serial, cfg);
-        if (!same) changed.push(r.file);
-        files.set(r.file, {
-          file: r.file,
-          zone,
-          errors: [],
-          warnings,
-          loadedAt: same ? prev!.loadedAt : now,
-          failedAt: null,
-          stamp: stamps.get(r.file) ?? null,
-          identity,
-          includes: { files: r.includes ?? [], stamp: includeStamps(r.includes) },
-        });
-      } else {
-        failed.push(r.file);
-        if (errors.length === 0)
-          errors.push({ file: displayPath(r.file), line: 1, col: 1, message: 'zone did not load', severity: 'error' });
-        files.set(r.file, {
-          file: r.file,
-          zone: prev?.zone ?? null,
-          errors,
-          warnings,
-          loadedAt: prev?.loadedAt ?? null,
-          failedAt: now,
-          stamp: stamps.get(r.file) ?? null,
-          identity: prev?.identity ?? null,
-          includes: { files: r.includes ?? [], stamp: includeStamps(r.includes) },
-        });
+        let zone: ServedZone | null = same ? prevZone : null;
+        let buildError: string | null = null;
+        if (!zone) {
+          try {
+            zone = (yield { kind: 'build', parsed: r, serial }) as ServedZone;
+          } catch (e) {
+            buildError = (e as Error).message;
+          }
+        }
+        if (zone) {
+          if (!same) changed.push(r.file);
+          const now = Date.now();
+          const state: ZoneFileState = {
+            file: r.file,
+            zone,
+            errors: [],
+            warnings,
+            loadedAt: same ? prev!.loadedAt : now,
+            failedAt: null,
+            stamp: stamps.get(r.file) ?? null,
+            identity,
+            includes,
+          };
+          files.set(r.file, state);
+          if (!same) yield { kind: 'built', state };
+          continue;
+        }
+        errors.push({ file: displayPath(r.file), line: 1, col: 1, message: `zone could not be built: ${buildError}`, severity: 'error' });
+        messages.push({ level: 'error', text: formatDiagnostic(errors[errors.length - 1]!), file: r.file });
       }
+      failed.push(r.file);
+      if (errors.length === 0) errors.push({ file: displayPath(r.file), line: 1, col: 1, message: 'zone did not load', severity: 'error' });
+      files.set(r.file, {
+        file: r.file,
+        zone: prev?.zone ?? null,
+        errors,
+        warnings,
+        loadedAt: prev?.loadedAt ?? null,
+        failedAt: Date.now(),
+        // a build that failed (the builder thread died) is tried again at the next load: no stamp
+        stamp: r.zone ? null : (stamps.get(r.file) ?? null),
+        identity: prev?.identity ?? null,
+        includes,
+      });
     }
+    for (const [f, st] of files) if (!st) files.delete(f);
     if (serials.lastError) messages.push({ level: 'warn', text: serials.lastError, file: cfg.stateDir });
   }
-  const zones = new Map<string, ServedZone>();
-  // fresh zones first: a kept old version never shadows a zone that now loads from another file
-  const states = [...files.values()].sort((a, b) => Number(a.errors.length > 0) - Number(b.errors.length > 0));
-  for (const st of states) if (st.zone && !zones.has(st.zone.origin)) zones.set(st.zone.origin, st.zone);
+  return finishLoad(cfg, previous, opts, { messages, files, changed, failed, parsed, unsettled, recent });
+}
+
+/** The snapshot of a load's file states: its zones, the GeoIP database and tables, the load's report. */
+function finishLoad(
+  cfg: ServerConfig,
+  previous: Snapshot | null,
+  opts: LoadOpts,
+  r: Omit<LoadReport, 'snapshot'> & { files: Map<string, ZoneFileState> },
+): LoadReport {
+  const { messages, files, ...rest } = r;
+  const zones = servedZones(files);
   const { signing, diagnostics: keyDiagnostics } = signingStates(cfg, zones, previous?.signing ?? null);
   for (const d of keyDiagnostics)
     messages.push({ level: d.severity === 'error' ? 'error' : 'warn', text: formatDiagnostic(d), file: d.file });
@@ -207,12 +270,39 @@ export function loadSnapshot(
       signing,
     },
     messages,
-    changed,
-    failed,
-    parsed,
-    unsettled,
-    recent,
+    ...rest,
   };
+}
+
+/** The zones served from these file states: fresh zones first, so a kept old version never shadows a zone that now loads from another file. */
+function servedZones(files: Map<string, ZoneFileState>): Map<string, ServedZone> {
+  const zones = new Map<string, ServedZone>();
+  const states = [...files.values()].sort((a, b) => Number(a.errors.length > 0) - Number(b.errors.length > 0));
+  for (const st of states) if (st.zone && !zones.has(st.zone.origin)) zones.set(st.zone.origin, st.zone);
+  return zones;
+}
+
+/**
+ * `s` with one file's new state swapped in (a zone built while the rest of its load goes on), or null when it
+ * cannot be swapped alone: its pools need a GeoIP table that does not compile, or its origin is served by
+ * another file.
+ */
+export function withZoneFile(s: Snapshot, state: ZoneFileState): Snapshot | null {
+  const zone = state.zone!;
+  const holder = [...s.files.values()].find((f) => f.file !== state.file && f.zone?.origin === zone.origin);
+  if (holder) return null;
+  try {
+    s.geo.tables.prepare(zone.pools);
+  } catch (e) {
+    if (e instanceof TreeError) return null;
+    throw e;
+  }
+  const files = new Map(s.files);
+  files.set(state.file, state);
+  const zones = servedZones(files);
+  // its signing state too (its TTLs are the signatures'): the load's end reports the keys' diagnostics
+  const { signing } = signingStates(s.config, zones, s.signing);
+  return { ...s, files, zones, flat: new FlatZones(zones.values()), signing, generation: s.generation + 1 };
 }
 
 /**
@@ -312,42 +402,6 @@ export function geoContext(cfg: ServerConfig, db: GeoDatabase | null): GeoContex
     useEcs: cfg.geoip.ecs,
     tables: new GeoTables(db?.bytes ?? null, overlayInputs(cfg.geoip.networks, point)),
   };
-}
-
-/**
- * The parts of the config that preparing a zone reads (zone-file.ts, served-zone.ts, gslb/pool.ts): the
- * regions (names checked, locations and states built into pools), the health defaults (a check's timings)
- * and the zone size limit. A reload whose config differs only elsewhere (rrl, nsid, log, panic, ...) keeps
- * every unchanged zone as prepared. `health` is taken but for the prober-wide panic settings: a setting
- * added there is an input until shown not to be.
- */
-export function zoneBuildInputs(cfg: ServerConfig): string {
-  const { panic: _panic, panicMinTargets: _panicMinTargets, ...health } = cfg.health;
-  return JSON.stringify({ regions: [...cfg.regions.values()], health, zoneBytes: cfg.limits.zoneBytes }, plainValue);
-}
-
-/**
- * Identity of everything a prepared zone is made of: its answer data (contentHash: the serial's rule), every
- * pool whole, health check included, the zone's own settings, and the config inputs. Unlike contentHash
- * (a check edit must not move the serial), any difference here rebuilds the zone and re-probes its pools.
- */
-export function zoneIdentity(spec: ZoneSpec, inputs: string): string {
-  const h = createHash('sha256');
-  // positions (`at`, `originPos`) only locate diagnostics; `names` is covered by contentHash and the pools below
-  const skip = new Set(['at', 'originPos', 'names', 'bytes']);
-  const replacer = (k: string, v: unknown) => (skip.has(k) ? undefined : plainValue(k, v));
-  h.update(inputs).update('\n').update(JSON.stringify(spec, replacer));
-  // in file order (no sort: a zone of a million names is walked once; pools moved around merely rebuild)
-  for (const n of spec.names.values()) if (n.pool) h.update(`\n${n.name} ${JSON.stringify(n.pool, replacer)}`);
-  return h.digest('hex');
-}
-
-/** JSON for config values: Maps as entries, bigints as text. */
-function plainValue(_k: string, v: unknown): unknown {
-  if (v instanceof Map) return [...v.entries()];
-  if (v instanceof Set) return [...v.values()];
-  if (typeof v === 'bigint') return v.toString();
-  return v;
 }
 
 /** Identity of a file's content as the file system shows it (inode, size, modification time). */

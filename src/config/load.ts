@@ -64,11 +64,22 @@ export function loadZoneFiles(
   claimed = new Map<string, string>(),
   opts: LoadOptions = {},
 ): ZoneFileResult[] {
-  const results = files.map((file) => loadSettled(file, cfg, opts.settleMs));
+  return claimOrigins(
+    files.map((file) => loadZoneFileSettled(file, cfg, opts.settleMs)),
+    claimed,
+    opts.kept,
+  );
+}
+
+/**
+ * Refuses, in file order, a zone whose origin another file already serves: `claimed` (origin → file) by files
+ * not read now, `kept` (file → origin) by a file caught mid-write whose previous version keeps serving.
+ */
+export function claimOrigins<R extends ZoneFileResult>(results: R[], claimed: Map<string, string>, kept?: Map<string, string>): R[] {
   const byOrigin = new Map(claimed);
   // a file caught mid-write keeps serving its previous version, which still claims its origin
   for (const r of results) {
-    const origin = r.changedWhileRead || r.tooRecent ? opts.kept?.get(r.file) : undefined;
+    const origin = r.changedWhileRead || r.tooRecent ? kept?.get(r.file) : undefined;
     if (origin !== undefined && !byOrigin.has(origin)) byOrigin.set(origin, r.file);
   }
   for (const r of results) {
@@ -93,7 +104,7 @@ export function loadZoneFiles(
  * mid-write can parse cleanly as a partial zone. The identity (inode, size, modification and change time)
  * is taken before and after; a write in between moves the change time, a rename swaps the inode.
  */
-function loadSettled(file: string, cfg: ServerConfig, settleMs?: number): ZoneFileResult {
+export function loadZoneFileSettled(file: string, cfg: ServerConfig, settleMs?: number): ZoneFileResult {
   let skew: Diagnostic | null = null;
   if (settleMs !== undefined) {
     const ago = changedAgo(file);

@@ -482,7 +482,7 @@ test('zone files: empty, whitespace or comments only, binary, not UTF-8, a dangl
   // a zones reload (what the folder watcher runs) with nothing changed re-reads neither: no new log line, no
   // new count (SIGHUP re-reads every file: the config may have changed how they read)
   const logsBefore = s.logs.length;
-  s.server.reloadZones();
+  await s.server.reloadZones();
   const again = await scrape(s.server.httpPort!);
   for (const zone of ['x', 'y'])
     t.is(
@@ -563,7 +563,7 @@ test('limits.zone_bytes: a zone over the limit is refused unread, naming its siz
     what: '4097 bytes refused',
   });
   writeFileSync(join(s.dir, 'steerdns.yaml'), config('8KB'));
-  t.like(s.server.reload(), { ok: true, failed: [] });
+  t.like(await s.server.reload(), { ok: true, failed: [] });
   t.deepEqual(await addressesOf(s.port, 'www.example.test'), ['192.0.2.5']);
   t.like(
     (await status(s)).zones.find((z) => z.file === file),
@@ -600,7 +600,7 @@ test('steerdns.yaml on reload (SIGHUP): billion laughs and YAML nested 10,000 de
     writeFileSync(cfgFile, text);
     const from = s.logs.length;
     const t0 = performance.now();
-    const r = s.server.reload();
+    const r = await s.server.reload();
     const ms = performance.now() - t0;
     t.like(r, { ok: false, failed: [] }, what);
     const logged = s.logs
@@ -617,7 +617,7 @@ test('steerdns.yaml on reload (SIGHUP): billion laughs and YAML nested 10,000 de
     t.deepEqual(await addressesOf(s.port, 'www.example.test'), ['192.0.2.1'], what);
   }
   writeFileSync(cfgFile, BASE_CONFIG.replace('version: "steerdns-test"', 'version: "steerdns-v2"'));
-  t.like(s.server.reload(), { ok: true });
+  t.like(await s.server.reload(), { ok: true });
   t.is(await versionBind(s.port), 'steerdns-v2');
 });
 

@@ -247,21 +247,21 @@ test('server: automatic serial ≥ now, kept on an unchanged reload, moved by a 
     t.is(saved['example.test']!.serial, first, 'kept in state_dir');
 
     // unchanged content, and a change that only touches comments and layout: same serial
-    t.true(server.reload().ok);
+    t.true((await server.reload()).ok);
     t.is(await soaSerial(server.bound[0]!.port), first);
     writeFileSync(
       join(dir, 'zones', 'example.test.yaml'),
       `# a comment\n${ZONE('192.0.2.80').replace('www: { A: 192.0.2.80 }', 'www:\n    A: [192.0.2.80]')}`,
     );
     await heldStill(join(dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
-    t.true(server.reload().ok);
+    t.true((await server.reload()).ok);
     t.is(await soaSerial(server.bound[0]!.port), first);
 
     // a changed record: max(previous + 1, now)
     const t0 = now();
     writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
     await heldStill(join(dir, 'zones', 'example.test.yaml'));
-    t.true(server.reload().ok);
+    t.true((await server.reload()).ok);
     const second = await soaSerial(server.bound[0]!.port);
     t.true(second >= first + 1 && second >= t0, `${second} >= max(${first} + 1, ${t0})`);
     t.true(second <= Math.max(first + 1, now()));
@@ -285,7 +285,7 @@ test('server: an explicit serial wins and is what the SOA answer shows', async (
     // a content change with an explicit serial keeps the written serial
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 2024010101'));
     await heldStill(join(s.dir, 'zones', 'example.test.yaml'));
-    t.true(s.server.reload().ok);
+    t.true((await s.server.reload()).ok);
     t.is(await soaSerial(s.port), 2024010101);
     const www = await udp(s.port, query('www.example.test', 'A'));
     t.deepEqual(
@@ -295,7 +295,7 @@ test('server: an explicit serial wins and is what the SOA answer shows', async (
     // and a changed explicit serial is served as written, even when lower
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81', ', serial: 7'));
     await heldStill(join(s.dir, 'zones', 'example.test.yaml'));
-    t.true(s.server.reload().ok);
+    t.true((await s.server.reload()).ok);
     t.is(await soaSerial(s.port), 7);
   } finally {
     await s.stop();
@@ -398,7 +398,7 @@ test('server: a serial handed out but not saved (unwritable state) never goes ba
     logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cannot save automatic serials in ')),
     'the save failed',
   );
-  server.reload(); // nothing changed: the serials known only in memory stay
+  await server.reload(); // nothing changed: the serials known only in memory stay
   // `serial:` dropped and a record changed: the next serial continues above the one served
   writeFileSync(join(dir, 'zones', 'example.test.yaml'), ZONE('192.0.2.81'));
   await poll(async () => ((await udp(port, query('www.example.test', 'A'))).msg.answers[0]?.data === '192.0.2.81' ? true : undefined), {

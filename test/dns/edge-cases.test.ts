@@ -93,12 +93,12 @@ test('serial: editing health defaults in steerdns.yaml does not move a zone seri
     const before = await serial();
     const cfgFile = join(s.dir, 'steerdns.yaml');
     writeFileSync(cfgFile, `${readFileSync(cfgFile, 'utf8')}health: { interval: 7s, fall: 5 }\n`);
-    const r = s.server.reload();
+    const r = await s.server.reload();
     t.true(r.ok);
     t.is(await serial(), before, 'no record changed');
     writeFileSync(join(s.dir, 'zones', 'example.test.yaml'), zone.replace('192.0.2.99', '192.0.2.98'));
     await heldStill(join(s.dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
-    s.server.reload();
+    await s.server.reload();
     t.true((await serial()) > before, 'a record change still moves it');
   } finally {
     await s.stop();

@@ -241,7 +241,7 @@ test('a key rollover done by config (publish new, activate new, retire old) with
   t.teardown(() => s.stop());
   const step = async (label: string, list: { path: string; publish: boolean; active: boolean }[], ds: string[], bad: string[] = []) => {
     writeFileSync(join(s.dir, 'steerdns.yaml'), config(keys(list)));
-    t.true(s.server.reload().ok, label);
+    t.true((await s.server.reload()).ok, label);
     const good = await delv(s, anchorFile(dir, `${label}.conf`, ds), 'mail.example.test', 'A');
     t.regex(good, /^; fully validated/m, `${label}: ${good}`);
     if (bad.length > 0) {

@@ -58,7 +58,7 @@ test('pools with the same regions share one table; a zone reload keeps the table
       join(s.dir, 'zones', 'example.test.yaml'),
       zone(pool('a', 10) + pool('b', 20) + pool('c', 40, ['eu-west', 'us-east', 'ap-south'])).replace('serial: 1', 'serial: 2'),
     );
-    s.server.reloadZones();
+    await s.server.reloadZones();
     const [a2, , c] = pools();
     t.not(a2, a, 'the zone was rebuilt');
     t.is(tables().get(a2!), before, 'the table of an unchanged key is reused');
@@ -82,7 +82,7 @@ test('a database whose search tree loops is refused at reload: the previous data
     const looping = db({ '81.2.69.0/24': SEATTLE });
     looping.writeUIntBE(0, 3 * 6, 3);
     writeFileSync(file, looping);
-    s.server.reloadDatabase();
+    await s.server.reloadDatabase();
     const after = s.server.snapshot;
     t.is(after.db, first.db, 'the previous database stays');
     t.is(after.geo, first.geo, 'and its tables');
@@ -94,7 +94,7 @@ test('a database whose search tree loops is refused at reload: the previous data
     t.deepEqual((await answer(s.port, 'a.example.test', '81.2.69.0/24')).addrs, ['192.0.2.11']);
     // a sound database then takes over
     writeFileSync(file, db({ '81.2.69.0/24': SEATTLE }));
-    s.server.reloadDatabase();
+    await s.server.reloadDatabase();
     t.deepEqual((await answer(s.port, 'a.example.test', '81.2.69.0/24')).addrs, ['192.0.2.10']);
     t.is(s.server.snapshot.dbError, null);
   } finally {

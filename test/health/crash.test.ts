@@ -189,7 +189,7 @@ test('health.deny: a reload bringing a probed target in a denied network is refu
   writeFileSync(join(ts.dir, 'zones', 'example.test.yaml'), denied);
   // the file was written just now: the SIGHUP leaves it to be read once it held still (by its retry, or the
   // folder watcher), and that read refuses it
-  ts.server.reload();
+  await ts.server.reload();
   const message = `example.test.yaml:${at(denied, '"::ffff:')}: pool "app": target ::ffff:127.0.6.200 is in 127.0.6.128/25, a network health checks may not probe (health.deny in steerdns.yaml); list it under health.allow to probe it, or use check: { type: none }`;
   await waitFor(() => ts.logs.some((l) => String(l.msg).endsWith(message)), 10_000, 'the denied target refused');
   t.true(

@@ -576,9 +576,11 @@ test('server reload: health of unchanged targets survives, probes of removed tar
 
   writeFileSync(join(ts.dir, 'zones', 'example.test.yaml'), zone([x!.host, y!.host], '  txt: { TXT: ["reloaded"] }\n'));
   await heldStill(join(ts.dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
-  const zHits = z!.hits.length;
   const tR = Date.now();
-  t.like(ts.server.reload(), { ok: true });
+  t.like(await ts.server.reload(), { ok: true });
+  // the reload reads the file off the answering thread: until it swaps the zone in, the old one serves and its
+  // targets are probed
+  const zHits = z!.hits.length;
   t.like(ts.server.health.get(key(x!)), { up: false, since: xSince });
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host], 'x is still down right after the reload');
   await waitFor(() => y!.hitsSince(tR) >= 6, 10_000, 'y probed on');
@@ -754,7 +756,7 @@ test('server reload: a changed check interval or health: default keeps a down ta
   await heldStill(join(ts.dir, 'zones', 'example.test.yaml')); // (a SIGHUP reads only a file that held still)
   const late = new Lateness();
   const tR = Date.now();
-  t.like(ts.server.reload(), { ok: true });
+  t.like(await ts.server.reload(), { ok: true });
   t.is(keyIn(ts, x!), xKey, 'the same identity');
   t.like(ts.server.health.get(xKey), { up: false, since: xBefore.since, lastResult: 'connection refused' });
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host], 'x is not served again after the reload');
@@ -777,7 +779,7 @@ test('server reload: a changed check interval or health: default keeps a down ta
 
   // a changed health: default (SIGHUP re-reads steerdns.yaml): the same
   writeFileSync(join(ts.dir, 'steerdns.yaml'), `${BASE_CONFIG}health: { timeout: 250ms }\n`);
-  t.like(ts.server.reload(), { ok: true });
+  t.like(await ts.server.reload(), { ok: true });
   t.is(probeListOf(ts.server.snapshot).find((c) => c.key === xKey)?.check.timeoutMs, 250, 'the new default applies');
   t.like(ts.server.health.get(xKey), { up: false, since: xBefore.since, lastResult: 'connection refused' });
   t.deepEqual((await answersOf(ts, 'app.example.test')).addresses, [y!.host]);

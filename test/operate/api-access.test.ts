@@ -140,12 +140,12 @@ test('token_file: /status, / and /explain need the bearer token (401 + WWW-Authe
   // the token file is read again on reload (SIGHUP): the old token stops working, the new one works
   const rotated = 'Zq9-rotated-token-0123456789';
   writeFileSync(join(dir, 'api.token'), `${rotated}\n`, { mode: 0o600 });
-  t.true(s.server.reload().ok);
+  t.true((await s.server.reload()).ok);
   t.is((await request(port, '/status', { token: TOKEN })).status, 401, 'the old token is refused after the reload');
   t.is((await request(port, '/status', { token: rotated })).status, 200, 'the new token works after the reload');
   // an emptied token file does not load: the running configuration (and token) stays
   writeFileSync(join(dir, 'api.token'), '\n');
-  t.false(s.server.reload().ok);
+  t.false((await s.server.reload()).ok);
   t.true(
     s.logs.some((l) => typeof l.msg === 'string' && /steerdns\.yaml:\d+:\d+: http\.token_file: .*api\.token is empty/.test(l.msg)),
     'the empty token file is logged with file:line:col',
@@ -168,7 +168,7 @@ test('a reload that changes http.listen keeps the bound address working (the add
     join(dir, 'steerdns.yaml'),
     `${BASE_CONFIG}http: { listen: "127.0.0.2:0", token_file: ./api.token, allowed_hosts: ["api.example.net"] }\n`,
   );
-  t.true(s.server.reload().ok);
+  t.true((await s.server.reload()).ok);
   for (const path of ['/healthz', '/readyz', '/metrics'])
     t.is((await request(port, path)).status, 200, `${path} on the address the API is still bound to`);
   t.true(

@@ -35,13 +35,13 @@ fleet: { name: prod, instance: ns1, health: ${fleetHealth}, etcd: { endpoints: [
 
   // unchanged: nothing said about them
   writeFileSync(file, config('majority', '127.0.10.20', 'ns1.again'));
-  t.true(s.server.reload().ok);
+  t.true((await s.server.reload()).ok);
   t.deepEqual(restartLines(s.logs), []);
   t.is(s.server.currentConfig.nsid, 'ns1.again');
 
   // changed: both said, at warn level; the running values stay, the nsid applies
   writeFileSync(file, config('local', '127.0.10.21', 'ns1.after'));
-  t.true(s.server.reload().ok);
+  t.true((await s.server.reload()).ok);
   t.deepEqual(restartLines(s.logs), [
     [40, 'health.source changed: it takes effect on restart'],
     [40, 'fleet changed: it takes effect on restart'],
@@ -56,10 +56,10 @@ fleet: { name: prod, instance: ns1, health: ${fleetHealth}, etcd: { endpoints: [
   t.deepEqual(new Set(b.requests.map((r) => r.from)), new Set(['127.0.10.20']));
 
   // said again at the next SIGHUP while the file still differs from what runs; removing them is a change too
-  t.true(s.server.reload().ok);
+  t.true((await s.server.reload()).ok);
   t.is(restartLines(s.logs).length, 4);
   writeFileSync(file, BASE_CONFIG);
-  t.true(s.server.reload().ok);
+  t.true((await s.server.reload()).ok);
   t.is(restartLines(s.logs).length, 6);
   t.is(s.server.currentConfig.fleet?.name, 'prod');
   t.is(s.server.currentConfig.healthSource?.address, '127.0.10.20');

@@ -184,7 +184,7 @@ test.serial('SIGHUP: a zone file caught between two writes keeps its served vers
     const fd = openSync(file, 'w');
     const started = performance.now();
     writeSync(fd, HEAD('example.test') + v2.slice(0, NAMES / 2).join('')); // a valid zone: half of it
-    const r = s.server.reload(); // the SIGHUP comes between the two writes
+    const r = await s.server.reload(); // the SIGHUP comes between the two writes
     const took = performance.now() - started;
     writeSync(fd, v2.slice(NAMES / 2).join(''));
     closeSync(fd);

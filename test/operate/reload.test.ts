@@ -883,7 +883,7 @@ test.serial(
       writeFileSync(file, ZONE('192.0.2.2'));
       wrote = true;
     };
-    server.reload();
+    await server.reload();
     t.true(wrote, 'the file was written during the reload');
     t.true(
       logs.some((l) => l.msg === 'zone loaded' && l.zone === 'other.test'),
