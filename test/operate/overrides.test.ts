@@ -28,7 +28,11 @@ async function api(port: number, method: string, path: string, opts: { token?: s
   const token = opts.token === undefined ? TOKEN : opts.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, body, signal: AbortSignal.timeout(5000) });
+  const ask = () => fetch(`http://127.0.0.1:${port}${path}`, { method, headers, body, signal: AbortSignal.timeout(5000) });
+  let r = await ask();
+  // 408: the server's loop did not read the request within its headers timeout (a process starved of CPU on a
+  // busy machine, as right after a start with workers); RFC 9110 §15.5.9 lets the client repeat it, once
+  if (r.status === 408) r = await ask();
   const text = await r.text();
   let json: unknown = null;
   try {
