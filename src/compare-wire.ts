@@ -4,6 +4,7 @@
 // addresses, sorted.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import packet from 'dns-packet';
 import { rcodeName } from './dns/registry.js';
 import { bytesToIp, ipFamily } from './net/address.js';
 import type { Cidr } from './net/cidr.js';
@@ -17,8 +18,6 @@ export interface Server {
 
 /** What a server answered a question: `NOERROR 192.0.2.1 192.0.2.2`, `NXDOMAIN`, or `no answer (timeout)`. */
 export type Reply = string;
-
-const TYPES = { A: 1, AAAA: 28 } as const;
 
 /** `IP`, `IP:port`, `[IPv6]:port`; port 53 unless given. An error as text. */
 export function parseServer(s: string): Server | string {
@@ -40,71 +39,37 @@ export function parseServer(s: string): Server | string {
   return { label: s, host, port };
 }
 
-function wireName(name: string): Buffer {
-  const parts: Buffer[] = [];
-  for (const label of name.replace(/\.$/, '').split('.')) {
-    if (!label) continue;
-    const b = Buffer.from(label, 'ascii');
-    parts.push(Buffer.from([b.length]), b);
-  }
-  parts.push(Buffer.from([0]));
-  return Buffer.concat(parts);
-}
-
 /** A query for `name`/`type`, RD clear, with an OPT record (4096 octets) and the ECS option for `subnet`. */
 export function buildQuery(id: number, name: string, type: 'A' | 'AAAA', subnet: Cidr | null): Buffer {
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(id, 0);
-  header.writeUInt16BE(1, 4); // QDCOUNT
-  header.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
-  const question = Buffer.concat([wireName(name), Buffer.from([0, TYPES[type], 0, 1])]);
-  let option = Buffer.alloc(0);
-  if (subnet) {
-    const octets = Math.ceil(subnet.prefix / 8);
-    option = Buffer.alloc(8 + octets);
-    option.writeUInt16BE(8, 0); // OPTION-CODE: edns-client-subnet (RFC 7871 §6)
-    option.writeUInt16BE(4 + octets, 2);
-    option.writeUInt16BE(subnet.family === 4 ? 1 : 2, 4);
-    option[6] = subnet.prefix;
-    option[7] = 0; // SCOPE PREFIX-LENGTH: 0 in queries
-    subnet.bytes.copy(option, 8, 0, octets);
-  }
-  const opt = Buffer.alloc(11);
-  opt.writeUInt16BE(41, 1); // root name, TYPE OPT
-  opt.writeUInt16BE(4096, 3); // CLASS: the UDP payload size
-  opt.writeUInt16BE(option.length, 9);
-  return Buffer.concat([header, question, opt, option]);
-}
-
-function skipName(msg: Buffer, off: number): number {
-  for (;;) {
-    if (off >= msg.length) throw new Error('name runs past the message');
-    const len = msg[off]!;
-    if (len === 0) return off + 1;
-    if ((len & 0xc0) === 0xc0) return off + 2;
-    off += len + 1;
-  }
+  const options = subnet
+    ? [
+        {
+          code: 'CLIENT_SUBNET',
+          family: subnet.family === 4 ? 1 : 2,
+          sourcePrefixLength: subnet.prefix,
+          scopePrefixLength: 0,
+          ip: bytesToIp(subnet.bytes),
+        },
+      ]
+    : [];
+  return packet.encode({
+    type: 'query',
+    id,
+    flags: 0,
+    questions: [{ name: name.replace(/\.$/, ''), type, class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, options } as unknown as packet.Answer],
+  });
 }
 
 /** The rcode and the sorted A/AAAA addresses of the answer section; `truncated` when TC is set. */
 export function readReply(msg: Buffer, id: number): { reply: Reply; truncated: boolean } {
-  if (msg.length < 12 || msg.readUInt16BE(0) !== id) throw new Error('a reply that is not to this query');
-  const flags = msg.readUInt16BE(2);
-  if ((flags & 0x8000) === 0) throw new Error('not a response');
-  const truncated = (flags & 0x0200) !== 0;
-  let off = 12;
-  for (let i = msg.readUInt16BE(4); i > 0; i--) off = skipName(msg, off) + 4;
-  const addresses: string[] = [];
-  for (let i = msg.readUInt16BE(6); i > 0; i--) {
-    off = skipName(msg, off);
-    const type = msg.readUInt16BE(off);
-    const len = msg.readUInt16BE(off + 8);
-    const rdata = msg.subarray(off + 10, off + 10 + len);
-    if ((type === TYPES.A && len === 4) || (type === TYPES.AAAA && len === 16)) addresses.push(bytesToIp(rdata));
-    off += 10 + len;
-  }
+  const d = packet.decode(msg);
+  if (d.id !== id) throw new Error('a reply that is not to this query');
+  if (d.type !== 'response') throw new Error('not a response');
+  const flags = d.flags ?? 0;
+  const addresses = (d.answers ?? []).flatMap((a) => (a.type === 'A' || a.type === 'AAAA' ? [a.data as string] : []));
   // the extended rcode bits of an OPT record (RFC 6891 §6.1.3) are not read: compare asks plain questions
-  return { reply: [rcodeName(flags & 0x0f), ...addresses.sort()].join(' '), truncated };
+  return { reply: [rcodeName(flags & 0x0f), ...addresses.sort()].join(' '), truncated: (flags & 0x0200) !== 0 };
 }
 
 function overUdp(server: Server, query: Buffer, timeoutMs: number): Promise<Buffer> {
